@@ -1,0 +1,32 @@
+# Everything bootstraps from a bare python3 (3.11+). Targets are idempotent.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+GOAL   ?= Find Python maintainers active in ML
+ARGS   ?=
+
+.PHONY: setup run test bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cmo-agent needs Python 3.11+, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/cmo run "$(GOAL)" $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+bench: setup
+	$(BIN)/python bench/leads_per_request.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,113 @@
+"""Campaign Configuration, field for field as in SPEC.md, plus a few optional additions.
+
+Additions (all optional, all in `target_audience`) carry what the goal parser understands but the
+SPEC has no field for: `role`, `domains`, `include_companies`, `target_cities`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Role = Literal["maintainer", "contributor", "any"]
+ComplianceLevel = Literal["strict", "standard", "permissive"]
+
+_STARS_RANGE = re.compile(r"^(\d+\.\.\d+|\d+\.\.\*|\*\.\.\d+|[<>]=?\d+|\d+)$")
+
+
+class TargetAudience(BaseModel):
+    """Who the campaign is for. `stars_range` uses GitHub's qualifier syntax (`100..5000`, `>=1000`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[str] = Field(default_factory=list, description="GitHub language names, e.g. Python, C++.")
+    topics: list[str] = Field(default_factory=list, description="GitHub topics, e.g. machine-learning.")
+    stars_range: str | None = Field(default=None, description="GitHub stars qualifier, e.g. 100..5000.")
+    activity_days: int = Field(default=90, ge=1, le=3650, description="Active = push or commit in this window.")
+    min_contributions: int = Field(default=1, ge=0, description="Least commits to a matched repo.")
+    exclude_companies: list[str] = Field(default_factory=list)
+    target_regions: list[str] = Field(
+        default_factory=list, description="ISO 3166 alpha-2 countries and region codes (EU, EUROPE, NA, APAC, LATAM, MEA)."
+    )
+    role: Role = Field(default="any", description="maintainer, contributor or any developer.")
+    domains: list[str] = Field(default_factory=list, description="Vocabulary domains the topics came from.")
+    include_companies: list[str] = Field(default_factory=list)
+    target_cities: list[str] = Field(default_factory=list)
+
+    @field_validator("stars_range")
+    @classmethod
+    def _stars_syntax(cls, value: str | None) -> str | None:
+        if value is not None and not _STARS_RANGE.match(value):
+            raise ValueError(f"stars_range {value!r} is not GitHub range syntax (e.g. 100..5000, >=1000)")
+        return value
+
+
+class CampaignSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_prospects: int = Field(default=50, ge=1, le=100_000)
+    channels: list[Literal["email", "linkedin", "github"]] = Field(default_factory=lambda: ["email"])
+    frequency: str = "once"
+    budget_per_prospect: float | None = Field(default=None, ge=0)
+    ab_test_variants: int = Field(default=1, ge=1, le=10)
+    compliance_level: ComplianceLevel = "strict"
+
+
+class MessageTemplate(BaseModel):
+    """A messaging template. `body` is our addition; a built-in body is used when it is absent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    subject: str
+    personalization_fields: list[str] = Field(default_factory=list)
+    tone: str = "technical"
+    length: Literal["short", "medium", "long"] = "medium"
+    body: str | None = None
+
+
+class SenderProfile(BaseModel):
+    """The sender. `email` and `postal_address` are our additions (CAN-SPAM needs the address)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str | None = None
+    company: str | None = None
+    linkedin: str | None = None
+    signature_template: str | None = None
+    email: str | None = None
+    postal_address: str | None = None
+
+
+class Messaging(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    templates: list[MessageTemplate] = Field(default_factory=list)
+    sender_profiles: list[SenderProfile] = Field(default_factory=list)
+    unsubscribe_url: str | None = Field(default=None, description="Our addition: opt-out link base.")
+
+
+class Analytics(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversion_goals: list[str] = Field(default_factory=lambda: ["contact_made"])
+    attribution_model: str = "first_touch"
+    reporting_schedule: str = "daily"
+    custom_metrics: list[str] = Field(default_factory=list)
+
+
+class Campaign(BaseModel):
+    """SPEC.md's Campaign Configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default="cmp_default", pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = "Untitled campaign"
+    goal: str = ""
+    target_audience: TargetAudience = Field(default_factory=TargetAudience)
+    campaign_settings: CampaignSettings = Field(default_factory=CampaignSettings)
+    messaging: Messaging = Field(default_factory=Messaging)
+    analytics: Analytics = Field(default_factory=Analytics)

@@ -1,0 +1,67 @@
+"""Process settings, read once from the environment (and an optional `.env`).
+
+Every variable documented in the README's table is a field here; nothing else reads `os.environ`
+for configuration, so the table and this class cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    cmo_home: Path = Field(default=Path("~/.cmo"), description="Local state: checkpoints, caches, runs.")
+    database_url: str | None = Field(default=None, description="Postgres URL for checkpoints (else SQLite).")
+    redis_url: str | None = Field(default=None, description="Redis URL for the ETag cache (else SQLite).")
+
+    github_api_url: str | None = Field(default=None, description="GitHub REST base URL (GHES or compatible).")
+    github_token: SecretStr | None = Field(default=None, description="GitHub token.")
+    github_max_requests: int = Field(default=5000, ge=1, description="Per-job API request budget.")
+    github_max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest wait for a rate-limit reset.")
+    github_concurrency: int = Field(default=8, ge=1, le=100, description="Parallel GitHub requests.")
+    github_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    openai_api_key: SecretStr | None = Field(default=None, description="Enables the LLM paths.")
+    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
+    cmo_model: str = Field(default="gpt-4o-mini", description="Chat model name.")
+    cmo_prompt_version: str = Field(default="v1", description="Prompt version under prompts/<agent>/.")
+
+    cmo_sender_name: str = Field(default="The cmo-agent team")
+    cmo_sender_company: str = Field(default="cmo-agent")
+    cmo_sender_postal_address: str | None = Field(default=None, description="CAN-SPAM postal address.")
+    cmo_unsubscribe_url: str = Field(default="https://example.invalid/unsubscribe", description="Opt-out link base.")
+    cmo_suppression_file: Path | None = Field(default=None, description="CSV of suppressed logins/ids/emails.")
+    cmo_retention_days: int = Field(default=365, ge=1, description="Default data_retention_days.")
+
+    sandbox_seed: int = Field(default=7, description="Seed of the in-process GitHub sandbox world.")
+    sandbox_users: int = Field(default=1500, ge=50, description="Size of the sandbox world.")
+
+    @property
+    def home(self) -> Path:
+        """`CMO_HOME`, expanded and created on first use."""
+        path = self.cmo_home.expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """The sandbox runs only when the user configured no GitHub at all."""
+        return self.github_api_url is None and self.github_token is None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings(...)` instead)."""
+    return Settings()

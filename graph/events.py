@@ -1,0 +1,38 @@
+"""Event names and the one helper nodes use to emit them.
+
+Nodes and tools never print: they emit typed events through LangGraph's custom stream, and the CLI
+(and later the service) translates the stream into a live display, `trace.jsonl` and SSE.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.config import get_stream_writer
+
+AGENT_STARTED = "agent.started"
+AGENT_FINISHED = "agent.finished"
+AGENT_REASONING = "agent.reasoning"
+TOOL_CALLED = "tool.called"
+TOOL_RESULT = "tool.result"
+PROSPECT_FOUND = "prospect.found"
+PROSPECT_ENRICHED = "prospect.enriched"
+MESSAGE_DRAFTED = "message.drafted"
+COMPLIANCE_REVIEWED = "compliance.reviewed"
+JOB_PROGRESS = "job.progress"
+CAMPAIGN_COMPLETED = "campaign.completed"
+
+
+def emit(event: str, agent: str, **data: Any) -> None:
+    """Send one event to whoever streams the graph (a no-op outside a streaming run)."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:
+        return
+    writer({"event": event, "agent": agent, "timestamp": datetime.now(UTC).isoformat(), "data": data})
+
+
+def reasoning(agent: str, text: str, **data: Any) -> None:
+    """Shorthand for `agent.reasoning`: what the agent decided and why, in one sentence."""
+    emit(AGENT_REASONING, agent, text=text, **data)
