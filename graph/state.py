@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import operator
 from datetime import datetime
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, TypedDict
 
 from pydantic import BaseModel, Field
 
 from cmo.schemas import Campaign, Prospect, SearchPlan
+from cmo.schemas.github import Candidate, RepoContribution, RepoInfo
 
 
 class RunInfo(BaseModel):
@@ -24,47 +25,7 @@ class RunInfo(BaseModel):
     sandbox: bool
     llm: str = Field(description="'none' or the model name")
     prompt_version: str
-    api_base: str
-
-
-class RepoInfo(BaseModel):
-    full_name: str
-    owner: str
-    owner_type: Literal["User", "Organization"] = "User"
-    language: str | None = None
-    topics: list[str] = Field(default_factory=list)
-    description: str | None = None
-    stars: int = 0
-    fork: bool = False
-    archived: bool = False
-    pushed_at: datetime | None = None
-    html_url: str = ""
-    domains: list[str] = Field(default_factory=list)
-
-
-class RepoContribution(BaseModel):
-    """One person's standing in one matched repo (from `/repos/{o}/{r}/contributors`)."""
-
-    login: str
-    github_id: int
-    account_type: str = "User"
-    repo: str
-    contributions: int
-    rank: int = Field(description="1 = most commits")
-    share: float = Field(description="fraction of the repo's listed contributions")
-    is_owner: bool = False
-
-    @property
-    def is_maintainer(self) -> bool:
-        """README definition: owner, or top 3 contributor, or >= 10% of contributions."""
-        return self.is_owner or self.rank <= 3 or self.share >= 0.10
-
-
-class Candidate(BaseModel):
-    login: str
-    github_id: int
-    account_type: str = "User"
-    contributions: list[RepoContribution] = Field(default_factory=list)
+    api_base: str = Field(description="GitHub API base URL, or sandbox:<seed>:<users>")
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -75,6 +36,7 @@ def merge_dicts(left: dict, right: dict) -> dict:
 class State(TypedDict, total=False):
     run: RunInfo
     goal: str
+    max_prospects: int | None
     campaign: Campaign
     plan: SearchPlan
     repos: Annotated[dict[str, RepoInfo], merge_dicts]
@@ -82,6 +44,8 @@ class State(TypedDict, total=False):
     candidates: list[Candidate]
     enriched: Annotated[list[Prospect], operator.add]
     prospects: list[Prospect]
+    links: Annotated[dict[int, list[int]], merge_dicts]
+    dropped: Annotated[list[str], operator.add]
     stop_reasons: Annotated[list[str], operator.add]
     summary: dict
 

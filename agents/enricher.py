@@ -1,0 +1,193 @@
+"""Enricher: profile, orgs, public events and commit activity per candidate, then rank.
+
+`fan_out_candidates` sends one `enricher` branch per candidate. Each branch drops non-people and
+people outside the audience as early as possible (before spending requests on activity), computes
+signals with evidence and scores, and returns a Prospect. `rank` merges duplicate accounts,
+sorts by score and keeps the campaign's `max_prospects`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from cmo.schemas import Campaign, DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
+from cmo.schemas.github import Candidate, RepoInfo, UserProfile
+from cmo.regions import matches_targets
+from graph.context import Context
+from graph.events import PROSPECT_ENRICHED, emit, reasoning
+from graph.state import CandidateTask, State
+from tools.geo import normalize_location
+from tools.github import GitHubClient
+from tools.github_transport import GitHubStop
+from tools.identity import is_noreply, is_person, merge_duplicates, noreply_user_id
+from tools.normalize import company_matches, display_company
+from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score
+from tools.signals import Activity, compute_signals
+from tools.tracing import traced
+
+AGENT = "enricher"
+REPOS_PER_PERSON = 3
+
+
+def fan_out_candidates(state: State) -> list[Send] | str:
+    if not state.get("candidates") or state.get("stop_reasons"):
+        return "rank"
+    repos = state.get("repos", {})
+    return [
+        Send(
+            "enricher",
+            CandidateTask(
+                candidate=c,
+                repos={x.repo: repos[x.repo] for x in c.contributions},
+                campaign=state["campaign"],
+            ),
+        )
+        for c in state["candidates"]
+    ]
+
+
+def enricher(task: CandidateTask, runtime: Runtime[Context]) -> dict:
+    ctx = runtime.context
+    try:
+        return _enrich(task["candidate"], task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days)
+    except GitHubStop as exc:
+        return {"stop_reasons": [str(exc)]}
+
+
+def _enrich(
+    candidate: Candidate, repos: dict[str, RepoInfo], campaign: Campaign, client: GitHubClient, now: datetime, retention: int
+) -> dict:
+    audience = campaign.target_audience
+    call = lambda tool, fn: traced(AGENT, tool, {"login": candidate.login}, client.budget, fn)  # noqa: E731
+    profile = call("user_profile", lambda: client.user(candidate.login))
+    fetched = {"profile": now}
+    if not is_person(profile.login, profile.type):
+        return {"dropped": ["not_a_person"]}
+    place = normalize_location(profile.location)
+    if not matches_targets(audience.target_regions, place.country):
+        return {"dropped": ["outside_target_regions"]}
+    if audience.target_cities and place.city not in audience.target_cities:
+        return {"dropped": ["outside_target_cities"]}
+    orgs: list[str] = []
+    if audience.exclude_companies or audience.include_companies:
+        orgs = call("user_orgs", lambda: client.orgs(candidate.login))
+    if _excluded(profile, orgs, audience):
+        return {"dropped": ["excluded_company"]}
+    since = now - timedelta(days=max(audience.activity_days, 90))
+    top = sorted(candidate.contributions, key=lambda c: c.contributions, reverse=True)[:REPOS_PER_PERSON]
+    activity = Activity(events=call("public_events", lambda: client.public_events(candidate.login)))
+    for c in top:
+        activity.commits += call("repo_commits", lambda c=c: client.commits(c.repo, candidate.login, since))
+    fetched["activity"] = now
+    last = activity.last_active()
+    if last is None or last < now - timedelta(days=audience.activity_days):
+        return {"dropped": ["inactive"]}
+    prospect = _prospect(candidate, repos, profile, place, activity, audience, now, retention, orgs)
+    linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != profile.id}
+    return {"enriched": [prospect], "links": {profile.id: sorted(linked)} if linked else {}}
+
+
+def _excluded(profile: UserProfile, orgs: list[str], audience: TargetAudience) -> bool:
+    if audience.exclude_companies and (
+        company_matches(profile.company, audience.exclude_companies)
+        or any(company_matches(o, audience.exclude_companies) for o in orgs)
+    ):
+        return True
+    if audience.include_companies:
+        return not (
+            company_matches(profile.company, audience.include_companies)
+            or any(company_matches(o, audience.include_companies) for o in orgs)
+        )
+    return False
+
+
+def _prospect(
+    candidate: Candidate,
+    repos: dict[str, RepoInfo],
+    profile: UserProfile,
+    place,  # tools.geo.Place
+    activity: Activity,
+    audience: TargetAudience,
+    now: datetime,
+    retention: int,
+    orgs: list[str],
+) -> Prospect:
+    contributions = candidate.contributions
+    c_score, a_score = contribution_score(contributions), activity_score(activity, now)
+    email, source = _email(profile, activity)
+    endpoint = f"GET /users/{profile.login}"
+    provenance = {
+        f: Provenance(source=endpoint, fetched_at=now)
+        for f in ("name", "email", "company", "location", "bio", "website", "social_links")
+    }
+    if source == "commit":
+        provenance["email"] = Provenance(source="GET /repos/{owner}/{repo}/commits (author email)", fetched_at=now)
+    provenance["developer_profile"] = Provenance(
+        source="GET /repos/{owner}/{repo}/contributors, /repos/{owner}/{repo}/commits, /users/{login}/events/public",
+        fetched_at=now,
+    )
+    social = {"github": profile.html_url} if profile.html_url else {}
+    if profile.twitter_username:
+        social["twitter"] = f"https://twitter.com/{profile.twitter_username}"
+    return Prospect(
+        id=f"gh_{profile.login}",
+        username=profile.login,
+        name=profile.name,
+        email=email,
+        company=display_company(profile.company),
+        location=profile.location,
+        bio=profile.bio,
+        website=profile.blog,
+        social_links=social,
+        developer_profile=DeveloperProfile(
+            languages=sorted({repos[c.repo].language for c in contributions if repos[c.repo].language}),
+            repositories=[c.repo for c in sorted(contributions, key=lambda c: c.contributions, reverse=True)],
+            contribution_score=c_score,
+            activity_score=a_score,
+            expertise_areas=sorted({d for c in contributions for d in repos[c.repo].domains}),
+            commit_frequency=commit_frequency(activity, now),
+            last_active=activity.last_active(),
+        ),
+        privacy_settings=PrivacySettings(email_visible=source == "profile", contact_allowed=True, data_retention_days=retention),
+        github_id=profile.id,
+        account_type=profile.type,
+        score=overall_score(contributions, repos, c_score, a_score),
+        score_explanation=explain(contributions, repos, activity, now),
+        signals=compute_signals(contributions, repos, activity, audience.activity_days, now),
+        email_source=source,
+        country=place.country,
+        region=place.region,
+        provenance=provenance,
+    )
+
+
+def _email(profile: UserProfile, activity: Activity) -> tuple[str | None, str | None]:
+    """The published profile email; else a real (non-noreply) commit email, marked as such."""
+    if profile.email and not is_noreply(profile.email):
+        return profile.email, "profile"
+    for commit in activity.commits:
+        if commit.author_email and not is_noreply(commit.author_email):
+            return commit.author_email, "commit"
+    return None, None
+
+
+def rank(state: State, runtime: Runtime[Context]) -> dict:
+    """Merge accounts of one person, order by score, keep the best `max_prospects`."""
+    links = {k: set(v) for k, v in state.get("links", {}).items()}
+    merged = merge_duplicates(state.get("enriched", []), links)
+    ranked = sorted(merged, key=lambda p: (-p.score, p.username))[: state["plan"].max_prospects]
+    for p in ranked:
+        emit(
+            PROSPECT_ENRICHED, AGENT, prospect_id=p.id, email=p.email, confidence_score=p.score, signals=p.signal_names()
+        )
+    dropped = state.get("dropped", [])
+    counts = {reason: dropped.count(reason) for reason in sorted(set(dropped))}
+    reasoning(
+        AGENT,
+        f"{len(state.get('enriched', []))} people qualified ({len(merged)} after merging duplicate accounts); "
+        f"kept the top {len(ranked)}; dropped: {counts or 'none'}",
+    )
+    return {"prospects": ranked}

@@ -1,0 +1,115 @@
+"""Planner: goal text (+ optional campaign) -> target audience and the GitHub searches that find it.
+
+With an LLM it asks for structured output (validated, retried); without one — or when the model
+keeps failing — the deterministic parser reads the goal. Fields the campaign file sets explicitly
+win over what the goal says; the search plan is always built by code from the audience.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from langgraph.runtime import Runtime
+
+from agents.goal_parser import parse_goal
+from agents.planner_llm import PlannerLLMError, plan_with_llm
+from cmo.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
+from cmo.vocabulary import load_vocabulary
+from graph.context import Context
+from graph.events import reasoning
+from graph.state import State
+from prompts import load_prompt
+
+AGENT = "planner"
+DEFAULT_MAX_PROSPECTS = 50
+
+
+def planner(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = runtime.context
+    goal, campaign = state["goal"], state["campaign"]
+    today = ctx.now.date()
+    parsed = parse_goal(goal, today=today)
+    planned_by = "rules"
+    if ctx.llm is not None and not parsed.refusal:
+        try:
+            parsed = plan_with_llm(ctx.llm, goal, load_prompt("planner", ctx.prompt_version), today)
+            planned_by = "llm"
+        except PlannerLLMError as exc:
+            reasoning(AGENT, f"the model's plan stayed invalid ({exc}); using the deterministic parser")
+    audience = _merge(parsed.audience, campaign.target_audience)
+    max_prospects = state.get("max_prospects") or parsed.max_prospects or _explicit_max(campaign) or DEFAULT_MAX_PROSPECTS
+    plan = SearchPlan(
+        audience=audience,
+        max_prospects=max_prospects,
+        queries=[] if parsed.refusal else build_queries(audience, today, max_prospects),
+        ignored_terms=parsed.ignored_terms,
+        notes=parsed.notes,
+        refusal=parsed.refusal,
+        planned_by=planned_by,
+    )
+    reasoning(AGENT, describe(plan), planned_by=planned_by, ignored=plan.ignored_terms)
+    updated = campaign.model_copy(
+        update={
+            "goal": campaign.goal or goal,
+            "target_audience": audience,
+            "campaign_settings": campaign.campaign_settings.model_copy(update={"max_prospects": max_prospects}),
+        }
+    )
+    return {"plan": plan, "campaign": updated}
+
+
+def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> list[SearchQuery]:
+    """One repository search per (language, topic) and per (language, description phrase).
+
+    Searches carry `pushed:>=` for the activity window (an active maintainer's repo was pushed in
+    it) and exclude archived repos; GitHub already leaves forks out of repository search.
+    """
+    pushed = (today - timedelta(days=audience.activity_days)).isoformat()
+    common = [f"pushed:>={pushed}", "archived:false"]
+    if audience.stars_range:
+        common.append(f"stars:{audience.stars_range}")
+    languages = audience.languages or [None]
+    limit = min(1000, max(100, 4 * max_prospects))
+    vocabulary = load_vocabulary()
+    subjects = [f"topic:{t}" for t in audience.topics]
+    for domain in audience.domains:
+        subjects += [f'"{p}" in:description' for p in vocabulary.domains[domain].description_phrases]
+    queries = []
+    for language in languages:
+        lang = [f'language:"{language}"' if " " in language else f"language:{language}"] if language else []
+        for subject in subjects or [""]:
+            q = " ".join(filter(None, [subject, *lang, *common]))
+            queries.append(SearchQuery(q=q, max_results=limit, purpose=subject or "language"))
+    return queries
+
+
+def describe(plan: SearchPlan) -> str:
+    """One sentence a person can check: what the planner understood."""
+    if plan.refusal:
+        return f"cannot run this goal: {plan.refusal}"
+    a = plan.audience
+    parts = [
+        f"role={a.role}",
+        f"languages={a.languages or 'any'}",
+        f"domains={a.domains or 'any'}",
+        f"stars={a.stars_range or 'any'}",
+        f"active within {a.activity_days} days",
+        f"regions={a.target_regions or 'anywhere'}",
+    ]
+    if a.exclude_companies:
+        parts.append(f"excluding {', '.join(a.exclude_companies)}")
+    text = f"plan: {'; '.join(parts)}; {len(plan.queries)} searches; top {plan.max_prospects}"
+    if plan.ignored_terms:
+        text += f"; ignored words: {', '.join(plan.ignored_terms)}"
+    return text
+
+
+def _merge(parsed: TargetAudience, from_campaign: TargetAudience) -> TargetAudience:
+    """Fields the campaign file set explicitly override what was read from the goal."""
+    explicit = {name: getattr(from_campaign, name) for name in from_campaign.model_fields_set}
+    return parsed.model_copy(update=explicit)
+
+
+def _explicit_max(campaign: Campaign) -> int | None:
+    settings = campaign.campaign_settings
+    return settings.max_prospects if "max_prospects" in settings.model_fields_set else None

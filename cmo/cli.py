@@ -1,0 +1,153 @@
+"""`cmo`: run a goal, resume a run, print the schemas, serve the GitHub sandbox.
+
+User errors end as one red line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from cmo.runner import EXIT_BAD_INPUT, BadInput, JobResult, new_run_id, resume_job, run_job
+from cmo.sandbox.cli import sandbox_app
+from cmo.schemas import Campaign, Prospect, SearchPlan
+from cmo.settings import Settings
+
+app = typer.Typer(help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox", help="The offline GitHub sandbox (a local GitHub REST server).")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        _fail(f"invalid environment setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _load_campaign(path: Path) -> Campaign:
+    try:
+        return Campaign.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(f"cannot read campaign file {path}: {exc.strerror}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        _fail(f"invalid campaign file {path}: {where}: {first['msg']}")
+
+
+def _announce(settings: Settings) -> None:
+    if settings.uses_sandbox:
+        console.print("[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: using the built-in SANDBOX (generated data, not real people)")
+    else:
+        console.print(f"[green]GitHub:[/] {settings.github_api_url or 'https://api.github.com'}")
+    if settings.llm_enabled:
+        console.print(f"[green]LLM:[/] {settings.cmo_model} at {settings.openai_base_url or 'api.openai.com'}")
+    else:
+        console.print("[yellow]LLM:[/] none (no OPENAI_API_KEY): every agent runs its deterministic path")
+
+
+def _finish(result: JobResult, as_json: bool) -> None:
+    from cmo.display import leads_table
+
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2, default=str))
+    else:
+        s = result.summary
+        if s.get("status") == "refused":
+            console.print(f"[bold red]refused:[/] {s['plan'].get('refusal')}")
+        else:
+            Console().print(leads_table(result.prospects))
+            console.print(
+                f"[bold]{s.get('prospects_found', 0)} leads[/], {s.get('emails_contactable', 0)} contactable "
+                f"({s.get('verdicts')}); {s.get('api_requests')} GitHub requests "
+                f"(+{s.get('api_requests_saved_by_cache')} answered from cache) in {s.get('duration_seconds')}s"
+            )
+            if s.get("status") == "partial":
+                console.print(f"[yellow]partial:[/] {'; '.join(s.get('stop_reasons', []))}")
+        console.print(f"artifacts: {result.out_dir}")
+    raise typer.Exit(result.exit_code)
+
+
+def _execute(job, as_json: bool) -> None:  # noqa: ANN001 - a zero-argument callable taking an observer
+    from cmo.display import LiveView
+
+    logging.getLogger("github").setLevel(logging.ERROR)
+    try:
+        if as_json or not console.is_terminal:
+            result = job(_plain_observer(as_json))
+        else:
+            with LiveView(console) as view:
+                result = job(view)
+    except BadInput as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: continue with `cmo resume <run id>`")
+        raise typer.Exit(130) from None
+    _finish(result, as_json)
+
+
+def _plain_observer(quiet: bool):  # noqa: ANN202
+    """Without a terminal (CI, pipes) print one line per reasoning step instead of a live panel."""
+
+    def observe(event: dict) -> None:
+        if not quiet and event["event"] == "agent.reasoning":
+            console.print(f"{event['agent']:>10}: {event['data'].get('text', '')}", highlight=False)
+
+    return observe
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="Who you are looking for, in plain words.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Artifacts directory (default ./runs/<run id>/).")] = None,
+    max_prospects: Annotated[int | None, typer.Option("--max-prospects", min=1, max=100000)] = None,
+    campaign: Annotated[Path | None, typer.Option("--campaign", help="Campaign Configuration JSON (SPEC).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the live view.")] = False,
+) -> None:
+    """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
+    settings = _settings()
+    loaded = _load_campaign(campaign) if campaign else None
+    run_id = new_run_id()
+    if not as_json:
+        _announce(settings)
+        console.print(f"run id: [bold]{run_id}[/] (resume an interrupted run with `cmo resume {run_id}`)")
+    _execute(
+        lambda observer: run_job(
+            goal, settings, out_dir=out, campaign=loaded, max_prospects=max_prospects, observer=observer, run_id=run_id
+        ),
+        as_json,
+    )
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run id printed by `cmo run` (also in summary.json).")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Resume an interrupted run from its last checkpoint."""
+    settings = _settings()
+    _execute(lambda observer: resume_job(run_id, settings, observer=observer), as_json)
+
+
+@app.command()
+def schema(
+    name: Annotated[str, typer.Argument(help="prospect, campaign, plan or all")] = "all",
+) -> None:
+    """Print the JSON Schemas of the data contract."""
+    models = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
+    if name != "all" and name not in models:
+        _fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
+    chosen = models if name == "all" else {name: models[name]}
+    typer.echo(json.dumps({k: m.model_json_schema() for k, m in chosen.items()}, indent=2))

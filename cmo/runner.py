@@ -1,0 +1,183 @@
+"""Run (or resume) one job: set up GitHub, the model and the checkpointer, stream the graph.
+
+The CLI and the tests both go through `run_job` / `resume_job`; every event the graph emits is
+appended to `trace.jsonl` and handed to an optional observer (the live display).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cmo.artifacts import TRACE
+from cmo.llm import describe, get_chat_model
+from cmo.schemas import Campaign
+from cmo.settings import Settings
+from graph.checkpointer import open_checkpointer
+from graph.context import Context
+from graph.graph import build_graph
+from graph.state import RunInfo
+from tools.etag_cache import open_etag_cache
+from tools.github import GitHubClient
+from tools.github_transport import RateBudget
+from tools.suppression import SuppressionList
+
+Observer = Callable[[dict[str, Any]], None]
+EXIT_OK, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 2, 3
+
+
+class BadInput(Exception):
+    """Something the user can fix; the CLI prints it as one line and exits 2."""
+
+
+@dataclass
+class JobResult:
+    run_id: str
+    out_dir: Path
+    summary: dict[str, Any]
+    prospects: list[Any]
+
+    @property
+    def exit_code(self) -> int:
+        status = self.summary.get("status")
+        return EXIT_BAD_INPUT if status == "refused" else EXIT_PARTIAL if status == "partial" else EXIT_OK
+
+
+def new_run_id() -> str:
+    return f"cmo_{datetime.now(UTC):%Y%m%d_%H%M%S}_{secrets.token_hex(3)}"
+
+
+def run_job(
+    goal: str,
+    settings: Settings,
+    *,
+    out_dir: Path | None = None,
+    campaign: Campaign | None = None,
+    max_prospects: int | None = None,
+    observer: Observer | None = None,
+    run_id: str | None = None,
+) -> JobResult:
+    if not goal.strip():
+        raise BadInput("the goal is empty: say who you are looking for, e.g. \"Find Python maintainers active in ML\"")
+    run_id = run_id or new_run_id()
+    out = (out_dir or Path("runs") / run_id).resolve()
+    with _environment(settings, None) as (api_base, client):
+        run = RunInfo(
+            run_id=run_id,
+            out_dir=str(out),
+            started_at=datetime.now(UTC),
+            sandbox=api_base.startswith("sandbox:"),
+            llm=describe(settings),
+            prompt_version=settings.cmo_prompt_version,
+            api_base=api_base,
+        )
+        inputs = {"run": run, "goal": goal.strip(), "campaign": campaign or Campaign(), "max_prospects": max_prospects}
+        return _stream(settings, client, run, inputs, observer)
+
+
+def resume_job(run_id: str, settings: Settings, observer: Observer | None = None) -> JobResult:
+    """Continue an interrupted run from its last checkpoint (finished steps are not repeated)."""
+    with open_checkpointer(settings.database_url, settings.home) as saver:
+        snapshot = build_graph(saver).get_state({"configurable": {"thread_id": run_id}})
+    if not snapshot.values:
+        raise BadInput(f"no run {run_id!r} in {settings.database_url or settings.home / 'checkpoints.sqlite'}")
+    run: RunInfo = snapshot.values["run"]
+    with _environment(settings, run.api_base) as (_, client):
+        return _stream(settings, client, run, None, observer)
+
+
+def _stream(settings: Settings, client: GitHubClient, run: RunInfo, inputs: dict | None, observer: Observer | None) -> JobResult:
+    out = Path(run.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = {"configurable": {"thread_id": run.run_id}, "max_concurrency": settings.github_concurrency}
+    context = Context(
+        settings=settings,
+        github=client,
+        suppression=SuppressionList.load(settings.cmo_suppression_file),
+        llm=get_chat_model(settings),
+        prompt_version=settings.cmo_prompt_version,
+    )
+    with open_checkpointer(settings.database_url, settings.home) as saver, (out / TRACE).open("a", encoding="utf-8") as trace:
+        graph = build_graph(saver)
+        if inputs is None and not graph.get_state(config).next:
+            values = graph.get_state(config).values
+            return JobResult(run.run_id, out, values.get("summary", {}), values.get("prospects", []))
+        for event in _events(graph.stream(inputs, config, context=context, stream_mode=["custom", "tasks"], durability="sync")):
+            event["run_id"] = run.run_id
+            trace.write(json.dumps(event, default=str) + "\n")
+            trace.flush()
+            if observer:
+                observer(event)
+        values = graph.get_state(config).values
+    return JobResult(run.run_id, out, values.get("summary", {}), values.get("prospects", []))
+
+
+def _events(stream: Iterator[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Translate LangGraph's stream into our event shapes (task start/finish -> agent.*)."""
+    started: dict[str, float] = {}
+    for mode, chunk in stream:
+        if mode == "custom":
+            yield chunk
+        elif "result" not in chunk:
+            started[chunk["id"]] = time.perf_counter()
+            yield {"event": "agent.started", "agent": chunk["name"], "timestamp": _now(), "data": {"task": chunk["id"]}}
+        else:
+            duration = time.perf_counter() - started.pop(chunk["id"], time.perf_counter())
+            data = {"task": chunk["id"], "duration_ms": round(duration * 1000, 1)}
+            if chunk.get("error"):
+                data["error"] = str(chunk["error"])
+            yield {"event": "agent.finished", "agent": chunk["name"], "timestamp": _now(), "data": data}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@contextmanager
+def _environment(settings: Settings, api_base: str | None) -> Iterator[tuple[str, GitHubClient]]:
+    """The GitHub endpoint for this run: the configured API, or the in-process sandbox."""
+    from tools.github import GitHubError
+
+    with ExitStack() as stack:
+        if api_base is None and not settings.uses_sandbox:
+            api_base = settings.github_api_url or "https://api.github.com"
+        if api_base is None or api_base.startswith("sandbox:"):
+            seed, users = (settings.sandbox_seed, settings.sandbox_users) if api_base is None else map(int, api_base.split(":")[1:])
+            url = stack.enter_context(_sandbox(seed, users))
+            api_base = f"sandbox:{seed}:{users}"
+        else:
+            url = api_base
+        token = settings.github_token.get_secret_value() if settings.github_token else None
+        client = GitHubClient(
+            url,
+            token,
+            RateBudget(max_requests=settings.github_max_requests),
+            open_etag_cache(settings.home, settings.redis_url),
+            api_base,
+            max_wait=settings.github_max_wait_seconds,
+            concurrency=settings.github_concurrency,
+            timeout=settings.github_timeout_seconds,
+        )
+        try:
+            client.check()
+        except GitHubError as exc:
+            raise BadInput(str(exc)) from exc
+        yield api_base, client
+
+
+@contextmanager
+def _sandbox(seed: int, users: int) -> Iterator[str]:
+    from cmo.sandbox import SandboxServer, generate_world
+
+    server = SandboxServer(generate_world(seed=seed, users=users)).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

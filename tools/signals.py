@@ -1,0 +1,102 @@
+"""Signals with evidence, computed from what the enricher fetched. Pure functions, no I/O.
+
+Every signal names the repos, dates and counts it rests on, so a draft (or a reviewer) can cite
+them and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cmo.schemas import Evidence, Signal
+from cmo.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
+from cmo.vocabulary import load_vocabulary
+
+POPULAR_STARS = 1000
+RECENT_DAYS = 30
+
+
+@dataclass
+class Activity:
+    """A person's observed activity: commits to matched repos and public events."""
+
+    commits: list[CommitInfo] = field(default_factory=list)
+    events: list[EventInfo] = field(default_factory=list)
+
+    def dates(self) -> list[datetime]:
+        pushes = [e.created_at for e in self.events if e.type in ("PushEvent", "PullRequestEvent", "CreateEvent")]
+        return [c.date for c in self.commits] + pushes
+
+    def last_active(self) -> datetime | None:
+        return max(self.dates(), default=None)
+
+    def count_since(self, since: datetime) -> int:
+        return sum(1 for d in self.dates() if d >= since)
+
+
+def _slug(language: str) -> str:
+    return {"C++": "cpp", "C#": "csharp"}.get(language, language.lower())
+
+
+def compute_signals(
+    contributions: list[RepoContribution],
+    repos: dict[str, RepoInfo],
+    activity: Activity,
+    activity_days: int,
+    now: datetime,
+) -> list[Signal]:
+    """All signals a person earns; each carries the evidence it came from."""
+    signals: list[Signal] = []
+    window = now - timedelta(days=activity_days)
+    last = activity.last_active()
+    active = last is not None and last >= window
+
+    maintained = [c for c in contributions if c.is_maintainer]
+    if maintained and active:
+        signals.append(Signal(name="active_maintainer", evidence=[_rank_evidence(c, repos) for c in maintained]))
+
+    by_language: dict[str, list[RepoContribution]] = {}
+    for c in contributions:
+        language = repos[c.repo].language
+        if language:
+            by_language.setdefault(language, []).append(c)
+    for language, items in sorted(by_language.items()):
+        total = sum(c.contributions for c in items)
+        if total >= 50 or any(c.is_maintainer for c in items):
+            signals.append(Signal(name=f"{_slug(language)}_expert", evidence=[_commit_evidence(c, repos) for c in items]))
+
+    vocabulary = load_vocabulary()
+    for domain, spec in vocabulary.domains.items():
+        items = [c for c in contributions if domain in repos[c.repo].domains]
+        if items:
+            signals.append(Signal(name=spec.signal, evidence=[_commit_evidence(c, repos) for c in items]))
+
+    recent_since = now - timedelta(days=RECENT_DAYS)
+    recent = activity.count_since(recent_since)
+    if recent:
+        signals.append(
+            Signal(name="recent_activity", evidence=[Evidence(kind="commits_and_pushes_30d", date=last, count=recent)])
+        )
+
+    popular = [c for c in maintained if repos[c.repo].stars >= POPULAR_STARS]
+    if popular:
+        signals.append(
+            Signal(
+                name="popular_project_owner",
+                evidence=[
+                    Evidence(kind="stars", repo=c.repo, count=repos[c.repo].stars, url=repos[c.repo].html_url)
+                    for c in popular
+                ],
+            )
+        )
+    return signals
+
+
+def _rank_evidence(c: RepoContribution, repos: dict[str, RepoInfo]) -> Evidence:
+    kind = "repo_owner" if c.is_owner else f"contributor_rank_{c.rank}"
+    return Evidence(kind=kind, repo=c.repo, count=c.contributions, date=repos[c.repo].pushed_at, url=repos[c.repo].html_url)
+
+
+def _commit_evidence(c: RepoContribution, repos: dict[str, RepoInfo]) -> Evidence:
+    return Evidence(kind="commits", repo=c.repo, count=c.contributions, date=repos[c.repo].pushed_at, url=repos[c.repo].html_url)
