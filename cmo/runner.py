@@ -150,7 +150,7 @@ def _environment(settings: Settings, api_base: str | None) -> Iterator[tuple[str
             api_base = settings.github_api_url or "https://api.github.com"
         if api_base is None or api_base.startswith("sandbox:"):
             seed, users = (settings.sandbox_seed, settings.sandbox_users) if api_base is None else map(int, api_base.split(":")[1:])
-            url = stack.enter_context(_sandbox(seed, users))
+            url = stack.enter_context(_sandbox(seed, users, settings.sandbox_latency_ms))
             api_base = f"sandbox:{seed}:{users}"
         else:
             url = api_base
@@ -173,10 +173,10 @@ def _environment(settings: Settings, api_base: str | None) -> Iterator[tuple[str
 
 
 @contextmanager
-def _sandbox(seed: int, users: int) -> Iterator[str]:
+def _sandbox(seed: int, users: int, latency_ms: int) -> Iterator[str]:
     from cmo.sandbox import SandboxServer, generate_world
 
-    server = SandboxServer(generate_world(seed=seed, users=users)).start()
+    server = SandboxServer(generate_world(seed=seed, users=users), latency_ms=latency_ms).start()
     try:
         yield server.url
     finally:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     sandbox_seed: int = Field(default=7, description="Seed of the in-process GitHub sandbox world.")
     sandbox_users: int = Field(default=1500, ge=50, description="Size of the sandbox world.")
+    sandbox_latency_ms: int = Field(default=0, ge=0, description="Added latency per sandbox request.")
 
     @property
     def home(self) -> Path:

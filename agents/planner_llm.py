@@ -1,0 +1,215 @@
+"""The planner's LLM path: a goal in plain words becomes a validated `LLMPlan`, or `PlannerLLMError`.
+
+The model fills `LLMPlan` by function calling. Pydantic checks the shape; `_normalise` then holds the
+plan to what the rest of the pipeline can search for: GitHub language names and topic slugs from
+our vocabulary, vocabulary domains (expanded to their topics, as the deterministic parser does) and
+country or region codes the enricher understands. Every rejection goes back to the model naming
+exactly what was wrong, answered as a `ToolMessage` so the conversation stays valid for OpenAI.
+After `max_attempts` the caller gets `PlannerLLMError` and falls back to the deterministic parser.
+
+Token usage, summed over all attempts, is on `LLMPlan.usage` (a private attribute, so it is not in
+the schema the model fills) and on `PlannerLLMError.usage` when planning fails.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, cast
+
+from langchain_core.exceptions import ModelRefusalError
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.ai import UsageMetadata, add_usage
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic_core import ErrorDetails
+
+from cmo.regions import REGIONS
+from cmo.schemas.campaign import TargetAudience
+from cmo.vocabulary import Vocabulary, load_vocabulary
+
+# ISO 3166-1 alpha-2, officially assigned codes. "NA" is both Namibia and our North America region;
+# `cmo.regions.matches_targets` treats it as both, so accepting it here loses nothing.
+ISO_ALPHA2 = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG
+    EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR
+    HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR
+    LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG
+    NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE
+    SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA
+    UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW""".split()
+)
+TOPIC_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+_PROMPT_HEADER = re.compile(r"\A\s*<!--.*?-->\s*", re.DOTALL)
+_SHOWN_INPUT_CHARS = 80
+
+
+class LLMPlan(BaseModel):
+    """The search plan for one developer-marketing goal. Call this tool exactly once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    audience: TargetAudience = Field(description="Who to find on GitHub; unmentioned fields keep their defaults.")
+    max_prospects: int | None = Field(
+        default=None, ge=1, le=100_000, description="How many developers the goal asks for; null if it names none."
+    )
+    notes: list[str] = Field(default_factory=list, description="Assumptions you made, one short sentence each.")
+    ignored_terms: list[str] = Field(
+        default_factory=list, description="Words or phrases of the goal that no field could express."
+    )
+    refusal: str | None = Field(default=None, description="Why this goal must not be planned; null when it can be.")
+
+    _usage: UsageMetadata | None = PrivateAttr(default=None)
+
+    @property
+    def usage(self) -> UsageMetadata | None:
+        """Tokens summed over every attempt; None when the model reported no usage."""
+        return self._usage
+
+
+class PlannerLLMError(RuntimeError):
+    """The model gave no acceptable plan; the caller should use the deterministic parser instead."""
+
+    def __init__(self, message: str, errors: list[str], usage: UsageMetadata | None) -> None:
+        super().__init__(message)
+        self.errors = errors
+        self.usage = usage
+
+
+def plan_with_llm(llm: BaseChatModel, goal: str, prompt: str, today: date, max_attempts: int = 3) -> LLMPlan:
+    """Plan `goal` with `llm`, feeding each rejection back, up to `max_attempts` model calls.
+
+    `prompt` is the raw text of `prompts/planner/<version>.md`. A refusal (the plan's own or the
+    provider's) is returned as a plan with `refusal` set and an empty audience, since retrying a
+    refusal is pointless and nothing should search with a refused audience.
+
+    Raises `PlannerLLMError` when every attempt was rejected or when the model call itself failed
+    (the client has already retried transport errors by then).
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    vocabulary = load_vocabulary()
+    structured = llm.with_structured_output(LLMPlan, method="function_calling", include_raw=True)
+    messages: list[BaseMessage] = [
+        SystemMessage(render_system_prompt(prompt, vocabulary)),
+        HumanMessage(f"Goal: {goal}\nToday's date: {today.isoformat()}"),
+    ]
+    usage: UsageMetadata | None = None
+    errors: list[str] = []
+    for attempt in range(1, max_attempts + 1):
+        try:
+            result = cast(dict[str, Any], structured.invoke(messages))
+        except Exception as exc:  # any provider failure means the same thing to the caller: fall back
+            raise PlannerLLMError(f"planner model call failed on attempt {attempt}: {exc}", errors, usage) from exc
+        raw = result["raw"]
+        usage = add_usage(usage, raw.usage_metadata) if raw.usage_metadata else usage
+        plan, problems = _judge(result, vocabulary)
+        if plan is not None:
+            plan._usage = usage
+            return plan
+        errors.append(f"attempt {attempt}: " + "; ".join(problems))
+        messages += _feedback(raw, problems)
+    raise PlannerLLMError(f"no valid plan after {max_attempts} attempts: {errors[-1]}", errors, usage)
+
+
+def render_system_prompt(prompt: str, vocabulary: Vocabulary) -> str:
+    """The prompt without its leading `<!-- -->` header, placeholders filled (see prompts/planner/v1.md)."""
+    domains = "\n".join(
+        f"  - {key} ({spec.label}): {', '.join(spec.topics)}" for key, spec in vocabulary.domains.items()
+    )
+    regions = "\n".join(f"  - {code}: {' '.join(sorted(countries))}" for code, countries in REGIONS.items())
+    return _PROMPT_HEADER.sub("", prompt, count=1).format(
+        domains=domains, languages=", ".join(vocabulary.languages), regions=regions
+    )
+
+
+def _judge(result: dict[str, Any], vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:
+    """The accepted plan, or None and what is wrong with the answer in words the model can act on."""
+    error: BaseException | None = result["parsing_error"]
+    parsed: LLMPlan | None = result["parsed"]
+    raw: AIMessage = result["raw"]
+    if isinstance(error, ModelRefusalError):
+        return LLMPlan(audience=TargetAudience(), refusal=str(error) or "the model refused"), []
+    if isinstance(error, ValidationError):
+        return None, [_describe(detail) for detail in error.errors()]
+    if error is not None:
+        return None, [f"the LLMPlan call could not be read: {error}"]
+    if parsed is None:
+        broken = [call.get("error") or "not valid JSON" for call in raw.invalid_tool_calls]
+        if broken:
+            return None, [f"the LLMPlan arguments could not be parsed: {broken[0]}"]
+        return None, ["you answered without calling the LLMPlan tool; call it exactly once"]
+    if parsed.refusal:
+        return parsed.model_copy(update={"audience": TargetAudience()}), []
+    return _normalise(parsed, vocabulary)
+
+
+def _describe(detail: ErrorDetails) -> str:
+    """One pydantic error as `field.path: message (got value)`, the value cut short to keep prompts small."""
+    where = ".".join(str(part) for part in detail["loc"]) or "LLMPlan"
+    shown = repr(detail.get("input"))
+    if len(shown) > _SHOWN_INPUT_CHARS:
+        shown = shown[: _SHOWN_INPUT_CHARS - 3] + "..."
+    return f"{where}: {detail['msg']} (got {shown})"
+
+
+def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:
+    """Canonical languages, domains expanded to topics, upper-case regions; or None and the problems."""
+    audience = plan.audience
+    problems: list[str] = []
+    names = {name.lower(): name for name in vocabulary.languages}
+    known = ", ".join(vocabulary.languages)
+    languages: list[str] = []
+    for language in audience.languages:
+        if (name := names.get(language.strip().lower())) is not None:
+            languages.append(name)
+        else:
+            problems.append(f"audience.languages: {language!r} is not a GitHub language we know; use one of {known}")
+    domains = [domain.strip().lower() for domain in audience.domains]
+    for given, domain in zip(audience.domains, domains, strict=True):
+        if domain not in vocabulary.domains:
+            problems.append(f"audience.domains: {given!r} is not a domain; use one of {', '.join(vocabulary.domains)}")
+    for topic in audience.topics:
+        if not TOPIC_SLUG.match(topic):
+            problems.append(
+                f"audience.topics: {topic!r} is not a GitHub topic slug (lowercase letters, digits and hyphens, "
+                "at most 50 characters, e.g. machine-learning)"
+            )
+    regions = [region.strip().upper() for region in audience.target_regions]
+    for given, region in zip(audience.target_regions, regions, strict=True):
+        if region not in REGIONS and region not in ISO_ALPHA2:
+            problems.append(
+                f"audience.target_regions: {given!r} is neither an ISO 3166-1 alpha-2 country code nor one of "
+                f"the region codes {', '.join(REGIONS)}"
+            )
+    if problems:
+        return None, problems
+    domain_topics = [topic for domain in domains for topic in vocabulary.domains[domain].topics]
+    normalised = audience.model_copy(
+        update={
+            "languages": _unique(languages),
+            "domains": _unique(domains),
+            "topics": _unique(domain_topics + audience.topics),
+            "target_regions": _unique(regions),
+        }
+    )
+    return plan.model_copy(update={"audience": normalised}), []
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _feedback(raw: AIMessage, problems: list[str]) -> list[BaseMessage]:
+    """The model's answer plus our rejection, as tool results when it called tools (OpenAI needs one each)."""
+    text = (
+        "The plan was rejected:\n"
+        + "\n".join(f"- {problem}" for problem in problems)
+        + "\nCall LLMPlan again with every problem fixed and everything else unchanged."
+    )
+    call_ids = [call["id"] for call in raw.tool_calls if call.get("id")]
+    call_ids += [call["id"] for call in raw.invalid_tool_calls if call.get("id")]
+    if not call_ids:
+        return [raw, HumanMessage(text)]
+    return [raw, *(ToolMessage(text, tool_call_id=call_id, status="error") for call_id in call_ids)]

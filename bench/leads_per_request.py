@@ -1,0 +1,48 @@
+"""Benchmark: a 1,000-lead goal against the sandbox with 50 ms latency per request.
+
+Prints wall time, GitHub requests, qualified leads and requests per qualified lead, cold and then
+warm (second run, ETag cache). Numbers only; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from cmo.runner import run_job
+from cmo.settings import Settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--goal", default="Top 1000 Python developers active in the last 180 days")
+    parser.add_argument("--users", type=int, default=20000)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            cmo_home=Path(tmp) / "home",
+            sandbox_users=args.users,
+            sandbox_latency_ms=args.latency_ms,
+            github_concurrency=args.concurrency,
+            github_max_requests=50_000,
+        )
+        print(f"goal: {args.goal!r}; sandbox users={args.users} latency={args.latency_ms}ms concurrency={args.concurrency}")
+        for label in ("cold", "warm"):
+            started = time.perf_counter()
+            result = run_job(args.goal, settings, out_dir=Path(tmp) / label)
+            wall = time.perf_counter() - started
+            leads = len(result.prospects)
+            requests = result.summary["api_requests"]
+            print(
+                f"{label}: wall {wall:.1f}s  leads {leads}  requests {requests}"
+                f" (+{result.summary['api_requests_saved_by_cache']} 304s)"
+                f"  requests/lead {requests / max(leads, 1):.2f}  status {result.summary['status']}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Shared fixtures: an isolated CMO_HOME, the sandbox server, and Postgres (real, never mocked).
+
+Locally a missing Postgres skips the tests that need it; in CI (`CI=true`) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_URL = os.environ.get("CMO_TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's ~/.cmo, GitHub token or OpenAI key."""
+    monkeypatch.setenv("CMO_HOME", str(tmp_path / "cmo_home"))
+    for name in ("GITHUB_TOKEN", "GITHUB_API_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGSMITH_TRACING", "false")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A Postgres URL whose search_path is a schema private to this xdist worker."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Postgres is required in CI but unreachable at {POSTGRES_URL}: {exc}")
+        pytest.skip(f"Postgres unreachable at {POSTGRES_URL}")
+    schema = f"cmo_test_{worker_id}"
+    with conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -1,0 +1,68 @@
+"""End to end on the sandbox: every built-in goal through the whole graph, scored against truth."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cmo.runner import run_job
+from cmo.sandbox import generate_world
+from cmo.sandbox.goals import BUILTIN_GOALS
+from cmo.sandbox.truth import identity_groups, score_leads, truth
+from cmo.settings import Settings
+from tools.identity import is_noreply
+
+pytestmark = pytest.mark.slow
+
+
+def _settings(home: Path) -> Settings:
+    return Settings(cmo_home=home, cmo_sender_postal_address="TechFlow, 1 Main St, Springfield, USA")
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_GOALS))
+def test_builtin_goal_meets_precision_and_recall(name: str, tmp_path: Path) -> None:
+    goal = BUILTIN_GOALS[name]
+    settings = _settings(tmp_path / "home")
+    result = run_job(goal.goal, settings, out_dir=tmp_path / "out", max_prospects=200)
+    assert result.exit_code == 0, result.summary
+
+    world = generate_world(seed=settings.sandbox_seed, users=settings.sandbox_users)
+    expected = truth(world, goal.audience, datetime.now(UTC))
+    predicted = [p.username for p in result.prospects]
+    scores = score_leads(predicted, expected, identity_groups(world))
+    assert scores["precision"] >= 0.8, scores
+    assert scores["recall"] >= 0.6, scores
+
+    leads = json.loads((tmp_path / "out" / "leads_full.json").read_text())
+    people = {u.login: u for u in world.users.values()} if isinstance(world.users, dict) else {u.login: u for u in world.users}
+    for lead in leads:
+        person = people[lead["username"]]
+        assert person.type == "User", f"{lead['username']} is a {person.type}"
+        if lead["email"]:
+            assert lead["email"] in _known_emails(world, lead["username"]), f"invented email {lead['email']}"
+    with (tmp_path / "out" / "leads_contactable.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(row["email"] and not is_noreply(row["email"]) for row in rows)
+    assert {p.username for p in result.prospects if p.compliance and p.compliance.verdict == "approved"} == {
+        row["username"] for row in rows
+    }
+    for name_ in ("leads_full.json", "leads_contactable.csv", "summary.json", "trace.jsonl"):
+        assert (tmp_path / "out" / name_).is_file()
+
+
+def _known_emails(world, login: str) -> set[str]:  # noqa: ANN001 - the sandbox World
+    return world.emails_of(login)
+
+
+def test_second_identical_run_is_mostly_served_by_the_etag_cache(tmp_path: Path) -> None:
+    settings = _settings(tmp_path / "home")
+    goal = BUILTIN_GOALS["python-ml"].goal
+    first = run_job(goal, settings, out_dir=tmp_path / "one")
+    second = run_job(goal, settings, out_dir=tmp_path / "two")
+    assert second.summary["api_requests"] <= 0.2 * first.summary["api_requests"], (first.summary, second.summary)
+    assert second.summary["api_requests_saved_by_cache"] > 0
+    assert [p.id for p in first.prospects] == [p.id for p in second.prospects]
