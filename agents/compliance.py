@@ -1,0 +1,104 @@
+"""Compliance agent: deterministic rules decide, an optional model tone review can only add caution.
+
+The rules (`agents.compliance_rules`) are the authority: a model may move an approved draft to
+"needs_review" for tone (pressure, flattery, claims that overreach), but it never sees rejected
+prospects and can never approve anything, so an LLM failure cannot make outreach less compliant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from agents.compliance_rules import RULES, review_prospect
+from cmo.schemas import ComplianceReview, Prospect
+from graph.context import Context
+from graph.events import COMPLIANCE_REVIEWED, emit, reasoning
+from graph.state import State
+from prompts import load_prompt
+
+AGENT = "compliance"
+TONE_RULE = "tone_review"
+MAX_CONCURRENCY = 8
+
+__all__ = ["RULES", "ToneOut", "apply_tone_review", "compliance", "review_prospect", "tone_reviews"]
+
+
+class ToneOut(BaseModel):
+    """The model's tone verdict on one draft."""
+
+    verdict: Literal["ok", "needs_review"] = Field(description="needs_review when a human should look first.")
+    reasons: list[str] = Field(default_factory=list, description="Short, specific reasons for needs_review.")
+
+
+def _tone_request(prospect: Prospect) -> str:
+    """The draft, the facts it claims and the bio (a paraphrased "do not contact" is the model's job)."""
+    if prospect.message is None:
+        raise ValueError(f"{prospect.id} has no draft to review for tone")
+    message = prospect.message
+    request = {
+        "subject": message.subject,
+        "body": message.body,
+        "facts_used": [fact.model_dump() for fact in message.facts_used],
+        "recipient_bio": prospect.bio,
+    }
+    return json.dumps(request, ensure_ascii=False, indent=1)
+
+
+def tone_reviews(llm: BaseChatModel, prospects: list[Prospect], prompt: str) -> list[ToneOut]:
+    """One tone verdict per drafted prospect; a failed or unparsable answer counts as needs_review."""
+    structured = llm.with_structured_output(ToneOut, include_raw=True)
+    inputs = [[SystemMessage(prompt), HumanMessage(_tone_request(p))] for p in prospects]
+    outputs = structured.batch(inputs, config={"max_concurrency": MAX_CONCURRENCY}, return_exceptions=True)
+    verdicts: list[ToneOut] = []
+    for output in outputs:
+        parsed = None if isinstance(output, BaseException) else output.get("parsed")
+        failed = ToneOut(verdict="needs_review", reasons=["the tone review could not be completed"])
+        verdicts.append(parsed if isinstance(parsed, ToneOut) else failed)
+    return verdicts
+
+
+def apply_tone_review(review: ComplianceReview, tone: ToneOut) -> ComplianceReview:
+    """Combine rules and tone: only approved -> needs_review is possible, never an upgrade."""
+    checked = [*review.rules_checked, TONE_RULE]
+    if review.verdict != "approved" or tone.verdict == "ok":
+        return review.model_copy(update={"rules_checked": checked})
+    reasons = [f"{TONE_RULE}: {reason}" for reason in tone.reasons] or [f"{TONE_RULE}: flagged without a reason"]
+    return review.model_copy(
+        update={"verdict": "needs_review", "reasons": [*review.reasons, *reasons], "rules_checked": checked}
+    )
+
+
+def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Graph node: attach a `ComplianceReview` to every prospect, in the same order."""
+    context = runtime.context
+    prospects = state.get("prospects", [])
+    reviews = [review_prospect(p, state["campaign"], context.suppression, context.settings) for p in prospects]
+    if context.llm is None:
+        tone_note = "tone review skipped: no LLM"
+    else:
+        approved = [i for i, review in enumerate(reviews) if review.verdict == "approved"]
+        prompt = load_prompt(AGENT, context.prompt_version)
+        for i, tone in zip(approved, tone_reviews(context.llm, [prospects[i] for i in approved], prompt)):
+            reviews[i] = apply_tone_review(reviews[i], tone)
+        downgraded = sum(reviews[i].verdict == "needs_review" for i in approved)
+        tone_note = f"LLM tone review moved {downgraded} of {len(approved)} approved drafts to needs_review"
+    updated = []
+    for prospect, review in zip(prospects, reviews):
+        updated.append(prospect.model_copy(update={"compliance": review}))
+        emit(COMPLIANCE_REVIEWED, AGENT, prospect_id=prospect.id, verdict=review.verdict, reasons=review.reasons)
+    verdicts = Counter(review.verdict for review in reviews)
+    codes = Counter(reason.split(":", 1)[0] for review in reviews for reason in review.reasons)
+    common = ", ".join(f"{code} x{count}" for code, count in codes.most_common(3)) or "none"
+    reasoning(
+        AGENT,
+        f"reviewed {len(reviews)} prospects: {verdicts['approved']} approved, {verdicts['needs_review']} need review, "
+        f"{verdicts['rejected']} rejected; most common reasons: {common} ({tone_note})",
+    )
+    return {"prospects": updated}

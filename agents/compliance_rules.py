@@ -1,0 +1,266 @@
+"""The compliance rules: each a small named function, so every verdict says which rule fired and why.
+
+Rules come from GitHub's Acceptable Use Policy (§7 no spam from GitHub data, §8 honour do-not-contact
+requests), the GDPR (Art. 6(1)(f), Art. 14 notice, Art. 21 objection), ePrivacy/UWG consent states,
+CAN-SPAM and CASL (see FIELD-NOTES.md). A rule returns None when it passes, or a `Flag` that either
+rejects the prospect (never contactable) or sends the draft to a human (fixable before sending).
+Reasons read "<stable code>: <human explanation>", so reports can count codes and people can read them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+from urllib.parse import urlsplit
+
+from agents.copy_templates import SenderIdentity, sender_identity
+from cmo.regions import CONSENT_REQUIRED_COUNTRIES, EU
+from cmo.schemas import Campaign, ComplianceReview, Prospect
+from cmo.settings import Settings
+from tools.identity import is_bot, is_noreply
+from tools.normalize import company_matches
+from tools.suppression import SuppressionList
+
+FlagVerdict = Literal["rejected", "needs_review"]
+
+EEA = EU | {"NO", "IS", "LI"}
+_GDPR_BASIS = "GDPR Art. 6(1)(f) legitimate interest (B2B, published address)"
+DEFAULT_BASIS = f"{_GDPR_BASIS}; CAN-SPAM commercial message with opt-out"
+_BASIS_BY_COUNTRY = {
+    "GB": "UK GDPR Art. 6(1)(f) legitimate interest (B2B, published address); PECR permits B2B email to corporate "
+    "subscribers with an opt-out",
+    "CH": "Swiss FADP: legitimate interest (B2B, published address) with an opt-out in every message",
+    "US": "CAN-SPAM commercial message with opt-out (B2B, published address)",
+    "CA": "CASL implied consent: business address conspicuously published, message relevant to the recipient's "
+    "role, no statement refusing messages; sender identified and unsubscribe included",
+}
+_NEGATION = r"(?:don'?t|dont|do\s+not|never)"
+_DO_NOT_CONTACT = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\bno\s+(?:recruiters?|recruiting|headhunters?|sales|marketing|spam|solicitations?|unsolicited\s+\w+)\b",
+        r"\bno\s+cold\s+(?:e-?mails?|calls?|outreach|messages?|pitch(?:es)?)\b",
+        rf"\b(?:please\s+)?{_NEGATION}\s+(?:e-?mail|contact|message|dm|pitch|spam|cold[- ]?e-?mail)\b",
+        r"\bdms?\s+(?:are\s+)?closed\b",
+        r"\bnot\s+(?:open|interested)\s+(?:to|in)\s+(?:offers|opportunities|recruiters|sales)\b",
+    )
+)
+_DECEPTIVE_SUBJECT = tuple(
+    (re.compile(pattern, re.IGNORECASE), why)
+    for pattern, why in (
+        (r"^\s*(?:re|fwd?|aw|wg)\s*:", "a reply/forward prefix on a first contact"),
+        (r"\burgent\b", "false urgency ('urgent')"),
+        (r"\binvoice\b", "looks like a bill ('invoice')"),
+        (r"\byour\s+account\b", "impersonates an account notice ('your account')"),
+        (r"\bpassword\b", "impersonates a security notice ('password')"),
+        (r"\bfinal\s+notice\b", "false urgency ('final notice')"),
+        (r"\baction\s+required\b", "false urgency ('action required')"),
+        (r"!{2,}", "repeated exclamation marks"),
+    )
+)
+_PLACEHOLDER_HOSTS = re.compile(r"(^|\.)(example\.(com|org|net)|[^.]+\.(invalid|example|test|localhost))$|^localhost$")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A rule's finding: the verdict it forces and a sentence a reviewer can act on."""
+
+    verdict: FlagVerdict
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """Everything a rule may look at."""
+
+    prospect: Prospect
+    campaign: Campaign
+    suppression: SuppressionList
+    settings: Settings
+
+    @cached_property
+    def sender(self) -> SenderIdentity:
+        return sender_identity(self.campaign, self.settings)
+
+    @property
+    def body(self) -> str:
+        return self.prospect.message.body if self.prospect.message else ""
+
+
+Rule = Callable[[ReviewInput], Flag | None]
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str) -> Callable[[Rule], Rule]:
+    """Register a rule under its stable reason code (evaluation follows definition order)."""
+
+    def register(function: Rule) -> Rule:
+        RULES[code] = function
+        return function
+
+    return register
+
+
+def _reject(explanation: str) -> Flag:
+    return Flag("rejected", explanation)
+
+
+def _review(explanation: str) -> Flag:
+    return Flag("needs_review", explanation)
+
+
+@rule("no_email")
+def no_email(r: ReviewInput) -> Flag | None:
+    return None if r.prospect.email else _reject("no email address on the public profile")
+
+
+@rule("no_published_email")
+def no_published_email(r: ReviewInput) -> Flag | None:
+    if not r.prospect.email or r.prospect.email_source == "profile":
+        return None
+    if r.prospect.email_source == "commit":
+        return _reject("the only address came from commit metadata, not the profile")
+    return _reject("the address's source is unknown, so it is not known to be published")
+
+
+@rule("noreply_email")
+def noreply_email(r: ReviewInput) -> Flag | None:
+    return _reject(f"{r.prospect.email} is a no-reply address") if is_noreply(r.prospect.email) else None
+
+
+@rule("bot_account")
+def bot_account(r: ReviewInput) -> Flag | None:
+    return _reject("the account is a bot") if is_bot(r.prospect.username, r.prospect.account_type) else None
+
+
+@rule("organization_account")
+def organization_account(r: ReviewInput) -> Flag | None:
+    if r.prospect.account_type != "Organization":
+        return None
+    return _reject("the account is an organisation, not a person")
+
+
+@rule("suppressed")
+def suppressed(r: ReviewInput) -> Flag | None:
+    p = r.prospect
+    logins = [p.username, *p.merged_logins]
+    if any(r.suppression.contains(github_id=p.github_id, login=login, email=p.email) for login in logins):
+        return _reject("on the suppression list (opt-out or do-not-contact request)")
+    return None
+
+
+@rule("bio_do_not_contact")
+def bio_do_not_contact(r: ReviewInput) -> Flag | None:
+    bio = (r.prospect.bio or "").replace("\u2019", "'")
+    match = next((m for pattern in _DO_NOT_CONTACT if (m := pattern.search(bio))), None)
+    return _reject(f'the bio asks not to be contacted ("{match.group(0)}")') if match else None
+
+
+@rule("excluded_company")
+def excluded_company(r: ReviewInput) -> Flag | None:
+    excluded = r.campaign.target_audience.exclude_companies
+    if excluded and company_matches(r.prospect.company, excluded):
+        return _reject(f"company {r.prospect.company!r} is excluded by the campaign")
+    return None
+
+
+@rule("contact_not_allowed")
+def contact_not_allowed(r: ReviewInput) -> Flag | None:
+    return None if r.prospect.privacy_settings.contact_allowed else _reject("privacy settings forbid contact")
+
+
+@rule("consent_required")
+def consent_required(r: ReviewInput) -> Flag | None:
+    country = r.prospect.country
+    if country not in CONSENT_REQUIRED_COUNTRIES:
+        return None
+    why = f"{country} requires prior consent for marketing email even to business addresses"
+    if r.campaign.campaign_settings.compliance_level == "strict":
+        return _reject(f"consent required; legitimate interest not sufficient ({why})")
+    return _review(f"consent required: {why}; confirm consent before sending")
+
+
+@rule("no_message")
+def no_message(r: ReviewInput) -> Flag | None:
+    return None if r.prospect.message else _review("no draft to review")
+
+
+@rule("missing_postal_address")
+def missing_postal_address(r: ReviewInput) -> Flag | None:
+    address = r.sender.postal_address
+    if not address:
+        return _review("no sender postal address (CAN-SPAM); set CMO_SENDER_POSTAL_ADDRESS or a sender profile's")
+    if r.prospect.message and address not in r.body:
+        return _review("the body does not contain the sender's postal address")
+    return None
+
+
+@rule("missing_unsubscribe")
+def missing_unsubscribe(r: ReviewInput) -> Flag | None:
+    base = r.sender.unsubscribe_base
+    if r.prospect.message and base.split("?")[0] not in r.body:
+        return _review(f"the body has no opt-out link ({base})")
+    return None
+
+
+@rule("placeholder_unsubscribe_url")
+def placeholder_unsubscribe_url(r: ReviewInput) -> Flag | None:
+    host = (urlsplit(r.sender.unsubscribe_base).hostname or "").lower()
+    if host and not _PLACEHOLDER_HOSTS.search(host):
+        return None
+    return _review(f"the opt-out link {r.sender.unsubscribe_base} cannot work; set CMO_UNSUBSCRIBE_URL")
+
+
+@rule("missing_source_notice")
+def missing_source_notice(r: ReviewInput) -> Flag | None:
+    if not r.prospect.message:
+        return None
+    text = r.body.lower()
+    parts = {
+        f"the source (github.com/{r.prospect.username})": f"github.com/{r.prospect.username}".lower() in text,
+        "the legal basis (legitimate interest)": "legitimate interest" in text,
+        "how long data is kept": re.search(r"\b(?:keep|retain|store)\w*\b[^.]*\bdays?\b", text) is not None,
+        "the recipient's rights": "right to" in text,
+    }
+    missing = [name for name, present in parts.items() if not present]
+    return _review(f"the GDPR Art. 14 notice lacks {', '.join(missing)}") if missing else None
+
+
+@rule("deceptive_subject")
+def deceptive_subject(r: ReviewInput) -> Flag | None:
+    if not r.prospect.message:
+        return None
+    subject = r.prospect.message.subject
+    problems = [why for pattern, why in _DECEPTIVE_SUBJECT if pattern.search(subject)]
+    letters = [c for c in subject if c.isalpha()]
+    if len(letters) >= 6 and all(c.isupper() for c in letters):
+        problems.append("an all-caps subject")
+    return _review(f"subject {subject!r} is misleading: {'; '.join(problems)}") if problems else None
+
+
+def lawful_basis(country: str | None) -> str:
+    """The basis we rely on for this recipient's jurisdiction (both GDPR and CAN-SPAM when unknown)."""
+    if country in EEA:
+        return f"{_GDPR_BASIS}; Art. 14 notice and Art. 21 opt-out included"
+    if country is None:
+        return DEFAULT_BASIS
+    return _BASIS_BY_COUNTRY.get(country, f"{DEFAULT_BASIS}; check local rules for {country}")
+
+
+def review_prospect(
+    prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings
+) -> ComplianceReview:
+    """Run every rule; any rejection rejects, else any flag needs review, else approved."""
+    subject = ReviewInput(prospect, campaign, suppression, settings)
+    flags = [(code, flag) for code, check in RULES.items() if (flag := check(subject)) is not None]
+    verdicts = {flag.verdict for _, flag in flags}
+    verdict = "rejected" if "rejected" in verdicts else "needs_review" if verdicts else "approved"
+    return ComplianceReview(
+        verdict=verdict,
+        reasons=[f"{code}: {flag.explanation}" for code, flag in flags],
+        lawful_basis=None if verdict == "rejected" else lawful_basis(prospect.country),
+        rules_checked=list(RULES),
+    )
