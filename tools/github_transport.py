@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 
 from tools.etag_cache import CachedResponse, ETagCache
 
+_ORIGIN = "{origin}"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset")
 # The cached body is stored decoded, so transport-level headers must not be replayed with it.
@@ -109,9 +110,11 @@ class GitHubTransport(HTTPAdapter):
             response.close()
             self._sleep(delay)
         if response.status_code == 304 and cached:
-            return self._from_cache(response, cached)
+            return self._from_cache(response, cached, _origin(request.url))
         if key and self.cache and response.status_code == 200 and response.headers.get("ETag"):
-            self.cache.put(key, CachedResponse(response.headers["ETag"], response.content, self._keep_headers(response)))
+            origin = _origin(request.url)
+            body = response.content.replace(origin.encode(), _ORIGIN.encode())
+            self.cache.put(key, CachedResponse(response.headers["ETag"], body, self._keep_headers(response, origin)))
         return response
 
     def _cache_key(self, request: requests.PreparedRequest) -> str | None:
@@ -168,17 +171,26 @@ class GitHubTransport(HTTPAdapter):
         return seconds
 
     @staticmethod
-    def _keep_headers(response: requests.Response) -> dict[str, str]:
-        return {k: v for k, v in response.headers.items() if k.lower() not in _DROP_HEADERS}
+    def _keep_headers(response: requests.Response, origin: str) -> dict[str, str]:
+        """Headers worth replaying; URLs lose their origin (the same API may come back on another host/port)."""
+        kept = {k: v for k, v in response.headers.items() if k.lower() not in _DROP_HEADERS}
+        if "Link" in kept:
+            kept["Link"] = kept["Link"].replace(origin, _ORIGIN)
+        return kept
 
     @staticmethod
-    def _from_cache(response: requests.Response, cached: CachedResponse) -> requests.Response:
+    def _from_cache(response: requests.Response, cached: CachedResponse, origin: str) -> requests.Response:
         """Turn a 304 into the 200 it stands for, keeping the fresh rate-limit headers."""
         fresh = {k: v for k, v in response.headers.items() if k.lower() in _RATE_HEADERS}
         response.status_code = 200
         response.reason = "OK"
-        response._content = cached.body  # noqa: SLF001 - requests has no public setter for a body
+        response._content = cached.body.replace(_ORIGIN.encode(), origin.encode())  # noqa: SLF001 - no public setter
         response.headers.clear()
-        response.headers.update(cached.headers)
+        response.headers.update({k: v.replace(_ORIGIN, origin) for k, v in cached.headers.items()})
         response.headers.update(fresh)
         return response
+
+
+def _origin(url: str | None) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}"

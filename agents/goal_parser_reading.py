@@ -1,0 +1,325 @@
+"""How the goal parser reads words in context: which phrase is a language, a place or a company here.
+
+`goal_parser_lexicon` says what a phrase can mean; this module decides what it does mean from its
+neighbours: "Go" before "developers" is the language, "Google" after "excluding" is a company to
+leave out, "TX" after "Austin," confirms the city. Anything that ends up meaning nothing is
+recorded as ignored, so `parse_goal` can report it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agents.goal_parser_lexicon import GoalIndex, Meaning
+from tools.geo import PlaceRef, gazetteer, normalize_location
+from tools.normalize import Token, canonical_company, company_directory, display_company, fold
+
+_PLACE_PREFERENCE = ("region", "country", "city", "subdivision")
+# Codes ("TX", "DE", "ON") are trusted in a goal only right after "<city>," — elsewhere "IT", "ME"
+# or "CA" are as likely words as places.
+_CODE_KINDS = frozenset({"code", "subdivision_code"})
+_SEPARATORS = frozenset({",", "/", "&", "+", "and", "or", "nor"})
+_SENTENCE_ENDS = frozenset(".!?")
+_TRIGGERS = {
+    "exclude": ("exclude", False),
+    "exclude_known": ("exclude", True),
+    "include": ("include", False),
+    "include_known": ("include", True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """Tokens `start:end` with their meanings; no meanings = a word the index does not know."""
+
+    start: int
+    end: int
+    meanings: tuple[Meaning, ...] = ()
+
+    def kinds(self) -> set[str]:
+        return {m.kind for m in self.meanings}
+
+
+@dataclass
+class Reading:
+    """The goal being read: its tokens and items, and everything understood so far."""
+
+    text: str
+    tokens: list[Token]
+    items: list[_Item]
+    index: GoalIndex
+    languages: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    roles: set[str] = field(default_factory=set)
+    developer_words: bool = False
+    software: bool = False
+    regions: list[str] = field(default_factory=list)
+    cities: list[str] = field(default_factory=list)
+    companies: dict[str, dict[str, str]] = field(default_factory=lambda: {"exclude": {}, "include": {}})
+    stars: list[tuple[str, str]] = field(default_factory=list)
+    activity: list[tuple[int, str]] = field(default_factory=list)
+    private: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def surface(self, item: _Item) -> str:
+        """The goal's text of one item, as written."""
+        return self.text[self.tokens[item.start].start : self.tokens[item.end - 1].end]
+
+    def span_text(self, first: int, after: int) -> str:
+        """The goal's text from item `first` up to (not including) item `after`."""
+        return self.surface(_Item(self.items[first].start, self.items[after - 1].end))
+
+    def key(self, item: _Item) -> str:
+        return " ".join(t.key for t in self.tokens[item.start : item.end] if t.kind != "punct")
+
+
+def _items(tokens: list[Token], index: GoalIndex, skip: frozenset[int]) -> list[_Item]:
+    """Known phrases and single unknown tokens, in order, leaving out what the numbers used."""
+    gaz = gazetteer()
+
+    def accept(toks: Sequence[Token], start: int, end: int, meanings: tuple[Meaning, ...]) -> tuple[Meaning, ...]:
+        span = [t for t in toks[start:end] if t.kind == "word"]
+        words = tuple(t.key for t in span)
+        caps = all(t.all_caps for t in span)
+        kept = []
+        for meaning in meanings:
+            if meaning.kind == "place" and meaning.place is not None:
+                if gaz.needs_capital(words) and not span[0].capitalised:
+                    continue
+                after_comma = start > 0 and toks[start - 1].text == ","
+                if meaning.place.kind in _CODE_KINDS and not (caps and after_comma):
+                    continue
+                short_city = meaning.place.kind in ("city", "subdivision") and len(words[0]) <= 2
+                if len(words) == 1 and (words[0] in index.stop_words or short_city) and not caps:
+                    continue
+            kept.append(meaning)
+        return tuple(kept)
+
+    matches = {m.start: m for m in index.phrases.scan(tokens, accept, skip)}
+    items: list[_Item] = []
+    i = 0
+    while i < len(tokens):
+        if i in matches:
+            items.append(_Item(i, matches[i].end, matches[i].meanings))
+            i = matches[i].end
+            continue
+        if i not in skip:
+            trigger = index.char_triggers.get(tokens[i].text)
+            items.append(_Item(i, i + 1, (trigger,) if trigger else ()))
+        i += 1
+    return items
+
+
+def _is_separator(reading: Reading, j: int) -> bool:
+    """Item j joins two names in a list: ",", "/", "&", "and", "or", "nor"."""
+    if not 0 <= j < len(reading.items):
+        return False
+    item = reading.items[j]
+    return item.end - item.start == 1 and reading.tokens[item.start].key in _SEPARATORS
+
+
+def _has_language(reading: Reading, j: int) -> bool:
+    """Item j is a language named without ambiguity ("C++", "Rust", not "Go" or "C")."""
+    if not 0 <= j < len(reading.items):
+        return False
+    item = reading.items[j]
+    return "language" in item.kinds() and reading.key(item) not in reading.index.ambiguous_languages
+
+
+def _language_ok(reading: Reading, i: int) -> bool:
+    """Whether an alias that is also a word ("go", "c", "r") is meant as the language here."""
+    item = reading.items[i]
+    rules = reading.index.ambiguous_languages.get(reading.key(item))
+    if rules is None:
+        return True
+    j = i + 1
+    while j < len(reading.items) and (_is_separator(reading, j) or "language" in reading.items[j].kinds()):
+        j += 1
+    following = reading.items[j] if j < len(reading.items) else None
+    token = reading.tokens[item.start]
+    before = reading.tokens[item.start - 1] if item.start > 0 else None
+    cues = {
+        "follower": following is not None
+        and (bool({"role", "people"} & following.kinds()) or reading.key(following) in reading.index.followers),
+        "capitalised": token.capitalised and before is not None and before.text not in _SENTENCE_ENDS,
+        "adjacent": any(
+            _has_language(reading, k) or (_is_separator(reading, k) and _has_language(reading, k + step))
+            for step, k in ((-1, i - 1), (1, i + 1))
+        ),
+        "preposition": before is not None and before.key in reading.index.prepositions,
+    }
+    return any(all(cues.get(cue, False) for cue in rule) for rule in rules)
+
+
+def _company_at(reading: Reading, j: int, known_only: bool) -> tuple[Meaning | str, int] | None:
+    """The company (or group) named at item j in a company context, and the next item's index."""
+    if j >= len(reading.items):
+        return None
+    item = reading.items[j]
+    named = [m for m in item.meanings if m.kind in ("company", "group")]
+    if named:
+        return named[0], j + 1
+    if known_only:
+        return None
+    end = j
+    while end < len(reading.items):
+        candidate = reading.items[end]
+        token = reading.tokens[candidate.start]
+        if candidate.meanings or token.kind != "word" or not token.capitalised or token.key in reading.index.stop_words:
+            break
+        end += 1
+    if end == j:
+        return None
+    return reading.span_text(j, end), end
+
+
+def _add_company(reading: Reading, mode: str, named: Meaning | str, surface: str) -> None:
+    """Record a known company, a group's members or an unknown name (as written) to exclude/include."""
+    directory = company_directory()
+    if isinstance(named, str):
+        key, display = canonical_company(named), display_company(named)
+        if key and display:
+            reading.companies[mode].setdefault(key, display)
+        return
+    if named.kind == "group":
+        members = directory.groups[named.value].members
+        reading.notes.append(f"'{surface}' expanded to {', '.join(directory.members(named.value))}")
+    else:
+        members = [named.value]
+    for key in members:
+        entry = directory.companies[key]
+        reading.companies[mode].setdefault(key, entry.display)
+        if entry.note and mode == "exclude":
+            reading.notes.append(entry.note)
+
+
+def _read_companies(reading: Reading, j: int, mode: str, known_only: bool) -> int:
+    """Read a list of companies after a trigger ("excluding Google, Meta and Acme"); return the next item."""
+    while (found := _company_at(reading, j, known_only)) is not None:
+        named, after = found
+        _add_company(reading, mode, named, reading.span_text(j, after))
+        j = after
+        if _is_separator(reading, j) and _company_at(reading, j + 1, known_only) is not None:
+            j += 1
+        else:
+            break
+    return j
+
+
+def _apply_place(reading: Reading, i: int, refs: list[PlaceRef]) -> None:
+    """Add the most general reading of a place word: region, then country, city, state."""
+    item = reading.items[i]
+    surface, key = reading.surface(item), reading.key(item)
+    ref = next(r for kind in _PLACE_PREFERENCE for r in refs if r.kind == kind)
+    if ref.kind == "region":
+        reading.regions.extend([*ref.regions, *ref.countries])
+        if not ref.regions and not ref.countries:
+            reading.notes.append(f"'{surface}' read as: no region filter")
+        elif ref.countries:
+            reading.notes.append(f"'{surface}' expanded to {', '.join(ref.countries)}")
+    elif ref.kind == "country":
+        reading.regions.append(ref.countries[0])
+        if key != fold(ref.name) and not surface.isupper():
+            reading.notes.append(f"'{surface}' read as {ref.countries[0]} ({ref.name})")
+    elif ref.kind == "city" and ref.city:
+        country = _city_country(reading, i, ref)
+        reading.cities.append(ref.city)
+        reading.regions.append(country)
+        if key != fold(ref.city):
+            reading.notes.append(f"'{surface}' read as the city {ref.city} ({country})")
+    else:
+        reading.regions.append(ref.countries[0])
+        reading.notes.append(f"'{surface}' read as {ref.countries[0]}: state and province filters are not supported")
+
+
+def _city_country(reading: Reading, i: int, city: PlaceRef) -> str:
+    """The city's country, unless "<city>, <state or country>" says another ("London, Ontario")."""
+    if not _is_separator(reading, i + 1) or i + 2 >= len(reading.items):
+        return city.countries[0]
+    if not any(m.kind == "place" for m in reading.items[i + 2].meanings):
+        return city.countries[0]
+    place = normalize_location(reading.span_text(i, i + 3))
+    return place.country if place.country and place.city == city.city else city.countries[0]
+
+
+def _read_item(reading: Reading, i: int) -> None:
+    """Apply what item i means out of a company context; report it when nothing applies."""
+    item = reading.items[i]
+    surface = reading.surface(item)
+    refs = [m.place for m in item.meanings if m.kind == "place" and m.place is not None]
+    places = [ref for ref in refs if ref.kind not in _CODE_KINDS]
+    if places:
+        _apply_place(reading, i, places)
+    used = [_apply(reading, i, meaning, surface) for meaning in item.meanings]
+    if places or any(used) or (refs and _confirms_city(reading, i)):
+        return
+    token = reading.tokens[item.start]
+    if token.kind == "punct" or (item.end - item.start == 1 and token.key in reading.index.stop_words):
+        return
+    reading.ignored.append(surface)
+    if item.kinds() & {"company", "group"}:
+        reading.notes.append(f"'{surface}' ignored: name a company after 'at' or 'excluding' to filter on it")
+
+
+def _confirms_city(reading: Reading, i: int) -> bool:
+    """Item i is a state or country code that agrees with the city before it ("Austin, TX")."""
+    if i < 2 or not _is_separator(reading, i - 1):
+        return False
+    city = next((m.place for m in reading.items[i - 2].meanings if m.place and m.place.kind == "city"), None)
+    if city is None:
+        return False
+    place = normalize_location(f"{reading.surface(reading.items[i - 2])}, {reading.surface(reading.items[i])}")
+    return place.country == city.countries[0]
+
+
+def _apply(reading: Reading, i: int, meaning: Meaning, surface: str) -> bool:
+    """Apply one (non-place) meaning of item i; False when it does not hold in this context."""
+    kind, value = meaning.kind, meaning.value
+    if kind == "language":
+        if not _language_ok(reading, i):
+            return False
+        reading.languages.append(value)
+    elif kind == "domain":
+        reading.domains.append(value)
+    elif kind == "role":
+        reading.roles.add(value)
+        reading.developer_words = True
+    elif kind == "people":
+        reading.roles.add("any")
+    elif kind == "stars":
+        reading.stars.append((value, surface))
+    elif kind == "activity":
+        reading.activity.append((int(value), surface))
+    elif kind == "private":
+        reading.private.append(surface)
+    elif kind in ("software", "hint"):
+        reading.software = True
+        return kind == "software"
+    elif kind in ("company", "group"):
+        if not _followed_by_company_word(reading, i):
+            return False
+        _add_company(reading, "include", meaning, surface)
+    else:
+        return kind == "stop"
+    return True
+
+
+def _followed_by_company_word(reading: Reading, i: int) -> bool:
+    """ "Stripe employees": a company name outside any context still counts when staff words follow."""
+    return i + 1 < len(reading.items) and reading.key(reading.items[i + 1]) in reading.index.company_followers
+
+
+def read_words(text: str, tokens: list[Token], skip: frozenset[int], index: GoalIndex, notes: list[str]) -> Reading:
+    """Read the goal's words (those not used by its numbers, `skip`) in order, in context."""
+    reading = Reading(text, tokens, _items(tokens, index, skip), index, notes=notes)
+    i = 0
+    while i < len(reading.items):
+        trigger = next((_TRIGGERS[m.kind] for m in reading.items[i].meanings if m.kind in _TRIGGERS), None)
+        if trigger is not None:
+            i = _read_companies(reading, i + 1, *trigger)
+            continue
+        _read_item(reading, i)
+        i += 1
+    return reading

@@ -1,0 +1,15 @@
+"""The project-owned GitHub sandbox: a generated world served with GitHub's REST v3 shapes.
+
+`cmo run` starts it in-process when no GitHub is configured, the tests drive it with real PyGithub,
+and `truth` scores a run against what the world really holds.
+"""
+
+from cmo.sandbox.goals import BUILTIN_GOALS, BuiltinGoal
+from cmo.sandbox.server import SandboxServer, ServerStats
+from cmo.sandbox.truth import identity_groups, matched_repos, score_leads, truth
+from cmo.sandbox.world import World, build_world, generate_world
+
+__all__ = [
+    "BUILTIN_GOALS", "BuiltinGoal", "SandboxServer", "ServerStats", "World", "build_world", "generate_world",
+    "identity_groups", "matched_repos", "score_leads", "truth",
+]

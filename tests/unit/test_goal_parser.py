@@ -1,0 +1,314 @@
+"""The deterministic goal parser: free phrasings -> audience fields, ignored words, notes, refusals."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agents.goal_parser import ParsedGoal, parse_goal
+from cmo.schemas.campaign import TargetAudience
+from cmo.vocabulary import load_vocabulary
+
+TODAY = date(2025, 5, 20)  # 49 days into Q2, 139 into the year, 19 into the month
+UNORDERED = {"exclude_companies", "include_companies"}
+
+
+def parse(goal: str) -> ParsedGoal:
+    return parse_goal(goal, today=TODAY)
+
+
+def field_of(parsed: ParsedGoal, name: str) -> Any:
+    value = parsed.max_prospects if name == "max_prospects" else getattr(parsed.audience, name)
+    return sorted(value) if name in UNORDERED else value
+
+
+# Each case: goal -> the fields it must produce (fields left out must only be valid).
+PHRASINGS = [
+    # languages and their aliases
+    ("Find JS and TS developers in Germany", {"languages": ["JavaScript", "TypeScript"], "target_regions": ["DE"]}),
+    ("golang engineers in NYC", {"languages": ["Go"], "target_cities": ["New York"], "target_regions": ["US"]}),
+    ("cpp programmers working on game engines", {"languages": ["C++"], "domains": ["game_dev"]}),
+    ("C# devs in India, top 50", {"languages": ["C#"], "target_regions": ["IN"], "max_prospects": 50}),
+    ("C++ and Rust maintainers", {"languages": ["C++", "Rust"], "role": "maintainer"}),
+    ("py devs in Britain or America", {"languages": ["Python"], "target_regions": ["GB", "US"]}),
+    ("Kotlin and Java contributors", {"languages": ["Kotlin", "Java"], "role": "contributor"}),
+    ("node.js folks building CLI tools", {"languages": ["JavaScript"], "domains": ["cli_tools"]}),
+    ("Ruby on Rails contributors", {"languages": ["Ruby"], "domains": ["web_frameworks"], "role": "contributor"}),
+    # ambiguous short names
+    ("go developers who ship CLIs", {"languages": ["Go"], "domains": ["cli_tools"]}),
+    ("Rust and Go developers", {"languages": ["Rust", "Go"]}),
+    ("let's go find Rust maintainers", {"languages": ["Rust"], "role": "maintainer"}),
+    ("Go to Berlin and find Rust devs", {"languages": ["Rust"], "target_cities": ["Berlin"]}),
+    ("Our go-to list: Python devs in Austin, TX", {"languages": ["Python"], "target_cities": ["Austin"]}),
+    ("C developers in Toronto", {"languages": ["C"], "target_cities": ["Toronto"], "target_regions": ["CA"]}),
+    ("libraries written in C by maintainers", {"languages": ["C"], "role": "maintainer"}),
+    ("C/C++ contributors", {"languages": ["C", "C++"], "role": "contributor"}),
+    ("R programmers in India", {"languages": ["R"], "target_regions": ["IN"]}),
+    ("rstats people doing data science", {"languages": ["R"], "domains": ["data_science"]}),
+    # typos
+    ("Pyhton maintainers in Europe", {"languages": ["Python"], "target_regions": ["EUROPE"], "role": "maintainer"}),
+    ("maintainers of kubernets operators", {"domains": ["kubernetes"], "role": "maintainer"}),
+    ("machne learning contributors in Canada", {"domains": ["machine_learning"], "target_regions": ["CA"]}),
+    ("Typscript developers, excluding Microsfot", {"languages": ["TypeScript"], "exclude_companies": ["Microsoft"]}),
+    # domains
+    ("LLM and NLP maintainers", {"domains": ["machine_learning"], "role": "maintainer"}),
+    ("deep learning and computer vision folks", {"domains": ["machine_learning"]}),
+    ("React developers in Bengaluru", {"domains": ["react_components"], "target_cities": ["Bengaluru"]}),
+    ("DevOps and CI/CD engineers", {"domains": ["devops"]}),
+    ("security researchers in Israel", {"domains": ["security"], "target_regions": ["IL"]}),
+    ("web3 and blockchain devs", {"domains": ["blockchain"]}),
+    ("Swift iOS developers", {"languages": ["Swift"], "domains": ["mobile"]}),
+    ("Postgres contributors", {"domains": ["databases"], "role": "contributor"}),
+    # star ranges
+    ("Go devs between 100 and 5k stars", {"stars_range": "100..5000"}),
+    ("Rust maintainers with over 1k stars", {"stars_range": ">1000"}),
+    ("Python devs with more than 500 stars", {"stars_range": ">500"}),
+    ("Java devs with at least 1,000 stars", {"stars_range": ">=1000"}),
+    ("Ruby devs with under 200 stars", {"stars_range": "<200"}),
+    ("maintainers of popular Python projects", {"stars_range": ">=1000", "languages": ["Python"]}),
+    ("very popular TypeScript libraries' maintainers", {"stars_range": ">=10000"}),
+    ("top projects in ML, maintainers", {"stars_range": ">=10000", "domains": ["machine_learning"]}),
+    ("Rust maintainers of small projects", {"stars_range": "<100"}),
+    ("niche Haskell libraries and their authors", {"stars_range": "<100", "role": "maintainer"}),
+    ("kotlin devs, 10-100 stars", {"stars_range": "10..100"}),
+    ("rust devs with stars:>500", {"stars_range": ">500"}),
+    ("Elixir devs with 1k+ stars", {"stars_range": ">=1000"}),
+    # activity windows
+    ("Python devs active in the last 30 days", {"activity_days": 30}),
+    ("Elixir developers who contributed in the past 2 weeks", {"activity_days": 14, "role": "contributor"}),
+    ("Go maintainers active in the last 6 months", {"activity_days": 180}),
+    ("Java maintainers active this quarter", {"activity_days": 49}),
+    ("C developers active this year", {"activity_days": 139}),
+    ("Vue frontend engineers, this month", {"activity_days": 19, "domains": ["frontend"]}),
+    ("Rust maintainers, recently active", {"activity_days": 30}),
+    ("ML contributors who committed recently", {"activity_days": 30}),
+    ("PHP devs, last year", {"activity_days": 365}),
+    ("devs active in the past two weeks", {"activity_days": 14}),
+    ("Rust devs active within 45 days", {"activity_days": 45}),
+    # roles
+    ("core devs of Python web frameworks", {"role": "maintainer", "domains": ["web_frameworks"]}),
+    ("owners and creators of CLI tools", {"role": "maintainer"}),
+    ("committers to database engines", {"role": "contributor", "domains": ["databases"]}),
+    ("maintainers and contributors of Zig", {"role": "maintainer", "languages": ["Zig"]}),
+    ("anyone writing Julia", {"role": "any", "languages": ["Julia"]}),
+    # regions, countries, cities
+    ("Kotlin developers in the US or Canada", {"target_regions": ["US", "CA"]}),
+    ("Rust devs in the United States or the UK", {"target_regions": ["US", "GB"]}),
+    ("ML engineers in North America", {"target_regions": ["NA"]}),
+    ("Solidity folks in LATAM", {"target_regions": ["LATAM"], "languages": ["Solidity"]}),
+    ("Python devs in Latin America or APAC", {"target_regions": ["LATAM", "APAC"]}),
+    ("engineers in the Middle East, Africa and Asia", {"target_regions": ["MEA", "APAC"]}),
+    ("Go contributors in DACH", {"target_regions": ["DE", "AT", "CH"]}),
+    ("Python devs in the EU", {"target_regions": ["EU"]}),
+    ("Rust devs in Deutschland", {"target_regions": ["DE"]}),
+    ("TS devs in the Bay Area", {"target_cities": ["San Francisco"], "target_regions": ["US"]}),
+    (
+        "Go devs in San Francisco or London",
+        {"target_cities": ["San Francisco", "London"], "target_regions": ["US", "GB"]},
+    ),
+    ("Java devs in Bangalore", {"target_cities": ["Bengaluru"], "target_regions": ["IN"]}),
+    ("Julia programmers in Zürich", {"target_cities": ["Zurich"], "target_regions": ["CH"]}),
+    ("PHP devs in São Paulo or Rio", {"target_cities": ["São Paulo", "Rio de Janeiro"], "target_regions": ["BR"]}),
+    ("Java devs in London, Ontario", {"target_cities": ["London"], "target_regions": ["CA"]}),
+    (
+        "Python devs in Berlin, DE or Portland, OR",
+        {"target_cities": ["Berlin", "Portland"], "target_regions": ["DE", "US"]},
+    ),
+    ("Haskell hackers anywhere", {"target_regions": []}),
+    # companies
+    ("Python devs excluding Google, Meta, Microsoft", {"exclude_companies": ["Google", "Meta", "Microsoft"]}),
+    ("ML maintainers, exclude Google/Meta/Microsoft", {"exclude_companies": ["Google", "Meta", "Microsoft"]}),
+    ("web3 folks, no one from Coinbase", {"exclude_companies": ["Coinbase"]}),
+    ("Rails contributors except Shopify employees", {"exclude_companies": ["Shopify"]}),
+    (
+        "Haskell hackers without big tech",
+        {"exclude_companies": ["Amazon", "Apple", "Google", "Meta", "Microsoft", "Netflix"]},
+    ),
+    ("React devs who don't work at Facebook", {"exclude_companies": ["Meta"]}),
+    ("Python devs, exclude Acme Corp and Initech", {"exclude_companies": ["Acme", "Initech"]}),
+    ("DevOps engineers at Shopify", {"include_companies": ["Shopify"]}),
+    ("Ruby developers working at Stripe", {"include_companies": ["Stripe"]}),
+    ("Python maintainers who work for Red Hat", {"include_companies": ["Red Hat"]}),
+    ("LLM folks at OpenAI or Anthropic", {"include_companies": ["Anthropic", "OpenAI"]}),
+    ("Python developers from Google", {"include_companies": ["Google"]}),
+    ("Python maintainers at Acme Labs in Berlin", {"include_companies": ["Acme Labs"], "target_cities": ["Berlin"]}),
+    ("game devs at Unity, excluding Epic Games", {"include_companies": ["Unity"], "exclude_companies": ["Epic Games"]}),
+    # counts and minimum contributions
+    ("top 200 Rust developers", {"max_prospects": 200}),
+    ("200 leads: Python maintainers", {"max_prospects": 200}),
+    ("find 50 Go contributors", {"max_prospects": 50}),
+    ("ML engineers in Europe, up to 1k", {"max_prospects": 1000}),
+    ("Go contributors with at least 20 commits", {"min_contributions": 20}),
+    ("Rust contributors with 20+ commits", {"min_contributions": 20}),
+    ("Go contributors with 50 or more commits", {"min_contributions": 50}),
+    # mixed
+    (
+        "find 30 observability maintainers in North America, not Datadog or Grafana Labs, active in the last 30 days",
+        {
+            "domains": ["observability"],
+            "role": "maintainer",
+            "target_regions": ["NA"],
+            "exclude_companies": ["Datadog", "Grafana Labs"],
+            "activity_days": 30,
+            "max_prospects": 30,
+        },
+    ),
+    (
+        "Top 100 popular JS devs in the Bay Area at Stripe with 10+ commits",
+        {
+            "languages": ["JavaScript"],
+            "stars_range": ">=1000",
+            "target_cities": ["San Francisco"],
+            "include_companies": ["Stripe"],
+            "min_contributions": 10,
+            "max_prospects": 100,
+        },
+    ),
+    (
+        "ai/ml maintainers in the States with 100..5000 stars, excluding FAANG and Microsoft",
+        {
+            "domains": ["machine_learning"],
+            "target_regions": ["US"],
+            "stars_range": "100..5000",
+            "exclude_companies": ["Amazon", "Apple", "Google", "Meta", "Microsoft", "Netflix"],
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("goal", "expected"), PHRASINGS, ids=[goal for goal, _ in PHRASINGS])
+def test_phrasing(goal: str, expected: dict[str, Any]) -> None:
+    parsed = parse(goal)
+    assert parsed.refusal is None
+    for name, value in expected.items():
+        want = sorted(value) if name in UNORDERED else value
+        assert field_of(parsed, name) == want, f"{name} of {goal!r}"
+
+
+def test_enough_phrasings() -> None:
+    assert len(PHRASINGS) >= 50
+
+
+def test_python_ml_maintainers() -> None:
+    parsed = parse("Find Python maintainers active in ML")
+    audience = parsed.audience
+    assert audience.languages == ["Python"]
+    assert audience.domains == ["machine_learning"]
+    assert audience.topics == load_vocabulary().domains["machine_learning"].topics
+    assert (audience.role, audience.activity_days, audience.target_regions) == ("maintainer", 90, [])
+    assert parsed.ignored_terms == [] and parsed.refusal is None
+
+
+def test_rust_databases_in_europe() -> None:
+    audience = parse("Rust developers building databases in Europe, excluding Microsoft").audience
+    assert (audience.languages, audience.domains) == (["Rust"], ["databases"])
+    assert (audience.target_regions, audience.exclude_companies, audience.role) == (["EUROPE"], ["Microsoft"], "any")
+
+
+def test_go_kubernetes_operators_in_north_america() -> None:
+    audience = parse(
+        "Go contributors to Kubernetes operators in the US or Canada with 100-5000 stars, active in the last 60 days"
+    ).audience
+    assert (audience.languages, audience.domains, audience.stars_range) == (["Go"], ["kubernetes"], "100..5000")
+    assert (audience.target_regions, audience.role, audience.activity_days) == (["US", "CA"], "contributor", 60)
+
+
+def test_typescript_react_not_at_faang() -> None:
+    parsed = parse("TypeScript maintainers of React component libraries, not at FAANG")
+    audience = parsed.audience
+    assert (audience.languages, audience.domains, audience.role) == (["TypeScript"], ["react_components"], "maintainer")
+    assert sorted(audience.exclude_companies) == ["Amazon", "Apple", "Google", "Meta", "Netflix"]
+    assert any("FAANG" in note and "Netflix" in note for note in parsed.notes)
+
+
+def test_unknown_words_are_reported() -> None:
+    parsed = parse("Find Python maintainers active in ML who like bananas")
+    assert parsed.ignored_terms == ["bananas"]
+    assert parsed.audience.languages == ["Python"]
+
+
+def test_every_unused_word_is_reported_once_and_filler_is_not() -> None:
+    parsed = parse("Please find me Rust people who enjoy hiking, hiking and sailing")
+    assert parsed.ignored_terms == ["enjoy", "hiking", "sailing"]
+
+
+def test_company_named_without_context_is_reported() -> None:
+    parsed = parse("Find Google engineers who write Go")
+    assert parsed.ignored_terms == ["Google"] and parsed.audience.include_companies == []
+    assert any("Google" in note for note in parsed.notes)
+
+
+def test_interpretations_come_with_notes() -> None:
+    notes = " | ".join(parse("popular Pyhton repos by big tech folks? no: excluding big tech, in the Bay Area").notes)
+    assert "'popular' read as stars >=1000" in notes
+    assert "'Pyhton' read as 'python'" in notes
+    assert "big tech" in notes and "Microsoft" in notes
+    assert "San Francisco" in notes
+
+
+def test_explicit_star_range_wins_over_popularity_word() -> None:
+    parsed = parse("maintainers of popular Python projects, 100-5000 stars")
+    assert parsed.audience.stars_range == "100..5000"
+    assert any("'popular' ignored" in note for note in parsed.notes)
+
+
+def test_quarter_window_is_at_least_one_day() -> None:
+    assert parse_goal("Go devs active this quarter", today=date(2025, 4, 1)).audience.activity_days == 1
+
+
+def test_defaults_when_nothing_is_said_about_them() -> None:
+    parsed = parse("Rust developers")
+    assert parsed.audience == TargetAudience(languages=["Rust"])
+    assert parsed.max_prospects is None
+
+
+@pytest.mark.parametrize("goal", ["", "   ", "\n\t"])
+def test_empty_goals_are_refused(goal: str) -> None:
+    parsed = parse_goal(goal)
+    assert parsed.refusal and "empty" in parsed.refusal
+    assert parsed.audience == TargetAudience()
+
+
+@pytest.mark.parametrize("goal", ["buy cheap shoes", "best pizza in Rome", "Find 50 leads in Berlin", "weather"])
+def test_goals_not_about_software_are_refused(goal: str) -> None:
+    assert "not about developers" in (parse(goal).refusal or "")
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "find their home addresses",
+        "Python maintainers and their phone numbers",
+        "get the private emails of Rust devs",
+        "Go developers' passwords",
+        "salaries of ML engineers in Berlin",
+    ],
+)
+def test_private_data_requests_are_refused(goal: str) -> None:
+    assert "private data" in (parse(goal).refusal or "")
+
+
+# Words that drive the parser's rules, so random goals reach its numbers, companies and places.
+GOAL_WORDS = [
+    *["Go", "C", "R", "C++", "go", "find", "stars", "100", "1k", "5k+", "-", "..", ",", "/", "@", "at", "least"],
+    *["not", "excluding", "FAANG", "Google", "in", "EU", "US", "us", "TX", "commits", "last", "past", "this"],
+    *["quarter", "days", "weeks", "top", "between", "and", "over", "under", "up", "to", "Berlin,", "popular"],
+    *["🇩🇪", "São", "ß", "0", "1.000", "1,5k", "99999999999999999999999", "maintainers"],
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.lists(st.sampled_from(GOAL_WORDS), max_size=30).map(" ".join),
+    )
+)
+def test_never_raises_and_always_valid(text: str) -> None:
+    parsed = parse(text)
+    TargetAudience.model_validate(parsed.audience.model_dump())
+    assert parsed.max_prospects is None or parsed.max_prospects >= 1
