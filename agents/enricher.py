@@ -29,7 +29,7 @@ from tools.signals import Activity, compute_signals
 from tools.tracing import traced
 
 AGENT = "enricher"
-REPOS_PER_PERSON = 3
+REPOS_PER_PERSON = 4
 
 
 def fan_out_candidates(state: State) -> list[Send] | str:
@@ -63,7 +63,6 @@ def _enrich(
     audience = campaign.target_audience
     call = lambda tool, fn: traced(AGENT, tool, {"login": candidate.login}, client.budget, fn)  # noqa: E731
     profile = call("user_profile", lambda: client.user(candidate.login))
-    fetched = {"profile": now}
     if not is_person(profile.login, profile.type):
         return {"dropped": ["not_a_person"]}
     place = normalize_location(profile.location)
@@ -77,17 +76,28 @@ def _enrich(
     if _excluded(profile, orgs, audience):
         return {"dropped": ["excluded_company"]}
     since = now - timedelta(days=max(audience.activity_days, 90))
-    top = sorted(candidate.contributions, key=lambda c: c.contributions, reverse=True)[:REPOS_PER_PERSON]
     activity = Activity(events=call("public_events", lambda: client.public_events(candidate.login)))
-    for c in top:
-        activity.commits += call("repo_commits", lambda c=c: client.commits(c.repo, candidate.login, since))
-    fetched["activity"] = now
+    for repo in _recently_pushed(candidate, repos, since):
+        activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since))
+    window = now - timedelta(days=audience.activity_days)
+    if (activity.last_active() or window) <= window:
+        # Events reach back 30 days only: look for commits in the person's own recently pushed repos.
+        owned = call("owned_repos", lambda: client.owned_repos(candidate.login))
+        for repo in [r.full_name for r in owned if r.pushed_at and r.pushed_at > window][:2]:
+            activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since))
     last = activity.last_active()
-    if last is None or last < now - timedelta(days=audience.activity_days):
+    if last is None or last < window:
         return {"dropped": ["inactive"]}
     prospect = _prospect(candidate, repos, profile, place, activity, audience, now, retention, orgs)
     linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != profile.id}
     return {"enriched": [prospect], "links": {profile.id: sorted(linked)} if linked else {}}
+
+
+def _recently_pushed(candidate: Candidate, repos: dict[str, RepoInfo], since: datetime) -> list[str]:
+    """The person's matched repos pushed since `since`, newest first (older ones cannot hold a
+    commit in the window, so asking them would waste requests)."""
+    recent = [c.repo for c in candidate.contributions if (repos[c.repo].pushed_at or since) >= since]
+    return sorted(recent, key=lambda r: repos[r].pushed_at, reverse=True)[:REPOS_PER_PERSON]
 
 
 def _excluded(profile: UserProfile, orgs: list[str], audience: TargetAudience) -> bool:

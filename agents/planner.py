@@ -7,7 +7,7 @@ win over what the goal says; the search plan is always built by code from the au
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from langgraph.runtime import Runtime
 
@@ -61,15 +61,14 @@ def planner(state: State, runtime: Runtime[Context]) -> dict:
 def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> list[SearchQuery]:
     """One repository search per (language, topic) and per (language, description phrase).
 
-    Searches carry `pushed:>=` for the activity window (an active maintainer's repo was pushed in
-    it) and exclude archived repos; GitHub already leaves forks out of repository search.
+    Searches exclude archived repos (GitHub already leaves forks out). They carry no `pushed:`
+    window: "active" is about the person, who may maintain a quiet repo and commit elsewhere.
     """
-    pushed = (today - timedelta(days=audience.activity_days)).isoformat()
-    common = [f"pushed:>={pushed}", "archived:false"]
+    common = ["archived:false"]
     if audience.stars_range:
         common.append(f"stars:{audience.stars_range}")
     languages = audience.languages or [None]
-    limit = min(1000, max(100, 4 * max_prospects))
+    limit = min(10_000, max(100, 4 * max_prospects))
     vocabulary = load_vocabulary()
     subjects = [f"topic:{t}" for t in audience.topics]
     for domain in audience.domains:

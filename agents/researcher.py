@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from cmo.schemas import SearchQuery, TargetAudience
-from cmo.schemas.github import Candidate, RepoInfo
+from cmo.schemas.github import Candidate, RepoContribution, RepoInfo
 from cmo.vocabulary import load_vocabulary
 from graph.context import Context
 from graph.events import PROSPECT_FOUND, emit, reasoning
@@ -31,7 +31,7 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
     stops: list[str] = []
     try:
         for query in plan.queries:
-            for repo in _search(client, query):
+            for repo in search_all(client, query):
                 found.setdefault(repo.full_name, repo)
     except GitHubStop as exc:
         stops.append(str(exc))
@@ -63,22 +63,29 @@ def researcher_repo(task: RepoTask, runtime: Runtime[Context]) -> dict:
 
 
 def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
-    """People (never bots or orgs) whose standing in matched repos fits the audience's role."""
+    """People (never bots or orgs) whose standing in some matched repo fits the audience's role.
+
+    A selected person keeps all their matched-repo contributions, not only the qualifying ones:
+    the enricher looks for recent activity in whichever of those repos was pushed most recently.
+    """
     audience = state["plan"].audience
-    by_login: dict[str, Candidate] = {}
+    least = max(1, audience.min_contributions)
+    fits = {
+        "maintainer": lambda c: c.is_maintainer,
+        "contributor": lambda c: c.contributions >= least,
+        "any": lambda c: c.is_maintainer or c.contributions >= least,
+    }[audience.role]
+    by_login: dict[str, list[RepoContribution]] = {}
     for c in state.get("contributions", []):
-        if not is_person(c.login, c.account_type):
-            continue
-        fits = {
-            "maintainer": c.is_maintainer,
-            "contributor": c.contributions >= max(1, audience.min_contributions),
-            "any": c.is_maintainer or c.contributions >= max(1, audience.min_contributions),
-        }[audience.role]
-        if fits:
-            person = by_login.setdefault(c.login, Candidate(login=c.login, github_id=c.github_id, account_type=c.account_type))
-            person.contributions.append(c)
+        if is_person(c.login, c.account_type):
+            by_login.setdefault(c.login, []).append(c)
+    people = [
+        Candidate(login=login, github_id=items[0].github_id, account_type=items[0].account_type, contributions=items)
+        for login, items in by_login.items()
+        if any(fits(c) for c in items)
+    ]
     ranked = sorted(
-        by_login.values(),
+        people,
         key=lambda p: (any(c.is_maintainer for c in p.contributions), sum(c.contributions for c in p.contributions)),
         reverse=True,
     )
@@ -88,30 +95,41 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     return {"candidates": ranked}
 
 
-def _search(client: GitHubClient, query: SearchQuery) -> list[RepoInfo]:
-    total, repos = traced(
-        AGENT, "search_repositories", {"q": query.q}, client.budget,
-        lambda: client.search_repositories(query.q, query.sort, query.order, query.max_results),
-    )
-    if total <= SEARCH_CAP or len(repos) >= query.max_results:
+def search_all(client: GitHubClient, query: SearchQuery) -> list[RepoInfo]:
+    """Up to `query.max_results` repos. Past GitHub's 1,000 cap the query is sliced by stars."""
+    if query.max_results <= SEARCH_CAP:
+        _, repos = traced(
+            AGENT, "search_repositories", {"q": query.q}, client.budget,
+            lambda: client.search_repositories(query.q, query.sort, query.order, query.max_results),
+        )
         return repos
-    reasoning(AGENT, f"{query.q!r} has {total} results, above GitHub's 1,000 cap: splitting by star ranges")
     base, lo, hi = split_by_stars(query.q)
-    return _split(client, query, base, lo, hi)
+    return _slices(client, query, base, lo, hi)
 
 
-def _split(client: GitHubClient, query: SearchQuery, base: str, lo: int, hi: int) -> list[RepoInfo]:
-    """Bisect the star range until every slice fits under the cap, then page through each slice."""
-    q = f"{base} stars:{lo}..{hi}"
-    count = traced(AGENT, "search_count", {"q": q}, client.budget, lambda: client.search_count(q))
-    if count > SEARCH_CAP and hi > lo:
-        mid = (lo + hi) // 2
-        return _split(client, query, base, lo, mid) + _split(client, query, base, mid + 1, hi)
-    _, repos = traced(
-        AGENT, "search_repositories", {"q": q}, client.budget,
-        lambda: client.search_repositories(q, query.sort, query.order, min(query.max_results, SEARCH_CAP)),
-    )
-    return repos
+def _slices(client: GitHubClient, query: SearchQuery, base: str, lo: int, hi: int) -> list[RepoInfo]:
+    """Walk down the star range: each slice is `stars:lo..upper` sorted by stars, and the next
+    slice starts at the last star count seen, so no count probes are needed. Repos sharing one
+    star count beyond the cap cannot be reached this way; the reasoning event says when that happens."""
+    found: dict[str, RepoInfo] = {}
+    upper = hi
+    while len(found) < query.max_results and upper >= lo:
+        q = f"{base} stars:{lo}..{upper}"
+        total, repos = traced(
+            AGENT, "search_repositories", {"q": q}, client.budget,
+            lambda q=q: client.search_repositories(q, "stars", "desc", SEARCH_CAP),
+        )
+        fresh = [r for r in repos if r.full_name not in found]
+        found.update((r.full_name, r) for r in fresh)
+        if total <= SEARCH_CAP or not fresh:
+            break
+        if upper == hi:
+            reasoning(AGENT, f"{query.q!r} has {total} results, above GitHub's 1,000 cap: slicing it by star ranges")
+        lowest = repos[-1].stars
+        if lowest == upper:
+            reasoning(AGENT, f"more than 1,000 repos have exactly {lowest} stars; some of them are out of reach")
+        upper = lowest if lowest < upper else lowest - 1
+    return list(found.values())[: query.max_results]
 
 
 def _keep(repo: RepoInfo, audience: TargetAudience) -> bool:

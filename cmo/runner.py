@@ -106,9 +106,9 @@ def _stream(settings: Settings, client: GitHubClient, run: RunInfo, inputs: dict
     )
     with open_checkpointer(settings.database_url, settings.home) as saver, (out / TRACE).open("a", encoding="utf-8") as trace:
         graph = build_graph(saver)
-        if inputs is None and not graph.get_state(config).next:
-            values = graph.get_state(config).values
-            return JobResult(run.run_id, out, values.get("summary", {}), values.get("prospects", []))
+        snapshot = graph.get_state(config)
+        if inputs is None and not (snapshot.next or snapshot.tasks):
+            return JobResult(run.run_id, out, snapshot.values.get("summary", {}), snapshot.values.get("prospects", []))
         for event in _events(graph.stream(inputs, config, context=context, stream_mode=["custom", "tasks"], durability="sync")):
             event["run_id"] = run.run_id
             trace.write(json.dumps(event, default=str) + "\n")

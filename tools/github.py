@@ -12,6 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from github import Auth, Github, GithubException
+from github.Event import Event
+from github.Organization import Organization
+from github.PaginatedList import PaginatedList
 
 from cmo.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo, UserProfile
 from tools.etag_cache import ETagCache
@@ -70,10 +73,6 @@ class GitHubClient:
         return data
 
     # --- search -----------------------------------------------------------------------------
-    def search_count(self, q: str) -> int:
-        _, data = self._gh.requester.requestJsonAndCheck("GET", "/search/repositories", parameters={"q": q, "per_page": 1})
-        return int(data["total_count"])
-
     def search_repositories(self, q: str, sort: str, order: str, limit: int) -> tuple[int, list[RepoInfo]]:
         """Up to `limit` (≤ 1,000) results of one query, paginated; returns (total_count, repos)."""
         params: dict[str, Any] = {"q": q, "order": order}
@@ -122,7 +121,12 @@ class GitHubClient:
         ]
 
     def commits(self, repo: str, author: str, since: datetime, limit: int = 100) -> list[CommitInfo]:
-        """The person's commits to `repo` since `since` (newest first)."""
+        """The person's commits to `repo` since `since` (newest first).
+
+        `since` is cut to midnight UTC so that repeated runs on one day ask the same URL (and hit
+        the ETag cache) instead of a new one every second.
+        """
+        since = since.replace(hour=0, minute=0, second=0, microsecond=0)
         try:
             listing = self._gh.get_repo(repo).get_commits(author=author, since=since)
             return [
@@ -161,14 +165,21 @@ class GitHubClient:
             html_url=u.html_url,
         )
 
+    def owned_repos(self, login: str, limit: int = 5) -> list[RepoInfo]:
+        """The person's own repos, most recently pushed first (one request)."""
+        _, data = self._gh.requester.requestJsonAndCheck(
+            "GET", f"/users/{login}/repos", parameters={"type": "owner", "sort": "pushed", "per_page": limit}
+        )
+        return [_repo_info(item) for item in data[:limit]]
+
     def orgs(self, login: str) -> list[str]:
-        return [o.login for o in _take(self._gh.get_user(login).get_orgs(), 100)]
+        listing = PaginatedList(Organization, self._gh.requester, f"/users/{login}/orgs", None)
+        return [o.login for o in _take(listing, 100)]
 
     def public_events(self, login: str, limit: int = 100) -> list[EventInfo]:
-        return [
-            EventInfo(type=e.type, repo=e.repo.name, created_at=e.created_at)
-            for e in _take(self._gh.get_user(login).get_public_events(), limit)
-        ]
+        # Built from the path, not from a lazy NamedUser: its `url` would cost a profile fetch.
+        listing = PaginatedList(Event, self._gh.requester, f"/users/{login}/events/public", None)
+        return [EventInfo(type=e.type, repo=e.repo.name, created_at=e.created_at) for e in _take(listing, limit)]
 
 
 def split_by_stars(q: str) -> tuple[str, int, int]:

@@ -15,7 +15,7 @@ class SearchQuery(BaseModel):
     q: str = Field(max_length=256)
     sort: Literal["stars", "updated", "forks", "best-match"] = "stars"
     order: Literal["desc", "asc"] = "desc"
-    max_results: int = Field(default=100, ge=1, le=1000)
+    max_results: int = Field(default=100, ge=1, le=100_000, description="Above 1,000 the researcher splits the query.")
     purpose: str = ""
 
 

@@ -40,7 +40,8 @@ def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url:
             if len(finished) == 20:
                 raise Crash
 
-    fresh = Settings(cmo_home=tmp_path / "home2", database_url=database_url, cmo_sender_postal_address="1 Main St, Springfield")
+    # Latency keeps most enricher branches in flight when the crash comes.
+    fresh = Settings(cmo_home=tmp_path / "home2", database_url=database_url, sandbox_latency_ms=20)
     with pytest.raises(Crash):
         run_job(GOAL, fresh, out_dir=tmp_path / "crashed", observer=crash_midway, run_id="cmo_crash_test_" + tmp_path.name[-8:])
     # Forget the ETag cache, so any repeated GitHub call would be counted again.
