@@ -6,6 +6,7 @@ Locally a missing Postgres skips the tests that need it; in CI (`CI=true`) it fa
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,20 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("GITHUB_TOKEN", "GITHUB_API_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANGSMITH_TRACING", "false")
+
+
+@pytest.fixture
+def block_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection that is not to this machine fails the test (no tiktoken, no tracing, no API)."""
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost") or host.startswith("/")):
+            raise AssertionError(f"unexpected network connection to {address!r}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture(scope="session")

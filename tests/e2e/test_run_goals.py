@@ -20,11 +20,15 @@ pytestmark = pytest.mark.slow
 
 
 def _settings(home: Path) -> Settings:
-    return Settings(cmo_home=home, cmo_sender_postal_address="TechFlow, 1 Main St, Springfield, USA")
+    return Settings(
+        cmo_home=home,
+        cmo_sender_postal_address="TechFlow, 1 Main St, Springfield, USA",
+        cmo_unsubscribe_url="https://techflow.dev/unsubscribe",
+    )
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_GOALS))
-def test_builtin_goal_meets_precision_and_recall(name: str, tmp_path: Path) -> None:
+def test_builtin_goal_meets_precision_and_recall(name: str, tmp_path: Path, block_internet: None) -> None:
     goal = BUILTIN_GOALS[name]
     settings = _settings(tmp_path / "home")
     result = run_job(goal.goal, settings, out_dir=tmp_path / "out", max_prospects=200)
@@ -38,24 +42,20 @@ def test_builtin_goal_meets_precision_and_recall(name: str, tmp_path: Path) -> N
     assert scores["recall"] >= 0.6, scores
 
     leads = json.loads((tmp_path / "out" / "leads_full.json").read_text())
-    people = {u.login: u for u in world.users.values()} if isinstance(world.users, dict) else {u.login: u for u in world.users}
     for lead in leads:
-        person = people[lead["username"]]
+        person = world.account(lead["username"])
         assert person.type == "User", f"{lead['username']} is a {person.type}"
         if lead["email"]:
-            assert lead["email"] in _known_emails(world, lead["username"]), f"invented email {lead['email']}"
+            assert lead["email"] in world.emails_of(lead["username"]), f"invented email {lead['email']}"
     with (tmp_path / "out" / "leads_contactable.csv").open() as fh:
         rows = list(csv.DictReader(fh))
+    assert rows, "some leads must be contactable with a postal address and opt-out configured"
     assert all(row["email"] and not is_noreply(row["email"]) for row in rows)
     assert {p.username for p in result.prospects if p.compliance and p.compliance.verdict == "approved"} == {
         row["username"] for row in rows
     }
     for name_ in ("leads_full.json", "leads_contactable.csv", "summary.json", "trace.jsonl"):
         assert (tmp_path / "out" / name_).is_file()
-
-
-def _known_emails(world, login: str) -> set[str]:  # noqa: ANN001 - the sandbox World
-    return world.emails_of(login)
 
 
 def test_second_identical_run_is_mostly_served_by_the_etag_cache(tmp_path: Path) -> None:
