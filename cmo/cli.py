@@ -74,10 +74,22 @@ def _finish(result: JobResult, as_json: bool) -> None:
                 f"({s.get('verdicts')}); {s.get('api_requests')} GitHub requests "
                 f"(+{s.get('api_requests_saved_by_cache')} answered from cache) in {s.get('duration_seconds')}s"
             )
+            if s.get("prospects_found") and not s.get("emails_contactable") and not _approvable(result):
+                console.print(
+                    "[yellow]hint:[/] no draft can be approved without a sender postal address and a real opt-out link: "
+                    "set CMO_SENDER_POSTAL_ADDRESS and CMO_UNSUBSCRIBE_URL (or the campaign's sender profile)"
+                )
             if s.get("status") == "partial":
                 console.print(f"[yellow]partial:[/] {'; '.join(s.get('stop_reasons', []))}")
         console.print(f"artifacts: {result.out_dir}")
     raise typer.Exit(result.exit_code)
+
+
+def _approvable(result: JobResult) -> bool:
+    """False when every review names missing sender details (a set-up problem, not a lead problem)."""
+    setup = ("missing_postal_address", "placeholder_unsubscribe_url")
+    reviews = [p.compliance for p in result.prospects if p.compliance]
+    return not reviews or not all(any(r.startswith(setup) for r in review.reasons) for review in reviews)
 
 
 def _execute(job, as_json: bool) -> None:  # noqa: ANN001 - a zero-argument callable taking an observer

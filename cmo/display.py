@@ -71,19 +71,16 @@ class LiveView:
 
 
 def leads_table(prospects: list[Any], limit: int = 10) -> Table:
-    table = Table(title=f"Top {min(limit, len(prospects))} of {len(prospects)} leads", show_lines=False)
-    for column in ("#", "lead", "score", "where", "signals", "why", "verdict"):
-        table.add_column(column, overflow="fold")
+    """The top leads: who, how strong, where, the review verdict and the one-line reason for the rank."""
+    table = Table(title=f"Top {min(limit, len(prospects))} of {len(prospects)} leads", expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("lead", no_wrap=True)
+    table.add_column("score", no_wrap=True)
+    table.add_column("cc", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("why", ratio=1)
     for i, p in enumerate(prospects[:limit], start=1):
         verdict = p.compliance.verdict if p.compliance else "-"
         style = {"approved": "green", "rejected": "red", "needs_review": "yellow"}.get(verdict, "")
-        table.add_row(
-            str(i),
-            f"{p.username}" + (f"\n{p.name}" if p.name else ""),
-            f"{p.score:.2f}",
-            p.country or "?",
-            ", ".join(p.signal_names()[:4]),
-            p.score_explanation,
-            Text(verdict, style=style),
-        )
+        table.add_row(str(i), p.username, f"{p.score:.2f}", p.country or "?", Text(verdict, style=style), p.score_explanation)
     return table
