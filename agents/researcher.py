@@ -22,6 +22,9 @@ from tools.identity import is_person
 from tools.tracing import traced
 
 AGENT = "researcher"
+# Enrichment costs 3-7 requests a person; beyond this many candidates per requested lead the
+# weakest ones (fewest commits, no maintained repo) are not worth the budget.
+CANDIDATES_PER_PROSPECT = 4
 
 
 def researcher(state: State, runtime: Runtime[Context]) -> dict:
@@ -89,6 +92,10 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
         key=lambda p: (any(c.is_maintainer for c in p.contributions), sum(c.contributions for c in p.contributions)),
         reverse=True,
     )
+    limit = CANDIDATES_PER_PROSPECT * state["plan"].max_prospects
+    if len(ranked) > limit:
+        reasoning(AGENT, f"{len(ranked)} people fit; enriching the strongest {limit} ({CANDIDATES_PER_PROSPECT}× the leads asked for)")
+        ranked = ranked[:limit]
     for person in ranked:
         emit(PROSPECT_FOUND, AGENT, login=person.login, repos=[c.repo for c in person.contributions])
     reasoning(AGENT, f"{len(ranked)} people fit role '{audience.role}' across {len(state.get('repos', {}))} repos")

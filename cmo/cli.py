@@ -19,7 +19,11 @@ from cmo.sandbox.cli import sandbox_app
 from cmo.schemas import Campaign, Prospect, SearchPlan
 from cmo.settings import Settings
 
-app = typer.Typer(help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.", no_args_is_help=True)
+app = typer.Typer(
+    help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(sandbox_app, name="sandbox", help="The offline GitHub sandbox (a local GitHub REST server).")
 console = Console(stderr=True)
 
@@ -92,7 +96,7 @@ def _approvable(result: JobResult) -> bool:
     return not reviews or not all(any(r.startswith(setup) for r in review.reasons) for review in reviews)
 
 
-def _execute(job, as_json: bool) -> None:  # noqa: ANN001 - a zero-argument callable taking an observer
+def _execute(job, as_json: bool, settings: Settings) -> None:  # noqa: ANN001 - a callable taking an observer
     from cmo.display import LiveView
 
     logging.getLogger("github").setLevel(logging.ERROR)
@@ -107,6 +111,14 @@ def _execute(job, as_json: bool) -> None:  # noqa: ANN001 - a zero-argument call
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: continue with `cmo resume <run id>`")
         raise typer.Exit(130) from None
+    except Exception as exc:  # a bug or an unexpected answer: one line, the run stays resumable
+        if settings.cmo_debug:
+            raise
+        console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "the last checkpoint is kept: `cmo resume <run id>` retries; CMO_DEBUG=1 shows the traceback"
+        )
+        raise typer.Exit(1) from None
     _finish(result, as_json)
 
 
@@ -140,6 +152,7 @@ def run(
             goal, settings, out_dir=out, campaign=loaded, max_prospects=max_prospects, observer=observer, run_id=run_id
         ),
         as_json,
+        settings,
     )
 
 
@@ -150,7 +163,7 @@ def resume(
 ) -> None:
     """Resume an interrupted run from its last checkpoint."""
     settings = _settings()
-    _execute(lambda observer: resume_job(run_id, settings, observer=observer), as_json)
+    _execute(lambda observer: resume_job(run_id, settings, observer=observer), as_json, settings)
 
 
 @app.command()

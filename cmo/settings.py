@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     cmo_suppression_file: Path | None = Field(default=None, description="CSV of suppressed logins/ids/emails.")
     cmo_retention_days: int = Field(default=365, ge=1, description="Default data_retention_days.")
 
+    cmo_debug: bool = Field(default=False, description="Show tracebacks of internal errors.")
+
     sandbox_seed: int = Field(default=7, description="Seed of the in-process GitHub sandbox world.")
     sandbox_users: int = Field(default=1500, ge=50, description="Size of the sandbox world.")
     sandbox_latency_ms: int = Field(default=0, ge=0, description="Added latency per sandbox request.")

@@ -155,7 +155,7 @@ class GitHubTransport(HTTPAdapter):
             return self._bounded(float(retry_after), "secondary rate limit")
         if response.headers.get("x-ratelimit-remaining") == "0":
             reset = float(response.headers.get("x-ratelimit-reset", time.time()))
-            return self._bounded(max(reset - time.time(), 0.0) + 0.5, "rate limit")
+            return self._bounded(max(reset - time.time(), 0.0), "rate limit") + 0.5  # reset is in whole seconds
         if "secondary rate limit" in response.text.lower():
             return self._bounded(60.0 * (2**attempt), "secondary rate limit")
         return None
