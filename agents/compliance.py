@@ -84,7 +84,7 @@ def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         tone_note = "tone review skipped: no LLM"
     else:
         approved = [i for i, review in enumerate(reviews) if review.verdict == "approved"]
-        prompt = load_prompt(AGENT, context.prompt_version)
+        prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
         for i, tone in zip(approved, tone_reviews(context.llm, [prospects[i] for i in approved], prompt)):
             reviews[i] = apply_tone_review(reviews[i], tone)
         downgraded = sum(reviews[i].verdict == "needs_review" for i in approved)

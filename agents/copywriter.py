@@ -319,7 +319,7 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         messages = [draft_from_template(p, campaign, v, context.settings) for p, v in zip(prospects, variants)]
         how = "no LLM key: template path"
     else:
-        prompt = load_prompt(AGENT, context.prompt_version)
+        prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
         messages = draft_many_with_llm(context.llm, prospects, variants, campaign, context.settings, prompt)
         fallbacks = sum(m.written_by == "template" for m in messages)
         how = f"LLM path; {fallbacks} fell back to the template after {MAX_ATTEMPTS} ungrounded or invalid drafts"

@@ -32,7 +32,7 @@ def planner(state: State, runtime: Runtime[Context]) -> dict:
     planned_by = "rules"
     if ctx.llm is not None and not parsed.refusal:
         try:
-            parsed = plan_with_llm(ctx.llm, goal, load_prompt("planner", ctx.prompt_version), today)
+            parsed = plan_with_llm(ctx.llm, goal, load_prompt("planner", ctx.prompt_version, ctx.prompts_dir), today)
             planned_by = "llm"
         except PlannerLLMError as exc:
             reasoning(AGENT, f"the model's plan stayed invalid ({exc}); using the deterministic parser")

@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING
 from cmo.settings import Settings
 
 if TYPE_CHECKING:
+    import httpx
     from langchain_core.language_models import BaseChatModel
 
 
-def get_chat_model(settings: Settings) -> BaseChatModel | None:
-    """An OpenAI-compatible chat model (OpenAI, vLLM, Ollama, ...) or None without a key."""
+def get_chat_model(settings: Settings, http_client: httpx.Client | None = None) -> BaseChatModel | None:
+    """An OpenAI-compatible chat model (OpenAI, vLLM, Ollama, ...) or None without a key.
+
+    `http_client` lets the eval harness record or replay every request at the HTTP level.
+    """
     if not settings.llm_enabled:
         return None
     from langchain_openai import ChatOpenAI
@@ -27,6 +31,7 @@ def get_chat_model(settings: Settings) -> BaseChatModel | None:
         temperature=0,
         max_retries=2,
         timeout=60,
+        http_client=http_client,
     )
 
 

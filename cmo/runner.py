@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmo.artifacts import TRACE
 from cmo.llm import describe, get_chat_model
@@ -28,6 +28,9 @@ from tools.etag_cache import open_etag_cache
 from tools.github import GitHubClient
 from tools.github_transport import RateBudget
 from tools.suppression import SuppressionList
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 Observer = Callable[[dict[str, Any]], None]
 EXIT_OK, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 2, 3
@@ -63,7 +66,9 @@ def run_job(
     max_prospects: int | None = None,
     observer: Observer | None = None,
     run_id: str | None = None,
+    chat_model: BaseChatModel | None = None,
 ) -> JobResult:
+    """Run one goal to the end. `chat_model` overrides the model the settings would build."""
     if not goal.strip():
         raise BadInput("the goal is empty: say who you are looking for, e.g. \"Find Python maintainers active in ML\"")
     run_id = run_id or new_run_id()
@@ -79,7 +84,7 @@ def run_job(
             api_base=api_base,
         )
         inputs = {"run": run, "goal": goal.strip(), "campaign": campaign or Campaign(), "max_prospects": max_prospects}
-        return _stream(settings, client, run, inputs, observer)
+        return _stream(settings, client, run, inputs, observer, chat_model)
 
 
 def resume_job(run_id: str, settings: Settings, observer: Observer | None = None) -> JobResult:
@@ -93,7 +98,14 @@ def resume_job(run_id: str, settings: Settings, observer: Observer | None = None
         return _stream(settings, client, run, None, observer)
 
 
-def _stream(settings: Settings, client: GitHubClient, run: RunInfo, inputs: dict | None, observer: Observer | None) -> JobResult:
+def _stream(
+    settings: Settings,
+    client: GitHubClient,
+    run: RunInfo,
+    inputs: dict | None,
+    observer: Observer | None,
+    chat_model: BaseChatModel | None = None,
+) -> JobResult:
     out = Path(run.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config = {"configurable": {"thread_id": run.run_id}, "max_concurrency": settings.github_concurrency}
@@ -101,8 +113,9 @@ def _stream(settings: Settings, client: GitHubClient, run: RunInfo, inputs: dict
         settings=settings,
         github=client,
         suppression=SuppressionList.load(settings.cmo_suppression_file),
-        llm=get_chat_model(settings),
+        llm=chat_model or get_chat_model(settings),
         prompt_version=settings.cmo_prompt_version,
+        prompts_dir=settings.cmo_prompts_dir,
     )
     with open_checkpointer(settings.database_url, settings.home) as saver, (out / TRACE).open("a", encoding="utf-8") as trace:
         graph = build_graph(saver)

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
     cmo_model: str = Field(default="gpt-4o-mini", description="Chat model name.")
     cmo_prompt_version: str = Field(default="v1", description="Prompt version under prompts/<agent>/.")
+    cmo_prompts_dir: Path | None = Field(default=None, description="Extra prompts folder searched first.")
 
     cmo_sender_name: str = Field(default="The cmo-agent team")
     cmo_sender_company: str = Field(default="cmo-agent")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cmo.settings import Settings
@@ -24,4 +25,5 @@ class Context:
     suppression: SuppressionList
     llm: BaseChatModel | None = None
     prompt_version: str = "v1"
+    prompts_dir: Path | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))

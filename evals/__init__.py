@@ -1,0 +1,1 @@
+"""Offline evaluation harness for prompt engineers: datasets, metrics, runner, reports, compare."""

@@ -1,0 +1,121 @@
+"""Versioned evaluation datasets (`evals/datasets/<suite>.yaml`) and their typed examples.
+
+Each file carries `version`, a `changelog` (one line per version) and `examples`; the runner
+records the versions it used, so two runs on different dataset versions are never compared blindly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from cmo.schemas import Campaign, Prospect, TargetAudience
+
+Suite = Literal["planner", "leads", "messages", "compliance"]
+SUITES: tuple[Suite, ...] = ("planner", "leads", "messages", "compliance")
+
+
+class PlannerExpectation(BaseModel):
+    """Expected audience fields; a field left out is not scored. `refuse` expects a refusal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[str] | None = None
+    domains: list[str] | None = None
+    stars_range: str | None = None
+    activity_days: int | None = None
+    role: Literal["maintainer", "contributor", "any"] | None = None
+    target_regions: list[str] | None = None
+    target_cities: list[str] | None = None
+    exclude_companies: list[str] | None = None
+    include_companies: list[str] | None = None
+    max_prospects: int | None = None
+    refuse: bool = False
+
+
+class PlannerExample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    goal: str
+    expect: PlannerExpectation
+    tags: list[str] = Field(default_factory=list, description="e.g. typo, abbreviation, mixed, refusal")
+
+
+class LeadsExample(BaseModel):
+    """An end-to-end goal over a sandbox world; the truth is the sandbox oracle over `audience`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    goal: str
+    seed: int
+    users: int
+    audience: TargetAudience
+    max_prospects: int = 200
+    k: int = Field(default=10, description="precision@k cut-off")
+
+
+class MessageExpectation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    must_mention_recent_project: bool = True
+    max_words: int = 220
+    banned_phrases: list[str] = Field(default_factory=list, description="in addition to the global spam list")
+
+
+class MessagesExample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    prospect: Prospect
+    campaign: Campaign = Field(default_factory=Campaign)
+    expect: MessageExpectation = Field(default_factory=MessageExpectation)
+
+
+class ComplianceExample(BaseModel):
+    """A prospect (with its draft in `prospect.message`) and the verdict the reviewer must reach."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    prospect: Prospect
+    campaign: Campaign = Field(default_factory=Campaign)
+    settings: dict[str, Any] = Field(default_factory=dict, description="Settings overrides, e.g. postal address")
+    suppressed: list[dict[str, str]] = Field(default_factory=list, description="rows kind,value of a suppression list")
+    expect_verdict: Literal["approved", "rejected", "needs_review"]
+    expect_reasons: list[str] = Field(default_factory=list, description="reason codes that must appear")
+    tags: list[str] = Field(default_factory=list)
+
+
+EXAMPLE_TYPES: dict[str, type[BaseModel]] = {
+    "planner": PlannerExample,
+    "leads": LeadsExample,
+    "messages": MessagesExample,
+    "compliance": ComplianceExample,
+}
+
+
+class Dataset(BaseModel):
+    suite: str
+    version: str
+    changelog: list[str]
+    examples: list[Any]
+
+
+@lru_cache(maxsize=None)
+def load_dataset(suite: Suite) -> Dataset:
+    """Parse and validate `evals/datasets/<suite>.yaml` (a bad file fails loudly, naming the example)."""
+    raw = yaml.safe_load(resources.files("evals").joinpath("datasets", f"{suite}.yaml").read_text(encoding="utf-8"))
+    model = EXAMPLE_TYPES[suite]
+    examples = []
+    for index, item in enumerate(raw["examples"]):
+        try:
+            examples.append(model.model_validate(item))
+        except ValueError as exc:
+            raise ValueError(f"evals/datasets/{suite}.yaml example #{index} ({item.get('id', '?')}): {exc}") from exc
+    return Dataset(suite=suite, version=str(raw["version"]), changelog=list(raw["changelog"]), examples=examples)
