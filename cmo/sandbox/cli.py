@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
+from cmo.sandbox.generator import generate_world
 from cmo.sandbox.goals import BUILTIN_GOALS
 from cmo.sandbox.server import SandboxServer
 from cmo.sandbox.truth import identity_groups, truth
-from cmo.sandbox.world import generate_world
 
 sandbox_app = typer.Typer(help="The offline GitHub sandbox: a generated world behind GitHub's REST API.",
                           no_args_is_help=True)

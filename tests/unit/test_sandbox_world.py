@@ -11,8 +11,9 @@ import pytest
 from cmo.regions import matches_targets
 from cmo.sandbox import BUILTIN_GOALS, World, build_world, generate_world, identity_groups, score_leads, truth
 from cmo.sandbox.search import SearchError, date_range, int_range, parse_query
+from cmo.sandbox.tables import BIG_COMPANIES, DNC_PHRASES
 from cmo.sandbox.truth import matched_repos
-from cmo.sandbox.world import BIG_COMPANIES, DNC_PHRASES, NOREPLY_DOMAIN
+from cmo.sandbox.world import NOREPLY_DOMAIN
 from cmo.schemas.campaign import TargetAudience
 from cmo.vocabulary import load_vocabulary
 
