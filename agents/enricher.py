@@ -1,6 +1,7 @@
 """Enricher: profile, orgs, public events and commit activity per candidate, then rank.
 
-`fan_out_candidates` sends one `enricher` branch per candidate. Each branch drops non-people and
+`next_wave` picks the best candidates still needed and `fan_out_candidates` sends one `enricher`
+branch per candidate of the wave; `enricher_wave` closes a wave. Each branch drops non-people and
 people outside the audience as early as possible (before spending requests on activity), computes
 signals with evidence and scores, and returns a Prospect. `rank` merges duplicate accounts,
 sorts by score and keeps the campaign's `max_prospects`.
@@ -30,10 +31,35 @@ from tools.tracing import traced
 
 AGENT = "enricher"
 REPOS_PER_PERSON = 4
+WAVE_MIN = 25
+
+
+def next_wave(state: State) -> dict:
+    """The next slice of candidates to enrich, sized to what is still missing.
+
+    Candidates are enriched best-first in waves of twice the leads still needed (at least
+    `WAVE_MIN`), so a goal that is met early stops spending requests on weaker candidates.
+    """
+    candidates = state.get("candidates", [])
+    dispatched = state.get("dispatched", 0)
+    need = state["plan"].max_prospects - len(state.get("enriched", []))
+    if state.get("stop_reasons") or need <= 0 or dispatched >= len(candidates):
+        return {"wave": []}
+    size = max(WAVE_MIN, 2 * need)
+    return {"wave": candidates[dispatched : dispatched + size], "dispatched": dispatched + size}
+
+
+def enricher_wave(state: State, runtime: Runtime[Context]) -> dict:
+    """Barrier after a wave: report progress and choose the next wave (or none)."""
+    wave = next_wave(state)
+    if wave["wave"]:
+        reasoning(AGENT, f"{len(state.get('enriched', []))} qualified so far; enriching {len(wave['wave'])} more candidates")
+    return wave
 
 
 def fan_out_candidates(state: State) -> list[Send] | str:
-    if not state.get("candidates") or state.get("stop_reasons"):
+    """One `enricher` branch per candidate of the current wave."""
+    if not state.get("wave"):
         return "rank"
     repos = state.get("repos", {})
     return [
@@ -45,7 +71,7 @@ def fan_out_candidates(state: State) -> list[Send] | str:
                 campaign=state["campaign"],
             ),
         )
-        for c in state["candidates"]
+        for c in state["wave"]
     ]
 
 
@@ -76,28 +102,36 @@ def _enrich(
     if _excluded(profile, orgs, audience):
         return {"dropped": ["excluded_company"]}
     since = now - timedelta(days=max(audience.activity_days, 90))
-    activity = Activity(events=call("public_events", lambda: client.public_events(candidate.login)))
-    for repo in _recently_pushed(candidate, repos, since):
-        activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since))
     window = now - timedelta(days=audience.activity_days)
-    if (activity.last_active() or window) <= window:
+    activity = Activity(events=call("public_events", lambda: client.public_events(candidate.login)))
+    # Only a repo pushed within the window can hold a commit in it; stop at the first sign of activity.
+    for repo in _pushed_since(candidate, repos, window):
+        if _active(activity, window):
+            break
+        activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since))
+    if not _active(activity, window):
         # Events reach back 30 days only: look for commits in the person's own recently pushed repos.
         owned = call("owned_repos", lambda: client.owned_repos(candidate.login))
         for repo in [r.full_name for r in owned if r.pushed_at and r.pushed_at > window][:2]:
             activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since))
-    last = activity.last_active()
-    if last is None or last < window:
+            if _active(activity, window):
+                break
+    if not _active(activity, window):
         return {"dropped": ["inactive"]}
     prospect = _prospect(candidate, repos, profile, place, activity, audience, now, retention, orgs)
     linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != profile.id}
     return {"enriched": [prospect], "links": {profile.id: sorted(linked)} if linked else {}}
 
 
-def _recently_pushed(candidate: Candidate, repos: dict[str, RepoInfo], since: datetime) -> list[str]:
-    """The person's matched repos pushed since `since`, newest first (older ones cannot hold a
-    commit in the window, so asking them would waste requests)."""
+def _pushed_since(candidate: Candidate, repos: dict[str, RepoInfo], since: datetime) -> list[str]:
+    """The person's matched repos pushed since `since`, newest first, at most `REPOS_PER_PERSON`."""
     recent = [c.repo for c in candidate.contributions if (repos[c.repo].pushed_at or since) >= since]
     return sorted(recent, key=lambda r: repos[r].pushed_at, reverse=True)[:REPOS_PER_PERSON]
+
+
+def _active(activity: Activity, window: datetime) -> bool:
+    last = activity.last_active()
+    return last is not None and last >= window
 
 
 def _excluded(profile: UserProfile, orgs: list[str], audience: TargetAudience) -> bool:

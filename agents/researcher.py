@@ -7,6 +7,8 @@ the repos that really match; `fan_out_repos` sends one `researcher_repo` branch 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
@@ -16,6 +18,7 @@ from cmo.vocabulary import load_vocabulary
 from graph.context import Context
 from graph.events import PROSPECT_FOUND, emit, reasoning
 from graph.state import RepoTask, State
+from agents.enricher import next_wave
 from tools.github import SEARCH_CAP, GitHubClient, split_by_stars
 from tools.github_transport import GitHubStop
 from tools.identity import is_person
@@ -87,11 +90,15 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
         for login, items in by_login.items()
         if any(fits(c) for c in items)
     ]
-    ranked = sorted(
-        people,
-        key=lambda p: (any(c.is_maintainer for c in p.contributions), sum(c.contributions for c in p.contributions)),
-        reverse=True,
-    )
+    repos = state.get("repos", {})
+    oldest = datetime.min.replace(tzinfo=UTC)
+
+    def strength(p: Candidate) -> tuple:
+        """Maintainers first, then people in the most recently pushed repos, then by commits."""
+        latest = max((repos[c.repo].pushed_at or oldest for c in p.contributions if c.repo in repos), default=oldest)
+        return (any(c.is_maintainer for c in p.contributions), latest.date(), sum(c.contributions for c in p.contributions))
+
+    ranked = sorted(people, key=strength, reverse=True)
     limit = CANDIDATES_PER_PROSPECT * state["plan"].max_prospects
     if len(ranked) > limit:
         reasoning(AGENT, f"{len(ranked)} people fit; enriching the strongest {limit} ({CANDIDATES_PER_PROSPECT}× the leads asked for)")
@@ -99,7 +106,7 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     for person in ranked:
         emit(PROSPECT_FOUND, AGENT, login=person.login, repos=[c.repo for c in person.contributions])
     reasoning(AGENT, f"{len(ranked)} people fit role '{audience.role}' across {len(state.get('repos', {}))} repos")
-    return {"candidates": ranked}
+    return {"candidates": ranked, **next_wave({**state, "candidates": ranked, "dispatched": 0})}
 
 
 def search_all(client: GitHubClient, query: SearchQuery) -> list[RepoInfo]:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from cmo.runner import run_job
+from cmo.sandbox import SandboxServer, generate_world
 from cmo.settings import Settings
 
 
@@ -21,16 +22,22 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20000)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--core-limit", type=int, default=15_000, help="requests/hour (SPEC: GitHub App, Enterprise)")
     args = parser.parse_args()
+    world = generate_world(seed=7, users=args.users)
+    server = SandboxServer(world, latency_ms=args.latency_ms, core_limit=args.core_limit, search_limit=30).start()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             cmo_home=Path(tmp) / "home",
-            sandbox_users=args.users,
-            sandbox_latency_ms=args.latency_ms,
+            github_api_url=server.url,
             github_concurrency=args.concurrency,
             github_max_requests=50_000,
+            github_max_wait_seconds=120,
         )
-        print(f"goal: {args.goal!r}; sandbox users={args.users} latency={args.latency_ms}ms concurrency={args.concurrency}")
+        print(
+            f"goal: {args.goal!r}; sandbox users={args.users} latency={args.latency_ms}ms "
+            f"concurrency={args.concurrency} core limit={args.core_limit}/h search limit=30/min"
+        )
         for label in ("cold", "warm"):
             started = time.perf_counter()
             result = run_job(args.goal, settings, out_dir=Path(tmp) / label)
@@ -41,7 +48,9 @@ def main() -> None:
                 f"{label}: wall {wall:.1f}s  leads {leads}  requests {requests}"
                 f" (+{result.summary['api_requests_saved_by_cache']} 304s)"
                 f"  requests/lead {requests / max(leads, 1):.2f}  status {result.summary['status']}"
+                + (f" ({'; '.join(result.summary['stop_reasons'])})" if result.summary["stop_reasons"] else "")
             )
+    server.stop()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ from rich.table import Table
 from rich.text import Text
 
 AGENTS = ("planner", "researcher", "enricher", "copywriter", "compliance", "finalize")
-_NODE_AGENT = {"researcher_repo": "researcher", "select_candidates": "researcher", "rank": "enricher"}
+_NODE_AGENT = {
+    "researcher_repo": "researcher",
+    "select_candidates": "researcher",
+    "enricher_wave": "enricher",
+    "rank": "enricher",
+}
 
 
 class LiveView:

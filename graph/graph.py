@@ -8,7 +8,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agents.compliance import compliance
 from agents.copywriter import copywriter
-from agents.enricher import enricher, fan_out_candidates, rank
+from agents.enricher import enricher, enricher_wave, fan_out_candidates, rank
 from agents.finalize import finalize
 from agents.planner import planner
 from agents.researcher import fan_out_repos, researcher, researcher_repo, select_candidates
@@ -27,6 +27,7 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_node("researcher_repo", researcher_repo)
     builder.add_node("select_candidates", select_candidates)
     builder.add_node("enricher", enricher)
+    builder.add_node("enricher_wave", enricher_wave)
     builder.add_node("rank", rank)
     builder.add_node("copywriter", copywriter)
     builder.add_node("compliance", compliance)
@@ -37,7 +38,8 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_conditional_edges("researcher", fan_out_repos, ["researcher_repo", "select_candidates"])
     builder.add_edge("researcher_repo", "select_candidates")
     builder.add_conditional_edges("select_candidates", fan_out_candidates, ["enricher", "rank"])
-    builder.add_edge("enricher", "rank")
+    builder.add_edge("enricher", "enricher_wave")
+    builder.add_conditional_edges("enricher_wave", fan_out_candidates, ["enricher", "rank"])
     builder.add_edge("rank", "copywriter")
     builder.add_edge("copywriter", "compliance")
     builder.add_edge("compliance", "finalize")

@@ -42,6 +42,8 @@ class State(TypedDict, total=False):
     repos: Annotated[dict[str, RepoInfo], merge_dicts]
     contributions: Annotated[list[RepoContribution], operator.add]
     candidates: list[Candidate]
+    wave: list[Candidate]
+    dispatched: int
     enriched: Annotated[list[Prospect], operator.add]
     prospects: list[Prospect]
     links: Annotated[dict[int, list[int]], merge_dicts]
