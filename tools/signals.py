@@ -28,6 +28,12 @@ class Activity:
         pushes = [e.created_at for e in self.events if e.type in ("PushEvent", "PullRequestEvent", "CreateEvent")]
         return [c.date for c in self.commits] + pushes
 
+    def latest_commit_by_repo(self) -> dict[str, datetime]:
+        latest: dict[str, datetime] = {}
+        for c in self.commits:
+            latest[c.repo] = max(latest.get(c.repo, c.date), c.date)
+        return latest
+
     def last_active(self) -> datetime | None:
         return max(self.dates(), default=None)
 
@@ -49,12 +55,13 @@ def compute_signals(
     """All signals a person earns; each carries the evidence it came from."""
     signals: list[Signal] = []
     window = now - timedelta(days=activity_days)
+    own = activity.latest_commit_by_repo()
     last = activity.last_active()
     active = last is not None and last >= window
 
     maintained = [c for c in contributions if c.is_maintainer]
     if maintained and active:
-        signals.append(Signal(name="active_maintainer", evidence=[_rank_evidence(c, repos) for c in maintained]))
+        signals.append(Signal(name="active_maintainer", evidence=[_rank_evidence(c, repos, own) for c in maintained]))
 
     by_language: dict[str, list[RepoContribution]] = {}
     for c in contributions:
@@ -64,13 +71,13 @@ def compute_signals(
     for language, items in sorted(by_language.items()):
         total = sum(c.contributions for c in items)
         if total >= 50 or any(c.is_maintainer for c in items):
-            signals.append(Signal(name=f"{_slug(language)}_expert", evidence=[_commit_evidence(c, repos) for c in items]))
+            signals.append(Signal(name=f"{_slug(language)}_expert", evidence=[_commit_evidence(c, repos, own) for c in items]))
 
     vocabulary = load_vocabulary()
     for domain, spec in vocabulary.domains.items():
         items = [c for c in contributions if domain in repos[c.repo].domains]
         if items:
-            signals.append(Signal(name=spec.signal, evidence=[_commit_evidence(c, repos) for c in items]))
+            signals.append(Signal(name=spec.signal, evidence=[_commit_evidence(c, repos, own) for c in items]))
 
     recent_since = now - timedelta(days=RECENT_DAYS)
     recent = activity.count_since(recent_since)
@@ -93,10 +100,12 @@ def compute_signals(
     return signals
 
 
-def _rank_evidence(c: RepoContribution, repos: dict[str, RepoInfo]) -> Evidence:
+def _rank_evidence(c: RepoContribution, repos: dict[str, RepoInfo], own: dict[str, datetime]) -> Evidence:
+    """Standing in a repo; `date` is the person's latest commit there when we fetched it, else unknown."""
     kind = "repo_owner" if c.is_owner else f"contributor_rank_{c.rank}"
-    return Evidence(kind=kind, repo=c.repo, count=c.contributions, date=repos[c.repo].pushed_at, url=repos[c.repo].html_url)
+    return Evidence(kind=kind, repo=c.repo, count=c.contributions, date=own.get(c.repo), url=repos[c.repo].html_url)
 
 
-def _commit_evidence(c: RepoContribution, repos: dict[str, RepoInfo]) -> Evidence:
-    return Evidence(kind="commits", repo=c.repo, count=c.contributions, date=repos[c.repo].pushed_at, url=repos[c.repo].html_url)
+def _commit_evidence(c: RepoContribution, repos: dict[str, RepoInfo], own: dict[str, datetime]) -> Evidence:
+    """All-time commits (GitHub's contributors count); `date` as in `_rank_evidence`."""
+    return Evidence(kind="commits", repo=c.repo, count=c.contributions, date=own.get(c.repo), url=repos[c.repo].html_url)

@@ -53,6 +53,12 @@ def paginate(items: list[Any] | tuple[Any, ...], query: dict[str, str], url: str
     return window, {"Link": links} if links else {}
 
 
+# Web links point at a reserved, never-resolving host: the sandbox's people are generated, and a
+# github.com link could name a real account.
+WEB_HOST = "github.sandbox.invalid"
+WEB = f"https://{WEB_HOST}"
+
+
 class Renderer:
     """GitHub's JSON shapes; URLs are built from the Host the client used."""
 
@@ -61,7 +67,7 @@ class Renderer:
 
     def simple_user(self, a: Account) -> dict[str, Any]:
         url = f"{self.base}/users/{a.login}"
-        html = f"{self.base}/apps/{a.login.removesuffix('[bot]')}" if a.type == "Bot" else f"{self.base}/{a.login}"
+        html = f"{WEB}/apps/{a.login.removesuffix('[bot]')}" if a.type == "Bot" else f"{WEB}/{a.login}"
         return {
             "login": a.login, "id": a.id, "node_id": _node_id(a.type, a.id),
             "avatar_url": f"{self.base}/avatars/u/{a.id}?v=4", "gravatar_id": "", "url": url, "html_url": html,
@@ -100,13 +106,13 @@ class Renderer:
             "name": a.name, "company": None, "blog": a.blog, "location": a.location, "email": a.email,
             "twitter_username": None, "is_verified": False, "has_organization_projects": True,
             "has_repository_projects": True, "public_repos": len(self.world.repos_by_owner.get(a.login, ())),
-            "public_gists": 0, "followers": a.followers, "following": 0, "html_url": f"{self.base}/{a.login}",
+            "public_gists": 0, "followers": a.followers, "following": 0, "html_url": f"{WEB}/{a.login}",
             "created_at": _ts(a.created_at), "updated_at": _ts(self._updated(a)), "archived_at": None,
             "type": "Organization",
         }
 
     def repo(self, r: Repo, full: bool = False) -> dict[str, Any]:
-        api, html = f"{self.base}/repos/{r.full_name}", f"{self.base}/{r.full_name}"
+        api, html = f"{self.base}/repos/{r.full_name}", f"{WEB}/{r.full_name}"
         owner = self.world.accounts[r.owner]
         size = sum(c.count for c in r.contributors) * 3 + r.id % 500
         license_ = r.license and {"key": r.license, "name": _LICENSE_NAMES[r.license], "spdx_id": r.license.upper(),
@@ -118,8 +124,8 @@ class Renderer:
             "commits_url": f"{api}/commits{{/sha}}", "languages_url": f"{api}/languages",
             "events_url": f"{api}/events", "issues_url": f"{api}/issues{{/number}}",
             "pulls_url": f"{api}/pulls{{/number}}", "stargazers_url": f"{api}/stargazers",
-            "tags_url": f"{api}/tags", "git_url": f"{html.replace('http', 'git', 1)}.git",
-            "ssh_url": f"git@{self.base.split('://')[1]}:{r.full_name}.git", "clone_url": f"{html}.git",
+            "tags_url": f"{api}/tags", "git_url": f"git://{WEB_HOST}/{r.full_name}.git",
+            "ssh_url": f"git@{WEB_HOST}:{r.full_name}.git", "clone_url": f"{html}.git",
             "homepage": None, "size": size, "stargazers_count": r.stars, "watchers_count": r.stars,
             "language": r.language, "has_issues": True, "has_projects": True, "has_downloads": True,
             "has_wiki": True, "has_pages": False, "has_discussions": False, "forks_count": r.forks,
@@ -139,7 +145,7 @@ class Renderer:
         return data
 
     def commit(self, r: Repo, c: Commit) -> dict[str, Any]:
-        api, html = f"{self.base}/repos/{r.full_name}", f"{self.base}/{r.full_name}"
+        api, html = f"{self.base}/repos/{r.full_name}", f"{WEB}/{r.full_name}"
         account = self.world.accounts.get(c.login) if c.login else None
         person = {"name": c.name, "email": c.email, "date": _ts(c.date)}
         tree = hashlib.sha1(c.sha.encode()).hexdigest()

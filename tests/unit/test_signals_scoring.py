@@ -40,6 +40,7 @@ def test_signals_carry_evidence() -> None:
     assert {"active_maintainer", "python_expert", "ml_contributor", "recent_activity", "popular_project_owner"} <= set(signals)
     owner = signals["active_maintainer"].evidence[0]
     assert (owner.kind, owner.repo, owner.count) == ("repo_owner", "alice/fastgrad", 300)
+    assert owner.date == NOW - timedelta(days=1), "the person's own latest commit, not the repo's last push"
     assert signals["popular_project_owner"].evidence[0].count == 2500
     assert signals["recent_activity"].evidence[0].count == 3  # two commits and one push in 30 days
 
@@ -47,7 +48,9 @@ def test_signals_carry_evidence() -> None:
 def test_inactive_maintainer_is_not_an_active_maintainer() -> None:
     repos = {"alice/fastgrad": _repo("alice/fastgrad", stars=10)}
     old = Activity(commits=[CommitInfo(repo="alice/fastgrad", sha="1", date=NOW - timedelta(days=200))])
-    names = {s.name for s in compute_signals([_contrib("alice/fastgrad", 1, 30, 0.6)], repos, old, 90, NOW)}
+    signals = compute_signals([_contrib("alice/fastgrad", 1, 30, 0.6)], repos, old, 90, NOW)
+    names = {s.name for s in signals}
+    assert all(e.date in (None, NOW - timedelta(days=200)) for s in signals for e in s.evidence)
     assert "active_maintainer" not in names and "recent_activity" not in names and "popular_project_owner" not in names
 
 
