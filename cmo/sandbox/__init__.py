@@ -7,10 +7,10 @@ and `truth` scores a run against what the world really holds.
 from cmo.sandbox.generator import build_world, generate_world
 from cmo.sandbox.goals import BUILTIN_GOALS, BuiltinGoal
 from cmo.sandbox.server import SandboxServer, ServerStats
-from cmo.sandbox.truth import identity_groups, matched_repos, score_leads, truth
+from cmo.sandbox.truth import identity_groups, matched_repos, truth
 from cmo.sandbox.world import World
 
 __all__ = [
     "BUILTIN_GOALS", "BuiltinGoal", "SandboxServer", "ServerStats", "World", "build_world", "generate_world",
-    "identity_groups", "matched_repos", "score_leads", "truth",
+    "identity_groups", "matched_repos", "truth",
 ]

@@ -9,9 +9,7 @@ active means a commit (any repo) or a push event inside the window; regions come
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from cmo.regions import matches_targets
 from cmo.sandbox.search import int_range
@@ -85,23 +83,3 @@ def identity_groups(world: World) -> list[set[str]]:
     for secondary, primary in world.aliases.items():
         groups.setdefault(primary, {primary}).add(secondary)
     return list(groups.values())
-
-
-def score_leads(predicted_logins: Iterable[str], truth_set: set[str], groups: list[set[str]]) -> dict[str, Any]:
-    """Precision/recall/F1 per person: logins compare case-insensitively, any login of a group hits."""
-    person = {login.casefold(): min(g, key=str.casefold).casefold() for g in groups for login in g}
-
-    def key(login: str) -> str:
-        return person.get(login.casefold(), login.casefold())
-
-    predicted, expected = {key(x) for x in predicted_logins}, {key(x) for x in truth_set}
-    hits = predicted & expected
-    precision = len(hits) / len(predicted) if predicted else float(not expected)
-    recall = len(hits) / len(expected) if expected else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-        "true_positives": len(hits), "false_positives": len(predicted - expected),
-        "false_negatives": len(expected - predicted), "predicted": len(predicted), "truth": len(expected),
-        "missed": sorted(expected - predicted), "spurious": sorted(predicted - expected),
-    }

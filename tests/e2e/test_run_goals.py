@@ -12,7 +12,8 @@ import pytest
 from cmo.runner import run_job
 from cmo.sandbox import generate_world
 from cmo.sandbox.goals import BUILTIN_GOALS
-from cmo.sandbox.truth import identity_groups, score_leads, truth
+from cmo.sandbox.truth import identity_groups, truth
+from evals.metrics import lead_set_scores
 from cmo.settings import Settings
 from tools.identity import is_noreply
 
@@ -37,7 +38,7 @@ def test_builtin_goal_meets_precision_and_recall(name: str, tmp_path: Path, bloc
     world = generate_world(seed=settings.sandbox_seed, users=settings.sandbox_users)
     expected = truth(world, goal.audience, datetime.now(UTC))
     predicted = [p.username for p in result.prospects]
-    scores = score_leads(predicted, expected, identity_groups(world))
+    scores = lead_set_scores(predicted, expected, identity_groups(world))
     assert scores["precision"] >= 0.8, scores
     assert scores["recall"] >= 0.6, scores
 

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from cmo.regions import matches_targets
-from cmo.sandbox import BUILTIN_GOALS, World, build_world, generate_world, identity_groups, score_leads, truth
+from cmo.sandbox import BUILTIN_GOALS, World, build_world, generate_world, identity_groups, truth
+from evals.metrics import lead_set_scores as score_leads
 from cmo.sandbox.search import SearchError, date_range, int_range, parse_query
 from cmo.sandbox.tables import BIG_COMPANIES, DNC_PHRASES
 from cmo.sandbox.truth import matched_repos
