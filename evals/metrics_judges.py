@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from openevals.llm import create_llm_as_judge
 
-from agents.copywriter import evidence_bundle
+from agents.grounding import evidence_bundle
 from cmo.schemas import Message, Prospect
 from evals.metrics_text import strip_footer
 

@@ -9,22 +9,21 @@ measures exactly the rule the copywriter enforces, but counts claims instead of 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from agents.copy_templates import personalization_facts
-from agents.copywriter import (
-    _EMAIL,
-    _NUMBER,
-    _URL,
-    _claim_problems,
-    _fact_problems,
-    _known_names,
-    _number_key,
-    _repo_claims,
-    evidence_bundle,
+from agents.grounding import (
+    EMAIL,
+    NUMBER,
+    URL,
+    claim_problems,
+    fact_problems,
+    known_names,
+    number_key,
+    reference_text,
+    repo_claims,
 )
 from cmo.schemas import Message, Prospect
 
@@ -64,16 +63,16 @@ def groundedness(message: Message, prospect: Prospect) -> dict[str, Any]:
     evidence, "1,200" = "1200"). `score` = grounded / checked, 1.0 when nothing is checkable;
     `ungrounded` lists the failing claims.
     """
-    reference = json.dumps(evidence_bundle(prospect), ensure_ascii=False).lower()
+    reference = reference_text(prospect)
     text = _written(message)
-    prose = _URL.sub(" ", _EMAIL.sub(" ", text))
-    known = _known_names(prospect)
-    allowed_numbers = {_number_key(n) for n in _NUMBER.findall(reference)}
-    claims = [(f"fact {f.name}={f.value!r}", not _fact_problems(f, prospect, reference)) for f in message.facts_used]
-    claims += [(f"link {u}", not _claim_problems(u, prospect, reference)) for u in dict.fromkeys(_URL.findall(text))]
-    claims += [(f"email {e}", False) for e in dict.fromkeys(_EMAIL.findall(text))]
-    claims += [(f"repository {r}", r in known) for r in sorted(_repo_claims(prose))]
-    claims += [(f"number {n}", _number_key(n) in allowed_numbers) for n in dict.fromkeys(_NUMBER.findall(prose))]
+    prose = URL.sub(" ", EMAIL.sub(" ", text))
+    known = known_names(prospect)
+    allowed_numbers = {number_key(n) for n in NUMBER.findall(reference)}
+    claims = [(f"fact {f.name}={f.value!r}", not fact_problems(f, prospect, reference)) for f in message.facts_used]
+    claims += [(f"link {u}", not claim_problems(u, prospect, reference)) for u in dict.fromkeys(URL.findall(text))]
+    claims += [(f"email {e}", False) for e in dict.fromkeys(EMAIL.findall(text))]
+    claims += [(f"repository {r}", r in known) for r in sorted(repo_claims(prose))]
+    claims += [(f"number {n}", number_key(n) in allowed_numbers) for n in dict.fromkeys(NUMBER.findall(prose))]
     grounded = sum(ok for _, ok in claims)
     return {
         "score": round(grounded / len(claims), 4) if claims else 1.0,
