@@ -1,0 +1,199 @@
+"""The evaluation datasets (evals/datasets/*.yaml) are valid, big enough and true to the current code.
+
+A dataset whose expectations drift from what they claim to measure silently corrupts every score
+computed on it, so the facts that can be checked are checked here: sandbox truth sizes, compliance
+verdicts of the real rules, and template drafts that fit each bundle's own rubric.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from agents.compliance_rules import review_prospect
+from agents.copywriter import draft_from_template
+from cmo.sandbox import build_world
+from cmo.sandbox.truth import truth
+from cmo.schemas import ComplianceReview
+from cmo.settings import Settings
+from cmo.vocabulary import load_vocabulary
+from evals.datasets import SUITES, ComplianceExample, LeadsExample, MessagesExample, PlannerExample, load_dataset
+from tools.suppression import SuppressionList
+
+MINIMUM = {"planner": 60, "leads": 6, "messages": 30, "compliance": 40}
+FOOTER_START = "\n\n--\n"  # the line `agents.copy_templates.footer` starts with
+KNOWN_BUG = "known-bug"
+
+
+def examples(suite: str) -> list:
+    return load_dataset(suite).examples  # type: ignore[arg-type]
+
+
+def codes(review: ComplianceReview) -> list[str]:
+    return [reason.split(":", 1)[0] for reason in review.reasons]
+
+
+def suppression_of(example: ComplianceExample, tmp_path: Path) -> SuppressionList:
+    """The example's rows through the real CSV loader, so a row the loader would refuse fails here."""
+    path = tmp_path / f"{example.id}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["kind", "value"])
+        writer.writerows([row["kind"], row["value"]] for row in example.suppressed)
+    return SuppressionList.load(path)
+
+
+def review(example: ComplianceExample, tmp_path: Path) -> ComplianceReview:
+    settings = Settings(_env_file=None, **example.settings)
+    return review_prospect(example.prospect, example.campaign, suppression_of(example, tmp_path), settings)
+
+
+def body_words(body: str) -> int:
+    """Words the copywriter writes: the body before the compliance footer that code appends."""
+    return len(body.split(FOOTER_START)[0].split())
+
+
+# ---- every suite ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suite", SUITES)
+def test_suite_loads_with_version_and_changelog(suite: str) -> None:
+    dataset = load_dataset(suite)
+    assert dataset.version.count(".") == 2, dataset.version
+    assert dataset.changelog and dataset.changelog[-1].startswith(dataset.version)
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_minimum_size_and_unique_ids(suite: str) -> None:
+    ids = [example.id for example in examples(suite)]
+    assert len(ids) >= MINIMUM[suite]
+    assert [i for i, n in Counter(ids).items() if n > 1] == []
+
+
+# ---- planner ----------------------------------------------------------------------------------------
+def test_planner_covers_refusals_and_every_kind_of_constraint() -> None:
+    planner: list[PlannerExample] = examples("planner")
+    refusals = [e for e in planner if e.expect.refuse]
+    assert len(refusals) >= 8 and all("refusal" in e.tags for e in refusals)
+    assert any(not e.goal.strip() for e in refusals), "an empty or whitespace goal must be refused"
+    tags = Counter(tag for e in planner for tag in e.tags)
+    for tag in ("basic", "typo", "abbreviation", "mixed", "region", "city", "stars", "activity", "companies", "count"):
+        assert tags[tag] >= 3, tag
+    assert len({e.goal for e in planner}) == len(planner), "duplicate goal text"
+
+
+def test_planner_expectations_are_scoreable() -> None:
+    vocabulary = load_vocabulary()
+    for example in examples("planner"):
+        expected = example.expect.model_dump(exclude_unset=True)
+        assert example.tags, example.id
+        if example.expect.refuse:
+            assert set(expected) == {"refuse"}, f"{example.id}: a refused goal expects nothing else"
+            continue
+        assert expected, f"{example.id} expects nothing"
+        assert set(expected.get("domains", [])) <= set(vocabulary.domains), example.id
+        assert set(expected.get("languages", [])) <= set(vocabulary.languages), example.id
+
+
+# ---- leads ------------------------------------------------------------------------------------------
+def test_leads_use_their_own_worlds_and_vocabulary_topics() -> None:
+    vocabulary = load_vocabulary()
+    leads: list[LeadsExample] = examples("leads")
+    for example in leads:
+        assert (example.seed, example.users) != (7, 1500), f"{example.id} reuses the tests' world"
+        assert 800 <= example.users <= 3000, example.id
+        assert example.audience.domains, example.id
+        assert example.audience.topics == [t for d in example.audience.domains for t in vocabulary.domains[d].topics]
+        assert 1 <= example.k <= example.max_prospects, example.id
+    assert len({e.seed for e in leads}) >= 3
+
+
+def test_leads_have_enough_truth_and_cheap_worlds() -> None:
+    """>= 8 truth people each; worlds are built uncached (a fixed anchor: truth does not depend on it)."""
+    leads: list[LeadsExample] = examples("leads")
+    for seed, users in sorted({(e.seed, e.users) for e in leads}):
+        started = time.perf_counter()
+        world = build_world(seed, users, date(2026, 11, 25))
+        assert time.perf_counter() - started < 3.0, f"world {seed}/{users} is slow to build"
+        for example in (e for e in leads if (e.seed, e.users) == (seed, users)):
+            found = truth(world, example.audience, world.now)
+            assert len(found) >= 8, f"{example.id}: only {len(found)} truth people"
+
+
+# ---- messages ---------------------------------------------------------------------------------------
+def test_message_bundles_are_evidence_without_drafts() -> None:
+    bundles: list[MessagesExample] = examples("messages")
+    for example in bundles:
+        prospect = example.prospect
+        assert prospect.message is None and prospect.compliance is None, example.id
+        assert any(signal.evidence for signal in prospect.signals), f"{example.id} has no evidence"
+        located = any(e.repo for s in prospect.signals for e in s.evidence)
+        assert example.expect.must_mention_recent_project == located, example.id
+    assert any(not e.prospect.company for e in bundles) and any(e.prospect.company for e in bundles)
+    assert len({lang for e in bundles for lang in e.prospect.developer_profile.languages}) >= 8
+
+
+@pytest.mark.parametrize("example", examples("messages"), ids=lambda e: e.id)
+def test_template_draft_meets_the_bundles_rubric(example: MessagesExample) -> None:
+    message = draft_from_template(example.prospect, example.campaign, "A", Settings(_env_file=None))
+    assert body_words(message.body) <= example.expect.max_words
+    text = f"{message.subject}\n{message.body}".lower()
+    assert [p for p in example.expect.banned_phrases if p.lower() in text] == []
+    if example.expect.must_mention_recent_project:
+        project = next(f.value for f in message.facts_used if f.name == "recent_project")
+        assert project in message.body
+
+
+# ---- compliance -------------------------------------------------------------------------------------
+COMPLIANCE: list[ComplianceExample] = examples("compliance")
+CHECKED = [e for e in COMPLIANCE if KNOWN_BUG not in e.tags]
+KNOWN_BUGS = [e for e in COMPLIANCE if KNOWN_BUG in e.tags]
+
+
+@pytest.mark.parametrize("example", CHECKED, ids=lambda e: e.id)
+def test_compliance_expectation_matches_the_rules(example: ComplianceExample, tmp_path: Path) -> None:
+    result = review(example, tmp_path)
+    assert result.verdict == example.expect_verdict, result.reasons
+    assert set(example.expect_reasons) <= set(codes(result)), result.reasons
+
+
+STILL_A_BUG = pytest.mark.xfail(strict=True, reason="known bug: see evals/datasets/README.md")
+
+
+@pytest.mark.parametrize("example", [pytest.param(e, marks=STILL_A_BUG) for e in KNOWN_BUGS], ids=lambda e: e.id)
+def test_known_bugs_are_still_bugs(example: ComplianceExample, tmp_path: Path) -> None:
+    """Fails (XPASS) once the rules are fixed: then drop the example's known-bug tag and bump the version."""
+    assert review(example, tmp_path).verdict == example.expect_verdict
+
+
+def test_no_false_approvals_outside_known_bugs(tmp_path: Path) -> None:
+    false_approvals = [
+        e.id for e in CHECKED if e.expect_verdict != "approved" and review(e, tmp_path).verdict == "approved"
+    ]
+    assert false_approvals == []
+
+
+def test_compliance_covers_every_rule_and_suppression_kind() -> None:
+    reasons = Counter(code for e in CHECKED for code in e.expect_reasons)
+    for code in ("noreply_email", "bot_account", "organization_account", "suppressed", "excluded_company",
+                 "contact_not_allowed", "consent_required", "no_published_email", "missing_unsubscribe",
+                 "missing_postal_address", "missing_source_notice", "deceptive_subject"):
+        assert reasons[code] >= 1, code
+    assert reasons["bio_do_not_contact"] >= 4, "several do-not-contact phrasings"
+    assert {row["kind"] for e in COMPLIANCE for row in e.suppressed} == {"github_id", "login", "email", "domain"}
+    consent = [e for e in CHECKED if "consent_required" in e.expect_reasons]
+    assert {e.campaign.campaign_settings.compliance_level for e in consent} >= {"strict", "standard"}
+
+
+def test_clean_approvals_carry_the_real_footer() -> None:
+    clean = [e for e in CHECKED if e.expect_verdict == "approved"]
+    assert len(clean) >= 10
+    for example in clean:
+        message = example.prospect.message
+        assert message is not None and message.written_by == "template", example.id
+        footer = message.body.split(FOOTER_START, 1)[1]
+        assert f"github.com/{example.prospect.username}" in footer and "To opt out" in footer, example.id
+        assert "example.invalid" not in footer and "MISSING" not in footer, example.id
