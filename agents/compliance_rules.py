@@ -42,8 +42,13 @@ _DO_NOT_CONTACT = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
         r"\bno\s+(?:recruiters?|recruiting|headhunters?|sales|marketing|spam|solicitations?|unsolicited\s+\w+)\b",
-        r"\bno\s+cold\s+(?:e-?mails?|calls?|outreach|messages?|pitch(?:es)?)\b",
-        rf"\b(?:please\s+)?{_NEGATION}\s+(?:e-?mail|contact|message|dm|pitch|spam|cold[- ]?e-?mail)\b",
+        r"\bno\s+cold[\s-]+(?:e-?mails?|calls?|outreach|messages?|pitch(?:es)?)\b",
+        r"\bno\s+(?:vendor|sales|marketing)\s+(?:pitch(?:es)?|e-?mails?|messages?|outreach)\b",
+        rf"\b(?:please\s+)?{_NEGATION}\s+(?:e-?mail|contact|message|dm|pitch|spam|cold[- ]?e-?mail|reach\s+out"
+        r"|send\s+(?:me\s+)?(?:any\s+)?(?:marketing|sales|promotional|cold|unsolicited))",
+        rf"\b{_NEGATION}\s+want\s+to\s+be\s+contacted\b",
+        r"\bnot\s+interested\s+in\s+(?:vendor|sales|marketing|recruit\w*)",
+        r"\brecruiters?\s*:\s*(?:please\s+)?(?:don'?t|dont|do\s+not|no)\b",
         r"\bdms?\s+(?:are\s+)?closed\b",
         r"\bnot\s+(?:open|interested)\s+(?:to|in)\s+(?:offers|opportunities|recruiters|sales)\b",
     )
@@ -212,6 +217,14 @@ def placeholder_unsubscribe_url(r: ReviewInput) -> Flag | None:
     if host and not _PLACEHOLDER_HOSTS.search(host):
         return None
     return _review(f"the opt-out link {r.sender.unsubscribe_base} cannot work; set CMO_UNSUBSCRIBE_URL")
+
+
+@rule("missing_ad_identification")
+def missing_ad_identification(r: ReviewInput) -> Flag | None:
+    """CAN-SPAM: a commercial message must identify itself as one (clearly, not deceptively)."""
+    if not r.prospect.message or re.search(r"\b(?:commercial|promotional|marketing)\s+message\b", r.body, re.IGNORECASE):
+        return None
+    return _review("the message does not identify itself as a commercial message (CAN-SPAM)")
 
 
 @rule("missing_source_notice")

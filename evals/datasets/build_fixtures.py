@@ -607,14 +607,14 @@ CASES: list[Case] = [
          ["deceptive-subject", "unsubscribe"], edit=lambda m: without(OPT_OUT_LINE)(subject("FWD: blue-green deploys")(m))),
     Case("reject-dnc-outranks-draft-problems", "tmoreau", "rejected", ["bio_do_not_contact", "missing_postal_address"],
          ["do-not-contact", "postal"], changes={"bio": "no cold emails, ever"}, settings={"cmo_sender_postal_address": None}),
-    # -- the current rules get these wrong (see README.md, "known bugs") ----------------------------
-    Case("known-bug-bio-do-not-send-marketing", "bilal-h", "rejected", ["bio_do_not_contact"],
-         ["do-not-contact", "known-bug"], changes={"bio": "AppSec. Please do not send me marketing emails."}),
-    Case("known-bug-bio-no-cold-emails-hyphen", "ines-costa", "rejected", ["bio_do_not_contact"],
-         ["do-not-contact", "known-bug"], changes={"bio": "Elixir + Phoenix LiveView. No cold-emails."}),
-    Case("known-bug-bio-dont-reach-out", "amirh", "rejected", ["bio_do_not_contact"],
-         ["do-not-contact", "known-bug"], changes={"bio": "Compilers. Please don't reach out with sales pitches."}),
-    Case("known-bug-no-ad-identification", "wlee", "needs_review", [], ["known-bug", "can-spam"],
+    # -- found as known bugs in 1.0.0, fixed in the rules since (see README.md) ----------------------
+    Case("reject-bio-do-not-send-marketing", "bilal-h", "rejected", ["bio_do_not_contact"],
+         ["do-not-contact"], changes={"bio": "AppSec. Please do not send me marketing emails."}),
+    Case("reject-bio-no-cold-emails-hyphen", "ines-costa", "rejected", ["bio_do_not_contact"],
+         ["do-not-contact"], changes={"bio": "Elixir + Phoenix LiveView. No cold-emails."}),
+    Case("reject-bio-dont-reach-out", "amirh", "rejected", ["bio_do_not_contact"],
+         ["do-not-contact"], changes={"bio": "Compilers. Please don't reach out with sales pitches."}),
+    Case("review-no-ad-identification", "wlee", "needs_review", ["missing_ad_identification"], ["can-spam"],
          edit=without("This is a commercial message")),
 ]
 
@@ -664,7 +664,9 @@ SUITES: dict[str, tuple[list[str], Callable[[], list[dict[str, Any]]]]] = {
     "messages": (["1.0.0 (2026-11-25): first version: 35 evidence bundles (20 from sandbox seed 23 / 1200 users, "
                   "15 hand-written personas), anchored 2026-11-20"], messages_examples),
     "compliance": (["1.0.0 (2026-11-25): first version: 62 verdict cases for every compliance rule, 14 clean "
-                    "approvals with the real footer, 4 known bugs"], compliance_examples),
+                    "approvals with the real footer, 4 known bugs",
+                    "2.0.0 (2026-11-25): the 4 known bugs are fixed in the rules: renamed to reject-/review- cases, "
+                    "no-ad-identification now expects reason missing_ad_identification"], compliance_examples),
 }
 
 

@@ -219,3 +219,29 @@ def test_unusable_tone_answer_fails_closed() -> None:
     result = final["prospects"][0].compliance
     assert result.verdict == "needs_review"
     assert result.reasons == ["tone_review: the tone review could not be completed"]
+
+
+@pytest.mark.parametrize(
+    "bio",
+    [
+        "Please do not send me marketing emails.",
+        "No cold-emails.",
+        "Please don't reach out with sales pitches.",
+        "I do not want to be contacted by vendors",
+        "No vendor pitches please",
+        "Not interested in vendor emails",
+        "Recruiters: please don't",
+    ],
+)
+def test_more_do_not_contact_phrasings_reject(bio: str) -> None:
+    result = review(bio=bio)
+    assert result.verdict == "rejected"
+    assert "bio_do_not_contact" in codes(result)
+
+
+def test_message_must_identify_itself_as_commercial() -> None:
+    assert "missing_ad_identification" not in codes(review())
+    unmarked = message(body=message().body.replace("This is a commercial message", "This is a note"))
+    result = review(message=unmarked)
+    assert result.verdict == "needs_review"
+    assert "missing_ad_identification" in codes(result)
