@@ -87,7 +87,9 @@ def _enrich(
     candidate: Candidate, repos: dict[str, RepoInfo], campaign: Campaign, client: GitHubClient, now: datetime, retention: int
 ) -> dict:
     audience = campaign.target_audience
-    call = lambda tool, fn: traced(AGENT, tool, {"login": candidate.login}, client.budget, fn)  # noqa: E731
+    def call(tool: str, fn, **args: str):  # noqa: ANN001, ANN202 - a thin tracing wrapper
+        return traced(AGENT, tool, {"login": candidate.login, **args}, client.budget, fn)
+
     profile = call("user_profile", lambda: client.user(candidate.login))
     if not is_person(profile.login, profile.type):
         return {"dropped": ["not_a_person"]}
@@ -108,12 +110,12 @@ def _enrich(
     for repo in _pushed_since(candidate, repos, window):
         if _active(activity, window):
             break
-        activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since))
+        activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since), repo=repo)
     if not _active(activity, window):
         # Events reach back 30 days only: look for commits in the person's own recently pushed repos.
         owned = call("owned_repos", lambda: client.owned_repos(candidate.login))
         for repo in [r.full_name for r in owned if r.pushed_at and r.pushed_at > window][:2]:
-            activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since))
+            activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since), repo=repo)
             if _active(activity, window):
                 break
     if not _active(activity, window):

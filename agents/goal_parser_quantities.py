@@ -26,11 +26,12 @@ _LE = r"at\s+most|up\s+to|no\s+more\s+than|max(?:imum)?(?:\s+of)?|<=|≤"
 _CMP = rf"(?:(?P<ge>{_GE})|(?P<gt>{_GT})|(?P<le>{_LE})|(?P<lt>{_LT}))"
 _STARS = r"(?:github\s+)?(?:stars?|stargazers|⭐|★)"
 _COMMITS = r"(?:commits?|contributions?|merged\s+(?:prs|pull\s+requests)|prs|pull\s+requests|patches)"
-_NOT_A_COUNT = (
-    r"(?!\d|[.,]\d|\s?k\b)"  # the whole number, not a prefix of "10%" or "1k"
+# Not an amount of stars, commits or time, nor one end of a range: then it may be a count.
+_NOT_A_UNIT = (
     r"(?!\s*\+?\s*(?:stars?|stargazers|commits?|contributions?|prs|pull|days?|weeks?|months?|years?|%|percent"
     r"|\.\.|-\s*\d|to\s+\d|and\s+\d))"
 )
+_NOT_A_COUNT = r"(?!\d|[.,]\d|\s?k\b)" + _NOT_A_UNIT  # the whole number, not a prefix of "10%" or "1k"
 _PEOPLE = (
     r"(?:leads?|prospects?|candidates?|contacts?|profiles?|results?|people|persons|developers?|devs?|engineers?"
     r"|maintainers?|contributors?|programmers?|folks|names|users|coders|committers)"
@@ -55,7 +56,8 @@ _COUNT_PATTERNS = [
         rf"\s+{_N}{_NOT_A_COUNT}",
         re.I,
     ),
-    re.compile(rf"\b{_N}{_NOT_A_COUNT}\s+(?:[\w+#.-]+\s+){{0,3}}?{_PEOPLE}\b", re.I),
+    # Only the number is claimed: the words up to the people word ("40 k8s maintainers") are still read.
+    re.compile(rf"\b{_N}{_NOT_A_COUNT}(?=\s+(?:[\w+#.-]+\s+){{0,3}}?{_PEOPLE}\b)", re.I),
     re.compile(rf"^\s*{_N}{_NOT_A_COUNT}\b", re.I),
 ]
 
@@ -101,6 +103,13 @@ def _activity_patterns(units: tuple[str, ...], number_words: tuple[str, ...]) ->
         re.compile(r"\b(?:(?:active\s+)?(?:in|during)\s+)?this\s+(?P<calendar>week|month|quarter|year)\b", re.I),
         re.compile(r"\b(?:active\s+)?since\s+(?P<date>\d{4}-\d{2}-\d{2}|(?:19|20)\d{2})\b", re.I),
     ]
+
+
+@lru_cache(maxsize=4)
+def _dozen_pattern(number_words: tuple[str, ...]) -> re.Pattern[str]:
+    """ "a dozen", "two dozen", "half a dozen": a count said in words, read like "12"."""
+    amount = rf"(?P<dozen>half\s+a|{'|'.join(number_words)})"
+    return re.compile(rf"\b{amount}\s+dozen\b{_NOT_A_UNIT}", re.I)
 
 
 def _calendar_days(period: str, today: date) -> int:
@@ -187,14 +196,22 @@ def extract_quantities(text: str, today: date, lexicon: GoalLexicon) -> Quantiti
             if match.groupdict().get("calendar") or match.groupdict().get("date"):
                 found.notes.append(f"'{match.group().strip()}' read as the last {found.activity_days} days")
 
-    for pattern in _COUNT_PATTERNS:
+    for pattern in [*_COUNT_PATTERNS, _dozen_pattern(tuple(lexicon.number_words))]:
         for match in claim(pattern):
-            n = _first_number(match)
+            n = _count(match, lexicon)
             if n is None or not 1 <= n <= _MAX_PROSPECTS:
                 found.notes.append(f"'{match.group().strip()}' ignored: prospect counts run from 1 to {_MAX_PROSPECTS}")
             elif found.max_prospects is None:
                 found.max_prospects = n
     return found
+
+
+def _count(match: re.Match[str], lexicon: GoalLexicon) -> int | None:
+    """The prospect count of a count match: its number, or so many dozens."""
+    dozens = match.groupdict().get("dozen")
+    if dozens is None:
+        return _first_number(match)
+    return 6 if dozens.lower().startswith("half") else lexicon.number_words[dozens.lower()] * 12
 
 
 def _first_number(match: re.Match[str]) -> int | None:

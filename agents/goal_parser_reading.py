@@ -21,6 +21,15 @@ _PLACE_PREFERENCE = ("region", "country", "city", "subdivision")
 _CODE_KINDS = frozenset({"code", "subdivision_code"})
 _SEPARATORS = frozenset({",", "/", "&", "+", "and", "or", "nor"})
 _SENTENCE_ENDS = frozenset(".!?")
+# A place name right before these, or right after a language or domain, names software: "Phoenix
+# apps", "Elixir/Phoenix", "web frameworks like Phoenix". Filler words may sit in between, but not
+# the prepositions that introduce a place ("Rust devs in Phoenix") nor list separators ("Go and
+# Berlin-based Python devs").
+_SOFTWARE_NOUNS = frozenset({"app", "apps", "framework", "frameworks"})
+_PLACE_PREPOSITIONS = frozenset(
+    {"in", "at", "from", "near", "around", "across", "within", "to", "based", "located", "living", "live", "lives"}
+)
+_TIGHT_JOINS = frozenset("/&+")
 _TRIGGERS = {
     "exclude": ("exclude", False),
     "exclude_known": ("exclude", True),
@@ -250,10 +259,13 @@ def _read_item(reading: Reading, i: int) -> None:
     surface = reading.surface(item)
     refs = [m.place for m in item.meanings if m.kind == "place" and m.place is not None]
     places = [ref for ref in refs if ref.kind not in _CODE_KINDS]
+    if places and _names_software(reading, i):
+        reading.notes.append(f"'{surface}' not read as a place: here it names software")
+        places = []
     if places:
         _apply_place(reading, i, places)
     used = [_apply(reading, i, meaning, surface) for meaning in item.meanings]
-    if places or any(used) or (refs and _confirms_city(reading, i)):
+    if places or any(used) or (refs and _confirms_city(reading, i)) or _star_phrase_around(reading, i):
         return
     token = reading.tokens[item.start]
     if token.kind == "punct" or (item.end - item.start == 1 and token.key in reading.index.stop_words):
@@ -261,6 +273,38 @@ def _read_item(reading: Reading, i: int) -> None:
     reading.ignored.append(surface)
     if item.kinds() & {"company", "group"}:
         reading.notes.append(f"'{surface}' ignored: name a company after 'at' or 'excluding' to filter on it")
+
+
+def _names_software(reading: Reading, i: int) -> bool:
+    """Place item i is a framework's name here: before "apps"/"framework" or after a language or domain."""
+    if i + 1 < len(reading.items) and reading.key(reading.items[i + 1]) in _SOFTWARE_NOUNS:
+        return True
+    j = i - 1
+    while j >= 0:
+        key = reading.key(reading.items[j])
+        tight = reading.tokens[reading.items[j].start].text in _TIGHT_JOINS
+        filler = _is_filler(reading, j) or reading.items[j].kinds() == {"stop"}  # "like", "such as"
+        if not (tight or (filler and key not in _PLACE_PREPOSITIONS and key not in _SEPARATORS)):
+            break
+        j -= 1
+    if j < 0:
+        return False
+    return bool(reading.items[j].kinds() & {"language", "domain"}) or reading.key(reading.items[j]) in _SOFTWARE_NOUNS
+
+
+def _star_phrase_around(reading: Reading, i: int) -> bool:
+    """ "tiny Rust projects" reads as "tiny projects": a star phrase around the languages and domains it sizes."""
+    item = reading.items[i]
+    j = i + 1
+    while j < len(reading.items) and reading.items[j].kinds() & {"language", "domain"}:
+        j += 1
+    if item.meanings or reading.tokens[item.start].kind != "word" or j == i + 1 or j == len(reading.items):
+        return False
+    words = (*reading.key(item).split(), *reading.key(reading.items[j]).split())
+    stars = [m.value for m in reading.index.phrases.get(words) if m.kind == "stars"]
+    if stars:
+        reading.stars.append((stars[0], reading.span_text(i, j + 1)))
+    return bool(stars)
 
 
 def _confirms_city(reading: Reading, i: int) -> bool:
@@ -311,14 +355,56 @@ def _followed_by_company_word(reading: Reading, i: int) -> bool:
     return i + 1 < len(reading.items) and reading.key(reading.items[i + 1]) in reading.index.company_followers
 
 
+def _trigger(reading: Reading, j: int) -> tuple[str, bool] | None:
+    """(mode, known_only) when item j opens a company context ("excluding", "at"), else None."""
+    if not 0 <= j < len(reading.items):
+        return None
+    return next((_TRIGGERS[m.kind] for m in reading.items[j].meanings if m.kind in _TRIGGERS), None)
+
+
+def _is_filler(reading: Reading, j: int) -> bool:
+    """Item j is one stop word that means nothing by itself ("who", "those")."""
+    item = reading.items[j]
+    one_word = item.end - item.start == 1
+    return not item.meanings and one_word and reading.tokens[item.start].key in reading.index.stop_words
+
+
+def _excluded_staff(reading: Reading, j: int) -> tuple[int, bool] | None:
+    """ "excluding anyone at Netlify": where the companies start and whether only known names count.
+
+    People words and filler between an exclusion and an inclusion trigger ("at", "working for")
+    describe the people left out, so the exclusion wins and the names after the inclusion trigger
+    are excluded; the inclusion trigger decides whether unknown names are taken, as it would alone.
+    """
+    while j < len(reading.items) and (bool({"people", "role"} & reading.items[j].kinds()) or _is_filler(reading, j)):
+        j += 1
+    inner = _trigger(reading, j)
+    if inner is None or inner[0] != "include":
+        return None
+    return j + 1, inner[1]
+
+
+def _read_context(reading: Reading, i: int, mode: str, known_only: bool) -> int:
+    """Read the companies after the trigger at item i; return the next item to read."""
+    start = i + 1
+    if mode == "exclude" and (staff := _excluded_staff(reading, start)) is not None:
+        start, known_only = staff
+    after = _read_companies(reading, start, mode, known_only)
+    trigger_item = reading.items[i]
+    words = [t for t in reading.tokens[trigger_item.start : trigger_item.end] if t.kind == "word"]
+    if after == start and any(t.key not in reading.index.stop_words for t in words):
+        reading.ignored.append(reading.surface(trigger_item))  # "outside Europe": nothing it could exclude
+    return after
+
+
 def read_words(text: str, tokens: list[Token], skip: frozenset[int], index: GoalIndex, notes: list[str]) -> Reading:
     """Read the goal's words (those not used by its numbers, `skip`) in order, in context."""
     reading = Reading(text, tokens, _items(tokens, index, skip), index, notes=notes)
     i = 0
     while i < len(reading.items):
-        trigger = next((_TRIGGERS[m.kind] for m in reading.items[i].meanings if m.kind in _TRIGGERS), None)
+        trigger = _trigger(reading, i)
         if trigger is not None:
-            i = _read_companies(reading, i + 1, *trigger)
+            i = _read_context(reading, i, *trigger)
             continue
         _read_item(reading, i)
         i += 1

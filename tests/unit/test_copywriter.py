@@ -338,3 +338,9 @@ def test_node_with_llm_uses_the_prompt_and_reports_fallbacks() -> None:
     assert llm.seen[0][0].content == load_prompt("copywriter", "v1")
     (summary,) = [e for e in events if e["event"] == "agent.reasoning"]
     assert "0 fell back" in summary["data"]["text"]
+
+
+def test_conjunctions_beside_repository_are_not_repo_claims() -> None:
+    from agents.grounding import repo_claims
+
+    assert repo_claims("I found your repository while looking at alice/fastgrad") == {"alice/fastgrad"}

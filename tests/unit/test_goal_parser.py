@@ -48,6 +48,7 @@ PHRASINGS = [
     ("libraries written in C by maintainers", {"languages": ["C"], "role": "maintainer"}),
     ("C/C++ contributors", {"languages": ["C", "C++"], "role": "contributor"}),
     ("R programmers in India", {"languages": ["R"], "target_regions": ["IN"]}),
+    ("py3 devs building CLI tools", {"languages": ["Python"], "domains": ["cli_tools"]}),
     ("rstats people doing data science", {"languages": ["R"], "domains": ["data_science"]}),
     # typos
     ("Pyhton maintainers in Europe", {"languages": ["Python"], "target_regions": ["EUROPE"], "role": "maintainer"}),
@@ -63,6 +64,13 @@ PHRASINGS = [
     ("web3 and blockchain devs", {"domains": ["blockchain"]}),
     ("Swift iOS developers", {"languages": ["Swift"], "domains": ["mobile"]}),
     ("Postgres contributors", {"domains": ["databases"], "role": "contributor"}),
+    # a place name that names a framework
+    ("Elixir engineers who write Phoenix apps", {"languages": ["Elixir"], "target_cities": [], "target_regions": []}),
+    (
+        "Elixir maintainers of web frameworks such as Phoenix",
+        {"domains": ["web_frameworks"], "target_cities": [], "target_regions": []},
+    ),
+    ("Ruby devs located in Phoenix", {"target_cities": ["Phoenix"], "target_regions": ["US"]}),
     # star ranges
     ("Go devs between 100 and 5k stars", {"stars_range": "100..5000"}),
     ("Rust maintainers with over 1k stars", {"stars_range": ">1000"}),
@@ -73,6 +81,7 @@ PHRASINGS = [
     ("very popular TypeScript libraries' maintainers", {"stars_range": ">=10000"}),
     ("top projects in ML, maintainers", {"stars_range": ">=10000", "domains": ["machine_learning"]}),
     ("Rust maintainers of small projects", {"stars_range": "<100"}),
+    ("maintainers of tiny Haskell projects", {"stars_range": "<100", "languages": ["Haskell"]}),
     ("niche Haskell libraries and their authors", {"stars_range": "<100", "role": "maintainer"}),
     ("kotlin devs, 10-100 stars", {"stars_range": "10..100"}),
     ("rust devs with stars:>500", {"stars_range": ">500"}),
@@ -137,10 +146,32 @@ PHRASINGS = [
     ("Python developers from Google", {"include_companies": ["Google"]}),
     ("Python maintainers at Acme Labs in Berlin", {"include_companies": ["Acme Labs"], "target_cities": ["Berlin"]}),
     ("game devs at Unity, excluding Epic Games", {"include_companies": ["Unity"], "exclude_companies": ["Epic Games"]}),
+    (
+        "Vue maintainers who work outside of big tech",
+        {"exclude_companies": ["Amazon", "Apple", "Google", "Meta", "Microsoft", "Netflix"]},
+    ),
+    (
+        "Rust devs employed by Mozilla, except anyone at Cloudflare",
+        {"include_companies": ["Mozilla"], "exclude_companies": ["Cloudflare"]},
+    ),
+    ("ML folks in Rust, skip anyone working at OpenAI", {"exclude_companies": ["OpenAI"], "include_companies": []}),
+    ("TS devs, excluding folks at Zeta Widgets", {"exclude_companies": ["Zeta Widgets"], "include_companies": []}),
+    ("Java devs, not maintainers at Oracle", {"exclude_companies": ["Oracle"], "role": "any"}),
     # counts and minimum contributions
     ("top 200 Rust developers", {"max_prospects": 200}),
     ("200 leads: Python maintainers", {"max_prospects": 200}),
     ("find 50 Go contributors", {"max_prospects": 50}),
+    ("a shortlist of 25 k8s contributors", {"max_prospects": 25, "domains": ["kubernetes"], "role": "contributor"}),
+    (
+        "60 Solidity smart contract engineers",
+        {"max_prospects": 60, "languages": ["Solidity"], "domains": ["blockchain"]},
+    ),
+    (
+        "75 Zig CLI maintainers in Europe",
+        {"max_prospects": 75, "languages": ["Zig"], "domains": ["cli_tools"], "role": "maintainer"},
+    ),
+    ("a dozen Rust contributors for a start", {"max_prospects": 12, "languages": ["Rust"]}),
+    ("half a dozen Zig maintainers", {"max_prospects": 6}),
     ("ML engineers in Europe, up to 1k", {"max_prospects": 1000}),
     ("Go contributors with at least 20 commits", {"min_contributions": 20}),
     ("Rust contributors with 20+ commits", {"min_contributions": 20}),
@@ -234,6 +265,11 @@ def test_unknown_words_are_reported() -> None:
 def test_every_unused_word_is_reported_once_and_filler_is_not() -> None:
     parsed = parse("Please find me Rust people who enjoy hiking, hiking and sailing")
     assert parsed.ignored_terms == ["enjoy", "hiking", "sailing"]
+
+
+def test_exclusion_word_with_nothing_to_exclude_is_reported() -> None:
+    parsed = parse("Rust devs outside Europe")
+    assert "outside" in parsed.ignored_terms and parsed.audience.exclude_companies == []
 
 
 def test_company_named_without_context_is_reported() -> None:
