@@ -28,5 +28,14 @@ test: setup
 bench: setup
 	$(BIN)/python bench/leads_per_request.py
 
+# All eval suites on the deterministic path (no LLM, sandbox only) into runs/eval-<timestamp>, then
+# compared with the committed baseline under the default gates (see evals/README.md); exit 1 on a regression.
+EVAL_BASELINE ?= deterministic-v1
+.PHONY: eval
+eval: setup
+	@out=runs/eval-$$(date -u +%Y%m%d-%H%M%S); \
+	$(BIN)/cmo eval run --suite all --no-llm --jobs 2 --out $$out && \
+	$(BIN)/cmo eval compare evals/baselines/$(EVAL_BASELINE) $$out
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

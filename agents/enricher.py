@@ -107,14 +107,17 @@ def _enrich(
     window = now - timedelta(days=audience.activity_days)
     activity = Activity(events=call("public_events", lambda: client.public_events(candidate.login)))
     # Only a repo pushed within the window can hold a commit in it; stop at the first sign of activity.
+    checked: list[str] = []
     for repo in _pushed_since(candidate, repos, window):
         if _active(activity, window):
             break
         activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since), repo=repo)
+        checked.append(repo)
     if not _active(activity, window):
         # Events reach back 30 days only: look for commits in the person's own recently pushed repos.
         owned = call("owned_repos", lambda: client.owned_repos(candidate.login))
-        for repo in [r.full_name for r in owned if r.pushed_at and r.pushed_at > window][:2]:
+        fresh = [r.full_name for r in owned if r.pushed_at and r.pushed_at > window and r.full_name not in checked]
+        for repo in fresh[:2]:
             activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since), repo=repo)
             if _active(activity, window):
                 break
