@@ -12,7 +12,8 @@ import hashlib
 from statistics import fmean
 from typing import Any
 
-from agents.copywriter import assign_variant, draft_from_template, draft_with_llm, evidence_bundle, variant_names
+from agents.copywriter import assign_variant, draft_from_template, draft_with_llm, variant_names
+from agents.grounding import evidence_bundle
 from cmo.schemas import Message
 from evals.datasets import MessagesExample
 from evals.metrics_judges import judge_message, make_judges, pairwise_preference
