@@ -14,10 +14,13 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cmo.runner import EXIT_BAD_INPUT, BadInput, JobResult, new_run_id, resume_job, run_job
+from cmo.cli_common import console, fail, load_settings
+from cmo.cli_service import register_service_commands
+from cmo.runner import BadInput, JobResult, new_run_id, resume_job, run_job
 from cmo.sandbox.cli import sandbox_app
 from cmo.schemas import Campaign, Prospect, SearchPlan
 from cmo.settings import Settings
+from evals.cli import eval_app
 
 app = typer.Typer(
     help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.",
@@ -25,30 +28,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sandbox_app, name="sandbox", help="The offline GitHub sandbox (a local GitHub REST server).")
-console = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        _fail(f"invalid environment setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(EXIT_BAD_INPUT)
+app.add_typer(eval_app, name="eval", help="Offline evaluation harness: run suites, report, compare runs.")
 
 
 def _load_campaign(path: Path) -> Campaign:
     try:
         return Campaign.model_validate_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        _fail(f"cannot read campaign file {path}: {exc.strerror}")
+        fail(f"cannot read campaign file {path}: {exc.strerror}")
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        _fail(f"invalid campaign file {path}: {where}: {first['msg']}")
+        fail(f"invalid campaign file {path}: {where}: {first['msg']}")
 
 
 def _announce(settings: Settings) -> None:
@@ -107,7 +98,7 @@ def _execute(job, as_json: bool, settings: Settings) -> None:  # noqa: ANN001 - 
             with LiveView(console) as view:
                 result = job(view)
     except BadInput as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: continue with `cmo resume <run id>`")
         raise typer.Exit(130) from None
@@ -141,7 +132,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the live view.")] = False,
 ) -> None:
     """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
-    settings = _settings()
+    settings = load_settings()
     loaded = _load_campaign(campaign) if campaign else None
     run_id = new_run_id()
     if not as_json:
@@ -162,7 +153,7 @@ def resume(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Resume an interrupted run from its last checkpoint."""
-    settings = _settings()
+    settings = load_settings()
     _execute(lambda observer: resume_job(run_id, settings, observer=observer), as_json, settings)
 
 
@@ -173,6 +164,9 @@ def schema(
     """Print the JSON Schemas of the data contract."""
     models = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
     if name != "all" and name not in models:
-        _fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
+        fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
     chosen = models if name == "all" else {name: models[name]}
     typer.echo(json.dumps({k: m.model_json_schema() for k, m in chosen.items()}, indent=2))
+
+
+register_service_commands(app)

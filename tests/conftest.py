@@ -49,7 +49,7 @@ def postgres_url(worker_id: str) -> Iterator[str]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"Postgres is required in CI but unreachable at {POSTGRES_URL}: {exc}")
         pytest.skip(f"Postgres unreachable at {POSTGRES_URL}")
-    schema = f"cmo_test_{worker_id}"
+    schema = f"cmo_test_{worker_id}_{os.getpid()}"  # unique per session: parallel pytest runs never collide
     with conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.execute(f"CREATE SCHEMA {schema}")

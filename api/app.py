@@ -1,0 +1,75 @@
+"""The FastAPI application factory (`uvicorn --factory api.app:create_app`, or `cmo serve`).
+
+Pools are opened once per process in the lifespan: the SQLAlchemy engine, the Redis client (when
+`REDIS_URL` is set) and the job queue on top of it. In the embedded mode (no `DATABASE_URL`) the
+SQLite schema is migrated at start, so `cmo serve` alone works on a laptop; Postgres deployments
+migrate explicitly with `cmo db upgrade` (readiness reports a schema that is behind).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+import structlog
+from fastapi import FastAPI
+from redis.exceptions import RedisError
+
+from api.core.config import ApiConfig
+from api.core.database import Database, describe
+from api.core.errors import install_error_handlers
+from api.core.logging import configure_logging
+from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from api.core.migrate import ensure_embedded_schema
+from api.core.redis import open_redis
+from api.routers import analytics, artifacts, health, jobs
+from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
+from cmo.settings import Settings, get_settings
+
+log = structlog.get_logger("api")
+
+DESCRIPTION = """Submit a marketing goal, get evidence-backed developer leads and reviewed outreach drafts.
+
+Every `/api` route needs `Authorization: Bearer <key>` (`cmo apikey create --tenant NAME`).
+Errors are RFC 9457 `application/problem+json`. Jobs are stored and queued by this build;
+the workers that run them are not part of it yet.
+"""
+
+
+def create_app(settings: Settings | None = None, config: ApiConfig | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    config = config or ApiConfig()
+    configure_logging(logging.DEBUG if settings.cmo_debug else logging.INFO)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(ensure_embedded_schema, settings)
+        database = Database(settings, config)
+        redis = open_redis(settings.redis_url, config.redis_timeout_seconds) if settings.redis_url else None
+        queue: JobQueue = InProcessJobQueue()
+        if redis is not None:
+            queue = RedisJobQueue(redis, config.jobs_stream, config.workers_group)
+            try:
+                await queue.ensure_group()
+            except RedisError as exc:  # start anyway: /readyz reports Redis until it is back
+                log.warning("redis unavailable at start", error=str(exc))
+        app.state.settings, app.state.config = settings, config
+        app.state.database, app.state.redis, app.state.queue = database, redis, queue
+        log.info("api started", database=describe(settings), queue=type(queue).__name__)
+        try:
+            yield
+        finally:
+            await database.dispose()
+            if redis is not None:
+                await redis.aclose()
+
+    app = FastAPI(title="cmo-agent", version=version("cmo-agent"), description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    for module in (health, jobs, artifacts, analytics):
+        app.include_router(module.router)
+    return app

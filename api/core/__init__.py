@@ -1,0 +1,1 @@
+"""Infrastructure of the service: configuration, database, Redis, auth, errors, logging, metrics."""

@@ -1,0 +1,104 @@
+"""The service database: Postgres when `DATABASE_URL` says so, else one SQLite file under `$CMO_HOME`.
+
+One async engine per process, opened in the app lifespan (or by a CLI command) and disposed at the
+end; connections are checked before use (`pool_pre_ping`) and replaced after `pool_recycle`
+seconds, so a restarted Postgres or a proxy that drops idle connections costs no failed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.dml import Insert
+
+from api.core.config import ApiConfig
+from cmo.settings import Settings
+from graph.checkpointer import is_postgres, postgres_conninfo
+
+SQLITE_FILE = "service.sqlite"
+T = TypeVar("T")
+
+
+def sqlalchemy_url(settings: Settings, *, driver_async: bool) -> str:
+    """The SQLAlchemy URL of the service database (psycopg 3 for Postgres, sync or async)."""
+    if settings.database_url and is_postgres(settings.database_url):
+        return "postgresql+psycopg://" + postgres_conninfo(settings.database_url).split("://", 1)[1]
+    return f"sqlite{'+aiosqlite' if driver_async else ''}:///{settings.home / SQLITE_FILE}"
+
+
+def describe(settings: Settings) -> str:
+    """Where the data lives, for messages: never prints a password."""
+    if settings.database_url and is_postgres(settings.database_url):
+        return "Postgres at " + settings.database_url.split("://", 1)[-1].split("@")[-1].split("?")[0]
+    return str(settings.home / SQLITE_FILE)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite enforces foreign keys (cascading deletes) only when asked, per connection; WAL lets
+    readers proceed while a writer commits, and the busy timeout waits out a concurrent writer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    """The process's engine and session factory."""
+
+    def __init__(self, settings: Settings, config: ApiConfig) -> None:
+        url = sqlalchemy_url(settings, driver_async=True)
+        options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": config.db_pool_recycle_seconds}
+        if is_postgres(settings.database_url):
+            options |= {"pool_size": config.db_pool_size, "max_overflow": config.db_max_overflow}
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def run_with_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
+    """Run one async database action from synchronous code (the CLI), with its own short-lived engine."""
+
+    async def main() -> T:
+        database = Database(settings, ApiConfig())
+        try:
+            return await action(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())
+
+
+def upsert(
+    session: AsyncSession,
+    table: type[DeclarativeBase],
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE: the idempotent write a resumed worker relies on
+    (Postgres and SQLite spell it the same way, through their own dialect's `insert`)."""
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).values(list(rows))
+    return statement.on_conflict_do_update(index_elements=list(keys), set_={c: statement.excluded[c] for c in update})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: one session per request, closed (and rolled back if open) at the end."""
+    database: Database = request.app.state.database
+    async with database.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,127 @@
+"""RFC 9457 problem details for every error the service answers.
+
+Routes and services raise `Problem`; framework errors (unknown route, wrong method, validation,
+malformed JSON) are translated here, and a catch-all turns a real bug into a bare 500 whose body
+names the request id but no internals. `Problem` is an `HTTPException`, so FastAPI lets it through
+unchanged even when it is raised while the request body is being read (the size limit does that).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+_MAX_LISTED_ERRORS = 5
+log = structlog.get_logger("api")
+
+
+class Problem(HTTPException):
+    """An error for the client: status, a useful `detail`, and optional extension members."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.slug = slug
+        self.extensions = extensions
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str,
+    request_id: str | None = None,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """The one place a problem body is built (handlers and middleware both answer through it)."""
+    title = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": f"urn:cmo:problem:{slug or title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _respond(request: Request, status: int, detail: str, **kwargs: Any) -> JSONResponse:
+    return problem_response(
+        status, detail, instance=request.url.path, request_id=getattr(request.state, "request_id", None), **kwargs
+    )
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return _respond(request, exc.status_code, str(exc.detail), slug=exc.slug, headers=exc.headers, **exc.extensions)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Errors Starlette raises itself: no route (404), wrong method (405), and friends."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(status).phrase else ""
+    if status == 404 and not detail:
+        detail = f"no resource at {request.url.path}"
+    elif status == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}" + (f"; allowed: {allowed}" if allowed else "")
+    return _respond(request, status, detail or HTTPStatus(status).description, headers=exc.headers)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming every failing field path; a body that is not JSON at all is a 400."""
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        reason = (broken.get("ctx") or {}).get("error", "invalid syntax")
+        where = broken["loc"][-1] if len(broken.get("loc", ())) > 1 else "?"
+        return _respond(request, 400, f"request body is not valid JSON: {reason} (at character {where})", slug="malformed-json")
+    fields = [{"loc": _location(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    listed = "; ".join(f"{f['loc']}: {f['msg']}" for f in fields[:_MAX_LISTED_ERRORS])
+    more = len(fields) - _MAX_LISTED_ERRORS
+    detail = listed + (f" (and {more} more)" if more > 0 else "")
+    return _respond(request, 422, detail, slug="validation-error", errors=fields)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: log it with its traceback, answer without internals."""
+    log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
+    request_id = getattr(request.state, "request_id", None)
+    return _respond(
+        request,
+        500,
+        "the server failed to handle this request; report the request id if it persists",
+        headers={"X-Request-ID": request_id} if request_id else None,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,98 @@
+"""Pure ASGI middleware (no `BaseHTTPMiddleware`: it would run the app in another task and lose
+the structlog contextvars that the auth dependency binds).
+
+- `RequestContextMiddleware`: request id in and out (`X-Request-ID`), one access log line per
+  request with tenant and job id, request count and latency metrics.
+- `BodyGuardMiddleware`: 415 for a body that is not JSON, 413 for a body over the limit, whether
+  the size is announced by Content-Length or only discovered while streaming.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.core.errors import Problem, problem_response
+from api.core.metrics import LATENCY, REQUESTS
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+log = structlog.get_logger("api.access")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            log.info("request", method=scope["method"], route=route, status=status, duration_ms=round(elapsed * 1000, 2))
+            structlog.contextvars.clear_contextvars()
+
+
+class BodyGuardMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
+        has_body = "transfer-encoding" in headers or (length is not None and length != "0")
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        problem: tuple[int, str] | None = None
+        if has_body and not (content_type == "application/json" or content_type.endswith("+json")):
+            problem = (415, f"the request body must be application/json, not {content_type or 'untyped'}")
+        elif length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            problem = (413, self._too_large())
+        if problem is not None:
+            request_id = scope.get("state", {}).get("request_id")
+            await problem_response(*problem, instance=scope["path"], request_id=request_id)(scope, receive, send)
+            return
+
+        received = 0
+
+        async def receive_with_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise Problem(413, self._too_large())
+            return message
+
+        await self.app(scope, receive_with_limit, send)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than the limit of {self.max_body_bytes} bytes"

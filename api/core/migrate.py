@@ -1,0 +1,55 @@
+"""Alembic, configured in code: `cmo db upgrade` needs no alembic.ini in the working directory.
+
+The migrations always run on a synchronous connection (psycopg 3 or the stdlib sqlite3), so the
+same scripts serve the CLI, the embedded start-up and the tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from api.core.database import Database, sqlalchemy_url
+from cmo.settings import Settings
+from graph.checkpointer import is_postgres
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(settings: Settings) -> Config:
+    """An in-memory Alembic config; the URL travels as an attribute (no `%` escaping games)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["sqlalchemy_url"] = sqlalchemy_url(settings, driver_async=False)
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    command.upgrade(alembic_config(settings), revision)
+
+
+def ensure_embedded_schema(settings: Settings) -> None:
+    """The embedded SQLite database migrates itself, so a laptop needs no setup step; a Postgres
+    deployment migrates once, explicitly, with `cmo db upgrade` (not every replica at start)."""
+    if not is_postgres(settings.database_url):
+        upgrade(settings)
+
+
+def downgrade(settings: Settings, revision: str) -> None:
+    command.downgrade(alembic_config(settings), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+async def current_revision(database: Database) -> str | None:
+    """The revision the database is at (None before the first `cmo db upgrade`)."""
+    async with database.engine.connect() as conn:
+        if not await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+            return None
+        return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()

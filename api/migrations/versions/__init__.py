@@ -1,0 +1,1 @@
+"""Migration scripts, one revision per file (hand-written; they never import the live ORM)."""

@@ -1,0 +1,1 @@
+"""One FastAPI router per resource; routers parse and answer, `api.services` does the work."""

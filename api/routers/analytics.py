@@ -1,0 +1,50 @@
+"""Engagement recording (`POST /api/events`) and campaign, prospect and conversion analytics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.core.auth import CurrentPrincipal, authenticate
+from api.core.database import SessionDep
+from api.models.analytics import (
+    CampaignAnalytics,
+    ConversionAnalytics,
+    Engagement,
+    EngagementCreate,
+    ProspectAnalytics,
+)
+from api.models.problem import problems
+from api.services import analytics
+
+router = APIRouter(prefix="/api", tags=["analytics"], dependencies=[Depends(authenticate)], responses=problems(401, 422))
+
+
+@router.post("/events", status_code=201, responses=problems(400, 404, 413, 415))
+async def record_event(body: EngagementCreate, principal: CurrentPrincipal, session: SessionDep) -> Engagement:
+    """Record what a prospect did (opened, replied, demo_booked, ...) for one job's outreach."""
+    event = await analytics.record_engagement(session, principal.tenant_id, body)
+    return Engagement.model_validate(event)
+
+
+@router.get("/analytics/campaigns")
+async def campaigns(
+    principal: CurrentPrincipal, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> CampaignAnalytics:
+    """The funnel of each of the tenant's most recent jobs, newest first."""
+    return CampaignAnalytics(items=await analytics.recent_campaigns(session, principal.tenant_id, limit))
+
+
+@router.get("/analytics/prospects")
+async def prospects(
+    principal: CurrentPrincipal, session: SessionDep, top: Annotated[int, Query(ge=0, le=200)] = 20
+) -> ProspectAnalytics:
+    """Prospects by verdict and score, and the engagement of the best-scored ones."""
+    return await analytics.prospect_analytics(session, principal.tenant_id, top)
+
+
+@router.get("/analytics/conversions")
+async def conversions(principal: CurrentPrincipal, session: SessionDep) -> ConversionAnalytics:
+    """The tenant's whole funnel: found, contactable, contacted, engaged, converted."""
+    return await analytics.conversions(session, principal.tenant_id)

@@ -1,0 +1,1 @@
+"""Behaviour of the service (jobs, queue, artifacts, analytics, tenants), independent of HTTP."""

@@ -1,0 +1,140 @@
+"""Jobs: create and enqueue, read, list, summarise, cancel, always within one tenant.
+
+A job that belongs to another tenant is looked up with the tenant in the WHERE clause, so it is
+simply not found: the 404 is the same as for an id that never existed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+import structlog
+from redis.exceptions import RedisError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.core import orm
+from api.core.errors import Problem
+from api.models.jobs import JobCreate, JobSummary
+from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
+from api.services.pagination import decode_cursor, encode_cursor
+from api.services.queue import JobQueue
+
+log = structlog.get_logger("api.jobs")
+
+
+def new_job_id() -> str:
+    return f"cmo_{secrets.token_hex(10)}"
+
+
+async def create_job(session: AsyncSession, queue: JobQueue, tenant_id: str, request: JobCreate) -> orm.Job:
+    """Write the row and its `job.created` event in one transaction, then enqueue the id.
+
+    The campaign is stored as the client sent it (unset fields left out), so later readers can tell
+    an explicit choice such as `analytics.conversion_goals` from a default.
+    """
+    job = orm.Job(
+        id=new_job_id(),
+        tenant_id=tenant_id,
+        status="queued",
+        goal=request.goal,
+        campaign=request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else None,
+        max_prospects=request.max_prospects,
+        webhook_url=str(request.webhook_url) if request.webhook_url else None,
+        metadata_=request.metadata,
+        counts={},
+        cancel_requested=False,
+        created_at=orm.utcnow(),
+    )
+    session.add(job)
+    await session.flush()
+    await append_event(
+        session,
+        job.id,
+        JOB_CREATED,
+        {"goal": job.goal, "max_prospects": job.max_prospects, "campaign_id": (job.campaign or {}).get("id")},
+    )
+    await session.commit()
+    structlog.contextvars.bind_contextvars(job_id=job.id)
+    try:
+        await queue.enqueue(job.id)
+    except RedisError as exc:
+        # The row is the source of truth: workers re-enqueue queued jobs the stream does not hold.
+        log.warning("job stored but not enqueued", error=str(exc))
+    return job
+
+
+async def get_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.Job:
+    job = (
+        await session.execute(select(orm.Job).where(orm.Job.id == job_id, orm.Job.tenant_id == tenant_id))
+    ).scalar_one_or_none()
+    if job is None:
+        raise Problem(404, f"no job {job_id!r}")
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession, tenant_id: str, *, limit: int, cursor: str | None, status: str | None
+) -> tuple[Sequence[orm.Job], str | None]:
+    """One page of the tenant's jobs, newest first, and the cursor of the next page (or None)."""
+    query = select(orm.Job).where(orm.Job.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(orm.Job.status == status)
+    if cursor is not None:
+        created_at, job_id = decode_cursor(cursor)
+        query = query.where(
+            or_(orm.Job.created_at < created_at, (orm.Job.created_at == created_at) & (orm.Job.id < job_id))
+        )
+    rows = (
+        await session.execute(query.order_by(orm.Job.created_at.desc(), orm.Job.id.desc()).limit(limit + 1))
+    ).scalars().all()
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last.created_at, last.id)
+
+
+async def job_summary(session: AsyncSession, tenant_id: str, job_id: str) -> JobSummary:
+    job = await get_job(session, tenant_id, job_id)
+    return JobSummary(job_id=job.id, status=job.status, counts=job.counts, summary=job.summary)
+
+
+async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.Job:
+    """Cancel a queued job at once, or ask a running one to stop (`cancel_requested`).
+
+    Each transition is a conditional UPDATE on the status just read; if a worker moved the job in
+    between, the next pass sees the new status. Cancelling a finished job is a 409.
+    """
+    for _ in range(3):
+        job = await get_job(session, tenant_id, job_id)
+        if job.status in orm.FINISHED_STATUSES:
+            raise Problem(409, f"job {job_id!r} already finished with status {job.status!r}", slug="job-finished")
+        queued = job.status == "queued"
+        changes = (
+            {"status": "cancelled", "finished_at": orm.utcnow(), "cancel_requested": True}
+            if queued
+            else {"cancel_requested": True}
+        )
+        changed = await session.scalar(
+            update(orm.Job)
+            .where(orm.Job.id == job.id, orm.Job.status == job.status)
+            .values(**changes)
+            .returning(orm.Job.id)
+        )
+        if changed is not None:
+            if queued:
+                await append_event(session, job.id, JOB_CANCELLED, {"reason": "cancelled before it started"})
+            await session.commit()
+            await session.refresh(job)
+            return job
+        await session.rollback()
+    raise Problem(409, f"job {job_id!r} is changing state; retry the request", slug="job-busy")
+
+
+async def jobs_by_status(session: AsyncSession) -> dict[str, int]:
+    """Job counts of every tenant, for the `cmo_jobs` gauge."""
+    rows = await session.execute(select(orm.Job.status, func.count()).group_by(orm.Job.status))
+    counts = dict.fromkeys(orm.JOB_STATUSES, 0)
+    counts.update({status: count for status, count in rows.all()})
+    return counts

@@ -1,0 +1,68 @@
+"""The job queue: how a created job reaches a worker.
+
+The database row is the source of truth; the queue only carries job ids. With `REDIS_URL` the
+queue is a Redis Stream read by a consumer group, so any number of worker processes can share it
+and entries of a dead worker can be reclaimed; without Redis (the embedded laptop mode) it is an
+in-process asyncio queue. Consuming either queue belongs to the workers, which do not exist yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+
+class JobQueue(Protocol):
+    async def enqueue(self, job_id: str) -> None:
+        """Hand a committed job to the workers."""
+
+    async def depth(self) -> int:
+        """Entries not yet acknowledged by a worker (the autoscaling signal)."""
+
+
+class InProcessJobQueue:
+    """For the embedded mode, where API and workers share one process."""
+
+    def __init__(self) -> None:
+        self.jobs: asyncio.Queue[str] = asyncio.Queue()
+
+    async def enqueue(self, job_id: str) -> None:
+        self.jobs.put_nowait(job_id)
+
+    async def depth(self) -> int:
+        return self.jobs.qsize()
+
+
+class RedisJobQueue:
+    """`XADD` to a stream that a consumer group reads with `XREADGROUP` (workers, later)."""
+
+    def __init__(self, redis: Redis, stream: str, group: str) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+
+    async def ensure_group(self) -> None:
+        """Create the stream and its consumer group once; a group that exists is left untouched."""
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def enqueue(self, job_id: str) -> None:
+        await self.redis.xadd(self.stream, {"job_id": job_id})
+
+    async def depth(self) -> int:
+        """Entries never delivered to the group (its lag) plus those delivered but not acknowledged.
+        Redis cannot compute the lag after some deletions; the stream length bounds it then."""
+        groups = await self.redis.xinfo_groups(self.stream)
+        group = next((g for g in groups if g["name"] == self.group), None)
+        if group is None:
+            return await self.redis.xlen(self.stream)
+        lag = group.get("lag")
+        if lag is None:
+            return await self.redis.xlen(self.stream)
+        return int(lag) + int(group.get("pending", 0))

@@ -1,0 +1,92 @@
+"""`cmo db`, `cmo apikey` and `cmo serve`: the commands of the REST service (see api/README.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cmo.cli_common import console, fail, load_settings
+from cmo.settings import Settings
+
+db_app = typer.Typer(help="The service database: Postgres at DATABASE_URL, else SQLite under CMO_HOME.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys of the REST service; each key belongs to one tenant.", no_args_is_help=True)
+
+
+def _service_call(settings: Settings, action):  # noqa: ANN001, ANN202 - an async action on api.core.database.Database
+    """Run one service-database action; a database that is unreachable or not migrated is one red line."""
+    from sqlalchemy.exc import DBAPIError
+
+    from api.core.database import describe, run_with_database
+    from api.core.migrate import ensure_embedded_schema
+
+    try:
+        ensure_embedded_schema(settings)
+        return run_with_database(settings, action)
+    except DBAPIError as exc:
+        fail(f"database {describe(settings)}: {exc.orig} (is it reachable and migrated with `cmo db upgrade`?)")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target Alembic revision.")] = "head") -> None:
+    """Apply the service's migrations (idempotent; run once per deployment, before `cmo serve`)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from api.core.database import describe
+    from api.core.migrate import upgrade
+
+    settings = load_settings()
+    try:
+        upgrade(settings, revision)
+    except DBAPIError as exc:
+        fail(f"cannot migrate {describe(settings)}: {exc.orig}")
+    console.print(f"database at revision {revision}: {describe(settings)}")
+
+
+@apikey_app.command("create")
+def apikey_create(tenant: Annotated[str, typer.Option("--tenant", help="Tenant name (created if new).")]) -> None:
+    """Create an API key for TENANT. The key is the last line of the output; only its hash is stored."""
+    from api.services.tenants import issue_api_key
+
+    name = tenant.strip()
+    if not name or len(name) > 200:
+        fail("--tenant must be 1 to 200 characters")
+    issued = _service_call(load_settings(), lambda database: issue_api_key(database, name))
+    typer.echo(f"tenant: {issued.tenant_name} ({issued.tenant_id}{', new' if issued.tenant_created else ''})")
+    typer.echo(f"key id: {issued.key_id} (revoke with `cmo apikey revoke {issued.key_id}`)")
+    typer.echo("the key is shown only now; send it as `Authorization: Bearer <key>`:")
+    typer.echo(issued.key)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key id printed by `cmo apikey create`.")]) -> None:
+    """Revoke an API key: requests with it get 401 from now on."""
+    from api.services.tenants import revoke_api_key
+
+    if not _service_call(load_settings(), lambda database: revoke_api_key(database, key_id)):
+        fail(f"no active API key {key_id!r}")
+    typer.echo(f"revoked {key_id}")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """uvicorn imports the `create_app` factory itself, so pools open in the serving event loop."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_config=None, access_log=False)
+
+
+SERVE_HELP = (
+    "Run the REST API (FastAPI on uvicorn; OpenAPI at /docs).\n\n"
+    "Not in this build yet: workers. Jobs submitted now are stored and queued (Redis Streams with REDIS_URL, "
+    "else in process), but nothing runs them until `cmo worker` and inline workers land."
+)
+
+
+def register_service_commands(app: typer.Typer) -> None:
+    """Attach the service commands to the main `cmo` app."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(apikey_app, name="apikey")
+    app.command(help=SERVE_HELP)(serve)
