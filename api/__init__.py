@@ -1,4 +1,4 @@
 """The cmo-agent REST service (FastAPI): jobs, artifacts, engagement analytics, health and metrics.
 
-`api.app.create_app` is the uvicorn factory behind `cmo serve`; the pipeline itself is not run here yet.
+`api.app.create_app` is the uvicorn factory behind `cmo serve`; `api.services.worker` runs the jobs.
 """

@@ -25,8 +25,12 @@ from api.core.logging import configure_logging
 from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from api.core.migrate import ensure_embedded_schema
 from api.core.redis import open_redis
-from api.routers import analytics, artifacts, health, jobs
+from api.routers import analytics, artifacts, chat, events, health, jobs, webhooks
+from api.services.bus import create_event_bus
+from api.services.events import bind_event_bus
 from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
+from api.services.webhooks import drain_deliveries
+from api.services.worker import inline_workers
 from cmo.settings import Settings, get_settings
 
 log = structlog.get_logger("api")
@@ -34,8 +38,8 @@ log = structlog.get_logger("api")
 DESCRIPTION = """Submit a marketing goal, get evidence-backed developer leads and reviewed outreach drafts.
 
 Every `/api` route needs `Authorization: Bearer <key>` (`cmo apikey create --tenant NAME`).
-Errors are RFC 9457 `application/problem+json`. Jobs are stored and queued by this build;
-the workers that run them are not part of it yet.
+Errors are RFC 9457 `application/problem+json`. Jobs are queued and run by workers (`cmo worker`,
+or inside the API process with `cmo serve --workers-inline N`).
 """
 
 
@@ -48,6 +52,9 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_embedded_schema, settings)
         database = Database(settings, config)
+        bus = create_event_bus(settings.redis_url, config)  # bound before anything appends events
+        await bus.start()
+        bind_event_bus(database, bus)
         redis = open_redis(settings.redis_url, config.redis_timeout_seconds) if settings.redis_url else None
         queue: JobQueue = InProcessJobQueue()
         if redis is not None:
@@ -58,10 +65,14 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
                 log.warning("redis unavailable at start", error=str(exc))
         app.state.settings, app.state.config = settings, config
         app.state.database, app.state.redis, app.state.queue = database, redis, queue
+        app.state.bus = bus
         log.info("api started", database=describe(settings), queue=type(queue).__name__)
         try:
-            yield
+            async with inline_workers(database, settings, config, queue, redis_configured=redis is not None):
+                yield
         finally:
+            await drain_deliveries(database)  # in-flight webhooks get a moment before the pool closes
+            await bus.close()  # publishes what the last commits announced
             await database.dispose()
             if redis is not None:
                 await redis.aclose()
@@ -70,6 +81,6 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, jobs, artifacts, analytics):
+    for module in (health, jobs, artifacts, analytics, webhooks, chat, events):
         app.include_router(module.router)
     return app

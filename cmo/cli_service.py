@@ -71,17 +71,53 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key id printed
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers_inline: Annotated[
+        int | None,
+        typer.Option("--workers-inline", min=0, help="Jobs this process runs at once (default: 1 without REDIS_URL, 0 with it)."),
+    ] = None,
 ) -> None:
-    """uvicorn imports the `create_app` factory itself, so pools open in the serving event loop."""
+    """uvicorn calls the `create_app` factory itself, so pools open in the serving event loop."""
+    from functools import partial
+
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_config=None, access_log=False)
+    from api.app import create_app
+    from api.core.config import ApiConfig
+
+    factory = partial(create_app, config=ApiConfig(workers_inline=workers_inline))
+    uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, access_log=False)
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Jobs this process runs at once.")] = 4,
+    claim_idle: Annotated[
+        float, typer.Option("--claim-idle", min=1.0, help="Seconds of silence after which a worker counts as dead and its jobs are taken over.")
+    ] = 60.0,
+    stream: Annotated[str, typer.Option("--stream", hidden=True, help="Redis Stream of jobs (tests use their own).")] = "cmo:jobs",
+    group: Annotated[str, typer.Option("--group", hidden=True, help="Consumer group of the workers.")] = "workers",
+) -> None:
+    """Run jobs from the Redis Stream (REDIS_URL) until SIGTERM/SIGINT; any number of these may run.
+
+    Jobs of a dead worker resume from their last checkpoint; on a clean stop, running jobs are handed back at once.
+    """
+    import asyncio
+
+    from api.core.config import ApiConfig
+    from api.core.migrate import ensure_embedded_schema
+    from api.services.worker import serve_worker
+
+    settings = load_settings()
+    if not settings.redis_url:
+        fail("`cmo worker` needs REDIS_URL (without Redis, `cmo serve` runs the jobs in its own process)")
+    ensure_embedded_schema(settings)
+    config = ApiConfig(jobs_stream=stream, workers_group=group, worker_claim_idle_seconds=claim_idle)
+    asyncio.run(serve_worker(settings, config, concurrency))
 
 
 SERVE_HELP = (
     "Run the REST API (FastAPI on uvicorn; OpenAPI at /docs).\n\n"
-    "Not in this build yet: workers. Jobs submitted now are stored and queued (Redis Streams with REDIS_URL, "
-    "else in process), but nothing runs them until `cmo worker` and inline workers land."
+    "Jobs are run by workers: with REDIS_URL, by `cmo worker` processes (and by this one with --workers-inline N); "
+    "without Redis, by this process (one job at a time unless --workers-inline says otherwise)."
 )
 
 
@@ -90,3 +126,4 @@ def register_service_commands(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(apikey_app, name="apikey")
     app.command(help=SERVE_HELP)(serve)
+    app.command()(worker)

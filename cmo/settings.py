@@ -44,6 +44,11 @@ class Settings(BaseSettings):
 
     cmo_debug: bool = Field(default=False, description="Show tracebacks of internal errors.")
 
+    cmo_webhook_allow_private: bool = Field(default=False, description="Let webhooks reach private addresses.")
+    cmo_webhook_max_attempts: int = Field(default=8, ge=1, le=20, description="Attempts per webhook event.")
+    cmo_webhook_backoff_seconds: float = Field(default=2.0, ge=0, description="First retry delay; doubles per retry.")
+    cmo_webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Per-attempt webhook timeout.")
+
     sandbox_seed: int = Field(default=7, description="Seed of the in-process GitHub sandbox world.")
     sandbox_users: int = Field(default=1500, ge=50, description="Size of the sandbox world.")
     sandbox_latency_ms: int = Field(default=0, ge=0, description="Added latency per sandbox request.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 
 AGENT_STARTED = "agent.started"
 AGENT_FINISHED = "agent.finished"
@@ -25,12 +25,17 @@ CAMPAIGN_COMPLETED = "campaign.completed"
 
 
 def emit(event: str, agent: str, **data: Any) -> None:
-    """Send one event to whoever streams the graph (a no-op outside a streaming run)."""
+    """Send one event to whoever streams the graph (a no-op outside a streaming run).
+
+    `task` is the emitting task's id (the one `agent.started` reports): task ids are stable across a
+    resume, so a consumer can recognise the events of a step that runs again after a crash.
+    """
     try:
         writer = get_stream_writer()
     except RuntimeError:
         return
-    writer({"event": event, "agent": agent, "timestamp": datetime.now(UTC).isoformat(), "data": data})
+    task = get_config()["configurable"].get("checkpoint_ns", "").rpartition(":")[2]  # "node:<task id>"
+    writer({"event": event, "agent": agent, "task": task, "timestamp": datetime.now(UTC).isoformat(), "data": data})
 
 
 def reasoning(agent: str, text: str, **data: Any) -> None:

@@ -21,3 +21,13 @@ class ApiConfig:
     db_pool_recycle_seconds: int = 1800
     readiness_timeout_seconds: float = 2.0
     redis_timeout_seconds: float = 2.0
+    # Event streams (api/routers/events.py, api/services/bus.py).
+    sse_ping_seconds: float = 15.0  # keep-alive comment on an idle event stream
+    sse_send_timeout_seconds: float = 30.0  # a client that takes longer to accept a chunk is dropped
+    sse_resync_seconds: float = 30.0  # a silent stream re-reads the event table this often
+    sse_buffer_events: int = 1024  # live events buffered per stream before it falls back to the table
+    # Workers (api/services/worker.py). None: one inline worker without Redis, none with it.
+    workers_inline: int | None = None
+    worker_claim_idle_seconds: float = 60.0  # a silent owner this long is dead: XAUTOCLAIM, lease takeover
+    worker_heartbeat_seconds: float = 1.0  # lease refresh and cancel check of each running job
+    worker_max_attempts: int = 3  # a job that killed this many workers fails instead of looping

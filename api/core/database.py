@@ -58,6 +58,7 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": config.db_pool_recycle_seconds}
         if is_postgres(settings.database_url):
             options |= {"pool_size": config.db_pool_size, "max_overflow": config.db_max_overflow}
+        self.settings, self.config = settings, config  # what background work (webhooks) runs with
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -18,3 +18,6 @@ LATENCY = Histogram(
 )
 JOBS = Gauge("cmo_jobs", "Jobs in the database by status (all tenants).", ["status"])
 QUEUE_DEPTH = Gauge("cmo_queue_depth", "Job queue entries not yet acknowledged by a worker.")
+QUEUE_OLDEST_AGE = Gauge(
+    "cmo_queue_oldest_pending_age_seconds", "Age of the oldest job queue entry not yet acknowledged (0 when none; Redis only)."
+)

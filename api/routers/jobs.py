@@ -38,9 +38,10 @@ async def create_job(
     session: SessionDep,
     queue: Annotated[JobQueue, Depends(get_queue)],
     response: Response,
+    request: Request,
 ) -> Job:
     """Store the job and enqueue it for a worker; it starts `queued`."""
-    job = await jobs.create_job(session, queue, principal.tenant_id, body)
+    job = await jobs.create_job(session, queue, principal.tenant_id, body, database=request.app.state.database)
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return Job.model_validate(job)
 

@@ -15,11 +15,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
+from api.core.database import Database
 from api.core.errors import Problem
 from api.models.jobs import JobCreate, JobSummary
 from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
+from api.services.webhooks import dispatch_for_event
 
 log = structlog.get_logger("api.jobs")
 
@@ -28,8 +30,11 @@ def new_job_id() -> str:
     return f"cmo_{secrets.token_hex(10)}"
 
 
-async def create_job(session: AsyncSession, queue: JobQueue, tenant_id: str, request: JobCreate) -> orm.Job:
-    """Write the row and its `job.created` event in one transaction, then enqueue the id.
+async def create_job(
+    session: AsyncSession, queue: JobQueue, tenant_id: str, request: JobCreate, *, database: Database
+) -> orm.Job:
+    """Write the row and its `job.created` event in one transaction, then enqueue the id and
+    schedule the `job.created` webhook (in the background, with `database`'s own sessions).
 
     The campaign is stored as the client sent it (unset fields left out), so later readers can tell
     an explicit choice such as `analytics.conversion_goals` from a default.
@@ -62,6 +67,7 @@ async def create_job(session: AsyncSession, queue: JobQueue, tenant_id: str, req
     except RedisError as exc:
         # The row is the source of truth: workers re-enqueue queued jobs the stream does not hold.
         log.warning("job stored but not enqueued", error=str(exc))
+    await dispatch_for_event(database, job.id, JOB_CREATED, {"goal": job.goal}, occurred_at=job.created_at)
     return job
 
 

@@ -3,7 +3,7 @@
 The database row is the source of truth; the queue only carries job ids. With `REDIS_URL` the
 queue is a Redis Stream read by a consumer group, so any number of worker processes can share it
 and entries of a dead worker can be reclaimed; without Redis (the embedded laptop mode) it is an
-in-process asyncio queue. Consuming either queue belongs to the workers, which do not exist yet.
+in-process asyncio queue. Consuming either queue belongs to the workers (`services/consumers.py`).
 """
 
 from __future__ import annotations
@@ -66,3 +66,21 @@ class RedisJobQueue:
         if lag is None:
             return await self.redis.xlen(self.stream)
         return int(lag) + int(group.get("pending", 0))
+
+    async def oldest_pending_age(self) -> float:
+        """Seconds since the oldest entry not yet acknowledged was added (0 when there is none): the
+        first pending one (`XPENDING`) or the first never delivered, whichever is older. Entry ids
+        are Redis timestamps, so the age is measured on Redis's clock."""
+        oldest: list[str] = []
+        pending = await self.redis.xpending(self.stream, self.group)
+        if pending["pending"]:
+            oldest.append(pending["min"])
+        groups = await self.redis.xinfo_groups(self.stream)
+        group = next((g for g in groups if g["name"] == self.group), None)
+        after = f"({group['last-delivered-id']}" if group else "-"
+        oldest += [entry_id for entry_id, _ in await self.redis.xrange(self.stream, min=after, count=1)]
+        if not oldest:
+            return 0.0
+        seconds, microseconds = await self.redis.time()
+        oldest_ms = min(int(entry_id.split("-")[0]) for entry_id in oldest)
+        return max(0.0, seconds + microseconds / 1e6 - oldest_ms / 1000)

@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_apikey_create_prints_a_working_key_last_and_revoke_disables_it() -> None:
     created = runner.invoke(app, ["apikey", "create", "--tenant", "acme"])
     assert created.exit_code == 0, created.output
-    key = created.output.strip().splitlines()[-1]
+    key = created.stdout.strip().splitlines()[-1]  # stdout: logs of earlier apps in this process go to stderr
     key_id = next(line.split()[2] for line in created.output.splitlines() if line.startswith("key id:"))
     again = runner.invoke(app, ["apikey", "create", "--tenant", "acme"])
     assert "new" not in again.output.splitlines()[0], "the second key joins the existing tenant"
@@ -25,7 +25,7 @@ def test_apikey_create_prints_a_working_key_last_and_revoke_disables_it() -> Non
         headers = {"Authorization": f"Bearer {key}"}
         job = client.post("/api/jobs", json={"goal": "Find Python maintainers active in ML"}, headers=headers)
         assert job.status_code == 201
-        other = {"Authorization": f"Bearer {again.output.strip().splitlines()[-1]}"}
+        other = {"Authorization": f"Bearer {again.stdout.strip().splitlines()[-1]}"}
         assert client.get(f"/api/jobs/{job.json()['id']}", headers=other).status_code == 200, "same tenant, same jobs"
 
         revoked = runner.invoke(app, ["apikey", "revoke", key_id])
@@ -46,7 +46,7 @@ def test_db_upgrade_on_postgres_then_apikey(postgres_url: str, monkeypatch: pyte
         result = runner.invoke(app, ["db", "upgrade"])
         assert result.exit_code == 0 and "Postgres at" in result.output, result.output
     created = runner.invoke(app, ["apikey", "create", "--tenant", "cli-postgres"])
-    assert created.exit_code == 0 and created.output.strip().splitlines()[-1].startswith("cmo_sk_")
+    assert created.exit_code == 0 and created.stdout.strip().splitlines()[-1].startswith("cmo_sk_")
 
 
 def test_unreachable_database_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:

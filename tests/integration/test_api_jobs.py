@@ -1,8 +1,9 @@
 """The job API over HTTP on both databases (like langgraph's checkpointer tests): the lifecycle,
 cancellation, results (artifacts, prospects, engagement analytics) and tenant isolation.
 
-There are no workers yet, so a test plays the worker by writing through the same service
-functions a worker will use (`save_prospects`, `save_artifact`) and by moving the job's status.
+No worker runs here (`workers_inline=0`; test_api_worker.py runs real ones), so a test plays the
+worker by writing through the same service functions (`save_prospects`, `save_artifact`) and by
+moving the job's status.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.core import orm
+from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
-from api.core.migrate import upgrade
 from api.services.artifacts import save_artifact
 from api.services.prospects import save_prospects
 from api.services.tenants import issue_api_key
@@ -32,12 +33,6 @@ from cmo.settings import Settings
 GOAL = "Find Python maintainers active in ML"
 
 
-@pytest.fixture(scope="session")
-def migrated_postgres_url(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    upgrade(Settings(cmo_home=tmp_path_factory.mktemp("pg_home"), database_url=postgres_url))
-    return postgres_url
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     url = None if request.param == "sqlite" else request.getfixturevalue("migrated_postgres_url")
@@ -46,7 +41,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
         yield client
 
 

@@ -6,7 +6,6 @@ see each other's entries. Locally a missing Redis skips these tests; in CI (`CI=
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,18 +22,6 @@ from api.services.queue import InProcessJobQueue, RedisJobQueue
 from api.services.tenants import issue_api_key
 from cmo.settings import Settings
 
-REDIS_URL = os.environ.get("CMO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis is required in CI but unreachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL}")
-    return REDIS_URL
 
 
 @pytest.fixture
@@ -97,7 +84,7 @@ def test_unreachable_redis_is_not_ready_but_jobs_are_still_stored(tmp_path: Path
 
 def test_without_redis_jobs_go_to_the_in_process_queue(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home")
-    app = create_app(settings)
+    app = create_app(settings, ApiConfig(workers_inline=0))  # nothing takes the job before the test looks
     with TestClient(app) as client:
         key = run_with_database(settings, lambda db: issue_api_key(db, "acme")).key
         job = client.post("/api/jobs", json={"goal": "Find Go developers"}, headers={"Authorization": f"Bearer {key}"})

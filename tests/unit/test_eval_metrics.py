@@ -15,7 +15,6 @@ from evals.metrics import (
     compliance_scores,
     latency_stats,
     lead_scores,
-    lead_set_scores,
     llm_usage,
     planner_field_scores,
     prf,

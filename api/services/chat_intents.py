@@ -1,0 +1,185 @@
+"""What a chat message asks for, read by rules (no LLM): a question, a refinement, a new goal, help.
+
+Refinements reuse the goal parser, so "only EU", "only in Germany", "exclude Meta" or "top 20"
+mean exactly what they mean inside a goal; the few words a goal never contains ("drop", "shorter
+emails") are handled here. `refine` turns a refinement into the thread's explicit audience fields,
+which a refined job's campaign carries (the planner lets them override what the goal says), and a
+list of sentences saying what changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents.goal_parser import ParsedGoal, parse_goal
+from agents.planner import DEFAULT_MAX_PROSPECTS
+
+IntentKind = Literal["goal", "refine", "explain", "counts", "help"]
+EmailLength = Literal["short", "medium", "long"]
+
+_NEW_GOAL = re.compile(r"^\s*(?:new goal|start over|instead)\b[\s:,-]*", re.I)
+_GOAL_VERBS = re.compile(r"^\s*(?:find|search for|look for)\b", re.I)  # not "I want": "I want shorter emails"
+_HELP = re.compile(r"^\s*(?:help|\?+|what can you do\??|what do you understand\??)\s*$", re.I)
+_WHY = re.compile(
+    r"\bwhy\s+(?:is|was|does|did)\s+@?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\b(?P<rest>.*)", re.I | re.S
+)
+_WHO = re.compile(r"\bwho\s+(?:is|was)\s+(?:ranked\s+)?(?P<rest>.*)", re.I | re.S)
+_RANK_WORDS = re.compile(r"\b(?:rank(?:ed)?|first|second|third|top|score[ds]?|high(?:er)?|above|ahead)\b|#\s*\d+", re.I)
+_ORDINALS = {"first": 1, "top": 1, "second": 2, "third": 3}
+_RANK = re.compile(r"#\s*(\d+)|\bnumber\s+(\d+)\b|\b(first|second|third|top)\b|\b(\d+)(?:st|nd|rd|th)\b", re.I)
+_NOT_LOGINS = frozenset({"the", "this", "that", "it", "he", "she", "they", "number", "top", "first"})
+_COUNTS = re.compile(r"\bhow\s+many\b|\bcount\b|\bnumber\s+of\b|\bstatus\b|\bprogress\b", re.I)
+_EMAIL_WORDS = r"(?:e-?mails?|messages?|drafts?|copy|outreach|pitch(?:es)?)"
+
+
+def _about_emails(before: str, after: str) -> re.Pattern[str]:
+    """'<before> ... emails' or 'emails ... <after>': "write shorter emails", "make the drafts brief"."""
+    return re.compile(rf"\b(?:{before})\b.*\b{_EMAIL_WORDS}\b|\b{_EMAIL_WORDS}\b.*\b(?:{after})\b", re.I)
+
+
+_LENGTHS: tuple[tuple[EmailLength, re.Pattern[str]], ...] = (
+    ("short", _about_emails("shorter|short|brief|briefer|concise|terse|tighter", "shorter|brief|concise")),
+    ("long", _about_emails("longer|long|detailed|more detailed", "longer|more detailed")),
+    ("medium", _about_emails("medium|normal|default(?:[- ]length)?", "medium|normal length")),
+)
+# Verbs that drop what they name: the goal parser reads "drop Google" as naming Google, and "drop
+# Germany" must not be read as "only Germany".
+_DROP = re.compile(r"\b(?:drop|remove|skip|except|filter out|leave out|exclude|excluding|without)\b", re.I)
+_ANY_ROLE = re.compile(r"\b(?:any|all)\s+(?:roles?|developers)\b|\bcontributors\s+too\b|\bnot\s+only\s+maintainers\b", re.I)
+
+HELP_TEXT = (
+    "I understand: a goal to start a job (e.g. 'Find Python maintainers active in ML'); refinements that "
+    "re-run it: regions ('only EU', 'only in Germany'), companies ('drop Google employees', 'exclude Meta', "
+    "'only people at Stripe'), role ('only maintainers'), languages or domains ('only Rust', 'only ML'), "
+    "size ('top 20'), email length ('write shorter emails'); questions about the results: 'why is <login> "
+    "ranked first?', 'who is ranked #2?', 'how many are contactable?'; and 'new goal: ...' to start over."
+)
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: IntentKind
+    text: str = ""  # goal: the goal itself
+    login: str | None = None  # explain: the person asked about (None: whoever holds `rank`)
+    rank: int | None = None  # explain: the rank the question mentions ("first" -> 1)
+    parsed: ParsedGoal | None = None  # refine: the message read as a goal fragment
+    drop: bool = False  # refine: the companies named are to be dropped, not targeted
+    any_role: bool = False
+    email_length: EmailLength | None = None
+
+
+def _rank(text: str) -> int | None:
+    match = _RANK.search(text)
+    if match is None:
+        return None
+    number = match.group(1) or match.group(2) or match.group(4)
+    return int(number) if number else _ORDINALS[match.group(3).lower()]
+
+
+def parse_intent(message: str, *, has_goal: bool) -> Intent | None:
+    """Read `message`; None when it is nothing this parser knows (the caller answers with help)."""
+    if not has_goal or _NEW_GOAL.match(message) or _GOAL_VERBS.match(message):
+        return Intent("goal", text=_NEW_GOAL.sub("", message, count=1).strip() or message)
+    if _HELP.match(message):
+        return Intent("help")
+    why = _WHY.search(message)
+    if why and _RANK_WORDS.search(why.group("rest")):
+        login = why.group("login")
+        return Intent("explain", login=None if login.lower() in _NOT_LOGINS else login, rank=_rank(why.group("rest")))
+    who = _WHO.search(message)
+    if who and _rank(who.group("rest")) is not None:
+        return Intent("explain", rank=_rank(who.group("rest")))
+    if _COUNTS.search(message):
+        return Intent("counts")
+    email_length = next((length for length, pattern in _LENGTHS if pattern.search(message)), None)
+    parsed = parse_goal(message)
+    intent = Intent(
+        "refine",
+        parsed=parsed,
+        drop=bool(_DROP.search(message)),
+        any_role=bool(_ANY_ROLE.search(message)),
+        email_length=email_length,
+    )
+    a = parsed.audience
+    understood = (
+        email_length or intent.any_role or parsed.max_prospects or a.target_regions or a.languages or a.domains
+        or a.exclude_companies or a.include_companies or a.role != "any" or a.stars_range
+    )
+    return intent if understood else None
+
+
+@dataclass
+class Thread:
+    """The refinable part of a thread's state (stored as JSON in `chat_threads.state`)."""
+
+    goal: str = ""
+    audience: dict[str, Any] = field(default_factory=dict)  # explicit TargetAudience fields
+    max_prospects: int | None = None
+    email_length: EmailLength | None = None
+
+
+def _describe(values: list[str], empty: str) -> str:
+    return ", ".join(values) if values else empty
+
+
+def refine(explicit: dict[str, Any], goal: str, intent: Intent) -> tuple[dict[str, Any], list[str]]:
+    """The explicit audience fields after `intent` (applied on top of what `goal` says), and what changed.
+
+    Only fields that change are written, and a field is written whole: a campaign's explicit field
+    replaces the goal's, so dropping Google keeps the goal's own exclusions in the list.
+    """
+    assert intent.parsed is not None
+    current = parse_goal(goal).audience.model_copy(update=explicit)
+    new, changes = dict(explicit), []
+    a = intent.parsed.audience
+    dropped = list(dict.fromkeys(a.exclude_companies + (a.include_companies if intent.drop else [])))
+    targeted = [c for c in a.include_companies if c not in dropped]
+
+    def change(name: str, value: Any, sentence: str) -> None:
+        if getattr(current, name) != value:
+            new[name] = value
+            changes.append(sentence)
+
+    if dropped:
+        names = ", ".join(dropped)
+        change("exclude_companies", list(dict.fromkeys(current.exclude_companies + dropped)), f"excluding {names}")
+        change("include_companies", [c for c in current.include_companies if c not in dropped], f"no longer only {names}")
+    if targeted:
+        names = ", ".join(targeted)
+        change("include_companies", targeted, f"only people at {names}")
+        change("exclude_companies", [c for c in current.exclude_companies if c not in targeted], f"no longer excluding {names}")
+    if a.target_regions and not intent.drop:
+        regions = f"{_describe(current.target_regions, 'anywhere')} → {', '.join(a.target_regions)}"
+        change("target_regions", a.target_regions, f"regions: {regions}")
+        cities = f"{_describe(current.target_cities, 'any')} → {_describe(a.target_cities, 'any')}"
+        change("target_cities", a.target_cities, f"cities: {cities}")
+    if intent.any_role:
+        change("role", "any", f"role: {current.role} → any")
+    elif a.role != "any":
+        change("role", a.role, f"role: {current.role} → {a.role}")
+    if a.languages and not intent.drop:
+        change("languages", a.languages, f"languages: {_describe(current.languages, 'any')} → {', '.join(a.languages)}")
+    if a.domains and not intent.drop:
+        change("domains", a.domains, f"domains: {_describe(current.domains, 'any')} → {', '.join(a.domains)}")
+        change("topics", a.topics, f"topics: {len(a.topics)} from {', '.join(a.domains)}")
+    if a.stars_range:
+        change("stars_range", a.stars_range, f"stars: {current.stars_range or 'any'} → {a.stars_range}")
+    return new, changes
+
+
+def apply(thread: Thread, intent: Intent) -> tuple[Thread, list[str]]:
+    """The thread after a refinement, and one sentence per change (empty: nothing changed)."""
+    assert intent.parsed is not None
+    audience, changes = refine(thread.audience, thread.goal, intent)
+    count, max_prospects = intent.parsed.max_prospects, thread.max_prospects
+    previous = thread.max_prospects or parse_goal(thread.goal).max_prospects or DEFAULT_MAX_PROSPECTS
+    if count and count != previous:
+        changes.append(f"top {previous} → top {count}")
+        max_prospects = count
+    email_length = thread.email_length
+    if intent.email_length and intent.email_length != (thread.email_length or "medium"):
+        changes.append(f"emails: {thread.email_length or 'medium'} → {intent.email_length}")
+        email_length = intent.email_length
+    return Thread(thread.goal, audience, max_prospects, email_length), changes

@@ -1,0 +1,38 @@
+"""Optional help from an LLM for chat messages the rules did not understand.
+
+The model never decides what happens: it only rewrites the message into one of the commands the
+rule-based parser knows ("only EU", "exclude Google", "top 20", ...), and that command goes through
+the same parser as typed text. So a model can widen what is understood, but every action stays one
+the rules can explain, and without a model (or when it fails) the chat works exactly the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import structlog
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from api.models.jobs import MAX_GOAL_CHARS
+from cmo.settings import Settings
+from prompts import load_prompt
+
+TIMEOUT_SECONDS = 15.0  # a chat reply must not hang on a slow model; the help text is the fallback
+_HEADER = re.compile(r"\A\s*<!--.*?-->\s*", re.DOTALL)
+
+log = structlog.get_logger("api.chat")
+
+
+async def rewrite(model: BaseChatModel, settings: Settings, message: str) -> str | None:
+    """The command the model reads in `message`, or None (NONE, an error, a timeout)."""
+    try:
+        prompt = _HEADER.sub("", load_prompt("chat", settings.cmo_prompt_version, settings.cmo_prompts_dir))
+        reply = await asyncio.wait_for(model.ainvoke([SystemMessage(prompt), HumanMessage(message)]), TIMEOUT_SECONDS)
+    except Exception as exc:  # a missing prompt version or any model failure means: answer without it
+        log.warning("chat model unavailable; answering with the rules alone", error=f"{type(exc).__name__}: {exc}")
+        return None
+    lines = str(reply.content).strip().strip("\"'`").splitlines()
+    command = lines[0].strip() if lines else ""
+    return None if not command or command.upper() == "NONE" else command[:MAX_GOAL_CHARS]

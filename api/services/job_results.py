@@ -1,0 +1,94 @@
+"""What a finished job leaves behind: leads, summary and artifact files, also for a job that stopped
+early (cancelled or failed), whose results are read back from its last checkpoint.
+
+The files are produced by the CLI's own writers (`cmo.artifacts`), so a job run by the service
+and a `cmo run` produce byte-identical leads, CSV and summary; `trace.jsonl` is the job's event
+log as stored, which spans every worker that ran the job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agents.enricher import rank
+from api.core import orm
+from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, write_artifacts
+from cmo.runner import BadInput
+from cmo.schemas import Prospect
+from cmo.settings import Settings
+from graph.checkpointer import open_checkpointer
+from graph.graph import build_graph
+
+ARTIFACTS = [LEADS_FULL, LEADS_CONTACTABLE, SUMMARY, TRACE]
+CONTENT_TYPES = {
+    LEADS_FULL: "application/json",
+    LEADS_CONTACTABLE: "text/csv",
+    SUMMARY: "application/json",
+    TRACE: "application/x-ndjson",
+}
+COMPLETED_FIELDS = ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts")
+
+
+def checkpoint_values(settings: Settings, job_id: str) -> dict[str, Any]:
+    """The graph state at the job's last checkpoint (empty if the job never reached one)."""
+    with open_checkpointer(settings.database_url, settings.home) as saver:
+        return dict(build_graph(saver).get_state({"configurable": {"thread_id": job_id}}).values)
+
+
+def leads_so_far(values: dict[str, Any]) -> list[Prospect]:
+    """The leads of a stopped run: the ranked ones once ranking ran, else the people enriched so far
+    ranked exactly as the graph's `rank` node would (it reads only the state; its events go nowhere)."""
+    if values.get("prospects"):
+        return list(values["prospects"])
+    if values.get("enriched") and "plan" in values:
+        return list(rank(values, None)["prospects"])  # type: ignore[arg-type]
+    return []
+
+
+def completed_data(summary: dict[str, Any]) -> dict[str, Any]:
+    """SPEC's `campaign.completed` data, taken from the run's summary."""
+    return {key: summary[key] for key in COMPLETED_FIELDS}
+
+
+def stopped_summary(job: orm.Job, values: dict[str, Any], leads: Sequence[Prospect], status: str) -> dict[str, Any]:
+    """The summary of a job that did not reach `finalize`: SPEC's fields plus why it stopped."""
+    started = job.started_at or job.created_at
+    return {
+        "duration_seconds": round((orm.utcnow() - started).total_seconds(), 1),
+        "prospects_found": len(leads),
+        "emails_contactable": len(contactable(list(leads))),
+        "conversion_rate": None,
+        "artifacts": ARTIFACTS,
+        "run_id": job.id,
+        "status": status,
+        "goal": job.goal,
+        "stop_reasons": sorted(set(values.get("stop_reasons", []))),
+    }
+
+
+def describe_error(exc: BaseException) -> str:
+    """The job's `error`: a user-fixable problem as the CLI would print it, else the exception."""
+    return str(exc) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"
+
+
+def artifact_files(scratch: Path, leads: Sequence[Prospect], summary: dict[str, Any]) -> dict[str, bytes]:
+    """leads_full.json, leads_contactable.csv and summary.json, written by the CLI's writer."""
+    write_artifacts(scratch, list(leads), summary)
+    return {name: (scratch / name).read_bytes() for name in (LEADS_FULL, LEADS_CONTACTABLE, SUMMARY)}
+
+
+async def trace_file(session: AsyncSession, job_id: str) -> bytes:
+    """The job's event log as JSON lines, in sequence order."""
+    rows = await session.execute(
+        select(orm.JobEvent.seq, orm.JobEvent.event, orm.JobEvent.created_at, orm.JobEvent.data)
+        .where(orm.JobEvent.job_id == job_id)
+        .order_by(orm.JobEvent.seq)
+    )
+    lines = (json.dumps({"seq": seq, "event": event, "created_at": at.isoformat(), "data": data}) for seq, event, at, data in rows)
+    return "".join(line + "\n" for line in lines).encode()

@@ -1,0 +1,333 @@
+"""Outgoing webhooks: SPEC's `job.created`, `prospect.enriched` and `campaign.completed`, signed,
+retried with exponential backoff, every attempt written to `webhook_deliveries`.
+
+Whoever writes one of those events calls `dispatch_for_event` right after committing it (the jobs
+service for `job.created`, the worker for the other two). It only schedules a background task with
+its own sessions, so the request or the graph step never waits for a receiver. Deliveries live in
+the process that dispatched them: `drain_deliveries` at shutdown gives in-flight ones a moment to
+finish, and a process that dies mid-retry loses the remaining retries (the log shows how far it got).
+
+Receivers check `X-CMO-Signature` with `webhook_security.verify_signature` (that module also holds
+the SSRF guard every attempt goes through).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import secrets
+import statistics
+import time
+import weakref
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agents.goal_parser import parse_goal
+from agents.planner import DEFAULT_MAX_PROSPECTS
+from api.core import orm
+from api.core.database import Database
+from api.services.events import JOB_CREATED
+from api.services.webhook_security import RefusedUrl, resolve_target, sign
+from cmo.settings import Settings
+
+PROSPECT_ENRICHED = "prospect.enriched"
+CAMPAIGN_COMPLETED = "campaign.completed"
+SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPEC's, whatever the log stores
+    JOB_CREATED: ("goal", "estimated_duration", "prospect_count"),
+    PROSPECT_ENRICHED: ("prospect_id", "email", "confidence_score", "signals"),
+    CAMPAIGN_COMPLETED: ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts"),
+}
+WEBHOOK_EVENTS = frozenset(SPEC_FIELDS)
+MAX_BACKOFF_SECONDS = 300.0
+CONCURRENT_REQUESTS = 16  # per process: a job with thousands of enriched prospects must not open thousands of sockets
+_HISTORY_JOBS = 20  # finished jobs the job.created duration estimate learns from
+
+log = structlog.get_logger("api.webhooks")
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """How hard to try (from `CMO_WEBHOOK_*`); tests shrink the delays to milliseconds."""
+
+    allow_private: bool = False
+    max_attempts: int = 8
+    backoff_seconds: float = 2.0
+    timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebhookPolicy:
+        return cls(
+            allow_private=settings.cmo_webhook_allow_private,
+            max_attempts=settings.cmo_webhook_max_attempts,
+            backoff_seconds=settings.cmo_webhook_backoff_seconds,
+            timeout_seconds=settings.cmo_webhook_timeout_seconds,
+        )
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt `attempt`: doubling, jittered down by up to half (so
+        receivers coming back are not hit by every sender at once), never shorter than Retry-After."""
+        base = min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (attempt - 1))
+        jittered = base * random.uniform(0.5, 1.0)
+        return min(MAX_BACKOFF_SECONDS, max(jittered, retry_after or 0.0))
+
+
+@dataclass
+class _Dispatcher:
+    """The deliveries of one process's database: a cap on concurrent requests and the running tasks."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    policy: WebhookPolicy
+    requests: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENT_REQUESTS))
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhook delivery crashed", error=repr(task.exception()))
+
+
+_dispatchers: weakref.WeakKeyDictionary[Database, _Dispatcher] = weakref.WeakKeyDictionary()
+
+
+def _dispatcher(database: Database) -> _Dispatcher:
+    if database not in _dispatchers:
+        _dispatchers[database] = _Dispatcher(database.sessions, WebhookPolicy.from_settings(database.settings))
+    return _dispatchers[database]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def dispatch_for_event(
+    database: Database, job_id: str, event: str, data: dict[str, Any], occurred_at: datetime | None = None
+) -> None:
+    """Schedule the webhook of one committed event (other events are ignored) and return at once.
+
+    `data` is the event's data as logged; only SPEC's fields of the event are sent (extras such as
+    the emitting `agent` are dropped). For `job.created` the missing SPEC fields (`prospect_count`,
+    `estimated_duration`) are filled in from the job, off the caller's path.
+    """
+    if event not in WEBHOOK_EVENTS:
+        return
+    dispatcher = _dispatcher(database)
+    dispatcher.spawn(_deliver(dispatcher, job_id, event, dict(data), occurred_at or datetime.now(UTC)))
+
+
+async def drain_deliveries(database: Database, timeout_seconds: float = 5.0) -> None:
+    """At shutdown: let in-flight deliveries finish for a moment, then cancel what is left."""
+    dispatcher = _dispatchers.pop(database, None)
+    if dispatcher is None or not dispatcher.tasks:
+        return
+    _, pending = await asyncio.wait(set(dispatcher.tasks), timeout=timeout_seconds)
+    for task in pending:
+        task.cancel()
+    if pending:
+        log.warning("webhook deliveries abandoned at shutdown", count=len(pending))
+        await asyncio.wait(pending)
+
+
+@dataclass(frozen=True)
+class _Target:
+    tenant_id: str
+    url: str
+    secret: str
+
+
+async def _target(session: AsyncSession, job_id: str) -> tuple[_Target, orm.Job] | None:
+    """The job's URL, else its tenant's default, and the tenant's secret; None when there is no URL."""
+    row = (
+        await session.execute(
+            select(orm.Job, orm.Tenant.webhook_url, orm.Tenant.webhook_secret)
+            .join(orm.Tenant, orm.Tenant.id == orm.Job.tenant_id)
+            .where(orm.Job.id == job_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    job, tenant_url, secret = row
+    url = job.webhook_url or tenant_url
+    if not url:
+        return None
+    return _Target(job.tenant_id, url, secret or await tenant_secret(session, job.tenant_id)), job
+
+
+async def tenant_secret(session: AsyncSession, tenant_id: str) -> str:
+    """The tenant's signing secret, created on first use (a concurrent creator's secret wins)."""
+    await session.execute(
+        update(orm.Tenant)
+        .where(orm.Tenant.id == tenant_id, orm.Tenant.webhook_secret.is_(None))
+        .values(webhook_secret=new_secret())
+    )
+    await session.commit()
+    return (await session.execute(select(orm.Tenant.webhook_secret).where(orm.Tenant.id == tenant_id))).scalar_one()
+
+
+def new_secret() -> str:
+    return f"whsec_{secrets.token_hex(24)}"
+
+
+async def _job_created_data(session: AsyncSession, job: orm.Job) -> dict[str, Any]:
+    """SPEC's job.created data: the prospect target as the planner will read it, and a duration
+    estimated from the tenant's recent finished jobs (seconds per prospect; null without history)."""
+    settings = (job.campaign or {}).get("campaign_settings", {})
+    count = job.max_prospects or parse_goal(job.goal).max_prospects or settings.get("max_prospects") or DEFAULT_MAX_PROSPECTS
+    summaries = (
+        await session.execute(
+            select(orm.Job.summary)
+            .where(orm.Job.tenant_id == job.tenant_id, orm.Job.status == "succeeded", orm.Job.summary.is_not(None))
+            .order_by(orm.Job.created_at.desc())
+            .limit(_HISTORY_JOBS)
+        )
+    ).scalars()
+    rates = [
+        s["duration_seconds"] / s["prospects_found"]
+        for s in summaries
+        if s.get("prospects_found") and isinstance(s.get("duration_seconds"), int | float)
+    ]
+    estimate = round(statistics.median(rates) * count) if rates else None
+    return {"goal": job.goal, "estimated_duration": estimate, "prospect_count": count}
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    retry_after: float | None = None
+    permanent: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+async def _attempt(
+    client: httpx.AsyncClient, dispatcher: _Dispatcher, target: _Target, body: bytes, headers: dict[str, str]
+) -> _Outcome:
+    """One POST, re-resolving and re-checking the host every time (DNS may have changed since)."""
+    started = time.perf_counter()
+
+    def elapsed() -> int:
+        return round((time.perf_counter() - started) * 1000)
+
+    try:
+        pinned = await resolve_target(target.url, allow_private=dispatcher.policy.allow_private)
+    except RefusedUrl as exc:
+        return _Outcome(None, f"refused: {exc}", elapsed(), permanent=True)
+    except OSError as exc:  # DNS failure: may be transient
+        return _Outcome(None, f"cannot resolve host: {exc}", elapsed())
+    timestamp = str(int(time.time()))
+    signed = {**headers, **pinned.headers, "X-CMO-Timestamp": timestamp, "X-CMO-Signature": sign(target.secret, timestamp, body)}
+    try:
+        async with dispatcher.requests:
+            started = time.perf_counter()  # the duration is the receiver's, not our queue's
+            async with client.stream("POST", pinned.url, content=body, headers=signed, extensions=pinned.extensions) as response:
+                status, retry_after = response.status_code, _retry_after(response)
+    except httpx.HTTPError as exc:
+        return _Outcome(None, f"{type(exc).__name__}: {exc}".rstrip(": "), elapsed())
+    return _Outcome(status, None if 200 <= status < 300 else f"HTTP {status}", elapsed(), retry_after)
+
+
+async def _record(sessions: async_sessionmaker[AsyncSession], row: orm.WebhookDelivery) -> None:
+    try:
+        async with sessions() as session:
+            session.add(row)
+            await session.commit()
+    except SQLAlchemyError as exc:  # the delivery itself happened; only its log line is lost
+        log.warning("webhook attempt not recorded", error=str(exc))
+
+
+async def _deliver(dispatcher: _Dispatcher, job_id: str, event: str, data: dict[str, Any], occurred_at: datetime) -> None:
+    async with dispatcher.sessions() as session:
+        found = await _target(session, job_id)
+        if found is None:
+            return
+        target, job = found
+        if event == JOB_CREATED:
+            data = await _job_created_data(session, job) | data
+    spec_data = {name: data[name] for name in SPEC_FIELDS[event] if name in data}
+    envelope = {"event": event, "job_id": job_id, "timestamp": _iso(occurred_at), "data": spec_data}
+    body = json.dumps(envelope, separators=(",", ":"), default=str).encode()
+    delivery_id = f"whd_{secrets.token_hex(10)}"
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"cmo-agent-webhooks/{version('cmo-agent')}",
+        "X-CMO-Event": event,
+        "X-CMO-Delivery": delivery_id,  # the same on every retry: receivers deduplicate on it
+    }
+    policy = dispatcher.policy
+    async with httpx.AsyncClient(timeout=policy.timeout_seconds, follow_redirects=False, trust_env=False) as client:
+        for attempt in range(1, policy.max_attempts + 1):
+            outcome = await _attempt(client, dispatcher, target, body, headers)
+            await _record(
+                dispatcher.sessions,
+                orm.WebhookDelivery(
+                    id=f"wha_{secrets.token_hex(10)}",
+                    tenant_id=target.tenant_id,
+                    job_id=job_id,
+                    delivery_id=delivery_id,
+                    event=event,
+                    url=target.url,
+                    attempt=attempt,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    duration_ms=outcome.duration_ms,
+                    delivered=outcome.delivered,
+                    created_at=orm.utcnow(),
+                ),
+            )
+            if outcome.delivered:
+                return
+            if outcome.permanent or attempt == policy.max_attempts:
+                log.warning("webhook not delivered", job_id=job_id, webhook_event=event, attempts=attempt, error=outcome.error)
+                return
+            await asyncio.sleep(policy.delay(attempt, outcome.retry_after))
+
+
+async def list_deliveries(session: AsyncSession, tenant_id: str, job_id: str) -> Sequence[orm.WebhookDelivery]:
+    """Every attempt for one job, oldest first (the caller has checked that the job is the tenant's)."""
+    query = (
+        select(orm.WebhookDelivery)
+        .where(orm.WebhookDelivery.tenant_id == tenant_id, orm.WebhookDelivery.job_id == job_id)
+        .order_by(orm.WebhookDelivery.created_at, orm.WebhookDelivery.attempt)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def webhook_settings(session: AsyncSession, tenant_id: str) -> tuple[str | None, str]:
+    """The tenant's default URL and its signing secret (created on first read)."""
+    url = (await session.execute(select(orm.Tenant.webhook_url).where(orm.Tenant.id == tenant_id))).scalar_one()
+    return url, await tenant_secret(session, tenant_id)
+
+
+async def set_webhook_settings(
+    session: AsyncSession, tenant_id: str, url: str | None, *, rotate_secret: bool
+) -> tuple[str | None, str]:
+    """Set (or clear, with None) the default URL; a rotated secret signs every delivery from now on."""
+    changes: dict[str, Any] = {"webhook_url": url}
+    if rotate_secret:
+        changes["webhook_secret"] = new_secret()
+    await session.execute(update(orm.Tenant).where(orm.Tenant.id == tenant_id).values(**changes))
+    await session.commit()
+    return await webhook_settings(session, tenant_id)

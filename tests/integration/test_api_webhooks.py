@@ -1,0 +1,277 @@
+"""Outgoing webhooks against a local receiver, on real Postgres and Redis: SPEC's envelope, the
+HMAC signature a receiver verifies, retries with backoff, the delivery log over the API, the
+tenant's default URL, and the SSRF guard.
+
+The receiver is a tiny HTTP server in a thread that records every request and answers 500 to the
+first N. Delays are milliseconds (`CMO_WEBHOOK_BACKOFF_SECONDS`), so the whole file takes seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.core.config import ApiConfig
+from api.core.database import Database, run_with_database
+from api.core.migrate import upgrade
+from api.services.tenants import issue_api_key
+from api.services.webhook_security import RefusedUrl, resolve_target, verify_signature
+from api.services.webhooks import dispatch_for_event, drain_deliveries
+from cmo.settings import Settings
+
+GOAL = "Find Python maintainers active in ML"
+
+
+@dataclass
+class Receiver:
+    """Records requests; answers `fail_first` of them with 500, the rest with 200."""
+
+    fail_first: int = 0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(self.requests) >= count, f"receiver got {len(self.requests)} requests, expected {count}"
+        return self.requests
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.requests.append({"at": time.monotonic(), "path": self.path, "headers": dict(self.headers), "body": body})
+            self.send_response(500 if len(state.requests) <= state.fail_first else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cmo"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def make_settings(migrated_postgres_url: str, redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "cmo_home": tmp_path / "home",
+            "database_url": migrated_postgres_url,
+            "redis_url": redis_url,
+            "cmo_webhook_allow_private": True,  # the receiver is on 127.0.0.1
+            "cmo_webhook_max_attempts": 4,
+            "cmo_webhook_backoff_seconds": 0.05,
+            "cmo_webhook_timeout_seconds": 2.0,
+        }
+        return Settings(**(values | overrides))
+
+    return make
+
+
+@pytest.fixture
+def stream(redis_url: str) -> Iterator[str]:  # noqa: F811
+    name = f"cmo:test:jobs:{uuid.uuid4().hex}"
+    yield name
+    redis.Redis.from_url(redis_url).delete(name)
+
+
+def auth(settings: Settings) -> dict[str, str]:
+    issued = run_with_database(settings, lambda db: issue_api_key(db, f"tenant-{uuid.uuid4().hex[:12]}"))
+    return {"Authorization": f"Bearer {issued.key}"}
+
+
+def deliveries(
+    client: TestClient, headers: dict[str, str], job_id: str, until: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The job's delivery log, polled until `until` holds (the deliveries run in the background)."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = client.get(f"/api/jobs/{job_id}/webhooks", headers=headers)
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        if until(items) or time.monotonic() > deadline:
+            return items
+        time.sleep(0.02)
+
+
+def test_signed_envelope_retried_with_backoff_and_logged(
+    make_settings: Callable[..., Settings], stream: str, receiver: Receiver
+) -> None:
+    receiver.fail_first = 2
+    settings = make_settings()
+    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+        headers = auth(settings)
+        started = time.perf_counter()
+        created = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 25, "webhook_url": receiver.url}, headers=headers)
+        assert created.status_code == 201
+        assert time.perf_counter() - started < 1.0  # the request never waits for the receiver
+        job_id = created.json()["id"]
+        secret = client.get("/api/webhooks", headers=headers).json()["secret"]
+
+        first, second, third = receiver.wait_for(3)
+        log = deliveries(client, headers, job_id, lambda items: len(items) == 3)
+        other_tenant = client.get(f"/api/jobs/{job_id}/webhooks", headers=auth(settings))
+
+    body = third["body"]
+    envelope = json.loads(body)
+    assert set(envelope) == {"event", "job_id", "timestamp", "data"}
+    assert envelope["event"] == "job.created" and envelope["job_id"] == job_id
+    assert envelope["timestamp"].endswith("Z")
+    assert envelope["data"] == {"goal": GOAL, "estimated_duration": None, "prospect_count": 25}
+    sent = third["headers"]
+    assert third["path"] == "/hooks/cmo" and sent["Content-Type"] == "application/json"
+    assert sent["X-CMO-Signature"].startswith("sha256=")
+    assert verify_signature(secret, sent["X-CMO-Timestamp"], body, sent["X-CMO-Signature"])
+    assert not verify_signature(secret, sent["X-CMO-Timestamp"], body + b" ", sent["X-CMO-Signature"])
+    assert not verify_signature("whsec_wrong", sent["X-CMO-Timestamp"], body, sent["X-CMO-Signature"])
+    stale = float(sent["X-CMO-Timestamp"]) + 301
+    assert not verify_signature(secret, sent["X-CMO-Timestamp"], body, sent["X-CMO-Signature"], now=stale)
+    # every retry carries the same body and delivery id, and waits longer than the one before
+    assert first["body"] == second["body"] == body
+    assert first["headers"]["X-CMO-Delivery"] == sent["X-CMO-Delivery"]
+    assert second["at"] - first["at"] >= 0.025 and third["at"] - second["at"] >= 0.05
+
+    assert [(d["attempt"], d["status_code"], d["delivered"]) for d in log] == [(1, 500, False), (2, 500, False), (3, 200, True)]
+    assert {d["delivery_id"] for d in log} == {sent["X-CMO-Delivery"]}
+    assert all(d["event"] == "job.created" and d["url"] == receiver.url for d in log)
+    assert log[0]["error"] == "HTTP 500" and log[2]["error"] is None
+    assert all(d["duration_ms"] >= 0 for d in log)
+    assert other_tenant.status_code == 404
+
+
+def test_worker_events_reach_the_tenant_default_url_and_give_up_after_max_attempts(
+    make_settings: Callable[..., Settings], stream: str, receiver: Receiver
+) -> None:
+    """prospect.enriched and campaign.completed, dispatched the way a worker does, to the tenant's
+    default URL (the job has none); a receiver that keeps failing gets exactly max_attempts tries."""
+    receiver.fail_first = 3
+    settings = make_settings(cmo_webhook_max_attempts=3)
+    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+        headers = auth(settings)
+        assert client.put("/api/webhooks", json={"url": receiver.url}, headers=headers).status_code == 200
+        job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
+        receiver.wait_for(3)  # job.created: three failures, then it gives up
+        log = deliveries(client, headers, job_id, lambda items: len(items) == 3)
+        assert [(d["attempt"], d["delivered"]) for d in log] == [(1, False), (2, False), (3, False)]
+
+    enriched = {"prospect_id": "gh_octocat", "email": "octocat@github.com", "confidence_score": 0.95, "signals": ["active_maintainer"]}
+    completed = {
+        "duration_seconds": 12.5, "prospects_found": 1, "emails_contactable": 1, "conversion_rate": None, "artifacts": ["leads_full.json"]
+    }
+
+    async def play_worker(db: Database) -> None:
+        await dispatch_for_event(db, job_id, "prospect.enriched", {"agent": "enricher", **enriched})  # as logged
+        await dispatch_for_event(db, job_id, "campaign.completed", completed)
+        await dispatch_for_event(db, job_id, "agent.reasoning", {"text": "not a webhook event"})
+        await drain_deliveries(db, timeout_seconds=10)
+
+    run_with_database(settings, play_worker)
+    received = {json.loads(r["body"])["event"]: json.loads(r["body"]) for r in receiver.wait_for(5)[3:]}
+    assert len(receiver.requests) == 5
+    assert received["prospect.enriched"]["data"] == enriched and received["campaign.completed"]["data"] == completed
+    assert all(e["job_id"] == job_id for e in received.values())
+
+
+def test_a_job_run_by_a_worker_reports_its_leads_and_its_end(
+    make_settings: Callable[..., Settings], stream: str, receiver: Receiver, private_postgres_url: str
+) -> None:
+    """The whole path: an inline worker runs the job on the sandbox and its committed events reach
+    the receiver, one `prospect.enriched` per lead, then `campaign.completed`."""
+    # A schema of its own: the inline worker would otherwise also run jobs other tests left queued.
+    settings = make_settings(sandbox_users=200, database_url=private_postgres_url)
+    upgrade(settings)
+    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream, workers_inline=1))) as client:
+        headers = auth(settings)
+        body = {"goal": GOAL, "max_prospects": 5, "webhook_url": receiver.url}
+        job_id = client.post("/api/jobs", json=body, headers=headers).json()["id"]
+        deadline = time.monotonic() + 120  # a whole pipeline run; generous for a loaded CI machine
+        while client.get(f"/api/jobs/{job_id}", headers=headers).json()["status"] != "succeeded":
+            assert time.monotonic() < deadline, "the job did not complete in time"
+            time.sleep(0.05)
+        summary = client.get(f"/api/jobs/{job_id}/summary", headers=headers).json()["summary"]
+        assert summary["prospects_found"] >= 1
+        receiver.wait_for(summary["prospects_found"] + 2)  # deliveries run concurrently: no order is promised
+        events = len(receiver.requests)
+        second = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 10, "webhook_url": receiver.url}, headers=headers)
+        estimate = json.loads(receiver.wait_for(events + 1)[events]["body"])
+        assert estimate["job_id"] == second.json()["id"]
+        expected = round(summary["duration_seconds"] / summary["prospects_found"] * 10)
+        assert estimate["data"]["estimated_duration"] == expected, "learnt from the tenant's finished job"
+
+    received = [e for e in (json.loads(r["body"]) for r in receiver.requests) if e["job_id"] == job_id]
+    envelopes = {(e["event"], e["data"].get("prospect_id")): e for e in received}
+    assert len(envelopes) == len(received) == summary["prospects_found"] + 2, "one delivery per event"
+    enriched = [e["data"] for (event, _), e in envelopes.items() if event == "prospect.enriched"]
+    assert envelopes[("job.created", None)]["data"]["prospect_count"] == 5
+    assert len(enriched) == summary["prospects_found"]
+    assert all(set(d) == {"prospect_id", "email", "confidence_score", "signals"} for d in enriched)
+    completed = envelopes[("campaign.completed", None)]["data"]
+    assert set(completed) == {"duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts"}
+    assert completed["prospects_found"] == summary["prospects_found"]
+
+
+def test_private_addresses_are_refused_unless_allowed(
+    make_settings: Callable[..., Settings], stream: str, receiver: Receiver
+) -> None:
+    settings = make_settings(cmo_webhook_allow_private=False)
+    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+        headers = auth(settings)
+        job_id = client.post("/api/jobs", json={"goal": GOAL, "webhook_url": receiver.url}, headers=headers).json()["id"]
+        log = deliveries(client, headers, job_id, lambda items: len(items) >= 1)
+        refused_default = client.put("/api/webhooks", json={"url": "http://169.254.169.254/latest/meta-data"}, headers=headers)
+
+    assert len(log) == 1, "a refused URL is not retried"
+    assert log[0]["delivered"] is False and log[0]["status_code"] is None
+    assert log[0]["error"].startswith("refused: 127.0.0.1 resolves to non-public address 127.0.0.1")
+    assert receiver.requests == []
+    assert refused_default.status_code == 422
+    assert refused_default.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.1.2.3/x",
+        "http://192.168.0.1/",
+        "http://169.254.169.254/latest/meta-data",  # the cloud metadata endpoint
+        "http://[::1]:8080/",
+        "http://localhost:9/",
+        "http://0.0.0.0/",
+        "http://[::ffff:127.0.0.1]/",  # IPv4-mapped loopback
+        "ftp://example.com/",
+    ],
+)
+def test_the_url_guard_refuses_internal_targets(url: str) -> None:
+    with pytest.raises(RefusedUrl):
+        asyncio.run(resolve_target(url, allow_private=False))
+
+
+def test_the_url_guard_pins_the_checked_address() -> None:
+    pinned = asyncio.run(resolve_target("https://93.184.215.14:8443/hook?x=1", allow_private=False))
+    assert str(pinned.url) == "https://93.184.215.14:8443/hook?x=1"
+    assert pinned.headers == {"Host": "93.184.215.14:8443"} and pinned.extensions == {"sni_hostname": "93.184.215.14"}
+    assert asyncio.run(resolve_target("http://127.0.0.1:9/", allow_private=True)).url.host == "127.0.0.1"
