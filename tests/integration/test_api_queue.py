@@ -6,8 +6,7 @@ see each other's entries. Locally a missing Redis skips these tests; in CI (`CI=
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ from api.services.queue import InProcessJobQueue, RedisJobQueue
 from api.services.tenants import issue_api_key
 from cmo.settings import Settings
 
-
-
-@pytest.fixture
-def stream(redis_url: str) -> Iterator[str]:
-    name = f"cmo:test:jobs:{uuid.uuid4().hex}"
-    yield name
-    redis.Redis.from_url(redis_url).delete(name)
 
 
 @pytest.fixture

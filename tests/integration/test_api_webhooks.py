@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -90,13 +89,6 @@ def make_settings(migrated_postgres_url: str, redis_url: str, tmp_path: Path) ->
         return Settings(**(values | overrides))
 
     return make
-
-
-@pytest.fixture
-def stream(redis_url: str) -> Iterator[str]:  # noqa: F811
-    name = f"cmo:test:jobs:{uuid.uuid4().hex}"
-    yield name
-    redis.Redis.from_url(redis_url).delete(name)
 
 
 def auth(settings: Settings) -> dict[str, str]:

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,13 +45,6 @@ SENDER = {"cmo_sender_postal_address": "1 Main St, Springfield", "cmo_unsubscrib
 WORKER_EVENTS = {"job.created", "job.started", "job.progress", "campaign.completed"}  # not the graph's stream
 VOLATILE = {"task", "duration_ms", "budget_left"}  # differ between two runs of the same step
 T = TypeVar("T")
-
-
-@pytest.fixture
-def stream(redis_url: str) -> Iterator[str]:
-    name = f"cmo:test:jobs:{uuid.uuid4().hex}"
-    yield name
-    redis.Redis.from_url(redis_url).delete(name)
 
 
 @pytest.fixture
