@@ -93,6 +93,9 @@ class GitHubTransport(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         key = self._cache_key(request)
         cached = self.cache.get(key) if key and self.cache else None
+        # This adapter owns conditional requests: a validator it cannot answer a 304 for (one set by
+        # PyGithub itself, say) would hand PyGithub an empty body.
+        request.headers.pop("If-None-Match", None)
         if cached:
             request.headers["If-None-Match"] = cached.etag
         attempt = 0

@@ -115,3 +115,16 @@ def test_empty_repository_has_no_contributors(server: SandboxServer, tmp_path: P
     from cmo.schemas.github import RepoInfo
 
     assert client.contributors(RepoInfo(full_name=empty.full_name, owner=empty.owner)) == []
+
+
+def test_a_foreign_validator_never_yields_an_empty_304(server: SandboxServer, tmp_path: Path) -> None:
+    """A conditional request the cache cannot answer is sent unconditionally (a 200 with its body)."""
+    import requests
+
+    client = _client(server, tmp_path)
+    url = f"{server.url}/users/{client.search_repositories('language:Go', 'stars', 'desc', 1)[1][0].owner}"
+    etag = requests.get(url, timeout=5).headers["ETag"]
+    session = requests.Session()
+    session.mount("http://", client.transport)
+    answer = session.get(url, headers={"If-None-Match": etag}, timeout=5)
+    assert answer.status_code == 200 and answer.json()["login"]
