@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,9 +162,15 @@ def _environment(settings: Settings, api_base: str | None) -> Iterator[tuple[str
         if api_base is None and not settings.uses_sandbox:
             api_base = settings.github_api_url or "https://api.github.com"
         if api_base is None or api_base.startswith("sandbox:"):
-            seed, users = (settings.sandbox_seed, settings.sandbox_users) if api_base is None else map(int, api_base.split(":")[1:])
-            url = stack.enter_context(_sandbox(seed, users, settings.sandbox_latency_ms))
-            api_base = f"sandbox:{seed}:{users}"
+            # The sandbox world is anchored to a day; a resumed run must see the world it started in.
+            if api_base is None:
+                seed, users = settings.sandbox_seed, settings.sandbox_users
+                anchor = settings.sandbox_anchor or datetime.now(UTC).date()
+            else:
+                _, seed_text, users_text, day = api_base.split(":")
+                seed, users, anchor = int(seed_text), int(users_text), date.fromisoformat(day)
+            url = stack.enter_context(_sandbox(seed, users, anchor, settings.sandbox_latency_ms))
+            api_base = f"sandbox:{seed}:{users}:{anchor.isoformat()}"
         else:
             url = api_base
         token = settings.github_token.get_secret_value() if settings.github_token else None
@@ -186,10 +192,10 @@ def _environment(settings: Settings, api_base: str | None) -> Iterator[tuple[str
 
 
 @contextmanager
-def _sandbox(seed: int, users: int, latency_ms: int) -> Iterator[str]:
+def _sandbox(seed: int, users: int, anchor: date, latency_ms: int) -> Iterator[str]:
     from cmo.sandbox import SandboxServer, generate_world
 
-    server = SandboxServer(generate_world(seed=seed, users=users), latency_ms=latency_ms).start()
+    server = SandboxServer(generate_world(seed=seed, users=users, anchor=anchor), latency_ms=latency_ms).start()
     try:
         yield server.url
     finally:

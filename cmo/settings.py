@@ -6,6 +6,7 @@ for configuration, so the table and this class cannot drift apart silently.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
 
     sandbox_seed: int = Field(default=7, description="Seed of the in-process GitHub sandbox world.")
     sandbox_users: int = Field(default=1500, ge=50, description="Size of the sandbox world.")
+    sandbox_anchor: date | None = Field(default=None, description="Day the sandbox world is anchored to (default today).")
     sandbox_latency_ms: int = Field(default=0, ge=0, description="Added latency per sandbox request.")
 
     @property

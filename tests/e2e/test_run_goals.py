@@ -60,7 +60,8 @@ def test_builtin_goal_meets_precision_and_recall(name: str, tmp_path: Path, bloc
 
 
 def test_second_identical_run_is_mostly_served_by_the_etag_cache(tmp_path: Path) -> None:
-    settings = _settings(tmp_path / "home")
+    # One world for both runs, even if they straddle midnight.
+    settings = _settings(tmp_path / "home").model_copy(update={"sandbox_anchor": datetime.now(UTC).date()})
     goal = BUILTIN_GOALS["python-ml"].goal
     first = run_job(goal, settings, out_dir=tmp_path / "one")
     second = run_job(goal, settings, out_dir=tmp_path / "two")

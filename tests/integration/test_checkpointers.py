@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url:
 def test_resuming_a_finished_run_changes_nothing(tmp_path: Path, database_url: str | None) -> None:
     settings = _settings(tmp_path, database_url)
     done = run_job(GOAL, settings, out_dir=tmp_path / "out", run_id="cmo_done_" + tmp_path.name[-8:])
+    assert done.summary["api_base"] == f"sandbox:7:1500:{datetime.now(UTC).date().isoformat()}", "the world's day is kept"
     again = resume_job(done.run_id, settings)
     assert [p.id for p in again.prospects] == [p.id for p in done.prospects]
     assert again.summary == done.summary
