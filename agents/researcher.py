@@ -41,7 +41,9 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
                 found.setdefault(repo.full_name, repo)
     except GitHubStop as exc:
         stops.append(str(exc))
-    kept = {name: repo for name, repo in found.items() if _keep(repo, plan.audience)}
+    vocabulary = load_vocabulary()
+    tagged = [r.model_copy(update={"domains": vocabulary.domains_of(r.topics, r.description)}) for r in found.values()]
+    kept = {repo.full_name: repo for repo in tagged if _keep(repo, plan.audience)}
     reasoning(
         AGENT,
         f"{len(plan.queries)} searches returned {len(found)} repos; {len(kept)} match the audience "
@@ -152,7 +154,6 @@ def _keep(repo: RepoInfo, audience: TargetAudience) -> bool:
         return False
     if audience.languages and (repo.language or "").lower() not in {l.lower() for l in audience.languages}:
         return False
-    repo.domains = load_vocabulary().domains_of(repo.topics, repo.description)
     if audience.domains:
         return bool(set(repo.domains) & set(audience.domains))
     if audience.topics:
