@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from cmo.cli_common import console, fail, load_settings
+from cmo.cli_privacy import register_privacy_commands
 from cmo.cli_service import register_service_commands
 from cmo.runner import BadInput, JobResult, new_run_id, resume_job, run_job
 from cmo.sandbox.cli import sandbox_app
@@ -170,3 +171,4 @@ def schema(
 
 
 register_service_commands(app)
+register_privacy_commands(app)
