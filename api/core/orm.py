@@ -221,3 +221,8 @@ class ChatThread(Base):
     messages: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The privacy features keep their tables in their own modules; importing them here registers them
+# on Base.metadata wherever the ORM is loaded (the migrations check, the services).
+from api.core import orm_audit, orm_keys, orm_privacy  # noqa: E402,F401
