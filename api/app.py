@@ -25,7 +25,20 @@ from api.core.logging import configure_logging
 from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from api.core.migrate import ensure_embedded_schema
 from api.core.redis import open_redis
-from api.routers import analytics, artifacts, audit, chat, events, health, jobs, prospects, suppressions, unsubscribe, webhooks
+from api.routers import (
+    analytics,
+    artifacts,
+    audit,
+    chat,
+    events,
+    health,
+    jobs,
+    privacy_settings,
+    prospects,
+    suppressions,
+    unsubscribe,
+    webhooks,
+)
 from api.services.bus import create_event_bus
 from api.services.events import bind_event_bus
 from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
@@ -81,6 +94,6 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, jobs, artifacts, analytics, webhooks, chat, events, suppressions, unsubscribe, prospects, audit):
+    for module in (health, jobs, artifacts, analytics, webhooks, chat, events, suppressions, unsubscribe, prospects, audit, privacy_settings):
         app.include_router(module.router)
     return app
