@@ -1,0 +1,78 @@
+"""Column types that encrypt personal data at rest: `EncryptedText` and `EncryptedJSON`.
+
+Why TypeDecorators: the services keep reading and writing plain `str` and JSON values, and every
+value is sealed on its way into the database and opened on its way out, so no query site can forget.
+A value is encrypted for the tenant of the enclosing `tenant_scope(...)` (`cmo.privacy.keys`; a CLI
+run is the `local` tenant) and decrypted with the tenant and key version its ciphertext names. It is
+stored as the ASCII token `enc1:...` in a TEXT column, the same on SQLite and Postgres (hence no
+JSONB operators on encrypted JSON: filter on a blind index column instead).
+
+Once per process, before the first query, bind the keyring the types use:
+
+    from api.core.encrypted_types import bind_keyring
+    bind_keyring(get_keyring(settings))          # create_app's lifespan, `cmo worker`, CLI commands
+
+Values written before a column became encrypted (no `enc1:` prefix) are read back as they are, so
+turning encryption on needs no downtime; they are sealed the next time they are written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+
+from cmo.privacy.crypto import KeyringError, is_token
+from cmo.privacy.keys import Keyring, current_tenant
+
+_keyring: Keyring | None = None
+
+
+def bind_keyring(keyring: Keyring | None) -> None:
+    """Set (or, with None, clear) the keyring every encrypted column of this process uses."""
+    global _keyring
+    _keyring = keyring
+
+
+def bound_keyring() -> Keyring:
+    if _keyring is None:
+        raise KeyringError(
+            "encrypted columns need a keyring: call api.core.encrypted_types.bind_keyring(get_keyring(settings)) "
+            "once at process start"
+        )
+    return _keyring
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A `str` column stored as an encrypted token."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else bound_keyring().encrypt_text(current_tenant(), value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or not is_token(value):
+            return value
+        return bound_keyring().decrypt_text(value)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document (dict, list, scalar) stored as an encrypted token."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        document = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return bound_keyring().encrypt_text(current_tenant(), document)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(bound_keyring().decrypt_text(value) if is_token(value) else value)
