@@ -8,6 +8,8 @@ generically, and any other sentence that needs a missing fact is dropped.
 
 The footer is built here too, by code, for both the template and the LLM path: the GDPR Art. 14
 notice, the Art. 21 / CAN-SPAM opt-out and the sender's postal address must never depend on a model.
+So are the opt-out link and the RFC 8058 headers: a service job with `CMO_PUBLIC_URL` gets a signed
+one-click link per recipient (`api.services.unsubscribe`), anything else the configured base + `?u=`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from api.services.unsubscribe import LinkSigner, link_signer
 from cmo.schemas import Campaign, Evidence, Fact, MessageTemplate, Prospect
 from cmo.settings import Settings
 from tools.normalize import display_company
@@ -90,17 +93,21 @@ class SenderIdentity:
     title: str | None
     postal_address: str | None
     unsubscribe_base: str
+    signer: LinkSigner | None = None  # our own one-click opt-out links, when this job has them
 
 
-def sender_identity(campaign: Campaign, settings: Settings) -> SenderIdentity:
-    """The first sender profile, completed from settings (compliance reads the same values)."""
+def sender_identity(campaign: Campaign, settings: Settings, tenant_id: str | None = None) -> SenderIdentity:
+    """The first sender profile, completed from settings (compliance reads the same values). Opt-outs
+    go to the campaign's own URL, else this service's one-click links, else `CMO_UNSUBSCRIBE_URL`."""
     profile = campaign.messaging.sender_profiles[0] if campaign.messaging.sender_profiles else None
+    signer = None if campaign.messaging.unsubscribe_url else link_signer(settings, tenant_id)
     return SenderIdentity(
         name=profile.name if profile else settings.cmo_sender_name,
         company=(profile.company if profile else None) or settings.cmo_sender_company,
         title=profile.title if profile else None,
         postal_address=(profile.postal_address if profile else None) or settings.cmo_sender_postal_address,
-        unsubscribe_base=campaign.messaging.unsubscribe_url or settings.cmo_unsubscribe_url,
+        unsubscribe_base=campaign.messaging.unsubscribe_url or (signer.base_url if signer else settings.cmo_unsubscribe_url),
+        signer=signer,
     )
 
 
@@ -109,6 +116,20 @@ def unsubscribe_link(base: str, prospect_id: str) -> str:
     parts = urlsplit(base)
     query = urlencode([*parse_qsl(parts.query), ("u", prospect_id)])
     return urlunsplit(parts._replace(query=query))
+
+
+def opt_out_url(prospect: Prospect, sender: SenderIdentity) -> str:
+    """The recipient's own opt-out link."""
+    return sender.signer.url(prospect) if sender.signer else unsubscribe_link(sender.unsubscribe_base, prospect.id)
+
+
+def opt_out_headers(prospect: Prospect, sender: SenderIdentity) -> dict[str, str]:
+    """`List-Unsubscribe` (RFC 2369), plus RFC 8058's one-click header only where the link honours a
+    one-click POST, which only our own endpoint is known to do."""
+    headers = {"List-Unsubscribe": f"<{opt_out_url(prospect, sender)}>"}
+    if sender.signer:
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
 
 
 def footer(prospect: Prospect, sender: SenderIdentity) -> str:
@@ -127,7 +148,7 @@ def footer(prospect: Prospect, sender: SenderIdentity) -> str:
         f"(GDPR Art. 6(1)(f)). We keep this data for at most {retention} days, or until you object. You have the "
         "right to access, correct or erase your data and to object to this processing at any time: reply to "
         "this email.\n\n"
-        f"To opt out of all further messages: {unsubscribe_link(sender.unsubscribe_base, prospect.id)}"
+        f"To opt out of all further messages: {opt_out_url(prospect, sender)}"
     )
 
 

@@ -23,6 +23,7 @@ from agents.grounding import claim_problems, evidence_bundle, fact_problems, ref
 from agents.copy_templates import (
     DEFAULT_TEMPLATES,
     footer,
+    opt_out_headers,
     personalization_facts,
     render_body,
     render_subject,
@@ -89,10 +90,12 @@ def _template_text(
     return subject, body, used
 
 
-def draft_from_template(prospect: Prospect, campaign: Campaign, variant: str, settings: Settings) -> Message:
+def draft_from_template(
+    prospect: Prospect, campaign: Campaign, variant: str, settings: Settings, tenant_id: str | None = None
+) -> Message:
     """A draft with no model: the variant's template filled from evidence, plus the footer."""
     subject, body, facts = _template_text(prospect, campaign, variant, settings)
-    sender = sender_identity(campaign, settings)
+    sender = sender_identity(campaign, settings, tenant_id)
     return Message(
         subject=subject,
         body=f"{body}\n\n{footer(prospect, sender)}",
@@ -100,6 +103,7 @@ def draft_from_template(prospect: Prospect, campaign: Campaign, variant: str, se
         template=template_for(campaign, variant).name,
         facts_used=facts,
         written_by="template",
+        headers=opt_out_headers(prospect, sender),
     )
 
 
@@ -166,6 +170,7 @@ def draft_many_with_llm(
     campaign: Campaign,
     settings: Settings,
     prompt: str,
+    tenant_id: str | None = None,
 ) -> list[Message]:
     """LLM drafts for many prospects in concurrent batches; ungrounded ones fall back to the template."""
     structured = llm.with_structured_output(DraftOut, include_raw=True)
@@ -181,7 +186,7 @@ def draft_many_with_llm(
             [jobs[i].conversation for i in pending], config={"max_concurrency": MAX_CONCURRENCY}, return_exceptions=True
         )
         retry: list[int] = []
-        sender = sender_identity(campaign, settings)
+        sender = sender_identity(campaign, settings, tenant_id)
         for i, output in zip(pending, outputs):
             job = jobs[i]
             draft, problems = _judge(output, job)
@@ -193,6 +198,7 @@ def draft_many_with_llm(
                     template=job.template.name,
                     facts_used=draft.facts_used,
                     written_by="llm",
+                    headers=opt_out_headers(job.prospect, sender),
                 )
                 continue
             previous = f"\nYour draft was:\n{draft.model_dump_json()}" if draft else ""
@@ -203,7 +209,7 @@ def draft_many_with_llm(
             retry.append(i)
         pending = retry
     return [
-        message or draft_from_template(job.prospect, campaign, job.variant, settings)
+        message or draft_from_template(job.prospect, campaign, job.variant, settings, tenant_id)
         for message, job in zip(messages, jobs)
     ]
 
@@ -222,12 +228,13 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     prospects = state.get("prospects", [])
     arms = variant_names(campaign)
     variants = [assign_variant(p.id, arms, salt=campaign.id) for p in prospects]
+    tenant_id = state["run"].tenant_id if "run" in state else None  # None: a CLI run, no tenant
     if context.llm is None:
-        messages = [draft_from_template(p, campaign, v, context.settings) for p, v in zip(prospects, variants)]
+        messages = [draft_from_template(p, campaign, v, context.settings, tenant_id) for p, v in zip(prospects, variants)]
         how = "no LLM key: template path"
     else:
         prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
-        messages = draft_many_with_llm(context.llm, prospects, variants, campaign, context.settings, prompt)
+        messages = draft_many_with_llm(context.llm, prospects, variants, campaign, context.settings, prompt, tenant_id)
         fallbacks = sum(m.written_by == "template" for m in messages)
         how = f"LLM path; {fallbacks} fell back to the template after {MAX_ATTEMPTS} ungrounded or invalid drafts"
     updated = []

@@ -26,6 +26,7 @@ class RunInfo(BaseModel):
     llm: str = Field(description="'none' or the model name")
     prompt_version: str
     api_base: str = Field(description="GitHub API base URL, or sandbox:<seed>:<users>")
+    tenant_id: str | None = Field(default=None, description="The service tenant of a job; None for a CLI run")
 
 
 def merge_dicts(left: dict, right: dict) -> dict:

@@ -22,6 +22,8 @@ from api.core.metrics import LATENCY, REQUESTS
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_FORM_PATHS = ("/unsubscribe/",)  # RFC 8058 one-click opt-outs post form data, not JSON
+_CSV_PATHS = frozenset({"/api/suppressions/import"})  # uploads of `kind,value` CSV files
 log = structlog.get_logger("api.access")
 
 
@@ -73,7 +75,9 @@ class BodyGuardMiddleware:
         has_body = "transfer-encoding" in headers or (length is not None and length != "0")
         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         problem: tuple[int, str] | None = None
-        if has_body and not (content_type == "application/json" or content_type.endswith("+json")):
+        is_json = content_type == "application/json" or content_type.endswith("+json")
+        is_csv_upload = content_type == "text/csv" and scope["path"] in _CSV_PATHS
+        if has_body and not is_json and not is_csv_upload and not scope["path"].startswith(_FORM_PATHS):
             problem = (415, f"the request body must be application/json, not {content_type or 'untyped'}")
         elif length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             problem = (413, self._too_large())
