@@ -17,11 +17,12 @@ from api.models.analytics import (
 )
 from api.models.problem import problems
 from api.services import analytics
+from api.services.audit import audited
 
 router = APIRouter(prefix="/api", tags=["analytics"], dependencies=[Depends(authenticate)], responses=problems(401, 422))
 
 
-@router.post("/events", status_code=201, responses=problems(400, 404, 413, 415))
+@router.post("/events", status_code=201, responses=problems(400, 404, 413, 415), dependencies=[audited("engagement.record")])
 async def record_event(body: EngagementCreate, principal: CurrentPrincipal, session: SessionDep) -> Engagement:
     """Record what a prospect did (opened, replied, demo_booked, ...) for one job's outreach."""
     event = await analytics.record_engagement(session, principal.tenant_id, body)
@@ -36,7 +37,7 @@ async def campaigns(
     return CampaignAnalytics(items=await analytics.recent_campaigns(session, principal.tenant_id, limit))
 
 
-@router.get("/analytics/prospects")
+@router.get("/analytics/prospects", dependencies=[audited("analytics.prospects")])
 async def prospects(
     principal: CurrentPrincipal, session: SessionDep, top: Annotated[int, Query(ge=0, le=200)] = 20
 ) -> ProspectAnalytics:

@@ -12,12 +12,13 @@ from api.models.chat import ChatReply, ChatRequest, ChatThread
 from api.models.problem import problems
 from api.routers.jobs import get_queue
 from api.services import chat
+from api.services.audit import audited
 from api.services.queue import JobQueue
 
 router = APIRouter(prefix="/api/chat", tags=["chat"], dependencies=[Depends(authenticate)], responses=problems(401))
 
 
-@router.post("", responses=problems(400, 404, 413, 415, 422))
+@router.post("", responses=problems(400, 404, 413, 415, 422), dependencies=[audited("chat.message")])
 async def post_message(
     body: ChatRequest,
     principal: CurrentPrincipal,
@@ -29,7 +30,7 @@ async def post_message(
     return await chat.chat(session, request.app.state.database, queue, principal.tenant_id, body)
 
 
-@router.get("/{thread_id}", responses=problems(404))
+@router.get("/{thread_id}", responses=problems(404), dependencies=[audited("chat.read")])
 async def get_thread(thread_id: str, principal: CurrentPrincipal, session: SessionDep) -> ChatThread:
     """The thread's history and jobs."""
     return await chat.get_thread(session, principal.tenant_id, thread_id)

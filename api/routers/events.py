@@ -21,6 +21,7 @@ from api.core.database import SessionDep
 from api.models.problem import problems
 from api.routers.jobs import JobId
 from api.services import jobs
+from api.services.audit import audited
 from api.services.events import stream_events
 
 log = structlog.get_logger("api.events")
@@ -47,6 +48,7 @@ class JobEventStream(EventSourceResponse):
     "/{job_id}/events",
     response_class=JobEventStream,
     responses={200: {"content": {"text/event-stream": {}}, "description": STREAM_DESCRIPTION}, **problems(404, 422)},
+    dependencies=[audited("events.stream")],
 )
 async def job_events(
     job_id: JobId,

@@ -13,6 +13,7 @@ from api.core.orm import JobStatus
 from api.models.jobs import Job, JobCreate, JobPage, JobSummary
 from api.models.problem import problems
 from api.services import jobs
+from api.services.audit import audited
 from api.services.queue import JobQueue
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(authenticate)], responses=problems(401))
@@ -31,7 +32,7 @@ def get_queue(request: Request) -> JobQueue:
     return request.app.state.queue
 
 
-@router.post("", status_code=201, responses=problems(400, 413, 415, 422))
+@router.post("", status_code=201, responses=problems(400, 413, 415, 422), dependencies=[audited("job.create")])
 async def create_job(
     body: JobCreate,
     principal: CurrentPrincipal,
@@ -59,12 +60,12 @@ async def list_jobs(
     return JobPage(items=[Job.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/{job_id}", responses=problems(404))
+@router.get("/{job_id}", responses=problems(404))  # metadata only (status, counts): not audited, it is the polling path
 async def get_job(job_id: JobId, principal: CurrentPrincipal, session: SessionDep) -> Job:
     return Job.model_validate(await jobs.get_job(session, principal.tenant_id, job_id))
 
 
-@router.get("/{job_id}/summary", responses=problems(404))
+@router.get("/{job_id}/summary", responses=problems(404), dependencies=[audited("job.summary")])
 async def get_summary(job_id: JobId, principal: CurrentPrincipal, session: SessionDep) -> JobSummary:
     """SPEC's campaign.completed data once finished; the live counts before."""
     return await jobs.job_summary(session, principal.tenant_id, job_id)
@@ -73,6 +74,7 @@ async def get_summary(job_id: JobId, principal: CurrentPrincipal, session: Sessi
 @router.delete(
     "/{job_id}",
     responses={202: {"model": Job, "description": "The job is running: it will stop at its next step."}, **problems(404, 409)},
+    dependencies=[audited("job.cancel")],
 )
 async def cancel_job(job_id: JobId, principal: CurrentPrincipal, session: SessionDep, response: Response) -> Job:
     """Cancel: a queued job is cancelled at once (200); a running one is asked to stop (202)."""

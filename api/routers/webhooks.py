@@ -11,12 +11,13 @@ from api.models.problem import problems
 from api.models.webhooks import WebhookDelivery, WebhookDeliveryPage, WebhookSettings, WebhookSettingsUpdate
 from api.routers.jobs import JobId
 from api.services import jobs, webhooks
+from api.services.audit import audited
 from api.services.webhook_security import RefusedUrl, resolve_target
 
 router = APIRouter(prefix="/api", tags=["webhooks"], dependencies=[Depends(authenticate)], responses=problems(401))
 
 
-@router.get("/jobs/{job_id}/webhooks", responses=problems(404))
+@router.get("/jobs/{job_id}/webhooks", responses=problems(404), dependencies=[audited("webhook.deliveries")])
 async def list_deliveries(job_id: JobId, principal: CurrentPrincipal, session: SessionDep) -> WebhookDeliveryPage:
     """Every delivery attempt of the job's webhooks, oldest first."""
     await jobs.get_job(session, principal.tenant_id, job_id)  # another tenant's job is a 404

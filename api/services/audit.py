@@ -1,0 +1,293 @@
+"""The audit trail: who read or changed personal data, what, when and from where.
+
+Every API route that touches personal data declares `dependencies=[audited("job.read")]`; services
+and CLI commands that act outside a route (erasure, exports, the purge) call `record_audit` in
+their own transaction, so the record commits with the change it describes or not at all.
+
+Records are chained: `hash = sha256(prev_hash + canonical JSON of the record)`. Appends serialise
+on the `audit_head` row (a row lock in Postgres, the write lock in SQLite), so concurrent writers
+never fork the chain; call `record_audit` last before committing, to hold that lock briefly.
+`verify_chain` recomputes the chain (`cmo audit verify`). Records carry ids only: a value that
+looks like an email address is refused, so a careless caller cannot leak one into the trail.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.params import Depends as DependsParam
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from api.core.auth import CurrentPrincipal, Principal
+from api.core.database import SessionDep
+from api.core.errors import Problem
+from api.core.orm import utcnow
+from api.core.orm_audit import GENESIS_HASH, HEAD_ID, AuditHead, AuditRecord
+from api.services.pagination import decode_cursor, encode_cursor
+
+log = structlog.get_logger("api.audit")
+
+ACTION = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+HASHED_FIELDS = (
+    "seq", "id", "at", "tenant_id", "actor", "action", "job_id", "prospect_ids",
+    "artifact_id", "detail", "ip", "user_agent", "outcome",
+)  # fmt: skip
+MAX_USER_AGENT = 512
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value (sorted keys, no spaces, UTF-8): what the chain hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_iso)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def record_hash(prev_hash: str, record: AuditRecord) -> str:
+    """The hash a record must carry, given its predecessor's hash."""
+    fields = {name: getattr(record, name) for name in HASHED_FIELDS}
+    return hashlib.sha256((prev_hash + canonical_json(fields)).encode()).hexdigest()
+
+
+def principal_actor(principal: Principal) -> str:
+    return f"key:{principal.key_id}"
+
+
+def cli_actor() -> str:
+    """'cli:<os user>' for records written by `cmo` commands (the uid when the user has no name)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except OSError:
+        return f"cli:uid-{os.getuid()}"
+
+
+def _ids_only(action: str, values: Any) -> Any:
+    """The value as stored (a JSON round trip), refusing anything that looks like an email address."""
+    normalised = json.loads(canonical_json(values))
+    if EMAIL.search(canonical_json(normalised)):
+        raise ValueError(f"audit record {action!r}: ids only, never email addresses")
+    return normalised
+
+
+async def record_audit(
+    session: AsyncSession,
+    *,
+    tenant_id: str | None,
+    actor: str,
+    action: str,
+    job_id: str | None = None,
+    prospect_ids: Sequence[str] | None = None,
+    artifact_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    request: HTTPConnection | None = None,
+    outcome: int | None = None,
+) -> AuditRecord:
+    """Append one record in the caller's transaction (the caller commits); returns it, detached.
+
+    `actor`: 'key:<key id>' (`principal_actor`), 'cli:<os user>', 'public' or 'system'. `action`: a
+    dotted verb ('job.read', 'prospect.erase'). `request` gives the client's address and user agent.
+    """
+    if not ACTION.fullmatch(action) or not actor:
+        raise ValueError(f"audit record needs an actor and a dotted action, got {actor!r}, {action!r}")
+    _ids_only(action, [tenant_id, job_id, artifact_id])
+    user_agent = request.headers.get("user-agent") if request is not None else None
+    record = AuditRecord(
+        id=f"aud_{secrets.token_hex(10)}",
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        job_id=job_id,
+        prospect_ids=_ids_only(action, list(prospect_ids)) if prospect_ids is not None else None,
+        artifact_id=artifact_id,
+        detail=_ids_only(action, detail) if detail is not None else None,
+        ip=request.client.host if request is not None and request.client else None,
+        user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
+        outcome=outcome,
+    )
+    take_next = update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + 1)
+    head = (await session.execute(take_next.returning(AuditHead.seq, AuditHead.hash))).one_or_none()
+    if head is None:
+        raise RuntimeError("audit_head row missing: the database is not migrated (`cmo db upgrade`)")
+    record.seq, record.prev_hash = head
+    record.at = utcnow()  # taken under the lock: `at` never goes backwards along the chain
+    record.hash = record_hash(record.prev_hash, record)
+    values = {name: getattr(record, name) for name in (*HASHED_FIELDS, "prev_hash", "hash")}
+    await session.execute(insert(AuditRecord).values(values))
+    await session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=record.hash))
+    return record
+
+
+def _request_ids(request: Request, response: Response) -> dict[str, Any]:
+    """The resource ids of a request: its path parameters (an email address in a path is stored
+    as '<email>', so that a route addressed by one still gets its record), or the job a POST created."""
+    params = {name: EMAIL.sub("<email>", str(value)) for name, value in request.path_params.items()}
+    ids: dict[str, Any] = {
+        "job_id": params.pop("job_id", None),
+        "artifact_id": params.pop("artifact_id", None),
+        "prospect_ids": [params.pop("prospect_id")] if "prospect_id" in params else None,
+        "detail": params or None,
+    }
+    created = (response.headers.get("location") or "").rstrip("/").rsplit("/", 1)[-1]
+    if ids["job_id"] is None and created.startswith("cmo_"):
+        ids["job_id"] = created
+    return ids
+
+
+def _status_of(request: Request, response: Response, error: BaseException | None) -> int:
+    if error is not None:
+        return getattr(error, "status_code", 422 if isinstance(error, RequestValidationError) else 500)
+    route = request.scope.get("route")
+    return response.status_code or getattr(route, "status_code", None) or 200
+
+
+def audited(action: str) -> DependsParam:
+    """A route dependency recording one `action` per request, with the final HTTP status:
+    `@router.get(..., dependencies=[audited("artifact.download")])` (use it as is, not in `Depends`).
+
+    It runs when the endpoint returns or raises, before the response is sent (for SSE: once, when
+    the stream opens). Ids come from the path (`job_id`, `artifact_id`, `prospect_id`; others go
+    to `detail`) and from a created job's `Location`. The route commits its own changes first; a
+    request whose audit record cannot be written is answered 500, never served unaudited.
+    Requests refused by authentication (401) are not recorded: they touched no tenant's data.
+    """
+    if not ACTION.fullmatch(action):
+        raise ValueError(f"audit action must be a dotted verb, got {action!r}")
+
+    async def record(
+        request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep
+    ) -> AsyncIterator[None]:
+        error: BaseException | None = None
+        try:
+            yield
+        except Exception as exc:
+            error = exc
+        try:
+            if error is not None:
+                await session.rollback()  # the route's failed work; the record gets a clean transaction
+            await record_audit(
+                session,
+                tenant_id=principal.tenant_id,
+                actor=principal_actor(principal),
+                action=action,
+                request=request,
+                outcome=_status_of(request, response, error),
+                **_request_ids(request, response),
+            )
+            await session.commit()
+        except Exception:
+            if error is None:
+                raise
+            log.exception("audit record of a failed request not written", action=action)
+        if error is not None:
+            raise error
+
+    return Depends(record, scope="function")
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    action: str | None = None
+    job_id: str | None = None
+    prospect_id: str | None = None
+    since: datetime | None = None
+
+
+async def list_audit(
+    session: AsyncSession, tenant_id: str, where: AuditFilter, *, limit: int, cursor: str | None
+) -> tuple[Sequence[AuditRecord], str | None]:
+    """One page of the tenant's records, newest first, and the next page's cursor (or None)."""
+    query = select(AuditRecord).where(AuditRecord.tenant_id == tenant_id)
+    if cursor is not None:
+        _, seq = decode_cursor(cursor)
+        query = query.where(AuditRecord.seq < _cursor_seq(seq))
+    if where.action:
+        query = query.where(AuditRecord.action == where.action)
+    if where.job_id:
+        query = query.where(AuditRecord.job_id == where.job_id)
+    if where.since:
+        query = query.where(AuditRecord.at >= where.since)
+    if where.prospect_id:
+        query = query.where(_mentions_prospect(session, where.prospect_id))
+    rows = (await session.execute(query.order_by(AuditRecord.seq.desc()).limit(limit + 1))).scalars().all()
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last.at, str(last.seq))
+
+
+def _cursor_seq(raw: str) -> int:
+    if not raw.isdigit():
+        raise Problem(422, "query.cursor: not a cursor of the audit trail (pass next_cursor of the previous page)", slug="validation-error")
+    return int(raw)
+
+
+def _mentions_prospect(session: AsyncSession, prospect_id: str) -> Any:
+    """`prospect_ids` contains the id: JSONB containment in Postgres, json_each in SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return AuditRecord.prospect_ids.op("@>")(func.jsonb_build_array(prospect_id))
+    members = func.json_each(AuditRecord.prospect_ids).table_valued("value")
+    return exists(select(1).select_from(members).where(members.c.value == prospect_id))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify_chain` found: records checked, and the first broken link (None: intact)."""
+
+    records: int
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
+async def verify_chain(session: AsyncSession, tenant_id: str | None = None) -> ChainReport:
+    """Recompute the chain in seq order. With `tenant_id`, only that tenant's records are judged
+    (each must recompute and link to the stored record before it); the head check is global, since
+    rows missing from the end could have been anyone's."""
+    checked = 0
+    prev: AuditRecord | None = None
+    rows = await session.stream_scalars(select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=500))
+    async for row in rows:
+        if tenant_id is None or row.tenant_id == tenant_id:
+            reason = broken_link(prev, row)
+            if reason is not None:
+                return ChainReport(checked, row.seq, reason)
+            checked += 1
+        prev = row
+        session.expunge(row)
+    head = await session.get_one(AuditHead, HEAD_ID)
+    last_seq, last_hash = (prev.seq, prev.hash) if prev is not None else (0, GENESIS_HASH)
+    if (head.seq, head.hash) != (last_seq, last_hash):
+        return ChainReport(checked, last_seq + 1, f"the chain ends at record {last_seq} but its head is record {head.seq}")
+    return ChainReport(checked)
+
+
+def broken_link(prev: AuditRecord | None, row: AuditRecord) -> str | None:
+    """Why `row` does not follow `prev` (the record stored before it) in the chain; None if it does."""
+    if row.seq == 1:
+        expected_prev = GENESIS_HASH
+    elif prev is not None and prev.seq == row.seq - 1:
+        expected_prev = prev.hash
+    else:
+        return f"record {row.seq - 1} is missing"
+    if row.prev_hash != expected_prev:
+        return f"does not link to record {row.seq - 1} (prev_hash differs)"
+    if row.hash != record_hash(row.prev_hash, row):
+        return "its content was altered (hash mismatch)"
+    return None
