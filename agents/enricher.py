@@ -78,9 +78,12 @@ def fan_out_candidates(state: State) -> list[Send] | str:
 def enricher(task: CandidateTask, runtime: Runtime[Context]) -> dict:
     ctx = runtime.context
     try:
-        return _enrich(task["candidate"], task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days)
+        found = _enrich(task["candidate"], task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days)
     except GitHubStop as exc:
         return {"stop_reasons": [str(exc)]}
+    if any(ctx.suppression.contains_prospect(p) for p in found.get("enriched", [])):
+        return {"dropped": ["suppressed"]}  # e.g. by an email or domain only the profile revealed
+    return found
 
 
 def _enrich(

@@ -85,7 +85,7 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     }[audience.role]
     by_login: dict[str, list[RepoContribution]] = {}
     for c in state.get("contributions", []):
-        if is_person(c.login, c.account_type):
+        if is_person(c.login, c.account_type) and not runtime.context.suppression.contains(github_id=c.github_id, login=c.login):
             by_login.setdefault(c.login, []).append(c)
     people = [
         Candidate(login=login, github_id=items[0].github_id, account_type=items[0].account_type, contributions=items)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.enricher import rank
 from api.core import orm
+from api.services.suppressions import job_event_filter
 from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, write_artifacts
 from cmo.runner import BadInput
 from cmo.schemas import Prospect
@@ -35,9 +36,10 @@ CONTENT_TYPES = {
 COMPLETED_FIELDS = ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts")
 
 
-def checkpoint_values(settings: Settings, job_id: str) -> dict[str, Any]:
-    """The graph state at the job's last checkpoint (empty if the job never reached one)."""
-    with open_checkpointer(settings.database_url, settings.home) as saver:
+def checkpoint_values(settings: Settings, job_id: str, tenant_id: str) -> dict[str, Any]:
+    """The graph state at the job's last checkpoint (empty if the job never reached one), decrypted
+    with the key of the job's tenant."""
+    with open_checkpointer(settings, tenant_id) as saver:
         return dict(build_graph(saver).get_state({"configurable": {"thread_id": job_id}}).values)
 
 
@@ -84,11 +86,16 @@ def artifact_files(scratch: Path, leads: Sequence[Prospect], summary: dict[str, 
 
 
 async def trace_file(session: AsyncSession, job_id: str) -> bytes:
-    """The job's event log as JSON lines, in sequence order."""
+    """The job's event log as JSON lines, in sequence order, without events naming anyone suppressed."""
+    hidden = await job_event_filter(session, job_id)
     rows = await session.execute(
         select(orm.JobEvent.seq, orm.JobEvent.event, orm.JobEvent.created_at, orm.JobEvent.data)
         .where(orm.JobEvent.job_id == job_id)
         .order_by(orm.JobEvent.seq)
     )
-    lines = (json.dumps({"seq": seq, "event": event, "created_at": at.isoformat(), "data": data}) for seq, event, at, data in rows)
+    lines = (
+        json.dumps({"seq": seq, "event": event, "created_at": at.isoformat(), "data": data})
+        for seq, event, at, data in rows
+        if not hidden(data)
+    )
     return "".join(line + "\n" for line in lines).encode()

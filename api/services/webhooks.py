@@ -36,7 +36,9 @@ from agents.goal_parser import parse_goal
 from agents.planner import DEFAULT_MAX_PROSPECTS
 from api.core import orm
 from api.core.database import Database
+from api.core.errors import Problem
 from api.services.events import JOB_CREATED
+from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign
 from cmo.settings import Settings
 
@@ -112,6 +114,20 @@ def _dispatcher(database: Database) -> _Dispatcher:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def check_webhook_url(url: str, settings: Settings, *, field: str) -> None:
+    """A 422 now for a URL no delivery would call (a private address, unless the deployment allows
+    them): the tenant learns it when submitting, not from a delivery log. A name that does not
+    resolve yet is accepted, and every delivery checks again anyway (DNS may change: rebinding)."""
+    try:
+        await resolve_target(url, allow_private=settings.cmo_webhook_allow_private)
+    except RefusedUrl as exc:
+        raise Problem(
+            422, str(exc), slug="webhook-url-refused", errors=[{"loc": field, "msg": str(exc), "type": "webhook_url_refused"}]
+        ) from exc
+    except OSError:
+        pass
 
 
 async def dispatch_for_event(
@@ -266,6 +282,9 @@ async def _deliver(dispatcher: _Dispatcher, job_id: str, event: str, data: dict[
         target, job = found
         if event == JOB_CREATED:
             data = await _job_created_data(session, job) | data
+        login = str(data.get("prospect_id") or "").removeprefix("gh_") or None
+        if event == PROSPECT_ENRICHED and await is_suppressed(session, target.tenant_id, login=login, email=data.get("email")):
+            return  # suppressed by now (maybe while the job ran): no receiver learns about them
     spec_data = {name: data[name] for name in SPEC_FIELDS[event] if name in data}
     envelope = {"event": event, "job_id": job_id, "timestamp": _iso(occurred_at), "data": spec_data}
     body = json.dumps(envelope, separators=(",", ":"), default=str).encode()
