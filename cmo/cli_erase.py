@@ -1,0 +1,136 @@
+"""`cmo erase`, `cmo export`, `cmo purge`: data-subject rights and retention on the service database.
+
+Why in the CLI as well as the API: an operator answers an erasure or access request that arrived by
+email, and can run the retention purge from cron when no worker runs (the embedded mode between
+`cmo serve` runs). The same services as `/api/prospects` and the workers do the work, and every
+command writes its audit record with the OS user as actor (`cli:<user>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+from cmo.cli_common import fail, load_settings
+from cmo.cli_service import _service_call
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from api.services.erasure import Person
+
+T = TypeVar("T")
+Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (as given to `cmo apikey create`).")]
+Email = Annotated[str | None, typer.Option("--email", help="The person's email address.")]
+Login = Annotated[str | None, typer.Option("--login", help="The person's GitHub login.")]
+ProspectId = Annotated[str | None, typer.Option("--id", help="The prospect id of the leads (gh_<login>).")]
+
+
+def _in_tenant(tenant: str | None, work: Callable[[AsyncSession, str | None], Awaitable[T]]) -> T:
+    """Run `work(session, tenant_id)` on the service database (tenant None: every tenant); a user
+    error (unknown tenant or person, a running job, missing keys) is one red line."""
+    from sqlalchemy import select
+
+    from api.core.database import Database
+    from api.core.encrypted_types import bind_keyring
+    from api.core.errors import Problem
+    from api.core.orm import Tenant as TenantRow
+    from cmo.privacy.crypto import KeyringError
+    from cmo.privacy.keys import get_keyring
+
+    settings = load_settings()
+
+    async def act(database: Database) -> T:
+        bind_keyring(get_keyring(settings))  # encrypted columns
+        async with database.sessions() as session:
+            tenant_id = None
+            if tenant is not None:
+                tenant_id = await session.scalar(select(TenantRow.id).where(TenantRow.name == tenant))
+                if tenant_id is None:
+                    raise Problem(404, f"no tenant {tenant!r} (create it with `cmo apikey create --tenant {tenant}`)")
+            return await work(session, tenant_id)
+
+    try:
+        return _service_call(settings, act)
+    except Problem as exc:
+        fail(str(exc.detail))
+    except (ValueError, KeyringError) as exc:
+        fail(str(exc))
+
+
+def _person(email: str | None, login: str | None, prospect_id: str | None) -> Person:
+    from api.services.erasure import Person
+
+    given = [value for value in (email, login, prospect_id) if value]
+    if len(given) != 1:
+        fail("name the person with exactly one of --email, --login or --id")
+    if prospect_id and not prospect_id.startswith("gh_"):
+        fail(f"--id {prospect_id!r} is not a prospect id (gh_<login>)")
+    return Person.of(prospect_id=prospect_id, login=login, email=email)
+
+
+def erase(tenant: Tenant, email: Email = None, login: Login = None, prospect_id: ProspectId = None) -> None:
+    """Erase one person from every store of the tenant and tombstone them (GDPR Art. 17)."""
+    from api.services.audit import cli_actor
+    from api.services.erasure import erase as erase_person
+
+    person = _person(email, login, prospect_id)
+    report = _in_tenant(tenant, lambda session, tenant_id: erase_person(session, tenant_id or "", person, actor=cli_actor()))
+    detail = report.detail()
+    typer.echo(
+        f"erased from {len(detail['jobs'])} job(s): {detail['prospect_rows']} prospect record(s), "
+        f"{detail['events_deleted']} event(s) deleted, {detail['records_redacted']} record(s) redacted, "
+        f"{detail['artifacts_regenerated']} artifact(s) regenerated, {detail['checkpoint_threads']} checkpoint thread(s) "
+        f"and {detail['cache_entries']} cache entr(ies) deleted; tombstones: {', '.join(report.suppression_ids) or 'none'}; "
+        f"audit record {report.audit_id}"
+    )
+
+
+def export(
+    tenant: Tenant,
+    file: Annotated[Path | None, typer.Argument(help="Write the JSON here (default: standard output).")] = None,
+    login: Login = None,
+    email: Email = None,
+    prospect_id: ProspectId = None,
+) -> None:
+    """Everything the tenant holds about one person, as JSON (GDPR Art. 15)."""
+    from api.services.audit import cli_actor, record_audit
+    from api.services.subject_export import export_person
+
+    person = _person(email, login, prospect_id)
+
+    async def work(session: AsyncSession, tenant_id: str | None) -> str:
+        document = await export_person(session, tenant_id or "", person)
+        await record_audit(session, tenant_id=tenant_id, actor=cli_actor(), action="prospect.export", prospect_ids=document.prospect_ids)
+        await session.commit()
+        return document.model_dump_json(indent=2)
+
+    text = _in_tenant(tenant, work)
+    if file is None:
+        typer.echo(text)
+        return
+    file.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"wrote {file}", err=True)
+
+
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; change nothing.")] = False,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant (default: every tenant).")] = None,
+) -> None:
+    """Delete what is past its retention: prospect records, finished jobs, idle chat threads, old checkpoints."""
+    from api.services.audit import cli_actor
+    from api.services.retention import purge as run_purge
+
+    settings = load_settings()
+    report = _in_tenant(tenant, lambda session, tenant_id: run_purge(session, settings, tenant_id=tenant_id, dry_run=dry_run, actor=cli_actor()))
+    if report.skipped:
+        fail("another purge is running (a worker's periodic purge); try again in a minute")
+    counts = report.counts
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(
+        f"{verb}: {counts.prospects} expired prospect record(s), {counts.jobs} job(s), "
+        f"{counts.chat_threads} chat thread(s), {counts.checkpoints} checkpoint thread(s)"
+    )
