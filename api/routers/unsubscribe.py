@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.core.database import SessionDep
 from api.core.errors import Problem
 from api.models.problem import problems
-from api.services.unsubscribe import InvalidToken, Recipient, UnsubscribeNotConfigured, recipient_of, record_objection
+from api.services.unsubscribe import recipient_of, record_objection
+from cmo.privacy.optout import InvalidToken, Recipient, UnsubscribeNotConfigured
 
 router = APIRouter(tags=["unsubscribe"])
 log = structlog.get_logger("api.unsubscribe")

@@ -29,7 +29,7 @@ from api.core.orm_privacy import Suppression
 from api.services.prospects import save_prospects
 from api.services.suppressions import is_suppressed
 from api.services.tenants import issue_api_key
-from api.services.unsubscribe import Recipient, sign_token, unsubscribe_key
+from cmo.privacy.optout import Recipient, sign_token, unsubscribe_key
 from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
 from cmo.schemas import Prospect
 from cmo.settings import Settings

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from agents.compliance import review_prospect
 from agents.copy_templates import opt_out_headers, sender_identity
 from agents.copywriter import draft_from_template
-from api.services.unsubscribe import (
+from cmo.privacy.optout import (
     SECRET_FILE,
     InvalidToken,
     Recipient,
