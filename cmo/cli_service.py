@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,6 +11,13 @@ from cmo.cli_common import console, fail, load_settings
 from cmo.settings import Settings
 
 db_app = typer.Typer(help="The service database: Postgres at DATABASE_URL, else SQLite under CMO_HOME.", no_args_is_help=True)
+
+
+class KeyRoleOption(StrEnum):
+    admin = "admin"
+    member = "member"
+
+
 apikey_app = typer.Typer(help="API keys of the REST service; each key belongs to one tenant.", no_args_is_help=True)
 
 
@@ -44,15 +52,18 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target Alembic revi
 
 
 @apikey_app.command("create")
-def apikey_create(tenant: Annotated[str, typer.Option("--tenant", help="Tenant name (created if new).")]) -> None:
+def apikey_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name (created if new).")],
+    role: Annotated[KeyRoleOption, typer.Option("--role", help="admin keys may also read the audit trail.")] = KeyRoleOption.member,
+) -> None:
     """Create an API key for TENANT. The key is the last line of the output; only its hash is stored."""
     from api.services.tenants import issue_api_key
 
     name = tenant.strip()
     if not name or len(name) > 200:
         fail("--tenant must be 1 to 200 characters")
-    issued = _service_call(load_settings(), lambda database: issue_api_key(database, name))
-    typer.echo(f"tenant: {issued.tenant_name} ({issued.tenant_id}{', new' if issued.tenant_created else ''})")
+    issued = _service_call(load_settings(), lambda database: issue_api_key(database, name, role.value))
+    typer.echo(f"tenant: {issued.tenant_name} ({issued.tenant_id}{', new' if issued.tenant_created else ''}); role: {role.value}")
     typer.echo(f"key id: {issued.key_id} (revoke with `cmo apikey revoke {issued.key_id}`)")
     typer.echo("the key is shown only now; send it as `Authorization: Bearer <key>`:")
     typer.echo(issued.key)
@@ -93,8 +104,18 @@ def worker(
     claim_idle: Annotated[
         float, typer.Option("--claim-idle", min=1.0, help="Seconds of silence after which a worker counts as dead and its jobs are taken over.")
     ] = 60.0,
+    consumer_idle: Annotated[
+        float,
+        typer.Option("--consumer-idle", min=1.0, help="Seconds after which a consumer with no pending job (a dead worker's) is removed from the group."),
+    ] = 600.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus metrics of this worker on this port (0: a free one, logged). Off by default."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option("--metrics-host", help="Interface of the metrics server.")] = "0.0.0.0",
     stream: Annotated[str, typer.Option("--stream", hidden=True, help="Redis Stream of jobs (tests use their own).")] = "cmo:jobs",
     group: Annotated[str, typer.Option("--group", hidden=True, help="Consumer group of the workers.")] = "workers",
+    heartbeat: Annotated[float, typer.Option("--heartbeat", hidden=True, min=0.1, help="Seconds between lease refreshes of a quiet job.")] = 1.0,
 ) -> None:
     """Run jobs from the Redis Stream (REDIS_URL) until SIGTERM/SIGINT; any number of these may run.
 
@@ -105,13 +126,24 @@ def worker(
     from api.core.config import ApiConfig
     from api.core.migrate import ensure_embedded_schema
     from api.services.worker import serve_worker
+    from api.services.worker_metrics import MetricsUnavailable
 
     settings = load_settings()
     if not settings.redis_url:
         fail("`cmo worker` needs REDIS_URL (without Redis, `cmo serve` runs the jobs in its own process)")
     ensure_embedded_schema(settings)
-    config = ApiConfig(jobs_stream=stream, workers_group=group, worker_claim_idle_seconds=claim_idle)
-    asyncio.run(serve_worker(settings, config, concurrency))
+    config = ApiConfig(
+        jobs_stream=stream,
+        workers_group=group,
+        worker_claim_idle_seconds=claim_idle,
+        worker_consumer_idle_seconds=consumer_idle,
+        worker_heartbeat_seconds=heartbeat,
+    )
+    metrics = (metrics_host, metrics_port) if metrics_port is not None else None
+    try:
+        asyncio.run(serve_worker(settings, config, concurrency, metrics))
+    except MetricsUnavailable as exc:
+        fail(str(exc))
 
 
 SERVE_HELP = (

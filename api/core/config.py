@@ -31,3 +31,12 @@ class ApiConfig:
     worker_claim_idle_seconds: float = 60.0  # a silent owner this long is dead: XAUTOCLAIM, lease takeover
     worker_heartbeat_seconds: float = 1.0  # lease refresh and cancel check of each running job
     worker_max_attempts: int = 3  # a job that killed this many workers fails instead of looping
+    worker_consumer_idle_seconds: float = 600.0  # consumers with no pending entry idle this long are removed
+    worker_metrics_refresh_seconds: float = 5.0  # queue gauges of `cmo worker --metrics-port` are this fresh
+    # API keys (api/core/key_cache.py): a principal is cached this long; 0 turns the cache off.
+    auth_cache_seconds: float = 30.0  # the worst-case delay of a revocation when Redis is down
+    auth_cache_entries: int = 10_000
+    # Control messages (api/core/redis.py ChannelListener): a silent subscription is pinged this often.
+    control_ping_seconds: float = 5.0
+    # Retention purge (api/services/retention.py) run by every worker this often; 0 turns it off.
+    retention_purge_seconds: float = 4 * 3600.0

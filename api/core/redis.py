@@ -1,12 +1,30 @@
-"""The process's Redis client (one connection pool, opened in the app lifespan).
+"""The process's Redis clients: the shared pool, and the subscriber of control messages.
 
 Timeouts are short on purpose: a Redis outage must turn into a fast error or a 503 from `/readyz`,
 never into requests that hang; `health_check_interval` re-checks idle pooled connections.
+
+Control messages (a job to cancel, an API key revoked) are tiny pub/sub notifications that make
+something happen now instead of at the next poll. Pub/sub delivers only to connected subscribers,
+so each use keeps a slower path that does not depend on them (the job's `cancel_requested` flag,
+the key cache's TTL) and `ChannelListener` tells its owner when it (re)connected: whatever was
+published while it was away is lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+
+import structlog
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = structlog.get_logger("api.redis")
 
 
 def open_redis(url: str, timeout_seconds: float) -> Redis:
@@ -17,3 +35,98 @@ def open_redis(url: str, timeout_seconds: float) -> Redis:
         health_check_interval=30,
         decode_responses=True,
     )
+
+
+async def publish_once(url: str, channel: str, message: str, timeout_seconds: float) -> int:
+    """Publish from a process that keeps no Redis client (the CLI); returns the receivers' count."""
+    redis = open_redis(url, timeout_seconds)
+    try:
+        return await redis.publish(channel, message)
+    finally:
+        await redis.aclose()
+
+
+class ChannelListener:
+    """One pub/sub connection following one channel, reconnecting with backoff until closed.
+
+    `on_message` gets each message's text; `on_connected` runs each time the subscription is
+    confirmed, first and after every reconnection (messages published in between are lost). A
+    half-open connection raises nothing by itself, so a silent subscription is PINGed every
+    `ping_seconds` and one that does not answer is reconnected.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        on_message: Callable[[str], None],
+        *,
+        on_connected: Callable[[], None] = lambda: None,
+        timeout_seconds: float,
+        ping_seconds: float,
+    ) -> None:
+        self.channel = channel
+        self._on_message, self._on_connected = on_message, on_connected
+        self._timeout, self._ping_seconds = timeout_seconds, ping_seconds
+        self._redis = Redis.from_url(  # no hidden retries: reconnecting and resubscribing is done here
+            url,
+            decode_responses=True,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            retry=Retry(NoBackoff(), 0),
+            client_name=f"cmo-control:{os.getpid()}",
+        )
+        self._subscribed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start following; waits (at most the Redis timeout) until the subscription is confirmed, so
+        a message published once this returns is received. Redis being away does not fail the start."""
+        self._task = asyncio.create_task(self._follow())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._timeout):
+                await self._subscribed.wait()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def _follow(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                await self._dispatch(pubsub)
+            except (RedisError, OSError) as exc:
+                log.warning("control channel disconnected; reconnecting", channel=self.channel, error=str(exc), retry_in=delay)
+            finally:
+                if self._subscribed.is_set():
+                    self._subscribed.clear()
+                    delay = 0.1
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _dispatch(self, pubsub: PubSub) -> None:
+        awaiting_pong = False
+        while True:
+            message = await pubsub.get_message(timeout=self._ping_seconds)
+            if message is None:
+                if awaiting_pong:
+                    raise ConnectionError(f"no answer from Redis within {self._ping_seconds}s")
+                await pubsub.ping()
+                awaiting_pong = True
+                continue
+            awaiting_pong = False
+            if message["type"] == "subscribe":
+                self._subscribed.set()
+                self._on_connected()
+            elif message["type"] == "message":
+                try:
+                    self._on_message(message["data"])
+                except Exception:  # one bad message never stops the listener
+                    log.exception("control message not handled", channel=self.channel)

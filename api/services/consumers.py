@@ -6,6 +6,14 @@ stays pending until its job reaches a final status, then it is acknowledged and 
 idle time of the entries it runs (`XCLAIM ... JUSTID`), so only the entries of a worker that stopped
 refreshing — a dead one — grow idle, and `XAUTOCLAIM` hands those to another worker.
 
+A worker killed with SIGKILL leaves its consumer in the group. Once `XAUTOCLAIM` has moved its
+pending entries to live workers it is only a name, but it stays in `XINFO CONSUMERS` forever, so
+each sweep deletes the consumers that have no pending entry and have been idle for
+`worker_consumer_idle_seconds` (a live worker's blocking reads keep its idle time near zero). The
+check and the deletion are one Lua script: `XGROUP DELCONSUMER` drops the consumer's pending
+entries with it, so a consumer that got an entry between a separate check and the deletion would
+lose that entry for good.
+
 Without Redis (the embedded mode) the in-process queue has nothing to acknowledge or reclaim.
 """
 
@@ -58,14 +66,34 @@ class JobSource(Protocol):
     async def close(self) -> None:
         """This worker stops for good (all its jobs were acknowledged or handed back)."""
 
+    async def prune_consumers(self) -> list[str]:
+        """Forget the consumers of dead workers that hold nothing any more; returns their names."""
+
+
+# KEYS[1] stream; ARGV: group, minimum idle ms, the caller's own consumer (never removed).
+PRUNE_CONSUMERS = """
+local removed = {}
+for _, fields in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local consumer = {}
+  for i = 1, #fields, 2 do consumer[fields[i]] = fields[i + 1] end
+  if consumer['pending'] == 0 and consumer['idle'] >= tonumber(ARGV[2]) and consumer['name'] ~= ARGV[3] then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], consumer['name'])
+    removed[#removed + 1] = consumer['name']
+  end
+end
+return removed
+"""
+
 
 class StreamSource:
     """A consumer of the Redis Stream's group."""
 
-    def __init__(self, queue: RedisJobQueue, consumer: str, claim_idle_seconds: float) -> None:
+    def __init__(self, queue: RedisJobQueue, consumer: str, claim_idle_seconds: float, consumer_idle_seconds: float) -> None:
         self.queue, self.redis, self.stream, self.group = queue, queue.redis, queue.stream, queue.group
         self.consumer = consumer
         self.claim_idle_ms = int(claim_idle_seconds * 1000)
+        self.consumer_idle_ms = int(consumer_idle_seconds * 1000)
+        self._prune = self.redis.register_script(PRUNE_CONSUMERS)
         self.sweep_seconds: float | None = claim_idle_seconds
         self._scan_from = "0-0"  # XAUTOCLAIM's cursor: a scan looks at a few entries per call
 
@@ -74,10 +102,13 @@ class StreamSource:
 
     async def close(self) -> None:
         """Remove this worker's consumer from the group unless entries are still pending under it
-        (a dead worker's consumer stays until its entries were claimed; it is only a name)."""
+        (a dead worker's consumer is deleted by a live worker's sweep once its entries were claimed)."""
         pending = await self.redis.xpending_range(self.stream, self.group, "-", "+", 1, consumername=self.consumer)
         if not pending:
             await self.redis.xgroup_delconsumer(self.stream, self.group, self.consumer)
+
+    async def prune_consumers(self) -> list[str]:
+        return await self._prune(keys=[self.stream], args=[self.group, self.consumer_idle_ms, self.consumer])
 
     async def take(self, timeout: float) -> Delivery | None:
         """A dead worker's entry first (`XAUTOCLAIM`), else a new one (`XREADGROUP`, blocking)."""
@@ -135,6 +166,10 @@ class MemorySource:
 
     async def close(self) -> None:
         """Nothing to tear down."""
+
+    async def prune_consumers(self) -> list[str]:
+        """There are no consumers to forget."""
+        return []
 
     async def take(self, timeout: float) -> Delivery | None:
         try:

@@ -18,10 +18,11 @@ from api.core import orm
 from api.core.database import Database
 from api.core.errors import Problem
 from api.models.jobs import JobCreate, JobSummary
+from api.services.cancel import announce_cancel
 from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
-from api.services.webhooks import dispatch_for_event
+from api.services.webhooks import check_webhook_url, dispatch_for_event
 
 log = structlog.get_logger("api.jobs")
 
@@ -39,6 +40,8 @@ async def create_job(
     The campaign is stored as the client sent it (unset fields left out), so later readers can tell
     an explicit choice such as `analytics.conversion_goals` from a default.
     """
+    if request.webhook_url:
+        await check_webhook_url(str(request.webhook_url), database.settings, field="body.webhook_url")
     job = orm.Job(
         id=new_job_id(),
         tenant_id=tenant_id,
@@ -132,6 +135,8 @@ async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.
             if queued:
                 await append_event(session, job.id, JOB_CANCELLED, {"reason": "cancelled before it started"})
             await session.commit()
+            if not queued:
+                await announce_cancel(session, job.id)
             await session.refresh(job)
             return job
         await session.rollback()

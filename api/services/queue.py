@@ -14,6 +14,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from api.core.metrics import QUEUE_DEPTH, QUEUE_OLDEST_AGE
+
 
 class JobQueue(Protocol):
     async def enqueue(self, job_id: str) -> None:
@@ -84,3 +86,10 @@ class RedisJobQueue:
         seconds, microseconds = await self.redis.time()
         oldest_ms = min(int(entry_id.split("-")[0]) for entry_id in oldest)
         return max(0.0, seconds + microseconds / 1e6 - oldest_ms / 1000)
+
+
+async def refresh_queue_gauges(queue: JobQueue) -> None:
+    """Set `cmo_queue_depth` and, on Redis, `cmo_queue_oldest_pending_age_seconds` (the autoscaling signals)."""
+    QUEUE_DEPTH.set(await queue.depth())
+    if isinstance(queue, RedisJobQueue):
+        QUEUE_OLDEST_AGE.set(await queue.oldest_pending_age())

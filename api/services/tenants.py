@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.core.auth import hash_api_key, new_api_key
 from api.core.database import Database
+from api.core.key_cache import announce_revocation
 from api.core.orm import ApiKey, Tenant, utcnow
+
+KeyRole = Literal["admin", "member"]  # an admin key may also read the tenant's audit trail
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,12 @@ async def _tenant(database: Database, name: str) -> tuple[Tenant, bool]:
         return (await session.execute(select(Tenant).where(Tenant.name == name))).scalar_one(), False
 
 
-async def issue_api_key(database: Database, tenant_name: str) -> IssuedKey:
+async def issue_api_key(database: Database, tenant_name: str, role: KeyRole = "member") -> IssuedKey:
     tenant, created = await _tenant(database, tenant_name)
     key = new_api_key()
     key_id = f"key_{secrets.token_hex(8)}"
     async with database.sessions() as session, session.begin():
-        session.add(ApiKey(id=key_id, tenant_id=tenant.id, key_hash=hash_api_key(key)))
+        session.add(ApiKey(id=key_id, tenant_id=tenant.id, key_hash=hash_api_key(key), role=role))
     return IssuedKey(tenant.id, tenant.name, created, key_id, key)
 
 
@@ -59,4 +63,6 @@ async def revoke_api_key(database: Database, key_id: str) -> bool:
             .values(revoked_at=utcnow())
             .returning(ApiKey.id)
         )
+    if revoked is not None:  # every API process stops accepting it now, not when its cache expires
+        await announce_revocation(database.settings, database.config, key_id)
     return revoked is not None

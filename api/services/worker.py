@@ -4,7 +4,12 @@
 asked (`--workers-inline N`; by default one without Redis, so the embedded mode works alone). The
 database is the source of truth: at start, whenever the stream turns out lost (Redis restarted
 empty), and every claim-idle period, jobs that are unfinished in the database but held by no stream
-entry are enqueued again; claiming is a conditional UPDATE, so an extra entry is harmless.
+entry are enqueued again; claiming is a conditional UPDATE, so an extra entry is harmless. The same
+sweeps delete the consumers that dead workers left in the group.
+
+A worker follows `cmo:cancel` (api/services/cancel.py) and stops a job it runs as soon as the API
+announces its cancellation; the job's `cancel_requested` flag, read at every heartbeat, stays the
+slower path that needs no Redis.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from redis.exceptions import RedisError
@@ -25,15 +30,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.core.config import ApiConfig
 from api.core.database import Database
+from api.core.encrypted_types import bind_keyring
 from api.core.logging import configure_logging
-from api.core.redis import open_redis
+from api.core.metrics import WORKER_JOBS_RUNNING
+from api.core.redis import ChannelListener, open_redis
 from api.services.bus import create_event_bus
+from api.services.cancel import follow_cancels, listen_locally, stop_listening_locally
 from api.services.consumers import Delivery, JobSource, MemorySource, StreamLost, StreamSource
 from api.services.events import bind_event_bus
 from api.services.execution import JobRun
 from api.services.leases import claim_job, unfinished_job_ids
 from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
+from api.services.retention import purge_periodically
 from api.services.webhooks import drain_deliveries
+from api.services.worker_metrics import record_attempt, serve_metrics
+from cmo.privacy.keys import get_keyring
 from cmo.settings import Settings
 
 log = structlog.get_logger("api.worker")
@@ -49,7 +60,7 @@ def new_worker_id() -> str:
 
 def source_for(queue: JobQueue, worker_id: str, config: ApiConfig) -> JobSource:
     if isinstance(queue, RedisJobQueue):
-        return StreamSource(queue, worker_id, config.worker_claim_idle_seconds)
+        return StreamSource(queue, worker_id, config.worker_claim_idle_seconds, config.worker_consumer_idle_seconds)
     if isinstance(queue, InProcessJobQueue):
         return MemorySource(queue, config.worker_claim_idle_seconds)
     raise TypeError(f"no consumer for {type(queue).__name__}")
@@ -67,17 +78,29 @@ class Worker:
         self.source = source_for(queue, self.worker_id, config)
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._runs: set[JobRun] = set()
+        self._runs: dict[str, JobRun] = {}  # by job id
         self._sweep_at = 0.0
 
     def stop(self) -> None:
         """Take no new job; `run` returns within a second."""
         self._stopping.set()
 
+    def cancel_running(self, job_id: str) -> None:
+        """A cancel was announced: stop the job now if it runs here (its flag is already committed)."""
+        run = self._runs.get(job_id)
+        if run is not None:
+            log.info("cancel received", job_id=job_id)
+            run.request_stop("cancel")
+
     async def run(self) -> None:
         """Until `stop()`; then the running jobs stop at their next step and are handed back."""
         log.info("worker started", worker_id=self.worker_id, concurrency=self.concurrency, queue=type(self.source).__name__)
+        listen_locally(self)
+        cancels: ChannelListener | None = None
+        if isinstance(self.source, StreamSource) and self.settings.redis_url:
+            cancels = await follow_cancels(self.settings.redis_url, self.config, self)
         await self._recover()
+        purging = asyncio.create_task(purge_periodically(self.database, self.settings, self.config.retention_purge_seconds))
         try:
             while not self._stopping.is_set():
                 if len(self._tasks) >= self.concurrency:
@@ -91,10 +114,14 @@ class Worker:
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
         finally:
-            for job in self._runs:
+            for job in self._runs.values():
                 job.request_stop("shutdown")
             if self._tasks:
                 await asyncio.wait(self._tasks)
+            purging.cancel()  # the retention purge of this worker (api/services/retention.py)
+            stop_listening_locally(self)
+            if cancels is not None:
+                await cancels.close()
             try:
                 await self.source.close()
             except (RedisError, OSError) as exc:
@@ -123,6 +150,13 @@ class Worker:
             return
         if enqueued:
             log.info("re-enqueued unfinished jobs", count=enqueued)
+        try:
+            removed = await self.source.prune_consumers()
+        except (RedisError, OSError) as exc:
+            log.warning("dead consumers not removed", error=str(exc))
+        else:
+            if removed:
+                log.info("removed the consumers of dead workers", consumers=removed)
         self._sweep_at = time.monotonic() + (self.source.sweep_seconds or 0.0)
 
     async def _handle(self, delivery: Delivery) -> None:
@@ -137,17 +171,21 @@ class Worker:
                 await self.source.retry_later(delivery)
                 return
             run = JobRun(self.database, self.settings, self.config, job, self.worker_id, lambda: self._keepalive(delivery))
-            self._runs.add(run)
+            self._runs[job.id] = run
             if self._stopping.is_set():
                 run.request_stop("shutdown")
+            WORKER_JOBS_RUNNING.inc()
+            started = time.monotonic()
             try:
                 outcome = await run.execute()
             finally:
-                self._runs.discard(run)
+                del self._runs[job.id]
+                WORKER_JOBS_RUNNING.dec()
             if outcome == "finished":
                 await self.source.ack(delivery)
             elif outcome == "released":
                 await self.source.release(delivery)
+            await record_attempt(self.database, job.id, outcome, time.monotonic() - started)
         except (RedisError, OSError) as exc:  # the row already says what happened; a sweep re-enqueues if needed
             log.warning("queue not updated for the job", error=str(exc))
         except Exception:  # one job's trouble never stops the worker; the job is offered again
@@ -179,23 +217,31 @@ async def inline_workers(
         await task
 
 
-async def serve_worker(settings: Settings, config: ApiConfig, concurrency: int) -> None:
+async def serve_worker(
+    settings: Settings, config: ApiConfig, concurrency: int, metrics_address: tuple[str, int] | None = None
+) -> None:
     """`cmo worker`: consume the Redis Stream until SIGTERM or SIGINT. The events it appends are
-    published on the event bus (SSE streams of every API process) and trigger webhooks, as in the API."""
+    published on the event bus (SSE streams of every API process) and trigger webhooks, as in the API.
+    With `metrics_address` (host, port; port 0 picks a free one) it serves Prometheus metrics."""
     if not settings.redis_url:
         raise ValueError("`cmo worker` needs REDIS_URL; without Redis, `cmo serve` runs the jobs itself")
     configure_logging(logging.DEBUG if settings.cmo_debug else logging.INFO)
+    bind_keyring(get_keyring(settings))  # encrypted columns; fails early without keys
     database = Database(settings, config)
     bus = create_event_bus(settings.redis_url, config)
     await bus.start()
     bind_event_bus(database, bus)
     redis = open_redis(settings.redis_url, config.redis_timeout_seconds)
-    worker = Worker(database, settings, config, RedisJobQueue(redis, config.jobs_stream, config.workers_group), concurrency)
+    queue = RedisJobQueue(redis, config.jobs_stream, config.workers_group)
+    worker = Worker(database, settings, config, queue, concurrency)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
     try:
-        await worker.run()
+        async with AsyncExitStack() as stack:
+            if metrics_address is not None:
+                await stack.enter_async_context(serve_metrics(*metrics_address, queue, config.worker_metrics_refresh_seconds))
+            await worker.run()
     finally:
         await drain_deliveries(database)
         await bus.close()
