@@ -17,6 +17,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from agents.copy_templates import SenderIdentity, sender_identity
+from cmo.privacy.pii import personal_data_except
 from cmo.regions import CONSENT_REQUIRED_COUNTRIES, EU
 from cmo.schemas import Campaign, ComplianceReview, Prospect
 from cmo.settings import Settings
@@ -93,6 +94,12 @@ class ReviewInput:
     @property
     def body(self) -> str:
         return self.prospect.message.body if self.prospect.message else ""
+
+    @property
+    def opt_out_url(self) -> str:
+        """The draft's own per-recipient `List-Unsubscribe` link, else the sender's opt-out base."""
+        header = self.prospect.message.headers.get("List-Unsubscribe", "") if self.prospect.message else ""
+        return header.strip("<>") or self.sender.unsubscribe_base
 
 
 Rule = Callable[[ReviewInput], Flag | None]
@@ -205,7 +212,7 @@ def missing_postal_address(r: ReviewInput) -> Flag | None:
 
 @rule("missing_unsubscribe")
 def missing_unsubscribe(r: ReviewInput) -> Flag | None:
-    base = r.sender.unsubscribe_base
+    base = r.opt_out_url
     if r.prospect.message and base.split("?")[0] not in r.body:
         return _review(f"the body has no opt-out link ({base})")
     return None
@@ -213,10 +220,10 @@ def missing_unsubscribe(r: ReviewInput) -> Flag | None:
 
 @rule("placeholder_unsubscribe_url")
 def placeholder_unsubscribe_url(r: ReviewInput) -> Flag | None:
-    host = (urlsplit(r.sender.unsubscribe_base).hostname or "").lower()
+    host = (urlsplit(r.opt_out_url).hostname or "").lower()
     if host and not _PLACEHOLDER_HOSTS.search(host):
         return None
-    return _review(f"the opt-out link {r.sender.unsubscribe_base} cannot work; set CMO_UNSUBSCRIBE_URL")
+    return _review(f"the opt-out link {r.opt_out_url} cannot work; set CMO_UNSUBSCRIBE_URL")
 
 
 @rule("missing_ad_identification")
@@ -252,6 +259,20 @@ def deceptive_subject(r: ReviewInput) -> Flag | None:
     if len(letters) >= 6 and all(c.isupper() for c in letters):
         problems.append("an all-caps subject")
     return _review(f"subject {subject!r} is misleading: {'; '.join(problems)}") if problems else None
+
+
+@rule("third_party_personal_data")
+def third_party_personal_data(r: ReviewInput) -> Flag | None:
+    """A draft may carry the sender's published contact data and the recipient's own, nobody else's."""
+    p, profiles = r.prospect, r.campaign.messaging.sender_profiles
+    if not p.message:
+        return None
+    own = [r.sender.postal_address, r.sender.unsubscribe_base, r.settings.cmo_sender_email, r.settings.cmo_sender_phone]
+    own += [value for profile in profiles for value in (profile.email, profile.postal_address)]
+    own += [p.email, p.bio, p.location, p.website, *p.social_links.values()]
+    leaks = personal_data_except(f"{p.message.subject}\n{r.body}", own)
+    kinds = ", ".join(sorted({finding.kind for finding in leaks}))
+    return _review(f"the draft contains someone else's personal data ({kinds}); remove it") if leaks else None
 
 
 def lawful_basis(country: str | None) -> str:

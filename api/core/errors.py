@@ -15,7 +15,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
+
+from cmo.privacy.pii import redact_secrets
 
 PROBLEM_JSON = "application/problem+json"
 _MAX_LISTED_ERRORS = 5
@@ -49,14 +52,15 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    """The one place a problem body is built (handlers and middleware both answer through it)."""
+    """The one place a problem body is built (handlers and middleware both answer through it).
+    A secret the client sent (in the path, a field name, a rejected value) is never echoed back."""
     title = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": f"urn:cmo:problem:{slug or title.lower().replace(' ', '-')}",
         "title": title,
         "status": status,
-        "detail": detail,
-        "instance": instance,
+        "detail": redact_secrets(detail),
+        "instance": redact_secrets(instance),
     }
     if request_id:
         body["request_id"] = request_id
@@ -101,11 +105,33 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         reason = (broken.get("ctx") or {}).get("error", "invalid syntax")
         where = broken["loc"][-1] if len(broken.get("loc", ())) > 1 else "?"
         return _respond(request, 400, f"request body is not valid JSON: {reason} (at character {where})", slug="malformed-json")
-    fields = [{"loc": _location(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    fields = [
+        {"loc": redact_secrets(_location(e.get("loc", ()))), "msg": redact_secrets(e.get("msg", "")), "type": e.get("type", "")}
+        for e in errors
+    ]
     listed = "; ".join(f"{f['loc']}: {f['msg']}" for f in fields[:_MAX_LISTED_ERRORS])
     more = len(fields) - _MAX_LISTED_ERRORS
     detail = listed + (f" (and {more} more)" if more > 0 else "")
     return _respond(request, 422, detail, slug="validation-error", errors=fields)
+
+
+NUL_DETAIL = "text cannot contain NUL (U+0000) characters"
+
+
+def _is_nul_in_text(exc: DataError) -> bool:
+    """Postgres stores no NUL in text or jsonb (psycopg refuses it in a parameter, the server in JSON);
+    SQLite does, so this is the one input a validated body can still carry to a Postgres failure."""
+    message = str(exc.orig)
+    return "NUL (0x00)" in message or "\\u0000 cannot be converted" in message
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A NUL character the client sent inside a JSON string is a 422 like any other invalid value;
+    any other DataError is a bug (500)."""
+    assert isinstance(exc, DataError)
+    if not _is_nul_in_text(exc):
+        return await _unexpected(request, exc)
+    return _respond(request, 422, NUL_DETAIL, slug="validation-error", errors=[{"loc": "body", "msg": NUL_DETAIL, "type": "nul_character"}])
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -124,4 +150,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -9,7 +9,6 @@ bound by the request middleware and the auth/job dependencies.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -17,13 +16,11 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@((?:[\w-]+\.)+[A-Za-z]{2,})\b")
+from cmo.privacy.masking import mask_text
+
 NAME_FIELDS = frozenset({"name", "full_name"})
+SECRET_FIELDS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "token", "api_key", "secret"})
 _HANDLER_MARK = "_cmo_json_handler"
-
-
-def _mask_email(match: re.Match[str]) -> str:
-    return f"{match.group(1)}***@{match.group(2)}"
 
 
 def _mask_name(value: Any) -> Any:
@@ -33,8 +30,10 @@ def _mask_name(value: Any) -> Any:
 def _mask(value: Any, key: str | None = None) -> Any:
     if key in NAME_FIELDS:
         return _mask_name(value)
+    if key is not None and key.lower() in SECRET_FIELDS and value:
+        return "[secret]"
     if isinstance(value, str):
-        return EMAIL.sub(_mask_email, value)
+        return mask_text(value)
     if isinstance(value, Mapping):
         return {k: _mask(v, k if isinstance(k, str) else None) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -43,8 +42,11 @@ def _mask(value: Any, key: str | None = None) -> Any:
 
 
 def mask_pii(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """Structlog processor: emails keep their first character and domain (`o***@github.com`);
-    values of fields named `name` / `full_name` keep their first letter, at any nesting depth."""
+    """Structlog processor: what the PII detector finds in any string is masked (emails keep their
+    first character and domain, `o***@github.com`; phones, addresses, IPs and secrets become
+    `[phone]`, `[address]`, `[ip]`, `[secret]`); values of fields named `name` / `full_name` keep
+    their first letter and those of credential fields (`authorization`, `password`, …) are `[secret]`,
+    at any nesting depth."""
     return {key: _mask(value, key) for key, value in event_dict.items()}
 
 

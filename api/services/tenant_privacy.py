@@ -1,0 +1,52 @@
+"""A tenant's privacy settings (masking rules, retention) and their application to downloads.
+
+The settings live in `tenants.privacy` as JSON, null until the tenant changes a default, so a new
+tenant gets `PrivacySettings()` (see `cmo.privacy.masking` for why those defaults). Next to them the
+document holds `hash_key`, the tenant's HMAC key for `hash` masking: created the first time a rule
+asks for it, never returned by the API, kept across updates so pseudonyms stay stable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.core import orm
+from api.models.privacy_settings import PrivacySettings
+from cmo.privacy.masking import mask_artifact
+
+_HASH_KEY = "hash_key"
+
+
+async def _tenant(session: AsyncSession, tenant_id: str) -> orm.Tenant:
+    return await session.get_one(orm.Tenant, tenant_id)
+
+
+def _settings(document: dict[str, Any] | None) -> PrivacySettings:
+    return PrivacySettings.model_validate({k: v for k, v in (document or {}).items() if k != _HASH_KEY})
+
+
+async def get_privacy(session: AsyncSession, tenant_id: str) -> PrivacySettings:
+    return _settings((await _tenant(session, tenant_id)).privacy)
+
+
+async def set_privacy(session: AsyncSession, tenant_id: str, settings: PrivacySettings) -> PrivacySettings:
+    """Replace the tenant's settings (commits); the hash key is kept, or created when first needed."""
+    tenant = await _tenant(session, tenant_id)
+    hash_key = (tenant.privacy or {}).get(_HASH_KEY)
+    if hash_key is None and settings.masking.needs_key:
+        hash_key = secrets.token_hex(32)
+    document = settings.model_dump(mode="json")
+    tenant.privacy = document | ({_HASH_KEY: hash_key} if hash_key else {})
+    await session.commit()
+    return settings
+
+
+async def masked_download(session: AsyncSession, tenant_id: str, artifact: orm.Artifact) -> bytes:
+    """The artifact's content as the tenant's masking rules allow it to leave the service."""
+    document = (await _tenant(session, tenant_id)).privacy
+    rules = _settings(document).masking
+    key = bytes.fromhex((document or {}).get(_HASH_KEY) or "")
+    return mask_artifact(artifact.name, artifact.content, rules, key)
