@@ -12,6 +12,7 @@ from cmo.settings import Settings
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from graph.events import EventSink
     from tools.github import GitHubClient
     from tools.suppression import SuppressionList
 
@@ -27,3 +28,7 @@ class Context:
     prompt_version: str = "v1"
     prompts_dir: Path | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Set by a caller that persists events (the service's worker): they go to it instead of the
+    # stream, and every task ends with `events.flush()`, so a task's results are never checkpointed
+    # before its events are stored (a crash loses none; a re-run task repeats them, and they are dropped).
+    events: EventSink | None = None

@@ -7,9 +7,10 @@ Nodes and tools never print: they emit typed events through LangGraph's custom s
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.config import get_config, get_stream_writer
+from langgraph.runtime import get_runtime
 
 AGENT_STARTED = "agent.started"
 AGENT_FINISHED = "agent.finished"
@@ -24,6 +25,21 @@ JOB_PROGRESS = "job.progress"
 CAMPAIGN_COMPLETED = "campaign.completed"
 
 
+class EventSink(Protocol):
+    """Takes the events of a run in the emitting task's own thread, instead of LangGraph's stream
+    (which a task running in the streaming thread could not wait on), and can be waited on."""
+
+    def __call__(self, event: dict[str, Any]) -> None: ...
+
+    def flush(self) -> None:
+        """Block until every event handed over so far is safely stored."""
+
+
+def current_task() -> str:
+    """The running task's id ("node:<task id>" in the checkpoint namespace); "" outside a task."""
+    return get_config()["configurable"].get("checkpoint_ns", "").rpartition(":")[2]
+
+
 def emit(event: str, agent: str, **data: Any) -> None:
     """Send one event to whoever streams the graph (a no-op outside a streaming run).
 
@@ -31,13 +47,18 @@ def emit(event: str, agent: str, **data: Any) -> None:
     resume, so a consumer can recognise the events of a step that runs again after a crash.
     """
     try:
-        writer = get_stream_writer()
+        runtime = get_runtime()
     except RuntimeError:
         return
-    task = get_config()["configurable"].get("checkpoint_ns", "").rpartition(":")[2]  # "node:<task id>"
-    writer({"event": event, "agent": agent, "task": task, "timestamp": datetime.now(UTC).isoformat(), "data": data})
+    record = {"event": event, "agent": agent, "task": current_task(), "timestamp": datetime.now(UTC).isoformat(), "data": data}
+    sink: EventSink | None = getattr(runtime.context, "events", None) if runtime is not None else None
+    if sink is not None:
+        sink(record)
+    else:
+        get_stream_writer()(record)
 
 
 def reasoning(agent: str, text: str, **data: Any) -> None:
     """Shorthand for `agent.reasoning`: what the agent decided and why, in one sentence."""
     emit(AGENT_REASONING, agent, text=text, **data)
+

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from agents.compliance import compliance
 from agents.copywriter import copywriter
@@ -13,7 +19,34 @@ from agents.finalize import finalize
 from agents.planner import planner
 from agents.researcher import fan_out_repos, researcher, researcher_repo, select_candidates
 from graph.context import Context
+from graph.events import AGENT_FINISHED, AGENT_STARTED, current_task, emit
 from graph.state import State
+
+Node = Callable[[Any, Runtime[Context]], Any]
+
+
+def _task(name: str, node: Node) -> Node:
+    """`node` reporting its own start and end (`agent.started` / `agent.finished` with duration and
+    error) from inside the task, then waiting until its events are stored when the caller persists
+    them (`Context.events`): LangGraph saves a task's writes only after it returns, so a crash can
+    never keep a task's results while losing its events."""
+
+    @functools.wraps(node)
+    def run(state: Any, runtime: Runtime[Context]) -> Any:
+        task, started = current_task(), time.perf_counter()
+        emit(AGENT_STARTED, name, task=task)
+        finished: dict[str, Any] = {"task": task}
+        try:
+            return node(state, runtime)
+        except Exception as exc:
+            finished["error"] = str(exc)
+            raise
+        finally:
+            emit(AGENT_FINISHED, name, **finished, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            if runtime.context.events is not None:
+                runtime.context.events.flush()
+
+    return run
 
 
 def _after_planner(state: State) -> str:
@@ -22,16 +55,16 @@ def _after_planner(state: State) -> str:
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     builder = StateGraph(State, context_schema=Context)
-    builder.add_node("planner", planner)
-    builder.add_node("researcher", researcher)
-    builder.add_node("researcher_repo", researcher_repo)
-    builder.add_node("select_candidates", select_candidates)
-    builder.add_node("enricher", enricher)
-    builder.add_node("enricher_wave", enricher_wave)
-    builder.add_node("rank", rank)
-    builder.add_node("copywriter", copywriter)
-    builder.add_node("compliance", compliance)
-    builder.add_node("finalize", finalize)
+    builder.add_node("planner", _task("planner", planner))
+    builder.add_node("researcher", _task("researcher", researcher))
+    builder.add_node("researcher_repo", _task("researcher_repo", researcher_repo))
+    builder.add_node("select_candidates", _task("select_candidates", select_candidates))
+    builder.add_node("enricher", _task("enricher", enricher))
+    builder.add_node("enricher_wave", _task("enricher_wave", enricher_wave))
+    builder.add_node("rank", _task("rank", rank))
+    builder.add_node("copywriter", _task("copywriter", copywriter))
+    builder.add_node("compliance", _task("compliance", compliance))
+    builder.add_node("finalize", _task("finalize", finalize))
 
     builder.add_edge(START, "planner")
     builder.add_conditional_edges("planner", _after_planner, ["researcher", "finalize"])
