@@ -4,7 +4,9 @@ the structlog contextvars that the auth dependency binds).
 - `RequestContextMiddleware`: request id in and out (`X-Request-ID`), one access log line per
   request with tenant and job id, request count and latency metrics.
 - `BodyGuardMiddleware`: 415 for a body that is not JSON, 413 for a body over the limit, whether
-  the size is announced by Content-Length or only discovered while streaming.
+  the size is announced by Content-Length or only discovered while streaming. It also refuses a NUL
+  character in the path (404: no resource has one) or the query (422): Postgres can neither store
+  nor compare one, so it would otherwise surface as a 500 from the first query using the value.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
@@ -67,7 +70,18 @@ class BodyGuardMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"]:
+            await self._refuse(scope, receive, send, 404, f"no resource at {scope['path']!r}")
+            return
+        if b"%00" in scope["query_string"]:
+            detail = "query parameters cannot contain NUL (U+0000) characters"
+            errors = [{"loc": "query", "msg": detail, "type": "nul_character"}]
+            await self._refuse(scope, receive, send, 422, detail, slug="validation-error", errors=errors)
+            return
+        if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -82,8 +96,7 @@ class BodyGuardMiddleware:
         elif length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             problem = (413, self._too_large())
         if problem is not None:
-            request_id = scope.get("state", {}).get("request_id")
-            await problem_response(*problem, instance=scope["path"], request_id=request_id)(scope, receive, send)
+            await self._refuse(scope, receive, send, *problem)
             return
 
         received = 0
@@ -97,6 +110,11 @@ class BodyGuardMiddleware:
             return message
 
         await self.app(scope, receive_with_limit, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str, **extensions: Any) -> None:
+        request_id = scope.get("state", {}).get("request_id")
+        await problem_response(status, detail, instance=scope["path"], request_id=request_id, **extensions)(scope, receive, send)
 
     def _too_large(self) -> str:
         return f"the request body is larger than the limit of {self.max_body_bytes} bytes"

@@ -27,6 +27,9 @@ from api.services.events import stream_events
 log = structlog.get_logger("api.events")
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(authenticate)], responses=problems(401))
 
+# Event ids are `job_events.seq`, a 32-bit integer column: a larger id is a 422 before the stream
+# starts, not a database error once its headers are sent.
+MAX_EVENT_ID = 2**31 - 1
 STREAM_DESCRIPTION = (
     "`text/event-stream`: `id: <seq>`, `event: <name>`, `data: {event, job_id, timestamp, data}` per event; "
     "`: ping` comments keep an idle connection open."
@@ -55,9 +58,10 @@ async def job_events(
     principal: CurrentPrincipal,
     session: SessionDep,
     request: Request,
-    last_event_id: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+    last_event_id: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id.")] = None,
     last_event_id_header: Annotated[
-        int | None, Header(alias="Last-Event-ID", ge=0, description="Resume after this event id (wins over the query).")
+        int | None,
+        Header(alias="Last-Event-ID", ge=0, le=MAX_EVENT_ID, description="Resume after this event id (wins over the query)."),
     ] = None,
 ) -> JobEventStream:
     """Stream the job's events: everything after the given id (all of them by default), then live."""

@@ -6,13 +6,11 @@ from fastapi import APIRouter, Depends, Request
 
 from api.core.auth import CurrentPrincipal, authenticate
 from api.core.database import SessionDep
-from api.core.errors import Problem
 from api.models.problem import problems
 from api.models.webhooks import WebhookDelivery, WebhookDeliveryPage, WebhookSettings, WebhookSettingsUpdate
 from api.routers.jobs import JobId
 from api.services import jobs, webhooks
 from api.services.audit import audited
-from api.services.webhook_security import RefusedUrl, resolve_target
 
 router = APIRouter(prefix="/api", tags=["webhooks"], dependencies=[Depends(authenticate)], responses=problems(401))
 
@@ -39,11 +37,6 @@ async def put_settings(
     """Set the default URL (checked now: a private address is a 422 unless the deployment allows it)."""
     url = str(body.url) if body.url else None
     if url is not None:
-        try:
-            await resolve_target(url, allow_private=request.app.state.settings.cmo_webhook_allow_private)
-        except RefusedUrl as exc:
-            raise Problem(422, str(exc), slug="webhook-url-refused") from exc
-        except OSError:
-            pass  # DNS not answering yet is no reason to refuse; each delivery checks again
+        await webhooks.check_webhook_url(url, request.app.state.settings, field="body.url")
     url, secret = await webhooks.set_webhook_settings(session, principal.tenant_id, url, rotate_secret=body.rotate_secret)
     return WebhookSettings(url=url, secret=secret)

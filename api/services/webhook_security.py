@@ -81,6 +81,10 @@ async def resolve_target(url: str, *, allow_private: bool) -> PinnedRequest:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise RefusedUrl(f"{url!r} is not an http(s) URL")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    name = parsed.host.rstrip(".").lower()
+    if not allow_private and (name == "localhost" or name.endswith(".localhost")):
+        # RFC 6761 reserves these for loopback; resolvers differ in whether they answer for them
+        raise RefusedUrl(f"{parsed.host} is a loopback name; set CMO_WEBHOOK_ALLOW_PRIVATE=true to allow private networks")
     try:
         addresses = [ipaddress.ip_address(parsed.host)]
     except ValueError:
