@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -44,6 +45,23 @@ async def publish_once(url: str, channel: str, message: str, timeout_seconds: fl
         return await redis.publish(channel, message)
     finally:
         await redis.aclose()
+
+
+async def pubsub_messages(pubsub: PubSub, ping_seconds: float) -> AsyncIterator[dict[str, Any]]:
+    """The messages of a subscription, forever. A quiet connection is pinged every `ping_seconds`
+    and a ping left unanswered for as long raises `ConnectionError`, so a half-open TCP connection
+    (no RST after a network cut) is noticed instead of waiting silently forever."""
+    awaiting_pong = False
+    while True:
+        message = await pubsub.get_message(timeout=ping_seconds)
+        if message is None:
+            if awaiting_pong:
+                raise ConnectionError(f"no answer from Redis within {ping_seconds}s")
+            await pubsub.ping()
+            awaiting_pong = True
+            continue
+        awaiting_pong = False
+        yield message
 
 
 class ChannelListener:
@@ -112,16 +130,7 @@ class ChannelListener:
             delay = min(delay * 2, 5.0)
 
     async def _dispatch(self, pubsub: PubSub) -> None:
-        awaiting_pong = False
-        while True:
-            message = await pubsub.get_message(timeout=self._ping_seconds)
-            if message is None:
-                if awaiting_pong:
-                    raise ConnectionError(f"no answer from Redis within {self._ping_seconds}s")
-                await pubsub.ping()
-                awaiting_pong = True
-                continue
-            awaiting_pong = False
+        async for message in pubsub_messages(pubsub, self._ping_seconds):
             if message["type"] == "subscribe":
                 self._subscribed.set()
                 self._on_connected()

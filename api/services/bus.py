@@ -33,6 +33,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from api.core.config import ApiConfig
+from api.core.redis import pubsub_messages
 
 CHANNEL_PREFIX = "cmo:events:"
 _PUBLISH_BATCH = 256
@@ -298,16 +299,7 @@ class RedisEventBus(EventBus):
             delay = min(delay * 2, 5.0)
 
     async def _dispatch(self, pubsub: PubSub) -> None:
-        awaiting_pong = False
-        while True:
-            message = await pubsub.get_message(timeout=self._poll_seconds)
-            if message is None:
-                if awaiting_pong:
-                    raise ConnectionError(f"no answer from Redis within {self._poll_seconds}s")
-                await pubsub.ping()
-                awaiting_pong = True
-                continue
-            awaiting_pong = False
+        async for message in pubsub_messages(pubsub, self._poll_seconds):
             kind, channel = message["type"], message["channel"]
             if kind == "message":
                 job_id = channel.decode().removeprefix(CHANNEL_PREFIX)
