@@ -20,7 +20,9 @@ from redis.exceptions import RedisError
 
 from api.core.config import ApiConfig
 from api.core.database import Database, describe
+from api.core.encrypted_types import bind_keyring
 from api.core.errors import install_error_handlers
+from api.core.key_cache import open_key_cache
 from api.core.logging import configure_logging
 from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from api.core.migrate import ensure_embedded_schema
@@ -40,10 +42,12 @@ from api.routers import (
     webhooks,
 )
 from api.services.bus import create_event_bus
+from api.services.cancel import bind_cancel_publisher
 from api.services.events import bind_event_bus
 from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
 from api.services.webhooks import drain_deliveries
 from api.services.worker import inline_workers
+from cmo.privacy.keys import get_keyring
 from cmo.settings import Settings, get_settings
 
 log = structlog.get_logger("api")
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_embedded_schema, settings)
+        bind_keyring(await asyncio.to_thread(get_keyring, settings))  # encrypted columns; fails early without keys
         database = Database(settings, config)
         bus = create_event_bus(settings.redis_url, config)  # bound before anything appends events
         await bus.start()
@@ -79,6 +84,8 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         app.state.settings, app.state.config = settings, config
         app.state.database, app.state.redis, app.state.queue = database, redis, queue
         app.state.bus = bus
+        app.state.key_cache = await open_key_cache(settings, config)  # API keys, invalidated on revocation
+        bind_cancel_publisher(database, redis)  # DELETE on a running job tells its worker at once
         log.info("api started", database=describe(settings), queue=type(queue).__name__)
         try:
             async with inline_workers(database, settings, config, queue, redis_configured=redis is not None):
@@ -86,6 +93,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         finally:
             await drain_deliveries(database)  # in-flight webhooks get a moment before the pool closes
             await bus.close()  # publishes what the last commits announced
+            await app.state.key_cache.close()
             await database.dispose()
             if redis is not None:
                 await redis.aclose()

@@ -60,7 +60,7 @@ def rss_kib(pid: int) -> int:
 
 
 class Service:
-    """A fresh Postgres database migrated with `cmo db upgrade`, an API key, a Redis db number."""
+    """A fresh Postgres database migrated with `cmo db upgrade`, a key file (`cmo keys init`), an API key, a Redis db number."""
 
     def __init__(self, redis_db: int, extra_env: dict[str, str] | None = None) -> None:
         import psycopg
@@ -79,7 +79,9 @@ class Service:
             **(extra_env or {}),
         }
         self.env.pop("OPENAI_API_KEY", None)
+        self.env.pop("CMO_KEK_FILE", None)  # the bench's own key file, under its CMO_HOME
         subprocess.run([str(VENV_BIN / "cmo"), "db", "upgrade"], env=self.env, check=True, capture_output=True)
+        subprocess.run([str(VENV_BIN / "cmo"), "keys", "init"], env=self.env, check=True, capture_output=True)
         out = subprocess.run(
             [str(VENV_BIN / "cmo"), "apikey", "create", "--tenant", "bench"], env=self.env, check=True, capture_output=True, text=True
         ).stdout

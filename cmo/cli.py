@@ -17,6 +17,7 @@ from rich.console import Console
 from cmo.cli_common import console, fail, load_settings
 from cmo.cli_privacy import register_privacy_commands
 from cmo.cli_service import register_service_commands
+from cmo.privacy.crypto import KeyringError
 from cmo.runner import BadInput, JobResult, new_run_id, resume_job, run_job
 from cmo.sandbox.cli import sandbox_app
 from cmo.schemas import Campaign, Prospect, SearchPlan
@@ -98,7 +99,7 @@ def _execute(job, as_json: bool, settings: Settings) -> None:  # noqa: ANN001 - 
         else:
             with LiveView(console) as view:
                 result = job(view)
-    except BadInput as exc:
+    except (BadInput, KeyringError) as exc:  # KeyringError: no key file (`cmo keys init`) or key table
         fail(str(exc))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: continue with `cmo resume <run id>`")

@@ -20,6 +20,19 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def bind_keys(settings: Settings) -> None:
+    """Give the service database's encrypted columns their keyring, for a command that reads or
+    writes personal data through the ORM; missing keys (`cmo keys init`) are one red line."""
+    from api.core.encrypted_types import bind_keyring
+    from cmo.privacy.crypto import KeyringError
+    from cmo.privacy.keys import get_keyring
+
+    try:
+        bind_keyring(get_keyring(settings))
+    except KeyringError as exc:
+        fail(str(exc))
+
+
 def load_settings() -> Settings:
     """The environment's settings; an invalid value is a user error, not a crash."""
     try:

@@ -7,3 +7,13 @@ import typer
 
 def register_privacy_commands(app: typer.Typer) -> None:
     """Attach the privacy command groups to the main `cmo` app."""
+    from cmo.cli_audit import audit_app
+    from cmo.cli_erase import erase, export, purge
+    from cmo.cli_keys import keys_app
+    from cmo.cli_suppress import suppress_app
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(suppress_app, name="suppress")
+    for command in (erase, export, purge):
+        app.command(command.__name__)(command)

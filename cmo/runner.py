@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -18,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from cmo.artifacts import TRACE
 from cmo.llm import describe, get_chat_model
+from cmo.privacy.keys import LOCAL_TENANT, get_keyring
 from cmo.schemas import Campaign
 from cmo.settings import Settings
 from graph.checkpointer import open_checkpointer
 from graph.context import Context
+from graph.events import EventSink
 from graph.graph import build_graph
 from graph.state import RunInfo
 from tools.etag_cache import open_etag_cache
@@ -67,8 +68,12 @@ def run_job(
     observer: Observer | None = None,
     run_id: str | None = None,
     chat_model: BaseChatModel | None = None,
+    events: EventSink | None = None,
+    tenant_id: str | None = None,
+    suppression: SuppressionList | None = None,
 ) -> JobResult:
-    """Run one goal to the end. `chat_model` overrides the model the settings would build."""
+    """Run one goal to the end. `chat_model` overrides the model the settings would build; `events`
+    (the service's worker) takes the graph's events in place of `trace.jsonl` and the observer."""
     if not goal.strip():
         raise BadInput("the goal is empty: say who you are looking for, e.g. \"Find Python maintainers active in ML\"")
     run_id = run_id or new_run_id()
@@ -82,20 +87,29 @@ def run_job(
             llm=describe(settings),
             prompt_version=settings.cmo_prompt_version,
             api_base=api_base,
+            tenant_id=tenant_id,
         )
         inputs = {"run": run, "goal": goal.strip(), "campaign": campaign or Campaign(), "max_prospects": max_prospects}
-        return _stream(settings, client, run, inputs, observer, chat_model)
+        return _stream(settings, client, run, inputs, observer, chat_model, events, suppression)
 
 
-def resume_job(run_id: str, settings: Settings, observer: Observer | None = None) -> JobResult:
-    """Continue an interrupted run from its last checkpoint (finished steps are not repeated)."""
-    with open_checkpointer(settings.database_url, settings.home) as saver:
+def resume_job(
+    run_id: str,
+    settings: Settings,
+    observer: Observer | None = None,
+    events: EventSink | None = None,
+    suppression: SuppressionList | None = None,
+    tenant_id: str | None = None,
+) -> JobResult:
+    """Continue an interrupted run from its last checkpoint (finished steps are not repeated).
+    `tenant_id` is the service job's tenant, whose key encrypted the checkpoints (None: a CLI run)."""
+    with open_checkpointer(settings, tenant_id or LOCAL_TENANT) as saver:
         snapshot = build_graph(saver).get_state({"configurable": {"thread_id": run_id}})
     if not snapshot.values:
         raise BadInput(f"no run {run_id!r} in {settings.database_url or settings.home / 'checkpoints.sqlite'}")
     run: RunInfo = snapshot.values["run"]
     with _environment(settings, run.api_base) as (_, client):
-        return _stream(settings, client, run, None, observer)
+        return _stream(settings, client, run, None, observer, None, events, suppression)
 
 
 def _stream(
@@ -105,24 +119,29 @@ def _stream(
     inputs: dict | None,
     observer: Observer | None,
     chat_model: BaseChatModel | None = None,
+    events: EventSink | None = None,
+    suppression: SuppressionList | None = None,
 ) -> JobResult:
+    """`suppression` (a tenant's list) is merged with the file of CMO_SUPPRESSION_FILE."""
     out = Path(run.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config = {"configurable": {"thread_id": run.run_id}, "max_concurrency": settings.github_concurrency}
     context = Context(
         settings=settings,
         github=client,
-        suppression=SuppressionList.load(settings.cmo_suppression_file),
+        suppression=SuppressionList.load(settings.cmo_suppression_file).merged(suppression or SuppressionList.empty()),
         llm=chat_model or get_chat_model(settings),
         prompt_version=settings.cmo_prompt_version,
         prompts_dir=settings.cmo_prompts_dir,
+        events=events,
     )
-    with open_checkpointer(settings.database_url, settings.home) as saver, (out / TRACE).open("a", encoding="utf-8") as trace:
+    checkpointer = open_checkpointer(settings, run.tenant_id or LOCAL_TENANT)
+    with checkpointer as saver, (out / TRACE).open("a", encoding="utf-8") as trace:
         graph = build_graph(saver)
         snapshot = graph.get_state(config)
         if inputs is None and not (snapshot.next or snapshot.tasks):
             return JobResult(run.run_id, out, snapshot.values.get("summary", {}), snapshot.values.get("prospects", []))
-        for event in _events(graph.stream(inputs, config, context=context, stream_mode=["custom", "tasks"], durability="sync")):
+        for event in graph.stream(inputs, config, context=context, stream_mode="custom", durability="sync"):
             event["run_id"] = run.run_id
             trace.write(json.dumps(event, default=str) + "\n")
             trace.flush()
@@ -130,27 +149,6 @@ def _stream(
                 observer(event)
         values = graph.get_state(config).values
     return JobResult(run.run_id, out, values.get("summary", {}), values.get("prospects", []))
-
-
-def _events(stream: Iterator[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Translate LangGraph's stream into our event shapes (task start/finish -> agent.*)."""
-    started: dict[str, float] = {}
-    for mode, chunk in stream:
-        if mode == "custom":
-            yield chunk
-        elif "result" not in chunk:
-            started[chunk["id"]] = time.perf_counter()
-            yield {"event": "agent.started", "agent": chunk["name"], "timestamp": _now(), "data": {"task": chunk["id"]}}
-        else:
-            duration = time.perf_counter() - started.pop(chunk["id"], time.perf_counter())
-            data = {"task": chunk["id"], "duration_ms": round(duration * 1000, 1)}
-            if chunk.get("error"):
-                data["error"] = str(chunk["error"])
-            yield {"event": "agent.finished", "agent": chunk["name"], "timestamp": _now(), "data": data}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 @contextmanager
@@ -178,7 +176,7 @@ def _environment(settings: Settings, api_base: str | None) -> Iterator[tuple[str
             url,
             token,
             RateBudget(max_requests=settings.github_max_requests),
-            open_etag_cache(settings.home, settings.redis_url),
+            open_etag_cache(settings.home, settings.redis_url, get_keyring(settings)),
             api_base,
             max_wait=settings.github_max_wait_seconds,
             concurrency=settings.github_concurrency,

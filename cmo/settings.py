@@ -1,7 +1,8 @@
 """Process settings, read once from the environment (and an optional `.env`).
 
 Every variable documented in the README's table is a field here; nothing else reads `os.environ`
-for configuration, so the table and this class cannot drift apart silently.
+for configuration, so the table and this class cannot drift apart silently (tests/unit/test_docs.py
+fails when a field has no row in the table).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
     cmo_unsubscribe_url: str = Field(default="https://example.invalid/unsubscribe", description="Opt-out link base.")
     cmo_suppression_file: Path | None = Field(default=None, description="CSV of suppressed logins/ids/emails.")
     cmo_retention_days: int = Field(default=365, ge=1, description="Default data_retention_days.")
+    # Retention (api/services/retention.py): finished jobs' LangGraph checkpoints are deleted after this.
+    cmo_checkpoint_retention_days: int = Field(default=7, ge=0, description="Days checkpoints of finished jobs are kept.")
+
+    # PII in drafts (agents/compliance_rules.py): the sender's own published contact details, which a
+    # draft may contain without being flagged as third-party personal data (the postal address is above).
+    cmo_sender_email: str | None = Field(default=None, description="Sender's published contact email.")
+    cmo_sender_phone: str | None = Field(default=None, description="Sender's published phone number.")
 
     cmo_debug: bool = Field(default=False, description="Show tracebacks of internal errors.")
 
@@ -49,6 +57,20 @@ class Settings(BaseSettings):
     cmo_webhook_max_attempts: int = Field(default=8, ge=1, le=20, description="Attempts per webhook event.")
     cmo_webhook_backoff_seconds: float = Field(default=2.0, ge=0, description="First retry delay; doubles per retry.")
     cmo_webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Per-attempt webhook timeout.")
+
+    # One-click unsubscribe (api/services/unsubscribe.py): the service's public base URL puts a signed
+    # per-recipient opt-out link in every draft; the secret signs it (generated under CMO_HOME in the
+    # embedded mode; required with Postgres, where every API process and worker must share it).
+    cmo_public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="Public base URL of the API.")
+    cmo_unsubscribe_secret: SecretStr | None = Field(default=None, min_length=16, description="HMAC key of opt-out links.")
+
+    # Encryption at rest (cmo/privacy): where the key-encryption key (KEK) wrapping the data keys lives
+    cmo_key_provider: str = Field(default="local", pattern="^(local|aws-kms)$", description="local | aws-kms.")
+    cmo_kek_file: Path | None = Field(default=None, description="Local KEK file (default $CMO_HOME/keys/kek.json).")
+    cmo_kms_key_id: str | None = Field(default=None, description="AWS KMS key id, ARN or alias (aws-kms).")
+    cmo_kms_endpoint_url: str | None = Field(default=None, description="AWS KMS endpoint override (VPC, tests).")
+    cmo_kms_region: str | None = Field(default=None, description="AWS KMS region (else AWS_REGION).")
+    aws_region: str | None = Field(default=None, description="AWS region, when CMO_KMS_REGION is unset.")
 
     sandbox_seed: int = Field(default=7, description="Seed of the in-process GitHub sandbox world.")
     sandbox_users: int = Field(default=1500, ge=50, description="Size of the sandbox world.")

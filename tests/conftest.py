@@ -16,13 +16,36 @@ POSTGRES_URL = os.environ.get("CMO_TEST_DATABASE_URL", "postgresql://127.0.0.1:5
 REDIS_URL = os.environ.get("CMO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "own_keys: the test makes its key-encryption key files itself (no CMO_KEK_FILE)")
+
+
+@pytest.fixture(scope="session")
+def kek_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's key-encryption key file, as `cmo keys init` makes it. One per session, like the
+    session's Postgres schema: data keys stored there by one test must unwrap in the next."""
+    from cmo.privacy.providers import LocalKeyFileProvider
+
+    return LocalKeyFileProvider.create(tmp_path_factory.mktemp("keys") / "kek.json").path
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's ~/.cmo, GitHub token or OpenAI key."""
+def _isolated_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test reads the developer's ~/.cmo, GitHub token or OpenAI key. Encryption at rest finds the
+    session's key file (CMO_KEK_FILE), which Postgres-backed code needs (tests marked `own_keys` make
+    their own); afterwards the process's keyrings are closed and unbound."""
     monkeypatch.setenv("CMO_HOME", str(tmp_path / "cmo_home"))
-    for name in ("GITHUB_TOKEN", "GITHUB_API_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "REDIS_URL"):
+    for name in ("GITHUB_TOKEN", "GITHUB_API_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "REDIS_URL", "CMO_KEK_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANGSMITH_TRACING", "false")
+    if not request.node.get_closest_marker("own_keys"):
+        monkeypatch.setenv("CMO_KEK_FILE", str(request.getfixturevalue("kek_file")))
+    yield
+    from api.core.encrypted_types import bind_keyring
+    from cmo.privacy.keys import forget_keyrings
+
+    bind_keyring(None)
+    forget_keyrings()
 
 
 @pytest.fixture

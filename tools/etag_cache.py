@@ -1,6 +1,8 @@
 """Conditional-request cache: URL -> (ETag, body). A 304 answer costs nothing against the limit.
 
 SQLite under `$CMO_HOME` by default, Redis when `REDIS_URL` is set (shared by every worker).
+Cached bodies are GitHub profiles and commits, with names and emails: `SealedETagCache` encrypts
+them at rest under the keyring's `_cache` tenant, since one cache serves every tenant's jobs.
 """
 
 from __future__ import annotations
@@ -8,9 +10,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from cmo.privacy.crypto import TOKEN_PREFIX, DecryptionError, from_token, to_token
+
+if TYPE_CHECKING:
+    from cmo.privacy.keys import Keyring
+
+CACHE_TENANT = "_cache"  # the keyring's tenant of shared caches (no service tenant id starts with "_")
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,10 @@ class ETagCache(Protocol):
     def get(self, key: str) -> CachedResponse | None: ...
 
     def put(self, key: str, entry: CachedResponse) -> None: ...
+
+    def forget(self, matches: Callable[[str, bytes], bool]) -> int:
+        """Delete the entries `matches(key, body)` selects (erasure of a person); returns how many."""
+        ...
 
 
 class SQLiteETagCache:
@@ -57,6 +71,14 @@ class SQLiteETagCache:
             (key, entry.etag, entry.body, json.dumps(entry.headers)),
         )
 
+    def forget(self, matches: Callable[[str, bytes], bool]) -> int:
+        conn = self._conn()
+        keys = [(key,) for (key,) in conn.execute("SELECT key FROM etags").fetchall() if (e := self.get(key)) and matches(key, e.body)]
+        conn.execute("PRAGMA secure_delete=ON")  # freed pages are overwritten, and the WAL emptied
+        conn.executemany("DELETE FROM etags WHERE key = ?", keys)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(keys)
+
 
 class RedisETagCache:
     """A Redis hash per URL, expiring after `ttl_seconds` so the cache cannot grow without bound."""
@@ -81,9 +103,49 @@ class RedisETagCache:
         pipe.expire(name, self._ttl)
         pipe.execute()
 
+    def forget(self, matches: Callable[[str, bytes], bool]) -> int:
+        keys = (name.decode().removeprefix(self._prefix) for name in self._redis.scan_iter(match=self._prefix + "*", count=500))
+        names = [self._prefix + key for key in keys if (entry := self.get(key)) and matches(key, entry.body)]
+        return int(self._redis.delete(*names)) if names else 0
 
-def open_etag_cache(home: Path, redis_url: str | None) -> ETagCache:
-    """The cache the settings ask for."""
-    if redis_url:
-        return RedisETagCache(redis_url)
-    return SQLiteETagCache(home / "cache" / "github_etags.sqlite")
+
+class SealedETagCache:
+    """Any cache, with bodies encrypted on the way in and decrypted on the way out (bound to their
+    URL: a body moved to another key fails to decrypt). A body cached before encryption was turned
+    on is served, and stored again sealed."""
+
+    _prefix = TOKEN_PREFIX.encode()
+
+    def __init__(self, inner: ETagCache, keyring: Keyring) -> None:
+        self.inner, self.keyring = inner, keyring
+
+    def get(self, key: str) -> CachedResponse | None:
+        entry = self.inner.get(key)
+        if entry is not None and not entry.body.startswith(self._prefix):
+            self.put(key, entry)
+            return entry
+        body = self._open(key, entry.body) if entry else None
+        return CachedResponse(entry.etag, body, entry.headers) if entry and body is not None else None
+
+    def put(self, key: str, entry: CachedResponse) -> None:
+        sealed = to_token(self.keyring.encrypt(CACHE_TENANT, entry.body, key.encode())).encode()
+        self.inner.put(key, CachedResponse(entry.etag, sealed, entry.headers))
+
+    def forget(self, matches: Callable[[str, bytes], bool]) -> int:
+        return self.inner.forget(lambda key, body: matches(key, self._open(key, body) or b""))
+
+    def _open(self, key: str, body: bytes) -> bytes | None:
+        """The plaintext body; None when it was sealed by another deployment sharing this Redis
+        (a miss, overwritten by the next answer)."""
+        if not body.startswith(self._prefix):
+            return body
+        try:
+            return self.keyring.decrypt(from_token(body.decode()), key.encode())
+        except DecryptionError:
+            return None
+
+
+def open_etag_cache(home: Path, redis_url: str | None, keyring: Keyring) -> ETagCache:
+    """The cache the settings ask for, encrypted with `keyring`."""
+    inner: ETagCache = RedisETagCache(redis_url) if redis_url else SQLiteETagCache(home / "cache" / "github_etags.sqlite")
+    return SealedETagCache(inner, keyring)

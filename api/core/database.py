@@ -62,7 +62,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # `info` lets services reach the settings (the tenant keyring) from a session alone.
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"cmo.settings": settings})
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,11 +1,11 @@
-"""Column types that encrypt personal data at rest: `EncryptedText` and `EncryptedJSON`.
+"""Column types that encrypt personal data at rest: `EncryptedText`, `EncryptedJSON`, `EncryptedBytes`.
 
 Why TypeDecorators: the services keep reading and writing plain `str` and JSON values, and every
 value is sealed on its way into the database and opened on its way out, so no query site can forget.
 A value is encrypted for the tenant of the enclosing `tenant_scope(...)` (`cmo.privacy.keys`; a CLI
 run is the `local` tenant) and decrypted with the tenant and key version its ciphertext names. It is
-stored as the ASCII token `enc1:...` in a TEXT column, the same on SQLite and Postgres (hence no
-JSONB operators on encrypted JSON: filter on a blind index column instead).
+stored as the ASCII token `enc1:...` in a TEXT column (a binary column for files), the same on SQLite
+and Postgres (hence no JSONB operators on encrypted JSON: filter on a plain or blind index column).
 
 Once per process, before the first query, bind the keyring the types use:
 
@@ -14,17 +14,22 @@ Once per process, before the first query, bind the keyring the types use:
 
 Values written before a column became encrypted (no `enc1:` prefix) are read back as they are, so
 turning encryption on needs no downtime; they are sealed the next time they are written.
+
+A tenant's first data key is created on its first write, by the keyring's own connection. On SQLite
+that insert waits for any open write transaction, so it must never happen inside one (it would wait
+for itself): code that opens a tenant's scope calls `await ensure_data_key(tenant_id)` first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
-from sqlalchemy import Text, TypeDecorator
+from sqlalchemy import LargeBinary, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 
-from cmo.privacy.crypto import KeyringError, is_token
+from cmo.privacy.crypto import TOKEN_PREFIX, KeyringError, from_token, is_token, to_token
 from cmo.privacy.keys import Keyring, current_tenant
 
 _keyring: Keyring | None = None
@@ -34,6 +39,11 @@ def bind_keyring(keyring: Keyring | None) -> None:
     """Set (or, with None, clear) the keyring every encrypted column of this process uses."""
     global _keyring
     _keyring = keyring
+
+
+async def ensure_data_key(tenant_id: str) -> None:
+    """Create the tenant's data key now if it has none (a cache hit otherwise), off the event loop."""
+    await asyncio.to_thread(bound_keyring().encrypt, tenant_id, b"")
 
 
 def bound_keyring() -> Keyring:
@@ -76,3 +86,19 @@ class EncryptedJSON(TypeDecorator[Any]):
         if value is None:
             return None
         return json.loads(bound_keyring().decrypt_text(value) if is_token(value) else value)
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """A file (`bytes`) stored as the ASCII bytes of an encrypted token in a binary column."""
+
+    impl = LargeBinary
+    cache_ok = True
+    _prefix = TOKEN_PREFIX.encode()
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else to_token(bound_keyring().encrypt(current_tenant(), value)).encode()
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None or not bytes(value).startswith(self._prefix):
+            return value
+        return bound_keyring().decrypt(from_token(bytes(value).decode()))

@@ -1,6 +1,7 @@
 """SQLAlchemy 2 tables of the service. Every tenant-owned row carries `tenant_id` so that each
 query can be scoped by it; artifacts, prospects and events are also keyed by job for idempotent
-re-writes by a resumed worker.
+re-writes by a resumed worker. Columns holding personal data use the encrypted types of
+`api.core.encrypted_types` (issue 5: encryption at rest), so they can never be filtered in SQL.
 
 The migrations in `api/migrations/versions` create exactly these tables; a test compares the two.
 """
@@ -20,7 +21,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from api.core.encrypted_types import EncryptedBytes, EncryptedJSON
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 EngagementType = Literal["opened", "clicked", "replied", "demo_booked", "trial_started", "contact_made", "unsubscribed"]
@@ -82,6 +84,7 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     webhook_url: Mapped[str | None] = mapped_column(String(2048))  # default for jobs without their own
     webhook_secret: Mapped[str | None] = mapped_column(String(64))  # HMAC key, generated on first use
+    privacy: Mapped[dict[str, Any] | None] = mapped_column()  # masking rules, retention (services/tenant_privacy.py)
 
 
 class ApiKey(Base):
@@ -94,6 +97,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")  # 'admin' reads /api/audit
 
 
 class Job(Base):
@@ -118,7 +122,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
-    summary: Mapped[dict[str, Any] | None] = mapped_column()
+    summary: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())  # may name the top prospects
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # The worker lease (api/services/execution.py): owner, last sign of life, runs started.
     worker_id: Mapped[str | None] = mapped_column(String(128))
@@ -130,11 +134,13 @@ class JobEvent(Base):
     """The job's event log, numbered per job: the SSE `id` and the replay position."""
 
     __tablename__ = "job_events"
+    __table_args__ = (Index("uq_job_events_dedupe", "job_id", "dedupe_key", unique=True),)
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     event: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)  # names, emails, drafts
+    dedupe_key: Mapped[str | None] = mapped_column(String(255))  # see append_event; unique per job
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -150,7 +156,7 @@ class Artifact(Base):
     name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    content: Mapped[bytes] = mapped_column(EncryptedBytes(), deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -162,7 +168,7 @@ class ProspectRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     prospect_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    data: Mapped[dict[str, Any]] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
     score: Mapped[float] = mapped_column(Float, default=0.0)
     verdict: Mapped[str | None] = mapped_column(String(16))
 
@@ -217,8 +223,8 @@ class ChatThread(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
-    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    messages: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    state: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON(), default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

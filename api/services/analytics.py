@@ -169,7 +169,7 @@ async def prospect_analytics(session: AsyncSession, tenant_id: str, top: int) ->
     )
     best = (
         await session.execute(
-            select(P.job_id, P.prospect_id, P.score, P.verdict, P.data["username"].as_string())
+            select(P.job_id, P.prospect_id, P.score, P.verdict)
             .where(P.tenant_id == tenant_id)
             .order_by(P.score.desc(), P.job_id, P.prospect_id)
             .limit(top)
@@ -198,12 +198,12 @@ async def prospect_analytics(session: AsyncSession, tenant_id: str, top: int) ->
             ProspectStats(
                 job_id=job_id,
                 prospect_id=prospect_id,
-                username=username,
+                username=prospect_id.removeprefix("gh_"),  # `data` is encrypted; the id is gh_<login>
                 score=score,
                 verdict=verdict,
                 events=events.get((job_id, prospect_id), {}),
                 last_event_at=last.get((job_id, prospect_id)),
             )
-            for job_id, prospect_id, score, verdict, username in best
+            for job_id, prospect_id, score, verdict in best
         ],
     )

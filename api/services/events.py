@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from api.core.database import Database
-from api.core.orm import FINISHED_STATUSES, Job, JobEvent, JsonDocument, UTCDateTime, utcnow
+from api.core.encrypted_types import EncryptedJSON
+from api.core.orm import FINISHED_STATUSES, Job, JobEvent, UTCDateTime, utcnow
 from api.services.bus import BusEvent, EventBus
 from graph import events as graph_events
 
@@ -50,7 +51,6 @@ CATALOGUE = frozenset({
     JOB_CANCELLED,
 })
 TERMINAL_EVENTS = frozenset({graph_events.CAMPAIGN_COMPLETED, JOB_FAILED, JOB_CANCELLED})
-DEDUPE_FIELD = "_dedupe_key"  # stored inside `data`, never sent to clients
 HISTORY_PAGE = 500
 
 _BUS = "cmo.event_bus"
@@ -85,22 +85,22 @@ async def append_event(
     if locked is None:
         raise LookupError(f"no job {job_id!r}")
     created_at = utcnow()
-    stored = data if dedupe_key is None else {**data, DEDUPE_FIELD: dedupe_key}
     next_seq = select(func.coalesce(func.max(JobEvent.seq), 0) + 1).where(JobEvent.job_id == job_id).scalar_subquery()
     row = select(
         literal(job_id, String()),
         next_seq,
         literal(event, String()),
-        literal(stored, JsonDocument),
+        literal(data, EncryptedJSON()),
         literal(created_at, UTCDateTime()),
+        literal(dedupe_key, String()),
     )
     if dedupe_key is not None:
         row = row.where(
             ~select(JobEvent.seq)
-            .where(JobEvent.job_id == job_id, JobEvent.data[DEDUPE_FIELD].as_string() == dedupe_key)
+            .where(JobEvent.job_id == job_id, JobEvent.dedupe_key == dedupe_key)
             .exists()
         )
-    statement = insert(JobEvent).from_select(["job_id", "seq", "event", "data", "created_at"], row)
+    statement = insert(JobEvent).from_select(["job_id", "seq", "event", "data", "created_at", "dedupe_key"], row)
     seq = await session.scalar(statement.returning(JobEvent.seq))
     if seq is not None:
         bus_event = BusEvent(seq, event, encode_frame(job_id, seq, event, created_at, data))
@@ -127,10 +127,9 @@ def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> No
 
 def encode_frame(job_id: str, seq: int, event: str, created_at: datetime, data: dict[str, Any]) -> bytes:
     """The SSE frame of one event: `id` is the seq, `data` SPEC's envelope (as its webhooks send)."""
-    payload = {k: v for k, v in data.items() if k != DEDUPE_FIELD} if DEDUPE_FIELD in data else data
     timestamp = created_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     body = json.dumps(
-        {"event": event, "job_id": job_id, "timestamp": timestamp, "data": payload}, ensure_ascii=False, separators=(",", ":")
+        {"event": event, "job_id": job_id, "timestamp": timestamp, "data": data}, ensure_ascii=False, separators=(",", ":")
     )
     return f"id: {seq}\nevent: {event}\ndata: {body}\n\n".encode()
 

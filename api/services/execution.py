@@ -8,10 +8,10 @@ job id and `durability="sync"`, and one saver per job on its own connection, so 
 one worker never queue on one saver's lock (langgraph#7259). The thread hands every event to the
 event loop (`call_soon_threadsafe`); the loop appends them in batches, each batch in the same
 transaction as the job's counts and lease heartbeat, so the counts always match the stored log.
-At the end of each task (`agent.finished`) the graph waits until what it emitted is stored, so the
-log does not fall behind the graph: no step starts before the events of the previous one are stored.
-A worker that dies can still lose events of tasks of the current step whose results LangGraph saved
-before this thread had passed their events on (those tasks do not run again); it never duplicates.
+The job is the graph's event sink (`Context.events`): tasks hand it their events directly, in their
+own threads, and every task ends by waiting until the loop has stored everything handed over so far
+(`flush`). LangGraph saves a task's writes only after the task returns, so a worker that dies never
+leaves a checkpointed task whose events are missing.
 
 Resuming after a takeover re-runs the steps that were in flight, and they emit their events again.
 Every graph event names its task, task ids are stable across a resume and a step emits the same
@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database
+from api.core.encrypted_types import ensure_data_key
 from api.services.artifacts import save_artifact
 from api.services.events import JOB_CANCELLED, JOB_FAILED, JOB_STARTED, append_event
 from api.services.job_results import (
@@ -53,13 +54,14 @@ from api.services.job_results import (
 )
 from api.services.leases import end_lease, release_lease, renew_lease
 from api.services.prospects import save_prospects
+from api.services.suppressions import drop_suppressed_leads, load_from_thread
 from api.services.webhooks import dispatch_for_event
 from cmo.artifacts import TRACE
+from cmo.privacy.keys import tenant_scope
 from cmo.runner import JobResult, resume_job, run_job
 from cmo.schemas import Campaign
 from cmo.settings import Settings
 from graph.events import (
-    AGENT_FINISHED,
     CAMPAIGN_COMPLETED,
     COMPLIANCE_REVIEWED,
     JOB_PROGRESS,
@@ -102,8 +104,9 @@ class JobRun:
         self.scratch = Path(tempfile.gettempdir()) / "cmo-jobs" / job.id
         self.counts: dict[str, int] = dict.fromkeys(COUNTS, 0) | job.counts
         self._stop = threading.Event()
-        self._stored_upto = threading.Condition()  # guards `_saved`: events of this attempt stored (or dropped)
-        self._saved = self._taken = 0
+        self._stored_upto = threading.Condition()  # guards the counts below, across threads
+        self._sent = self._taken = self._saved = 0  # events handed over / taken by the loop / stored (or dropped)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._why: StopReason | None = None
         self._wake = asyncio.Event()
         self._inbox: list[dict[str, Any]] = []
@@ -119,13 +122,36 @@ class JobRun:
         self._halt()
 
     def _halt(self) -> None:
-        """Make the graph thread stop at its next event, also when it waits for the log to catch up."""
+        """Make the graph thread stop at its next event, also when a task waits for its events."""
         self._stop.set()
         self._wake.set()
         with self._stored_upto:
             self._stored_upto.notify_all()
 
+    def __call__(self, event: dict[str, Any]) -> None:
+        """EventSink: one event, in the emitting task's thread; raises once the job must stop."""
+        if self._stop.is_set():
+            raise JobStopped
+        with self._stored_upto:
+            self._sent += 1
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._arrive, event)
+
+    def flush(self) -> None:
+        """EventSink: return once every event handed over so far is stored; a stopping job fails the
+        waiting task instead, so LangGraph does not save results whose events may be missing."""
+        with self._stored_upto:
+            target = self._sent
+            self._stored_upto.wait_for(lambda: self._saved >= target or self._stop.is_set())
+            if self._saved < target:
+                raise JobStopped
+
     async def execute(self) -> Outcome:
+        await ensure_data_key(self.job.tenant_id)
+        with tenant_scope(self.job.tenant_id):  # what the job stores is sealed with its tenant's key
+            return await self._execute()
+
+    async def _execute(self) -> Outcome:
         outcome: JobResult | BaseException
         if self.job.attempts > self.config.worker_max_attempts:
             outcome = RuntimeError(f"gave up after {self.job.attempts - 1} attempts: the workers running it stopped")
@@ -158,7 +184,8 @@ class JobRun:
 
     async def _run(self) -> JobResult | BaseException:
         """Run the graph thread and persist its events until it ends; its result or exception."""
-        graph = asyncio.ensure_future(asyncio.to_thread(self._run_graph, asyncio.get_running_loop()))
+        self._loop = asyncio.get_running_loop()
+        graph = asyncio.ensure_future(asyncio.to_thread(self._run_graph, self._loop))
         graph.add_done_callback(lambda _: self._wake.set())
         next_sync = 0.0
         try:
@@ -190,20 +217,9 @@ class JobRun:
     def _run_graph(self, loop: asyncio.AbstractEventLoop) -> JobResult:
         """In the thread: continue from the job's checkpoint if a worker already started it."""
 
-        sent = 0
-
-        def observe(event: dict[str, Any]) -> None:
-            nonlocal sent
-            if self._stop.is_set():
-                raise JobStopped
-            sent += 1
-            loop.call_soon_threadsafe(self._arrive, event)
-            if event["event"] == AGENT_FINISHED:  # a task ended: let the log catch up first
-                with self._stored_upto:
-                    self._stored_upto.wait_for(lambda: self._saved >= sent or self._stop.is_set())
-
-        if checkpoint_values(self.settings, self.job.id):
-            return resume_job(self.job.id, self.settings, observe)
+        suppression = load_from_thread(self.database, self.job.tenant_id, loop)  # the tenant's list, read now
+        if checkpoint_values(self.settings, self.job.id, self.job.tenant_id):
+            return resume_job(self.job.id, self.settings, events=self, suppression=suppression, tenant_id=self.job.tenant_id)
         campaign = Campaign.model_validate(self.job.campaign) if self.job.campaign else None
         return run_job(
             self.job.goal,
@@ -211,8 +227,10 @@ class JobRun:
             out_dir=self.scratch,
             campaign=campaign,
             max_prospects=self.job.max_prospects,
-            observer=observe,
             run_id=self.job.id,
+            events=self,
+            tenant_id=self.job.tenant_id,
+            suppression=suppression,
         )
 
     def _arrive(self, event: dict[str, Any]) -> None:
@@ -288,6 +306,7 @@ class JobRun:
             summary = stopped_summary(self.job, values, leads, status)
             why = {"reason": "cancelled on request"} if status == "cancelled" else {"error": error}
             terminal = (JOB_CANCELLED if status == "cancelled" else JOB_FAILED, why | {"prospects_found": len(leads)})
+        leads, terminal = await drop_suppressed_leads(self.database, self.job.tenant_id, leads, summary, terminal)
         files = await asyncio.to_thread(artifact_files, self.scratch, leads, summary)
         async with self.database.sessions() as session:
             if not await end_lease(session, self.job.id, self.worker_id, status=status, error=error, summary=summary, counts=self.counts):
@@ -307,7 +326,7 @@ class JobRun:
     def _values_or_nothing(self) -> dict[str, Any]:
         """The last checkpoint's state for partial results; a broken checkpointer means none."""
         try:
-            return checkpoint_values(self.settings, self.job.id)
+            return checkpoint_values(self.settings, self.job.id, self.job.tenant_id)
         except Exception as exc:  # the job still ends, with empty results
             log.warning("no partial results: checkpoint unreadable", error=str(exc))
             return {}

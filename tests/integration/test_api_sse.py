@@ -33,7 +33,7 @@ from api.core.config import ApiConfig
 from api.core.database import Database
 from api.services import events
 from api.services.bus import BusEvent, RedisEventBus
-from api.services.events import DEDUPE_FIELD, append_event
+from api.services.events import append_event
 from api.services.tenants import issue_api_key
 from cmo.settings import Settings
 from tests.support.sse import open_stream
@@ -256,7 +256,7 @@ async def test_a_dedupe_key_makes_a_repeated_event_a_no_op(api: Api) -> None:
     async with open_stream(api.client, job_id, api.headers) as stream:
         events = await stream.rest()
     assert [e.id for e in events] == [1, 2, 3, 4, 5]
-    assert events[1].data["data"] == {"login": "ada"}, f"{DEDUPE_FIELD} stays internal"
+    assert events[1].data["data"] == {"login": "ada"}, "the dedupe key stays internal"
 
 
 async def test_concurrent_writers_of_one_job_get_consecutive_numbers(api: Api) -> None:

@@ -20,9 +20,11 @@ import pytest
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database
+from api.core.encrypted_types import bind_keyring
 from api.services.bus import create_event_bus
 from api.services.events import JOB_CREATED, append_event, bind_event_bus
 from api.services.tenants import issue_api_key
+from cmo.privacy.keys import get_keyring
 from cmo.settings import Settings
 from tests.support.sse import open_stream
 
@@ -81,7 +83,8 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
 
 @pytest.fixture
 async def worker_database(settings: Settings) -> AsyncIterator[Database]:
-    """What a `cmo worker` holds: its own engine whose commits are announced on the Redis bus."""
+    """What a `cmo worker` holds: its own engine whose commits are announced on the Redis bus, and the keyring."""
+    bind_keyring(get_keyring(settings))
     database = Database(settings, ApiConfig())
     bus = create_event_bus(settings.redis_url, ApiConfig())
     await bus.start()

@@ -19,10 +19,12 @@ from sqlalchemy import create_engine, func, inspect, select
 
 from api.core import orm
 from api.core.database import Database, run_with_database, sqlalchemy_url
+from api.core.encrypted_types import bind_keyring
 from api.core.migrate import current_revision, downgrade, head_revision, upgrade
 from api.services.artifacts import save_artifact
 from api.services.events import append_event
 from api.services.prospects import save_prospects
+from cmo.privacy.keys import LOCAL_TENANT, get_keyring
 from cmo.schemas import ComplianceReview, Prospect
 from cmo.settings import Settings
 from tests.conftest import POSTGRES_URL
@@ -71,6 +73,8 @@ def test_migrations_build_the_orm_schema_and_reverse(fresh_settings: Settings) -
 
 def test_worker_writes_are_idempotent(fresh_settings: Settings) -> None:
     upgrade(fresh_settings)
+    bind_keyring(keyring := get_keyring(fresh_settings))  # prospects, events and files are sealed
+    keyring.encrypt(LOCAL_TENANT, b"")  # its data key exists before a transaction writes (see ensure_data_key)
 
     async def scenario(db: Database) -> tuple[Any, ...]:
         async with db.sessions() as session:

@@ -22,7 +22,7 @@ class Crash(Exception):
 def database_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
-    return request.getfixturevalue("postgres_url")
+    return request.getfixturevalue("migrated_postgres_url")  # the checkpoints' data keys live in the service schema
 
 
 def _settings(tmp_path: Path, database_url: str | None) -> Settings:

@@ -32,6 +32,7 @@ from cmo.settings import Settings
 from graph.checkpointer import postgres_conninfo, serializer
 from tests.support.kms_stub import KmsStub
 
+pytestmark = pytest.mark.own_keys  # makes its key files as `cmo keys init` would
 EMAIL, NAME = "ada.lovelace@example.org", "Ada Lovelace"
 runner = CliRunner()
 
