@@ -42,6 +42,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
         "sandbox": run.sandbox,
         "prompt_version": run.prompt_version,
     }
-    write_artifacts(Path(run.out_dir), prospects, summary)
+    if run.out_dir is not None:  # None: the caller stores the artifacts itself (the service)
+        write_artifacts(Path(run.out_dir), prospects, summary)
     emit(CAMPAIGN_COMPLETED, AGENT, **{k: summary[k] for k in ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts")})
     return {"summary": summary}

@@ -57,10 +57,17 @@ def leads_csv(prospects: list[Prospect]) -> str:
     return buffer.getvalue()
 
 
-def write_artifacts(out_dir: Path, prospects: list[Prospect], summary: dict[str, Any]) -> list[str]:
-    """Write the three computed artifacts; returns the names of every artifact of the run."""
+def render_artifacts(prospects: list[Prospect], summary: dict[str, Any]) -> dict[str, str]:
+    """The three computed artifacts' contents, by name (the service stores them without a file)."""
     leads = [p.model_dump(mode="json") for p in prospects]
-    write_atomic(out_dir / LEADS_FULL, json.dumps(leads, indent=2, ensure_ascii=False) + "\n")
-    write_atomic(out_dir / LEADS_CONTACTABLE, leads_csv(prospects))
-    write_atomic(out_dir / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
-    return [LEADS_FULL, LEADS_CONTACTABLE, SUMMARY, TRACE]
+    return {
+        LEADS_FULL: json.dumps(leads, indent=2, ensure_ascii=False) + "\n",
+        LEADS_CONTACTABLE: leads_csv(prospects),
+        SUMMARY: json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",
+    }
+
+
+def write_artifacts(out_dir: Path, prospects: list[Prospect], summary: dict[str, Any]) -> None:
+    """Write the three computed artifacts into the run's out directory."""
+    for name, text in render_artifacts(prospects, summary).items():
+        write_atomic(out_dir / name, text)

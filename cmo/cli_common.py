@@ -16,7 +16,7 @@ console = Console(stderr=True)
 
 def fail(message: str) -> NoReturn:
     """A user error: one red line on stderr and exit code 2, never a traceback."""
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
     raise typer.Exit(EXIT_BAD_INPUT)
 
 

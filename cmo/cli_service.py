@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cmo.cli_common import console, fail, load_settings
+from cmo.cli_common import bind_keys, console, fail, load_settings
 from cmo.settings import Settings
 
 db_app = typer.Typer(help="The service database: Postgres at DATABASE_URL, else SQLite under CMO_HOME.", no_args_is_help=True)
@@ -95,6 +95,7 @@ def serve(
     from api.app import create_app
     from api.core.config import ApiConfig
 
+    bind_keys(load_settings())  # missing keys or schema: one clear line before the server starts
     factory = partial(create_app, config=ApiConfig(workers_inline=workers_inline))
     uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, access_log=False)
 
@@ -132,6 +133,7 @@ def worker(
     if not settings.redis_url:
         fail("`cmo worker` needs REDIS_URL (without Redis, `cmo serve` runs the jobs in its own process)")
     ensure_embedded_schema(settings)
+    bind_keys(settings)
     config = ApiConfig(
         jobs_stream=stream,
         workers_group=group,

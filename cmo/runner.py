@@ -13,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cmo.artifacts import TRACE
 from cmo.llm import describe, get_chat_model
@@ -44,7 +44,7 @@ class BadInput(Exception):
 @dataclass
 class JobResult:
     run_id: str
-    out_dir: Path
+    out_dir: Path | None  # None: nothing written (a service job; its artifacts are stored by the caller)
     summary: dict[str, Any]
     prospects: list[Any]
 
@@ -71,17 +71,19 @@ def run_job(
     events: EventSink | None = None,
     tenant_id: str | None = None,
     suppression: SuppressionList | None = None,
+    files: bool = True,
 ) -> JobResult:
     """Run one goal to the end. `chat_model` overrides the model the settings would build; `events`
-    (the service's worker) takes the graph's events in place of `trace.jsonl` and the observer."""
+    (the service's worker) takes the graph's events in place of `trace.jsonl` and the observer;
+    `files=False` writes nothing to disk (the service stores the results, encrypted, itself)."""
     if not goal.strip():
         raise BadInput("the goal is empty: say who you are looking for, e.g. \"Find Python maintainers active in ML\"")
     run_id = run_id or new_run_id()
-    out = (out_dir or Path("runs") / run_id).resolve()
+    out = (out_dir or Path("runs") / run_id).resolve() if files else None
     with _environment(settings, None) as (api_base, client):
         run = RunInfo(
             run_id=run_id,
-            out_dir=str(out),
+            out_dir=str(out) if out else None,
             started_at=datetime.now(UTC),
             sandbox=api_base.startswith("sandbox:"),
             llm=describe(settings),
@@ -123,8 +125,7 @@ def _stream(
     suppression: SuppressionList | None = None,
 ) -> JobResult:
     """`suppression` (a tenant's list) is merged with the file of CMO_SUPPRESSION_FILE."""
-    out = Path(run.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(run.out_dir) if run.out_dir else None
     config = {"configurable": {"thread_id": run.run_id}, "max_concurrency": settings.github_concurrency}
     context = Context(
         settings=settings,
@@ -136,19 +137,27 @@ def _stream(
         events=events,
     )
     checkpointer = open_checkpointer(settings, run.tenant_id or LOCAL_TENANT)
-    with checkpointer as saver, (out / TRACE).open("a", encoding="utf-8") as trace:
+    with checkpointer as saver, ExitStack() as files:
+        trace = files.enter_context(_trace_file(out)) if out else None
         graph = build_graph(saver)
         snapshot = graph.get_state(config)
         if inputs is None and not (snapshot.next or snapshot.tasks):
             return JobResult(run.run_id, out, snapshot.values.get("summary", {}), snapshot.values.get("prospects", []))
         for event in graph.stream(inputs, config, context=context, stream_mode="custom", durability="sync"):
             event["run_id"] = run.run_id
-            trace.write(json.dumps(event, default=str) + "\n")
-            trace.flush()
+            if trace:
+                trace.write(json.dumps(event, default=str) + "\n")
+                trace.flush()
             if observer:
                 observer(event)
         values = graph.get_state(config).values
     return JobResult(run.run_id, out, values.get("summary", {}), values.get("prospects", []))
+
+
+def _trace_file(out: Path) -> TextIO:
+    """The run's `trace.jsonl`, appended to (a resumed run continues it)."""
+    out.mkdir(parents=True, exist_ok=True)
+    return (out / TRACE).open("a", encoding="utf-8")
 
 
 @contextmanager

@@ -20,7 +20,7 @@ class RunInfo(BaseModel):
     """Facts about this run that the artifacts and `cmo resume` need."""
 
     run_id: str
-    out_dir: str
+    out_dir: str | None = Field(default=None, description="Where the CLI writes the artifacts; None for a service job")
     started_at: datetime
     sandbox: bool
     llm: str = Field(description="'none' or the model name")

@@ -26,11 +26,9 @@ import asyncio
 import json
 import re
 import sqlite3
-import tempfile
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, text
@@ -259,8 +257,7 @@ async def _remaining_leads(session: AsyncSession, job: orm.Job, person: Person, 
 
 def _computed_files(leads: list[Prospect], summary: dict[str, Any] | None) -> dict[str, bytes]:
     """leads_full.json, leads_contactable.csv (and summary.json when the job has a summary), by the CLI's writers."""
-    with tempfile.TemporaryDirectory() as scratch:
-        files = artifact_files(Path(scratch), leads, summary or {})
+    files = artifact_files(leads, summary or {})
     return files if summary is not None else {name: content for name, content in files.items() if name != SUMMARY}
 
 

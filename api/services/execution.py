@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, Literal
 
 import structlog
@@ -99,9 +96,6 @@ class JobRun:
     ) -> None:
         self.database, self.settings, self.config = database, settings, config
         self.job, self.worker_id, self.keepalive = job, worker_id, keepalive
-        # Scratch for the CLI's file writers; the stored artifacts live in the database. The system
-        # temp dir exists on every machine, so a job resumed elsewhere can write to the same path.
-        self.scratch = Path(tempfile.gettempdir()) / "cmo-jobs" / job.id
         self.counts: dict[str, int] = dict.fromkeys(COUNTS, 0) | job.counts
         self._stop = threading.Event()
         self._stored_upto = threading.Condition()  # guards the counts below, across threads
@@ -224,7 +218,7 @@ class JobRun:
         return run_job(
             self.job.goal,
             self.settings,
-            out_dir=self.scratch,
+            files=False,
             campaign=campaign,
             max_prospects=self.job.max_prospects,
             run_id=self.job.id,
@@ -307,7 +301,7 @@ class JobRun:
             why = {"reason": "cancelled on request"} if status == "cancelled" else {"error": error}
             terminal = (JOB_CANCELLED if status == "cancelled" else JOB_FAILED, why | {"prospects_found": len(leads)})
         leads, terminal = await drop_suppressed_leads(self.database, self.job.tenant_id, leads, summary, terminal)
-        files = await asyncio.to_thread(artifact_files, self.scratch, leads, summary)
+        files = await asyncio.to_thread(artifact_files, leads, summary)
         async with self.database.sessions() as session:
             if not await end_lease(session, self.job.id, self.worker_id, status=status, error=error, summary=summary, counts=self.counts):
                 await session.rollback()
@@ -319,7 +313,6 @@ class JobRun:
             await save_artifact(session, self.job, TRACE, CONTENT_TYPES[TRACE], await trace_file(session, self.job.id))
             await session.commit()
         await dispatch_for_event(self.database, self.job.id, *terminal)
-        shutil.rmtree(self.scratch, ignore_errors=True)
         log.info("job finished", status=status, prospects=len(leads))
         return "finished"
 

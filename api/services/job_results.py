@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.enricher import rank
 from api.core import orm
 from api.services.suppressions import job_event_filter
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, write_artifacts
+from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, render_artifacts
 from cmo.runner import BadInput
 from cmo.schemas import Prospect
 from cmo.settings import Settings
@@ -79,10 +78,10 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"
 
 
-def artifact_files(scratch: Path, leads: Sequence[Prospect], summary: dict[str, Any]) -> dict[str, bytes]:
-    """leads_full.json, leads_contactable.csv and summary.json, written by the CLI's writer."""
-    write_artifacts(scratch, list(leads), summary)
-    return {name: (scratch / name).read_bytes() for name in (LEADS_FULL, LEADS_CONTACTABLE, SUMMARY)}
+def artifact_files(leads: Sequence[Prospect], summary: dict[str, Any]) -> dict[str, bytes]:
+    """leads_full.json, leads_contactable.csv and summary.json, rendered in memory: personal data
+    of a service job never sits in a plaintext file, not even while it runs."""
+    return {name: text.encode() for name, text in render_artifacts(list(leads), summary).items()}
 
 
 async def trace_file(session: AsyncSession, job_id: str) -> bytes:

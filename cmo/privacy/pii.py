@@ -94,7 +94,7 @@ _VERSION_CONTEXT = re.compile(r"(?:\bv|\bversion\s*:?\s*|\brelease\s+|\bbuild\s+
 _SEP = r"[ \t.\-/]"
 _PHONE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("international", re.compile(rf"(?<![\w+])(?:\+|00)\d{{1,3}}(?:{_SEP}?\(0?\d{{1,4}}\))?(?:{_SEP}?\d{{1,5}}){{1,6}}(?![\w])")),
-    ("north_american", re.compile(rf"(?<![\w.\-/+])(?:\([2-9]\d\d\)\s?|[2-9]\d\d[.\- ])[2-9]\d\d[.\- ]\d{{4}}(?![\w.\-/])")),
+    ("north_american", re.compile(r"(?<![\w.\-/+])(?:\([2-9]\d\d\)\s?|[2-9]\d\d[.\- ])[2-9]\d\d[.\- ]\d{4}(?![\w.\-/])")),
     ("national", re.compile(rf"(?<![\w.\-/+])0\d{{1,4}}(?:{_SEP}\(?\d{{2,8}}\)?){{1,4}}(?![\w.\-/])")),
     (
         "labelled",

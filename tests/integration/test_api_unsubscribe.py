@@ -165,7 +165,7 @@ def test_bad_links_are_one_indistinct_404(quiet: TestClient, settings: Settings)
         sign_token(b"another deployment's key, 32 by", Recipient(tenant_id=tenant_id, prospect_id="gh_ada")),
         sign_token(key, Recipient(tenant_id="ten_gone", prospect_id="gh_ada")),  # a tenant that does not exist
         "x" * 600,
-        "%F0%9F%92%A5.%00",
+        "%F0%9F%92%A5.x",
         "a..b",
     ]
     for token in bad:
@@ -175,6 +175,8 @@ def test_bad_links_are_one_indistinct_404(quiet: TestClient, settings: Settings)
             problem = answer.json()
             assert answer.headers["content-type"] == "application/problem+json"
             assert (problem["type"], problem["detail"]) == ("urn:cmo:problem:unknown-unsubscribe-link", "this unsubscribe link is not valid")
+    nul = quiet.post(f"/unsubscribe/{payload}.%00", data=ONE_CLICK)  # refused before routing, like any NUL path
+    assert nul.status_code == 404 and nul.headers["content-type"] == "application/problem+json"
     assert suppression_count(settings, tenant_id) == 0
 
 

@@ -12,7 +12,6 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
