@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from api.core.encrypted_types import EncryptedBytes, EncryptedJSON
+from api.core.encrypted_types import EncryptedBytes, EncryptedJSON, EncryptedText
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 EngagementType = Literal["opened", "clicked", "replied", "demo_booked", "trial_started", "contact_made", "unsubscribed"]
@@ -83,8 +83,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     webhook_url: Mapped[str | None] = mapped_column(String(2048))  # default for jobs without their own
-    webhook_secret: Mapped[str | None] = mapped_column(String(64))  # HMAC key, generated on first use
-    privacy: Mapped[dict[str, Any] | None] = mapped_column()  # masking rules, retention (services/tenant_privacy.py)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText())  # HMAC key, generated on first use
+    privacy: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())  # masking rules, retention, pseudonym key
 
 
 class ApiKey(Base):

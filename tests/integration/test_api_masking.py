@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.core import orm
+from api.core.auth import hash_api_key
 from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
@@ -153,3 +155,22 @@ def test_error_bodies_never_echo_a_secret(client: TestClient, settings: Settings
         assert GITHUB_TOKEN not in answer.text, answer.text
     assert answers[0].json()["detail"] == "no artifact '[secret]'" and answers[0].json()["instance"] == "/api/artifacts/[secret]"
     assert answers[1].json()["errors"][0]["loc"] == "body.masking.[secret]"
+
+
+def test_the_tenants_own_secrets_are_stored_sealed(client: TestClient, settings: Settings) -> None:
+    """The webhook signing secret and the pseudonym key of `hash` masking: a database dump holding
+    either would let its reader forge webhooks or reverse pseudonyms."""
+    admin, _ = keys(settings)
+    secret = client.get("/api/webhooks", headers=admin).json()["secret"]
+    assert client.put("/api/privacy/settings", json={"masking": {"email": "hash"}}, headers=admin).status_code == 200
+
+    async def raw_row(database: Database) -> tuple[str, str]:
+        async with database.sessions() as session:
+            tenant_id = (await session.execute(select(orm.ApiKey.tenant_id).where(orm.ApiKey.key_hash == hash_api_key(admin["Authorization"][7:])))).scalar_one()
+            row = await session.execute(text("SELECT webhook_secret, privacy FROM tenants WHERE id = :id"), {"id": tenant_id})
+            return row.one()
+
+    stored_secret, stored_privacy = run_with_database(settings, raw_row)
+    assert stored_secret.startswith("enc1:") and secret not in stored_secret
+    assert stored_privacy.startswith("enc1:") and '"hash"' not in stored_privacy
+    assert client.get("/api/webhooks", headers=admin).json()["secret"] == secret, "read back through the keyring"
