@@ -42,8 +42,11 @@ def bind_keyring(keyring: Keyring | None) -> None:
 
 
 async def ensure_data_key(tenant_id: str) -> None:
-    """Create the tenant's data key now if it has none (a cache hit otherwise), off the event loop."""
-    await asyncio.to_thread(bound_keyring().encrypt, tenant_id, b"")
+    """Create (or re-check) the tenant's data key now, off the event loop, unless it is fresh in
+    memory: then the encryptions of this request are in-memory work and no thread hop is needed."""
+    keyring = bound_keyring()
+    if not keyring.data_key_is_fresh(tenant_id):
+        await asyncio.to_thread(keyring.encrypt, tenant_id, b"")
 
 
 def bound_keyring() -> Keyring:

@@ -63,6 +63,8 @@ async def create_job(
         JOB_CREATED,
         {"goal": job.goal, "max_prospects": job.max_prospects, "campaign_id": (job.campaign or {}).get("id")},
     )
+    # Most tenants have no webhook: knowing it here spares a background lookup per created job.
+    notify = bool(job.webhook_url) or bool(await session.scalar(select(orm.Tenant.webhook_url).where(orm.Tenant.id == tenant_id)))
     await session.commit()
     structlog.contextvars.bind_contextvars(job_id=job.id)
     try:
@@ -70,7 +72,8 @@ async def create_job(
     except RedisError as exc:
         # The row is the source of truth: workers re-enqueue queued jobs the stream does not hold.
         log.warning("job stored but not enqueued", error=str(exc))
-    await dispatch_for_event(database, job.id, JOB_CREATED, {"goal": job.goal}, occurred_at=job.created_at)
+    if notify:
+        await dispatch_for_event(database, job.id, JOB_CREATED, {"goal": job.goal}, occurred_at=job.created_at)
     return job
 
 

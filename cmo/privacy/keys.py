@@ -169,6 +169,12 @@ class Keyring:
     def close(self) -> None:
         self.engine.dispose()
 
+    def data_key_is_fresh(self, tenant_id: str) -> bool:
+        """True while the tenant's current data key is known and will not need re-checking for at
+        least half the refresh period: an encryption then touches neither the database nor KMS."""
+        known = self._current.get(tenant_id)
+        return bool(known) and time.monotonic() - known[1] < self.refresh_seconds / 2
+
     # --- internals ------------------------------------------------------------------------------
     def _current_data_key(self, tenant_id: str) -> tuple[int, bytes]:
         known = self._current.get(tenant_id)
