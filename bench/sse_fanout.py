@@ -270,8 +270,10 @@ async def run_cmo(service: Service, port: int, pid: int, clients: int, events: i
 
     from api.core.config import ApiConfig
     from api.core.database import Database
+    from api.core.encrypted_types import bind_keyring
     from api.services.bus import create_event_bus
     from api.services.events import append_event, bind_event_bus
+    from cmo.privacy.keys import get_keyring
     from cmo.settings import Settings
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {service.key}"}) as http:
@@ -280,6 +282,7 @@ async def run_cmo(service: Service, port: int, pid: int, clients: int, events: i
     settings = Settings(database_url=service.database_url, redis_url=service.redis_url, cmo_home=Path(service.home))
     config = ApiConfig()
     database = Database(settings, config)
+    bind_keyring(get_keyring(settings))  # events are sealed like the workers' (the keys of `cmo keys init`)
     bus = create_event_bus(settings.redis_url, config)
     await bus.start()
     bind_event_bus(database, bus)

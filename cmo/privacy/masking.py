@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL
+from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, TRACE
 from cmo.privacy.pii import Finding, replace_pii
 
 MaskMode = Literal["none", "partial", "full", "hash", "detect"]
@@ -133,13 +133,23 @@ def _mask_field(field: str, value: Any, mode: MaskMode, key: bytes, forms: dict[
 
 def mask_record(record: dict[str, Any], rules: MaskingRules, key: bytes) -> dict[str, Any]:
     """A lead (a Prospect as JSON, or a CSV row) with `rules` applied; the input is not changed."""
+    masked, forms = _mask_fields(record, rules, key)
+    return _mask_quotes(masked, forms)
+
+
+def _mask_fields(record: dict[str, Any], rules: MaskingRules, key: bytes) -> tuple[dict[str, Any], dict[str, str]]:
+    """`record` with its governed fields masked, and the quoted forms (original -> mask) to replace elsewhere."""
     masked = dict(record)
     forms: dict[str, str] = {}
     for field, mode in rules.model_dump().items():
         for name in _record_keys(field):
             if name in masked:
                 masked[name] = _mask_field(field, masked[name], mode, key, forms)
-    forms = {original: mask for original, mask in forms.items() if original != mask}
+    return masked, {original: mask for original, mask in forms.items() if original != mask}
+
+
+def _mask_quotes(masked: dict[str, Any], forms: dict[str, str]) -> dict[str, Any]:
+    """Every quoted form in the record's other values replaced by its mask."""
     if not forms:
         return masked
     alternatives = "|".join(re.escape(original) for original in sorted(forms, key=len, reverse=True))
@@ -148,9 +158,22 @@ def mask_record(record: dict[str, Any], rules: MaskingRules, key: bytes) -> dict
     return {k: v if k in governed else _replace_quoted(v, pattern, forms, k) for k, v in masked.items()}
 
 
+def _mask_trace(content: bytes, rules: MaskingRules, key: bytes) -> bytes:
+    """trace.jsonl: each event's data masked like a lead, and what one event names (the enriched
+    prospect) masked where another quotes it (the draft's greeting, the reasoning)."""
+    lines = [json.loads(line) for line in content.decode("utf-8").splitlines() if line.strip()]
+    forms: dict[str, str] = {}
+    for line in lines:
+        if isinstance(line.get("data"), dict):
+            line["data"], found = _mask_fields(line["data"], rules, key)
+            forms.update(found)
+    masked = [line | {"data": _mask_quotes(line["data"], forms)} if isinstance(line.get("data"), dict) else line for line in lines]
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in masked).encode()
+
+
 def mask_artifact(name: str, content: bytes, rules: MaskingRules, key: bytes) -> bytes:
-    """The artifact `name` as a download with `rules` applied: the leads files are masked per
-    field; other artifacts (summary, trace), and leads files the rules leave as they are, are
+    """The artifact `name` as a download with `rules` applied: the leads files and the trace are
+    masked per field; the summary (counts, the plan), and files the rules leave as they are, are
     returned byte for byte."""
     if name == LEADS_FULL:
         leads = json.loads(content)
@@ -168,4 +191,6 @@ def mask_artifact(name: str, content: bytes, rules: MaskingRules, key: bytes) ->
         writer.writeheader()
         writer.writerows(masked_rows)
         return buffer.getvalue().encode()
+    if name == TRACE and rules != MaskingRules():
+        return _mask_trace(content, rules, key)
     return content
