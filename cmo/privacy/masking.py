@@ -162,12 +162,16 @@ def _mask_trace(content: bytes, rules: MaskingRules, key: bytes) -> bytes:
     """trace.jsonl: each event's data masked like a lead, and what one event names (the enriched
     prospect) masked where another quotes it (the draft's greeting, the reasoning)."""
     lines = [json.loads(line) for line in content.decode("utf-8").splitlines() if line.strip()]
+    fields: list[dict[str, Any] | None] = []
     forms: dict[str, str] = {}
     for line in lines:
-        if isinstance(line.get("data"), dict):
-            line["data"], found = _mask_fields(line["data"], rules, key)
-            forms.update(found)
-    masked = [line | {"data": _mask_quotes(line["data"], forms)} if isinstance(line.get("data"), dict) else line for line in lines]
+        data = line.get("data")
+        masked_data, found = _mask_fields(data, rules, key) if isinstance(data, dict) else (None, {})
+        fields.append(masked_data)
+        forms.update(found)
+    masked = [line if data is None else line | {"data": _mask_quotes(data, forms)} for line, data in zip(lines, fields, strict=True)]
+    if masked == lines:
+        return content
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in masked).encode()
 
 
@@ -191,6 +195,6 @@ def mask_artifact(name: str, content: bytes, rules: MaskingRules, key: bytes) ->
         writer.writeheader()
         writer.writerows(masked_rows)
         return buffer.getvalue().encode()
-    if name == TRACE and rules != MaskingRules():
+    if name == TRACE:
         return _mask_trace(content, rules, key)
     return content

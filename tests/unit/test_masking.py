@@ -14,7 +14,7 @@ import structlog
 from pydantic import ValidationError
 
 from api.core.logging import configure_logging, mask_pii
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, leads_csv
+from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, leads_csv
 from cmo.privacy.masking import REDACTED, MaskingRules, mask_artifact, mask_record, mask_text, mask_value
 from cmo.schemas import ComplianceReview, Message, Prospect
 
@@ -104,6 +104,21 @@ def test_leads_artifacts_are_masked_and_others_untouched() -> None:
 
     summary = b'{"prospects_found": 1}'
     assert mask_artifact(SUMMARY, summary, rules, KEY) is summary
+
+
+def test_the_trace_is_masked_like_the_leads_including_quotes_in_other_events() -> None:
+    lead = ada().model_dump(mode="json")
+    events = [
+        {"seq": 1, "event": "prospect.enriched", "data": {"prospect_id": lead["id"], "name": lead["name"], "email": lead["email"]}},
+        {"seq": 2, "event": "message.drafted", "data": {"prospect_id": lead["id"], "body": f"Hi {lead['name']}, ..."}},
+        {"seq": 3, "event": "job.progress", "data": {"enriched": 1}},
+    ]
+    trace = "".join(json.dumps(event) + "\n" for event in events).encode()
+    masked = [json.loads(line) for line in mask_artifact(TRACE, trace, MaskingRules(email="partial", name="full"), KEY).splitlines()]
+    assert masked[0]["data"]["email"] == "a***@analytical.dev" and masked[0]["data"]["name"] == REDACTED
+    assert lead["name"] not in masked[1]["data"]["body"], "the draft quoting the name in another event"
+    assert masked[2] == events[2]
+    assert mask_artifact(TRACE, trace, MaskingRules(name="none", bio="none"), KEY) is trace, "rules that change nothing"
 
 
 def test_mask_text_masks_every_kind() -> None:
