@@ -6,19 +6,22 @@ their own transaction, so the record commits with the change it describes or not
 
 Records are chained: `hash = sha256(prev_hash + canonical JSON of the record)`. Appends serialise
 on the `audit_head` row (a row lock in Postgres, the write lock in SQLite), so concurrent writers
-never fork the chain; call `record_audit` last before committing, to hold that lock briefly.
+never fork the chain; call `record_audit` last before committing, to hold that lock briefly. The
+records of concurrent requests are appended in batches (group commit): one lock per batch.
 `verify_chain` recomputes the chain (`cmo audit verify`). Records carry ids only: a value that
 looks like an email address is refused, so a careless caller cannot leak one into the trail.
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import hashlib
 import json
 import os
 import re
 import secrets
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from api.core.auth import CurrentPrincipal, Principal
-from api.core.database import SessionDep
+from api.core.database import Database
 from api.core.errors import Problem
 from api.core.orm import utcnow
 from api.core.orm_audit import GENESIS_HASH, HEAD_ID, AuditHead, AuditRecord
@@ -105,6 +108,27 @@ async def record_audit(
     `actor`: 'key:<key id>' (`principal_actor`), 'cli:<os user>', 'public' or 'system'. `action`: a
     dotted verb ('job.read', 'prospect.erase'). `request` gives the client's address and user agent.
     """
+    record = _new_record(
+        tenant_id=tenant_id, actor=actor, action=action, job_id=job_id, prospect_ids=prospect_ids,
+        artifact_id=artifact_id, detail=detail, request=request, outcome=outcome,
+    )  # fmt: skip
+    await _append(session, [record])
+    return record
+
+
+def _new_record(
+    *,
+    tenant_id: str | None,
+    actor: str,
+    action: str,
+    job_id: str | None,
+    prospect_ids: Sequence[str] | None,
+    artifact_id: str | None,
+    detail: dict[str, Any] | None,
+    request: HTTPConnection | None,
+    outcome: int | None,
+) -> AuditRecord:
+    """A record not yet in the chain (no seq, time or hashes), its ids checked."""
     if not ACTION.fullmatch(action) or not actor:
         raise ValueError(f"audit record needs an actor and a dotted action, got {actor!r}, {action!r}")
     _ids_only(action, [tenant_id, job_id, artifact_id])
@@ -122,17 +146,68 @@ async def record_audit(
         user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
         outcome=outcome,
     )
-    take_next = update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + 1)
-    head = (await session.execute(take_next.returning(AuditHead.seq, AuditHead.hash))).one_or_none()
+    return record
+
+
+async def _append(session: AsyncSession, records: list[AuditRecord]) -> None:
+    """Chain `records` onto the trail in the session's transaction, under one lock of the head row."""
+    take = update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq + len(records))
+    head = (await session.execute(take.returning(AuditHead.seq, AuditHead.hash))).one_or_none()
     if head is None:
         raise RuntimeError("audit_head row missing: the database is not migrated (`cmo db upgrade`)")
-    record.seq, record.prev_hash = head
-    record.at = utcnow()  # taken under the lock: `at` never goes backwards along the chain
-    record.hash = record_hash(record.prev_hash, record)
-    values = {name: getattr(record, name) for name in (*HASHED_FIELDS, "prev_hash", "hash")}
-    await session.execute(insert(AuditRecord).values(values))
-    await session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=record.hash))
-    return record
+    last_seq, prev_hash = head
+    at = utcnow()  # taken under the lock: `at` never goes backwards along the chain
+    rows = []
+    for seq, record in enumerate(records, start=last_seq - len(records) + 1):
+        record.seq, record.at, record.prev_hash = seq, at, prev_hash
+        record.hash = prev_hash = record_hash(prev_hash, record)
+        rows.append({name: getattr(record, name) for name in (*HASHED_FIELDS, "prev_hash", "hash")})
+    await session.execute(insert(AuditRecord), rows)
+    await session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=prev_hash))
+
+
+class _GroupCommit:
+    """Appends the records of concurrent requests in batches: one transaction and one lock of the
+    head row per batch instead of per request, so requests do not queue on that lock (nor hold pool
+    connections while they wait for it). Each request still waits until its own record is committed."""
+
+    MAX_BATCH = 500
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._pending: list[tuple[AuditRecord, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(self, record: AuditRecord) -> None:
+        committed = asyncio.get_running_loop().create_future()
+        self._pending.append((record, committed))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+        await committed
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
+            outcome: BaseException | None = None
+            try:
+                async with self._database.sessions() as session:
+                    await _append(session, [record for record, _ in batch])
+                    await session.commit()
+            except Exception as exc:  # every request of the batch learns it was not recorded
+                outcome = exc
+            for _, committed in batch:
+                if not committed.done():  # a request cancelled meanwhile no longer waits
+                    committed.set_result(None) if outcome is None else committed.set_exception(outcome)
+
+
+_group_commits: weakref.WeakKeyDictionary[Database, _GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def _group_commit(database: Database) -> _GroupCommit:
+    writer = _group_commits.get(database)
+    if writer is None:
+        writer = _group_commits[database] = _GroupCommit(database)
+    return writer
 
 
 def _request_ids(request: Request, response: Response) -> dict[str, Any]:
@@ -171,19 +246,14 @@ def audited(action: str) -> DependsParam:
     if not ACTION.fullmatch(action):
         raise ValueError(f"audit action must be a dotted verb, got {action!r}")
 
-    async def record(
-        request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep
-    ) -> AsyncIterator[None]:
+    async def record(request: Request, response: Response, principal: CurrentPrincipal) -> AsyncIterator[None]:
         error: BaseException | None = None
         try:
             yield
         except Exception as exc:
             error = exc
         try:
-            if error is not None:
-                await session.rollback()  # the route's failed work; the record gets a clean transaction
-            await record_audit(
-                session,
+            entry = _new_record(
                 tenant_id=principal.tenant_id,
                 actor=principal_actor(principal),
                 action=action,
@@ -191,7 +261,7 @@ def audited(action: str) -> DependsParam:
                 outcome=_status_of(request, response, error),
                 **_request_ids(request, response),
             )
-            await session.commit()
+            await _group_commit(request.app.state.database).write(entry)
         except Exception:
             if error is None:
                 raise

@@ -26,7 +26,7 @@ from api.core.database import Database, run_with_database, sqlalchemy_url
 from api.core.migrate import ensure_embedded_schema, upgrade
 from api.core.orm_audit import AuditRecord
 from api.services.artifacts import save_artifact
-from api.services.audit import record_audit
+from api.services.audit import _group_commit, _new_record, record_audit
 from api.services.prospects import save_prospects
 from api.services.tenants import IssuedKey, issue_api_key
 from cmo.cli import app as cli
@@ -264,6 +264,26 @@ def test_concurrent_appends_keep_one_unbroken_chain(own_settings: Settings) -> N
     assert [r.seq for r in tenant_records(own_settings, tenant_id)] == list(range(1, 26))
     result = runner.invoke(cli, ["audit", "verify"], env=cli_env(own_settings))
     assert result.exit_code == 0 and "25 records, chain intact" in result.stdout, result.output
+
+
+def test_concurrent_requests_are_committed_in_batches_on_one_chain(own_settings: Settings) -> None:
+    """What `audited` routes do: records of concurrent requests share a transaction (group commit)."""
+    tenant_id = issue(own_settings, "crowd").tenant_id
+
+    async def act(db: Database) -> None:
+        writer = _group_commit(db)
+        entries = (
+            _new_record(tenant_id=tenant_id, actor="key:k", action="job.summary", job_id=None, prospect_ids=None,
+                        artifact_id=None, detail={"n": n}, request=None, outcome=200)
+            for n in range(40)
+        )  # fmt: skip
+        await asyncio.gather(*(writer.write(entry) for entry in entries))
+
+    run_with_database(own_settings, act)
+    records = tenant_records(own_settings, tenant_id)
+    assert [r.seq for r in records] == list(range(1, 41)) and len({r.at for r in records}) < 40, "batched"
+    result = runner.invoke(cli, ["audit", "verify"], env=cli_env(own_settings))
+    assert result.exit_code == 0 and "40 records, chain intact" in result.stdout, result.output
 
 
 def test_apikey_create_role_admin_reads_the_trail(client: TestClient, settings: Settings) -> None:
