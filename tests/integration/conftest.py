@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from cmo.settings import Settings
 
@@ -27,3 +29,22 @@ def stream(redis_url: str) -> Iterator[str]:
     name = f"cmo:test:jobs:{uuid.uuid4().hex}"
     yield name
     redis.Redis.from_url(redis_url).delete(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Each storage the service supports: a SQLite file of the test's own, or the session's
+    migrated Postgres schema (shared: assertions filter by the test's own tenant). A test module
+    with other needs defines its own `settings`."""
+    url = None if request.param == "sqlite" else request.getfixturevalue("migrated_postgres_url")
+    return Settings(cmo_home=tmp_path / "home", database_url=url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The API on `settings`, without inline workers (jobs stay queued unless a test runs them)."""
+    from api.app import create_app
+    from api.core.config import ApiConfig
+
+    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
+        yield client

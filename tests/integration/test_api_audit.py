@@ -19,9 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.core import orm
-from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database, sqlalchemy_url
 from api.core.migrate import ensure_embedded_schema, upgrade
 from api.core.orm_audit import AuditRecord
@@ -54,12 +52,6 @@ def own_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     settings = Settings(cmo_home=tmp_path / "home", database_url=url)
     upgrade(settings)
     return settings
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
-        yield client
 
 
 def issue(settings: Settings, tenant: str, role: str = "member") -> IssuedKey:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +17,7 @@ from sqlalchemy import select, update
 from starlette import testclient
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.core import orm
-from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
 from api.services.prospects import save_prospects
@@ -31,18 +27,6 @@ from cmo.schemas.prospect import Verdict
 from cmo.settings import Settings
 
 GOAL = "Find Python maintainers active in ML"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    url = None if request.param == "sqlite" else request.getfixturevalue("migrated_postgres_url")
-    return Settings(cmo_home=tmp_path / "home", database_url=url)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
-        yield client
 
 
 def auth(settings: Settings) -> dict[str, str]:

@@ -8,18 +8,13 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.core import orm
 from api.core.auth import hash_api_key
-from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
 from api.services.tenants import issue_api_key
@@ -33,18 +28,6 @@ DEFAULTS = {
     "masking": {"email": "none", "name": "none", "location": "none", "bio": "detect", "links": "none"},
     "retention_days": None,
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    url = None if request.param == "sqlite" else request.getfixturevalue("migrated_postgres_url")
-    return Settings(cmo_home=tmp_path / "home", database_url=url)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
-        yield client
 
 
 def keys(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
