@@ -27,7 +27,6 @@ from api.core.migrate import ensure_embedded_schema, upgrade
 from api.core.orm_audit import AuditRecord
 from api.core.orm_privacy import Suppression
 from api.services.suppressions import add_suppression, drop_suppressed_leads, is_suppressed, load_suppression_list
-from api.services.tenants import issue_api_key
 from api.services.webhooks import dispatch_for_event, drain_deliveries
 from cmo.cli import app
 from cmo.privacy.keys import forget_keyrings
@@ -35,6 +34,7 @@ from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
 from cmo.schemas import ComplianceReview, Prospect
 from cmo.settings import Settings
 from tests.integration.test_api_webhooks import Receiver, receiver  # noqa: F401 - the receiver fixture
+from tests.support.tenants import new_tenant
 from tools.suppression import SuppressionList
 
 GOAL = "Find Python maintainers active in ML"
@@ -61,17 +61,6 @@ def _fresh_keyrings() -> Iterator[None]:
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     url = None if request.param == "sqlite" else request.getfixturevalue("migrated_postgres_url")
     return with_keys(Settings(cmo_home=tmp_path / "home", database_url=url))
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
-        yield client
-
-
-def new_tenant(settings: Settings) -> tuple[str, dict[str, str]]:
-    issued = run_with_database(settings, lambda db: issue_api_key(db, f"tenant-{uuid.uuid4().hex[:12]}"))
-    return issued.tenant_id, {"Authorization": f"Bearer {issued.key}"}
 
 
 def in_session(settings: Settings, work: Callable[[Any], Any]) -> Any:

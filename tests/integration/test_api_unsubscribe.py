@@ -28,11 +28,11 @@ from api.core.orm_audit import AuditRecord
 from api.core.orm_privacy import Suppression
 from api.services.prospects import save_prospects
 from api.services.suppressions import is_suppressed
-from api.services.tenants import issue_api_key
 from cmo.privacy.optout import Recipient, sign_token, unsubscribe_key
 from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
 from cmo.schemas import Prospect
 from cmo.settings import Settings
+from tests.support.tenants import new_tenant
 
 GOAL = "Find Python maintainers active in ML"
 PUBLIC_URL = "https://cmo.acme-devtools.io"
@@ -71,11 +71,6 @@ def quiet(settings: Settings) -> Iterator[TestClient]:
     """The API without workers: the test writes the results a worker would."""
     with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
         yield client
-
-
-def new_tenant(settings: Settings) -> tuple[str, dict[str, str]]:
-    issued = run_with_database(settings, lambda db: issue_api_key(db, f"tenant-{uuid.uuid4().hex[:12]}"))
-    return issued.tenant_id, {"Authorization": f"Bearer {issued.key}"}
 
 
 def run_job(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
