@@ -10,12 +10,13 @@ sorts by score and keeps the campaign's `max_prospects`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from cmo.schemas import Campaign, DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
-from cmo.schemas.github import Candidate, RepoInfo, UserProfile
+from cmo.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
 from cmo.regions import matches_targets
 from graph.context import Context
 from graph.events import PROSPECT_ENRICHED, emit, reasoning
@@ -168,7 +169,6 @@ def _prospect(
     orgs: list[str],
 ) -> Prospect:
     contributions = candidate.contributions
-    c_score, a_score = contribution_score(contributions), activity_score(activity, now)
     email, source = _email(profile, activity)
     endpoint = f"GET /users/{profile.login}"
     provenance = {
@@ -194,7 +194,25 @@ def _prospect(
         bio=profile.bio,
         website=profile.blog,
         social_links=social,
-        developer_profile=DeveloperProfile(
+        **scored_evidence(contributions, repos, activity, audience.activity_days, now),
+        privacy_settings=PrivacySettings(email_visible=source == "profile", contact_allowed=True, data_retention_days=retention),
+        github_id=profile.id,
+        account_type=profile.type,
+        email_source=source,
+        country=place.country,
+        region=place.region,
+        provenance=provenance,
+    )
+
+
+def scored_evidence(
+    contributions: list[RepoContribution], repos: dict[str, RepoInfo], activity: Activity, activity_days: int, now: datetime
+) -> dict[str, Any]:
+    """The part of a prospect computed from its evidence: developer profile, score (and why) and
+    signals. Public because the eval fixtures must score a person exactly as the enricher does."""
+    c_score, a_score = contribution_score(contributions), activity_score(activity, now)
+    return {
+        "developer_profile": DeveloperProfile(
             languages=sorted({repos[c.repo].language for c in contributions if repos[c.repo].language}),
             repositories=[c.repo for c in sorted(contributions, key=lambda c: c.contributions, reverse=True)],
             contribution_score=c_score,
@@ -203,17 +221,10 @@ def _prospect(
             commit_frequency=commit_frequency(activity, now),
             last_active=activity.last_active(),
         ),
-        privacy_settings=PrivacySettings(email_visible=source == "profile", contact_allowed=True, data_retention_days=retention),
-        github_id=profile.id,
-        account_type=profile.type,
-        score=overall_score(contributions, repos, c_score, a_score),
-        score_explanation=explain(contributions, repos, activity, now),
-        signals=compute_signals(contributions, repos, activity, audience.activity_days, now),
-        email_source=source,
-        country=place.country,
-        region=place.region,
-        provenance=provenance,
-    )
+        "score": overall_score(contributions, repos, c_score, a_score),
+        "score_explanation": explain(contributions, repos, activity, now),
+        "signals": compute_signals(contributions, repos, activity, activity_days, now),
+    }
 
 
 def _email(profile: UserProfile, activity: Activity) -> tuple[str | None, str | None]:

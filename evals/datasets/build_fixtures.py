@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from agents.copywriter import draft_from_template
+from agents.enricher import scored_evidence
 from cmo.regions import region_of
 from cmo.sandbox import build_world
 from cmo.sandbox.truth import matched_repos, truth
@@ -31,7 +32,6 @@ from cmo.sandbox.world import World
 from cmo.schemas import (
     Campaign,
     CampaignSettings,
-    DeveloperProfile,
     Message,
     MessageTemplate,
     Messaging,
@@ -44,8 +44,7 @@ from cmo.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
 from cmo.settings import Settings
 from cmo.vocabulary import load_vocabulary
 from tools.normalize import display_company
-from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score
-from tools.signals import Activity, compute_signals
+from tools.signals import Activity
 
 HERE = Path(__file__).resolve().parent
 ANCHOR = date(2026, 11, 20)  # "today" of every bundle: sandbox anchor and the personas' clock
@@ -125,8 +124,6 @@ class Profile:
 
 def assemble(profile: Profile, inputs: Inputs) -> Prospect:
     """A prospect shaped exactly like `agents.enricher` builds one (scores, signals, profile)."""
-    contributions, repos, activity = inputs.contributions, inputs.repos, inputs.activity
-    c_score, a_score = contribution_score(contributions), activity_score(activity, NOW)
     social = {"github": f"https://github.com/{profile.login}"}
     if profile.twitter:
         social["twitter"] = f"https://twitter.com/{profile.twitter}"
@@ -140,20 +137,9 @@ def assemble(profile: Profile, inputs: Inputs) -> Prospect:
         bio=profile.bio,
         website=profile.blog,
         social_links=social,
-        developer_profile=DeveloperProfile(
-            languages=sorted({repos[c.repo].language for c in contributions if repos[c.repo].language}),
-            repositories=[c.repo for c in sorted(contributions, key=lambda c: c.contributions, reverse=True)],
-            contribution_score=c_score,
-            activity_score=a_score,
-            expertise_areas=sorted({d for c in contributions for d in repos[c.repo].domains}),
-            commit_frequency=commit_frequency(activity, NOW),
-            last_active=activity.last_active(),
-        ),
+        **scored_evidence(inputs.contributions, inputs.repos, inputs.activity, ACTIVITY_DAYS, NOW),
         privacy_settings=PrivacySettings(email_visible=profile.email is not None),
         github_id=profile.github_id,
-        score=overall_score(contributions, repos, c_score, a_score),
-        score_explanation=explain(contributions, repos, activity, NOW),
-        signals=compute_signals(contributions, repos, activity, ACTIVITY_DAYS, NOW),
         email_source="profile" if profile.email else None,
         country=profile.country,
         region=region_of(profile.country),
@@ -666,7 +652,9 @@ SUITES: dict[str, tuple[list[str], Callable[[], list[dict[str, Any]]]]] = {
     "compliance": (["1.0.0 (2026-11-25): first version: 62 verdict cases for every compliance rule, 14 clean "
                     "approvals with the real footer, 4 known bugs",
                     "2.0.0 (2026-11-25): the 4 known bugs are fixed in the rules: renamed to reject-/review- cases, "
-                    "no-ad-identification now expects reason missing_ad_identification"], compliance_examples),
+                    "no-ad-identification now expects reason missing_ad_identification",
+                    "2.0.1 (2026-11-26): drafts carry the List-Unsubscribe header the copywriter now adds; "
+                    "expectations unchanged"], compliance_examples),
 }
 
 
