@@ -72,18 +72,27 @@ def bind_event_bus(database: Database, bus: EventBus) -> None:
 
 
 async def append_event(
-    session: AsyncSession, job_id: str, event: str, data: dict[str, Any], *, dedupe_key: str | None = None
+    session: AsyncSession,
+    job_id: str,
+    event: str,
+    data: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    new_job: bool = False,
 ) -> int | None:
     """Append one event inside the caller's transaction and return its `seq`; published on commit.
 
     `dedupe_key` (unique per job) makes the append idempotent: a node re-run after a crash repeats
     its events with the same keys, and those already stored are dropped (None is returned).
+    `new_job`: the job row was inserted in this very transaction, so no other writer can see it yet
+    and the job lock (one round trip on the job-creation path) is skipped.
     """
     if event not in CATALOGUE:
         raise ValueError(f"unknown event {event!r}: add it to the catalogue in api/services/events.py")
-    locked = await session.scalar(select(Job.id).where(Job.id == job_id).with_for_update(key_share=True))
-    if locked is None:
-        raise LookupError(f"no job {job_id!r}")
+    if not new_job:
+        locked = await session.scalar(select(Job.id).where(Job.id == job_id).with_for_update(key_share=True))
+        if locked is None:
+            raise LookupError(f"no job {job_id!r}")
     created_at = utcnow()
     next_seq = select(func.coalesce(func.max(JobEvent.seq), 0) + 1).where(JobEvent.job_id == job_id).scalar_subquery()
     row = select(

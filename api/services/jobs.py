@@ -62,6 +62,7 @@ async def create_job(
         job.id,
         JOB_CREATED,
         {"goal": job.goal, "max_prospects": job.max_prospects, "campaign_id": (job.campaign or {}).get("id")},
+        new_job=True,
     )
     # Most tenants have no webhook: knowing it here spares a background lookup per created job.
     notify = bool(job.webhook_url) or bool(await session.scalar(select(orm.Tenant.webhook_url).where(orm.Tenant.id == tenant_id)))
