@@ -87,12 +87,13 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         app.state.bus = bus
         app.state.key_cache = await open_key_cache(settings, config)  # API keys, invalidated on revocation
         bind_cancel_publisher(database, redis)  # DELETE on a running job tells its worker at once
-        # Everything alive now (the imported pipeline, libraries, pools) lives as long as the process:
-        # frozen, it is never traversed again by the cyclic GC, whose full passes over it otherwise
-        # stall every stream of the process for ~300 ms at 1,000 connections (bench/README.md).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(10_000, 50, 100)  # and what streams allocate is collected in rarer passes
+        if config.tune_gc:
+            # Everything alive now (the imported pipeline, libraries, pools) lives as long as the
+            # process: frozen, it is never traversed again by the cyclic GC, whose full passes over it
+            # otherwise stall every stream of the process for ~300 ms at 1,000 connections.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(10_000, 50, 100)  # and what streams allocate is collected in rarer passes
         log.info("api started", database=describe(settings), queue=type(queue).__name__)
         try:
             async with inline_workers(database, settings, config, queue, redis_configured=redis is not None):

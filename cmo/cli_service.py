@@ -96,7 +96,7 @@ def serve(
     from api.core.config import ApiConfig
 
     bind_keys(load_settings())  # missing keys or schema: one clear line before the server starts
-    factory = partial(create_app, config=ApiConfig(workers_inline=workers_inline))
+    factory = partial(create_app, config=ApiConfig(workers_inline=workers_inline, tune_gc=True))
     uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, access_log=False)
 
 

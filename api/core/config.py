@@ -21,6 +21,9 @@ class ApiConfig:
     db_pool_recycle_seconds: int = 1800
     readiness_timeout_seconds: float = 2.0
     redis_timeout_seconds: float = 2.0
+    # Process-wide GC tuning at start (api/app.py): `cmo serve` owns its process and sets it; an app
+    # embedded elsewhere (tests, another server) leaves the host's GC alone.
+    tune_gc: bool = False
     # Event streams (api/routers/events.py, api/services/bus.py).
     sse_ping_seconds: float = 15.0  # keep-alive comment on an idle event stream
     sse_send_timeout_seconds: float = 30.0  # a client that takes longer to accept a chunk is dropped
