@@ -37,12 +37,12 @@ from cmo.privacy.keys import forget_keyrings, get_keyring, tenant_scope
 from cmo.settings import Settings
 from graph.checkpointer import open_checkpointer
 from tests.integration.test_api_suppressions import in_session, with_keys
-from tests.integration.test_api_suppressions import new_tenant as new_key
+from tests.support.tenants import new_tenant
 from tools.etag_cache import open_etag_cache
 
 GOAL = "Find the top 12 Python maintainers active in ML"
 SENDER = {"cmo_sender_postal_address": "1 Main St, Springfield", "cmo_unsubscribe_url": "https://acme-devtools.io/unsubscribe"}
-REDIS_DB = 13  # this module's own Redis database: every key in it is this test's
+REDIS_DBS = (13, 14, 15)  # this module's own Redis databases, one per xdist worker: every key in one is its test's
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     if request.param == "sqlite":
         yield with_keys(Settings(**common))
         return
-    redis_url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    worker = request.getfixturevalue("worker_id")  # "gw<n>" under xdist, "master" without it
+    database = REDIS_DBS[int(worker.removeprefix("gw")) % len(REDIS_DBS) if worker.startswith("gw") else 0]
+    redis_url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + f"/{database}"
     redis.Redis.from_url(redis_url).flushdb()
     settings = Settings(database_url=request.getfixturevalue("private_postgres_url"), redis_url=redis_url, **common)
     upgrade(settings)
@@ -70,13 +72,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
     config = ApiConfig(workers_inline=1, jobs_stream=f"cmo:test:jobs:{uuid.uuid4().hex}")
     with TestClient(create_app(settings, config)) as client:
         yield client
-
-
-def new_tenant(settings: Settings) -> tuple[str, dict[str, str]]:
-    """A fresh tenant, its key headers, and its data key made before any request needs it."""
-    tenant_id, headers = new_key(settings)
-    get_keyring(settings).encrypt_text(tenant_id, "warm-up")
-    return tenant_id, headers
 
 
 def finish(client: TestClient, headers: dict[str, str], job_id: str) -> dict[str, bytes]:
