@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from agents.grounding import claim_problems, evidence_bundle, fact_problems, reference_text
 from agents.copy_templates import (
     DEFAULT_TEMPLATES,
+    SenderIdentity,
     footer,
     opt_out_headers,
     personalization_facts,
@@ -73,11 +74,10 @@ def template_for(campaign: Campaign, variant: str) -> MessageTemplate:
 
 
 def _template_text(
-    prospect: Prospect, campaign: Campaign, variant: str, settings: Settings
+    prospect: Prospect, campaign: Campaign, variant: str, sender: SenderIdentity
 ) -> tuple[str, str, list[Fact]]:
     """Subject, body (no footer) and the facts the filled template states."""
     template = template_for(campaign, variant)
-    sender = sender_identity(campaign, settings)
     facts = personalization_facts(prospect)
     values = {name: fact.value for name, fact in facts.items()}
     values |= {"sender_name": sender.name, "sender_company": sender.company}
@@ -94,8 +94,11 @@ def draft_from_template(
     prospect: Prospect, campaign: Campaign, variant: str, settings: Settings, tenant_id: str | None = None
 ) -> Message:
     """A draft with no model: the variant's template filled from evidence, plus the footer."""
-    subject, body, facts = _template_text(prospect, campaign, variant, settings)
-    sender = sender_identity(campaign, settings, tenant_id)
+    return _template_draft(prospect, campaign, variant, sender_identity(campaign, settings, tenant_id))
+
+
+def _template_draft(prospect: Prospect, campaign: Campaign, variant: str, sender: SenderIdentity) -> Message:
+    subject, body, facts = _template_text(prospect, campaign, variant, sender)
     return Message(
         subject=subject,
         body=f"{body}\n\n{footer(prospect, sender)}",
@@ -134,10 +137,9 @@ class _Job:
     conversation: list[BaseMessage] = field(default_factory=list)
 
 
-def _brief(job: _Job, campaign: Campaign, settings: Settings) -> str:
+def _brief(job: _Job, campaign: Campaign, sender: SenderIdentity) -> str:
     """The user message: the evidence bundle and the variant's template draft, as JSON."""
-    subject, body, _ = _template_text(job.prospect, campaign, job.variant, settings)
-    sender = sender_identity(campaign, settings)
+    subject, body, _ = _template_text(job.prospect, campaign, job.variant, sender)
     return json.dumps(
         {
             "evidence": evidence_bundle(job.prospect),
@@ -173,10 +175,13 @@ def draft_many_with_llm(
     tenant_id: str | None = None,
 ) -> list[Message]:
     """LLM drafts for many prospects in concurrent batches; ungrounded ones fall back to the template."""
+    if not prospects:
+        return []
     structured = llm.with_structured_output(DraftOut, include_raw=True)
+    sender = sender_identity(campaign, settings, tenant_id)
     jobs = [_Job(prospect, variant, template_for(campaign, variant)) for prospect, variant in zip(prospects, variants)]
     for job in jobs:
-        job.conversation = [SystemMessage(prompt), HumanMessage(_brief(job, campaign, settings))]
+        job.conversation = [SystemMessage(prompt), HumanMessage(_brief(job, campaign, sender))]
     messages: list[Message | None] = [None] * len(jobs)
     pending = list(range(len(jobs)))
     for _ in range(MAX_ATTEMPTS):
@@ -186,7 +191,6 @@ def draft_many_with_llm(
             [jobs[i].conversation for i in pending], config={"max_concurrency": MAX_CONCURRENCY}, return_exceptions=True
         )
         retry: list[int] = []
-        sender = sender_identity(campaign, settings, tenant_id)
         for i, output in zip(pending, outputs):
             job = jobs[i]
             draft, problems = _judge(output, job)
@@ -209,8 +213,7 @@ def draft_many_with_llm(
             retry.append(i)
         pending = retry
     return [
-        message or draft_from_template(job.prospect, campaign, job.variant, settings, tenant_id)
-        for message, job in zip(messages, jobs)
+        message or _template_draft(job.prospect, campaign, job.variant, sender) for message, job in zip(messages, jobs)
     ]
 
 
@@ -230,7 +233,8 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     variants = [assign_variant(p.id, arms, salt=campaign.id) for p in prospects]
     tenant_id = state["run"].tenant_id if "run" in state else None  # None: a CLI run, no tenant
     if context.llm is None:
-        messages = [draft_from_template(p, campaign, v, context.settings, tenant_id) for p, v in zip(prospects, variants)]
+        sender = sender_identity(campaign, context.settings, tenant_id) if prospects else None
+        messages = [_template_draft(p, campaign, v, sender) for p, v in zip(prospects, variants)]
         how = "no LLM key: template path"
     else:
         prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)

@@ -30,7 +30,6 @@ _PLAIN_WORDS = frozenset(
 )
 
 
-
 def evidence_bundle(prospect: Prospect) -> dict[str, Any]:
     """All the model may use: public profile basics, signals with evidence and the traced facts.
 

@@ -16,8 +16,8 @@ class PromptNotFound(LookupError):
 
 def load_prompt(agent: str, version: str, extra_dir: Path | None = None) -> str:
     """The text of `<extra_dir>/<agent>/<version>.md` if it exists, else `prompts/<agent>/<version>.md`."""
-    if extra_dir is not None and (extra_dir / agent / f"{version}.md").is_file():
-        return (extra_dir / agent / f"{version}.md").read_text(encoding="utf-8")
+    if extra_dir is not None and (own := extra_dir / agent / f"{version}.md").is_file():
+        return own.read_text(encoding="utf-8")
     path = resources.files("prompts").joinpath(agent, f"{version}.md")
     if not path.is_file():
         raise PromptNotFound(f"no prompt prompts/{agent}/{version}.md (set CMO_PROMPT_VERSION to an existing version)")
