@@ -65,6 +65,13 @@ class Database:
         # `info` lets services reach the settings (the tenant keyring) from a session alone.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"cmo.settings": settings})
 
+    def bind_session_info(self, key: str, value: Any) -> None:
+        """Put `value` in the `info` of every session opened from now on (process-wide services:
+        the event bus, the cancel publisher), keeping what is already there."""
+        info = dict(self.sessions.kw.get("info") or {})
+        info[key] = value
+        self.sessions.configure(info=info)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

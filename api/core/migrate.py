@@ -6,6 +6,7 @@ same scripts serve the CLI, the embedded start-up and the tests.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -43,6 +44,7 @@ def downgrade(settings: Settings, revision: str) -> None:
     command.downgrade(alembic_config(settings), revision)
 
 
+@functools.cache  # the scripts ship with the code: parsing them once per process is enough (`/readyz` asks often)
 def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 

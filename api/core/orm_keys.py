@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.core.orm import Base, utcnow
+from api.core.orm import Base, _one_of, utcnow
 
 KEY_PURPOSES: tuple[str, ...] = ("data", "index")
 
@@ -23,7 +23,7 @@ class DataKey(Base):
     """One version of a tenant's data key (`purpose='data'`) or its blind-index key (`'index'`)."""
 
     __tablename__ = "data_keys"
-    __table_args__ = (CheckConstraint("purpose IN ('data', 'index')", name="ck_data_keys_purpose"),)
+    __table_args__ = (CheckConstraint(_one_of("purpose", KEY_PURPOSES), name="ck_data_keys_purpose"),)
 
     tenant_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(8), primary_key=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -62,6 +62,35 @@ async def pubsub_messages(pubsub: PubSub, ping_seconds: float) -> AsyncIterator[
             continue
         awaiting_pong = False
         yield message
+
+
+async def follow_pubsub(
+    redis: Redis,
+    serve: Callable[[PubSub], Awaitable[None]],
+    lost: Callable[[PubSub], bool],
+    warning: str,
+    **fields: Any,
+) -> None:
+    """Forever: open a pub/sub connection and `serve` it until it fails, then close it and start over
+    with backoff. `lost` runs after each connection ends and says whether it had been established
+    (the backoff then starts again from its shortest delay)."""
+    delay = 0.1
+    while True:
+        pubsub = redis.pubsub()
+        error = "connection closed"
+        try:
+            await serve(pubsub)
+        except (RedisError, OSError) as exc:
+            error = str(exc)
+        finally:
+            established = lost(pubsub)
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()
+        if established:
+            delay = 0.1
+        log.warning(warning, error=error, retry_in=delay, **fields)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 class ChannelListener:
@@ -112,22 +141,19 @@ class ChannelListener:
         await self._redis.aclose()
 
     async def _follow(self) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                await self._dispatch(pubsub)
-            except (RedisError, OSError) as exc:
-                log.warning("control channel disconnected; reconnecting", channel=self.channel, error=str(exc), retry_in=delay)
-            finally:
-                if self._subscribed.is_set():
-                    self._subscribed.clear()
-                    delay = 0.1
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+        await follow_pubsub(
+            self._redis, self._serve, self._lost, "control channel disconnected; reconnecting", channel=self.channel
+        )
+
+    async def _serve(self, pubsub: PubSub) -> None:
+        await pubsub.subscribe(self.channel)
+        await self._dispatch(pubsub)
+
+    def _lost(self, _pubsub: PubSub) -> bool:
+        if not self._subscribed.is_set():
+            return False
+        self._subscribed.clear()
+        return True
 
     async def _dispatch(self, pubsub: PubSub) -> None:
         async for message in pubsub_messages(pubsub, self._ping_seconds):

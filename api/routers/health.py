@@ -18,11 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.core.database import Database
 from api.core.errors import Problem
-from api.core.metrics import JOBS, QUEUE_DEPTH, QUEUE_OLDEST_AGE
+from api.core.metrics import JOBS
 from api.core.migrate import current_revision, head_revision
 from api.models.problem import problems
 from api.services.jobs import jobs_by_status
-from api.services.queue import RedisJobQueue
+from api.services.queue import refresh_queue_gauges
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger("api.health")
@@ -74,9 +74,7 @@ async def metrics(request: Request) -> Response:
         async with state.database.sessions() as session:
             for status, count in (await jobs_by_status(session)).items():
                 JOBS.labels(status).set(count)
-        QUEUE_DEPTH.set(await state.queue.depth())
-        if isinstance(state.queue, RedisJobQueue):  # the autoscaling signal of `cmo worker` fleets
-            QUEUE_OLDEST_AGE.set(await state.queue.oldest_pending_age())
+        await refresh_queue_gauges(state.queue)  # the autoscaling signals of `cmo worker` fleets
     except (SQLAlchemyError, RedisError, OSError) as exc:
         log.warning("metrics gauges not refreshed", error=str(exc))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -33,7 +33,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from api.core.config import ApiConfig
-from api.core.redis import pubsub_messages
+from api.core.redis import follow_pubsub, pubsub_messages
 
 CHANNEL_PREFIX = "cmo:events:"
 _PUBLISH_BATCH = 256
@@ -194,7 +194,7 @@ class RedisEventBus(EventBus):
             retry=Retry(NoBackoff(), 0),
             client_name=f"cmo-events:{os.getpid()}",
         )
-        return cls(redis, capacity=config.sse_buffer_events, timeout=timeout)
+        return cls(redis, capacity=config.sse_buffer_events, timeout=timeout, poll_seconds=config.control_ping_seconds)
 
     async def start(self) -> None:
         self._spawn(self._read())
@@ -273,30 +273,25 @@ class RedisEventBus(EventBus):
         was published in between exists only in the table); while Redis stays away they fall
         back to re-reading the table every `sse_resync_seconds`.
         """
-        delay = 0.1
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.connect()
-                self._pubsub = pubsub
-                self._unconfirmed.clear()
-                if self._confirmed:
-                    await self._send_subscribe(*(CHANNEL_PREFIX + job_id for job_id in self._confirmed))
-                    self._mark_all_stale()
-                delay = 0.1
-                await self._dispatch(pubsub)
-            except (RedisError, OSError) as exc:
-                log.warning("redis event subscriber disconnected; reconnecting", error=str(exc), retry_in=delay)
-            finally:
-                if self._pubsub is pubsub:
-                    self._pubsub = None
-                    for confirmed in self._confirmed.values():
-                        confirmed.clear()
-                    self._mark_all_stale()
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+        await follow_pubsub(self._redis, self._serve, self._lost, "redis event subscriber disconnected; reconnecting")
+
+    async def _serve(self, pubsub: PubSub) -> None:
+        await pubsub.connect()
+        self._pubsub = pubsub
+        self._unconfirmed.clear()
+        if self._confirmed:
+            await self._send_subscribe(*(CHANNEL_PREFIX + job_id for job_id in self._confirmed))
+            self._mark_all_stale()
+        await self._dispatch(pubsub)
+
+    def _lost(self, pubsub: PubSub) -> bool:
+        if self._pubsub is not pubsub:
+            return False
+        self._pubsub = None
+        for confirmed in self._confirmed.values():
+            confirmed.clear()
+        self._mark_all_stale()
+        return True
 
     async def _dispatch(self, pubsub: PubSub) -> None:
         async for message in pubsub_messages(pubsub, self._poll_seconds):

@@ -39,9 +39,7 @@ _local: weakref.WeakSet[CancelTarget] = weakref.WeakSet()  # the workers of this
 
 def bind_cancel_publisher(database: Database, redis: Redis | None) -> None:
     """Sessions of `database` publish the cancels they commit with `redis` (the app lifespan does it)."""
-    info = dict(database.sessions.kw.get("info") or {})
-    info[_PUBLISHER] = redis
-    database.sessions.configure(info=info)
+    database.bind_session_info(_PUBLISHER, redis)
 
 
 async def announce_cancel(session: AsyncSession, job_id: str) -> None:

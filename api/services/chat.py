@@ -174,9 +174,10 @@ async def _respond(chat: _Chat, current: Thread, message: str) -> _Outcome:
     return _Outcome("help", HELP_TEXT, current)
 
 
-async def _locked_thread(session: AsyncSession, tenant_id: str, thread_id: str) -> orm.ChatThread:
+async def _thread_row(session: AsyncSession, tenant_id: str, thread_id: str, *, lock: bool = False) -> orm.ChatThread:
+    """The tenant's thread (another tenant's is a 404), row-locked with `lock`."""
     query = select(orm.ChatThread).where(orm.ChatThread.id == thread_id, orm.ChatThread.tenant_id == tenant_id)
-    thread = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    thread = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
     if thread is None:
         raise Problem(404, f"no chat thread {thread_id!r}")
     return thread
@@ -190,7 +191,7 @@ def _message(
 
 async def chat(session: AsyncSession, database: Database, queue: JobQueue, tenant_id: str, request: ChatRequest) -> ChatReply:
     """Read the message, act on it (start a job, refine, answer) and store both sides in the thread."""
-    row = await _locked_thread(session, tenant_id, request.thread_id) if request.thread_id else None
+    row = await _thread_row(session, tenant_id, request.thread_id, lock=True) if request.thread_id else None
     state = row.state if row else {}
     job_ids = tuple(state.get("job_ids", []))
     current = Thread(**{k: v for k, v in state.items() if k != "job_ids"})
@@ -227,13 +228,7 @@ async def chat(session: AsyncSession, database: Database, queue: JobQueue, tenan
 
 
 async def get_thread(session: AsyncSession, tenant_id: str, thread_id: str) -> ChatThread:
-    row = (
-        await session.execute(
-            select(orm.ChatThread).where(orm.ChatThread.id == thread_id, orm.ChatThread.tenant_id == tenant_id)
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise Problem(404, f"no chat thread {thread_id!r}")
+    row = await _thread_row(session, tenant_id, thread_id)
     return ChatThread(
         thread_id=row.id,
         goal=row.state.get("goal") or None,

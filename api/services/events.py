@@ -66,9 +66,7 @@ CATCH_UPS = Counter(
 def bind_event_bus(database: Database, bus: EventBus) -> None:
     """Every session of `database` publishes the events it commits through `bus` (call once per
     process, after opening both). Unbound sessions only store events; streams find them by polling."""
-    info = dict(database.sessions.kw.get("info") or {})
-    info[_BUS] = bus
-    database.sessions.configure(info=info)
+    database.bind_session_info(_BUS, bus)
 
 
 async def append_event(

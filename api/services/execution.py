@@ -109,6 +109,7 @@ class JobRun:
         self._emitted: Counter[tuple[str, str]] = Counter()  # (task, event) -> events seen in this attempt
         self._reported = dict(self.counts)
         self._progress_at = self._keepalive_at = 0.0
+        self.final: tuple[str, dict[str, Any]] | None = None  # (status, summary) once the job is finished
 
     def request_stop(self, why: StopReason) -> None:
         """Stop the graph at its next event; the first reason given decides how the job ends."""
@@ -312,6 +313,7 @@ class JobRun:
                 await save_artifact(session, self.job, name, CONTENT_TYPES[name], content)
             await save_artifact(session, self.job, TRACE, CONTENT_TYPES[TRACE], await trace_file(session, self.job.id))
             await session.commit()
+        self.final = (status, summary)
         await dispatch_for_event(self.database, self.job.id, *terminal)
         log.info("job finished", status=status, prospects=len(leads))
         return "finished"

@@ -90,9 +90,3 @@ async def unfinished_job_ids(database: Database) -> Sequence[str]:
         query = select(orm.Job.id).where(orm.Job.status.in_(UNFINISHED)).order_by(orm.Job.created_at)
         return (await session.execute(query)).scalars().all()
 
-
-async def final_state(database: Database, job_id: str) -> tuple[str, dict[str, Any] | None]:
-    """The status and summary a finished attempt left on the job (for the worker's metrics)."""
-    async with database.sessions() as session:
-        row = (await session.execute(select(orm.Job.status, orm.Job.summary).where(orm.Job.id == job_id))).one()
-    return row.status, row.summary

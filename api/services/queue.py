@@ -9,7 +9,7 @@ in-process asyncio queue. Consuming either queue belongs to the workers (`servic
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -60,14 +60,15 @@ class RedisJobQueue:
     async def depth(self) -> int:
         """Entries never delivered to the group (its lag) plus those delivered but not acknowledged.
         Redis cannot compute the lag after some deletions; the stream length bounds it then."""
+        group = await self._group_info()
+        if group is None or group.get("lag") is None:
+            return await self.redis.xlen(self.stream)
+        return int(group["lag"]) + int(group.get("pending", 0))
+
+    async def _group_info(self) -> dict[str, Any] | None:
+        """This queue's group as `XINFO GROUPS` describes it (None: the group does not exist)."""
         groups = await self.redis.xinfo_groups(self.stream)
-        group = next((g for g in groups if g["name"] == self.group), None)
-        if group is None:
-            return await self.redis.xlen(self.stream)
-        lag = group.get("lag")
-        if lag is None:
-            return await self.redis.xlen(self.stream)
-        return int(lag) + int(group.get("pending", 0))
+        return next((g for g in groups if g["name"] == self.group), None)
 
     async def oldest_pending_age(self) -> float:
         """Seconds since the oldest entry not yet acknowledged was added (0 when there is none): the
@@ -77,8 +78,7 @@ class RedisJobQueue:
         pending = await self.redis.xpending(self.stream, self.group)
         if pending["pending"]:
             oldest.append(pending["min"])
-        groups = await self.redis.xinfo_groups(self.stream)
-        group = next((g for g in groups if g["name"] == self.group), None)
+        group = await self._group_info()
         after = f"({group['last-delivered-id']}" if group else "-"
         oldest += [entry_id for entry_id, _ in await self.redis.xrange(self.stream, min=after, count=1)]
         if not oldest:

@@ -178,8 +178,11 @@ async def _target(session: AsyncSession, job_id: str) -> tuple[_Target, orm.Job]
     ).first()
     if urls is None or not (url := urls[0] or urls[1]):
         return None
-    job = await session.get_one(orm.Job, job_id)
-    secret = await session.scalar(select(orm.Tenant.webhook_secret).where(orm.Tenant.id == job.tenant_id))
+    job, secret = (
+        await session.execute(
+            select(orm.Job, orm.Tenant.webhook_secret).join(orm.Tenant, orm.Tenant.id == orm.Job.tenant_id).where(orm.Job.id == job_id)
+        )
+    ).one()
     return _Target(job.tenant_id, url, secret or await tenant_secret(session, job.tenant_id)), job
 
 

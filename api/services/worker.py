@@ -185,7 +185,7 @@ class Worker:
                 await self.source.ack(delivery)
             elif outcome == "released":
                 await self.source.release(delivery)
-            await record_attempt(self.database, job.id, outcome, time.monotonic() - started)
+            record_attempt(outcome, run.final, time.monotonic() - started)
         except (RedisError, OSError) as exc:  # the row already says what happened; a sweep re-enqueues if needed
             log.warning("queue not updated for the job", error=str(exc))
         except Exception:  # one job's trouble never stops the worker; the job is offered again

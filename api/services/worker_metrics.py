@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
-from api.core.database import Database
 from api.core.metrics import WORKER_GITHUB_REQUESTS, WORKER_JOB_DURATION, WORKER_JOBS_ENDED
-from api.services.leases import final_state
 from api.services.queue import JobQueue, refresh_queue_gauges
 
 log = structlog.get_logger("api.worker")
@@ -29,14 +27,10 @@ class MetricsUnavailable(Exception):
     """The metrics port cannot be bound (in use, not permitted)."""
 
 
-async def record_attempt(database: Database, job_id: str, outcome: str, seconds: float) -> None:
-    """Count one ended attempt; a finished one under the job's final status, with its GitHub requests."""
-    status, summary = outcome, None
-    if outcome == "finished":
-        try:
-            status, summary = await final_state(database, job_id)
-        except SQLAlchemyError as exc:
-            log.warning("job status unknown to the metrics", error=str(exc))
+def record_attempt(outcome: str, final: tuple[str, dict[str, Any]] | None, seconds: float) -> None:
+    """Count one ended attempt; a finished one (`final`: the status and summary it wrote) under the
+    job's final status, with its GitHub requests."""
+    status, summary = final if outcome == "finished" and final is not None else (outcome, None)
     WORKER_JOBS_ENDED.labels(status).inc()
     WORKER_JOB_DURATION.labels(status).observe(seconds)
     if summary:
