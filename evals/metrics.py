@@ -146,9 +146,7 @@ def person_key(groups: Iterable[set[str]]) -> Callable[[str], str]:
 
 
 def lead_set_scores(predicted_logins: Iterable[str], truth: set[str], groups: Iterable[set[str]]) -> dict[str, Any]:
-    """Precision/recall/F1 over people, not logins (`person_key`), with counts and the missed/spurious people.
-
-    """
+    """Precision/recall/F1 over people, not logins (`person_key`), with counts and the missed/spurious people."""
     key = person_key(groups)
     predicted, expected = {key(x) for x in predicted_logins}, {key(x) for x in truth}
     hits = predicted & expected

@@ -132,7 +132,7 @@ def run_eval(
         created_at=datetime.now(UTC),
         config=config,
         git_commit=git_commit(),
-        datasets={suite: load_dataset(suite).version for suite in config.suites},
+        datasets={name: result.dataset_version for name, result in suites.items()},
         prompt_version=config.prompt_version,
         suites=suites,
         llm=llm_summary(session.recorder.exchanges(), config.model) if session else {},

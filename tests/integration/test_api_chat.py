@@ -26,10 +26,10 @@ from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.chat_intents import Thread, apply, parse_intent
 from api.services.prospects import save_prospects
-from api.services.tenants import issue_api_key
 from cmo.schemas import ComplianceReview, Evidence, Prospect, Signal
 from cmo.settings import Settings
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
+from tests.support.tenants import auth
 
 GOAL = "Find Python developers active in ML"
 
@@ -45,11 +45,6 @@ def client(settings: Settings, redis_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
         yield client
     redis.Redis.from_url(redis_url).delete(stream)
-
-
-def auth(settings: Settings) -> dict[str, str]:
-    issued = run_with_database(settings, lambda db: issue_api_key(db, f"tenant-{uuid.uuid4().hex[:12]}"))
-    return {"Authorization": f"Bearer {issued.key}"}
 
 
 def say(client: TestClient, headers: dict[str, str], message: str, thread_id: str | None = None) -> dict[str, Any]:

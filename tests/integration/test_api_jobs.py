@@ -9,7 +9,6 @@ moving the job's status.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -21,18 +20,12 @@ from api.core import orm
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
 from api.services.prospects import save_prospects
-from api.services.tenants import issue_api_key
 from cmo.schemas import ComplianceReview, Prospect
 from cmo.schemas.prospect import Verdict
 from cmo.settings import Settings
+from tests.support.tenants import auth
 
 GOAL = "Find Python maintainers active in ML"
-
-
-def auth(settings: Settings) -> dict[str, str]:
-    """Headers with a fresh key of a fresh tenant (unique, so tests sharing a schema never mix)."""
-    issued = run_with_database(settings, lambda db: issue_api_key(db, f"tenant-{uuid.uuid4().hex[:12]}"))
-    return {"Authorization": f"Bearer {issued.key}"}
 
 
 def play_worker(settings: Settings, job_id: str, status: str, **changes: Any) -> None:

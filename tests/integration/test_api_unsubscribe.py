@@ -8,7 +8,6 @@ foreign or junk links are one indistinct 404, never a 5xx.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from cmo.privacy.optout import Recipient, sign_token, unsubscribe_key
 from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
 from cmo.schemas import Prospect
 from cmo.settings import Settings
+from tests.support.jobs import wait_succeeded
 from tests.support.tenants import new_tenant
 
 GOAL = "Find Python maintainers active in ML"
@@ -76,11 +76,7 @@ def quiet(settings: Settings) -> Iterator[TestClient]:
 def run_job(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
     """A sandbox job through the API, to the end; its leads_full.json."""
     job_id = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 5}, headers=headers).json()["id"]
-    deadline = time.monotonic() + 90
-    while (job := client.get(f"/api/jobs/{job_id}", headers=headers).json())["status"] not in orm.FINISHED_STATUSES:
-        assert time.monotonic() < deadline, "the job did not finish"
-        time.sleep(0.2)
-    assert job["status"] == "succeeded", job["error"]
+    wait_succeeded(client, headers, job_id, timeout=90)
     items = client.get(f"/api/jobs/{job_id}/artifacts", headers=headers).json()["items"]
     full = next(item for item in items if item["name"] == "leads_full.json")
     return json.loads(client.get(full["download_url"], headers=headers).content)

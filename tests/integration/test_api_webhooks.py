@@ -12,7 +12,6 @@ import asyncio
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,10 +25,10 @@ from api.app import create_app
 from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.core.migrate import upgrade
-from api.services.tenants import issue_api_key
 from api.services.webhook_security import RefusedUrl, resolve_target, verify_signature
 from api.services.webhooks import dispatch_for_event, drain_deliveries
 from cmo.settings import Settings
+from tests.support.tenants import auth
 
 GOAL = "Find Python maintainers active in ML"
 
@@ -89,11 +88,6 @@ def make_settings(migrated_postgres_url: str, redis_url: str, tmp_path: Path) ->
         return Settings(**(values | overrides))
 
     return make
-
-
-def auth(settings: Settings) -> dict[str, str]:
-    issued = run_with_database(settings, lambda db: issue_api_key(db, f"tenant-{uuid.uuid4().hex[:12]}"))
-    return {"Authorization": f"Bearer {issued.key}"}
 
 
 def deliveries(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
@@ -30,6 +29,7 @@ from cmo.privacy.keys import get_keyring, tenant_scope
 from cmo.settings import Settings
 from graph.checkpointer import open_checkpointer, postgres_conninfo
 from tests.integration.test_api_jobs import auth
+from tests.support.jobs import wait_succeeded
 
 GOAL = "Find Python maintainers active in ML"
 SENDER = {"cmo_sender_postal_address": "1 Main St, Springfield", "cmo_unsubscribe_url": "https://acme-devtools.io/unsubscribe"}
@@ -84,11 +84,7 @@ def postgres_tables(database_url: str) -> tuple[set[str], bytes]:
 
 def run_to_the_end(client: TestClient, headers: dict[str, str]) -> str:
     job_id = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 15}, headers=headers).json()["id"]
-    deadline = time.monotonic() + 120
-    while (job := client.get(f"/api/jobs/{job_id}", headers=headers).json())["status"] not in orm.FINISHED_STATUSES:
-        assert time.monotonic() < deadline, "the job did not finish"
-        time.sleep(0.2)
-    assert job["status"] == "succeeded", job["error"]
+    wait_succeeded(client, headers, job_id, timeout=120)
     return job_id
 
 

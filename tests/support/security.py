@@ -9,7 +9,6 @@ test's own (the inline worker takes every unfinished job it finds in its databas
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from api.core.database import run_with_database
 from api.core.migrate import upgrade
 from api.services.tenants import IssuedKey, KeyRole, issue_api_key, revoke_api_key
 from cmo.settings import Settings
+from tests.support.jobs import wait_succeeded
 
 GOAL = "Find Python maintainers active in ML"
 CLOSED_PORT_HOOK = "http://127.0.0.1:9/hook"  # the discard port: refused at once, one logged attempt
@@ -66,16 +66,6 @@ class World:
     unseen: list[str] = field(default_factory=list)
 
 
-def _wait_finished(client: TestClient, headers: dict[str, str], job_id: str, timeout: float = 90) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish within {timeout} s")
-
-
 @contextmanager
 def tenant_world(settings: Settings) -> Iterator[World]:
     """The running app (one inline worker) and tenant A's resources, all created over HTTP."""
@@ -97,7 +87,7 @@ def tenant_world(settings: Settings) -> Iterator[World]:
         assert client.delete(f"/api/jobs/{chat['job']['id']}", headers=member_a).status_code == 200
         suppression = client.post("/api/suppressions", json={"kind": "login", "value": "not-a-prospect"}, headers=member_a)
         assert suppression.status_code == 201, suppression.text
-        assert _wait_finished(client, member_a, job_id)["status"] == "succeeded"
+        wait_succeeded(client, member_a, job_id)
 
         artifacts = {a["name"]: a["id"] for a in client.get(f"/api/jobs/{job_id}/artifacts", headers=member_a).json()["items"]}
         leads = json.loads(client.get(f"/api/artifacts/{artifacts['leads_full.json']}", headers=member_a).content)

@@ -13,3 +13,8 @@ def new_tenant(settings: Settings, role: str = "member") -> tuple[str, dict[str,
     """The new tenant's id and the `Authorization` header of a key of it."""
     issued = run_with_database(settings, lambda db: issue_api_key(db, f"tenant-{uuid.uuid4().hex[:12]}", role))
     return issued.tenant_id, {"Authorization": f"Bearer {issued.key}"}
+
+
+def auth(settings: Settings) -> dict[str, str]:
+    """Headers with a fresh key of a fresh tenant (unique, so tests sharing a schema never mix)."""
+    return new_tenant(settings)[1]
