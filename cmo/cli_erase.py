@@ -8,57 +8,23 @@ command writes its audit record with the OS user as actor (`cli:<user>`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cmo.cli_common import fail, load_settings
-from cmo.cli_service import _service_call
+from cmo.cli_privacy import in_tenant
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from api.services.erasure import Person
 
-T = TypeVar("T")
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (as given to `cmo apikey create`).")]
 Email = Annotated[str | None, typer.Option("--email", help="The person's email address.")]
 Login = Annotated[str | None, typer.Option("--login", help="The person's GitHub login.")]
 ProspectId = Annotated[str | None, typer.Option("--id", help="The prospect id of the leads (gh_<login>).")]
-
-
-def _in_tenant(tenant: str | None, work: Callable[[AsyncSession, str | None], Awaitable[T]]) -> T:
-    """Run `work(session, tenant_id)` on the service database (tenant None: every tenant); a user
-    error (unknown tenant or person, a running job, missing keys) is one red line."""
-    from sqlalchemy import select
-
-    from api.core.database import Database
-    from api.core.encrypted_types import bind_keyring
-    from api.core.errors import Problem
-    from api.core.orm import Tenant as TenantRow
-    from cmo.privacy.crypto import KeyringError
-    from cmo.privacy.keys import get_keyring
-
-    settings = load_settings()
-
-    async def act(database: Database) -> T:
-        bind_keyring(get_keyring(settings))  # encrypted columns
-        async with database.sessions() as session:
-            tenant_id = None
-            if tenant is not None:
-                tenant_id = await session.scalar(select(TenantRow.id).where(TenantRow.name == tenant))
-                if tenant_id is None:
-                    raise Problem(404, f"no tenant {tenant!r} (create it with `cmo apikey create --tenant {tenant}`)")
-            return await work(session, tenant_id)
-
-    try:
-        return _service_call(settings, act)
-    except Problem as exc:
-        fail(str(exc.detail))
-    except (ValueError, KeyringError) as exc:
-        fail(str(exc))
 
 
 def _person(email: str | None, login: str | None, prospect_id: str | None) -> Person:
@@ -78,7 +44,9 @@ def erase(tenant: Tenant, email: Email = None, login: Login = None, prospect_id:
     from api.services.erasure import erase as erase_person
 
     person = _person(email, login, prospect_id)
-    report = _in_tenant(tenant, lambda session, tenant_id: erase_person(session, tenant_id or "", person, actor=cli_actor()))
+    report = in_tenant(
+        tenant, lambda session, tenant_id: erase_person(session, tenant_id or "", person, actor=cli_actor()), encrypted=True
+    )
     detail = report.detail()
     typer.echo(
         f"erased from {len(detail['jobs'])} job(s): {detail['prospect_rows']} prospect record(s), "
@@ -108,7 +76,7 @@ def export(
         await session.commit()
         return document.model_dump_json(indent=2)
 
-    text = _in_tenant(tenant, work)
+    text = in_tenant(tenant, work, encrypted=True)
     if file is None:
         typer.echo(text)
         return
@@ -125,7 +93,9 @@ def purge(
     from api.services.retention import purge as run_purge
 
     settings = load_settings()
-    report = _in_tenant(tenant, lambda session, tenant_id: run_purge(session, settings, tenant_id=tenant_id, dry_run=dry_run, actor=cli_actor()))
+    report = in_tenant(
+        tenant, lambda session, tenant_id: run_purge(session, settings, tenant_id=tenant_id, dry_run=dry_run, actor=cli_actor()), encrypted=True
+    )
     if report.skipped:
         fail("another purge is running (a worker's periodic purge); try again in a minute")
     counts = report.counts

@@ -13,8 +13,8 @@ from typing import Annotated, Literal, TypeVar
 
 import typer
 
-from cmo.cli_common import console, fail, load_settings
-from cmo.cli_service import _service_call
+from cmo.cli_common import console, fail
+from cmo.cli_privacy import in_tenant
 
 T = TypeVar("T")
 suppress_app = typer.Typer(
@@ -25,32 +25,16 @@ Kind = Literal["github_id", "login", "email", "domain"]
 
 
 def _run(tenant: str, action: str, work: Callable[..., Awaitable[T]]) -> T:
-    """Run `work(session, tenant_id)` in one transaction with its audit record; a user error (an
-    unknown tenant or id, a bad value or CSV, a permanent entry, missing keys) is one red line."""
-    from sqlalchemy import select
-
-    from api.core.database import Database
-    from api.core.errors import Problem
-    from api.core.orm import Tenant as TenantRow
+    """Run `work(session, tenant_id)` in one transaction with its audit record (see `in_tenant`)."""
     from api.services.audit import cli_actor, record_audit
-    from cmo.privacy.crypto import KeyringError
 
-    async def act(database: Database) -> T:
-        async with database.sessions() as session:
-            tenant_id = await session.scalar(select(TenantRow.id).where(TenantRow.name == tenant))
-            if tenant_id is None:
-                raise Problem(404, f"no tenant {tenant!r} (create it with `cmo apikey create --tenant {tenant}`)")
-            result = await work(session, tenant_id)
-            await record_audit(session, tenant_id=tenant_id, actor=cli_actor(), action=action, detail=_detail(result))
-            await session.commit()
-            return result
+    async def audited(session, tenant_id: str) -> T:  # noqa: ANN001 - an AsyncSession
+        result = await work(session, tenant_id)
+        await record_audit(session, tenant_id=tenant_id, actor=cli_actor(), action=action, detail=_detail(result))
+        await session.commit()
+        return result
 
-    try:
-        return _service_call(load_settings(), act)
-    except Problem as exc:
-        fail(str(exc.detail))
-    except (ValueError, KeyringError) as exc:
-        fail(str(exc))
+    return in_tenant(tenant, audited)
 
 
 def _detail(result: object) -> dict[str, object] | None:

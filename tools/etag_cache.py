@@ -73,7 +73,7 @@ class SQLiteETagCache:
 
     def forget(self, matches: Callable[[str, bytes], bool]) -> int:
         conn = self._conn()
-        keys = [(key,) for (key,) in conn.execute("SELECT key FROM etags").fetchall() if (e := self.get(key)) and matches(key, e.body)]
+        keys = [(key,) for key, body in conn.execute("SELECT key, body FROM etags").fetchall() if matches(key, bytes(body))]
         conn.execute("PRAGMA secure_delete=ON")  # freed pages are overwritten, and the WAL emptied
         conn.executemany("DELETE FROM etags WHERE key = ?", keys)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -162,15 +162,16 @@ class SuppressionList:
 
     def contains(self, *, github_id: int | None = None, login: str | None = None, email: str | None = None) -> bool:
         """True when any identifier is suppressed; an email also matches its domain and parent domains."""
-        return any(
-            self._has_plain(kind, value) or any(index.has(kind, value) for index in self.blind)
-            for kind, value in identifiers(github_id=github_id, login=login, email=email)
-        )
+        return self._has_any(identifiers(github_id=github_id, login=login, email=email))
 
     def contains_prospect(self, prospect: Prospect) -> bool:
         """True when the prospect's id, email, login or any login merged into it is suppressed."""
-        logins = [prospect.username, *prospect.merged_logins]
-        return any(self.contains(github_id=prospect.github_id, login=login, email=prospect.email) for login in logins)
+        pairs = set(identifiers(github_id=prospect.github_id, email=prospect.email))
+        pairs.update(pair for login in [prospect.username, *prospect.merged_logins] for pair in identifiers(login=login))
+        return self._has_any(pairs)  # each identifier hashed once, however many logins were merged
+
+    def _has_any(self, pairs: Iterable[tuple[SuppressionKind, str]]) -> bool:
+        return any(self._has_plain(kind, value) or any(index.has(kind, value) for index in self.blind) for kind, value in pairs)
 
     def _has_plain(self, kind: SuppressionKind, value: str) -> bool:
         if kind == "github_id":

@@ -42,7 +42,7 @@ from api.core.orm_privacy import Suppression
 from api.services.artifacts import save_artifact
 from api.services.audit import record_audit
 from api.services.job_results import artifact_files, trace_file
-from api.services.suppressions import SETTINGS_INFO, add_suppression, keyring_of
+from api.services.suppressions import SETTINGS_INFO, add_suppression, event_identifiers, keyring_of
 from cmo.artifacts import LEADS_FULL, SUMMARY, TRACE
 from cmo.privacy.keys import get_keyring, tenant_scope
 from cmo.schemas import Prospect
@@ -104,13 +104,11 @@ class Person:
 
     def is_event_subject(self, data: dict[str, Any]) -> bool:
         """Whether a pipeline event is about this person (`login`, tool `args.login`, `prospect_id`, `email`)."""
-        args = data.get("args") if isinstance(data.get("args"), dict) else {}
-        prospect = data.get("prospect_id")
-        logins = {data.get("login"), args.get("login"), prospect.removeprefix("gh_") if isinstance(prospect, str) else None}
+        logins, email = event_identifiers(data)
         return (
-            prospect in self.prospect_ids
-            or any(isinstance(login, str) and login.lower() in self.logins for login in logins)
-            or str(data.get("email") or "").lower() in self.emails
+            data.get("prospect_id") in self.prospect_ids
+            or any(login.lower() in self.logins for login in logins)
+            or (email or "").lower() in self.emails
         )
 
     @cached_property

@@ -64,16 +64,7 @@ async def add_suppression(
     kind, value = normalize_entry(kind, value)
     keyring = keyring_of(session)
     index = keyring.blind_index(tenant_id, value)
-    row = {
-        "id": new_suppression_id(),
-        "tenant_id": tenant_id,
-        "kind": kind,
-        "value_index": index,
-        "value_enc": None if reason == "erasure" else keyring.encrypt_text(tenant_id, value),
-        "reason": reason,
-        "source": source[:64],
-        "created_at": utcnow(),
-    }
+    row = _new_row(tenant_id, kind, index, None if reason == "erasure" else keyring.encrypt_text(tenant_id, value), reason, source)
     await session.execute(_insert_new(session, [row]))
     found = (
         await session.execute(
@@ -151,13 +142,20 @@ async def job_event_filter(session: AsyncSession, job_id: str) -> Callable[[dict
         return lambda data: False
 
     def names_suppressed(data: dict[str, Any]) -> bool:
-        args = data.get("args") if isinstance(data.get("args"), dict) else {}
-        prospect = data.get("prospect_id")
-        logins = {data.get("login"), args.get("login"), prospect.removeprefix("gh_") if isinstance(prospect, str) else None}
-        email = data.get("email") if isinstance(data.get("email"), str) else None
-        return suppression.contains(email=email) or any(suppression.contains(login=x) for x in logins if isinstance(x, str))
+        logins, email = event_identifiers(data)
+        return suppression.contains(email=email) or any(suppression.contains(login=x) for x in logins)
 
     return names_suppressed
+
+
+def event_identifiers(data: dict[str, Any]) -> tuple[set[str], str | None]:
+    """The logins and the email a pipeline event names: its `login`, tool `args.login`,
+    `prospect_id` (gh_<login>) and `email` (what suppression and erasure judge events by)."""
+    args = data.get("args") if isinstance(data.get("args"), dict) else {}
+    prospect = data.get("prospect_id")
+    logins = {data.get("login"), args.get("login"), prospect.removeprefix("gh_") if isinstance(prospect, str) else None}
+    email = data.get("email")
+    return {login for login in logins if isinstance(login, str)}, email if isinstance(email, str) else None
 
 
 async def get_suppression(session: AsyncSession, tenant_id: str, suppression_id: str) -> Suppression:
@@ -236,16 +234,7 @@ async def import_csv(session: AsyncSession, tenant_id: str, text: str, *, source
     unique = {(kind, keyring.blind_index(tenant_id, value)): value for kind, value in parsed.entries}
     existing = await _existing(session, tenant_id, unique)
     rows = [
-        {
-            "id": new_suppression_id(),
-            "tenant_id": tenant_id,
-            "kind": kind,
-            "value_index": index,
-            "value_enc": keyring.encrypt_text(tenant_id, value),
-            "reason": "import",
-            "source": source[:64],
-            "created_at": utcnow(),
-        }
+        _new_row(tenant_id, kind, index, keyring.encrypt_text(tenant_id, value), "import", source)
         for (kind, index), value in unique.items()
         if (kind, index) not in existing
     ]
@@ -281,6 +270,20 @@ async def _existing(session: AsyncSession, tenant_id: str, keys: Iterable[tuple[
         )
         found.update((kind, index) for kind, index in (await session.execute(query)).all())
     return found
+
+
+def _new_row(tenant_id: str, kind: str, index: str, value_enc: str | None, reason: SuppressionReason, source: str) -> dict[str, object]:
+    """The columns of a new suppression (what `_insert_new` inserts)."""
+    return {
+        "id": new_suppression_id(),
+        "tenant_id": tenant_id,
+        "kind": kind,
+        "value_index": index,
+        "value_enc": value_enc,
+        "reason": reason,
+        "source": source[:64],
+        "created_at": utcnow(),
+    }
 
 
 def _insert_new(session: AsyncSession, rows: list[dict[str, object]]) -> Insert:

@@ -7,10 +7,10 @@ still load. Our cipher seals with the job's tenant data key (AES-256-GCM, `cmo.p
 and refuses a blob of another tenant even when that tenant's key could open it.
 
 Limit of the savers, not of this module: `PostgresSaver` stores primitive channel values (a bare
-`str`, `int`, `float`, `bool` or `None` in the state) inline in the `checkpoints` JSONB column without
-calling the serializer, and both savers store checkpoint `metadata` as plain JSON. Personal data must
-therefore live in non-primitive channel values (models, dicts, lists), never in a bare string channel
-or in the run config's metadata.
+`int`, `float`, `bool` or `None` in the state) inline in the `checkpoints` JSONB column without
+calling the serializer (bare strings are routed through it by `graph.checkpointer`'s
+`_SealedPostgresSaver`), and both savers store checkpoint `metadata` as plain JSON. Personal data
+must therefore never live in a bare number channel or in the run config's metadata.
 """
 
 from __future__ import annotations

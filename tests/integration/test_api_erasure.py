@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from cmo.privacy.keys import forget_keyrings, get_keyring, tenant_scope
 from cmo.settings import Settings
 from graph.checkpointer import open_checkpointer
 from tests.integration.test_api_suppressions import in_session, with_keys
+from tests.support.jobs import download_artifacts, wait_succeeded
 from tests.support.tenants import new_tenant
 from tools.etag_cache import open_etag_cache
 
@@ -76,13 +76,8 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 def finish(client: TestClient, headers: dict[str, str], job_id: str) -> dict[str, bytes]:
     """Wait for the job to succeed; its artifacts by name, as downloaded."""
-    deadline = time.monotonic() + 180
-    while (job := client.get(f"/api/jobs/{job_id}", headers=headers).json())["status"] not in orm.FINISHED_STATUSES:
-        assert time.monotonic() < deadline, "the job did not finish"
-        time.sleep(0.2)
-    assert job["status"] == "succeeded", job["error"]
-    items = client.get(f"/api/jobs/{job_id}/artifacts", headers=headers).json()["items"]
-    return {item["name"]: client.get(item["download_url"], headers=headers).content for item in items}
+    wait_succeeded(client, headers, job_id, timeout=180)
+    return download_artifacts(client, headers, job_id)
 
 
 class Traces:

@@ -34,6 +34,7 @@ from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
 from cmo.schemas import ComplianceReview, Prospect
 from cmo.settings import Settings
 from tests.integration.test_api_webhooks import Receiver, receiver  # noqa: F401 - the receiver fixture
+from tests.support.jobs import download_artifacts, wait_succeeded
 from tests.support.tenants import new_tenant
 from tools.suppression import SuppressionList
 
@@ -295,13 +296,8 @@ def run_job(client: TestClient, headers: dict[str, str], webhook_url: str) -> tu
     """A sandbox job through the API to the end: its id and its artifacts by name."""
     body = {"goal": GOAL, "max_prospects": 12, "webhook_url": webhook_url}
     job_id = client.post("/api/jobs", json=body, headers=headers).json()["id"]
-    deadline = time.monotonic() + 120
-    while (job := client.get(f"/api/jobs/{job_id}", headers=headers).json())["status"] not in orm.FINISHED_STATUSES:
-        assert time.monotonic() < deadline, "the job did not finish"
-        time.sleep(0.2)
-    assert job["status"] == "succeeded", job["error"]
-    items = client.get(f"/api/jobs/{job_id}/artifacts", headers=headers).json()["items"]
-    return job_id, {item["name"]: client.get(item["download_url"], headers=headers).content for item in items}
+    wait_succeeded(client, headers, job_id, timeout=120)
+    return job_id, download_artifacts(client, headers, job_id)
 
 
 def test_a_job_never_surfaces_anyone_suppressed(job_settings: Settings, receiver: Receiver) -> None:  # noqa: F811
