@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core.database import SessionDep
-from api.core.encrypted_types import ensure_data_key
+from api.core.encrypted_types import ensure_tenant_keys
 from api.core.errors import Problem
 from api.core.key_cache import KeyCache
 from api.core.metrics import KEY_LOOKUPS
@@ -86,7 +86,7 @@ async def authenticate(
             raise Problem(401, "unknown or revoked API key", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         cache.put(key_hash, principal, generation)
     structlog.contextvars.bind_contextvars(tenant=principal.tenant_name)
-    await ensure_data_key(principal.tenant_id)
+    await ensure_tenant_keys(principal.tenant_id)
     with tenant_scope(principal.tenant_id):
         yield principal
 

@@ -17,7 +17,7 @@ turning encryption on needs no downtime; they are sealed the next time they are 
 
 A tenant's first data key is created on its first write, by the keyring's own connection. On SQLite
 that insert waits for any open write transaction, so it must never happen inside one (it would wait
-for itself): code that opens a tenant's scope calls `await ensure_data_key(tenant_id)` first.
+for itself): code that opens a tenant's scope calls `await ensure_tenant_keys(tenant_id)` first.
 """
 
 from __future__ import annotations
@@ -41,12 +41,13 @@ def bind_keyring(keyring: Keyring | None) -> None:
     _keyring = keyring
 
 
-async def ensure_data_key(tenant_id: str) -> None:
-    """Create (or re-check) the tenant's data key now, off the event loop, unless it is fresh in
-    memory: then the encryptions of this request are in-memory work and no thread hop is needed."""
+async def ensure_tenant_keys(tenant_id: str) -> None:
+    """Create (or re-check) the tenant's data and index keys now, off the event loop, unless they
+    are ready in memory: then the encryptions and blind indexes of this request are in-memory work
+    and no thread hop is needed."""
     keyring = bound_keyring()
-    if not keyring.data_key_is_fresh(tenant_id):
-        await asyncio.to_thread(keyring.encrypt, tenant_id, b"")
+    if not keyring.keys_are_ready(tenant_id):
+        await asyncio.to_thread(keyring.prepare, tenant_id)
 
 
 def bound_keyring() -> Keyring:

@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database
-from api.core.encrypted_types import ensure_data_key
+from api.core.encrypted_types import ensure_tenant_keys
 from api.services.artifacts import save_artifact
 from api.services.events import JOB_CANCELLED, JOB_FAILED, JOB_STARTED, append_event
 from api.services.job_results import (
@@ -142,7 +142,7 @@ class JobRun:
                 raise JobStopped
 
     async def execute(self) -> Outcome:
-        await ensure_data_key(self.job.tenant_id)
+        await ensure_tenant_keys(self.job.tenant_id)
         with tenant_scope(self.job.tenant_id):  # what the job stores is sealed with its tenant's key
             return await self._execute()
 

@@ -169,11 +169,19 @@ class Keyring:
     def close(self) -> None:
         self.engine.dispose()
 
-    def data_key_is_fresh(self, tenant_id: str) -> bool:
-        """True while the tenant's current data key is known and will not need re-checking for at
-        least half the refresh period: an encryption then touches neither the database nor KMS."""
+    def keys_are_ready(self, tenant_id: str) -> bool:
+        """True while the tenant's index key is in memory and its current data key is known and will
+        not need re-checking for at least half the refresh period: encryptions and blind indexes
+        then touch neither the database nor KMS."""
         known = self._current.get(tenant_id)
-        return bool(known) and time.monotonic() - known[1] < self.refresh_seconds / 2
+        fresh = bool(known) and time.monotonic() - known[1] < self.refresh_seconds / 2
+        return fresh and (tenant_id, INDEX, INDEX_VERSION) in self._keys
+
+    def prepare(self, tenant_id: str) -> None:
+        """Create or load the tenant's data and index keys now (blocking: call it off the event loop,
+        before a transaction that writes: on SQLite a key created inside one would wait on it)."""
+        self.encrypt(tenant_id, b"")
+        self.blind_index(tenant_id, "")
 
     # --- internals ------------------------------------------------------------------------------
     def _current_data_key(self, tenant_id: str) -> tuple[int, bytes]:

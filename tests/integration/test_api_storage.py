@@ -74,7 +74,7 @@ def test_migrations_build_the_orm_schema_and_reverse(fresh_settings: Settings) -
 def test_worker_writes_are_idempotent(fresh_settings: Settings) -> None:
     upgrade(fresh_settings)
     bind_keyring(keyring := get_keyring(fresh_settings))  # prospects, events and files are sealed
-    keyring.encrypt(LOCAL_TENANT, b"")  # its data key exists before a transaction writes (see ensure_data_key)
+    keyring.encrypt(LOCAL_TENANT, b"")  # its data key exists before a transaction writes (see ensure_tenant_keys)
 
     async def scenario(db: Database) -> tuple[Any, ...]:
         async with db.sessions() as session:
