@@ -17,10 +17,10 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from agents.compliance_rules import RULES, review_prospect
-from cmo.schemas import ComplianceReview, Prospect
-from graph.context import Context
-from graph.events import COMPLIANCE_REVIEWED, emit, reasoning
-from graph.state import State
+from agents.context import Context
+from agents.state import State
+from foundation.events import COMPLIANCE_REVIEWED, emit, reasoning
+from foundation.schemas import ComplianceReview, Prospect
 from prompts import load_prompt
 
 AGENT = "compliance"

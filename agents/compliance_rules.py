@@ -17,10 +17,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from agents.copy_templates import SenderIdentity, sender_identity
-from cmo.privacy.pii import personal_data_except
-from cmo.regions import CONSENT_REQUIRED_COUNTRIES, EU
-from cmo.schemas import Campaign, ComplianceReview, Prospect
-from cmo.settings import Settings
+from foundation.regions import CONSENT_REQUIRED_COUNTRIES, EU
+from foundation.schemas import Campaign, ComplianceReview, Prospect
+from foundation.settings import Settings
+from privacy.pii import personal_data_except
 from tools.identity import is_bot, is_noreply
 from tools.normalize import company_matches
 from tools.suppression import SuppressionList

@@ -9,7 +9,7 @@ generically, and any other sentence that needs a missing fact is dropped.
 The footer is built here too, by code, for both the template and the LLM path: the GDPR Art. 14
 notice, the Art. 21 / CAN-SPAM opt-out and the sender's postal address must never depend on a model.
 So are the opt-out link and the RFC 8058 headers: a service job with `CMO_PUBLIC_URL` gets a signed
-one-click link per recipient (`cmo.privacy.optout`), anything else the configured base + `?u=`.
+one-click link per recipient (`privacy.optout`), anything else the configured base + `?u=`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from cmo.privacy.optout import LinkSigner, link_signer
-from cmo.schemas import Campaign, Evidence, Fact, MessageTemplate, Prospect
-from cmo.settings import Settings
+from foundation.schemas import Campaign, Evidence, Fact, MessageTemplate, Prospect
+from foundation.settings import Settings
+from privacy.optout import LinkSigner, link_signer
 from tools.normalize import display_company
 
 _SECTION = re.compile(r"\{\{([#^])(\w+)\}\}(.*?)\{\{/\2\}\}", re.DOTALL)

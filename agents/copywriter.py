@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from agents.grounding import claim_problems, evidence_bundle, fact_problems, reference_text
+from agents.context import Context
 from agents.copy_templates import (
     DEFAULT_TEMPLATES,
     SenderIdentity,
@@ -30,11 +30,11 @@ from agents.copy_templates import (
     render_subject,
     sender_identity,
 )
-from cmo.schemas import Campaign, Fact, Message, MessageTemplate, Prospect
-from cmo.settings import Settings
-from graph.context import Context
-from graph.events import MESSAGE_DRAFTED, emit, reasoning
-from graph.state import State
+from agents.grounding import claim_problems, evidence_bundle, fact_problems, reference_text
+from agents.state import State
+from foundation.events import MESSAGE_DRAFTED, emit, reasoning
+from foundation.schemas import Campaign, Fact, Message, MessageTemplate, Prospect
+from foundation.settings import Settings
 from prompts import load_prompt
 
 AGENT = "copywriter"

@@ -15,12 +15,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from cmo.schemas import Campaign, DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
-from cmo.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
-from cmo.regions import matches_targets
-from graph.context import Context
-from graph.events import PROSPECT_ENRICHED, emit, reasoning
-from graph.state import CandidateTask, State
+from agents.context import Context
+from agents.state import CandidateTask, State
+from foundation.events import PROSPECT_ENRICHED, emit, reasoning
+from foundation.regions import matches_targets
+from foundation.schemas import Campaign, DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
+from foundation.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
 from tools.geo import normalize_location
 from tools.github import GitHubClient
 from tools.github_transport import GitHubStop

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from langgraph.runtime import Runtime
 
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, write_artifacts
-from graph.context import Context
-from graph.events import CAMPAIGN_COMPLETED, emit
-from graph.state import State
+from agents.context import Context
+from agents.state import State
+from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, write_artifacts
+from foundation.events import CAMPAIGN_COMPLETED, emit
 
 AGENT = "finalize"
 

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 from agents.goal_parser_lexicon import goal_index
 from agents.goal_parser_quantities import extract_quantities
 from agents.goal_parser_reading import Reading, read_words
-from cmo.schemas.campaign import Role, TargetAudience
-from cmo.vocabulary import load_vocabulary
+from foundation.schemas.campaign import Role, TargetAudience
+from foundation.vocabulary import load_vocabulary
 from tools.normalize import tokenize
 
 REFUSE_EMPTY = "The goal is empty: describe the developers to find, e.g. 'Python maintainers active in ML in the EU'."

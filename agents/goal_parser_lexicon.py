@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
-from cmo.vocabulary import load_vocabulary
+from foundation.vocabulary import load_vocabulary
 from tools.geo import PlaceRef, gazetteer
 from tools.normalize import PhraseIndex, Token, company_directory, phrase_key
 

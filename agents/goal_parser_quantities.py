@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from cmo.vocabulary import GoalLexicon
+from foundation.vocabulary import GoalLexicon
 
 _MAX_DAYS = 3650
 _MAX_PROSPECTS = 100_000

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from agents.copy_templates import personalization_facts
-from cmo.schemas import Fact, Prospect
+from foundation.schemas import Fact, Prospect
 from tools.normalize import display_company
 
 URL = re.compile(r"(?:https?://|www\.|github\.com/)[^\s)>\]\"']+", re.IGNORECASE)

@@ -11,13 +11,13 @@ from datetime import date
 
 from langgraph.runtime import Runtime
 
+from agents.context import Context
 from agents.goal_parser import parse_goal
 from agents.planner_llm import PlannerLLMError, plan_with_llm
-from cmo.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
-from cmo.vocabulary import load_vocabulary
-from graph.context import Context
-from graph.events import reasoning
-from graph.state import State
+from agents.state import State
+from foundation.events import reasoning
+from foundation.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
+from foundation.vocabulary import load_vocabulary
 from prompts import load_prompt
 
 AGENT = "planner"

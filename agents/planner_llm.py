@@ -24,12 +24,12 @@ from langchain_core.messages.ai import UsageMetadata, add_usage
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic_core import ErrorDetails
 
-from cmo.regions import REGIONS
-from cmo.schemas.campaign import TargetAudience
-from cmo.vocabulary import Vocabulary, load_vocabulary
+from foundation.regions import REGIONS
+from foundation.schemas.campaign import TargetAudience
+from foundation.vocabulary import Vocabulary, load_vocabulary
 
 # ISO 3166-1 alpha-2, officially assigned codes. "NA" is both Namibia and our North America region;
-# `cmo.regions.matches_targets` treats it as both, so accepting it here loses nothing.
+# `foundation.regions.matches_targets` treats it as both, so accepting it here loses nothing.
 ISO_ALPHA2 = frozenset(
     """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
     BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG

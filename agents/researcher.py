@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from cmo.schemas import SearchQuery, TargetAudience
-from cmo.schemas.github import Candidate, RepoContribution, RepoInfo
-from cmo.vocabulary import load_vocabulary
-from graph.context import Context
-from graph.events import PROSPECT_FOUND, emit, reasoning
-from graph.state import RepoTask, State
+from agents.context import Context
 from agents.enricher import next_wave
+from agents.state import RepoTask, State
+from foundation.events import PROSPECT_FOUND, emit, reasoning
+from foundation.schemas import SearchQuery, TargetAudience
+from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
+from foundation.vocabulary import load_vocabulary
 from tools.github import SEARCH_CAP, GitHubClient, split_by_stars
 from tools.github_transport import GitHubStop
 from tools.identity import is_person

@@ -20,8 +20,7 @@ from fastapi import FastAPI
 from redis.exceptions import RedisError
 
 from api.core.config import ApiConfig
-from api.core.database import Database, describe
-from api.core.encrypted_types import bind_keyring
+from api.core.database import Database
 from api.core.errors import install_error_handlers
 from api.core.key_cache import open_key_cache
 from api.core.logging import configure_logging
@@ -48,8 +47,10 @@ from api.services.events import bind_event_bus
 from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
 from api.services.webhooks import drain_deliveries
 from api.services.worker import inline_workers
-from cmo.privacy.keys import get_keyring
-from cmo.settings import Settings, get_settings
+from foundation.settings import Settings, get_settings
+from storage.encrypted_types import bind_keyring
+from storage.keyring import get_keyring
+from storage.urls import describe
 
 log = structlog.get_logger("api")
 

@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sse_fanout import KeepAliveClient, Service, free_port, percentile, raise_fd_limit, wait_http  # noqa: E402
 
+from sandbox import open_sandbox
+
 BODY = json.dumps({"goal": "Find Python maintainers active in ML", "max_prospects": 10}).encode()
 
 
@@ -32,10 +34,11 @@ def bare_app(database_url: str, redis_url: str):  # noqa: ANN201
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
     from api.core.config import ApiConfig
-    from api.core.orm import Job, Tenant, utcnow
+    from api.core.orm import Job, Tenant
     from api.services.jobs import new_job_id
+    from storage.tables import utcnow
 
-    config = ApiConfig()
+    config = ApiConfig(github_sandbox=open_sandbox)
     engine = create_async_engine(
         database_url.replace("postgresql://", "postgresql+psycopg://", 1),
         pool_size=config.db_pool_size,

@@ -4,7 +4,7 @@
 `cmo worker` processes run them against the built-in sandbox (SANDBOX_USERS=400, max_prospects
 10). Throughput = jobs / (last finished_at - first started_at), read from the jobs table, so
 worker start-up is not counted. Baseline: the same jobs run one after another in this process
-with `cmo.runner.run_job`. Numbers only; nothing is asserted.
+with `graph.runner.run_job`. Numbers only; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sse_fanout import VENV_BIN, Service, free_port, raise_fd_limit  # noqa: E402
 
+from sandbox import open_sandbox
+
 GOAL = "Find Python maintainers active in ML"
 
 
@@ -33,7 +35,7 @@ def run_workers(service: Service, port: int, workers: int, jobs: int, concurrenc
         for _ in range(jobs)
     ]
     procs = [
-        service.spawn([str(VENV_BIN / "cmo"), "worker", "--concurrency", str(concurrency)], f"worker{workers}-{i}.log")
+        service.spawn([str(VENV_BIN / "cmo"), "worker", "--sandbox", "--concurrency", str(concurrency)], f"worker{workers}-{i}.log")
         for i in range(workers)
     ]
     deadline = time.monotonic() + 1800
@@ -58,14 +60,14 @@ def run_workers(service: Service, port: int, workers: int, jobs: int, concurrenc
 
 
 def run_sequential(jobs: int, max_prospects: int, users: int) -> float:
-    from cmo.runner import run_job
-    from cmo.settings import Settings
+    from foundation.settings import Settings
+    from graph.runner import run_job
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(cmo_home=Path(tmp) / "home", sandbox_users=users)
         started = time.perf_counter()
         for i in range(jobs):
-            result = run_job(GOAL, settings, out_dir=Path(tmp) / f"run{i}", max_prospects=max_prospects)
+            result = run_job(GOAL, settings, sandbox=open_sandbox, out_dir=Path(tmp) / f"run{i}", max_prospects=max_prospects)
         span = time.perf_counter() - started
     per_min = jobs / span * 60
     print(f"bare run_job sequential in-process: {jobs} jobs (last {result.summary['status']}) in {span:.1f} s = {per_min:.2f} jobs/min")

@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from cmo.runner import run_job
-from cmo.sandbox import SandboxServer, generate_world
-from cmo.settings import Settings
+from foundation.settings import Settings
+from graph.runner import run_job
+from sandbox import SandboxServer, generate_world, open_sandbox
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
         )
         for label in ("cold", "warm"):
             started = time.perf_counter()
-            result = run_job(args.goal, settings, out_dir=Path(tmp) / label)
+            result = run_job(args.goal, settings, sandbox=open_sandbox, out_dir=Path(tmp) / label)
             wall = time.perf_counter() - started
             leads = len(result.prospects)
             requests = result.summary["api_requests"]

@@ -26,6 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
+from sandbox import open_sandbox
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -270,17 +272,17 @@ async def run_cmo(service: Service, port: int, pid: int, clients: int, events: i
 
     from api.core.config import ApiConfig
     from api.core.database import Database
-    from api.core.encrypted_types import bind_keyring
     from api.services.bus import create_event_bus
     from api.services.events import append_event, bind_event_bus
-    from cmo.privacy.keys import get_keyring
-    from cmo.settings import Settings
+    from foundation.settings import Settings
+    from storage.encrypted_types import bind_keyring
+    from storage.keyring import get_keyring
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {service.key}"}) as http:
         job = (await http.post("/api/jobs", json={"goal": "sse fanout bench", "max_prospects": 10})).json()
     job_id = job["id"]
     settings = Settings(database_url=service.database_url, redis_url=service.redis_url, cmo_home=Path(service.home))
-    config = ApiConfig()
+    config = ApiConfig(github_sandbox=open_sandbox)
     database = Database(settings, config)
     bind_keyring(get_keyring(settings))  # events are sealed like the workers' (the keys of `cmo keys init`)
     bus = create_event_bus(settings.redis_url, config)

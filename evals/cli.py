@@ -20,11 +20,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from cmo.settings import Settings
 from evals.compare import DEFAULT_GATES, compare_runs, parse_gates, print_comparison, write_markdown
 from evals.datasets import SUITES
 from evals.report import HEADLINE, write_reports
 from evals.suites import RESULTS
+from foundation.settings import Settings
 from prompts import available_versions
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmo.schemas import Campaign, Prospect, TargetAudience
+from foundation.schemas import Campaign, Prospect, TargetAudience
 
 Suite = Literal["planner", "leads", "messages", "compliance"]
 SUITES: tuple[Suite, ...] = ("planner", "leads", "messages", "compliance")

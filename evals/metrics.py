@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from statistics import fmean
 from typing import Any, get_args
 
-from cmo.schemas import TargetAudience
-from cmo.schemas.prospect import Verdict
 from evals.datasets import PlannerExpectation
+from foundation.schemas import TargetAudience
+from foundation.schemas.prospect import Verdict
 
 PLANNER_LIST_FIELDS = (
     "languages", "domains", "target_regions", "target_cities", "exclude_companies", "include_companies",

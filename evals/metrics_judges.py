@@ -18,8 +18,8 @@ from langchain_core.language_models import BaseChatModel
 from openevals.llm import create_llm_as_judge
 
 from agents.grounding import evidence_bundle
-from cmo.schemas import Message, Prospect
 from evals.metrics_text import strip_footer
+from foundation.schemas import Message, Prospect
 
 Evaluator = Callable[..., Any]
 

@@ -25,7 +25,7 @@ from agents.grounding import (
     reference_text,
     repo_claims,
 )
-from cmo.schemas import Message, Prospect
+from foundation.schemas import Message, Prospect
 
 _SIGNATURE_SEPARATOR = re.compile(r"^-- ?$", re.MULTILINE)
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")

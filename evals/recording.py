@@ -221,8 +221,8 @@ class LLMSession:
         return {"openai_api_key": self._api_key, "openai_base_url": self.base_url, "cmo_model": self.model}
 
     def chat_model(self, scope: str) -> BaseChatModel:
-        from cmo.llm import get_chat_model
         from evals.suites import EvalSettings
+        from graph.llm import get_chat_model
 
         if self.replay is not None:
             transport: httpx.BaseTransport = ReplayTransport(self.replay, self.recorder, scope)

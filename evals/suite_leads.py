@@ -15,13 +15,13 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from cmo.artifacts import TRACE
-from cmo.runner import run_job
-from cmo.sandbox import generate_world, identity_groups, truth
 from evals.datasets import LeadsExample
 from evals.metrics import lead_scores, requests_per_qualified_lead
 from evals.metrics_trajectory import trajectory_check
 from evals.suites import ExampleResult, SuiteContext, scope
+from foundation.artifacts import TRACE
+from graph.runner import run_job
+from sandbox import generate_world, identity_groups, open_sandbox, truth
 
 ADVISORY: tuple[str, ...] = ()
 # The GitHub calls a healthy run makes at least once (a run may add others, e.g. user_orgs).
@@ -47,7 +47,7 @@ def evaluate(example: LeadsExample, ctx: SuiteContext) -> ExampleResult:
         home=ctx.run_dir / "home" / example.id, sandbox_seed=example.seed, sandbox_users=example.users
     )
     job = run_job(
-        example.goal, settings, out_dir=out, max_prospects=example.max_prospects,
+        example.goal, settings, out_dir=out, max_prospects=example.max_prospects, sandbox=open_sandbox,
         chat_model=ctx.chat_model(scope("leads", example.id)),
     )
     world = generate_world(seed=example.seed, users=example.users)

@@ -14,7 +14,6 @@ from typing import Any
 
 from agents.copywriter import assign_variant, draft_from_template, draft_with_llm, variant_names
 from agents.grounding import evidence_bundle
-from cmo.schemas import Message
 from evals.datasets import MessagesExample
 from evals.metrics_judges import judge_message, make_judges, pairwise_preference
 from evals.metrics_text import (
@@ -26,6 +25,7 @@ from evals.metrics_text import (
     strip_footer,
 )
 from evals.suites import ExampleResult, SuiteContext, scope
+from foundation.schemas import Message
 from prompts import load_prompt
 
 ADVISORY: tuple[str, ...] = ("judge_personalisation", "judge_tone", "judge_prefers_draft_over_template")

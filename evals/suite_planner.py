@@ -12,12 +12,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agents.context import Context
 from agents.planner import planner
-from cmo.schemas import Campaign
 from evals.datasets import PlannerExample
 from evals.metrics import aggregate_planner, planner_field_scores
 from evals.suites import ExampleResult, SuiteContext, scope
-from graph.context import Context
+from foundation.schemas import Campaign
 
 ADVISORY: tuple[str, ...] = ()
 _SHOWN_FIELDS = {

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from pydantic_settings import PydanticBaseSettingsSource
 
-from cmo.settings import Settings
+from foundation.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

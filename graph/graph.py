@@ -13,14 +13,14 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from agents.compliance import compliance
+from agents.context import Context
 from agents.copywriter import copywriter
 from agents.enricher import enricher, enricher_wave, fan_out_candidates, rank
 from agents.finalize import finalize
 from agents.planner import planner
 from agents.researcher import fan_out_repos, researcher, researcher_repo, select_candidates
-from graph.context import Context
-from graph.events import AGENT_FINISHED, AGENT_STARTED, current_task, emit
-from graph.state import State
+from agents.state import State
+from foundation.events import AGENT_FINISHED, AGENT_STARTED, current_task, emit
 
 Node = Callable[[Any, Runtime[Context]], Any]
 

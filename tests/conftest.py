@@ -24,7 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def kek_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's key-encryption key file, as `cmo keys init` makes it. One per session, like the
     session's Postgres schema: data keys stored there by one test must unwrap in the next."""
-    from cmo.privacy.providers import LocalKeyFileProvider
+    from privacy.key_providers import LocalKeyFileProvider
 
     return LocalKeyFileProvider.create(tmp_path_factory.mktemp("keys") / "kek.json").path
 
@@ -41,8 +41,8 @@ def _isolated_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: p
     if not request.node.get_closest_marker("own_keys"):
         monkeypatch.setenv("CMO_KEK_FILE", str(request.getfixturevalue("kek_file")))
     yield
-    from api.core.encrypted_types import bind_keyring
-    from cmo.privacy.keys import forget_keyrings
+    from storage.encrypted_types import bind_keyring
+    from storage.keyring import forget_keyrings
 
     bind_keyring(None)
     forget_keyrings()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from cmo.privacy.crypto import TOKEN_PREFIX, DecryptionError, from_token, to_token
+from privacy.crypto import TOKEN_PREFIX, DecryptionError, from_token, to_token
 
 if TYPE_CHECKING:
-    from cmo.privacy.keys import Keyring
+    from storage.keyring import Keyring
 
 CACHE_TENANT = "_cache"  # the keyring's tenant of shared caches (no service tenant id starts with "_")
 

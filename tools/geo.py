@@ -22,7 +22,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field
 
-from cmo.regions import REGIONS, region_of
+from foundation.regions import REGIONS, region_of
 from tools.normalize import PhraseIndex, PhraseMatch, Token, phrase_key, tokenize
 
 PlaceKind = Literal["country", "code", "subdivision", "subdivision_code", "city", "region"]

@@ -1,7 +1,7 @@
 """GitHub access through PyGithub, with our transport underneath (budget, ETags, retries).
 
 `GitHubClient` is the only place that knows PyGithub; it returns the typed models of
-`cmo.schemas.github`, so agents never see PyGithub objects (which cannot be checkpointed).
+`foundation.schemas.github`, so agents never see PyGithub objects (which cannot be checkpointed).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from github.Event import Event
 from github.Organization import Organization
 from github.PaginatedList import PaginatedList
 
-from cmo.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo, UserProfile
+from foundation.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo, UserProfile
 from tools.etag_cache import ETagCache
 from tools.github_transport import GitHubTransport, RateBudget
 

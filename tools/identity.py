@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from cmo.schemas import Prospect
+from foundation.schemas import Prospect
 
 _NOREPLY = re.compile(r"^(?:(?P<id>\d+)\+)?(?P<login>[^@]+)@users\.noreply\.github\.com$", re.IGNORECASE)
 _NOREPLY_LOCAL = re.compile(r"^(no-?reply|do-?not-?reply)([+.\-].*)?$", re.IGNORECASE)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from cmo.schemas.github import RepoContribution, RepoInfo
-from cmo.schemas.prospect import CommitFrequency
+from foundation.schemas.github import RepoContribution, RepoInfo
+from foundation.schemas.prospect import CommitFrequency
 from tools.signals import Activity
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cmo.schemas import Evidence, Signal
-from cmo.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
-from cmo.vocabulary import load_vocabulary
+from foundation.schemas import Evidence, Signal
+from foundation.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
+from foundation.vocabulary import load_vocabulary
 
 POPULAR_STARS = 1000
 RECENT_DAYS = 30

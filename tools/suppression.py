@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 if TYPE_CHECKING:
-    from cmo.schemas import Prospect
+    from foundation.schemas import Prospect
 
 SuppressionKind = Literal["github_id", "login", "email", "domain"]
 KINDS: tuple[SuppressionKind, ...] = ("github_id", "login", "email", "domain")

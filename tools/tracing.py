@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from graph.events import TOOL_CALLED, TOOL_RESULT, emit
+from foundation.events import TOOL_CALLED, TOOL_RESULT, emit
 from tools.github_transport import RateBudget
 
 T = TypeVar("T")

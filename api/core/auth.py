@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core.database import SessionDep
-from api.core.encrypted_types import ensure_tenant_keys
 from api.core.errors import Problem
 from api.core.key_cache import KeyCache
 from api.core.metrics import KEY_LOOKUPS
 from api.core.orm import ApiKey, Tenant
-from cmo.privacy.keys import tenant_scope
+from storage.encrypted_types import ensure_tenant_keys
+from storage.keyring import tenant_scope
 
 KEY_PREFIX = "cmo_sk_"
 bearer = HTTPBearer(auto_error=False, description="An API key from `cmo apikey create --tenant NAME`.")

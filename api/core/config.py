@@ -1,4 +1,4 @@
-"""Service knobs that are not deployment settings (those live in `cmo.settings.Settings`).
+"""Service knobs that are not deployment settings (those live in `foundation.settings.Settings`).
 
 They are constants of the API contract or of its infrastructure; tests override a few (a private
 stream name per test, a smaller body limit) by passing their own `ApiConfig` to `create_app`.
@@ -7,12 +7,19 @@ stream name per test, a smaller body limit) by passing their own `ApiConfig` to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from graph.runner import SandboxOpener
 
 
 @dataclass(frozen=True)
 class ApiConfig:
     """Limits and names shared by the app, its middleware and its services."""
 
+    # The GitHub sandbox jobs may use when the settings configure no GitHub: handed in by `cmo serve`,
+    # `cmo worker --sandbox` and the tests; None (a deployment) fails such a job with a clear error.
+    github_sandbox: SandboxOpener | None = None
     jobs_stream: str = "cmo:jobs"
     workers_group: str = "workers"
     max_body_bytes: int = 256 * 1024

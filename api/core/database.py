@@ -19,25 +19,9 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
 
 from api.core.config import ApiConfig
-from cmo.settings import Settings
-from graph.checkpointer import is_postgres, postgres_conninfo
+from foundation.settings import Settings
 
-SQLITE_FILE = "service.sqlite"
 T = TypeVar("T")
-
-
-def sqlalchemy_url(settings: Settings, *, driver_async: bool) -> str:
-    """The SQLAlchemy URL of the service database (psycopg 3 for Postgres, sync or async)."""
-    if settings.database_url and is_postgres(settings.database_url):
-        return "postgresql+psycopg://" + postgres_conninfo(settings.database_url).split("://", 1)[1]
-    return f"sqlite{'+aiosqlite' if driver_async else ''}:///{settings.home / SQLITE_FILE}"
-
-
-def describe(settings: Settings) -> str:
-    """Where the data lives, for messages: never prints a password."""
-    if settings.database_url and is_postgres(settings.database_url):
-        return "Postgres at " + settings.database_url.split("://", 1)[-1].split("@")[-1].split("?")[0]
-    return str(settings.home / SQLITE_FILE)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,14 +40,14 @@ class Database:
     def __init__(self, settings: Settings, config: ApiConfig) -> None:
         url = sqlalchemy_url(settings, driver_async=True)
         options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": config.db_pool_recycle_seconds}
-        if is_postgres(settings.database_url):
+        if settings.uses_postgres:
             options |= {"pool_size": config.db_pool_size, "max_overflow": config.db_max_overflow}
         self.settings, self.config = settings, config  # what background work (webhooks) runs with
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         # `info` lets services reach the settings (the tenant keyring) from a session alone.
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"cmo.settings": settings})
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"foundation.settings": settings})
 
     def bind_session_info(self, key: str, value: Any) -> None:
         """Put `value` in the `info` of every session opened from now on (process-wide services:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from cmo.privacy.pii import redact_secrets
+from privacy.pii import redact_secrets
 
 PROBLEM_JSON = "application/problem+json"
 _MAX_LISTED_ERRORS = 5

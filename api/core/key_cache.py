@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from api.core.config import ApiConfig
 from api.core.redis import ChannelListener, publish_once
-from cmo.settings import Settings
+from foundation.settings import Settings
 
 if TYPE_CHECKING:
     from api.core.auth import Principal

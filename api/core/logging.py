@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-from cmo.privacy.masking import mask_text
+from privacy.masking import mask_text
 
 NAME_FIELDS = frozenset({"name", "full_name"})
 SECRET_FIELDS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "token", "api_key", "secret"})

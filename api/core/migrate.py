@@ -14,9 +14,9 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from api.core.database import Database, sqlalchemy_url
-from cmo.settings import Settings
-from graph.checkpointer import is_postgres
+from api.core.database import Database
+from foundation.settings import Settings
+from storage.urls import sqlalchemy_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -36,7 +36,7 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 def ensure_embedded_schema(settings: Settings) -> None:
     """The embedded SQLite database migrates itself, so a laptop needs no setup step; a Postgres
     deployment migrates once, explicitly, with `cmo db upgrade` (not every replica at start)."""
-    if not is_postgres(settings.database_url):
+    if not settings.uses_postgres:
         upgrade(settings)
 
 

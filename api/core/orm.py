@@ -1,21 +1,21 @@
 """SQLAlchemy 2 tables of the service. Every tenant-owned row carries `tenant_id` so that each
 query can be scoped by it; artifacts, prospects and events are also keyed by job for idempotent
 re-writes by a resumed worker. Columns holding personal data use the encrypted types of
-`api.core.encrypted_types` (issue 5: encryption at rest), so they can never be filtered in SQL.
+`storage.encrypted_types` (issue 5: encryption at rest), so they can never be filtered in SQL.
 
-The migrations in `api/migrations/versions` create exactly these tables; a test compares the two.
+The migrations in `api/migrations/versions` create exactly these tables and those of `orm_audit`,
+`orm_privacy` and `storage.tables` (one metadata); a test compares the two.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -23,13 +23,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from api.core.encrypted_types import EncryptedBytes, EncryptedJSON, EncryptedText
+from storage import tables
+from storage.encrypted_types import EncryptedBytes, EncryptedJSON, EncryptedText
+from storage.tables import UTCDateTime, one_of, utcnow
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 EngagementType = Literal["opened", "clicked", "replied", "demo_booked", "trial_started", "contact_made", "unsubscribed"]
@@ -40,34 +40,8 @@ ENGAGEMENT_TYPES: tuple[str, ...] = get_args(EngagementType)
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timestamps are stored in UTC and always come back timezone-aware, SQLite included
-    (SQLite has no time zones, so naive values read back are UTC by construction)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Base(DeclarativeBase):
+    metadata = tables.metadata  # shared with the storage layer's own tables (data_keys)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's documented spelling
         datetime: UTCDateTime(),
         dict[str, Any]: JsonDocument,
@@ -103,7 +77,7 @@ class ApiKey(Base):
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint(_one_of("status", JOB_STATUSES), name="ck_jobs_status"),
+        CheckConstraint(one_of("status", JOB_STATUSES), name="ck_jobs_status"),
         Index("ix_jobs_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_jobs_tenant_status_created", "tenant_id", "status", "created_at", "id"),
         Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
@@ -178,7 +152,7 @@ class EngagementEvent(Base):
 
     __tablename__ = "engagement_events"
     __table_args__ = (
-        CheckConstraint(_one_of("type", ENGAGEMENT_TYPES), name="ck_engagement_events_type"),
+        CheckConstraint(one_of("type", ENGAGEMENT_TYPES), name="ck_engagement_events_type"),
         ForeignKeyConstraint(
             ["job_id", "prospect_id"], ["prospects.job_id", "prospects.prospect_id"], ondelete="CASCADE"
         ),
@@ -227,8 +201,3 @@ class ChatThread(Base):
     messages: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON(), default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-# The privacy features keep their tables in their own modules; importing them here registers them
-# on Base.metadata wherever the ORM is loaded (the migrations check, the services).
-from api.core import orm_audit, orm_keys, orm_privacy  # noqa: E402,F401

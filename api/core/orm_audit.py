@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.core.orm import Base, JsonDocument, utcnow
+from api.core.orm import Base, JsonDocument
+from storage.tables import utcnow
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1

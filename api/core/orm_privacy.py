@@ -15,7 +15,8 @@ from typing import Literal, get_args
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.core.orm import Base, _one_of, utcnow
+from api.core.orm import Base
+from storage.tables import one_of, utcnow
 from tools.suppression import KINDS
 
 SuppressionReason = Literal["manual", "import", "unsubscribe", "objection", "erasure"]
@@ -27,8 +28,8 @@ class Suppression(Base):
 
     __tablename__ = "suppressions"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", KINDS), name="ck_suppressions_kind"),
-        CheckConstraint(_one_of("reason", SUPPRESSION_REASONS), name="ck_suppressions_reason"),
+        CheckConstraint(one_of("kind", KINDS), name="ck_suppressions_kind"),
+        CheckConstraint(one_of("reason", SUPPRESSION_REASONS), name="ck_suppressions_reason"),
         Index("uq_suppressions_tenant_kind_value", "tenant_id", "kind", "value_index", unique=True),
         Index("ix_suppressions_tenant_created", "tenant_id", "created_at", "id"),
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
 from api.core.orm import JobStatus
-from cmo.schemas import Campaign
+from foundation.schemas import Campaign
 
 MAX_GOAL_CHARS = 2000
 MAX_PROSPECTS = 100_000

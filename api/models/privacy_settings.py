@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmo.privacy.masking import MaskingRules
+from privacy.masking import MaskingRules
 
 
 class PrivacySettings(BaseModel):

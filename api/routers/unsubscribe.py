@@ -20,7 +20,7 @@ from api.core.database import SessionDep
 from api.core.errors import Problem
 from api.models.problem import problems
 from api.services.unsubscribe import recipient_of, record_objection
-from cmo.privacy.optout import InvalidToken, Recipient, UnsubscribeNotConfigured
+from privacy.optout import InvalidToken, Recipient, UnsubscribeNotConfigured
 
 router = APIRouter(tags=["unsubscribe"])
 log = structlog.get_logger("api.unsubscribe")

@@ -26,7 +26,7 @@ from api.models.analytics import (
     ProspectStats,
 )
 from api.services.jobs import get_job
-from cmo.schemas import Campaign
+from foundation.schemas import Campaign
 
 DEFAULT_CONVERSION_GOALS = ("demo_booked", "trial_started", "contact_made")
 P, E = orm.ProspectRow, orm.EngagementEvent

@@ -38,9 +38,9 @@ from starlette.requests import HTTPConnection
 from api.core.auth import CurrentPrincipal, Principal
 from api.core.database import Database
 from api.core.errors import Problem
-from api.core.orm import utcnow
 from api.core.orm_audit import GENESIS_HASH, HEAD_ID, AuditHead, AuditRecord
 from api.services.pagination import decode_cursor, encode_cursor
+from storage.tables import utcnow
 
 log = structlog.get_logger("api.audit")
 

@@ -31,8 +31,8 @@ from api.models.jobs import Job, JobCreate
 from api.services import chat_answers, chat_llm, jobs
 from api.services.chat_intents import HELP_TEXT, Intent, Thread, apply, parse_intent
 from api.services.queue import JobQueue
-from cmo.llm import get_chat_model
-from cmo.schemas import Campaign, TargetAudience
+from foundation.schemas import Campaign, TargetAudience
+from graph.llm import get_chat_model
 
 MAX_HISTORY = 200  # messages kept per thread (oldest dropped): the row is rewritten on every message
 _EXAMPLES = (

@@ -15,8 +15,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
-from cmo.schemas import Prospect
-from cmo.schemas.prospect import Evidence
+from foundation.schemas import Prospect
+from foundation.schemas.prospect import Evidence
 
 _SHOWN_EVIDENCE = 3  # per signal: the answer stays readable; `details` carries all of it
 

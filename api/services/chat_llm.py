@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from api.models.jobs import MAX_GOAL_CHARS
-from cmo.settings import Settings
+from foundation.settings import Settings
 from prompts import load_prompt
 
 TIMEOUT_SECONDS = 15.0  # a chat reply must not hang on a slow model; the help text is the fallback

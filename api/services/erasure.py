@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -43,12 +42,12 @@ from api.services.artifacts import save_artifact
 from api.services.audit import record_audit
 from api.services.job_results import artifact_files, trace_file
 from api.services.suppressions import SETTINGS_INFO, add_suppression, event_identifiers, keyring_of
-from cmo.artifacts import LEADS_FULL, SUMMARY, TRACE
-from cmo.privacy.keys import get_keyring, tenant_scope
-from cmo.schemas import Prospect
-from cmo.settings import Settings
-from graph.checkpointer import open_checkpointer
-from graph.events import CAMPAIGN_COMPLETED
+from foundation.artifacts import LEADS_FULL, SUMMARY, TRACE
+from foundation.events import CAMPAIGN_COMPLETED
+from foundation.schemas import Prospect
+from foundation.settings import Settings
+from storage.checkpoints import delete_threads
+from storage.keyring import get_keyring, tenant_scope
 from tools.etag_cache import open_etag_cache
 from tools.suppression import normalize_entry
 
@@ -364,33 +363,6 @@ async def _tombstone(session: AsyncSession, tenant_id: str, person: Person) -> l
     with tenant_scope(tenant_id):
         rows = [await add_suppression(session, tenant_id, kind, value, reason="erasure", source="erasure") for kind, value in values]
     return [row.id for row in rows]
-
-
-def stored_threads(saver: Any) -> set[str]:
-    """Thread ids the checkpointer holds (both savers name their table `checkpoints`)."""
-    rows = saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
-    return {row["thread_id"] if isinstance(row, dict) else row[0] for row in rows}
-
-
-def delete_threads(settings: Settings, tenant_id: str, thread_ids: Iterable[str], *, dry_run: bool = False) -> set[str]:
-    """Delete the LangGraph threads (every checkpoint, blob and write) of these jobs of the tenant;
-    returns those that existed. SQLite overwrites what it frees and truncates its WAL, so no copy is
-    left in the file."""
-    wanted = set(thread_ids)
-    if not wanted:
-        return set()
-    with open_checkpointer(settings, tenant_id) as saver:
-        present = stored_threads(saver) & wanted
-        if dry_run or not present:
-            return present
-        local = isinstance(saver.conn, sqlite3.Connection)
-        if local:
-            saver.conn.execute("PRAGMA secure_delete=ON")
-        for thread_id in sorted(present):
-            saver.delete_thread(thread_id)
-        if local:
-            saver.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return present
 
 
 def forget_cached(settings: Settings, mentions: Callable[[str], bool]) -> int:

@@ -24,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from api.core.database import Database
-from api.core.encrypted_types import EncryptedJSON
-from api.core.orm import FINISHED_STATUSES, Job, JobEvent, UTCDateTime, utcnow
+from api.core.orm import FINISHED_STATUSES, Job, JobEvent
 from api.services.bus import BusEvent, EventBus
 from graph import events as graph_events
+from storage.encrypted_types import EncryptedJSON
+from storage.tables import UTCDateTime, utcnow
 
 JOB_CREATED = "job.created"
 JOB_STARTED = "job.started"

@@ -2,7 +2,7 @@
 end written in one transaction (status, summary, prospects, artifacts, terminal event).
 
 The pipeline is synchronous (LangGraph's sync stream, a sync PostgresSaver, the GitHub client's own
-thread pool), so each job runs `cmo.runner.run_job` / `resume_job` in a thread: the same GitHub
+thread pool), so each job runs `graph.runner.run_job` / `resume_job` in a thread: the same GitHub
 rules as the CLI (sandbox, Redis ETag cache), the checkpointer of DATABASE_URL with `thread_id` =
 job id and `durability="sync"`, and one saver per job on its own connection, so concurrent jobs of
 one worker never queue on one saver's lock (langgraph#7259). The thread hands every event to the
@@ -36,7 +36,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database
-from api.core.encrypted_types import ensure_tenant_keys
 from api.services.artifacts import save_artifact
 from api.services.events import JOB_CANCELLED, JOB_FAILED, JOB_STARTED, append_event
 from api.services.job_results import (
@@ -53,12 +52,8 @@ from api.services.leases import end_lease, release_lease, renew_lease
 from api.services.prospects import save_prospects
 from api.services.suppressions import drop_suppressed_leads, load_from_thread
 from api.services.webhooks import dispatch_for_event
-from cmo.artifacts import TRACE
-from cmo.privacy.keys import tenant_scope
-from cmo.runner import JobResult, resume_job, run_job
-from cmo.schemas import Campaign
-from cmo.settings import Settings
-from graph.events import (
+from foundation.artifacts import TRACE
+from foundation.events import (
     CAMPAIGN_COMPLETED,
     COMPLIANCE_REVIEWED,
     JOB_PROGRESS,
@@ -67,6 +62,11 @@ from graph.events import (
     PROSPECT_FOUND,
     TOOL_RESULT,
 )
+from foundation.schemas import Campaign
+from foundation.settings import Settings
+from graph.runner import JobResult, resume_job, run_job
+from storage.encrypted_types import ensure_tenant_keys
+from storage.keyring import tenant_scope
 
 log = structlog.get_logger("api.worker")
 
@@ -214,7 +214,9 @@ class JobRun:
 
         suppression = load_from_thread(self.database, self.job.tenant_id, loop)  # the tenant's list, read now
         if checkpoint_values(self.settings, self.job.id, self.job.tenant_id):
-            return resume_job(self.job.id, self.settings, events=self, suppression=suppression, tenant_id=self.job.tenant_id)
+            return resume_job(
+                self.job.id, self.settings, events=self, suppression=suppression, tenant_id=self.job.tenant_id, sandbox=self.config.github_sandbox
+            )
         campaign = Campaign.model_validate(self.job.campaign) if self.job.campaign else None
         return run_job(
             self.job.goal,
@@ -226,6 +228,7 @@ class JobRun:
             events=self,
             tenant_id=self.job.tenant_id,
             suppression=suppression,
+            sandbox=self.config.github_sandbox,
         )
 
     def _arrive(self, event: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """What a finished job leaves behind: leads, summary and artifact files, also for a job that stopped
 early (cancelled or failed), whose results are read back from its last checkpoint.
 
-The files are produced by the CLI's own writers (`cmo.artifacts`), so a job run by the service
+The files are produced by the CLI's own writers (`foundation.artifacts`), so a job run by the service
 and a `cmo run` produce byte-identical leads, CSV and summary; `trace.jsonl` is the job's event
 log as stored, which spans every worker that ran the job.
 """
@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.enricher import rank
 from api.core import orm
 from api.services.suppressions import job_event_filter
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, render_artifacts
-from cmo.runner import BadInput
-from cmo.schemas import Prospect
-from cmo.settings import Settings
-from graph.checkpointer import open_checkpointer
+from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, render_artifacts
+from foundation.schemas import Prospect
+from foundation.settings import Settings
 from graph.graph import build_graph
+from graph.runner import BadInput
+from storage.checkpoints import open_checkpointer
 
 ARTIFACTS = [LEADS_FULL, LEADS_CONTACTABLE, SUMMARY, TRACE]
 CONTENT_TYPES = {

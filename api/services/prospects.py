@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.core.database import upsert
-from cmo.schemas import Prospect
+from foundation.schemas import Prospect
 
 _CHUNK = 500  # rows per statement: far below SQLite's and Postgres's bound-parameter limits
 

@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.core import orm
 from api.core.database import Database
 from api.services.audit import record_audit
-from api.services.erasure import Person, delete_threads, overwrite_freed, scrub, truncate_wal
-from cmo.schemas.prospect import PrivacySettings
-from cmo.settings import Settings
+from api.services.erasure import Person, overwrite_freed, scrub, truncate_wal
+from foundation.schemas.prospect import PrivacySettings
+from foundation.settings import Settings
+from storage.checkpoints import delete_threads
 
 log = structlog.get_logger("api.retention")
 

@@ -31,19 +31,20 @@ from sqlalchemy.sql.dml import Insert
 
 from api.core.database import Database
 from api.core.errors import Problem
-from api.core.orm import Job, utcnow
+from api.core.orm import Job
 from api.core.orm_privacy import Suppression, SuppressionReason
 from api.models.suppressions import Suppression as SuppressionOut
 from api.services.pagination import decode_cursor, encode_cursor
-from cmo.artifacts import contactable
-from cmo.privacy.keys import Keyring, get_keyring
-from cmo.schemas import Prospect
+from foundation.artifacts import contactable
+from foundation.schemas import Prospect
+from storage.keyring import Keyring, get_keyring
+from storage.tables import utcnow
 from tools.suppression import SuppressionKind, SuppressionList, identifiers, normalize_entry, parse_csv
 
 STRENGTH: dict[str, int] = {"manual": 0, "import": 0, "unsubscribe": 1, "objection": 2, "erasure": 3}
 PERMANENT: frozenset[str] = frozenset({"unsubscribe", "objection", "erasure"})
 MAX_IMPORT_ROWS = 10_000
-SETTINGS_INFO = "cmo.settings"
+SETTINGS_INFO = "foundation.settings"
 _CHUNK = 500  # rows per INSERT: far below SQLite's and Postgres's bound-parameter limits
 
 

@@ -1,7 +1,7 @@
 """A tenant's privacy settings (masking rules, retention) and their application to downloads.
 
 The settings live in `tenants.privacy` as JSON, null until the tenant changes a default, so a new
-tenant gets `PrivacySettings()` (see `cmo.privacy.masking` for why those defaults). Next to them the
+tenant gets `PrivacySettings()` (see `privacy.masking` for why those defaults). Next to them the
 document holds `hash_key`, the tenant's HMAC key for `hash` masking: created the first time a rule
 asks for it, never returned by the API, kept across updates so pseudonyms stay stable.
 """
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.models.privacy_settings import PrivacySettings
-from cmo.privacy.masking import mask_artifact
+from privacy.masking import mask_artifact
 
 _HASH_KEY = "hash_key"
 

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from api.core.auth import hash_api_key, new_api_key
 from api.core.database import Database
 from api.core.key_cache import announce_revocation
-from api.core.orm import ApiKey, Tenant, utcnow
+from api.core.orm import ApiKey, Tenant
+from storage.tables import utcnow
 
 KeyRole = Literal["admin", "member"]  # an admin key may also read the tenant's audit trail
 

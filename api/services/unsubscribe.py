@@ -1,6 +1,6 @@
 """One-click unsubscribe: signed per-recipient opt-out links, and the objection they record.
 
-The links and their tokens are `cmo.privacy.optout` (the pipeline signs them); this module checks
+The links and their tokens are `privacy.optout` (the pipeline signs them); this module checks
 a token against the tenants that exist and records the objection (the address is looked up in the
 tenant's stored prospects when the person objects, since the token holds no email).
 
@@ -19,9 +19,9 @@ from starlette.requests import HTTPConnection
 from api.core import orm
 from api.services.audit import record_audit
 from api.services.suppressions import add_suppression
-from cmo.privacy.keys import tenant_scope
-from cmo.privacy.optout import InvalidToken, Recipient, unsubscribe_key, verify_token
-from cmo.settings import Settings
+from foundation.settings import Settings
+from privacy.optout import InvalidToken, Recipient, unsubscribe_key, verify_token
+from storage.keyring import tenant_scope
 
 OBJECTION_SOURCE = "unsubscribe_link"
 log = structlog.get_logger("api.unsubscribe")

@@ -40,7 +40,7 @@ from api.core.errors import Problem
 from api.services.events import JOB_CREATED
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign
-from cmo.settings import Settings
+from foundation.settings import Settings
 
 PROSPECT_ENRICHED = "prospect.enriched"
 CAMPAIGN_COMPLETED = "campaign.completed"

@@ -30,7 +30,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.core.config import ApiConfig
 from api.core.database import Database
-from api.core.encrypted_types import bind_keyring
 from api.core.logging import configure_logging
 from api.core.metrics import WORKER_JOBS_RUNNING
 from api.core.redis import ChannelListener, open_redis
@@ -44,8 +43,9 @@ from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
 from api.services.retention import purge_periodically
 from api.services.webhooks import drain_deliveries
 from api.services.worker_metrics import record_attempt, serve_metrics
-from cmo.privacy.keys import get_keyring
-from cmo.settings import Settings
+from foundation.settings import Settings
+from storage.encrypted_types import bind_keyring
+from storage.keyring import get_keyring
 
 log = structlog.get_logger("api.worker")
 

@@ -25,11 +25,8 @@ import yaml
 
 from agents.copywriter import draft_from_template
 from agents.enricher import scored_evidence
-from cmo.regions import region_of
-from cmo.sandbox import build_world
-from cmo.sandbox.truth import matched_repos, truth
-from cmo.sandbox.world import World
-from cmo.schemas import (
+from foundation.regions import region_of
+from foundation.schemas import (
     Campaign,
     CampaignSettings,
     Message,
@@ -40,9 +37,12 @@ from cmo.schemas import (
     SenderProfile,
     TargetAudience,
 )
-from cmo.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
-from cmo.settings import Settings
-from cmo.vocabulary import load_vocabulary
+from foundation.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
+from foundation.settings import Settings
+from foundation.vocabulary import load_vocabulary
+from sandbox import build_world
+from sandbox.truth import matched_repos, truth
+from sandbox.world import World
 from tools.normalize import display_company
 from tools.signals import Activity
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cmo.sandbox import SandboxServer, generate_world
+from sandbox import SandboxServer, generate_world
 
 pytestmark = pytest.mark.slow
-CMO = [sys.executable, "-m", "cmo"]
+CMO = [sys.executable, "-m", "cli"]
 GOAL = "Find Python maintainers active in ML"
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from cmo.runner import run_job
-from cmo.sandbox.goals import BUILTIN_GOALS
-from cmo.settings import Settings
+from foundation.settings import Settings
+from graph.runner import run_job
+from sandbox import open_sandbox
+from sandbox.goals import BUILTIN_GOALS
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 pytestmark = pytest.mark.slow
@@ -55,7 +56,7 @@ def test_llm_path_end_to_end(tmp_path: Path, block_internet: None) -> None:
             cmo_sender_postal_address="TechFlow, 1 Main St, Springfield, USA",
             cmo_unsubscribe_url="https://techflow.dev/unsubscribe",
         )
-        result = run_job(GOAL.goal, settings, out_dir=tmp_path / "out")
+        result = run_job(GOAL.goal, settings, sandbox=open_sandbox, out_dir=tmp_path / "out")
         tools = [_asked_for(r) for r in server.requests]
 
     assert result.exit_code == 0, result.summary
@@ -70,7 +71,7 @@ def test_llm_path_end_to_end(tmp_path: Path, block_internet: None) -> None:
 
 
 def test_no_key_means_no_model_and_no_network(tmp_path: Path, block_internet: None) -> None:
-    result = run_job(GOAL.goal, Settings(cmo_home=tmp_path / "home"), out_dir=tmp_path / "out")
+    result = run_job(GOAL.goal, Settings(cmo_home=tmp_path / "home"), sandbox=open_sandbox, out_dir=tmp_path / "out")
     assert result.summary["llm"] == "none"
     assert result.summary["plan"]["planned_by"] == "rules"
     assert all(p.message and p.message.written_by == "template" for p in result.prospects)

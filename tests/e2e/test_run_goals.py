@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cmo.runner import run_job
-from cmo.sandbox import generate_world
-from cmo.sandbox.goals import BUILTIN_GOALS
-from cmo.sandbox.truth import identity_groups, truth
 from evals.metrics import lead_set_scores
-from cmo.settings import Settings
+from foundation.settings import Settings
+from graph.runner import run_job
+from sandbox import generate_world, open_sandbox
+from sandbox.goals import BUILTIN_GOALS
+from sandbox.truth import identity_groups, truth
 from tools.identity import is_noreply
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ def _settings(home: Path) -> Settings:
 def test_builtin_goal_meets_precision_and_recall(name: str, tmp_path: Path, block_internet: None) -> None:
     goal = BUILTIN_GOALS[name]
     settings = _settings(tmp_path / "home")
-    result = run_job(goal.goal, settings, out_dir=tmp_path / "out", max_prospects=200)
+    result = run_job(goal.goal, settings, sandbox=open_sandbox, out_dir=tmp_path / "out", max_prospects=200)
     assert result.exit_code == 0, result.summary
 
     world = generate_world(seed=settings.sandbox_seed, users=settings.sandbox_users)
@@ -63,8 +63,8 @@ def test_second_identical_run_is_mostly_served_by_the_etag_cache(tmp_path: Path)
     # One world for both runs, even if they straddle midnight.
     settings = _settings(tmp_path / "home").model_copy(update={"sandbox_anchor": datetime.now(UTC).date()})
     goal = BUILTIN_GOALS["python-ml"].goal
-    first = run_job(goal, settings, out_dir=tmp_path / "one")
-    second = run_job(goal, settings, out_dir=tmp_path / "two")
+    first = run_job(goal, settings, sandbox=open_sandbox, out_dir=tmp_path / "one")
+    second = run_job(goal, settings, sandbox=open_sandbox, out_dir=tmp_path / "two")
     assert second.summary["api_requests"] <= 0.2 * first.summary["api_requests"], (first.summary, second.summary)
     assert second.summary["api_requests_saved_by_cache"] > 0
     assert [p.id for p in first.prospects] == [p.id for p in second.prospects]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 
 
 @pytest.fixture(scope="session")
@@ -46,5 +47,5 @@ def client(settings: Settings) -> Iterator[TestClient]:
     from api.app import create_app
     from api.core.config import ApiConfig
 
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as client:
         yield client

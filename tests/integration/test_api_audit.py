@@ -20,16 +20,17 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.core import orm
-from api.core.database import Database, run_with_database, sqlalchemy_url
+from api.core.database import Database, run_with_database
 from api.core.migrate import ensure_embedded_schema, upgrade
 from api.core.orm_audit import AuditRecord
 from api.services.artifacts import save_artifact
 from api.services.audit import _group_commit, _new_record, record_audit
 from api.services.prospects import save_prospects
 from api.services.tenants import IssuedKey, issue_api_key
-from cmo.cli import app as cli
-from cmo.schemas import ComplianceReview, Prospect
-from cmo.settings import Settings
+from cli.main import app as cli
+from foundation.schemas import ComplianceReview, Prospect
+from foundation.settings import Settings
+from storage.urls import sqlalchemy_url
 
 GOAL = "Find Python maintainers active in ML"
 EMAIL, NAME = "ada.lovelace@example.org", "Ada Lovelace"

@@ -25,7 +25,8 @@ from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.tenants import IssuedKey, issue_api_key, revoke_api_key
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.integration.test_api_sse_processes import settings as settings  # noqa: F401 - fixture of two_servers
 from tests.integration.test_api_sse_processes import two_servers as two_servers  # noqa: F401 - fixture
 from tests.integration.test_api_worker import wait_until
@@ -59,7 +60,7 @@ def lookups(source: str) -> float:
 @pytest.fixture
 def cached_client(any_settings: Settings) -> Iterator[tuple[TestClient, IssuedKey]]:
     """A client whose key was checked once, so the next requests find it in the cache."""
-    with TestClient(create_app(any_settings, ApiConfig(workers_inline=0, auth_cache_seconds=1.0))) as client:
+    with TestClient(create_app(any_settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0, auth_cache_seconds=1.0))) as client:
         issued = issue(any_settings)
         client.headers["Authorization"] = f"Bearer {issued.key}"
         assert client.get("/api/jobs").status_code == 200
@@ -89,7 +90,7 @@ def test_a_revocation_whose_announcement_was_lost_holds_once_the_ttl_expires(
 
 def test_a_listener_that_reconnects_forgets_what_it_cached(tmp_path: Path, migrated_postgres_url: str, redis_url: str) -> None:
     settings = Settings(cmo_home=tmp_path / "home", database_url=migrated_postgres_url, redis_url=redis_url)
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as client:
         issued = issue(settings)
         client.headers["Authorization"] = f"Bearer {issued.key}"
         assert client.get("/api/jobs").status_code == 200
@@ -109,7 +110,7 @@ def test_a_revoked_key_is_refused_by_every_api_process_within_a_second(two_serve
             assert httpx.get(f"{url}/api/jobs", headers=headers).status_code == 200
     env = {**os.environ, "DATABASE_URL": settings.database_url or "", "REDIS_URL": settings.redis_url or ""}
     revoked = subprocess.run(
-        [sys.executable, "-m", "cmo", "apikey", "revoke", issued.key_id], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "cli", "apikey", "revoke", issued.key_id], env=env, capture_output=True, text=True, timeout=60
     )
     assert revoked.returncode == 0, revoked.stderr
     deadline = time.monotonic() + 1.0

@@ -26,8 +26,9 @@ from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.chat_intents import Thread, apply, parse_intent
 from api.services.prospects import save_prospects
-from cmo.schemas import ComplianceReview, Evidence, Prospect, Signal
-from cmo.settings import Settings
+from foundation.schemas import ComplianceReview, Evidence, Prospect, Signal
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.tenants import auth
 
@@ -42,7 +43,7 @@ def settings(migrated_postgres_url: str, redis_url: str, tmp_path: Path) -> Sett
 @pytest.fixture
 def client(settings: Settings, redis_url: str) -> Iterator[TestClient]:
     stream = f"cmo:test:jobs:{uuid.uuid4().hex}"
-    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
         yield client
     redis.Redis.from_url(redis_url).delete(stream)
 
@@ -192,7 +193,7 @@ def test_a_model_only_rephrases_what_the_rules_did_not_understand(
     stream = f"cmo:test:jobs:{uuid.uuid4().hex}"
     with ScriptedOpenAIServer([Reply.text("only in Germany"), Reply.error(400, "model down")]) as server:
         with_llm = settings.model_copy(update={"openai_api_key": SecretStr("test"), "openai_base_url": server.base_url})
-        with TestClient(create_app(with_llm, ApiConfig(jobs_stream=stream))) as client:
+        with TestClient(create_app(with_llm, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
             headers = auth(settings)
             thread = say(client, headers, GOAL)["thread_id"]  # the rules read goals: the model is not asked
             assert server.requests == []

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from cmo.cli import app
-from cmo.settings import Settings
+from cli.main import app
+from foundation.settings import Settings
 
 runner = CliRunner()
 

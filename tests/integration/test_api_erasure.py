@@ -25,16 +25,17 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.core import orm
+from api.core import orm, orm_audit, orm_privacy  # noqa: F401 - their tables join orm.Base's metadata
 from api.core.config import ApiConfig
-from api.core.database import sqlalchemy_url
-from api.core.encrypted_types import bind_keyring
 from api.core.migrate import upgrade
 from api.core.orm_audit import AuditRecord
-from cmo.cli import app as cli_app
-from cmo.privacy.keys import forget_keyrings, get_keyring, tenant_scope
-from cmo.settings import Settings
-from graph.checkpointer import open_checkpointer
+from cli.main import app as cli_app
+from foundation.settings import Settings
+from sandbox import open_sandbox
+from storage.checkpoints import open_checkpointer
+from storage.encrypted_types import bind_keyring
+from storage.keyring import forget_keyrings, get_keyring, tenant_scope
+from storage.urls import sqlalchemy_url
 from tests.integration.test_api_suppressions import in_session, with_keys
 from tests.support.jobs import download_artifacts, wait_succeeded
 from tests.support.tenants import new_tenant
@@ -69,7 +70,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    config = ApiConfig(workers_inline=1, jobs_stream=f"cmo:test:jobs:{uuid.uuid4().hex}")
+    config = ApiConfig(github_sandbox=open_sandbox, workers_inline=1, jobs_stream=f"cmo:test:jobs:{uuid.uuid4().hex}")
     with TestClient(create_app(settings, config)) as client:
         yield client
 
@@ -225,7 +226,7 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
 
 def test_erasure_of_an_unknown_or_malformed_id_and_while_a_job_runs(settings: Settings) -> None:
     tenant_id, headers = new_tenant(settings)
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as client:
         missing = client.delete("/api/prospects/gh_nobody-here", headers=headers)
         assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
         assert client.delete("/api/prospects/not-an-id", headers=headers).status_code == 422

@@ -17,7 +17,8 @@ from api.app import create_app
 from api.core.config import ApiConfig
 from api.core.database import run_with_database
 from api.services.tenants import issue_api_key, revoke_api_key
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 
 LIMIT = 4096
 
@@ -29,7 +30,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings, ApiConfig(max_body_bytes=LIMIT))
+    app = create_app(settings, ApiConfig(github_sandbox=open_sandbox, max_body_bytes=LIMIT))
 
     @app.get("/api/boom")
     async def boom() -> None:

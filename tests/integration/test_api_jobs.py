@@ -20,9 +20,9 @@ from api.core import orm
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
 from api.services.prospects import save_prospects
-from cmo.schemas import ComplianceReview, Prospect
-from cmo.schemas.prospect import Verdict
-from cmo.settings import Settings
+from foundation.schemas import ComplianceReview, Prospect
+from foundation.schemas.prospect import Verdict
+from foundation.settings import Settings
 from tests.support.tenants import auth
 
 GOAL = "Find Python maintainers active in ML"

@@ -18,9 +18,9 @@ from api.core.auth import hash_api_key
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
 from api.services.tenants import issue_api_key
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, leads_csv
-from cmo.schemas import ComplianceReview, Message, Prospect
-from cmo.settings import Settings
+from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, leads_csv
+from foundation.schemas import ComplianceReview, Message, Prospect
+from foundation.settings import Settings
 
 GOAL = "Find Python maintainers active in ML"
 GITHUB_TOKEN = "ghp_" + "R4nd0mT0k3n" * 3 + "xyz"

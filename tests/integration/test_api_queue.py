@@ -19,8 +19,8 @@ from api.core.config import ApiConfig
 from api.core.database import run_with_database
 from api.services.queue import InProcessJobQueue, RedisJobQueue
 from api.services.tenants import issue_api_key
-from cmo.settings import Settings
-
+from foundation.settings import Settings
+from sandbox import open_sandbox
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ async def test_enqueue_appends_to_the_stream_and_depth_follows_the_group(client_
 
 def test_post_job_enqueues_on_redis_and_reports_ready(tmp_path: Path, redis_url: str, stream: str) -> None:
     settings = Settings(cmo_home=tmp_path / "home", redis_url=redis_url)
-    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
         key = run_with_database(settings, lambda db: issue_api_key(db, "acme")).key
         job = client.post("/api/jobs", json={"goal": "Find Go developers"}, headers={"Authorization": f"Bearer {key}"})
         assert job.status_code == 201
@@ -62,7 +62,7 @@ def test_post_job_enqueues_on_redis_and_reports_ready(tmp_path: Path, redis_url:
 
 def test_unreachable_redis_is_not_ready_but_jobs_are_still_stored(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home", redis_url="redis://127.0.0.1:1/0")
-    with TestClient(create_app(settings, ApiConfig(redis_timeout_seconds=0.2))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, redis_timeout_seconds=0.2))) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.headers["content-type"] == "application/problem+json"
         assert ready.json()["checks"] == {"database": "ok", "redis": "unreachable (ConnectionError)"}
@@ -76,7 +76,7 @@ def test_unreachable_redis_is_not_ready_but_jobs_are_still_stored(tmp_path: Path
 
 def test_without_redis_jobs_go_to_the_in_process_queue(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home")
-    app = create_app(settings, ApiConfig(workers_inline=0))  # nothing takes the job before the test looks
+    app = create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))  # nothing takes the job before the test looks
     with TestClient(app) as client:
         key = run_with_database(settings, lambda db: issue_api_key(db, "acme")).key
         job = client.post("/api/jobs", json={"goal": "Find Go developers"}, headers={"Authorization": f"Bearer {key}"})

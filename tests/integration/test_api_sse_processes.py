@@ -20,12 +20,13 @@ import pytest
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database
-from api.core.encrypted_types import bind_keyring
 from api.services.bus import create_event_bus
 from api.services.events import JOB_CREATED, append_event, bind_event_bus
 from api.services.tenants import issue_api_key
-from cmo.privacy.keys import get_keyring
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
+from storage.encrypted_types import bind_keyring
+from storage.keyring import get_keyring
 from tests.support.sse import open_stream
 
 
@@ -49,7 +50,7 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     logs = [open(tmp_path / f"serve-{port}.log", "wb") for port in ports]  # noqa: SIM115 - closed below
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "cmo", "serve", "--port", str(port), "--workers-inline", "0"],
+            [sys.executable, "-m", "cli", "serve", "--port", str(port), "--workers-inline", "0"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -85,8 +86,8 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
 async def worker_database(settings: Settings) -> AsyncIterator[Database]:
     """What a `cmo worker` holds: its own engine whose commits are announced on the Redis bus, and the keyring."""
     bind_keyring(get_keyring(settings))
-    database = Database(settings, ApiConfig())
-    bus = create_event_bus(settings.redis_url, ApiConfig())
+    database = Database(settings, ApiConfig(github_sandbox=open_sandbox))
+    bus = create_event_bus(settings.redis_url, ApiConfig(github_sandbox=open_sandbox))
     await bus.start()
     bind_event_bus(database, bus)
     try:

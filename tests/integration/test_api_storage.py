@@ -17,16 +17,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, inspect, select
 
-from api.core import orm
-from api.core.database import Database, run_with_database, sqlalchemy_url
-from api.core.encrypted_types import bind_keyring
+from api.core import orm, orm_audit, orm_privacy  # noqa: F401 - their tables join orm.Base's metadata
+from api.core.database import Database, run_with_database
 from api.core.migrate import current_revision, downgrade, head_revision, upgrade
 from api.services.artifacts import save_artifact
 from api.services.events import append_event
 from api.services.prospects import save_prospects
-from cmo.privacy.keys import LOCAL_TENANT, get_keyring
-from cmo.schemas import ComplianceReview, Prospect
-from cmo.settings import Settings
+from foundation.schemas import ComplianceReview, Prospect
+from foundation.settings import Settings
+from storage.encrypted_types import bind_keyring
+from storage.keyring import LOCAL_TENANT, get_keyring
+from storage.urls import sqlalchemy_url
 from tests.conftest import POSTGRES_URL
 
 TABLES = {"tenants", "api_keys", "jobs", "job_events", "artifacts", "prospects", "engagement_events"}

@@ -22,17 +22,19 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.core import orm
 from api.core.config import ApiConfig
-from api.core.database import SQLITE_FILE, Database, run_with_database
+from api.core.database import Database, run_with_database
 from api.core.migrate import ensure_embedded_schema, upgrade
 from api.core.orm_audit import AuditRecord
 from api.core.orm_privacy import Suppression
 from api.services.suppressions import add_suppression, drop_suppressed_leads, is_suppressed, load_suppression_list
 from api.services.webhooks import dispatch_for_event, drain_deliveries
-from cmo.cli import app
-from cmo.privacy.keys import forget_keyrings
-from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
-from cmo.schemas import ComplianceReview, Prospect
-from cmo.settings import Settings
+from cli.main import app
+from foundation.schemas import ComplianceReview, Prospect
+from foundation.settings import Settings
+from privacy.key_providers import LocalKeyFileProvider, default_kek_file
+from sandbox import open_sandbox
+from storage.keyring import forget_keyrings
+from storage.urls import SQLITE_FILE
 from tests.integration.test_api_webhooks import Receiver, receiver  # noqa: F401 - the receiver fixture
 from tests.support.jobs import download_artifacts, wait_succeeded
 from tests.support.tenants import new_tenant
@@ -302,7 +304,7 @@ def run_job(client: TestClient, headers: dict[str, str], webhook_url: str) -> tu
 
 def test_a_job_never_surfaces_anyone_suppressed(job_settings: Settings, receiver: Receiver) -> None:  # noqa: F811
     settings = job_settings
-    with TestClient(create_app(settings, ApiConfig(workers_inline=1))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=1))) as client:
         _, headers = new_tenant(settings)
         _, before = run_job(client, headers, receiver.url)
         leads = json.loads(before["leads_full.json"])
@@ -337,7 +339,7 @@ def test_someone_suppressed_while_the_job_ran_is_left_out_at_the_end(job_setting
     list as it is then, not as it was when the job started."""
     settings = job_settings
     tenant_id, headers = new_tenant(settings)
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as client:
         job_id = client.post("/api/jobs", json={"goal": GOAL, "webhook_url": receiver.url}, headers=headers).json()["id"]
         receiver.wait_for(1)  # job.created
     ada, bob = (

@@ -27,10 +27,11 @@ from api.core.orm_audit import AuditRecord
 from api.core.orm_privacy import Suppression
 from api.services.prospects import save_prospects
 from api.services.suppressions import is_suppressed
-from cmo.privacy.optout import Recipient, sign_token, unsubscribe_key
-from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
-from cmo.schemas import Prospect
-from cmo.settings import Settings
+from foundation.schemas import Prospect
+from foundation.settings import Settings
+from privacy.key_providers import LocalKeyFileProvider, default_kek_file
+from privacy.optout import Recipient, sign_token, unsubscribe_key
+from sandbox import open_sandbox
 from tests.support.jobs import wait_succeeded
 from tests.support.tenants import new_tenant
 
@@ -62,14 +63,14 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """The API with one inline worker running the jobs."""
-    with TestClient(create_app(settings, ApiConfig(workers_inline=1))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=1))) as client:
         yield client
 
 
 @pytest.fixture
 def quiet(settings: Settings) -> Iterator[TestClient]:
     """The API without workers: the test writes the results a worker would."""
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as client:
         yield client
 
 

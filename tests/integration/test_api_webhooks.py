@@ -27,7 +27,8 @@ from api.core.database import Database, run_with_database
 from api.core.migrate import upgrade
 from api.services.webhook_security import RefusedUrl, resolve_target, verify_signature
 from api.services.webhooks import dispatch_for_event, drain_deliveries
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.support.tenants import auth
 
 GOAL = "Find Python maintainers active in ML"
@@ -109,7 +110,7 @@ def test_signed_envelope_retried_with_backoff_and_logged(
 ) -> None:
     receiver.fail_first = 2
     settings = make_settings()
-    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
         headers = auth(settings)
         started = time.perf_counter()
         created = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 25, "webhook_url": receiver.url}, headers=headers)
@@ -156,7 +157,7 @@ def test_worker_events_reach_the_tenant_default_url_and_give_up_after_max_attemp
     default URL (the job has none); a receiver that keeps failing gets exactly max_attempts tries."""
     receiver.fail_first = 3
     settings = make_settings(cmo_webhook_max_attempts=3)
-    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
         headers = auth(settings)
         assert client.put("/api/webhooks", json={"url": receiver.url}, headers=headers).status_code == 200
         job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
@@ -190,7 +191,7 @@ def test_a_job_run_by_a_worker_reports_its_leads_and_its_end(
     # A schema of its own: the inline worker would otherwise also run jobs other tests left queued.
     settings = make_settings(sandbox_users=200, database_url=private_postgres_url)
     upgrade(settings)
-    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream, workers_inline=1))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1))) as client:
         headers = auth(settings)
         body = {"goal": GOAL, "max_prospects": 5, "webhook_url": receiver.url}
         job_id = client.post("/api/jobs", json=body, headers=headers).json()["id"]
@@ -226,7 +227,7 @@ def test_private_addresses_are_refused_unless_allowed(
     """Refused when the job is created and when a tenant default is set (delivery-time refusal,
     for names that resolve differently later, is tests/integration/test_security_inputs.py's)."""
     settings = make_settings(cmo_webhook_allow_private=False)
-    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
         headers = auth(settings)
         refused_job = client.post("/api/jobs", json={"goal": GOAL, "webhook_url": receiver.url}, headers=headers)
         refused_default = client.put("/api/webhooks", json={"url": "http://169.254.169.254/latest/meta-data"}, headers=headers)

@@ -30,13 +30,14 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.core import orm
 from api.core.config import ApiConfig
-from api.core.database import sqlalchemy_url
 from api.core.migrate import upgrade
 from api.services.job_results import ARTIFACTS, COMPLETED_FIELDS
-from cmo.runner import run_job
-from cmo.settings import Settings
-from graph.checkpointer import open_checkpointer
+from foundation.settings import Settings
 from graph.graph import build_graph
+from graph.runner import run_job
+from sandbox import open_sandbox
+from storage.checkpoints import open_checkpointer
+from storage.urls import sqlalchemy_url
 from tests.integration.test_api_jobs import auth
 
 GOAL = "Find Python maintainers active in ML"
@@ -135,7 +136,7 @@ def test_embedded_mode_runs_the_whole_job_in_the_api_process(tmp_path: Path) -> 
 
 
 def test_worker_on_postgres_and_redis_streams(pg_settings: Settings, stream: str, redis_url: str) -> None:
-    config = ApiConfig(jobs_stream=stream, workers_inline=1)
+    config = ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1)
     with TestClient(create_app(pg_settings, config)) as client:
         headers = auth(pg_settings)
         job_id = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 5}, headers=headers).json()["id"]
@@ -152,7 +153,7 @@ def test_worker_on_postgres_and_redis_streams(pg_settings: Settings, stream: str
 
 
 def test_oldest_pending_age_follows_the_stream(pg_settings: Settings, stream: str, redis_url: str) -> None:
-    config = ApiConfig(jobs_stream=stream, workers_inline=0)
+    config = ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0)
     with TestClient(create_app(pg_settings, config)) as client:
         client.post("/api/jobs", json={"goal": GOAL}, headers=auth(pg_settings))
         time.sleep(0.3)
@@ -198,7 +199,7 @@ def worker_process(settings: Settings, stream: str, log: Path) -> subprocess.Pop
         **{name.upper(): value for name, value in SENDER.items()},
         "SANDBOX_LATENCY_MS": "80",
     }
-    command = [sys.executable, "-m", "cmo", "worker", "--concurrency", "1", "--claim-idle", "2", "--stream", stream]
+    command = [sys.executable, "-m", "cli", "worker", "--sandbox", "--concurrency", "1", "--claim-idle", "2", "--stream", stream]
     return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -214,11 +215,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def test_a_killed_worker_job_is_finished_by_another_from_its_checkpoint(
     pg_settings: Settings, stream: str, redis_url: str, tmp_path: Path
 ) -> None:
-    reference = run_job(GOAL, Settings(cmo_home=tmp_path / "reference", **SENDER), out_dir=tmp_path / "ref")
+    reference = run_job(GOAL, Settings(cmo_home=tmp_path / "reference", **SENDER), sandbox=open_sandbox, out_dir=tmp_path / "ref")
     first = worker_process(pg_settings, stream, tmp_path / "worker-1.log")
     second: subprocess.Popen[bytes] | None = None
     try:
-        with TestClient(create_app(pg_settings, ApiConfig(jobs_stream=stream, workers_inline=0))) as client:
+        with TestClient(create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))) as client:
             headers = auth(pg_settings)
             job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
             enrichments = lambda: sum(e == "agent.finished" and d["agent"] == "enricher" for e, d in events_of(pg_settings, job_id))  # noqa: E731
@@ -259,7 +260,7 @@ def test_a_killed_worker_job_is_finished_by_another_from_its_checkpoint(
 
 def test_jobs_survive_their_stream_being_deleted_mid_run(pg_settings: Settings, stream: str, redis_url: str) -> None:
     settings = pg_settings.model_copy(update={"sandbox_latency_ms": 20})
-    config = ApiConfig(jobs_stream=stream, workers_inline=1)  # the periodic sweep (every 60 s) comes too late
+    config = ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1)  # the periodic sweep (every 60 s) comes too late
     with TestClient(create_app(settings, config)) as client:
         headers = auth(settings)
         running = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 5}, headers=headers).json()["id"]
@@ -273,7 +274,7 @@ def test_jobs_survive_their_stream_being_deleted_mid_run(pg_settings: Settings, 
 
 def test_a_stopping_worker_hands_its_running_job_to_the_next_at_once(pg_settings: Settings, stream: str, redis_url: str) -> None:
     settings = pg_settings.model_copy(update={"sandbox_latency_ms": 40})
-    config = ApiConfig(jobs_stream=stream, workers_inline=1)  # the default claim-idle (60 s) is never waited for
+    config = ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1)  # the default claim-idle (60 s) is never waited for
     with TestClient(create_app(settings, config)) as client:
         headers = auth(settings)
         job_id = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 5}, headers=headers).json()["id"]

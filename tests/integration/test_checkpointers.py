@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from cmo.runner import resume_job, run_job
-from cmo.settings import Settings
+from foundation.settings import Settings
+from graph.runner import resume_job, run_job
+from sandbox import open_sandbox
 
 GOAL = "Find Python maintainers active in ML"
 
@@ -31,7 +32,7 @@ def _settings(tmp_path: Path, database_url: str | None) -> Settings:
 
 def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url: str | None) -> None:
     settings = _settings(tmp_path, database_url)
-    reference = run_job(GOAL, settings, out_dir=tmp_path / "reference")
+    reference = run_job(GOAL, settings, sandbox=open_sandbox, out_dir=tmp_path / "reference")
 
     finished: list[str] = []
 
@@ -44,11 +45,11 @@ def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url:
     # Latency keeps most enricher branches in flight when the crash comes.
     fresh = Settings(cmo_home=tmp_path / "home2", database_url=database_url, sandbox_latency_ms=20)
     with pytest.raises(Crash):
-        run_job(GOAL, fresh, out_dir=tmp_path / "crashed", observer=crash_midway, run_id="cmo_crash_test_" + tmp_path.name[-8:])
+        run_job(GOAL, fresh, sandbox=open_sandbox, out_dir=tmp_path / "crashed", observer=crash_midway, run_id="cmo_crash_test_" + tmp_path.name[-8:])
     # Forget the ETag cache, so any repeated GitHub call would be counted again.
     for path in (fresh.home / "cache").glob("github_etags.sqlite*"):
         path.unlink()
-    resumed = resume_job("cmo_crash_test_" + tmp_path.name[-8:], fresh)
+    resumed = resume_job("cmo_crash_test_" + tmp_path.name[-8:], fresh, sandbox=open_sandbox)
 
     assert resumed.exit_code == 0
     assert [p.id for p in resumed.prospects] == [p.id for p in reference.prospects]
@@ -59,8 +60,8 @@ def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url:
 
 def test_resuming_a_finished_run_changes_nothing(tmp_path: Path, database_url: str | None) -> None:
     settings = _settings(tmp_path, database_url)
-    done = run_job(GOAL, settings, out_dir=tmp_path / "out", run_id="cmo_done_" + tmp_path.name[-8:])
+    done = run_job(GOAL, settings, sandbox=open_sandbox, out_dir=tmp_path / "out", run_id="cmo_done_" + tmp_path.name[-8:])
     assert done.summary["api_base"] == f"sandbox:7:1500:{datetime.now(UTC).date().isoformat()}", "the world's day is kept"
-    again = resume_job(done.run_id, settings)
+    again = resume_job(done.run_id, settings, sandbox=open_sandbox)
     assert [p.id for p in again.prospects] == [p.id for p in done.prospects]
     assert again.summary == done.summary

@@ -22,12 +22,13 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.core import orm
 from api.core.config import ApiConfig
-from api.core.database import sqlalchemy_url
-from api.core.encrypted_types import bind_keyring
 from api.core.migrate import downgrade, upgrade
-from cmo.privacy.keys import get_keyring, tenant_scope
-from cmo.settings import Settings
-from graph.checkpointer import open_checkpointer, postgres_conninfo
+from foundation.settings import Settings
+from sandbox import open_sandbox
+from storage.checkpoints import open_checkpointer
+from storage.encrypted_types import bind_keyring
+from storage.keyring import get_keyring, tenant_scope
+from storage.urls import postgres_conninfo, sqlalchemy_url
 from tests.integration.test_api_jobs import auth
 from tests.support.jobs import wait_succeeded
 
@@ -89,7 +90,7 @@ def run_to_the_end(client: TestClient, headers: dict[str, str]) -> str:
 
 
 def test_a_full_job_leaves_no_email_or_name_in_plaintext_at_rest(settings: Settings, request: pytest.FixtureRequest) -> None:
-    config = ApiConfig(workers_inline=1, **({"jobs_stream": request.getfixturevalue("stream")} if settings.redis_url else {}))
+    config = ApiConfig(github_sandbox=open_sandbox, workers_inline=1, **({"jobs_stream": request.getfixturevalue("stream")} if settings.redis_url else {}))
     before = redis_snapshot(settings.redis_url) if settings.redis_url else {}
     with TestClient(create_app(settings, config)) as client:
         headers = auth(settings)

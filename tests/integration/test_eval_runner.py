@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agents.goal_parser import parse_goal
-from cmo.cli import app
+from cli.main import app
 from evals.datasets import SUITES
 from evals.recording import RECORDING
 from tests.support.openai_server import Reply, ScriptedOpenAIServer

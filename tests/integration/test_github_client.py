@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agents.researcher import search_all
-from cmo.sandbox import SandboxServer, generate_world
-from cmo.schemas import SearchQuery
+from foundation.schemas import SearchQuery
+from sandbox import SandboxServer, generate_world
 from tools.etag_cache import SQLiteETagCache
 from tools.github import GitHubClient
 from tools.github_transport import BudgetExhausted, RateBudget, RateLimitExhausted
@@ -112,7 +112,7 @@ def test_empty_repository_has_no_contributors(server: SandboxServer, tmp_path: P
     client = _client(server, tmp_path)
     world = generate_world(seed=7, users=1500)
     empty = next(r for r in world.repos.values() if not r.contributors)
-    from cmo.schemas.github import RepoInfo
+    from foundation.schemas.github import RepoInfo
 
     assert client.contributors(RepoInfo(full_name=empty.full_name, owner=empty.owner)) == []
 

@@ -19,17 +19,16 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, 
 from sqlalchemy.exc import StatementError
 from typer.testing import CliRunner
 
-from api.core.database import sqlalchemy_url
-from api.core.encrypted_types import EncryptedJSON, EncryptedText, bind_keyring
 from api.core.migrate import upgrade
-from cmo.cli import app
-from cmo.privacy import crypto
-from cmo.privacy.crypto import DecryptionError, KeyringError
-from cmo.privacy.keys import Keyring, forget_keyrings, get_keyring, open_keyring, tenant_scope
-from cmo.privacy.providers import LocalKeyFileProvider, default_kek_file
-from cmo.privacy.serde import encrypted_serializer
-from cmo.settings import Settings
-from graph.checkpointer import postgres_conninfo, serializer
+from cli.main import app
+from foundation.settings import Settings
+from privacy import crypto
+from privacy.crypto import DecryptionError, KeyringError
+from privacy.key_providers import LocalKeyFileProvider, default_kek_file
+from storage.checkpoints import encrypted_serializer, serializer
+from storage.encrypted_types import EncryptedJSON, EncryptedText, bind_keyring
+from storage.keyring import Keyring, forget_keyrings, get_keyring, open_keyring, tenant_scope
+from storage.urls import postgres_conninfo, sqlalchemy_url
 from tests.support.kms_stub import KmsStub
 
 pytestmark = pytest.mark.own_keys  # makes its key files as `cmo keys init` would

@@ -27,20 +27,21 @@ from api.app import create_app
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
-from api.core.encrypted_types import bind_keyring
 from api.core.migrate import upgrade
 from api.core.orm_audit import AuditRecord
 from api.services.artifacts import save_artifact
 from api.services.prospects import save_prospects
 from api.services.retention import purge
 from api.services.tenants import issue_api_key
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, TRACE
-from cmo.cli import app as cli_app
-from cmo.privacy.keys import forget_keyrings, get_keyring, tenant_scope
-from cmo.schemas import ComplianceReview, Prospect
-from cmo.schemas.prospect import PrivacySettings
-from cmo.settings import Settings
-from graph.checkpointer import open_checkpointer
+from cli.main import app as cli_app
+from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, TRACE
+from foundation.schemas import ComplianceReview, Prospect
+from foundation.schemas.prospect import PrivacySettings
+from foundation.settings import Settings
+from sandbox import open_sandbox
+from storage.checkpoints import open_checkpointer
+from storage.encrypted_types import bind_keyring
+from storage.keyring import forget_keyrings, get_keyring, tenant_scope
 from tests.integration.test_api_suppressions import with_keys
 
 DAY = timedelta(days=1)
@@ -215,7 +216,7 @@ def test_a_worker_purges_periodically(settings: Settings) -> None:
     world = seed(settings)
     finished = update(orm.Job).where(orm.Job.id == world.running_job).values(status="failed", finished_at=orm.utcnow())
     run_with_database(settings, lambda db: _execute(db, finished))  # no job for the worker to take: it only purges
-    config = ApiConfig(workers_inline=1, retention_purge_seconds=0.2)
+    config = ApiConfig(github_sandbox=open_sandbox, workers_inline=1, retention_purge_seconds=0.2)
     with TestClient(create_app(settings, config)):
         deadline = time.monotonic() + 30
         while read(settings, select(func.count()).select_from(orm.Job).where(orm.Job.id == world.old_job))[0]:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from github import Auth, BadCredentialsException, Github, GithubException, RateLimitExceededException
 
-from cmo.sandbox import BUILTIN_GOALS, SandboxServer, World, generate_world, truth
-from cmo.vocabulary import load_vocabulary
+from foundation.vocabulary import load_vocabulary
+from sandbox import BUILTIN_GOALS, SandboxServer, World, generate_world, truth
 
 
 @pytest.fixture(scope="module")

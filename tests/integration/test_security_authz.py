@@ -30,8 +30,9 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.core.config import ApiConfig
-from cmo.privacy.optout import Recipient, sign_token, unsubscribe_key
-from cmo.settings import Settings
+from foundation.settings import Settings
+from privacy.optout import Recipient, sign_token, unsubscribe_key
+from sandbox import open_sandbox
 from tests.support.security import World, issue, tenant_world, world_settings
 
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics"})
@@ -190,7 +191,7 @@ def test_the_authorization_matrix(world: World) -> None:
 def test_unsubscribe_routes_need_no_key(tmp_path: Path) -> None:
     """Checked on the embedded SQLite: the routes read the token, never a key, whatever the engine."""
     settings = Settings(cmo_home=tmp_path / "home")
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as client:
         tenant_id = issue(settings, "acme").tenant_id
         token = sign_token(unsubscribe_key(settings), Recipient(tenant_id=tenant_id, prospect_id="gh_nobody"))
         for headers in ({}, BAD_CREDENTIALS["unknown key"]):

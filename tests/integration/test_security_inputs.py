@@ -20,7 +20,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.core.config import ApiConfig
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.support.security import GOAL, bearer, issue, world_settings
 
 INTERNAL_URLS = [
@@ -64,7 +65,7 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
 def embedded(tmp_path: Path, **settings: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An app on the embedded SQLite (the checks do not depend on the engine), no worker, and a key."""
     config = Settings(cmo_home=tmp_path / "home", **settings)
-    with TestClient(create_app(config, ApiConfig(workers_inline=0)), raise_server_exceptions=False) as client:
+    with TestClient(create_app(config, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)), raise_server_exceptions=False) as client:
         yield client, bearer(issue(config, f"tenant-{uuid.uuid4().hex[:8]}").key)
 
 
@@ -107,7 +108,7 @@ def test_a_name_rebound_to_loopback_after_submission_is_not_called(
     settings = world_settings(tmp_path / "home", private_postgres_url).model_copy(
         update={"cmo_webhook_allow_private": False, "cmo_webhook_max_attempts": 3, "cmo_webhook_backoff_seconds": 0.01}
     )
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0))) as api:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as api:
         headers = bearer(issue(settings, "acme").key)
         url = f"http://rebind.example.test:{listener.getsockname()[1]}/hook"
         created = api.post("/api/jobs", json={"goal": GOAL, "webhook_url": url}, headers=headers)
@@ -159,7 +160,7 @@ def test_campaign_uploads_are_size_limited_and_typed(client: tuple[TestClient, d
 def test_nul_characters_never_reach_postgres_as_a_500(tmp_path: Path, migrated_postgres_url: str) -> None:
     """Postgres stores no U+0000 in text or jsonb: a 422 (body, query) or 404 (path), never a 500."""
     settings = world_settings(tmp_path / "home", migrated_postgres_url)
-    with TestClient(create_app(settings, ApiConfig(workers_inline=0)), raise_server_exceptions=False) as api:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)), raise_server_exceptions=False) as api:
         headers = bearer(issue(settings, f"tenant-{uuid.uuid4().hex[:8]}", "admin").key)
         answers = {
             "goal": api.post("/api/jobs", json={"goal": "a\u0000b"}, headers=headers),

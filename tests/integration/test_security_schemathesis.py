@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.core.config import ApiConfig
+from sandbox import open_sandbox
 from tests.support.security import CLOSED_PORT_HOOK, World, tenant_world, world_settings
 
 EXAMPLES_PER_OPERATION = 12
@@ -45,7 +46,7 @@ def world(tmp_path: Path, private_postgres_url: str) -> Iterator[World]:
 
 def test_the_api_conforms_to_its_openapi_document(world: World, block_internet: None) -> None:
     # A second app on the same database, without a worker: generated jobs stay queued.
-    app = create_app(world.settings, ApiConfig(workers_inline=0))
+    app = create_app(world.settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))
     schema = schemathesis.openapi.from_dict(app.openapi())
     real_ids = world.ids
 

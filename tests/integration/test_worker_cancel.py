@@ -17,7 +17,8 @@ from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.cancel import CHANNEL
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.integration.test_api_jobs import auth, play_worker
 from tests.integration.test_api_worker import GOAL, events_of, finished, job_row, stop, wait_until
 from tests.integration.test_api_worker import pg_settings as pg_settings  # noqa: F401 - fixture
@@ -31,7 +32,7 @@ def enrichments(settings: Settings, job_id: str) -> int:
 def test_the_api_announces_the_cancel_of_a_running_job(pg_settings: Settings, stream: str, redis_url: str) -> None:  # noqa: F811
     listener = redis.Redis.from_url(redis_url, decode_responses=True).pubsub(ignore_subscribe_messages=True)
     listener.subscribe(CHANNEL)
-    with TestClient(create_app(pg_settings, ApiConfig(jobs_stream=stream, workers_inline=0))) as client:
+    with TestClient(create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))) as client:
         headers = auth(pg_settings)
         queued, running = (client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"] for _ in range(2))
         play_worker(pg_settings, running, "running")
@@ -47,7 +48,7 @@ def test_a_cancel_message_stops_a_job_in_another_process_before_its_heartbeat(
     log = tmp_path / "worker.log"
     worker = start_worker(pg_settings, stream, log, "--heartbeat", "60")  # the flag would be read a minute later
     try:
-        with TestClient(create_app(pg_settings, ApiConfig(jobs_stream=stream, workers_inline=0))) as client:
+        with TestClient(create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))) as client:
             headers = auth(pg_settings)
             job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
             wait_until(lambda: enrichments(pg_settings, job_id) >= 5, 60, "the worker to enrich a few candidates")
@@ -65,7 +66,7 @@ def test_a_cancel_message_stops_a_job_in_another_process_before_its_heartbeat(
 
 def test_a_worker_that_missed_the_message_stops_at_its_heartbeat(pg_settings: Settings, stream: str) -> None:  # noqa: F811
     settings = pg_settings.model_copy(update={"sandbox_latency_ms": 60})
-    with TestClient(create_app(settings, ApiConfig(jobs_stream=stream, workers_inline=1))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1))) as client:
         headers = auth(settings)
         job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
         wait_until(lambda: enrichments(settings, job_id) >= 5, 60, "a few enrichments")

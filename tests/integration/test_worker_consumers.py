@@ -18,7 +18,8 @@ from api.app import create_app
 from api.core.config import ApiConfig
 from api.services.consumers import StreamSource
 from api.services.queue import RedisJobQueue
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.integration.test_api_worker import wait_until
 
 GROUP = "workers"
@@ -67,7 +68,7 @@ def test_a_starting_worker_deletes_the_consumers_of_dead_workers(tmp_path: Path,
     client.xgroup_createconsumer(stream, GROUP, "killed-worker")
     time.sleep(0.3)
     settings = Settings(cmo_home=tmp_path / "home", redis_url=redis_url)
-    config = ApiConfig(jobs_stream=stream, workers_inline=1, worker_consumer_idle_seconds=0.2)
+    config = ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1, worker_consumer_idle_seconds=0.2)
     with TestClient(create_app(settings, config)):
         names = lambda: {c["name"] for c in client.xinfo_consumers(stream, GROUP)}  # noqa: E731
         wait_until(lambda: "killed-worker" not in names(), 10, "the dead consumer to be deleted")

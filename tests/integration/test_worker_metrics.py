@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.core.config import ApiConfig
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.integration.test_api_jobs import auth
 from tests.integration.test_api_worker import GOAL, SENDER, finished, stop, wait_until
 from tests.integration.test_api_worker import pg_settings as pg_settings  # noqa: F401 - fixture
@@ -33,7 +34,7 @@ def start_worker(settings: Settings, stream: str, log: Path, *options: str, late
         **{name.upper(): value for name, value in SENDER.items()},
         "SANDBOX_LATENCY_MS": str(latency_ms),
     }
-    command = [sys.executable, "-m", "cmo", "worker", "--concurrency", "1", "--claim-idle", "2", "--stream", stream, *options]
+    command = [sys.executable, "-m", "cli", "worker", "--sandbox", "--concurrency", "1", "--claim-idle", "2", "--stream", stream, *options]
     return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -59,7 +60,7 @@ def test_a_worker_serves_metrics_of_its_jobs_and_of_the_queue(pg_settings: Setti
     try:
         port = wait_until(lambda: logged(log, "metrics_port"), 30, "the worker to log its metrics port")
         url = f"http://127.0.0.1:{port}/metrics"
-        with TestClient(create_app(pg_settings, ApiConfig(jobs_stream=stream, workers_inline=0))) as client:
+        with TestClient(create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))) as client:
             headers = auth(pg_settings)
             job_id = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 5}, headers=headers).json()["id"]
             wait_until(lambda: scrape(url).get(("cmo_worker_jobs_running", ())) == 1, 30, "the job to run")

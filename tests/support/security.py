@@ -22,7 +22,8 @@ from api.core.config import ApiConfig
 from api.core.database import run_with_database
 from api.core.migrate import upgrade
 from api.services.tenants import IssuedKey, KeyRole, issue_api_key, revoke_api_key
-from cmo.settings import Settings
+from foundation.settings import Settings
+from sandbox import open_sandbox
 from tests.support.jobs import wait_succeeded
 
 GOAL = "Find Python maintainers active in ML"
@@ -76,7 +77,7 @@ def tenant_world(settings: Settings) -> Iterator[World]:
     assert run_with_database(settings, lambda db: revoke_api_key(db, revoked.key_id))
     tenant_b = bearer(issue(settings, f"tenant-b-{uuid.uuid4().hex[:8]}", "admin").key)
 
-    with TestClient(create_app(settings, ApiConfig(workers_inline=1))) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=1))) as client:
         created = client.post(
             "/api/jobs", json={"goal": GOAL, "max_prospects": 3, "webhook_url": CLOSED_PORT_HOOK}, headers=member_a
         )

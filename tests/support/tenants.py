@@ -6,7 +6,7 @@ import uuid
 
 from api.core.database import run_with_database
 from api.services.tenants import issue_api_key
-from cmo.settings import Settings
+from foundation.settings import Settings
 
 
 def new_tenant(settings: Settings, role: str = "member") -> tuple[str, dict[str, str]]:

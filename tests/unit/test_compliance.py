@@ -9,8 +9,8 @@ import pytest
 from agents.compliance import RULES, ToneOut, apply_tone_review, compliance, review_prospect
 from agents.compliance_rules import DEFAULT_BASIS
 from agents.copywriter import draft_from_template
-from cmo.schemas import Campaign, ComplianceReview, Message, PrivacySettings, TargetAudience
-from cmo.settings import Settings
+from foundation.schemas import Campaign, ComplianceReview, Message, PrivacySettings, TargetAudience
+from foundation.settings import Settings
 from tests.support.fake_llm import scripted, tool_call_message
 from tests.unit.test_copywriter import CAMPAIGN, POSTAL, SETTINGS, alice, run_node
 from tools.suppression import SuppressionList

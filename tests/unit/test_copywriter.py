@@ -15,6 +15,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
+from agents.context import Context
 from agents.copywriter import (
     DraftOut,
     assign_variant,
@@ -24,20 +25,19 @@ from agents.copywriter import (
     grounding_problems,
     variant_names,
 )
-from cmo.schemas import (
+from agents.state import State
+from foundation.schemas import (
     Campaign,
     CampaignSettings,
     DeveloperProfile,
     Evidence,
-    Messaging,
     MessageTemplate,
+    Messaging,
     Prospect,
     SenderProfile,
     Signal,
 )
-from cmo.settings import Settings
-from graph.context import Context
-from graph.state import State
+from foundation.settings import Settings
 from prompts import load_prompt
 from tests.support.fake_llm import ScriptedChatModel, scripted, tool_call_message
 from tools.suppression import SuppressionList

@@ -1,5 +1,5 @@
 """The README cannot drift from the code: every setting has a row in its Configuration table, and
-every `cmo` command and sub-command a row in its Commands table (cmo/settings.py promises the first;
+every `cmo` command and sub-command a row in its Commands table (foundation/settings.py promises the first;
 nothing enforced either before)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from cmo.cli import app
-from cmo.settings import Settings
+from cli.main import app
+from foundation.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

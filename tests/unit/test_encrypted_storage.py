@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
 
-from api.core.encrypted_types import EncryptedBytes, bind_keyring
-from cmo.privacy import crypto
-from cmo.privacy.keys import Keyring, get_keyring, tenant_scope
-from cmo.settings import Settings
+from foundation.settings import Settings
+from privacy import crypto
+from storage.encrypted_types import EncryptedBytes, bind_keyring
+from storage.keyring import Keyring, get_keyring, tenant_scope
 from tools.etag_cache import CACHE_TENANT, CachedResponse, SealedETagCache, SQLiteETagCache
 
 PROFILE = b'{"login": "ada", "name": "Ada Lovelace", "email": "ada.lovelace@example.org"}'

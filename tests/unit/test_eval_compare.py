@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cmo.cli import app
+from cli.main import app
 from evals.compare import DEFAULT_GATES, compare_runs, direction, parse_gates
 
 

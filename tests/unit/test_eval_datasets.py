@@ -17,12 +17,12 @@ import pytest
 
 from agents.compliance_rules import review_prospect
 from agents.copywriter import draft_from_template
-from cmo.sandbox import build_world
-from cmo.sandbox.truth import truth
-from cmo.schemas import ComplianceReview
-from cmo.settings import Settings
-from cmo.vocabulary import load_vocabulary
 from evals.datasets import SUITES, ComplianceExample, LeadsExample, MessagesExample, PlannerExample, load_dataset
+from foundation.schemas import ComplianceReview
+from foundation.settings import Settings
+from foundation.vocabulary import load_vocabulary
+from sandbox import build_world
+from sandbox.truth import truth
 from tools.suppression import SuppressionList
 
 MINIMUM = {"planner": 60, "leads": 6, "messages": 30, "compliance": 40}

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from agents.copywriter import draft_from_template
-from cmo.schemas import Evidence, Fact, Message, Prospect, Signal, TargetAudience
 from evals.datasets import PlannerExpectation
 from evals.metrics import (
     aggregate_planner,
@@ -32,6 +31,7 @@ from evals.metrics_text import (
     syllables,
 )
 from evals.metrics_trajectory import trajectory_check
+from foundation.schemas import Evidence, Fact, Message, Prospect, Signal, TargetAudience
 from tests.support.fake_llm import scripted, tool_call_message
 from tests.unit import test_copywriter as copywriter_fixtures
 

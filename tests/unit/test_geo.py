@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cmo.regions import region_of
+from foundation.regions import region_of
 from tools.geo import Place, gazetteer, normalize_location
 
 CASES = [

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.goal_parser import ParsedGoal, parse_goal
-from cmo.schemas.campaign import TargetAudience
-from cmo.vocabulary import load_vocabulary
+from foundation.schemas.campaign import TargetAudience
+from foundation.vocabulary import load_vocabulary
 
 TODAY = date(2025, 5, 20)  # 49 days into Q2, 139 into the year, 19 into the month
 UNORDERED = {"exclude_companies", "include_companies"}

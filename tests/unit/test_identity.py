@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmo.schemas import Prospect
+from foundation.schemas import Prospect
 from tools.identity import is_bot, is_noreply, is_person, merge_duplicates, noreply_user_id
 
 

@@ -14,9 +14,9 @@ import structlog
 from pydantic import ValidationError
 
 from api.core.logging import configure_logging, mask_pii
-from cmo.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, leads_csv
-from cmo.privacy.masking import REDACTED, MaskingRules, mask_artifact, mask_record, mask_text, mask_value
-from cmo.schemas import ComplianceReview, Message, Prospect
+from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, leads_csv
+from foundation.schemas import ComplianceReview, Message, Prospect
+from privacy.masking import REDACTED, MaskingRules, mask_artifact, mask_record, mask_text, mask_value
 
 KEY = bytes(range(32))
 GITHUB_TOKEN = "ghp_" + "Z9y8X7w6V5" * 3 + "u4T3s2"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cmo.privacy.pii import PERSONAL_KINDS, find_pii, personal_data_except, redact_secrets
+from privacy.pii import PERSONAL_KINDS, find_pii, personal_data_except, redact_secrets
 from tests.unit.test_compliance import codes, message, review
 from tests.unit.test_copywriter import SETTINGS
 

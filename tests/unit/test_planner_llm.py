@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agents.planner_llm import LLMPlan, PlannerLLMError, plan_with_llm, render_system_prompt
-from cmo.vocabulary import load_vocabulary
+from foundation.vocabulary import load_vocabulary
 from prompts import load_prompt
 from tests.support.fake_llm import scripted, tool_call_message
 

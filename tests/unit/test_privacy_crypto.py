@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cmo.privacy import crypto
-from cmo.privacy.crypto import DecryptionError, KeyringError
-from cmo.privacy.keys import LOCAL_TENANT, current_tenant, tenant_scope
-from cmo.privacy.providers import LocalKeyFileProvider
+from privacy import crypto
+from privacy.crypto import DecryptionError, KeyringError
+from privacy.key_providers import LocalKeyFileProvider
+from storage.keyring import LOCAL_TENANT, current_tenant, tenant_scope
 
 KEY = crypto.new_key()
 

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from agents.compliance import ToneOut, apply_tone_review, review_prospect
 from agents.copywriter import draft_from_template
-from cmo.schemas import Prospect
-from cmo.schemas.prospect import PrivacySettings
+from foundation.schemas import Prospect
+from foundation.schemas.prospect import PrivacySettings
 from tests.unit.test_copywriter import CAMPAIGN, SETTINGS, alice
 from tools.suppression import SuppressionList
 

@@ -8,15 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cmo.regions import matches_targets
-from cmo.sandbox import BUILTIN_GOALS, World, build_world, generate_world, identity_groups, truth
 from evals.metrics import lead_set_scores as score_leads
-from cmo.sandbox.search import SearchError, date_range, int_range, parse_query
-from cmo.sandbox.tables import BIG_COMPANIES, DNC_PHRASES
-from cmo.sandbox.truth import matched_repos
-from cmo.sandbox.world import NOREPLY_DOMAIN
-from cmo.schemas.campaign import TargetAudience
-from cmo.vocabulary import load_vocabulary
+from foundation.regions import matches_targets
+from foundation.schemas.campaign import TargetAudience
+from foundation.vocabulary import load_vocabulary
+from sandbox import BUILTIN_GOALS, World, build_world, generate_world, identity_groups, truth
+from sandbox.search import SearchError, date_range, int_range, parse_query
+from sandbox.tables import BIG_COMPANIES, DNC_PHRASES
+from sandbox.truth import matched_repos
+from sandbox.world import NOREPLY_DOMAIN
 
 ANCHOR = date(2025, 11, 25)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cmo.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
+from foundation.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
 from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score
 from tools.signals import Activity, compute_signals
 

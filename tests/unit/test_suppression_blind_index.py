@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from cmo.schemas import Prospect
+from foundation.schemas import Prospect
 from tools.suppression import KINDS, SuppressionKind, SuppressionList, normalize_entry, parse_csv
 
 ENTRIES: list[tuple[SuppressionKind, str]] = [

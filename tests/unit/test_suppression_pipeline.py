@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from cmo.runner import run_job
-from cmo.settings import Settings
+from foundation.settings import Settings
+from graph.runner import run_job
+from sandbox import open_sandbox
 from tools.suppression import SuppressionList
 
 GOAL = "Find Python maintainers active in ML"
@@ -30,14 +31,14 @@ def trace(out: Path) -> list[dict[str, Any]]:
 @pytest.mark.usefixtures("block_internet")
 def test_research_and_enrichment_skip_suppressed_people(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home", sandbox_users=400)
-    first = run_job(GOAL, settings, out_dir=tmp_path / "first", max_prospects=12)
+    first = run_job(GOAL, settings, sandbox=open_sandbox, out_dir=tmp_path / "first", max_prospects=12)
     by_login = next(p for p in first.prospects if not p.email)
     by_email = next(p for p in first.prospects if p.email)
     suppression = SuppressionList.from_blind_indexes(
         blind, [("login", blind(by_login.username.lower())), ("email", blind(by_email.email.lower()))]
     )
 
-    second = run_job(GOAL, settings, out_dir=tmp_path / "second", max_prospects=12, suppression=suppression)
+    second = run_job(GOAL, settings, sandbox=open_sandbox, out_dir=tmp_path / "second", max_prospects=12, suppression=suppression)
     events = trace(tmp_path / "second")
     found = {e["data"].get("login") for e in events if e["event"] == "prospect.found"}
     fetched = {e["data"].get("args", {}).get("login") for e in events if e["event"] == "tool.called"}

@@ -18,7 +18,8 @@ from pydantic import SecretStr
 from agents.compliance import review_prospect
 from agents.copy_templates import opt_out_headers, sender_identity
 from agents.copywriter import draft_from_template
-from cmo.privacy.optout import (
+from foundation.settings import Settings
+from privacy.optout import (
     SECRET_FILE,
     InvalidToken,
     Recipient,
@@ -28,7 +29,6 @@ from cmo.privacy.optout import (
     unsubscribe_key,
     verify_token,
 )
-from cmo.settings import Settings
 from tests.unit.test_copywriter import CAMPAIGN, SETTINGS, alice
 from tools.suppression import SuppressionList
 

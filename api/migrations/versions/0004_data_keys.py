@@ -19,6 +19,8 @@ TIMESTAMP = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("data_keys"):
+        return  # an offline `cmo run` created it first (storage/tables.py defines the same table)
     op.create_table(
         "data_keys",
         sa.Column("tenant_id", sa.String(255), nullable=False),

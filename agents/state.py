@@ -1,0 +1,52 @@
+"""The graph's typed state: goal -> plan -> repos/candidates -> prospects (with messages and reviews).
+
+Values are pydantic models from `foundation.schemas` or below; fan-out branches (`Send`) write into the
+reducer-backed keys, so parallel workers never overwrite each other.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+from foundation.schemas import Campaign, Prospect, SearchPlan
+from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
+from foundation.schemas.run import RunInfo
+
+
+def merge_dicts(left: dict, right: dict) -> dict:
+    """Reducer: union of two mappings, right wins."""
+    return {**(left or {}), **(right or {})}
+
+
+class State(TypedDict, total=False):
+    run: RunInfo
+    goal: str
+    max_prospects: int | None
+    campaign: Campaign
+    plan: SearchPlan
+    repos: Annotated[dict[str, RepoInfo], merge_dicts]
+    contributions: Annotated[list[RepoContribution], operator.add]
+    candidates: list[Candidate]
+    wave: list[Candidate]
+    dispatched: int
+    enriched: Annotated[list[Prospect], operator.add]
+    prospects: list[Prospect]
+    links: Annotated[dict[int, list[int]], merge_dicts]
+    dropped: Annotated[list[str], operator.add]
+    stop_reasons: Annotated[list[str], operator.add]
+    summary: dict
+
+
+class RepoTask(TypedDict):
+    """Input of one `researcher_repo` fan-out branch."""
+
+    repo: RepoInfo
+
+
+class CandidateTask(TypedDict):
+    """Input of one `enricher` fan-out branch."""
+
+    candidate: Candidate
+    repos: dict[str, RepoInfo]
+    campaign: Campaign

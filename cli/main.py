@@ -1,0 +1,183 @@
+"""`cmo`: run a goal, resume a run, print the schemas, serve the GitHub sandbox.
+
+User errors end as one red line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from cli.common import console, fail, load_settings
+from cli.privacy import register_privacy_commands
+from cli.service import register_service_commands
+from evals.cli import eval_app
+from foundation.schemas import Campaign, Prospect, SearchPlan
+from foundation.settings import Settings
+from graph.runner import BadInput, JobResult, new_run_id, resume_job, run_job
+from privacy.crypto import KeyringError
+from sandbox import open_sandbox
+from sandbox.cli import sandbox_app
+
+app = typer.Typer(
+    help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sandbox_app, name="sandbox", help="The offline GitHub sandbox (a local GitHub REST server).")
+app.add_typer(eval_app, name="eval", help="Offline evaluation harness: run suites, report, compare runs.")
+
+
+def _load_campaign(path: Path) -> Campaign:
+    try:
+        return Campaign.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"cannot read campaign file {path}: {exc.strerror}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        fail(f"invalid campaign file {path}: {where}: {first['msg']}")
+
+
+def _announce(settings: Settings) -> None:
+    if settings.uses_sandbox:
+        console.print("[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: using the built-in SANDBOX (generated data, not real people)")
+    else:
+        console.print(f"[green]GitHub:[/] {settings.github_api_url or 'https://api.github.com'}")
+    if settings.llm_enabled:
+        console.print(f"[green]LLM:[/] {settings.cmo_model} at {settings.openai_base_url or 'api.openai.com'}")
+    else:
+        console.print("[yellow]LLM:[/] none (no OPENAI_API_KEY): every agent runs its deterministic path")
+
+
+def _finish(result: JobResult, as_json: bool) -> None:
+    from cli.display import leads_table
+
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2, default=str))
+    else:
+        s = result.summary
+        if s.get("status") == "refused":
+            console.print(f"[bold red]refused:[/] {s['plan'].get('refusal')}")
+        else:
+            Console().print(leads_table(result.prospects))
+            console.print(
+                f"[bold]{s.get('prospects_found', 0)} leads[/], {s.get('emails_contactable', 0)} contactable "
+                f"({s.get('verdicts')}); {s.get('api_requests')} GitHub requests "
+                f"(+{s.get('api_requests_saved_by_cache')} answered from cache) in {s.get('duration_seconds')}s"
+            )
+            if s.get("prospects_found") and not s.get("emails_contactable") and not _approvable(result):
+                console.print(
+                    "[yellow]hint:[/] no draft can be approved without a sender postal address and a real opt-out link: "
+                    "set CMO_SENDER_POSTAL_ADDRESS and CMO_UNSUBSCRIBE_URL (or the campaign's sender profile)"
+                )
+            if s.get("status") == "partial":
+                console.print(f"[yellow]partial:[/] {'; '.join(s.get('stop_reasons', []))}")
+        console.print(f"artifacts: {result.out_dir}")
+    raise typer.Exit(result.exit_code)
+
+
+def _approvable(result: JobResult) -> bool:
+    """False when every review names missing sender details (a set-up problem, not a lead problem)."""
+    setup = ("missing_postal_address", "placeholder_unsubscribe_url")
+    reviews = [p.compliance for p in result.prospects if p.compliance]
+    return not reviews or not all(any(r.startswith(setup) for r in review.reasons) for review in reviews)
+
+
+def _execute(job, as_json: bool, settings: Settings) -> None:  # noqa: ANN001 - a callable taking an observer
+    from cli.display import LiveView
+
+    logging.getLogger("github").setLevel(logging.ERROR)
+    try:
+        if as_json or not console.is_terminal:
+            result = job(_plain_observer(as_json))
+        else:
+            with LiveView(console) as view:
+                result = job(view)
+    except (BadInput, KeyringError) as exc:  # KeyringError: no key file (`cmo keys init`) or key table
+        fail(str(exc))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: continue with `cmo resume <run id>`")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug or an unexpected answer: one line, the run stays resumable
+        if settings.cmo_debug:
+            raise
+        console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "the last checkpoint is kept: `cmo resume <run id>` retries; CMO_DEBUG=1 shows the traceback"
+        )
+        raise typer.Exit(1) from None
+    _finish(result, as_json)
+
+
+def _plain_observer(quiet: bool):  # noqa: ANN202
+    """Without a terminal (CI, pipes) print one line per reasoning step instead of a live panel."""
+
+    def observe(event: dict) -> None:
+        if not quiet and event["event"] == "agent.reasoning":
+            console.print(f"{event['agent']:>10}: {event['data'].get('text', '')}", highlight=False)
+
+    return observe
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="Who you are looking for, in plain words.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Artifacts directory (default ./runs/<run id>/).")] = None,
+    max_prospects: Annotated[int | None, typer.Option("--max-prospects", min=1, max=100000)] = None,
+    campaign: Annotated[Path | None, typer.Option("--campaign", help="Campaign Configuration JSON (SPEC).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the live view.")] = False,
+) -> None:
+    """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
+    settings = load_settings()
+    loaded = _load_campaign(campaign) if campaign else None
+    run_id = new_run_id()
+    if not as_json:
+        _announce(settings)
+        console.print(f"run id: [bold]{run_id}[/] (resume an interrupted run with `cmo resume {run_id}`)")
+    _execute(
+        lambda observer: run_job(
+            goal,
+            settings,
+            out_dir=out,
+            campaign=loaded,
+            max_prospects=max_prospects,
+            observer=observer,
+            run_id=run_id,
+            sandbox=open_sandbox,
+        ),
+        as_json,
+        settings,
+    )
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run id printed by `cmo run` (also in summary.json).")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Resume an interrupted run from its last checkpoint."""
+    settings = load_settings()
+    _execute(lambda observer: resume_job(run_id, settings, observer=observer, sandbox=open_sandbox), as_json, settings)
+
+
+@app.command()
+def schema(
+    name: Annotated[str, typer.Argument(help="prospect, campaign, plan or all")] = "all",
+) -> None:
+    """Print the JSON Schemas of the data contract."""
+    models = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
+    if name != "all" and name not in models:
+        fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
+    chosen = models if name == "all" else {name: models[name]}
+    typer.echo(json.dumps({k: m.model_json_schema() for k, m in chosen.items()}, indent=2))
+
+
+register_service_commands(app)
+register_privacy_commands(app)

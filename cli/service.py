@@ -1,0 +1,160 @@
+"""`cmo db`, `cmo apikey` and `cmo serve`: the commands of the REST service (see api/README.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from cli.common import bind_keys, console, fail, load_settings, service_call
+
+db_app = typer.Typer(help="The service database: Postgres at DATABASE_URL, else SQLite under CMO_HOME.", no_args_is_help=True)
+
+
+class KeyRoleOption(StrEnum):
+    admin = "admin"
+    member = "member"
+
+
+apikey_app = typer.Typer(help="API keys of the REST service; each key belongs to one tenant.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target Alembic revision.")] = "head") -> None:
+    """Apply the service's migrations (idempotent; run once per deployment, before `cmo serve`)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from api.core.migrate import upgrade
+    from storage.urls import describe
+
+    settings = load_settings()
+    try:
+        upgrade(settings, revision)
+    except DBAPIError as exc:
+        fail(f"cannot migrate {describe(settings)}: {exc.orig}")
+    console.print(f"database at revision {revision}: {describe(settings)}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant name (created if new).")],
+    role: Annotated[KeyRoleOption, typer.Option("--role", help="admin keys may also read the audit trail.")] = KeyRoleOption.member,
+) -> None:
+    """Create an API key for TENANT. The key is the last line of the output; only its hash is stored."""
+    from api.services.tenants import issue_api_key
+
+    name = tenant.strip()
+    if not name or len(name) > 200:
+        fail("--tenant must be 1 to 200 characters")
+    issued = service_call(load_settings(), lambda database: issue_api_key(database, name, role.value))
+    typer.echo(f"tenant: {issued.tenant_name} ({issued.tenant_id}{', new' if issued.tenant_created else ''}); role: {role.value}")
+    typer.echo(f"key id: {issued.key_id} (revoke with `cmo apikey revoke {issued.key_id}`)")
+    typer.echo("the key is shown only now; send it as `Authorization: Bearer <key>`:")
+    typer.echo(issued.key)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key id printed by `cmo apikey create`.")]) -> None:
+    """Revoke an API key: requests with it get 401 from now on."""
+    from api.services.tenants import revoke_api_key
+
+    if not service_call(load_settings(), lambda database: revoke_api_key(database, key_id)):
+        fail(f"no active API key {key_id!r}")
+    typer.echo(f"revoked {key_id}")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers_inline: Annotated[
+        int | None,
+        typer.Option("--workers-inline", min=0, help="Jobs this process runs at once (default: 1 without REDIS_URL, 0 with it)."),
+    ] = None,
+) -> None:
+    """uvicorn calls the `create_app` factory itself, so pools open in the serving event loop."""
+    from functools import partial
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.core.config import ApiConfig
+    from sandbox import open_sandbox
+
+    settings = load_settings()
+    bind_keys(settings)  # missing keys or schema: one clear line before the server starts
+    if settings.uses_sandbox:
+        console.print("[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: jobs use the built-in SANDBOX (generated data, not real people)")
+    config = ApiConfig(workers_inline=workers_inline, tune_gc=True, github_sandbox=open_sandbox if settings.uses_sandbox else None)
+    factory = partial(create_app, config=config)
+    uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, access_log=False)
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Jobs this process runs at once.")] = 4,
+    claim_idle: Annotated[
+        float, typer.Option("--claim-idle", min=1.0, help="Seconds of silence after which a worker counts as dead and its jobs are taken over.")
+    ] = 60.0,
+    consumer_idle: Annotated[
+        float,
+        typer.Option("--consumer-idle", min=1.0, help="Seconds after which a consumer with no pending job (a dead worker's) is removed from the group."),
+    ] = 600.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus metrics of this worker on this port (0: a free one, logged). Off by default."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option("--metrics-host", help="Interface of the metrics server.")] = "0.0.0.0",
+    stream: Annotated[str, typer.Option("--stream", hidden=True, help="Redis Stream of jobs (tests use their own).")] = "cmo:jobs",
+    group: Annotated[str, typer.Option("--group", hidden=True, help="Consumer group of the workers.")] = "workers",
+    heartbeat: Annotated[float, typer.Option("--heartbeat", hidden=True, min=0.1, help="Seconds between lease refreshes of a quiet job.")] = 1.0,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Run jobs against the built-in GitHub sandbox (generated data) when no GitHub is configured.")
+    ] = False,
+) -> None:
+    """Run jobs from the Redis Stream (REDIS_URL) until SIGTERM/SIGINT; any number of these may run.
+
+    Jobs of a dead worker resume from their last checkpoint; on a clean stop, running jobs are handed back at once.
+    """
+    import asyncio
+
+    from api.core.config import ApiConfig
+    from api.core.migrate import ensure_embedded_schema
+    from api.services.worker import serve_worker
+    from api.services.worker_metrics import MetricsUnavailable
+    from sandbox import open_sandbox
+
+    settings = load_settings()
+    if not settings.redis_url:
+        fail("`cmo worker` needs REDIS_URL (without Redis, `cmo serve` runs the jobs in its own process)")
+    if settings.uses_sandbox and not sandbox:
+        fail("no GitHub is configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise), or pass --sandbox to use generated data")
+    ensure_embedded_schema(settings)
+    bind_keys(settings)
+    config = ApiConfig(
+        jobs_stream=stream,
+        workers_group=group,
+        worker_claim_idle_seconds=claim_idle,
+        worker_consumer_idle_seconds=consumer_idle,
+        worker_heartbeat_seconds=heartbeat,
+        github_sandbox=open_sandbox if sandbox else None,
+    )
+    metrics = (metrics_host, metrics_port) if metrics_port is not None else None
+    try:
+        asyncio.run(serve_worker(settings, config, concurrency, metrics))
+    except MetricsUnavailable as exc:
+        fail(str(exc))
+
+
+SERVE_HELP = (
+    "Run the REST API (FastAPI on uvicorn; OpenAPI at /docs).\n\n"
+    "Jobs are run by workers: with REDIS_URL, by `cmo worker` processes (and by this one with --workers-inline N); "
+    "without Redis, by this process (one job at a time unless --workers-inline says otherwise)."
+)
+
+
+def register_service_commands(app: typer.Typer) -> None:
+    """Attach the service commands to the main `cmo` app."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(apikey_app, name="apikey")
+    app.command(help=SERVE_HELP)(serve)
+    app.command()(worker)

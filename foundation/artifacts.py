@@ -1,0 +1,73 @@
+"""The run's files: leads_full.json, leads_contactable.csv, summary.json (trace.jsonl is streamed).
+
+Written atomically (temp file + rename), so an interrupted run never leaves a half-written artifact
+and a resumed run simply rewrites them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from foundation.schemas import Prospect
+
+LEADS_FULL = "leads_full.json"
+LEADS_CONTACTABLE = "leads_contactable.csv"
+SUMMARY = "summary.json"
+TRACE = "trace.jsonl"
+CSV_COLUMNS = ["id", "username", "name", "email", "company", "location", "country", "score", "signals", "subject", "body", "variant"]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def contactable(prospects: list[Prospect]) -> list[Prospect]:
+    return [p for p in prospects if p.compliance and p.compliance.verdict == "approved"]
+
+
+def leads_csv(prospects: list[Prospect]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for p in contactable(prospects):
+        writer.writerow(
+            {
+                "id": p.id,
+                "username": p.username,
+                "name": p.name or "",
+                "email": p.email or "",
+                "company": p.company or "",
+                "location": p.location or "",
+                "country": p.country or "",
+                "score": p.score,
+                "signals": ";".join(p.signal_names()),
+                "subject": p.message.subject if p.message else "",
+                "body": p.message.body if p.message else "",
+                "variant": p.message.variant if p.message else "",
+            }
+        )
+    return buffer.getvalue()
+
+
+def render_artifacts(prospects: list[Prospect], summary: dict[str, Any]) -> dict[str, str]:
+    """The three computed artifacts' contents, by name (the service stores them without a file)."""
+    leads = [p.model_dump(mode="json") for p in prospects]
+    return {
+        LEADS_FULL: json.dumps(leads, indent=2, ensure_ascii=False) + "\n",
+        LEADS_CONTACTABLE: leads_csv(prospects),
+        SUMMARY: json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",
+    }
+
+
+def write_artifacts(out_dir: Path, prospects: list[Prospect], summary: dict[str, Any]) -> None:
+    """Write the three computed artifacts into the run's out directory."""
+    for name, text in render_artifacts(prospects, summary).items():
+        write_atomic(out_dir / name, text)

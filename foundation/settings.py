@@ -1,0 +1,106 @@
+"""Process settings, read once from the environment (and an optional `.env`).
+
+Every variable documented in the README's table is a field here; nothing else reads `os.environ`
+for configuration, so the table and this class cannot drift apart silently (tests/unit/test_docs.py
+fails when a field has no row in the table).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    cmo_home: Path = Field(default=Path("~/.cmo"), description="Local state: checkpoints, caches, runs.")
+    database_url: str | None = Field(default=None, description="Postgres URL for checkpoints (else SQLite).")
+    redis_url: str | None = Field(default=None, description="Redis URL for the ETag cache (else SQLite).")
+
+    github_api_url: str | None = Field(default=None, description="GitHub REST base URL (GHES or compatible).")
+    github_token: SecretStr | None = Field(default=None, description="GitHub token.")
+    github_max_requests: int = Field(default=5000, ge=1, description="Per-job API request budget.")
+    github_max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest wait for a rate-limit reset.")
+    github_concurrency: int = Field(default=8, ge=1, le=100, description="Parallel GitHub requests.")
+    github_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    openai_api_key: SecretStr | None = Field(default=None, description="Enables the LLM paths.")
+    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
+    cmo_model: str = Field(default="gpt-4o-mini", description="Chat model name.")
+    cmo_prompt_version: str = Field(default="v1", description="Prompt version under prompts/<agent>/.")
+    cmo_prompts_dir: Path | None = Field(default=None, description="Extra prompts folder searched first.")
+
+    cmo_sender_name: str = Field(default="The cmo-agent team")
+    cmo_sender_company: str = Field(default="cmo-agent")
+    cmo_sender_postal_address: str | None = Field(default=None, description="CAN-SPAM postal address.")
+    cmo_unsubscribe_url: str = Field(default="https://example.invalid/unsubscribe", description="Opt-out link base.")
+    cmo_suppression_file: Path | None = Field(default=None, description="CSV of suppressed logins/ids/emails.")
+    cmo_retention_days: int = Field(default=365, ge=1, description="Default data_retention_days.")
+    # Retention (api/services/retention.py): finished jobs' LangGraph checkpoints are deleted after this.
+    cmo_checkpoint_retention_days: int = Field(default=7, ge=0, description="Days checkpoints of finished jobs are kept.")
+
+    # PII in drafts (agents/compliance_rules.py): the sender's own published contact details, which a
+    # draft may contain without being flagged as third-party personal data (the postal address is above).
+    cmo_sender_email: str | None = Field(default=None, description="Sender's published contact email.")
+    cmo_sender_phone: str | None = Field(default=None, description="Sender's published phone number.")
+
+    cmo_debug: bool = Field(default=False, description="Show tracebacks of internal errors.")
+
+    cmo_webhook_allow_private: bool = Field(default=False, description="Let webhooks reach private addresses.")
+    cmo_webhook_max_attempts: int = Field(default=8, ge=1, le=20, description="Attempts per webhook event.")
+    cmo_webhook_backoff_seconds: float = Field(default=2.0, ge=0, description="First retry delay; doubles per retry.")
+    cmo_webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Per-attempt webhook timeout.")
+
+    # One-click unsubscribe (api/services/unsubscribe.py): the service's public base URL puts a signed
+    # per-recipient opt-out link in every draft; the secret signs it (generated under CMO_HOME in the
+    # embedded mode; required with Postgres, where every API process and worker must share it).
+    cmo_public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="Public base URL of the API.")
+    cmo_unsubscribe_secret: SecretStr | None = Field(default=None, min_length=16, description="HMAC key of opt-out links.")
+
+    # Encryption at rest (cmo/privacy): where the key-encryption key (KEK) wrapping the data keys lives
+    cmo_key_provider: str = Field(default="local", pattern="^(local|aws-kms)$", description="local | aws-kms.")
+    cmo_kek_file: Path | None = Field(default=None, description="Local KEK file (default $CMO_HOME/keys/kek.json).")
+    cmo_kms_key_id: str | None = Field(default=None, description="AWS KMS key id, ARN or alias (aws-kms).")
+    cmo_kms_endpoint_url: str | None = Field(default=None, description="AWS KMS endpoint override (VPC, tests).")
+    cmo_kms_region: str | None = Field(default=None, description="AWS KMS region (else AWS_REGION).")
+    aws_region: str | None = Field(default=None, description="AWS region, when CMO_KMS_REGION is unset.")
+
+    sandbox_seed: int = Field(default=7, description="Seed of the in-process GitHub sandbox world.")
+    sandbox_users: int = Field(default=1500, ge=50, description="Size of the sandbox world.")
+    sandbox_anchor: date | None = Field(default=None, description="Day the sandbox world is anchored to (default today).")
+    sandbox_latency_ms: int = Field(default=0, ge=0, description="Added latency per sandbox request.")
+
+    @property
+    def home(self) -> Path:
+        """`CMO_HOME`, expanded and created on first use."""
+        path = self.cmo_home.expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def uses_postgres(self) -> bool:
+        """`DATABASE_URL` names Postgres (`postgresql://`, `postgres://`, `postgresql+psycopg://`); else SQLite."""
+        url = self.database_url or ""
+        return url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """The sandbox runs only when the user configured no GitHub at all."""
+        return self.github_api_url is None and self.github_token is None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings(...)` instead)."""
+    return Settings()

@@ -1,0 +1,16 @@
+"""The project-owned GitHub sandbox: a generated world served with GitHub's REST v3 shapes.
+
+`cmo run` starts it in-process when no GitHub is configured, the tests drive it with real PyGithub,
+and `truth` scores a run against what the world really holds.
+"""
+
+from sandbox.generator import build_world, generate_world
+from sandbox.goals import BUILTIN_GOALS, BuiltinGoal
+from sandbox.server import SandboxServer, ServerStats, open_sandbox
+from sandbox.truth import identity_groups, matched_repos, truth
+from sandbox.world import World
+
+__all__ = [
+    "BUILTIN_GOALS", "BuiltinGoal", "SandboxServer", "ServerStats", "World", "build_world", "generate_world",
+    "identity_groups", "matched_repos", "open_sandbox", "truth",
+]

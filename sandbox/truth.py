@@ -1,0 +1,85 @@
+"""Ground truth: who in a world truly matches an audience, read straight from the model (never HTTP).
+
+The definitions are the project's own, so a pipeline that applies them through the API can reach
+recall 1.0: a repo counts for a domain per `Vocabulary.domain_matches`; a maintainer is the owner, a
+top-3 contributor or one with >= 10% of the listed contributions (`RepoContribution.is_maintainer`);
+active means a commit (any repo) or a push event inside the window; regions come from
+`foundation.regions.matches_targets`. Forks, archived repos, bots and organizations never count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from foundation.regions import matches_targets
+from foundation.schemas.campaign import TargetAudience
+from foundation.vocabulary import load_vocabulary
+from sandbox.search import int_range
+from sandbox.world import Repo, World
+
+MAINTAINER_TOP_RANK = 3
+MAINTAINER_SHARE = 0.10
+
+
+def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
+    """Repos the audience is about: not forks or archived, right language, domain/topics and stars."""
+    vocabulary = load_vocabulary()
+    languages = {lang.casefold() for lang in audience.languages}
+    topics = set(audience.topics)
+    stars = int_range(audience.stars_range) if audience.stars_range else None
+    found = []
+    for repo in world.repos.values():
+        if repo.fork or repo.archived or (languages and (repo.language or "").casefold() not in languages):
+            continue
+        if audience.domains:
+            if not any(vocabulary.domain_matches(d, repo.topics, repo.description) for d in audience.domains):
+                continue
+        elif topics and not topics & set(repo.topics):
+            continue
+        if stars is None or stars(repo.stars):
+            found.append(repo)
+    return found
+
+
+def _in_role(world: World, repo: Repo, audience: TargetAudience) -> set[str]:
+    listed = [c for c in repo.contributors if c.login]  # what /contributors lists without anon=1
+    total = sum(c.count for c in listed) or 1
+    maintainers = {c.login for rank, c in enumerate(listed, 1)
+                   if rank <= MAINTAINER_TOP_RANK or c.count / total >= MAINTAINER_SHARE}
+    if world.accounts[repo.owner].type == "User":
+        maintainers.add(repo.owner)
+    contributors = {c.login for c in listed if c.count >= max(1, audience.min_contributions)}
+    return {"maintainer": maintainers, "contributor": contributors}.get(audience.role, maintainers | contributors)
+
+
+def truth(world: World, audience: TargetAudience, now: datetime) -> set[str]:
+    """Logins of the people matching `audience` at `now`; a two-account person as their primary login."""
+    candidates: set[str] = set()
+    for repo in matched_repos(world, audience):
+        candidates |= _in_role(world, repo, audience)
+    since = now - timedelta(days=audience.activity_days)
+    excluded = {c.casefold() for c in audience.exclude_companies}
+    included = {c.casefold() for c in audience.include_companies}
+    cities = {c.casefold() for c in audience.target_cities}
+    people = set()
+    for login in candidates:
+        account = world.accounts[login]
+        last = world.last_activity(login)
+        if account.type != "User" or last is None or last < since:
+            continue
+        if not matches_targets(audience.target_regions, account.country):
+            continue
+        if account.company_key in excluded or (included and account.company_key not in included):
+            continue
+        if cities and (account.city or "").casefold() not in cities:
+            continue
+        people.add(world.aliases.get(login, login))
+    return people
+
+
+def identity_groups(world: World) -> list[set[str]]:
+    """Logins that belong to one person (only groups of two or more)."""
+    groups: dict[str, set[str]] = {}
+    for secondary, primary in world.aliases.items():
+        groups.setdefault(primary, {primary}).add(secondary)
+    return list(groups.values())
