@@ -6,18 +6,17 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-
-from foundation.settings import Settings
-from graph.runner import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from api.core.database import Database
+    from foundation.settings import Settings
 
 T = TypeVar("T")
+# Exit codes of every command (README): done, bad input (one clear line), partial results.
+EXIT_OK, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 2, 3
 console = Console(stderr=True)
 
 
@@ -42,6 +41,10 @@ def bind_keys(settings: Settings) -> None:
 
 def load_settings() -> Settings:
     """The environment's settings; an invalid value is a user error, not a crash."""
+    from pydantic import ValidationError
+
+    from foundation.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:

@@ -8,22 +8,22 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cli.common import console, fail, load_settings
+from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_settings
 from cli.privacy import register_privacy_commands
 from cli.service import register_service_commands
 from evals.cli import eval_app
 from foundation.schemas import Campaign, Prospect, SearchPlan
 from foundation.settings import Settings
-from graph.runner import BadInput, JobResult, new_run_id, resume_job, run_job
-from privacy.crypto import KeyringError
-from sandbox import open_sandbox
 from sandbox.cli import sandbox_app
+
+if TYPE_CHECKING:
+    from graph.runner import JobResult
 
 app = typer.Typer(
     help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.",
@@ -80,7 +80,8 @@ def _finish(result: JobResult, as_json: bool) -> None:
             if s.get("status") == "partial":
                 console.print(f"[yellow]partial:[/] {'; '.join(s.get('stop_reasons', []))}")
         console.print(f"artifacts: {result.out_dir}")
-    raise typer.Exit(result.exit_code)
+    status = result.summary.get("status")
+    raise typer.Exit(EXIT_BAD_INPUT if status == "refused" else EXIT_PARTIAL if status == "partial" else EXIT_OK)
 
 
 def _approvable(result: JobResult) -> bool:
@@ -92,6 +93,8 @@ def _approvable(result: JobResult) -> bool:
 
 def _execute(job, as_json: bool, settings: Settings) -> None:  # noqa: ANN001 - a callable taking an observer
     from cli.display import LiveView
+    from graph.runner import BadInput
+    from privacy.crypto import KeyringError
 
     logging.getLogger("github").setLevel(logging.ERROR)
     try:
@@ -135,6 +138,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the live view.")] = False,
 ) -> None:
     """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
+    from graph.runner import new_run_id, run_job
+    from sandbox import open_sandbox
+
     settings = load_settings()
     loaded = _load_campaign(campaign) if campaign else None
     run_id = new_run_id()
@@ -163,6 +169,9 @@ def resume(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Resume an interrupted run from its last checkpoint."""
+    from graph.runner import resume_job
+    from sandbox import open_sandbox
+
     settings = load_settings()
     _execute(lambda observer: resume_job(run_id, settings, observer=observer, sandbox=open_sandbox), as_json, settings)
 

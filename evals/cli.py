@@ -21,9 +21,6 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.compare import DEFAULT_GATES, compare_runs, parse_gates, print_comparison, write_markdown
-from evals.datasets import SUITES
-from evals.report import HEADLINE, write_reports
-from evals.suites import RESULTS
 from foundation.settings import Settings
 from prompts import available_versions
 
@@ -52,6 +49,8 @@ def _fail(message: str) -> None:
 
 
 def _suites(name: str | None) -> list[str] | None:
+    from evals.datasets import SUITES
+
     if name is None:
         return None
     if name == "all":
@@ -78,7 +77,9 @@ def run(
 ) -> None:
     """Run evaluation suites and write results.json, report.md and report.html."""
     from evals.recording import LLMSession
+    from evals.report import write_reports
     from evals.runner import prepare_run_dir, replay_config, run_eval
+    from evals.suites import RESULTS
 
     run_dir = out or Path("runs") / f"eval-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     chosen = _suites(suite)
@@ -113,6 +114,7 @@ def _live_config(
     llm: bool | None,
 ) -> tuple[EvalConfig, LLMSession | None]:
     """The config of a fresh run: the LLM path when a key is set (or asked for), else deterministic."""
+    from evals.datasets import SUITES
     from evals.recording import LLMSession
     from evals.runner import EvalConfig
 
@@ -147,6 +149,8 @@ def _live_config(
 
 
 def _print_summary(results: dict) -> None:
+    from evals.report import HEADLINE
+
     title = f"eval (model {results['config']['model']}, prompts {results['prompt_version']})"
     table = Table(title=title, title_justify="left")
     for column in ("suite", "passed", "headline"):
@@ -162,6 +166,9 @@ def _print_summary(results: dict) -> None:
 @eval_app.command("report")
 def report(run_dir: Annotated[Path, typer.Argument(help="An eval run directory (holds results.json).")]) -> None:
     """Write report.md and a self-contained report.html for RUN_DIR."""
+    from evals.report import write_reports
+    from evals.suites import RESULTS
+
     if not (run_dir / RESULTS).is_file():
         _fail(f"{run_dir} has no {RESULTS} (is it an eval run directory?)")
     for path in write_reports(run_dir):
@@ -178,6 +185,8 @@ def compare(
     ] = None,
 ) -> None:
     """Compare RUN_B against RUN_A; exit 1 when a gated metric regressed beyond its tolerance."""
+    from evals.suites import RESULTS
+
     try:
         gates = parse_gates(max_regression or [])
         a, b = (json.loads((run / RESULTS).read_text(encoding="utf-8")) for run in (run_a, run_b))

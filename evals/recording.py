@@ -221,7 +221,7 @@ class LLMSession:
         return {"openai_api_key": self._api_key, "openai_base_url": self.base_url, "cmo_model": self.model}
 
     def chat_model(self, scope: str) -> BaseChatModel:
-        from evals.suites import EvalSettings
+        from evals.settings import EvalSettings
         from graph.llm import get_chat_model
 
         if self.replay is not None:

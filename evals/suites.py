@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from pydantic_settings import PydanticBaseSettingsSource
 
+from evals.settings import EvalSettings
 from foundation.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,25 +31,6 @@ EVAL_SENDER = {
     "cmo_sender_postal_address": "TechFlow, 1 Main St, Springfield, USA",
     "cmo_unsubscribe_url": "https://techflow.dev/unsubscribe",
 }
-
-
-class EvalSettings(Settings):
-    """Settings built from explicit values only: no environment, no `.env`.
-
-    An eval run must not change because the developer exported GITHUB_TOKEN (the leads suite would
-    leave the sandbox) or CMO_SENDER_POSTAL_ADDRESS (compliance verdicts would move).
-    """
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[Settings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
 
 
 class ExampleResult(BaseModel):

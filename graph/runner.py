@@ -38,7 +38,6 @@ Observer = Callable[[dict[str, Any]], None]
 # runner never imports the sandbox: an interface (`cmo run`, `cmo serve`, `cmo worker --sandbox`, the
 # tests) hands one in, so a service without a GitHub token fails clearly instead of inventing data.
 SandboxOpener = Callable[[int, int, date, int], AbstractContextManager[str]]
-EXIT_OK, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 2, 3
 
 
 class BadInput(Exception):
@@ -51,11 +50,6 @@ class JobResult:
     out_dir: Path | None  # None: nothing written (a service job; its artifacts are stored by the caller)
     summary: dict[str, Any]
     prospects: list[Any]
-
-    @property
-    def exit_code(self) -> int:
-        status = self.summary.get("status")
-        return EXIT_BAD_INPUT if status == "refused" else EXIT_PARTIAL if status == "partial" else EXIT_OK
 
 
 def new_run_id() -> str:

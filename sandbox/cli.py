@@ -9,10 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sandbox.generator import generate_world
 from sandbox.goals import BUILTIN_GOALS
-from sandbox.server import SandboxServer
-from sandbox.truth import identity_groups, truth
 
 sandbox_app = typer.Typer(help="The offline GitHub sandbox: a generated world behind GitHub's REST API.",
                           no_args_is_help=True)
@@ -31,6 +28,9 @@ def serve(
     error_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Fraction of requests answered 502.")] = 0.0,
 ) -> None:
     """Serve the sandbox until Ctrl-C."""
+    from sandbox.generator import generate_world
+    from sandbox.server import SandboxServer
+
     started = time.perf_counter()
     world = generate_world(seed=seed, users=users)
     built = time.perf_counter() - started
@@ -61,6 +61,9 @@ def truth_command(
     users: Users = 1500,
 ) -> None:
     """Print the logins that truly match a built-in goal, one per line."""
+    from sandbox.generator import generate_world
+    from sandbox.truth import identity_groups, truth
+
     goal = BUILTIN_GOALS.get(goal_name)
     if goal is None:
         typer.secho(f"error: unknown goal {goal_name!r}; known: {', '.join(BUILTIN_GOALS)}", fg="red", err=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated
 
 import structlog
@@ -23,6 +22,7 @@ from api.core.errors import Problem
 from api.core.key_cache import KeyCache
 from api.core.metrics import KEY_LOOKUPS
 from api.core.orm import ApiKey, Tenant
+from api.core.principal import Principal
 from storage.encrypted_types import ensure_tenant_keys
 from storage.keyring import tenant_scope
 
@@ -36,16 +36,6 @@ def new_api_key() -> str:
 
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the tenant every query of the request is scoped to."""
-
-    tenant_id: str
-    tenant_name: str
-    key_id: str
-    role: str = "member"  # 'admin' keys may also read the tenant's audit trail
 
 
 async def lookup_principal(session: AsyncSession, key_hash: str) -> Principal | None:

@@ -20,6 +20,7 @@ from sqlalchemy.sql.dml import Insert
 
 from api.core.config import ApiConfig
 from foundation.settings import Settings
+from storage.urls import sqlalchemy_url
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ from api.core.redis import ChannelListener, publish_once
 from foundation.settings import Settings
 
 if TYPE_CHECKING:
-    from api.core.auth import Principal
+    from api.core.principal import Principal
 
 REVOKED_CHANNEL = "cmo:apikeys:revoked"
 

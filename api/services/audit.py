@@ -35,10 +35,11 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from api.core.auth import CurrentPrincipal, Principal
+from api.core.auth import CurrentPrincipal
 from api.core.database import Database
 from api.core.errors import Problem
 from api.core.orm_audit import GENESIS_HASH, HEAD_ID, AuditHead, AuditRecord
+from api.core.principal import Principal
 from api.services.pagination import decode_cursor, encode_cursor
 from storage.tables import utcnow
 

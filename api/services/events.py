@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from api.core.database import Database
 from api.core.orm import FINISHED_STATUSES, Job, JobEvent
 from api.services.bus import BusEvent, EventBus
-from graph import events as graph_events
+from foundation import events as graph_events
 from storage.encrypted_types import EncryptedJSON
 from storage.tables import UTCDateTime, utcnow
 
