@@ -70,9 +70,7 @@ def apply_tone_review(review: ComplianceReview, tone: ToneOut) -> ComplianceRevi
     if review.verdict != "approved" or tone.verdict == "ok":
         return review.model_copy(update={"rules_checked": checked})
     reasons = [f"{TONE_RULE}: {reason}" for reason in tone.reasons] or [f"{TONE_RULE}: flagged without a reason"]
-    return review.model_copy(
-        update={"verdict": "needs_review", "reasons": [*review.reasons, *reasons], "rules_checked": checked}
-    )
+    return review.model_copy(update={"verdict": "needs_review", "reasons": [*review.reasons, *reasons], "rules_checked": checked})
 
 
 def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -284,9 +284,7 @@ def lawful_basis(country: str | None) -> str:
     return _BASIS_BY_COUNTRY.get(country, f"{DEFAULT_BASIS}; check local rules for {country}")
 
 
-def review_prospect(
-    prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings
-) -> ComplianceReview:
+def review_prospect(prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings) -> ComplianceReview:
     """Run every rule; any rejection rejects, else any flag needs review, else approved."""
     subject = ReviewInput(prospect, campaign, suppression, settings)
     flags = [(code, flag) for code, check in RULES.items() if (flag := check(subject)) is not None]

@@ -44,6 +44,7 @@ MAX_WORDS = {"short": 90, "medium": 150, "long": 220}
 MAX_SUBJECT_CHARS = 90
 _VARIANT_LETTERS = "ABCDEFGHIJ"
 
+
 class DraftOut(BaseModel):
     """What the model returns; the footer is not part of it because code appends the footer."""
 
@@ -73,9 +74,7 @@ def template_for(campaign: Campaign, variant: str) -> MessageTemplate:
     return template
 
 
-def _template_text(
-    prospect: Prospect, campaign: Campaign, variant: str, sender: SenderIdentity
-) -> tuple[str, str, list[Fact]]:
+def _template_text(prospect: Prospect, campaign: Campaign, variant: str, sender: SenderIdentity) -> tuple[str, str, list[Fact]]:
     """Subject, body (no footer) and the facts the filled template states."""
     template = template_for(campaign, variant)
     facts = personalization_facts(prospect)
@@ -212,9 +211,7 @@ def draft_many_with_llm(
             )
             retry.append(i)
         pending = retry
-    return [
-        message or _template_draft(job.prospect, campaign, job.variant, sender) for message, job in zip(messages, jobs)
-    ]
+    return [message or _template_draft(job.prospect, campaign, job.variant, sender) for message, job in zip(messages, jobs)]
 
 
 def draft_with_llm(

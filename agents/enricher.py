@@ -91,7 +91,8 @@ def _enrich(
     candidate: Candidate, repos: dict[str, RepoInfo], campaign: Campaign, client: GitHubClient, now: datetime, retention: int
 ) -> dict:
     audience = campaign.target_audience
-    def call(tool: str, fn, **args: str):  # noqa: ANN001, ANN202 - a thin tracing wrapper
+
+    def call(tool: str, fn, **args: str):
         return traced(AGENT, tool, {"login": candidate.login, **args}, client.budget, fn)
 
     profile = call("user_profile", lambda: client.user(candidate.login))
@@ -243,9 +244,7 @@ def rank(state: State, runtime: Runtime[Context]) -> dict:
     merged = merge_duplicates(state.get("enriched", []), links)
     ranked = sorted(merged, key=lambda p: (-p.score, p.username))[: state["plan"].max_prospects]
     for p in ranked:
-        emit(
-            PROSPECT_ENRICHED, AGENT, prospect_id=p.id, email=p.email, confidence_score=p.score, signals=p.signal_names()
-        )
+        emit(PROSPECT_ENRICHED, AGENT, prospect_id=p.id, email=p.email, confidence_score=p.score, signals=p.signal_names())
     dropped = state.get("dropped", [])
     counts = {reason: dropped.count(reason) for reason in sorted(set(dropped))}
     reasoning(

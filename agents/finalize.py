@@ -44,5 +44,9 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
     }
     if run.out_dir is not None:  # None: the caller stores the artifacts itself (the service)
         write_artifacts(Path(run.out_dir), prospects, summary)
-    emit(CAMPAIGN_COMPLETED, AGENT, **{k: summary[k] for k in ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts")})
+    emit(
+        CAMPAIGN_COMPLETED,
+        AGENT,
+        **{k: summary[k] for k in ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts")},
+    )
     return {"summary": summary}

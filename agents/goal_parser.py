@@ -100,9 +100,7 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
         include_companies=list(included.values()),
         target_cities=_unique(reading.cities),
     )
-    about_software = bool(
-        audience.languages or domains or reading.software or reading.developer_words or numbers.mentions_code
-    )
+    about_software = bool(audience.languages or domains or reading.software or reading.developer_words or numbers.mentions_code)
     refusal = None
     if reading.private:
         refusal = REFUSE_PRIVATE.format(terms=", ".join(_unique(reading.private)))

@@ -22,11 +22,7 @@ _BACKTICKED = re.compile(r"`([^`\s]+)`")
 _REPO_WORDS = frozenset({"repo", "repos", "repository", "repositories", "project", "projects", "library", "package"})
 _NOT_REPOS = frozenset({"ci/cd", "i/o", "a/b", "and/or", "tcp/ip", "c/c++", "24/7", "read/write", "client/server"})
 _PLAIN_WORDS = frozenset(
-    "a an the your my our their its this that these those and or of on in at to for with from by about is are "
-    "was were be been has have had it you we i which who as s open-source open source public popular own main "
-    "github new other personal active recent latest same several many some few each every one work code also "
-    "like such very well itself there here maintainer maintainers contributor contributors "
-    "while when after before because since during into onto over under through across whose".split()
+    ["a", "an", "the", "your", "my", "our", "their", "its", "this", "that", "these", "those", "and", "or", "of", "on", "in", "at", "to", "for", "with", "from", "by", "about", "is", "are", "was", "were", "be", "been", "has", "have", "had", "it", "you", "we", "i", "which", "who", "as", "s", "open-source", "open", "source", "public", "popular", "own", "main", "github", "new", "other", "personal", "active", "recent", "latest", "same", "several", "many", "some", "few", "each", "every", "one", "work", "code", "also", "like", "such", "very", "well", "itself", "there", "here", "maintainer", "maintainers", "contributor", "contributors", "while", "when", "after", "before", "because", "since", "during", "into", "onto", "over", "under", "through", "across", "whose"]
 )
 
 

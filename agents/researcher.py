@@ -103,7 +103,9 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     ranked = sorted(people, key=strength, reverse=True)
     limit = CANDIDATES_PER_PROSPECT * state["plan"].max_prospects
     if len(ranked) > limit:
-        reasoning(AGENT, f"{len(ranked)} people fit; enriching the strongest {limit} ({CANDIDATES_PER_PROSPECT}× the leads asked for)")
+        reasoning(
+            AGENT, f"{len(ranked)} people fit; enriching the strongest {limit} ({CANDIDATES_PER_PROSPECT}× the leads asked for)"
+        )
         ranked = ranked[:limit]
     for person in ranked:
         emit(PROSPECT_FOUND, AGENT, login=person.login, repos=[c.repo for c in person.contributions])
@@ -115,7 +117,10 @@ def search_all(client: GitHubClient, query: SearchQuery) -> list[RepoInfo]:
     """Up to `query.max_results` repos. Past GitHub's 1,000 cap the query is sliced by stars."""
     if query.max_results <= SEARCH_CAP:
         _, repos = traced(
-            AGENT, "search_repositories", {"q": query.q}, client.budget,
+            AGENT,
+            "search_repositories",
+            {"q": query.q},
+            client.budget,
             lambda: client.search_repositories(query.q, query.sort, query.order, query.max_results),
         )
         return repos
@@ -132,7 +137,10 @@ def _slices(client: GitHubClient, query: SearchQuery, base: str, lo: int, hi: in
     while len(found) < query.max_results and upper >= lo:
         q = f"{base} stars:{lo}..{upper}"
         total, repos = traced(
-            AGENT, "search_repositories", {"q": q}, client.budget,
+            AGENT,
+            "search_repositories",
+            {"q": q},
+            client.budget,
             lambda q=q: client.search_repositories(q, "stars", "desc", SEARCH_CAP),
         )
         fresh = [r for r in repos if r.full_name not in found]

@@ -111,6 +111,19 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, jobs, artifacts, analytics, webhooks, chat, events, suppressions, unsubscribe, prospects, audit, privacy_settings):
+    for module in (
+        health,
+        jobs,
+        artifacts,
+        analytics,
+        webhooks,
+        chat,
+        events,
+        suppressions,
+        unsubscribe,
+        prospects,
+        audit,
+        privacy_settings,
+    ):
         app.include_router(module.router)
     return app

@@ -18,14 +18,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sse_fanout import KeepAliveClient, Service, free_port, percentile, raise_fd_limit, wait_http  # noqa: E402
+from sse_fanout import KeepAliveClient, Service, free_port, percentile, raise_fd_limit, wait_http
 
 from sandbox import open_sandbox
 
 BODY = json.dumps({"goal": "Find Python maintainers active in ML", "max_prospects": 10}).encode()
 
 
-def bare_app(database_url: str, redis_url: str):  # noqa: ANN201
+def bare_app(database_url: str, redis_url: str):
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, HTTPException
@@ -50,7 +50,7 @@ def bare_app(database_url: str, redis_url: str):  # noqa: ANN201
     state: dict = {}
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI):
         async with sessions() as session:
             state["tenant"] = await session.scalar(select(Tenant.id).limit(1))
         yield
@@ -61,8 +61,13 @@ def bare_app(database_url: str, redis_url: str):  # noqa: ANN201
 
     def as_dict(job: Job) -> dict:
         return {
-            "id": job.id, "status": job.status, "goal": job.goal, "max_prospects": job.max_prospects,
-            "metadata": job.metadata_, "counts": job.counts, "created_at": job.created_at.isoformat(),
+            "id": job.id,
+            "status": job.status,
+            "goal": job.goal,
+            "max_prospects": job.max_prospects,
+            "metadata": job.metadata_,
+            "counts": job.counts,
+            "created_at": job.created_at.isoformat(),
         }
 
     @app.get("/bare/jobs/{job_id}")
@@ -76,8 +81,15 @@ def bare_app(database_url: str, redis_url: str):  # noqa: ANN201
     @app.post("/bare/jobs", status_code=201)
     async def post_job(body: dict) -> dict:
         job = Job(
-            id=new_job_id(), tenant_id=state["tenant"], status="queued", goal=body["goal"], max_prospects=body.get("max_prospects"),
-            metadata_={}, counts={}, cancel_requested=False, created_at=utcnow(),
+            id=new_job_id(),
+            tenant_id=state["tenant"],
+            status="queued",
+            goal=body["goal"],
+            max_prospects=body.get("max_prospects"),
+            metadata_={},
+            counts={},
+            cancel_requested=False,
+            created_at=utcnow(),
         )
         async with sessions() as session, session.begin():
             session.add(job)
@@ -130,23 +142,42 @@ def main() -> None:
     if args.serve_bare:
         import uvicorn
 
-        uvicorn.run(bare_app(args.database_url, args.redis_url), host="127.0.0.1", port=args.serve_bare, log_level="warning", access_log=False)
+        uvicorn.run(
+            bare_app(args.database_url, args.redis_url),
+            host="127.0.0.1",
+            port=args.serve_bare,
+            log_level="warning",
+            access_log=False,
+        )
         return
     service = Service(redis_db=11)
     try:
-        print(f"{args.clients} concurrent keep-alive clients x {args.requests} requests per phase; load client on the same machine")
+        print(
+            f"{args.clients} concurrent keep-alive clients x {args.requests} requests per phase; load client on the same machine"
+        )
         port = free_port()
         proc = service.serve(port)
         auth = {"Authorization": f"Bearer {service.key}"}
         import httpx
 
-        job_id = httpx.post(f"http://127.0.0.1:{port}/api/jobs", headers={**auth, "Content-Type": "application/json"}, content=BODY).json()["id"]
+        job_id = httpx.post(
+            f"http://127.0.0.1:{port}/api/jobs", headers={**auth, "Content-Type": "application/json"}, content=BODY
+        ).json()["id"]
         cmo_get = phase("cmo  GET /api/jobs/{id}", port, auth, "GET", f"/api/jobs/{job_id}", args.clients, args.requests)
         cmo_post = phase("cmo  POST /api/jobs     ", port, auth, "POST", "/api/jobs", args.clients, args.requests)
         service.stop(proc)
         port = free_port()
         bare = service.spawn(
-            [sys.executable, __file__, "--serve-bare", str(port), "--database-url", service.database_url, "--redis-url", service.redis_url],
+            [
+                sys.executable,
+                __file__,
+                "--serve-bare",
+                str(port),
+                "--database-url",
+                service.database_url,
+                "--redis-url",
+                service.redis_url,
+            ],
             "bare.log",
         )
         wait_http(port, "/docs")

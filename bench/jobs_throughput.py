@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sse_fanout import VENV_BIN, Service, free_port, raise_fd_limit  # noqa: E402
+from sse_fanout import VENV_BIN, Service, free_port, raise_fd_limit
 
 from sandbox import open_sandbox
 
@@ -31,19 +31,21 @@ def run_workers(service: Service, port: int, workers: int, jobs: int, concurrenc
 
     auth = {"Authorization": f"Bearer {service.key}"}
     ids = [
-        httpx.post(f"http://127.0.0.1:{port}/api/jobs", headers=auth, json={"goal": GOAL, "max_prospects": max_prospects}).json()["id"]
+        httpx.post(f"http://127.0.0.1:{port}/api/jobs", headers=auth, json={"goal": GOAL, "max_prospects": max_prospects}).json()[
+            "id"
+        ]
         for _ in range(jobs)
     ]
     procs = [
-        service.spawn([str(VENV_BIN / "cmo"), "worker", "--sandbox", "--concurrency", str(concurrency)], f"worker{workers}-{i}.log")
+        service.spawn(
+            [str(VENV_BIN / "cmo"), "worker", "--sandbox", "--concurrency", str(concurrency)], f"worker{workers}-{i}.log"
+        )
         for i in range(workers)
     ]
     deadline = time.monotonic() + 1800
     with psycopg.connect(service.database_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            rows = conn.execute(
-                "SELECT status, started_at, finished_at FROM jobs WHERE id = ANY(%s)", (ids,)
-            ).fetchall()
+            rows = conn.execute("SELECT status, started_at, finished_at FROM jobs WHERE id = ANY(%s)", (ids,)).fetchall()
             if all(r[0] in ("succeeded", "failed", "cancelled") for r in rows):
                 break
             time.sleep(0.5)
@@ -70,7 +72,9 @@ def run_sequential(jobs: int, max_prospects: int, users: int) -> float:
             result = run_job(GOAL, settings, sandbox=open_sandbox, out_dir=Path(tmp) / f"run{i}", max_prospects=max_prospects)
         span = time.perf_counter() - started
     per_min = jobs / span * 60
-    print(f"bare run_job sequential in-process: {jobs} jobs (last {result.summary['status']}) in {span:.1f} s = {per_min:.2f} jobs/min")
+    print(
+        f"bare run_job sequential in-process: {jobs} jobs (last {result.summary['status']}) in {span:.1f} s = {per_min:.2f} jobs/min"
+    )
     return per_min
 
 

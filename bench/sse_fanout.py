@@ -85,7 +85,11 @@ class Service:
         subprocess.run([str(VENV_BIN / "cmo"), "db", "upgrade"], env=self.env, check=True, capture_output=True)
         subprocess.run([str(VENV_BIN / "cmo"), "keys", "init"], env=self.env, check=True, capture_output=True)
         out = subprocess.run(
-            [str(VENV_BIN / "cmo"), "apikey", "create", "--tenant", "bench"], env=self.env, check=True, capture_output=True, text=True
+            [str(VENV_BIN / "cmo"), "apikey", "create", "--tenant", "bench"],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         self.key = out.strip().splitlines()[-1]
         self.procs: list[subprocess.Popen] = []
@@ -224,7 +228,7 @@ async def sse_client(port: int, path: str, headers: str, stats: Fanout) -> None:
             if b"job.cancelled" in chunk or b"event: end" in chunk:
                 break
         writer.close()
-    except Exception as exc:  # noqa: BLE001 - counted, the bench goes on
+    except Exception as exc:
         stats.errors += 1
         if stats.errors <= 3:
             print(f"  client error: {exc!r}", file=sys.stderr)
@@ -290,7 +294,9 @@ async def run_cmo(service: Service, port: int, pid: int, clients: int, events: i
     bind_event_bus(database, bus)
     stats = Fanout()
     rss_before = rss_kib(pid)
-    tasks = await connect_all(port, f"/api/jobs/{job_id}/events", f"Authorization: Bearer {service.key}\r\n", clients, stats, batch)
+    tasks = await connect_all(
+        port, f"/api/jobs/{job_id}/events", f"Authorization: Bearer {service.key}\r\n", clients, stats, batch
+    )
     await asyncio.sleep(1)
     rss_after = rss_kib(pid)
     for n in range(events):
@@ -331,7 +337,7 @@ async def run_bare(service: Service, port: int, pid: int, clients: int, events: 
     return report("bare sse   ", clients, stats, rss_before, rss_after, events)
 
 
-def bare_app(redis_url: str):  # noqa: ANN201
+def bare_app(redis_url: str):
     """A bare sse-starlette broadcaster: one Redis subscriber, one queue per client, encoded per client."""
     from contextlib import asynccontextmanager
 
@@ -351,7 +357,7 @@ def bare_app(redis_url: str):  # noqa: ANN201
                     q.put_nowait(message["data"].decode())
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI):
         task = asyncio.create_task(pump())
         yield
         task.cancel()
@@ -363,7 +369,7 @@ def bare_app(redis_url: str):  # noqa: ANN201
         queue: asyncio.Queue = asyncio.Queue()
         queues.add(queue)
 
-        async def generate():  # noqa: ANN202
+        async def generate():
             try:
                 yield ServerSentEvent(data=json.dumps({"hello": True}), event="hello")
                 while True:
@@ -404,9 +410,7 @@ def main() -> None:
         cmo = asyncio.run(run_cmo(service, port, proc.pid, args.clients, args.events, args.rate, args.connect_batch))
         service.stop(proc)
         port = free_port()
-        bare = service.spawn(
-            [sys.executable, __file__, "--serve-bare", str(port), "--redis-url", service.redis_url], "bare.log"
-        )
+        bare = service.spawn([sys.executable, __file__, "--serve-bare", str(port), "--redis-url", service.redis_url], "bare.log")
         wait_http(port, "/docs")
         base = asyncio.run(run_bare(service, port, bare.pid, args.clients, args.events, args.rate, args.connect_batch))
         service.stop(bare)

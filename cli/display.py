@@ -72,7 +72,9 @@ class LiveView:
         counts = "  ".join(f"{k}: {v}" for k, v in self.counts.items())
         elapsed = time.monotonic() - self.started
         footer = f"GitHub calls: {self.tool_calls}  budget left: {self.budget}  elapsed: {elapsed:.0f}s"
-        return Panel(Group(steps, Text(self.last[:160], style="italic"), Text(counts), Text(footer, style="dim")), title="cmo-agent")
+        return Panel(
+            Group(steps, Text(self.last[:160], style="italic"), Text(counts), Text(footer, style="dim")), title="cmo-agent"
+        )
 
 
 def leads_table(prospects: list[Any], limit: int = 10) -> Table:

@@ -71,7 +71,9 @@ def export(
 
     async def work(session: AsyncSession, tenant_id: str | None) -> str:
         document = await export_person(session, tenant_id or "", person)
-        await record_audit(session, tenant_id=tenant_id, actor=cli_actor(), action="prospect.export", prospect_ids=document.prospect_ids)
+        await record_audit(
+            session, tenant_id=tenant_id, actor=cli_actor(), action="prospect.export", prospect_ids=document.prospect_ids
+        )
         await session.commit()
         return document.model_dump_json(indent=2)
 
@@ -93,7 +95,9 @@ def purge(
 
     settings = load_settings()
     report = in_tenant(
-        tenant, lambda session, tenant_id: run_purge(session, settings, tenant_id=tenant_id, dry_run=dry_run, actor=cli_actor()), encrypted=True
+        tenant,
+        lambda session, tenant_id: run_purge(session, settings, tenant_id=tenant_id, dry_run=dry_run, actor=cli_actor()),
+        encrypted=True,
     )
     if report.skipped:
         fail("another purge is running (a worker's periodic purge); try again in a minute")

@@ -47,7 +47,9 @@ def _load_campaign(path: Path) -> Campaign:
 
 def _announce(settings: Settings) -> None:
     if settings.uses_sandbox:
-        console.print("[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: using the built-in SANDBOX (generated data, not real people)")
+        console.print(
+            "[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: using the built-in SANDBOX (generated data, not real people)"
+        )
     else:
         console.print(f"[green]GitHub:[/] {settings.github_api_url or 'https://api.github.com'}")
     if settings.llm_enabled:
@@ -91,7 +93,7 @@ def _approvable(result: JobResult) -> bool:
     return not reviews or not all(any(r.startswith(setup) for r in review.reasons) for review in reviews)
 
 
-def _execute(job, as_json: bool, settings: Settings) -> None:  # noqa: ANN001 - a callable taking an observer
+def _execute(job, as_json: bool, settings: Settings) -> None:
     from cli.display import LiveView
     from graph.runner import BadInput
     from privacy.crypto import KeyringError
@@ -119,7 +121,7 @@ def _execute(job, as_json: bool, settings: Settings) -> None:  # noqa: ANN001 - 
     _finish(result, as_json)
 
 
-def _plain_observer(quiet: bool):  # noqa: ANN202
+def _plain_observer(quiet: bool):
     """Without a terminal (CI, pipes) print one line per reasoning step instead of a live panel."""
 
     def observe(event: dict) -> None:

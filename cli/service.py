@@ -39,7 +39,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target Alembic revi
 @apikey_app.command("create")
 def apikey_create(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant name (created if new).")],
-    role: Annotated[KeyRoleOption, typer.Option("--role", help="admin keys may also read the audit trail.")] = KeyRoleOption.member,
+    role: Annotated[
+        KeyRoleOption, typer.Option("--role", help="admin keys may also read the audit trail.")
+    ] = KeyRoleOption.member,
 ) -> None:
     """Create an API key for TENANT. The key is the last line of the output; only its hash is stored."""
     from api.services.tenants import issue_api_key
@@ -84,8 +86,12 @@ def serve(
     settings = load_settings()
     bind_keys(settings)  # missing keys or schema: one clear line before the server starts
     if settings.uses_sandbox:
-        console.print("[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: jobs use the built-in SANDBOX (generated data, not real people)")
-    config = ApiConfig(workers_inline=workers_inline, tune_gc=True, github_sandbox=open_sandbox if settings.uses_sandbox else None)
+        console.print(
+            "[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: jobs use the built-in SANDBOX (generated data, not real people)"
+        )
+    config = ApiConfig(
+        workers_inline=workers_inline, tune_gc=True, github_sandbox=open_sandbox if settings.uses_sandbox else None
+    )
     factory = partial(create_app, config=config)
     uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, access_log=False)
 
@@ -93,22 +99,41 @@ def serve(
 def worker(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Jobs this process runs at once.")] = 4,
     claim_idle: Annotated[
-        float, typer.Option("--claim-idle", min=1.0, help="Seconds of silence after which a worker counts as dead and its jobs are taken over.")
+        float,
+        typer.Option(
+            "--claim-idle", min=1.0, help="Seconds of silence after which a worker counts as dead and its jobs are taken over."
+        ),
     ] = 60.0,
     consumer_idle: Annotated[
         float,
-        typer.Option("--consumer-idle", min=1.0, help="Seconds after which a consumer with no pending job (a dead worker's) is removed from the group."),
+        typer.Option(
+            "--consumer-idle",
+            min=1.0,
+            help="Seconds after which a consumer with no pending job (a dead worker's) is removed from the group.",
+        ),
     ] = 600.0,
     metrics_port: Annotated[
         int | None,
-        typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus metrics of this worker on this port (0: a free one, logged). Off by default."),
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics of this worker on this port (0: a free one, logged). Off by default.",
+        ),
     ] = None,
     metrics_host: Annotated[str, typer.Option("--metrics-host", help="Interface of the metrics server.")] = "0.0.0.0",
-    stream: Annotated[str, typer.Option("--stream", hidden=True, help="Redis Stream of jobs (tests use their own).")] = "cmo:jobs",
+    stream: Annotated[
+        str, typer.Option("--stream", hidden=True, help="Redis Stream of jobs (tests use their own).")
+    ] = "cmo:jobs",
     group: Annotated[str, typer.Option("--group", hidden=True, help="Consumer group of the workers.")] = "workers",
-    heartbeat: Annotated[float, typer.Option("--heartbeat", hidden=True, min=0.1, help="Seconds between lease refreshes of a quiet job.")] = 1.0,
+    heartbeat: Annotated[
+        float, typer.Option("--heartbeat", hidden=True, min=0.1, help="Seconds between lease refreshes of a quiet job.")
+    ] = 1.0,
     sandbox: Annotated[
-        bool, typer.Option("--sandbox", help="Run jobs against the built-in GitHub sandbox (generated data) when no GitHub is configured.")
+        bool,
+        typer.Option(
+            "--sandbox", help="Run jobs against the built-in GitHub sandbox (generated data) when no GitHub is configured."
+        ),
     ] = False,
 ) -> None:
     """Run jobs from the Redis Stream (REDIS_URL) until SIGTERM/SIGINT; any number of these may run.
@@ -127,7 +152,9 @@ def worker(
     if not settings.redis_url:
         fail("`cmo worker` needs REDIS_URL (without Redis, `cmo serve` runs the jobs in its own process)")
     if settings.uses_sandbox and not sandbox:
-        fail("no GitHub is configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise), or pass --sandbox to use generated data")
+        fail(
+            "no GitHub is configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise), or pass --sandbox to use generated data"
+        )
     ensure_embedded_schema(settings)
     bind_keys(settings)
     config = ApiConfig(

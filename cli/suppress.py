@@ -27,7 +27,7 @@ def _run(tenant: str, action: str, work: Callable[..., Awaitable[T]]) -> T:
     """Run `work(session, tenant_id)` in one transaction with its audit record (see `in_tenant`)."""
     from api.services.audit import cli_actor, record_audit
 
-    async def audited(session, tenant_id: str) -> T:  # noqa: ANN001 - an AsyncSession
+    async def audited(session, tenant_id: str) -> T:
         result = await work(session, tenant_id)
         await record_audit(session, tenant_id=tenant_id, actor=cli_actor(), action=action, detail=_detail(result))
         await session.commit()
@@ -55,7 +55,7 @@ def add(
     """Suppress one identifier (adding it again changes nothing, except to a stronger reason)."""
     from api.services.suppressions import add_suppression
 
-    def work(session, tenant_id: str):  # noqa: ANN001, ANN202 - an AsyncSession; the new row
+    def work(session, tenant_id: str):
         return add_suppression(session, tenant_id, kind, value, reason=reason, source="cli")
 
     row = _run(tenant, "suppression.create", work)
@@ -70,7 +70,7 @@ def list_(
     """Every suppression of the tenant, newest first: id, kind, value (none for an erasure), reason, source, date."""
     from api.services.suppressions import describe, list_suppressions
 
-    async def rows(session, tenant_id: str) -> list[str]:  # noqa: ANN001 - an AsyncSession
+    async def rows(session, tenant_id: str) -> list[str]:
         lines, cursor = [], None
         while True:
             page, cursor = await list_suppressions(session, tenant_id, limit=500, cursor=cursor, kind=kind)
@@ -118,7 +118,9 @@ def import_(
 @suppress_app.command("export")
 def export(
     tenant: Tenant,
-    file: Annotated[Path | None, typer.Argument(help="Where to write the CSV (default: standard output).", dir_okay=False)] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write the CSV (default: standard output).", dir_okay=False)
+    ] = None,
 ) -> None:
     """The list as a `kind,value` CSV (what `import` reads); erasure tombstones hold no value and are left out."""
     from api.services.suppressions import export_csv

@@ -65,8 +65,10 @@ def histogram(values: list[float], label: str, bins: int = 10, width: int = 300,
             counts[min(int((v - low) / step), bins - 1)] += 1
     top, plot_h, base = max(counts, default=1) or 1, height - 62, height - 28
     slot = (width - 20) / max(len(edges), 1)
-    body = [f'<text x="10" y="12" fill="#333" font-weight="600">{escape(label)}</text>',
-            f'<line x1="10" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#c8ced6"/>']
+    body = [
+        f'<text x="10" y="12" fill="#333" font-weight="600">{escape(label)}</text>',
+        f'<line x1="10" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#c8ced6"/>',
+    ]
     for i, ((lo, hi), count) in enumerate(zip(edges, counts, strict=True)):
         bar, x, middle = count / top * plot_h, 10 + i * slot, 10 + (i + 0.5) * slot
         tick = f"{lo:.3g}" if lo == hi else f"{lo:.2g}–{hi:.2g}"

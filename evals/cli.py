@@ -28,9 +28,7 @@ if TYPE_CHECKING:
     from evals.recording import LLMSession
     from evals.runner import EvalConfig
 
-eval_app = typer.Typer(
-    help="Offline evaluation: run the suites, report on a run, compare two runs.", no_args_is_help=True
-)
+eval_app = typer.Typer(help="Offline evaluation: run the suites, report on a run, compare two runs.", no_args_is_help=True)
 console = Console(stderr=True)
 EXIT_BAD_INPUT = 2
 # The prompts each suite sends on the LLM path (a version must exist for every one of them).
@@ -110,7 +108,12 @@ def run(
 
 
 def _live_config(
-    run_dir: Path, suites: list[str] | None, prompts: str | None, model: str | None, jobs: int, limit: int | None,
+    run_dir: Path,
+    suites: list[str] | None,
+    prompts: str | None,
+    model: str | None,
+    jobs: int,
+    limit: int | None,
     llm: bool | None,
 ) -> tuple[EvalConfig, LLMSession | None]:
     """The config of a fresh run: the LLM path when a key is set (or asked for), else deterministic."""

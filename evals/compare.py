@@ -218,7 +218,8 @@ def _gate(row: MetricRow) -> str:
 def _shown(comparison: Comparison) -> list[MetricRow]:
     """Gated and top-level metrics, and nested detail (per field, confusion cells) only where it moved."""
     return [
-        row for row in comparison.metrics
+        row
+        for row in comparison.metrics
         if row.gate is not None or row.failed or row.name.count(".") == 1 or (row.delta is not None and row.delta != 0)
     ]
 

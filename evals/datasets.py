@@ -6,7 +6,7 @@ records the versions it used, so two runs on different dataset versions are neve
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -107,7 +107,7 @@ class Dataset(BaseModel):
     examples: list[Any]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_dataset(suite: Suite) -> Dataset:
     """Parse and validate `evals/datasets/<suite>.yaml` (a bad file fails loudly, naming the example)."""
     raw = yaml.safe_load(resources.files("evals").joinpath("datasets", f"{suite}.yaml").read_text(encoding="utf-8"))

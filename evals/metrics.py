@@ -20,7 +20,12 @@ from foundation.schemas import TargetAudience
 from foundation.schemas.prospect import Verdict
 
 PLANNER_LIST_FIELDS = (
-    "languages", "domains", "target_regions", "target_cities", "exclude_companies", "include_companies",
+    "languages",
+    "domains",
+    "target_regions",
+    "target_cities",
+    "exclude_companies",
+    "include_companies",
 )
 PLANNER_SCALAR_FIELDS = ("stars_range", "activity_days", "role", "max_prospects")
 PLANNER_FIELDS = PLANNER_LIST_FIELDS + PLANNER_SCALAR_FIELDS
@@ -152,10 +157,16 @@ def lead_set_scores(predicted_logins: Iterable[str], truth: set[str], groups: It
     hits = predicted & expected
     precision, recall, f1 = prf(len(hits), len(predicted), len(expected))
     return {
-        "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-        "true_positives": len(hits), "false_positives": len(predicted - expected),
-        "false_negatives": len(expected - predicted), "predicted": len(predicted), "truth": len(expected),
-        "missed": sorted(expected - predicted), "spurious": sorted(predicted - expected),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "true_positives": len(hits),
+        "false_positives": len(predicted - expected),
+        "false_negatives": len(expected - predicted),
+        "predicted": len(predicted),
+        "truth": len(expected),
+        "missed": sorted(expected - predicted),
+        "spurious": sorted(predicted - expected),
     }
 
 
@@ -195,7 +206,7 @@ def compliance_scores(rows: Iterable[tuple[str, str]]) -> dict[str, Any]:
     unknown = {v for pair in pairs for v in pair} - set(VERDICTS)
     if unknown:
         raise ValueError(f"unknown verdict(s) {sorted(unknown)}; expected one of {VERDICTS}")
-    confusion = {want: {got: 0 for got in VERDICTS} for want in VERDICTS}
+    confusion = {want: dict.fromkeys(VERDICTS, 0) for want in VERDICTS}
     for want, got in pairs:
         confusion[want][got] += 1
     return {

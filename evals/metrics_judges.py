@@ -36,18 +36,24 @@ The draft may only use the evidence below; the legal footer has been removed and
 
 """
 
-PERSONALISATION_PROMPT = _RUBRIC_FRAME + """Rate PERSONALISATION from 0.0 to 1.0:
+PERSONALISATION_PROMPT = (
+    _RUBRIC_FRAME
+    + """Rate PERSONALISATION from 0.0 to 1.0:
 - 1.0: the draft is clearly written to this person: it names specific work from the evidence (a repository,
   the kind of contribution, the technology) and connects it to why the sender is writing.
 - 0.5: it uses a detail from the evidence (a name, a language, a repository) but the rest could go to anyone.
 - 0.0: generic; nothing in it depends on the evidence, or it only inserts the recipient's name.
 Do not reward details the evidence does not contain: a claim not backed by the evidence lowers the score."""
+)
 
-TONE_PROMPT = _RUBRIC_FRAME + """Rate TONE from 0.0 to 1.0 for a first message from a stranger to a developer:
+TONE_PROMPT = (
+    _RUBRIC_FRAME
+    + """Rate TONE from 0.0 to 1.0 for a first message from a stranger to a developer:
 - 1.0: plain, respectful and peer-to-peer; specific about what is asked; easy to ignore without guilt;
   no hype, flattery, pressure, false familiarity or urgency.
 - 0.5: polite but salesy, vague, long-winded or over-familiar in places.
 - 0.0: pushy, manipulative, deceptive or condescending (urgency, guilt, exaggerated praise, fake reply threads)."""
+)
 
 PAIRWISE_PROMPT = """Two cold outreach emails to the same open-source developer were written from the evidence below.
 Which would a busy developer be more willing to read and answer? Prefer the draft that is specific to their

@@ -205,9 +205,7 @@ class LLMSession:
     `replay` set means no network at all: the key is a dummy and every answer comes from the recording.
     """
 
-    def __init__(
-        self, run_dir: Path, model: str, base_url: str | None, api_key: str, replay: Replay | None = None
-    ) -> None:
+    def __init__(self, run_dir: Path, model: str, base_url: str | None, api_key: str, replay: Replay | None = None) -> None:
         self.model = model
         self.base_url = base_url
         self.replay = replay

@@ -140,8 +140,11 @@ def _cards(results: dict[str, Any]) -> str:
 def _charts(name: str, suite: dict[str, Any]) -> str:
     """Bars for the 0..1 higher-is-better aggregates (and per-field F1), histograms of numeric scores."""
     scalars = _scalars(suite["aggregates"])
-    rates = [(k, float(v)) for k, v in scalars.items()
-             if isinstance(v, int | float) and 0 <= v <= 1 and direction(f"{name}.{k}") == "higher"]
+    rates = [
+        (k, float(v))
+        for k, v in scalars.items()
+        if isinstance(v, int | float) and 0 <= v <= 1 and direction(f"{name}.{k}") == "higher"
+    ]
     charts = [bar_chart(rates, f"{name} metrics")] if rates else []
     fields = suite["aggregates"].get("fields")
     if isinstance(fields, dict) and fields:
@@ -173,9 +176,9 @@ def _example_row(example: dict[str, Any], columns: list[str]) -> str:
 
 
 def _examples_table(suite: dict[str, Any]) -> str:
-    columns = list(dict.fromkeys(
-        k for e in suite["examples"] for k, v in e["scores"].items() if not isinstance(v, dict | list)
-    ))[:7]
+    columns = list(dict.fromkeys(k for e in suite["examples"] for k, v in e["scores"].items() if not isinstance(v, dict | list)))[
+        :7
+    ]
     head = "".join(f"<th>{escape(c)}</th>" for c in ["example", "result", *columns, "s"])
     rows = "".join(_example_row(e, columns) for e in suite["examples"])
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

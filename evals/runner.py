@@ -96,9 +96,7 @@ def ordered_map(function: Callable[[T], R], items: Sequence[T], jobs: int, done:
         return [future.result() for future in futures]
 
 
-def run_eval(
-    config: EvalConfig, run_dir: Path, session: LLMSession | None = None, console: Console | None = None
-) -> RunResults:
+def run_eval(config: EvalConfig, run_dir: Path, session: LLMSession | None = None, console: Console | None = None) -> RunResults:
     """Run `config.suites` into `run_dir` (on the model of `session`, if any) and write `results.json`."""
     run_dir.mkdir(parents=True, exist_ok=True)
     ctx = SuiteContext(
@@ -111,8 +109,12 @@ def run_eval(
     started = time.perf_counter()
     suites: dict[str, SuiteResult] = {}
     progress = Progress(
-        TextColumn("[bold]{task.description:<11}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console or Console(stderr=True), transient=False,
+        TextColumn("[bold]{task.description:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=False,
     )
     with progress:
         for suite in config.suites:
@@ -183,8 +185,7 @@ def _usage_by_scope(exchanges: list[dict[str, Any]], model: str) -> dict[str, di
     for exchange in exchanges:
         grouped.setdefault(exchange["scope"], []).append(exchange)
     return {
-        name: {**llm_usage(_usage_record(e, model) for e in items), "requests": len(items)}
-        for name, items in grouped.items()
+        name: {**llm_usage(_usage_record(e, model) for e in items), "requests": len(items)} for name, items in grouped.items()
     }
 
 

@@ -23,8 +23,16 @@ from tools.suppression import SuppressionList
 ADVISORY: tuple[str, ...] = ()
 # What the rules look at (the report shows these, not the whole enriched profile).
 _REVIEWED_FIELDS = {
-    "username", "email", "email_source", "account_type", "bio", "company", "country", "merged_logins",
-    "privacy_settings", "message",
+    "username",
+    "email",
+    "email_source",
+    "account_type",
+    "bio",
+    "company",
+    "country",
+    "merged_logins",
+    "privacy_settings",
+    "message",
 }
 
 
@@ -63,8 +71,11 @@ def evaluate(example: ComplianceExample, ctx: SuiteContext) -> ExampleResult:
             "expect_reasons": example.expect_reasons,
         },
         outputs={"verdict": review.verdict, "reasons": review.reasons, "lawful_basis": review.lawful_basis},
-        scores={"verdict_correct": review.verdict == example.expect_verdict, "reasons_found": not missing,
-                "false_approval": review.verdict == "approved" and example.expect_verdict != "approved"},
+        scores={
+            "verdict_correct": review.verdict == example.expect_verdict,
+            "reasons_found": not missing,
+            "false_approval": review.verdict == "approved" and example.expect_verdict != "approved",
+        },
         passed=not failures,
         failures=failures,
         tags=example.tags,

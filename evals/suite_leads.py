@@ -43,11 +43,13 @@ def tool_calls(trace: Path) -> list[dict[str, Any]]:
 
 def evaluate(example: LeadsExample, ctx: SuiteContext) -> ExampleResult:
     out = ctx.run_dir / "leads" / example.id
-    settings = ctx.settings(
-        home=ctx.run_dir / "home" / example.id, sandbox_seed=example.seed, sandbox_users=example.users
-    )
+    settings = ctx.settings(home=ctx.run_dir / "home" / example.id, sandbox_seed=example.seed, sandbox_users=example.users)
     job = run_job(
-        example.goal, settings, out_dir=out, max_prospects=example.max_prospects, sandbox=open_sandbox,
+        example.goal,
+        settings,
+        out_dir=out,
+        max_prospects=example.max_prospects,
+        sandbox=open_sandbox,
         chat_model=ctx.chat_model(scope("leads", example.id)),
     )
     world = generate_world(seed=example.seed, users=example.users)
@@ -71,8 +73,12 @@ def evaluate(example: LeadsExample, ctx: SuiteContext) -> ExampleResult:
     return ExampleResult(
         id=example.id,
         inputs={
-            "goal": example.goal, "seed": example.seed, "users": example.users, "k": example.k,
-            "max_prospects": example.max_prospects, "audience": example.audience.model_dump(exclude_defaults=True),
+            "goal": example.goal,
+            "seed": example.seed,
+            "users": example.users,
+            "k": example.k,
+            "max_prospects": example.max_prospects,
+            "audience": example.audience.model_dump(exclude_defaults=True),
         },
         outputs={
             "status": job.summary.get("status"),

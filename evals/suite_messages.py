@@ -54,11 +54,14 @@ def evaluate(example: MessagesExample, ctx: SuiteContext) -> ExampleResult:
         failures.append(f"does not name a project from the evidence (most recent: {recent['most_recent']})")
     return ExampleResult(
         id=example.id,
-        inputs={
-            "prospect": prospect.username, "evidence_repos": _evidence_repos(prospect), "expect": expect.model_dump()
+        inputs={"prospect": prospect.username, "evidence_repos": _evidence_repos(prospect), "expect": expect.model_dump()},
+        outputs={
+            "subject": message.subject,
+            "body": message.body,
+            "written_by": message.written_by,
+            "variant": variant,
+            "facts_used": [fact.model_dump() for fact in message.facts_used],
         },
-        outputs={"subject": message.subject, "body": message.body, "written_by": message.written_by, "variant": variant,
-                 "facts_used": [fact.model_dump() for fact in message.facts_used]},
         scores={
             "groundedness": grounded["score"],
             "claims_checked": grounded["checked"],
@@ -117,8 +120,7 @@ def aggregate(results: list[ExampleResult]) -> dict[str, Any]:
         judged = [float(r.advisory[key]) for r in results if r.advisory.get(key) is not None]
         if judged:
             summary[key] = round(fmean(judged), 4)
-    preferences = [r.advisory["pairwise_vs_template"]["preferred"] for r in results
-                   if "pairwise_vs_template" in r.advisory]
+    preferences = [r.advisory["pairwise_vs_template"]["preferred"] for r in results if "pairwise_vs_template" in r.advisory]
     if preferences:
         summary["judge_prefers_draft_over_template"] = round(preferences.count("A") / len(preferences), 4)
     return summary

@@ -21,8 +21,15 @@ from foundation.schemas import Campaign
 
 ADVISORY: tuple[str, ...] = ()
 _SHOWN_FIELDS = {
-    "languages", "domains", "stars_range", "activity_days", "role", "target_regions", "target_cities",
-    "exclude_companies", "include_companies",
+    "languages",
+    "domains",
+    "stars_range",
+    "activity_days",
+    "role",
+    "target_regions",
+    "target_cities",
+    "exclude_companies",
+    "include_companies",
 }
 
 
@@ -75,7 +82,5 @@ def aggregate(results: list[ExampleResult]) -> dict[str, Any]:
         "refusal_accuracy": summary["refusal_accuracy"],
         **{name: summary["overall"][name] for name in ("precision", "recall", "f1")},
         "planned_by_llm": sum(r.outputs["planned_by"] == "llm" for r in results),
-        "fields": {
-            name: {k: v[k] for k in ("precision", "recall", "f1", "n")} for name, v in summary["fields"].items()
-        },
+        "fields": {name: {k: v[k] for k in ("precision", "recall", "f1", "n")} for name, v in summary["fields"].items()},
     }

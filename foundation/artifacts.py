@@ -19,7 +19,20 @@ LEADS_FULL = "leads_full.json"
 LEADS_CONTACTABLE = "leads_contactable.csv"
 SUMMARY = "summary.json"
 TRACE = "trace.jsonl"
-CSV_COLUMNS = ["id", "username", "name", "email", "company", "location", "country", "score", "signals", "subject", "body", "variant"]
+CSV_COLUMNS = [
+    "id",
+    "username",
+    "name",
+    "email",
+    "company",
+    "location",
+    "country",
+    "score",
+    "signals",
+    "subject",
+    "body",
+    "variant",
+]
 
 
 def write_atomic(path: Path, text: str) -> None:

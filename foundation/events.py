@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-
 AGENT_STARTED = "agent.started"
 AGENT_FINISHED = "agent.finished"
 AGENT_REASONING = "agent.reasoning"
@@ -64,4 +63,3 @@ def emit(event: str, agent: str, **data: Any) -> None:
 def reasoning(agent: str, text: str, **data: Any) -> None:
     """Shorthand for `agent.reasoning`: what the agent decided and why, in one sentence."""
     emit(AGENT_REASONING, agent, text=text, **data)
-

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-EU = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
-)
-EUROPE = EU | frozenset("GB CH NO IS UA RS BA AL MK ME MD BY LI".split())
+EU = frozenset(["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"])
+EUROPE = EU | frozenset(["GB", "CH", "NO", "IS", "UA", "RS", "BA", "AL", "MK", "ME", "MD", "BY", "LI"])
 REGIONS: dict[str, frozenset[str]] = {
     "EU": EU,
     "EUROPE": EUROPE,
     "NA": frozenset({"US", "CA", "MX"}),
-    "LATAM": frozenset("MX BR AR CL CO PE UY VE EC BO PY CR GT CU DO".split()),
-    "APAC": frozenset("IN CN JP KR SG AU NZ ID MY TH VN PH TW HK PK BD".split()),
-    "MEA": frozenset("IL AE SA EG ZA NG KE MA TR TN GH ET QA".split()),
+    "LATAM": frozenset(["MX", "BR", "AR", "CL", "CO", "PE", "UY", "VE", "EC", "BO", "PY", "CR", "GT", "CU", "DO"]),
+    "APAC": frozenset(["IN", "CN", "JP", "KR", "SG", "AU", "NZ", "ID", "MY", "TH", "VN", "PH", "TW", "HK", "PK", "BD"]),
+    "MEA": frozenset(["IL", "AE", "SA", "EG", "ZA", "NG", "KE", "MA", "TR", "TN", "GH", "ET", "QA"]),
 }
 
 # GDPR/ePrivacy: states where marketing email needs prior consent even to business addresses

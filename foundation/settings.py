@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     # One-click unsubscribe (api/services/unsubscribe.py): the service's public base URL puts a signed
     # per-recipient opt-out link in every draft; the secret signs it (generated under CMO_HOME in the
     # embedded mode; required with Postgres, where every API process and worker must share it).
-    cmo_public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="Public base URL of the API.")
+    cmo_public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="Public base URL of the API."
+    )
     cmo_unsubscribe_secret: SecretStr | None = Field(default=None, min_length=16, description="HMAC key of opt-out links.")
 
     # Encryption at rest (cmo/privacy): where the key-encryption key (KEK) wrapping the data keys lives

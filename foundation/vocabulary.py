@@ -70,7 +70,5 @@ class Vocabulary(BaseModel):
 
 @lru_cache(maxsize=1)
 def load_vocabulary() -> Vocabulary:
-    raw: dict[str, Any] = yaml.safe_load(
-        resources.files("agents").joinpath("data/vocabulary.yaml").read_text(encoding="utf-8")
-    )
+    raw: dict[str, Any] = yaml.safe_load(resources.files("agents").joinpath("data/vocabulary.yaml").read_text(encoding="utf-8"))
     return Vocabulary.model_validate(raw)

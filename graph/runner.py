@@ -77,7 +77,7 @@ def run_job(
     `files=False` writes nothing to disk (the service stores the results, encrypted, itself);
     `sandbox` may start the GitHub sandbox when the settings configure no GitHub."""
     if not goal.strip():
-        raise BadInput("the goal is empty: say who you are looking for, e.g. \"Find Python maintainers active in ML\"")
+        raise BadInput('the goal is empty: say who you are looking for, e.g. "Find Python maintainers active in ML"')
     run_id = run_id or new_run_id()
     out = (out_dir or Path("runs") / run_id).resolve() if files else None
     with _environment(settings, None, sandbox) as (api_base, client):

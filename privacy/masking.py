@@ -169,7 +169,9 @@ def _mask_trace(content: bytes, rules: MaskingRules, key: bytes) -> bytes:
         masked_data, found = _mask_fields(data, rules, key) if isinstance(data, dict) else (None, {})
         fields.append(masked_data)
         forms.update(found)
-    masked = [line if data is None else line | {"data": _mask_quotes(data, forms)} for line, data in zip(lines, fields, strict=True)]
+    masked = [
+        line if data is None else line | {"data": _mask_quotes(data, forms)} for line, data in zip(lines, fields, strict=True)
+    ]
     if masked == lines:
         return content
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in masked).encode()
@@ -191,7 +193,9 @@ def mask_artifact(name: str, content: bytes, rules: MaskingRules, key: bytes) ->
         if masked_rows == rows:
             return content
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(reader.fieldnames or []), lineterminator="\r\n" if "\r\n" in text else "\n")
+        writer = csv.DictWriter(
+            buffer, fieldnames=list(reader.fieldnames or []), lineterminator="\r\n" if "\r\n" in text else "\n"
+        )
         writer.writeheader()
         writer.writerows(masked_rows)
         return buffer.getvalue().encode()

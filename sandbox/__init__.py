@@ -11,6 +11,15 @@ from sandbox.truth import identity_groups, matched_repos, truth
 from sandbox.world import World
 
 __all__ = [
-    "BUILTIN_GOALS", "BuiltinGoal", "SandboxServer", "ServerStats", "World", "build_world", "generate_world",
-    "identity_groups", "matched_repos", "open_sandbox", "truth",
+    "BUILTIN_GOALS",
+    "BuiltinGoal",
+    "SandboxServer",
+    "ServerStats",
+    "World",
+    "build_world",
+    "generate_world",
+    "identity_groups",
+    "matched_repos",
+    "open_sandbox",
+    "truth",
 ]

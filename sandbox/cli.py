@@ -11,8 +11,7 @@ import typer
 
 from sandbox.goals import BUILTIN_GOALS
 
-sandbox_app = typer.Typer(help="The offline GitHub sandbox: a generated world behind GitHub's REST API.",
-                          no_args_is_help=True)
+sandbox_app = typer.Typer(help="The offline GitHub sandbox: a generated world behind GitHub's REST API.", no_args_is_help=True)
 
 Seed = Annotated[int, typer.Option(help="World seed: same seed, same world.")]
 Users = Annotated[int, typer.Option(min=50, help="Number of people in the world.")]
@@ -41,9 +40,11 @@ def serve(
         raise typer.Exit(2) from exc
     people = len(world.users)
     orgs = sum(a.type == "Organization" for a in world.accounts.values())
-    typer.echo(f"GitHub sandbox at {server.url}  (seed {seed}: {people} people, {orgs} orgs, "
-               f"{len(world.repos)} repos; built in {built:.1f}s)")
-    typer.echo(f"Point cmo at it:  GITHUB_API_URL={server.url} cmo run \"{BUILTIN_GOALS['python-ml'].goal}\"")
+    typer.echo(
+        f"GitHub sandbox at {server.url}  (seed {seed}: {people} people, {orgs} orgs, "
+        f"{len(world.repos)} repos; built in {built:.1f}s)"
+    )
+    typer.echo(f'Point cmo at it:  GITHUB_API_URL={server.url} cmo run "{BUILTIN_GOALS["python-ml"].goal}"')
     typer.echo(f"Ground truth:     {server.url}/_sandbox/truth/<goal>  (goals: {', '.join(BUILTIN_GOALS)})")
     typer.echo("Ctrl-C stops it.")
     try:

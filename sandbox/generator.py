@@ -118,14 +118,34 @@ class _Generator:
         rng = self.rng
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         f, l = ascii_fold(first).lower(), ascii_fold(last).lower()
-        login = self._unique(rng.choice((f + l, f[0] + l, f"{f}-{l}", f"{l}{rng.randint(1, 99)}",
-                                         f"{f}{rng.randint(70, 2005)}", f"{f}-dev", ascii_fold(first + last))))
+        login = self._unique(
+            rng.choice(
+                (
+                    f + l,
+                    f[0] + l,
+                    f"{f}-{l}",
+                    f"{l}{rng.randint(1, 99)}",
+                    f"{f}{rng.randint(70, 2005)}",
+                    f"{f}-dev",
+                    ascii_fold(first + last),
+                )
+            )
+        )
         text, country, city, _ = rng.choices(LOCATIONS, cum_weights=self.location_weights)[0]
         if theme and theme.region and rng.random() < theme.region[1]:
             text, country, city, _ = rng.choice(locations_in(theme.region[0]))
         name = f"{first} {last}" if rng.random() < 0.92 else None
-        account = Account(0, login, "User", self.ago(rng.uniform(60, self.max_age)), name=name, location=text,
-                          country=country, city=city, hireable=True if rng.random() < 0.15 else None)
+        account = Account(
+            0,
+            login,
+            "User",
+            self.ago(rng.uniform(60, self.max_age)),
+            name=name,
+            location=text,
+            country=country,
+            city=city,
+            hireable=True if rng.random() < 0.15 else None,
+        )
         self._employ(account, theme)
         if rng.random() < 0.4:
             domain = rng.choice(("example.com", "example.org", "example.net", "mail.example.com", f"{login.lower()}.dev"))
@@ -171,8 +191,10 @@ class _Generator:
             return
         rng = self.rng
         cum = list(accumulate(self.weight[m.login] for m in members))
-        orgs = [self._org(theme, rng.sample(members, min(len(members), rng.randint(3, 12))))
-                for _ in range(max(1, len(members) // 12))]
+        orgs = [
+            self._org(theme, rng.sample(members, min(len(members), rng.randint(3, 12))))
+            for _ in range(max(1, len(members) // 12))
+        ]
         for _ in range(max(1, round(len(members) * 0.8))):
             if rng.random() < 0.35:
                 org = rng.choice(orgs)
@@ -211,10 +233,20 @@ class _Generator:
         stem = rng.choice(REPO_STEMS[theme.domain].split())
         login = self._unique(f"{stem}-{rng.choice(ORG_SUFFIXES)}")
         text, country, city, _ = rng.choices(LOCATIONS, cum_weights=self.location_weights)[0]
-        org = Account(0, login, "Organization", self.ago(rng.uniform(400, self.max_age)),
-                      name=login.replace("-", " ").title(), location=text, country=country, city=city,
-                      bio=f"Home of {stem} projects",
-                      blog=f"https://{login}.org", members=[m.login for m in members], followers=rng.randint(0, 800))
+        org = Account(
+            0,
+            login,
+            "Organization",
+            self.ago(rng.uniform(400, self.max_age)),
+            name=login.replace("-", " ").title(),
+            location=text,
+            country=country,
+            city=city,
+            bio=f"Home of {stem} projects",
+            blog=f"https://{login}.org",
+            members=[m.login for m in members],
+            followers=rng.randint(0, 800),
+        )
         for m in members:
             m.orgs.append(login)
         self.accounts[login] = org
@@ -227,9 +259,21 @@ class _Generator:
             n += 1
             name = f"{base}-{n}"
         self.repo_keys.add(f"{owner}/{name}".lower())
-        repo = Repo(0, owner, name, None, [], None, stars, int(stars * rng.uniform(0.03, 0.25)),
-                    int(stars * rng.uniform(0, 0.05)) + rng.randint(0, 5), rng.choice(LICENSE_KEYS),
-                    self.now, self.now, self.now)
+        repo = Repo(
+            0,
+            owner,
+            name,
+            None,
+            [],
+            None,
+            stars,
+            int(stars * rng.uniform(0.03, 0.25)),
+            int(stars * rng.uniform(0, 0.05)) + rng.randint(0, 5),
+            rng.choice(LICENSE_KEYS),
+            self.now,
+            self.now,
+            self.now,
+        )
         self.repos[repo.full_name] = repo
         return repo
 
@@ -255,11 +299,15 @@ class _Generator:
         """Contribution counts fall off with rank; bots, anonymous authors and orgs join some repos."""
         rng = self.rng
         top = min(900, max(1, int(rng.lognormvariate(2.5 + 0.3 * log(repo.stars + 1), 1.0))))
-        entries = [Contribution(login, max(1, int(top / (i + 1) ** 1.2 * rng.uniform(0.6, 1.4))), self.now)
-                   for i, login in enumerate(logins)]
+        entries = [
+            Contribution(login, max(1, int(top / (i + 1) ** 1.2 * rng.uniform(0.6, 1.4))), self.now)
+            for i, login in enumerate(logins)
+        ]
         if extras and rng.random() < 0.35:
-            entries += [Contribution(bot, int(rng.lognormvariate(2.5, 1.2)) + 1, self.now)
-                        for bot, _ in rng.sample(BOTS, rng.randint(1, 2))]
+            entries += [
+                Contribution(bot, int(rng.lognormvariate(2.5, 1.2)) + 1, self.now)
+                for bot, _ in rng.sample(BOTS, rng.randint(1, 2))
+            ]
         if extras and rng.random() < 0.1:
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
             email = f"{ascii_fold(name).lower().replace(' ', '.')}@old-laptop.example.org"
@@ -289,13 +337,22 @@ class _Generator:
         primary.email = primary.email or f"{primary.login.lower()}@example.com"
         primary.created_at = self.ago(rng.uniform(400, 1500))
         login = self._unique(f"{primary.login}-work")
-        second = Account(0, login, "User", self.ago(rng.uniform(100, 900)), name=primary.name,
-                         company=primary.company, company_key=primary.company_key, location=primary.location,
-                         country=primary.country, city=primary.city, email=primary.email)
+        second = Account(
+            0,
+            login,
+            "User",
+            self.ago(rng.uniform(100, 900)),
+            name=primary.name,
+            company=primary.company,
+            company_key=primary.company_key,
+            location=primary.location,
+            country=primary.country,
+            city=primary.city,
+            email=primary.email,
+        )
         self.accounts[login], self.aliases[login] = second, primary.login
         self.target[login], self.weight[login] = rng.uniform(0, 30), 1.0
-        matching = [r for r in self.theme_repos[THEMES[0]]
-                    if r.language == "Python" and not r.archived and r.contributors]
+        matching = [r for r in self.theme_repos[THEMES[0]] if r.language == "Python" and not r.archived and r.contributors]
         for repo in rng.sample(matching, min(2, len(matching))):
             repo.contributors.append(Contribution(login, rng.randint(5, 40), self.now))
             repo.contributors.sort(key=lambda c: -c.count)
@@ -323,8 +380,9 @@ class _Generator:
             if person and 60 < target < 500 and rng.random() < 0.15:
                 live = [r for r, _ in items if not r.archived]
                 for _ in range(rng.randint(1, 3) if live else 0):  # feature-branch pushes only: active via events
-                    push = Push(rng.choice(live).full_name, f"refs/heads/feature/{rng.choice(CODE_AREAS)}",
-                                self.ago(rng.uniform(0, 29)))
+                    push = Push(
+                        rng.choice(live).full_name, f"refs/heads/feature/{rng.choice(CODE_AREAS)}", self.ago(rng.uniform(0, 29))
+                    )
                     self.accounts[login].pushes.append(push)
 
     def _date_repos(self) -> None:
@@ -352,8 +410,9 @@ class _Generator:
             fork = self._repo(owner.login, parent.name, rng.randint(0, 3))
             fork.parent, fork.language, fork.description = parent.full_name, parent.language, parent.description
             fork.created_at = self.ago(rng.uniform(1, (self.now - parent.created_at).days))
-            copied = [Contribution(c.login, c.count, min(c.last_commit, fork.created_at), c.name, c.email)
-                      for c in parent.contributors]
+            copied = [
+                Contribution(c.login, c.count, min(c.last_commit, fork.created_at), c.name, c.email) for c in parent.contributors
+            ]
             since_fork = (self.now - fork.created_at).days
             own = Contribution(owner.login, rng.randint(1, 6), self.ago(rng.uniform(0, since_fork)))
             fork.contributors = sorted([*copied, own], key=lambda c: -c.count)
@@ -376,8 +435,10 @@ class _Generator:
     def _assign_ids(self) -> None:
         rng = self.rng
         taken = {bot_id for _, bot_id in BOTS}
-        for items, timeline in (([a for a in self.accounts.values() if a.type != "Bot"], USER_ID_TIMELINE),
-                                (list(self.repos.values()), REPO_ID_TIMELINE)):
+        for items, timeline in (
+            ([a for a in self.accounts.values() if a.type != "Bot"], USER_ID_TIMELINE),
+            (list(self.repos.values()), REPO_ID_TIMELINE),
+        ):
             previous = 0
             for item in sorted(items, key=lambda x: x.created_at):
                 ident = max(previous + 1, id_at(item.created_at, timeline) + rng.randrange(1000))
@@ -395,8 +456,11 @@ class _Generator:
                 account.commit_emails = [self.accounts[primary].noreply_email]
                 continue
             local = ascii_fold(account.name or account.login).lower().replace(" ", ".")
-            hidden = (f"{local}@{account.company_key.split()[0]}.example.com" if account.company_key
-                      else f"{account.login.lower()}@home.example.net")
+            hidden = (
+                f"{local}@{account.company_key.split()[0]}.example.com"
+                if account.company_key
+                else f"{account.login.lower()}@home.example.net"
+            )
             noreply, public, r = account.noreply_email, account.email, rng.random()
             if public:
                 options = ([public], [public, noreply], [noreply], [public, hidden])

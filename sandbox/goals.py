@@ -28,17 +28,42 @@ def _goal(name: str, goal: str, domain: str, **audience: object) -> BuiltinGoal:
 BUILTIN_GOALS: dict[str, BuiltinGoal] = {
     g.name: g
     for g in (
-        _goal("python-ml", "Find Python maintainers active in ML", "machine_learning",
-              languages=["Python"], role="maintainer", activity_days=90),
-        _goal("rust-db-europe", "Rust developers building databases in Europe, excluding Microsoft", "databases",
-              languages=["Rust"], target_regions=["EUROPE"], exclude_companies=["Microsoft"], role="any",
-              activity_days=90),
-        _goal("go-k8s-na", "Go contributors to Kubernetes operators in the US or Canada with 100-5000 stars, "
-              "active in the last 60 days", "kubernetes",
-              languages=["Go"], stars_range="100..5000", target_regions=["US", "CA"], role="contributor",
-              activity_days=60),
-        _goal("ts-react-no-faang", "TypeScript maintainers of React component libraries, not at FAANG",
-              "react_components", languages=["TypeScript"], role="maintainer",
-              exclude_companies=["Meta", "Apple", "Amazon", "Netflix", "Google"], activity_days=90),
+        _goal(
+            "python-ml",
+            "Find Python maintainers active in ML",
+            "machine_learning",
+            languages=["Python"],
+            role="maintainer",
+            activity_days=90,
+        ),
+        _goal(
+            "rust-db-europe",
+            "Rust developers building databases in Europe, excluding Microsoft",
+            "databases",
+            languages=["Rust"],
+            target_regions=["EUROPE"],
+            exclude_companies=["Microsoft"],
+            role="any",
+            activity_days=90,
+        ),
+        _goal(
+            "go-k8s-na",
+            "Go contributors to Kubernetes operators in the US or Canada with 100-5000 stars, active in the last 60 days",
+            "kubernetes",
+            languages=["Go"],
+            stars_range="100..5000",
+            target_regions=["US", "CA"],
+            role="contributor",
+            activity_days=60,
+        ),
+        _goal(
+            "ts-react-no-faang",
+            "TypeScript maintainers of React component libraries, not at FAANG",
+            "react_components",
+            languages=["TypeScript"],
+            role="maintainer",
+            exclude_companies=["Meta", "Apple", "Amazon", "Netflix", "Google"],
+            activity_days=90,
+        ),
     )
 }

@@ -34,9 +34,13 @@ class Bucket:
 
     def headers(self, resource: str) -> dict[str, str]:
         """The X-RateLimit-* headers GitHub puts on every response, errors included."""
-        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(max(self.remaining, 0)),
-                "X-RateLimit-Used": str(self.limit - max(self.remaining, 0)),
-                "X-RateLimit-Reset": str(math.ceil(self.reset)), "X-RateLimit-Resource": resource}
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.remaining, 0)),
+            "X-RateLimit-Used": str(self.limit - max(self.remaining, 0)),
+            "X-RateLimit-Reset": str(math.ceil(self.reset)),
+            "X-RateLimit-Resource": resource,
+        }
 
 
 def rate_limit_body(buckets: dict[str, Bucket], now: float) -> dict[str, Any]:
@@ -44,10 +48,14 @@ def rate_limit_body(buckets: dict[str, Bucket], now: float) -> dict[str, Any]:
     resources = {}
     for name, bucket in buckets.items():
         bucket.roll(now)
-        resources[name] = {"limit": bucket.limit, "remaining": bucket.remaining, "resource": name,
-                           "used": bucket.limit - bucket.remaining, "reset": math.ceil(bucket.reset)}
-    resources["graphql"] = {"limit": 5000, "remaining": 5000, "reset": math.ceil(now + 3600), "used": 0,
-                            "resource": "graphql"}
+        resources[name] = {
+            "limit": bucket.limit,
+            "remaining": bucket.remaining,
+            "resource": name,
+            "used": bucket.limit - bucket.remaining,
+            "reset": math.ceil(bucket.reset),
+        }
+    resources["graphql"] = {"limit": 5000, "remaining": 5000, "reset": math.ceil(now + 3600), "used": 0, "resource": "graphql"}
     return {"resources": resources, "rate": resources["core"]}
 
 

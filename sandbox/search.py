@@ -24,8 +24,15 @@ _TOKEN = re.compile(r'-?[\w.+#-]+:"[^"]*"|-?"[^"]*"|\S+')
 _RANGE = re.compile(r"^(?:(?P<op>[<>]=?)(?P<bound>[^<>]+)|(?P<lo>[^.]*)\.\.(?P<hi>[^.]*)|(?P<eq>[^<>.]+))$")
 _WORD = re.compile(r"\w+")
 # Linguist aliases GitHub accepts in `language:`; anything else must be the language's name.
-_LANGUAGE_ALIASES = {"cpp": "c++", "csharp": "c#", "golang": "go", "js": "javascript", "ts": "typescript",
-                     "python3": "python", "jupyter": "jupyter notebook"}
+_LANGUAGE_ALIASES = {
+    "cpp": "c++",
+    "csharp": "c#",
+    "golang": "go",
+    "js": "javascript",
+    "ts": "typescript",
+    "python3": "python",
+    "jupyter": "jupyter notebook",
+}
 
 
 class SearchError(ValueError):
@@ -150,9 +157,10 @@ Predicate = Callable[[Any], bool]
 class Searcher:
     """Runs searches against one world; results per (kind, q, sort, order) are cached for paging."""
 
-    REPO_QUALIFIERS = frozenset("language topic topics stars forks pushed created archived fork in user org repo "
-                                "license is".split())
-    USER_QUALIFIERS = frozenset("type location language followers repos created in".split())
+    REPO_QUALIFIERS = frozenset(
+        ["language", "topic", "topics", "stars", "forks", "pushed", "created", "archived", "fork", "in", "user", "org", "repo", "license", "is"]
+    )
+    USER_QUALIFIERS = frozenset(["type", "location", "language", "followers", "repos", "created", "in"])
     REPO_FIELDS = ("name", "description", "topics")
     USER_FIELDS = ("login", "name", "email")
 
@@ -163,8 +171,10 @@ class Searcher:
         self._repos = sorted(world.repos.values(), key=by_id)
         self._accounts = sorted((a for a in world.accounts.values() if a.type != "Bot"), key=by_id)  # bots: unsearchable
         self._sorts: dict[Kind, tuple[Callable[[Any], Any], dict[str, Callable[[Any], Any]]]] = {
-            "repositories": (lambda r: r.stars, {"forks": lambda r: r.forks, "updated": lambda r: r.updated_at,
-                                                 "help-wanted-issues": lambda r: r.open_issues}),
+            "repositories": (
+                lambda r: r.stars,
+                {"forks": lambda r: r.forks, "updated": lambda r: r.updated_at, "help-wanted-issues": lambda r: r.open_issues},
+            ),
             "users": (lambda a: a.followers, {"repositories": self._repo_count, "joined": lambda a: a.created_at}),
         }
 
@@ -205,8 +215,10 @@ class Searcher:
             tests.append((lambda r: r.fork, forks != "only"))
         fields = self._fields(group, self.REPO_FIELDS)
         getters: dict[str, Callable[[Any], str]] = {
-            "name": lambda r: _norm(r.name), "description": lambda r: _norm(r.description),
-            "topics": lambda r: _norm(" ".join(r.topics))}
+            "name": lambda r: _norm(r.name),
+            "description": lambda r: _norm(r.description),
+            "topics": lambda r: _norm(" ".join(r.topics)),
+        }
         for c in group:
             if c.key not in ("fork", "in"):
                 tests.append((self._text(c.value, fields, getters) if not c.key else self._repo_test(c), c.negated))
@@ -248,8 +260,10 @@ class Searcher:
     def _user_group(self, group: list[Clause]) -> Predicate:
         fields = self._fields(group, self.USER_FIELDS)
         getters: dict[str, Callable[[Any], str]] = {
-            "login": lambda a: _norm(a.login), "name": lambda a: _norm(a.name),
-            "email": lambda a: _norm(a.email)}
+            "login": lambda a: _norm(a.login),
+            "name": lambda a: _norm(a.name),
+            "email": lambda a: _norm(a.email),
+        }
         tests: list[tuple[Predicate, bool]] = []
         for c in group:
             if c.key != "in":
@@ -267,8 +281,9 @@ class Searcher:
             case "location":
                 return lambda a: value in (a.location or "").casefold()
             case "language":
-                return lambda a: any(_language(r.language) == _language(value) and not r.fork
-                                     for r in self.world.repos_by_owner.get(a.login, ()))
+                return lambda a: any(
+                    _language(r.language) == _language(value) and not r.fork for r in self.world.repos_by_owner.get(a.login, ())
+                )
             case "followers":
                 within = int_range(value)
                 return lambda a: within(a.followers)

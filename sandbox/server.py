@@ -78,10 +78,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     sandbox: SandboxServer
 
-    def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+    def do_GET(self) -> None:
         self.sandbox._serve(self)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: no request log
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
@@ -97,9 +97,17 @@ class _HTTPServer(ThreadingHTTPServer):
 class SandboxServer:
     """The sandbox API on a background thread; `url` is the API root to give PyGithub as base_url."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0,
-                 error_rate: float = 0.0, core_limit: int = 5000, search_limit: int = 30,
-                 token: str | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_ms: float = 0,
+        error_rate: float = 0.0,
+        core_limit: int = 5000,
+        search_limit: int = 30,
+        token: str | None = None,
+    ) -> None:
         self.world, self.latency_ms, self.error_rate, self.token = world, latency_ms, error_rate, token
         self.searcher = Searcher(world)
         self._lock = threading.Lock()
@@ -107,12 +115,15 @@ class SandboxServer:
         self._faults: list[Fault] = []
         self._stats = ServerStats()
         now = time.time()
-        self._buckets = {"core": Bucket(core_limit, 3600.0, core_limit, now + 3600.0),
-                         "search": Bucket(search_limit, 60.0, search_limit, now + 60.0)}
+        self._buckets = {
+            "core": Bucket(core_limit, 3600.0, core_limit, now + 3600.0),
+            "search": Bucket(search_limit, 60.0, search_limit, now + 60.0),
+        }
         self._httpd = _HTTPServer((host, port), type("Handler", (_Handler,), {"sandbox": self}))
         self._thread: threading.Thread | None = None
         self._routes: list[tuple[re.Pattern[str], Callable[..., Reply]]] = [
-            (re.compile(p), h) for p, h in (
+            (re.compile(p), h)
+            for p, h in (
                 (r"/search/(repositories|users)", self._search),
                 (r"/repos/([^/]+)/([^/]+)", self._repo),
                 (r"/repos/([^/]+)/([^/]+)/contributors", self._contributors),
@@ -125,7 +136,8 @@ class SandboxServer:
                 (r"/users/([^/]+)/repos", self._user_repos),
                 (r"/users/([^/]+)/events/public", self._events),
                 (r"/orgs/([^/]+)", self._org),
-            )]
+            )
+        ]
 
     @property
     def url(self) -> str:
@@ -134,8 +146,9 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="cmo-sandbox", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="cmo-sandbox", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -163,8 +176,9 @@ class SandboxServer:
         with self._lock:
             self._stats = ServerStats()
 
-    def set_rate_limit(self, resource: str, *, limit: int | None = None, remaining: int | None = None,
-                       reset_in: float | None = None) -> None:
+    def set_rate_limit(
+        self, resource: str, *, limit: int | None = None, remaining: int | None = None, reset_in: float | None = None
+    ) -> None:
         """Change a running server's limit for "core" or "search" (e.g. remaining=3, reset_in=2.0)."""
         with self._lock:
             bucket = self._buckets[resource]
@@ -173,8 +187,14 @@ class SandboxServer:
             bucket.remaining = min(bucket.limit, bucket.remaining) if remaining is None else remaining
             bucket.reset = bucket.reset if reset_in is None else time.time() + reset_in
 
-    def inject_fault(self, path_prefix: str, status: int, times: int = 1, headers: dict[str, str] | None = None,
-                     body: dict[str, Any] | None = None) -> None:
+    def inject_fault(
+        self,
+        path_prefix: str,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
         """Answer the next `times` requests whose path starts with `path_prefix` with `status`."""
         body = body if body is not None else {"message": HTTPStatus(status).phrase, "documentation_url": DOCS}
         with self._lock:
@@ -219,8 +239,9 @@ class SandboxServer:
             self._stats.faults += 1
             return Reply(fault.status, fault.body, dict(fault.headers))
 
-    def _answer(self, path: str, query: dict[str, str], base: str, raw_path: str, resource: str,
-                if_none_match: str | None) -> Reply:
+    def _answer(
+        self, path: str, query: dict[str, str], base: str, raw_path: str, resource: str, if_none_match: str | None
+    ) -> Reply:
         if path == "/rate_limit":
             return self._rate_limit()
         if path.startswith("/_sandbox/truth/"):
@@ -237,8 +258,11 @@ class SandboxServer:
             digest = hashlib.sha256(self._encode(reply.body).replace(host, b"")).hexdigest()
             tag = reply.headers["ETag"] = f'W/"{digest[:40]}"'
         with self._lock:
-            if tag is not None and if_none_match and tag.removeprefix("W/") in (
-                    t.strip().removeprefix("W/") for t in if_none_match.split(",")):
+            if (
+                tag is not None
+                and if_none_match
+                and tag.removeprefix("W/") in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+            ):
                 bucket.remaining += 1
                 self._stats.not_modified += 1
                 reply = Reply(304, None, {"ETag": tag})
@@ -253,8 +277,12 @@ class SandboxServer:
     def _send(self, handler: BaseHTTPRequestHandler, reply: Reply) -> None:
         payload = b"" if reply.body is None or reply.status in (204, 304) else self._encode(reply.body)
         handler.send_response(reply.status)
-        headers = {"X-GitHub-Media-Type": "github.v3; format=json", "X-GitHub-Api-Version-Selected": "2022-11-28",
-                   "Cache-Control": "private, max-age=60, s-maxage=60", "Vary": "Accept, Authorization"} | reply.headers
+        headers = {
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-GitHub-Api-Version-Selected": "2022-11-28",
+            "Cache-Control": "private, max-age=60, s-maxage=60",
+            "Vary": "Accept, Authorization",
+        } | reply.headers
         if reply.status not in (204, 304):
             headers |= {"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(payload))}
         for name, value in headers.items():
@@ -280,8 +308,16 @@ class SandboxServer:
         if goal is None:
             return _error(404, f"Unknown goal {name!r}; known: {', '.join(BUILTIN_GOALS)}")
         logins = truth(self.world, goal.audience, datetime.now(UTC))
-        return Reply(200, {"goal": goal.goal, "name": goal.name, "audience": goal.audience.model_dump(),
-                           "logins": sorted(logins), "groups": [sorted(g) for g in identity_groups(self.world)]})
+        return Reply(
+            200,
+            {
+                "goal": goal.goal,
+                "name": goal.name,
+                "audience": goal.audience.model_dump(),
+                "logins": sorted(logins),
+                "groups": [sorted(g) for g in identity_groups(self.world)],
+            },
+        )
 
     def _search(self, render: Renderer, query: dict[str, str], url: str, kind: str) -> Reply:
         q = query.get("q")
@@ -290,8 +326,9 @@ class SandboxServer:
         try:
             found = self.searcher.search(kind, q, query.get("sort", ""), query.get("order", "desc"))
         except SearchError as exc:
-            return _error(422, "Validation Failed",
-                          errors=[{"message": str(exc), "resource": "Search", "field": "q", "code": "invalid"}])
+            return _error(
+                422, "Validation Failed", errors=[{"message": str(exc), "resource": "Search", "field": "q", "code": "invalid"}]
+            )
         per_page, page = paging(query)
         if (page - 1) * per_page >= SEARCH_CAP:
             return _error(422, "Only the first 1000 search results are available")
@@ -334,9 +371,13 @@ class SandboxServer:
         except ValueError:
             return _error(422, "Invalid time: since/until must be ISO 8601")
         author = query.get("author", "").lower()
-        rows = [c for c in self.world.commits(repo)
-                if (not author or author in ((c.login or "").lower(), c.email.lower()))
-                and (since is None or c.date >= since) and (until is None or c.date <= until)]
+        rows = [
+            c
+            for c in self.world.commits(repo)
+            if (not author or author in ((c.login or "").lower(), c.email.lower()))
+            and (since is None or c.date >= since)
+            and (until is None or c.date <= until)
+        ]
         window, headers = paginate(rows, query, url)
         return Reply(200, [render.commit(repo, c) for c in window], headers)
 
@@ -378,8 +419,11 @@ class SandboxServer:
             return _not_found()
         repos = [] if query.get("type") == "member" else list(self.world.repos_by_owner.get(account.login, ()))
         sort = query.get("sort", "full_name")
-        keys: dict[str, Callable[[Repo], Any]] = {"created": lambda r: r.created_at, "updated": lambda r: r.updated_at,
-                                                  "pushed": lambda r: r.pushed_at}
+        keys: dict[str, Callable[[Repo], Any]] = {
+            "created": lambda r: r.created_at,
+            "updated": lambda r: r.updated_at,
+            "pushed": lambda r: r.pushed_at,
+        }
         direction = query.get("direction", "asc" if sort not in keys else "desc")
         repos.sort(key=keys.get(sort, lambda r: r.full_name.lower()), reverse=direction == "desc")
         window, headers = paginate(repos, query, url)

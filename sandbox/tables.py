@@ -10,42 +10,61 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 from foundation.regions import matches_targets
 
-FIRST_NAMES = ("Aarav Ada Ahmed Aiko Alejandro Alice Amara Ana Andrei Anja Arjun Ayesha Ben Bilal Camille Carlos "
-               "Chen Chidi Chloé Dana Daniel David Diego Dmitri Elena Elif Emma Fatima Felix Femi Gabriel Giulia "
-               "Hana Hannah Hiro Ibrahim Ines Ivan Jakub Jamal James Jin Jonas José Juan Julia Kai Kenji Kofi Lars "
-               "Layla Lea Leon Lina Lucas Łukasz Maya Mateo Mei Mohammed Nadia Nikolai Noah Nora Olga Omar Oscar "
-               "Paula Pedro Priya Rafael Ravi Rosa Sakura Sam Santiago Sara Sofia Søren Tariq Tomás Uma Valentina "
-               "Wei Yara Yuki Zara Zoë").split()
-LAST_NAMES = ("Abe Adeyemi Andersson Bauer Becker Brown Chen Costa Cruz Dubois Fernández García Gupta Hansen "
-              "Haddad Hoffmann Ivanova Jansen Jung Kim Kowalski Kumar Larsen Lee Li Lopez Martin Meyer Moreau "
-              "Müller Nakamura Nguyen Novak Okafor Olsen Park Patel Pereira Petrov Popescu Rossi Russo Sato "
-              "Schmidt Schneider Silva Singh Smith Suzuki Tanaka Taylor Walker Wang Weber Williams Wilson Wójcik "
-              "Yamamoto Yilmaz Zhang Zhou").split()
+FIRST_NAMES = ["Aarav", "Ada", "Ahmed", "Aiko", "Alejandro", "Alice", "Amara", "Ana", "Andrei", "Anja", "Arjun", "Ayesha", "Ben", "Bilal", "Camille", "Carlos", "Chen", "Chidi", "Chloé", "Dana", "Daniel", "David", "Diego", "Dmitri", "Elena", "Elif", "Emma", "Fatima", "Felix", "Femi", "Gabriel", "Giulia", "Hana", "Hannah", "Hiro", "Ibrahim", "Ines", "Ivan", "Jakub", "Jamal", "James", "Jin", "Jonas", "José", "Juan", "Julia", "Kai", "Kenji", "Kofi", "Lars", "Layla", "Lea", "Leon", "Lina", "Lucas", "Łukasz", "Maya", "Mateo", "Mei", "Mohammed", "Nadia", "Nikolai", "Noah", "Nora", "Olga", "Omar", "Oscar", "Paula", "Pedro", "Priya", "Rafael", "Ravi", "Rosa", "Sakura", "Sam", "Santiago", "Sara", "Sofia", "Søren", "Tariq", "Tomás", "Uma", "Valentina", "Wei", "Yara", "Yuki", "Zara", "Zoë"]
+LAST_NAMES = ["Abe", "Adeyemi", "Andersson", "Bauer", "Becker", "Brown", "Chen", "Costa", "Cruz", "Dubois", "Fernández", "García", "Gupta", "Hansen", "Haddad", "Hoffmann", "Ivanova", "Jansen", "Jung", "Kim", "Kowalski", "Kumar", "Larsen", "Lee", "Li", "Lopez", "Martin", "Meyer", "Moreau", "Müller", "Nakamura", "Nguyen", "Novak", "Okafor", "Olsen", "Park", "Patel", "Pereira", "Petrov", "Popescu", "Rossi", "Russo", "Sato", "Schmidt", "Schneider", "Silva", "Singh", "Smith", "Suzuki", "Tanaka", "Taylor", "Walker", "Wang", "Weber", "Williams", "Wilson", "Wójcik", "Yamamoto", "Yilmaz", "Zhang", "Zhou"]
 _NON_DECOMPOSABLE = str.maketrans({"Ł": "L", "ł": "l", "ø": "o", "Ø": "O"})
 
 # (location as typed, true ISO country, canonical city, weight); None country = unknowable.
 Location = tuple[str | None, str | None, str | None, int]
 LOCATIONS: tuple[Location, ...] = (
-    ("San Francisco, CA", "US", "San Francisco", 6), ("SF Bay Area", "US", "San Francisco", 3),
-    ("NYC", "US", "New York", 3), ("New York, NY", "US", "New York", 4), ("Seattle, WA, USA", "US", "Seattle", 4),
-    ("Austin, TX", "US", "Austin", 3), ("Cambridge, MA", "US", "Cambridge", 1), ("Paris, TX", "US", "Paris", 1),
-    ("Portland, OR", "US", "Portland", 2), ("Toronto, ON", "CA", "Toronto", 3), ("Montreal, Canada", "CA", "Montreal", 2),
-    ("Vancouver, BC", "CA", "Vancouver", 2), ("Mexico City", "MX", "Mexico City", 1),
-    ("Berlin, Germany", "DE", "Berlin", 4), ("München", "DE", "Munich", 2), ("Hamburg", "DE", "Hamburg", 1),
-    ("London, UK", "GB", "London", 4), ("Cambridge, UK", "GB", "Cambridge", 1), ("Paris, France", "FR", "Paris", 3),
-    ("Amsterdam", "NL", "Amsterdam", 2), ("Warsaw, Poland", "PL", "Warsaw", 2), ("Stockholm", "SE", "Stockholm", 2),
-    ("Madrid, Spain", "ES", "Madrid", 2), ("Zürich, Switzerland", "CH", "Zurich", 2), ("Dublin, Ireland", "IE", "Dublin", 1),
-    ("Helsinki, Finland", "FI", "Helsinki", 1), ("Oslo, Norway", "NO", "Oslo", 1), ("Lisbon, Portugal", "PT", "Lisbon", 1),
-    ("Kyiv, Ukraine", "UA", "Kyiv", 1), ("Bengaluru, India", "IN", "Bengaluru", 4), ("Bangalore", "IN", "Bengaluru", 2),
-    ("Tokyo, Japan", "JP", "Tokyo", 2), ("Shanghai, China", "CN", "Shanghai", 2), ("Seoul, South Korea", "KR", "Seoul", 1),
-    ("Singapore", "SG", "Singapore", 1), ("Sydney, Australia", "AU", "Sydney", 2),
-    ("São Paulo, Brazil", "BR", "São Paulo", 2), ("Buenos Aires, Argentina", "AR", "Buenos Aires", 1),
-    ("Lagos, Nigeria", "NG", "Lagos", 1), ("Tel Aviv, Israel", "IL", "Tel Aviv", 1),
-    ("Remote", None, None, 2), ("Earth", None, None, 1), ("localhost", None, None, 1), ("🌍", None, None, 1),
+    ("San Francisco, CA", "US", "San Francisco", 6),
+    ("SF Bay Area", "US", "San Francisco", 3),
+    ("NYC", "US", "New York", 3),
+    ("New York, NY", "US", "New York", 4),
+    ("Seattle, WA, USA", "US", "Seattle", 4),
+    ("Austin, TX", "US", "Austin", 3),
+    ("Cambridge, MA", "US", "Cambridge", 1),
+    ("Paris, TX", "US", "Paris", 1),
+    ("Portland, OR", "US", "Portland", 2),
+    ("Toronto, ON", "CA", "Toronto", 3),
+    ("Montreal, Canada", "CA", "Montreal", 2),
+    ("Vancouver, BC", "CA", "Vancouver", 2),
+    ("Mexico City", "MX", "Mexico City", 1),
+    ("Berlin, Germany", "DE", "Berlin", 4),
+    ("München", "DE", "Munich", 2),
+    ("Hamburg", "DE", "Hamburg", 1),
+    ("London, UK", "GB", "London", 4),
+    ("Cambridge, UK", "GB", "Cambridge", 1),
+    ("Paris, France", "FR", "Paris", 3),
+    ("Amsterdam", "NL", "Amsterdam", 2),
+    ("Warsaw, Poland", "PL", "Warsaw", 2),
+    ("Stockholm", "SE", "Stockholm", 2),
+    ("Madrid, Spain", "ES", "Madrid", 2),
+    ("Zürich, Switzerland", "CH", "Zurich", 2),
+    ("Dublin, Ireland", "IE", "Dublin", 1),
+    ("Helsinki, Finland", "FI", "Helsinki", 1),
+    ("Oslo, Norway", "NO", "Oslo", 1),
+    ("Lisbon, Portugal", "PT", "Lisbon", 1),
+    ("Kyiv, Ukraine", "UA", "Kyiv", 1),
+    ("Bengaluru, India", "IN", "Bengaluru", 4),
+    ("Bangalore", "IN", "Bengaluru", 2),
+    ("Tokyo, Japan", "JP", "Tokyo", 2),
+    ("Shanghai, China", "CN", "Shanghai", 2),
+    ("Seoul, South Korea", "KR", "Seoul", 1),
+    ("Singapore", "SG", "Singapore", 1),
+    ("Sydney, Australia", "AU", "Sydney", 2),
+    ("São Paulo, Brazil", "BR", "São Paulo", 2),
+    ("Buenos Aires, Argentina", "AR", "Buenos Aires", 1),
+    ("Lagos, Nigeria", "NG", "Lagos", 1),
+    ("Tel Aviv, Israel", "IL", "Tel Aviv", 1),
+    ("Remote", None, None, 2),
+    ("Earth", None, None, 1),
+    ("localhost", None, None, 1),
+    ("🌍", None, None, 1),
     (None, None, None, 14),
 )
 BIG_COMPANIES: dict[str, tuple[str, ...]] = {
@@ -58,15 +77,51 @@ BIG_COMPANIES: dict[str, tuple[str, ...]] = {
 }
 FAANG = ("meta", "apple", "amazon", "netflix", "google")
 # Small employers; "Metalworks" and "Amazonas" trap naive substring matching of big names.
-SMALL_COMPANIES = ("Initech", "Globex", "Acme Labs", "Northwind Data", "Vandelay Industries", "Pied Piper",
-                   "Tyrell Systems", "Soylent Labs", "Umbrella Cloud", "Hooli", "Metalworks GmbH",
-                   "Amazonas Software", "Stark Analytics", "Cyberdyne", "Monarch Solutions", "Aperture Science")
-DNC_PHRASES = ("No recruiters please.", "Please don't email me.", "DMs closed to sales.",
-               "Please do not contact me for marketing.")
-ROLES = ("Software engineer", "Staff engineer", "ML engineer", "Data scientist", "SRE", "Backend developer",
-         "Frontend engineer", "PhD student", "Researcher", "Indie hacker", "Open source maintainer", "CTO")
-BOTS = (("dependabot[bot]", 49699333), ("renovate[bot]", 29139614), ("github-actions[bot]", 41898282),
-        ("pre-commit-ci[bot]", 66853113), ("codecov[bot]", 22429695))
+SMALL_COMPANIES = (
+    "Initech",
+    "Globex",
+    "Acme Labs",
+    "Northwind Data",
+    "Vandelay Industries",
+    "Pied Piper",
+    "Tyrell Systems",
+    "Soylent Labs",
+    "Umbrella Cloud",
+    "Hooli",
+    "Metalworks GmbH",
+    "Amazonas Software",
+    "Stark Analytics",
+    "Cyberdyne",
+    "Monarch Solutions",
+    "Aperture Science",
+)
+DNC_PHRASES = (
+    "No recruiters please.",
+    "Please don't email me.",
+    "DMs closed to sales.",
+    "Please do not contact me for marketing.",
+)
+ROLES = (
+    "Software engineer",
+    "Staff engineer",
+    "ML engineer",
+    "Data scientist",
+    "SRE",
+    "Backend developer",
+    "Frontend engineer",
+    "PhD student",
+    "Researcher",
+    "Indie hacker",
+    "Open source maintainer",
+    "CTO",
+)
+BOTS = (
+    ("dependabot[bot]", 49699333),
+    ("renovate[bot]", 29139614),
+    ("github-actions[bot]", 41898282),
+    ("pre-commit-ci[bot]", 66853113),
+    ("codecov[bot]", 22429695),
+)
 REPO_STEMS = {
     "machine_learning": "tensor neural grad torch vision embed transformer llm infer autograd",
     "data_science": "frame plot insight dataset notebook stats tidy",
@@ -80,21 +135,34 @@ REPO_STEMS = {
     "blockchain": "chain token web3 contract wallet",
     "game_dev": "game sprite pixel physics render voxel",
 }
-REPO_SUFFIXES = "kit lib core flow lab forge hub x ly box io".split()
-ORG_SUFFIXES = "labs project collective foundation hq dev org".split()
+REPO_SUFFIXES = ["kit", "lib", "core", "flow", "lab", "forge", "hub", "x", "ly", "box", "io"]
+ORG_SUFFIXES = ["labs", "project", "collective", "foundation", "hq", "dev", "org"]
 DESCRIPTION_NOUNS = ("library", "toolkit", "framework", "engine", "playground", "experiments", "service", "starter")
-DESCRIPTION_ADJECTIVES = ("Fast", "Tiny", "Modern", "Lightweight", "Experimental", "Minimal", "Production-ready",
-                          "Simple")
+DESCRIPTION_ADJECTIVES = ("Fast", "Tiny", "Modern", "Lightweight", "Experimental", "Minimal", "Production-ready", "Simple")
 GENERIC_TOPICS = ("hacktoberfest", "open-source", "library", "tools", "awesome")
-PERSONAL_REPOS = (("dotfiles", "My dotfiles"), ("blog", "Personal blog"),
-                  ("advent-of-code", "Solutions to Advent of Code"), ("notes", None),
-                  ("homework", "Course assignments"), ("website", "My personal website"),
-                  ("leetcode", "LeetCode solutions"), ("scripts", "Assorted scripts"), ("resume", None))
+PERSONAL_REPOS = (
+    ("dotfiles", "My dotfiles"),
+    ("blog", "Personal blog"),
+    ("advent-of-code", "Solutions to Advent of Code"),
+    ("notes", None),
+    ("homework", "Course assignments"),
+    ("website", "My personal website"),
+    ("leetcode", "LeetCode solutions"),
+    ("scripts", "Assorted scripts"),
+    ("resume", None),
+)
 PERSONAL_LANGUAGES = ("Python", "JavaScript", "Shell", "HTML", "Go", "Rust", "Java", "Vim Script", "Ruby", None)
 OFF_LANGUAGES = ("Shell", "C", "JavaScript", "Jupyter Notebook", "HTML", "Makefile")
 LICENSE_KEYS = ("mit", "mit", "apache-2.0", "gpl-3.0", "bsd-3-clause", "mpl-2.0", None)
-USER_ID_TIMELINE = ((2008, 1), (2012, 1_500_000), (2015, 10_000_000), (2018, 35_000_000), (2021, 80_000_000),
-                    (2024, 150_000_000), (2030, 300_000_000))
+USER_ID_TIMELINE = (
+    (2008, 1),
+    (2012, 1_500_000),
+    (2015, 10_000_000),
+    (2018, 35_000_000),
+    (2021, 80_000_000),
+    (2024, 150_000_000),
+    (2030, 300_000_000),
+)
 REPO_ID_TIMELINE = ((2008, 1), (2015, 30_000_000), (2020, 300_000_000), (2023, 600_000_000), (2030, 1_500_000_000))
 
 
@@ -111,16 +179,28 @@ class Theme:
 
 
 THEMES = (
-    Theme("Python", "machine_learning", 0.05), Theme("Jupyter Notebook", "machine_learning", 0.01),
-    Theme("C++", "machine_learning", 0.01), Theme("Python", "data_science", 0.035),
-    Theme("Python", "web_frameworks", 0.025), Theme("Rust", "databases", 0.04, ("EUROPE", 0.45), (("microsoft",), 0.15)),
-    Theme("Go", "databases", 0.02, ("EUROPE", 0.3)), Theme("C++", "databases", 0.01),
-    Theme("Rust", "cli_tools", 0.025, ("EUROPE", 0.3)), Theme("Go", "kubernetes", 0.055, ("NA", 0.5), stars_mu=4.2),
-    Theme("Go", "devops", 0.02), Theme("Python", "devops", 0.01),
-    Theme("TypeScript", "react_components", 0.055, None, (FAANG, 0.25)), Theme("JavaScript", "react_components", 0.025),
-    Theme("TypeScript", "web_frameworks", 0.015), Theme("Java", "web_frameworks", 0.015),
-    Theme("Ruby", "web_frameworks", 0.01), Theme("C++", "game_dev", 0.015), Theme("C#", "game_dev", 0.01),
-    Theme("Solidity", "blockchain", 0.01), Theme("Go", "security", 0.01), Theme("Rust", "security", 0.008),
+    Theme("Python", "machine_learning", 0.05),
+    Theme("Jupyter Notebook", "machine_learning", 0.01),
+    Theme("C++", "machine_learning", 0.01),
+    Theme("Python", "data_science", 0.035),
+    Theme("Python", "web_frameworks", 0.025),
+    Theme("Rust", "databases", 0.04, ("EUROPE", 0.45), (("microsoft",), 0.15)),
+    Theme("Go", "databases", 0.02, ("EUROPE", 0.3)),
+    Theme("C++", "databases", 0.01),
+    Theme("Rust", "cli_tools", 0.025, ("EUROPE", 0.3)),
+    Theme("Go", "kubernetes", 0.055, ("NA", 0.5), stars_mu=4.2),
+    Theme("Go", "devops", 0.02),
+    Theme("Python", "devops", 0.01),
+    Theme("TypeScript", "react_components", 0.055, None, (FAANG, 0.25)),
+    Theme("JavaScript", "react_components", 0.025),
+    Theme("TypeScript", "web_frameworks", 0.015),
+    Theme("Java", "web_frameworks", 0.015),
+    Theme("Ruby", "web_frameworks", 0.01),
+    Theme("C++", "game_dev", 0.015),
+    Theme("C#", "game_dev", 0.01),
+    Theme("Solidity", "blockchain", 0.01),
+    Theme("Go", "security", 0.01),
+    Theme("Rust", "security", 0.008),
 )
 LANGUAGE_TOPICS = {"Go": "golang", "C++": "cpp", "C#": "csharp", "Jupyter Notebook": "jupyter"}
 
@@ -134,7 +214,7 @@ def id_at(when: datetime, timeline: tuple[tuple[int, int], ...]) -> int:
     return timeline[-1][1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def locations_in(region: str) -> list[Location]:
     """The places a regional theme (e.g. EUROPE) draws from, judged by the same rules the oracle uses."""
     return [x for x in LOCATIONS if matches_targets([region], x[1])]

@@ -235,13 +235,22 @@ def _derive_events(world: World, account: Account) -> list[Event]:
         for i, commit in enumerate(history):
             newest_of_run = i == 0 or history[i - 1].login != account.login
             if commit.login == account.login and commit.date >= since and newest_of_run:
-                payload = {"repository_id": repo.id, "push_id": rng.randrange(10**10, 10**11),
-                           "ref": f"refs/heads/{repo.default_branch}", "head": commit.sha,
-                           "before": commit.parent or "0" * 40}
+                payload = {
+                    "repository_id": repo.id,
+                    "push_id": rng.randrange(10**10, 10**11),
+                    "ref": f"refs/heads/{repo.default_branch}",
+                    "head": commit.sha,
+                    "before": commit.parent or "0" * 40,
+                }
                 drafts.append((commit.date, "PushEvent", repo.full_name, payload))
     for push in account.pushes:
-        payload = {"repository_id": world.repos[push.repo].id, "push_id": rng.randrange(10**10, 10**11),
-                   "ref": push.ref, "head": _sha(push.repo, push.at), "before": _sha(push.repo, push.ref)}
+        payload = {
+            "repository_id": world.repos[push.repo].id,
+            "push_id": rng.randrange(10**10, 10**11),
+            "ref": push.ref,
+            "head": _sha(push.repo, push.at),
+            "before": _sha(push.repo, push.ref),
+        }
         drafts.append((push.at, "PushEvent", push.repo, payload))
     last = world.last_activity(account.login)
     recent = last is not None and last >= since
@@ -257,9 +266,16 @@ def _derive_events(world: World, account: Account) -> list[Event]:
 
 
 # Parts of a codebase: commit messages and branch names (the generator's feature branches too) pick one.
-CODE_AREAS = "parser cache config api docs build serializer client scheduler loader".split()
-_MESSAGES = ("Fix typo in README", "Add tests for {w}", "Refactor {w}", "Update docs", "Fix {w} edge case",
-             "Improve {w} performance", "Merge pull request #{n} from {w}-fix")
+CODE_AREAS = ["parser", "cache", "config", "api", "docs", "build", "serializer", "client", "scheduler", "loader"]
+_MESSAGES = (
+    "Fix typo in README",
+    "Add tests for {w}",
+    "Refactor {w}",
+    "Update docs",
+    "Fix {w} edge case",
+    "Improve {w} performance",
+    "Merge pull request #{n} from {w}-fix",
+)
 _BOT_MESSAGES = ("Bump {w} from 1.{n}.0 to 1.{n}.1", "chore(deps): update {w} to v{n}", "[pre-commit.ci] auto fixes")
 
 
@@ -273,8 +289,13 @@ def _noise_event(rng: random.Random, recent: bool) -> tuple[str, dict[str, Any]]
     number, title = rng.randint(1, 3000), _commit_message(rng, False)
     if kind == "PullRequestEvent":
         action = rng.choice(("opened", "closed"))
-        pull = {"id": rng.randrange(10**9, 3 * 10**9), "number": number, "title": title,
-                "state": "open" if action == "opened" else "closed", "merged": action == "closed"}
+        pull = {
+            "id": rng.randrange(10**9, 3 * 10**9),
+            "number": number,
+            "title": title,
+            "state": "open" if action == "opened" else "closed",
+            "merged": action == "closed",
+        }
         return kind, {"action": action, "number": number, "pull_request": pull}
     if kind == "IssuesEvent":
         issue = {"id": rng.randrange(10**9, 3 * 10**9), "number": number, "title": title, "state": "open"}
@@ -282,6 +303,11 @@ def _noise_event(rng: random.Random, recent: bool) -> tuple[str, dict[str, Any]]
     if kind == "CreateEvent":
         tag = rng.random() < 0.5
         ref = f"v{rng.randint(0, 3)}.{rng.randint(0, 20)}.0" if tag else f"fix-{rng.choice(CODE_AREAS)}"
-        return kind, {"ref": ref, "ref_type": "tag" if tag else "branch", "master_branch": "main",
-                      "description": None, "pusher_type": "user"}
+        return kind, {
+            "ref": ref,
+            "ref_type": "tag" if tag else "branch",
+            "master_branch": "main",
+            "description": None,
+            "pusher_type": "user",
+        }
     return kind, {"action": "started"}

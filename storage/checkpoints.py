@@ -52,6 +52,7 @@ _AAD = b"langgraph-checkpoint"
 def serializer() -> JsonPlusSerializer:
     return JsonPlusSerializer(allowed_msgpack_modules=_ALLOWED)
 
+
 class KeyringCipher(CipherProtocol):
     """Seals checkpoint bytes for one tenant; the blob names its data-key version, so rotation is free."""
 
@@ -69,9 +70,7 @@ class KeyringCipher(CipherProtocol):
         return self.keyring.decrypt(ciphertext, _AAD)
 
 
-def encrypted_serializer(
-    keyring: Keyring, tenant_id: str, serde: SerializerProtocol | None = None
-) -> SerializerProtocol:
+def encrypted_serializer(keyring: Keyring, tenant_id: str, serde: SerializerProtocol | None = None) -> SerializerProtocol:
     """The serializer to give a checkpoint saver (`SqliteSaver(conn, serde=...)`, `PostgresSaver`):
     `serde` (default: the project's allow-listed JsonPlus serializer) wrapped in the tenant's cipher."""
     return EncryptedSerializer(KeyringCipher(keyring, tenant_id), serde or serializer())

@@ -35,7 +35,15 @@ def _isolated_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: p
     session's key file (CMO_KEK_FILE), which Postgres-backed code needs (tests marked `own_keys` make
     their own); afterwards the process's keyrings are closed and unbound."""
     monkeypatch.setenv("CMO_HOME", str(tmp_path / "cmo_home"))
-    for name in ("GITHUB_TOKEN", "GITHUB_API_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "REDIS_URL", "CMO_KEK_FILE"):
+    for name in (
+        "GITHUB_TOKEN",
+        "GITHUB_API_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CMO_KEK_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANGSMITH_TRACING", "false")
     if not request.node.get_closest_marker("own_keys"):

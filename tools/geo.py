@@ -196,7 +196,5 @@ def normalize_location(raw: str | None) -> Place:
         return Place(region=regions[0][0] if regions else None)
     order = list(scores)
     country = max(order, key=lambda c: (scores[c], -order.index(c)))
-    city = next(
-        (ref.city for refs in evidence for ref in refs if ref.kind == "city" and ref.countries == (country,)), None
-    )
+    city = next((ref.city for refs in evidence for ref in refs if ref.kind == "city" and ref.countries == (country,)), None)
     return Place(country=country, region=region_of(country), city=city)

@@ -187,7 +187,7 @@ class GitHubTransport(HTTPAdapter):
         fresh = {k: v for k, v in response.headers.items() if k.lower() in _RATE_HEADERS}
         response.status_code = 200
         response.reason = "OK"
-        response._content = cached.body.replace(_ORIGIN.encode(), origin.encode())  # noqa: SLF001 - no public setter
+        response._content = cached.body.replace(_ORIGIN.encode(), origin.encode())
         response.headers.clear()
         response.headers.update({k: v.replace(_ORIGIN, origin) for k, v in cached.headers.items()})
         response.headers.update(fresh)

@@ -71,7 +71,9 @@ def _combine(group: list[Prospect]) -> Prospect:
         return primary
     names = {s.name for s in primary.signals}
     signals = list(primary.signals) + [s for o in others for s in o.signals if s.name not in names]
-    repos = list(dict.fromkeys(primary.developer_profile.repositories + [r for o in others for r in o.developer_profile.repositories]))
+    repos = list(
+        dict.fromkeys(primary.developer_profile.repositories + [r for o in others for r in o.developer_profile.repositories])
+    )
     profile = primary.developer_profile.model_copy(update={"repositories": repos})
     return primary.model_copy(
         update={

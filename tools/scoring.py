@@ -40,9 +40,7 @@ def commit_frequency(activity: Activity, now: datetime) -> CommitFrequency:
     return "rarely" if n else "inactive"
 
 
-def overall_score(
-    contributions: list[RepoContribution], repos: dict[str, RepoInfo], contribution: int, activity: int
-) -> float:
+def overall_score(contributions: list[RepoContribution], repos: dict[str, RepoInfo], contribution: int, activity: int) -> float:
     maintainer = 1.0 if any(c.is_maintainer for c in contributions) else 0.0
     stars = max((repos[c.repo].stars for c in contributions), default=0)
     popularity = min(1.0, math.log10(1 + stars) / 4)

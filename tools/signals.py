@@ -92,8 +92,7 @@ def compute_signals(
             Signal(
                 name="popular_project_owner",
                 evidence=[
-                    Evidence(kind="stars", repo=c.repo, count=repos[c.repo].stars, url=repos[c.repo].html_url)
-                    for c in popular
+                    Evidence(kind="stars", repo=c.repo, count=repos[c.repo].stars, url=repos[c.repo].html_url) for c in popular
                 ],
             )
         )

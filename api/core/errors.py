@@ -131,7 +131,9 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DataError)
     if not _is_nul_in_text(exc):
         return await _unexpected(request, exc)
-    return _respond(request, 422, NUL_DETAIL, slug="validation-error", errors=[{"loc": "body", "msg": NUL_DETAIL, "type": "nul_character"}])
+    return _respond(
+        request, 422, NUL_DETAIL, slug="validation-error", errors=[{"loc": "body", "msg": NUL_DETAIL, "type": "nul_character"}]
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -19,7 +19,9 @@ from structlog.typing import EventDict, WrappedLogger
 from privacy.masking import mask_text
 
 NAME_FIELDS = frozenset({"name", "full_name"})
-SECRET_FIELDS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "token", "api_key", "secret"})
+SECRET_FIELDS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "password", "token", "api_key", "secret"}
+)
 _HANDLER_MARK = "_cmo_json_handler"
 
 

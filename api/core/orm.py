@@ -153,9 +153,7 @@ class EngagementEvent(Base):
     __tablename__ = "engagement_events"
     __table_args__ = (
         CheckConstraint(one_of("type", ENGAGEMENT_TYPES), name="ck_engagement_events_type"),
-        ForeignKeyConstraint(
-            ["job_id", "prospect_id"], ["prospects.job_id", "prospects.prospect_id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["job_id", "prospect_id"], ["prospects.job_id", "prospects.prospect_id"], ondelete="CASCADE"),
         Index("ix_engagement_events_tenant_job", "tenant_id", "job_id"),
         Index("ix_engagement_events_job_prospect", "job_id", "prospect_id"),
     )

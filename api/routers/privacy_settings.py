@@ -15,9 +15,7 @@ from api.models.problem import problems
 from api.services import tenant_privacy
 from api.services.audit import audited
 
-router = APIRouter(
-    prefix="/api/privacy", tags=["privacy"], dependencies=[Depends(authenticate)], responses=problems(401, 403)
-)
+router = APIRouter(prefix="/api/privacy", tags=["privacy"], dependencies=[Depends(authenticate)], responses=problems(401, 403))
 
 
 @router.get("/settings")

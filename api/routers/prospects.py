@@ -20,7 +20,9 @@ from api.services.audit import audited, principal_actor
 from api.services.erasure import Person, erase
 from api.services.subject_export import export_person
 
-router = APIRouter(prefix="/api/prospects", tags=["prospects"], dependencies=[Depends(authenticate)], responses=problems(401, 404, 422))
+router = APIRouter(
+    prefix="/api/prospects", tags=["prospects"], dependencies=[Depends(authenticate)], responses=problems(401, 404, 422)
+)
 
 ProspectId = Annotated[
     str, Path(pattern=r"^gh_[A-Za-z0-9][A-Za-z0-9-]{0,38}$", description="The prospect id of the leads: `gh_<GitHub login>`.")

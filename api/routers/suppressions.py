@@ -56,9 +56,7 @@ async def list_suppressions(
     kind: Annotated[SuppressionKind | None, Query()] = None,
 ) -> SuppressionPage:
     """The tenant's list, newest first, values decrypted (an erasure tombstone has none)."""
-    rows, next_cursor = await suppressions.list_suppressions(
-        session, principal.tenant_id, limit=limit, cursor=cursor, kind=kind
-    )
+    rows, next_cursor = await suppressions.list_suppressions(session, principal.tenant_id, limit=limit, cursor=cursor, kind=kind)
     return SuppressionPage(items=[suppressions.describe(session, row) for row in rows], next_cursor=next_cursor)
 
 
@@ -89,9 +87,7 @@ async def import_suppressions(request: Request, principal: CurrentPrincipal, ses
 async def export_suppressions(principal: CurrentPrincipal, session: SessionDep) -> Response:
     """The list as a CSV attachment; erasure tombstones hold no value and are left out."""
     text = await suppressions.export_csv(session, principal.tenant_id)
-    return Response(
-        text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": content_disposition(EXPORT_NAME)}
-    )
+    return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": content_disposition(EXPORT_NAME)})
 
 
 @router.delete("/{suppression_id}", status_code=204, responses=problems(404, 409), dependencies=[audited("suppression.delete")])

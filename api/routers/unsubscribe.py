@@ -41,7 +41,7 @@ button{{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}}</style></head>
 """
 _CONFIRM = _PAGE.format(
     title="Unsubscribe",
-    content='<p>Stop all further messages to you from this sender, and object to the use of your data for '
+    content="<p>Stop all further messages to you from this sender, and object to the use of your data for "
     "direct marketing?</p>"
     '<form method="post" action=""><input type="hidden" name="List-Unsubscribe" value="One-Click">'
     '<button type="submit">Unsubscribe</button></form>',
@@ -84,7 +84,9 @@ async def confirm(token: str, request: Request, session: SessionDep) -> HTMLResp
     return _page(_CONFIRM)
 
 
-@router.post("/unsubscribe/{token}", response_class=HTMLResponse, responses=problems(404, 413, 503), openapi_extra=_ONE_CLICK_BODY)
+@router.post(
+    "/unsubscribe/{token}", response_class=HTMLResponse, responses=problems(404, 413, 503), openapi_extra=_ONE_CLICK_BODY
+)
 async def unsubscribe(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """Opt out for good (GDPR Art. 21 objection), effective before this answer; repeating it is harmless."""
     recipient = await _recipient(request, session, token)

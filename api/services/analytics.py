@@ -126,13 +126,17 @@ async def campaign_stats(session: AsyncSession, tenant_id: str, jobs: Sequence[o
 
 async def recent_campaigns(session: AsyncSession, tenant_id: str, limit: int) -> list[CampaignStats]:
     jobs = (
-        await session.execute(
-            select(orm.Job)
-            .where(orm.Job.tenant_id == tenant_id)
-            .order_by(orm.Job.created_at.desc(), orm.Job.id.desc())
-            .limit(limit)
+        (
+            await session.execute(
+                select(orm.Job)
+                .where(orm.Job.tenant_id == tenant_id)
+                .order_by(orm.Job.created_at.desc(), orm.Job.id.desc())
+                .limit(limit)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return await campaign_stats(session, tenant_id, jobs)
 
 
@@ -163,9 +167,7 @@ async def prospect_analytics(session: AsyncSession, tenant_id: str, top: int) ->
         score_sum += float(scores or 0)
     total = sum(by_verdict.values())
     engaged = await session.scalar(
-        select(func.count()).select_from(
-            select(E.job_id, E.prospect_id).where(E.tenant_id == tenant_id).distinct().subquery()
-        )
+        select(func.count()).select_from(select(E.job_id, E.prospect_id).where(E.tenant_id == tenant_id).distinct().subquery())
     )
     best = (
         await session.execute(

@@ -20,9 +20,7 @@ from api.core.errors import Problem
 from api.services.jobs import get_job
 
 
-async def save_artifact(
-    session: AsyncSession, job: orm.Job, name: str, content_type: str, content: bytes
-) -> str:
+async def save_artifact(session: AsyncSession, job: orm.Job, name: str, content_type: str, content: bytes) -> str:
     """Store (or replace) one artifact of `job` in the caller's transaction; returns its id."""
     row = {
         "id": f"art_{secrets.token_hex(10)}",
@@ -56,9 +54,7 @@ async def get_artifact(session: AsyncSession, tenant_id: str, artifact_id: str, 
 
 async def delete_artifact(session: AsyncSession, tenant_id: str, artifact_id: str) -> None:
     deleted = await session.scalar(
-        delete(orm.Artifact)
-        .where(orm.Artifact.id == artifact_id, orm.Artifact.tenant_id == tenant_id)
-        .returning(orm.Artifact.id)
+        delete(orm.Artifact).where(orm.Artifact.id == artifact_id, orm.Artifact.tenant_id == tenant_id).returning(orm.Artifact.id)
     )
     if deleted is None:
         raise Problem(404, f"no artifact {artifact_id!r}")

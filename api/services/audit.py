@@ -306,7 +306,9 @@ async def list_audit(
 
 def _cursor_seq(raw: str) -> int:
     if not raw.isdigit():
-        raise Problem(422, "query.cursor: not a cursor of the audit trail (pass next_cursor of the previous page)", slug="validation-error")
+        raise Problem(
+            422, "query.cursor: not a cursor of the audit trail (pass next_cursor of the previous page)", slug="validation-error"
+        )
     return int(raw)
 
 

@@ -22,9 +22,7 @@ EmailLength = Literal["short", "medium", "long"]
 _NEW_GOAL = re.compile(r"^\s*(?:new goal|start over|instead)\b[\s:,-]*", re.I)
 _GOAL_VERBS = re.compile(r"^\s*(?:find|search for|look for)\b", re.I)  # not "I want": "I want shorter emails"
 _HELP = re.compile(r"^\s*(?:help|\?+|what can you do\??|what do you understand\??)\s*$", re.I)
-_WHY = re.compile(
-    r"\bwhy\s+(?:is|was|does|did)\s+@?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\b(?P<rest>.*)", re.I | re.S
-)
+_WHY = re.compile(r"\bwhy\s+(?:is|was|does|did)\s+@?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\b(?P<rest>.*)", re.I | re.S)
 _WHO = re.compile(r"\bwho\s+(?:is|was)\s+(?:ranked\s+)?(?P<rest>.*)", re.I | re.S)
 _RANK_WORDS = re.compile(r"\b(?:rank(?:ed)?|first|second|third|top|score[ds]?|high(?:er)?|above|ahead)\b|#\s*\d+", re.I)
 _ORDINALS = {"first": 1, "top": 1, "second": 2, "third": 3}
@@ -104,8 +102,16 @@ def parse_intent(message: str, *, has_goal: bool) -> Intent | None:
     )
     a = parsed.audience
     understood = (
-        email_length or intent.any_role or parsed.max_prospects or a.target_regions or a.languages or a.domains
-        or a.exclude_companies or a.include_companies or a.role != "any" or a.stars_range
+        email_length
+        or intent.any_role
+        or parsed.max_prospects
+        or a.target_regions
+        or a.languages
+        or a.domains
+        or a.exclude_companies
+        or a.include_companies
+        or a.role != "any"
+        or a.stars_range
     )
     return intent if understood else None
 

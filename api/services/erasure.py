@@ -179,7 +179,9 @@ async def _scrub_job(session: AsyncSession, job: orm.Job, person: Person, done: 
         ids = [row.prospect_id for row in gone]
         engagement = orm.EngagementEvent
         await session.execute(delete(engagement).where(engagement.job_id == job.id, engagement.prospect_id.in_(ids)))
-        await session.execute(delete(orm.ProspectRow).where(orm.ProspectRow.job_id == job.id, orm.ProspectRow.prospect_id.in_(ids)))
+        await session.execute(
+            delete(orm.ProspectRow).where(orm.ProspectRow.job_id == job.id, orm.ProspectRow.prospect_id.in_(ids))
+        )
         done.prospects += len(gone)
     events = (await session.execute(select(orm.JobEvent).where(orm.JobEvent.job_id == job.id))).scalars().all()
     dropped = [event.seq for event in events if person.is_event_subject(event.data)]
@@ -241,7 +243,9 @@ async def _rewrite_artifacts(session: AsyncSession, job: orm.Job, person: Person
     return True
 
 
-async def _remaining_leads(session: AsyncSession, job: orm.Job, person: Person, leads_file: orm.Artifact | None) -> list[Prospect]:
+async def _remaining_leads(
+    session: AsyncSession, job: orm.Job, person: Person, leads_file: orm.Artifact | None
+) -> list[Prospect]:
     """The job's leads in their stored order (leads_full.json, else the rows by score), without the
     person and with mentions of them redacted."""
     if leads_file is not None:
@@ -302,7 +306,10 @@ async def was_erased(session: AsyncSession, tenant_id: str, login: str) -> bool:
         return False
     index = keyring_of(session).blind_index(tenant_id, value)
     query = select(Suppression.id).where(
-        Suppression.tenant_id == tenant_id, Suppression.kind == "login", Suppression.value_index == index, Suppression.reason == "erasure"
+        Suppression.tenant_id == tenant_id,
+        Suppression.kind == "login",
+        Suppression.value_index == index,
+        Suppression.reason == "erasure",
     )
     return (await session.execute(query)).first() is not None
 
@@ -361,7 +368,9 @@ async def _tombstone(session: AsyncSession, tenant_id: str, person: Person) -> l
     values += [("github_id", str(number)) for number in sorted(person.github_ids)]
     values += [("email", email) for email in sorted(person.emails)]
     with tenant_scope(tenant_id):
-        rows = [await add_suppression(session, tenant_id, kind, value, reason="erasure", source="erasure") for kind, value in values]
+        rows = [
+            await add_suppression(session, tenant_id, kind, value, reason="erasure", source="erasure") for kind, value in values
+        ]
     return [row.id for row in rows]
 
 

@@ -34,23 +34,25 @@ JOB_CREATED = "job.created"
 JOB_STARTED = "job.started"
 JOB_FAILED = "job.failed"
 JOB_CANCELLED = "job.cancelled"
-CATALOGUE = frozenset({
-    JOB_CREATED,
-    JOB_STARTED,
-    graph_events.AGENT_STARTED,
-    graph_events.AGENT_FINISHED,
-    graph_events.AGENT_REASONING,
-    graph_events.TOOL_CALLED,
-    graph_events.TOOL_RESULT,
-    graph_events.PROSPECT_FOUND,
-    graph_events.PROSPECT_ENRICHED,
-    graph_events.MESSAGE_DRAFTED,
-    graph_events.COMPLIANCE_REVIEWED,
-    graph_events.JOB_PROGRESS,
-    graph_events.CAMPAIGN_COMPLETED,
-    JOB_FAILED,
-    JOB_CANCELLED,
-})
+CATALOGUE = frozenset(
+    {
+        JOB_CREATED,
+        JOB_STARTED,
+        graph_events.AGENT_STARTED,
+        graph_events.AGENT_FINISHED,
+        graph_events.AGENT_REASONING,
+        graph_events.TOOL_CALLED,
+        graph_events.TOOL_RESULT,
+        graph_events.PROSPECT_FOUND,
+        graph_events.PROSPECT_ENRICHED,
+        graph_events.MESSAGE_DRAFTED,
+        graph_events.COMPLIANCE_REVIEWED,
+        graph_events.JOB_PROGRESS,
+        graph_events.CAMPAIGN_COMPLETED,
+        JOB_FAILED,
+        JOB_CANCELLED,
+    }
+)
 TERMINAL_EVENTS = frozenset({graph_events.CAMPAIGN_COMPLETED, JOB_FAILED, JOB_CANCELLED})
 HISTORY_PAGE = 500
 
@@ -103,11 +105,7 @@ async def append_event(
         literal(dedupe_key, String()),
     )
     if dedupe_key is not None:
-        row = row.where(
-            ~select(JobEvent.seq)
-            .where(JobEvent.job_id == job_id, JobEvent.dedupe_key == dedupe_key)
-            .exists()
-        )
+        row = row.where(~select(JobEvent.seq).where(JobEvent.job_id == job_id, JobEvent.dedupe_key == dedupe_key).exists())
     statement = insert(JobEvent).from_select(["job_id", "seq", "event", "data", "created_at", "dedupe_key"], row)
     seq = await session.scalar(statement.returning(JobEvent.seq))
     if seq is not None:

@@ -71,7 +71,12 @@ from storage.keyring import tenant_scope
 log = structlog.get_logger("api.worker")
 
 PROGRESS_INTERVAL_SECONDS = 1.0
-COUNTED = {PROSPECT_FOUND: "candidates", PROSPECT_ENRICHED: "enriched", MESSAGE_DRAFTED: "drafted", COMPLIANCE_REVIEWED: "reviewed"}
+COUNTED = {
+    PROSPECT_FOUND: "candidates",
+    PROSPECT_ENRICHED: "enriched",
+    MESSAGE_DRAFTED: "drafted",
+    COMPLIANCE_REVIEWED: "reviewed",
+}
 COUNTS = ("repos", *COUNTED.values())
 
 Outcome = Literal["finished", "released", "lost"]
@@ -170,7 +175,9 @@ class JobRun:
         """`job.started`, after learning which graph events the log already holds (from a worker
         that ran the job before: one that died, or stopped and handed it back)."""
         async with self.database.sessions() as session:
-            rows = (await session.execute(select(orm.JobEvent.event, orm.JobEvent.data).where(orm.JobEvent.job_id == self.job.id))).all()
+            rows = (
+                await session.execute(select(orm.JobEvent.event, orm.JobEvent.data).where(orm.JobEvent.job_id == self.job.id))
+            ).all()
             self._stored = Counter((data["task"], event) for event, data in rows if data.get("task"))
             resumed = any(event == JOB_STARTED for event, _ in rows)
             await append_event(session, self.job.id, JOB_STARTED, {"attempt": self.job.attempts, "resumed": resumed})
@@ -215,7 +222,12 @@ class JobRun:
         suppression = load_from_thread(self.database, self.job.tenant_id, loop)  # the tenant's list, read now
         if checkpoint_values(self.settings, self.job.id, self.job.tenant_id):
             return resume_job(
-                self.job.id, self.settings, events=self, suppression=suppression, tenant_id=self.job.tenant_id, sandbox=self.config.github_sandbox
+                self.job.id,
+                self.settings,
+                events=self,
+                suppression=suppression,
+                tenant_id=self.job.tenant_id,
+                sandbox=self.config.github_sandbox,
             )
         campaign = Campaign.model_validate(self.job.campaign) if self.job.campaign else None
         return run_job(
@@ -307,7 +319,9 @@ class JobRun:
         leads, terminal = await drop_suppressed_leads(self.database, self.job.tenant_id, leads, summary, terminal)
         files = await asyncio.to_thread(artifact_files, leads, summary)
         async with self.database.sessions() as session:
-            if not await end_lease(session, self.job.id, self.worker_id, status=status, error=error, summary=summary, counts=self.counts):
+            if not await end_lease(
+                session, self.job.id, self.worker_id, status=status, error=error, summary=summary, counts=self.counts
+            ):
                 await session.rollback()
                 return "lost"
             await save_prospects(session, self.job, leads)

@@ -96,12 +96,8 @@ async def list_jobs(
         query = query.where(orm.Job.status == status)
     if cursor is not None:
         created_at, job_id = decode_cursor(cursor)
-        query = query.where(
-            or_(orm.Job.created_at < created_at, (orm.Job.created_at == created_at) & (orm.Job.id < job_id))
-        )
-    rows = (
-        await session.execute(query.order_by(orm.Job.created_at.desc(), orm.Job.id.desc()).limit(limit + 1))
-    ).scalars().all()
+        query = query.where(or_(orm.Job.created_at < created_at, (orm.Job.created_at == created_at) & (orm.Job.id < job_id)))
+    rows = (await session.execute(query.order_by(orm.Job.created_at.desc(), orm.Job.id.desc()).limit(limit + 1))).scalars().all()
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
@@ -130,10 +126,7 @@ async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.
             else {"cancel_requested": True}
         )
         changed = await session.scalar(
-            update(orm.Job)
-            .where(orm.Job.id == job.id, orm.Job.status == job.status)
-            .values(**changes)
-            .returning(orm.Job.id)
+            update(orm.Job).where(orm.Job.id == job.id, orm.Job.status == job.status).values(**changes).returning(orm.Job.id)
         )
         if changed is not None:
             if queued:

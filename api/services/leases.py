@@ -89,4 +89,3 @@ async def unfinished_job_ids(database: Database) -> Sequence[str]:
     async with database.sessions() as session:
         query = select(orm.Job.id).where(orm.Job.status.in_(UNFINISHED)).order_by(orm.Job.created_at)
         return (await session.execute(query)).scalars().all()
-

@@ -133,7 +133,15 @@ async def _purge_tenant(
     cutoff = now - timedelta(days=tenant_retention_days(tenant, settings))
     finished = (orm.Job.tenant_id == tenant.id, orm.Job.status.in_(orm.FINISHED_STATUSES))
     old_jobs = set((await session.execute(select(orm.Job.id).where(*finished, orm.Job.created_at < cutoff))).scalars())
-    chats = (await session.execute(select(orm.ChatThread.id).where(orm.ChatThread.tenant_id == tenant.id, orm.ChatThread.updated_at < cutoff))).scalars().all()
+    chats = (
+        (
+            await session.execute(
+                select(orm.ChatThread.id).where(orm.ChatThread.tenant_id == tenant.id, orm.ChatThread.updated_at < cutoff)
+            )
+        )
+        .scalars()
+        .all()
+    )
     counts = PurgeCounts(jobs=len(old_jobs), chat_threads=len(chats))
     counts.prospects, emptied = await _expire_prospects(session, tenant.id, finished, old_jobs, now, dry_run)
     checkpoint_cutoff = now - timedelta(days=settings.cmo_checkpoint_retention_days)

@@ -74,7 +74,10 @@ async def export_person(session: AsyncSession, tenant_id: str, person: Person) -
 
 def _record(row: orm.ProspectRow, job: orm.Job) -> ProspectRecord:
     data = row.data
-    sources = [Source(field=name, source=p["source"], fetched_at=p.get("fetched_at")) for name, p in (data.get("provenance") or {}).items()]
+    sources = [
+        Source(field=name, source=p["source"], fetched_at=p.get("fetched_at"))
+        for name, p in (data.get("provenance") or {}).items()
+    ]
     sources += [
         Source(field=f"signal:{signal['name']}", source=evidence["url"])
         for signal in data.get("signals", [])
@@ -137,8 +140,14 @@ async def _suppression_status(session: AsyncSession, tenant_id: str, person: Per
         return SuppressionStatus(suppressed=False, entries=[])  # a tenant that never suppressed anyone has no keys
     keyring = keyring_of(session)
     wanted = {(kind, keyring.blind_index(tenant_id, value)) for kind, value in pairs}
-    query = select(Suppression).where(Suppression.tenant_id == tenant_id, Suppression.value_index.in_(sorted(i for _, i in wanted)))
-    rows = [row for row in (await session.execute(query.order_by(Suppression.created_at))).scalars() if (row.kind, row.value_index) in wanted]
+    query = select(Suppression).where(
+        Suppression.tenant_id == tenant_id, Suppression.value_index.in_(sorted(i for _, i in wanted))
+    )
+    rows = [
+        row
+        for row in (await session.execute(query.order_by(Suppression.created_at))).scalars()
+        if (row.kind, row.value_index) in wanted
+    ]
     entries = [SuppressionEntry(id=r.id, kind=r.kind, reason=r.reason, created_at=r.created_at) for r in rows]
     return SuppressionStatus(suppressed=bool(entries), entries=entries)
 
@@ -149,7 +158,9 @@ async def _audit_ids(session: AsyncSession, tenant_id: str, person: Person) -> l
     for prospect_id in person.prospect_ids:
         cursor: str | None = None
         while True:
-            rows, cursor = await list_audit(session, tenant_id, AuditFilter(prospect_id=prospect_id), limit=_AUDIT_PAGE, cursor=cursor)
+            rows, cursor = await list_audit(
+                session, tenant_id, AuditFilter(prospect_id=prospect_id), limit=_AUDIT_PAGE, cursor=cursor
+            )
             found.update((row.seq, row.id) for row in rows)
             if cursor is None:
                 break

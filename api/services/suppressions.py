@@ -65,7 +65,9 @@ async def add_suppression(
     kind, value = normalize_entry(kind, value)
     keyring = keyring_of(session)
     index = keyring.blind_index(tenant_id, value)
-    row = _new_row(tenant_id, kind, index, None if reason == "erasure" else keyring.encrypt_text(tenant_id, value), reason, source)
+    row = _new_row(
+        tenant_id, kind, index, None if reason == "erasure" else keyring.encrypt_text(tenant_id, value), reason, source
+    )
     await session.execute(_insert_new(session, [row]))
     found = (
         await session.execute(
@@ -273,7 +275,9 @@ async def _existing(session: AsyncSession, tenant_id: str, keys: Iterable[tuple[
     return found
 
 
-def _new_row(tenant_id: str, kind: str, index: str, value_enc: str | None, reason: SuppressionReason, source: str) -> dict[str, object]:
+def _new_row(
+    tenant_id: str, kind: str, index: str, value_enc: str | None, reason: SuppressionReason, source: str
+) -> dict[str, object]:
     """The columns of a new suppression (what `_insert_new` inserts)."""
     return {
         "id": new_suppression_id(),

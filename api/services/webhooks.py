@@ -180,7 +180,9 @@ async def _target(session: AsyncSession, job_id: str) -> tuple[_Target, orm.Job]
         return None
     job, secret = (
         await session.execute(
-            select(orm.Job, orm.Tenant.webhook_secret).join(orm.Tenant, orm.Tenant.id == orm.Job.tenant_id).where(orm.Job.id == job_id)
+            select(orm.Job, orm.Tenant.webhook_secret)
+            .join(orm.Tenant, orm.Tenant.id == orm.Job.tenant_id)
+            .where(orm.Job.id == job_id)
         )
     ).one()
     return _Target(job.tenant_id, url, secret or await tenant_secret(session, job.tenant_id)), job

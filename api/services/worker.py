@@ -69,9 +69,7 @@ def source_for(queue: JobQueue, worker_id: str, config: ApiConfig) -> JobSource:
 class Worker:
     """One process's consumer: up to `concurrency` jobs at once, each a `JobRun` with its own thread."""
 
-    def __init__(
-        self, database: Database, settings: Settings, config: ApiConfig, queue: JobQueue, concurrency: int
-    ) -> None:
+    def __init__(self, database: Database, settings: Settings, config: ApiConfig, queue: JobQueue, concurrency: int) -> None:
         self.database, self.settings, self.config = database, settings, config
         self.concurrency = concurrency
         self.worker_id = new_worker_id()

@@ -63,37 +63,120 @@ def audience(domains: list[str], **fields: Any) -> TargetAudience:
 # ---- leads ------------------------------------------------------------------------------------------
 # (id, goal, seed, users, audience, max_prospects, k). Each has >= 8 truth people; the test checks it.
 LEADS: list[tuple[str, str, int, int, TargetAudience, int, int]] = [
-    ("python-ml-contributors", "Python contributors to machine learning projects, active in the last 60 days",
-     11, 1200, audience(["machine_learning"], languages=["Python"], role="contributor", activity_days=60), 60, 10),
-    ("rust-db-maintainers", "Rust maintainers of databases and storage engines",
-     23, 2000, audience(["databases"], languages=["Rust"], role="maintainer"), 50, 10),
-    ("go-k8s-europe", "Go developers working on Kubernetes operators in Europe",
-     101, 3000, audience(["kubernetes"], languages=["Go"], target_regions=["EUROPE"]), 50, 10),
-    ("ts-react-north-america", "TypeScript developers building React component libraries in North America",
-     11, 1800, audience(["react_components"], languages=["TypeScript"], target_regions=["NA"]), 80, 20),
-    ("python-data-science-maintainers", "Python data science maintainers",
-     42, 2500, audience(["data_science"], languages=["Python"], role="maintainer"), 50, 10),
-    ("rust-cli-europe", "Rust CLI tool developers in Europe",
-     101, 3000, audience(["cli_tools"], languages=["Rust"], target_regions=["EUROPE"]), 40, 10),
-    ("solidity-smart-contracts", "Solidity developers writing smart contracts",
-     42, 800, audience(["blockchain"], languages=["Solidity"]), 50, 10),
-    ("python-web-no-google", "Python web framework maintainers, excluding Google",
-     23, 2000, audience(["web_frameworks"], languages=["Python"], role="maintainer", exclude_companies=["Google"]), 40, 10),
-    ("go-k8s-popular-maintainers", "Go maintainers of popular Kubernetes projects",
-     101, 3000, audience(["kubernetes"], languages=["Go"], role="maintainer", stars_range=">=1000"), 20, 5),
-    ("ts-react-maintainers-no-faang", "TypeScript maintainers of React design systems, not at FAANG",
-     42, 2500, audience(["react_components"], languages=["TypeScript"], role="maintainer", exclude_companies=FAANG), 60, 10),
-    ("go-security-tools", "Go developers who build security tools",
-     11, 1800, audience(["security"], languages=["Go"]), 50, 10),
-    ("cpp-game-engines", "C++ game engine developers active in the last 120 days",
-     23, 2000, audience(["game_dev"], languages=["C++"], activity_days=120), 50, 10),
+    (
+        "python-ml-contributors",
+        "Python contributors to machine learning projects, active in the last 60 days",
+        11,
+        1200,
+        audience(["machine_learning"], languages=["Python"], role="contributor", activity_days=60),
+        60,
+        10,
+    ),
+    (
+        "rust-db-maintainers",
+        "Rust maintainers of databases and storage engines",
+        23,
+        2000,
+        audience(["databases"], languages=["Rust"], role="maintainer"),
+        50,
+        10,
+    ),
+    (
+        "go-k8s-europe",
+        "Go developers working on Kubernetes operators in Europe",
+        101,
+        3000,
+        audience(["kubernetes"], languages=["Go"], target_regions=["EUROPE"]),
+        50,
+        10,
+    ),
+    (
+        "ts-react-north-america",
+        "TypeScript developers building React component libraries in North America",
+        11,
+        1800,
+        audience(["react_components"], languages=["TypeScript"], target_regions=["NA"]),
+        80,
+        20,
+    ),
+    (
+        "python-data-science-maintainers",
+        "Python data science maintainers",
+        42,
+        2500,
+        audience(["data_science"], languages=["Python"], role="maintainer"),
+        50,
+        10,
+    ),
+    (
+        "rust-cli-europe",
+        "Rust CLI tool developers in Europe",
+        101,
+        3000,
+        audience(["cli_tools"], languages=["Rust"], target_regions=["EUROPE"]),
+        40,
+        10,
+    ),
+    (
+        "solidity-smart-contracts",
+        "Solidity developers writing smart contracts",
+        42,
+        800,
+        audience(["blockchain"], languages=["Solidity"]),
+        50,
+        10,
+    ),
+    (
+        "python-web-no-google",
+        "Python web framework maintainers, excluding Google",
+        23,
+        2000,
+        audience(["web_frameworks"], languages=["Python"], role="maintainer", exclude_companies=["Google"]),
+        40,
+        10,
+    ),
+    (
+        "go-k8s-popular-maintainers",
+        "Go maintainers of popular Kubernetes projects",
+        101,
+        3000,
+        audience(["kubernetes"], languages=["Go"], role="maintainer", stars_range=">=1000"),
+        20,
+        5,
+    ),
+    (
+        "ts-react-maintainers-no-faang",
+        "TypeScript maintainers of React design systems, not at FAANG",
+        42,
+        2500,
+        audience(["react_components"], languages=["TypeScript"], role="maintainer", exclude_companies=FAANG),
+        60,
+        10,
+    ),
+    ("go-security-tools", "Go developers who build security tools", 11, 1800, audience(["security"], languages=["Go"]), 50, 10),
+    (
+        "cpp-game-engines",
+        "C++ game engine developers active in the last 120 days",
+        23,
+        2000,
+        audience(["game_dev"], languages=["C++"], activity_days=120),
+        50,
+        10,
+    ),
 ]
 
 
 def leads_examples() -> list[dict[str, Any]]:
     return [
-        {"id": id_, "goal": goal, "seed": seed, "users": users,
-         "audience": a.model_dump(mode="json"), "max_prospects": max_prospects, "k": k}
+        {
+            "id": id_,
+            "goal": goal,
+            "seed": seed,
+            "users": users,
+            "audience": a.model_dump(mode="json"),
+            "max_prospects": max_prospects,
+            "k": k,
+        }
         for id_, goal, seed, users, a, max_prospects, k in LEADS
     ]
 
@@ -160,20 +243,39 @@ def world_inputs(world: World, login: str, matched: set[str]) -> Inputs:
         total = sum(c.count for c in listed) or 1
         owner_type = "Organization" if world.accounts[repo.owner].type == "Organization" else "User"
         repos[repo.full_name] = RepoInfo(
-            full_name=repo.full_name, owner=repo.owner, owner_type=owner_type, language=repo.language,
-            topics=repo.topics, description=repo.description, stars=repo.stars, pushed_at=repo.pushed_at,
+            full_name=repo.full_name,
+            owner=repo.owner,
+            owner_type=owner_type,
+            language=repo.language,
+            topics=repo.topics,
+            description=repo.description,
+            stars=repo.stars,
+            pushed_at=repo.pushed_at,
             html_url=f"https://github.com/{repo.full_name}",
             domains=vocabulary.domains_of(repo.topics, repo.description),
         )
-        contributions.append(RepoContribution(
-            login=login, github_id=world.accounts[login].id, repo=repo.full_name, contributions=mine.count,
-            rank=next(i for i, c in enumerate(listed, 1) if c.login == login), share=mine.count / total,
-            is_owner=repo.owner == login and owner_type == "User",
-        ))
+        contributions.append(
+            RepoContribution(
+                login=login,
+                github_id=world.accounts[login].id,
+                repo=repo.full_name,
+                contributions=mine.count,
+                rank=next(i for i, c in enumerate(listed, 1) if c.login == login),
+                share=mine.count / total,
+                is_owner=repo.owner == login and owner_type == "User",
+            )
+        )
         commits += [
-            CommitInfo(repo=repo.full_name, sha=c.sha, date=c.date, author_login=login, author_email=c.email,
-                       html_url=f"https://github.com/{repo.full_name}/commit/{c.sha}")
-            for c in world.commits(repo) if c.login == login and c.date >= since
+            CommitInfo(
+                repo=repo.full_name,
+                sha=c.sha,
+                date=c.date,
+                author_login=login,
+                author_email=c.email,
+                html_url=f"https://github.com/{repo.full_name}/commit/{c.sha}",
+            )
+            for c in world.commits(repo)
+            if c.login == login and c.date >= since
         ][:100]
     events = [EventInfo(type=e.type, repo=e.repo, created_at=e.created_at) for e in world.events(login)]
     return Inputs(contributions, repos, Activity(commits=commits, events=events))
@@ -183,8 +285,18 @@ def world_profile(world: World, login: str) -> Profile:
     """What `GET /users/{login}` shows of a sandbox account (a noreply address is never published)."""
     account = world.accounts[login]
     public = account.email if account.email and "noreply" not in account.email else None
-    return Profile(login, account.id, account.name, account.company, account.location, account.country,
-                   account.bio, public, account.blog or None, account.twitter_username)
+    return Profile(
+        login,
+        account.id,
+        account.name,
+        account.company,
+        account.location,
+        account.country,
+        account.bio,
+        public,
+        account.blog or None,
+        account.twitter_username,
+    )
 
 
 # Sandbox audiences the bundles come from; two people each: the most-starred maintainer and the
@@ -193,8 +305,7 @@ WORLD_AUDIENCES: list[tuple[str, str, TargetAudience]] = [
     ("python-ml", "Find Python maintainers active in ML", audience(["machine_learning"], languages=["Python"])),
     ("rust-db", "Rust developers building databases in Europe", audience(["databases"], languages=["Rust"])),
     ("go-k8s", "Go contributors to Kubernetes operators", audience(["kubernetes"], languages=["Go"])),
-    ("ts-react", "TypeScript maintainers of React component libraries",
-     audience(["react_components"], languages=["TypeScript"])),
+    ("ts-react", "TypeScript maintainers of React component libraries", audience(["react_components"], languages=["TypeScript"])),
     ("python-ds", "Python data science developers", audience(["data_science"], languages=["Python"])),
     ("solidity", "Solidity smart contract developers", audience(["blockchain"], languages=["Solidity"])),
     ("cpp-games", "C++ game engine developers", audience(["game_dev"], languages=["C++"])),
@@ -221,8 +332,10 @@ def world_bundles() -> list[tuple[str, Prospect, str]]:
         def commits(login: str) -> int:
             return sum(c.contributions for c in built[login].contributions)
 
-        picks = [("maintainer", max(maintainers, key=lambda p: (stars(p), p))),
-                 ("contributor", min(others, key=lambda p: (commits(p), p)))]
+        picks = [
+            ("maintainer", max(maintainers, key=lambda p: (stars(p), p))),
+            ("contributor", min(others, key=lambda p: (commits(p), p))),
+        ]
         for kind, login in picks:
             prospect = assemble(world_profile(world, login), built[login])
             found.append((f"{name}-{kind}", prospect, goal))
@@ -262,114 +375,369 @@ def persona_inputs(persona: Persona) -> Inputs:
         owner = spec.full_name.split("/")[0]
         pushed = datetime.combine(spec.last_commit, time(14, 30), tzinfo=UTC)
         repos[spec.full_name] = RepoInfo(
-            full_name=spec.full_name, owner=owner, owner_type="User" if owner == login else "Organization",
-            language=spec.language, topics=list(spec.topics), description=spec.description, stars=spec.stars,
-            pushed_at=pushed, html_url=f"https://github.com/{spec.full_name}",
+            full_name=spec.full_name,
+            owner=owner,
+            owner_type="User" if owner == login else "Organization",
+            language=spec.language,
+            topics=list(spec.topics),
+            description=spec.description,
+            stars=spec.stars,
+            pushed_at=pushed,
+            html_url=f"https://github.com/{spec.full_name}",
             domains=vocabulary.domains_of(list(spec.topics), spec.description),
         )
-        contributions.append(RepoContribution(
-            login=login, github_id=persona.profile.github_id, repo=spec.full_name, contributions=spec.commits,
-            rank=spec.rank, share=spec.share, is_owner=owner == login,
-        ))
+        contributions.append(
+            RepoContribution(
+                login=login,
+                github_id=persona.profile.github_id,
+                repo=spec.full_name,
+                contributions=spec.commits,
+                rank=spec.rank,
+                share=spec.share,
+                is_owner=owner == login,
+            )
+        )
         for i in range(spec.commits_90d):
             when = pushed - timedelta(days=i * (ACTIVITY_DAYS - (NOW - pushed).days) / max(spec.commits_90d, 1))
             sha = hashlib.sha1(f"{spec.full_name}:{i}".encode()).hexdigest()
-            commits.append(CommitInfo(repo=spec.full_name, sha=sha, date=when, author_login=login,
-                                      html_url=f"https://github.com/{spec.full_name}/commit/{sha}"))
+            commits.append(
+                CommitInfo(
+                    repo=spec.full_name,
+                    sha=sha,
+                    date=when,
+                    author_login=login,
+                    html_url=f"https://github.com/{spec.full_name}/commit/{sha}",
+                )
+            )
     newest = max(persona.repos, key=lambda s: s.last_commit).full_name
     step = 28 / max(persona.pushes_30d, 1)
-    events = [EventInfo(type="PushEvent", repo=newest, created_at=NOW - timedelta(days=1 + i * step, hours=3))
-              for i in range(persona.pushes_30d)]
+    events = [
+        EventInfo(type="PushEvent", repo=newest, created_at=NOW - timedelta(days=1 + i * step, hours=3))
+        for i in range(persona.pushes_30d)
+    ]
     return Inputs(contributions, repos, Activity(commits=commits, events=events))
 
 
 PERSONAS: list[Persona] = [
-    Persona(Profile("tmoreau", 48211907, "Théo Moreau", "Grafana Labs", "Lyon, France", "FR",
-                    "Tracing nerd. OpenTelemetry, sampling, Go.", "theo@tmoreau.dev", "https://tmoreau.dev"),
-            (RepoSpec("tmoreau/otel-sampler", "Go", ("opentelemetry", "tracing", "golang"), 1840, 412, 1, 0.81,
-                      date(2026, 11, 17), 38),
-             RepoSpec("otel-contrib/collector-extras", "Go", ("observability", "opentelemetry"), 3120, 37, 14, 0.02,
-                      date(2026, 10, 29), 6)),
-            "Go observability maintainers in Europe", pushes_30d=9),
-    Persona(Profile("kwojcik", 71830244, "Katarzyna Wójcik", None, "Kraków", "PL",
-                    "Firmware for tiny sensors. RP2040, Zephyr.", "kasia.wojcik@proton.example"),
-            (RepoSpec("kwojcik/picofw", "C", ("embedded", "firmware", "rtos"), 96, 230, 1, 0.92, date(2026, 11, 2), 11),),
-            "Embedded C developers building firmware", pushes_30d=2),
-    Persona(Profile("amirh", 20934511, "Amir Haddad", "Northwind Data", "London, UK", "GB",
-                    "Type systems and compilers. OCaml by day.", "amir@haddad.example"),
-            (RepoSpec("amirh/lamb", "OCaml", ("compiler", "programming-language"), 310, 540, 1, 0.97, date(2026, 11, 12), 24),
-             RepoSpec("tidal-lang/tidal", "OCaml", ("compiler", "interpreter", "llvm"), 1450, 88, 5, 0.04,
-                      date(2026, 9, 30), 5)),
-            "Compiler and programming language maintainers"),
-    Persona(Profile("dsilva-dev", 59302118, "Daniela Silva", "@pocketmesh", "São Paulo, Brazil", "BR",
-                    "Android @ PocketMesh. Kotlin coroutines fan.", "daniela@pocketmesh.example"),
-            (RepoSpec("pocketmesh/android-sdk", "Kotlin", ("android", "mobile", "kotlin"), 5200, 640, 2, 0.18,
-                      date(2026, 11, 18), 61),),
-            "Kotlin Android maintainers in Latin America", pushes_30d=14),
-    Persona(Profile("hiro-k", 88122035, None, None, "Tokyo", "JP", None, None),
-            (RepoSpec("hiro-k/SwiftChartsLite", "Swift", ("ios", "swiftui", "charts"), 45, 60, 1, 1.0, date(2026, 9, 8), 3),),
-            "Swift developers building iOS apps"),
-    Persona(Profile("jbecker", 33871520, "Jonas Becker", "Zalando SE", "Berlin, Germany", "DE",
-                    "Data engineer. Spark, Flink, too many YAML files.", "jonas.becker@zalando.example"),
-            (RepoSpec("streamforge/streamforge", "Scala", ("stream-processing", "apache-spark", "kafka"), 2300, 52, 9, 0.03,
-                      date(2026, 11, 10), 7),),
-            "Data engineering contributors in Germany"),
-    Persona(Profile("mei-zhou", 61200987, "Mei Zhou", "Stark Analytics", "Singapore", "SG",
-                    "Frontend engineer. Accessible tables and forms.", "mei@meizhou.example"),
-            (RepoSpec("mei-zhou/vue-headless-table", "Vue", ("vue", "frontend", "web-components"), 870, 295, 1, 0.88,
-                      date(2026, 11, 14), 19),
-             RepoSpec("svelte-kits/forms", "TypeScript", ("svelte", "frontend"), 1610, 12, 21, 0.01, date(2026, 8, 2))),
-            "Frontend maintainers in APAC", pushes_30d=5),
-    Persona(Profile("obrien-ops", 41766302, "Aoife O'Brien", "Intercom", "Dublin, Ireland", "IE",
-                    "Platform engineering. Terraform modules nobody thanks you for.", "aoife@obrien-ops.example"),
-            (RepoSpec("obrien-ops/terraform-aws-ecs-blue-green", "HCL", ("terraform", "infrastructure-as-code", "devops"),
-                      1320, 188, 1, 0.74, date(2026, 11, 6), 9),),
-            "DevOps maintainers of Terraform modules", pushes_30d=3),
-    Persona(Profile("bilal-h", 52017736, "Bilal Hussain", None, "Lahore, Pakistan", "PK",
-                    "AppSec. I break things so you don't have to.", "bilal@secretsweep.example"),
-            (RepoSpec("bilal-h/secretsweep", "Python", ("security", "cybersecurity", "secrets-detection"), 640, 356, 1, 0.9,
-                      date(2026, 11, 19), 44),),
-            "Python security tool maintainers", pushes_30d=17),
-    Persona(Profile("sorenm", 15522170, "Søren Møller", None, "Copenhagen", "DK",
-                    "Functional programming, mostly Haskell.", "soren@moller.example"),
-            (RepoSpec("servant-extras/servant-cli", "Haskell", (), 210, 7, 6, 0.02, date(2026, 11, 9), 3),),
-            "Haskell developers", pushes_30d=1),
-    Persona(Profile("ines-costa", 70455129, "Inês Costa", "Remote", "Lisbon, Portugal", "PT",
-                    "Elixir + Phoenix LiveView.", "ines@costa.example"),
-            (RepoSpec("phx-labs/live-charts", "Elixir", ("elixir", "phoenix", "web-framework"), 980, 180, 2, 0.27,
-                      date(2026, 11, 15), 22),),
-            "Elixir web framework maintainers", pushes_30d=6),
-    Persona(Profile("okafor-c", 39120548, "Chidi Okafor", None, "Lagos, Nigeria", "NG",
-                    "Scientific ML in Julia.", "chidi@okafor.example"),
-            (RepoSpec("sciml-lite/DiffEqLite.jl", "Julia", ("machine-learning", "differential-equations", "julia"),
-                      2900, 1100, 1, 0.46, date(2026, 11, 16), 35),),
-            "Julia machine learning maintainers", pushes_30d=8),
-    Persona(Profile("zara-dev", 97011342, "Zara Ahmed", None, "Manchester, UK", "GB", "Learning Rust in public.",
-                    "zara@zara-dev.example"),
-            (RepoSpec("zara-dev/tiny-kv", "Rust", ("key-value-store", "rust"), 3, 15, 1, 1.0, date(2026, 11, 11), 15),),
-            "Rust developers building databases", pushes_30d=4),
-    Persona(Profile("wlee", 6602871, "Wei Lee", "NVIDIA", "Santa Clara, CA", "US",
-                    "Inference kernels. Opinions are my own.", "wei@fastinfer.example"),
-            (RepoSpec("fastinfer/fastinfer", "C++", ("deep-learning", "llm", "cuda"), 38000, 4800, 1, 0.31,
-                      date(2026, 11, 19), 83),
-             RepoSpec("fastinfer/fastinfer-python", "Python", ("llm", "pytorch"), 2100, 260, 2, 0.22,
-                      date(2026, 11, 13), 12)),
-            "C++ machine learning maintainers of popular projects", pushes_30d=22),
-    Persona(Profile("rosa-g", 28830412, "Rosa García", None, "Mexico City", "MX", "Rails since 2.3.",
-                    "rosa@garcia.example"),
-            (RepoSpec("rosa-g/jobqueue-rb", "Ruby", ("background-jobs",), 210, 144, 1, 0.95, date(2026, 10, 27), 6,
-                      "Background job queue for Rails apps"),),
-            "Ruby maintainers in Latin America"),
+    Persona(
+        Profile(
+            "tmoreau",
+            48211907,
+            "Théo Moreau",
+            "Grafana Labs",
+            "Lyon, France",
+            "FR",
+            "Tracing nerd. OpenTelemetry, sampling, Go.",
+            "theo@tmoreau.dev",
+            "https://tmoreau.dev",
+        ),
+        (
+            RepoSpec(
+                "tmoreau/otel-sampler", "Go", ("opentelemetry", "tracing", "golang"), 1840, 412, 1, 0.81, date(2026, 11, 17), 38
+            ),
+            RepoSpec(
+                "otel-contrib/collector-extras",
+                "Go",
+                ("observability", "opentelemetry"),
+                3120,
+                37,
+                14,
+                0.02,
+                date(2026, 10, 29),
+                6,
+            ),
+        ),
+        "Go observability maintainers in Europe",
+        pushes_30d=9,
+    ),
+    Persona(
+        Profile(
+            "kwojcik",
+            71830244,
+            "Katarzyna Wójcik",
+            None,
+            "Kraków",
+            "PL",
+            "Firmware for tiny sensors. RP2040, Zephyr.",
+            "kasia.wojcik@proton.example",
+        ),
+        (RepoSpec("kwojcik/picofw", "C", ("embedded", "firmware", "rtos"), 96, 230, 1, 0.92, date(2026, 11, 2), 11),),
+        "Embedded C developers building firmware",
+        pushes_30d=2,
+    ),
+    Persona(
+        Profile(
+            "amirh",
+            20934511,
+            "Amir Haddad",
+            "Northwind Data",
+            "London, UK",
+            "GB",
+            "Type systems and compilers. OCaml by day.",
+            "amir@haddad.example",
+        ),
+        (
+            RepoSpec("amirh/lamb", "OCaml", ("compiler", "programming-language"), 310, 540, 1, 0.97, date(2026, 11, 12), 24),
+            RepoSpec("tidal-lang/tidal", "OCaml", ("compiler", "interpreter", "llvm"), 1450, 88, 5, 0.04, date(2026, 9, 30), 5),
+        ),
+        "Compiler and programming language maintainers",
+    ),
+    Persona(
+        Profile(
+            "dsilva-dev",
+            59302118,
+            "Daniela Silva",
+            "@pocketmesh",
+            "São Paulo, Brazil",
+            "BR",
+            "Android @ PocketMesh. Kotlin coroutines fan.",
+            "daniela@pocketmesh.example",
+        ),
+        (
+            RepoSpec(
+                "pocketmesh/android-sdk", "Kotlin", ("android", "mobile", "kotlin"), 5200, 640, 2, 0.18, date(2026, 11, 18), 61
+            ),
+        ),
+        "Kotlin Android maintainers in Latin America",
+        pushes_30d=14,
+    ),
+    Persona(
+        Profile("hiro-k", 88122035, None, None, "Tokyo", "JP", None, None),
+        (RepoSpec("hiro-k/SwiftChartsLite", "Swift", ("ios", "swiftui", "charts"), 45, 60, 1, 1.0, date(2026, 9, 8), 3),),
+        "Swift developers building iOS apps",
+    ),
+    Persona(
+        Profile(
+            "jbecker",
+            33871520,
+            "Jonas Becker",
+            "Zalando SE",
+            "Berlin, Germany",
+            "DE",
+            "Data engineer. Spark, Flink, too many YAML files.",
+            "jonas.becker@zalando.example",
+        ),
+        (
+            RepoSpec(
+                "streamforge/streamforge",
+                "Scala",
+                ("stream-processing", "apache-spark", "kafka"),
+                2300,
+                52,
+                9,
+                0.03,
+                date(2026, 11, 10),
+                7,
+            ),
+        ),
+        "Data engineering contributors in Germany",
+    ),
+    Persona(
+        Profile(
+            "mei-zhou",
+            61200987,
+            "Mei Zhou",
+            "Stark Analytics",
+            "Singapore",
+            "SG",
+            "Frontend engineer. Accessible tables and forms.",
+            "mei@meizhou.example",
+        ),
+        (
+            RepoSpec(
+                "mei-zhou/vue-headless-table",
+                "Vue",
+                ("vue", "frontend", "web-components"),
+                870,
+                295,
+                1,
+                0.88,
+                date(2026, 11, 14),
+                19,
+            ),
+            RepoSpec("svelte-kits/forms", "TypeScript", ("svelte", "frontend"), 1610, 12, 21, 0.01, date(2026, 8, 2)),
+        ),
+        "Frontend maintainers in APAC",
+        pushes_30d=5,
+    ),
+    Persona(
+        Profile(
+            "obrien-ops",
+            41766302,
+            "Aoife O'Brien",
+            "Intercom",
+            "Dublin, Ireland",
+            "IE",
+            "Platform engineering. Terraform modules nobody thanks you for.",
+            "aoife@obrien-ops.example",
+        ),
+        (
+            RepoSpec(
+                "obrien-ops/terraform-aws-ecs-blue-green",
+                "HCL",
+                ("terraform", "infrastructure-as-code", "devops"),
+                1320,
+                188,
+                1,
+                0.74,
+                date(2026, 11, 6),
+                9,
+            ),
+        ),
+        "DevOps maintainers of Terraform modules",
+        pushes_30d=3,
+    ),
+    Persona(
+        Profile(
+            "bilal-h",
+            52017736,
+            "Bilal Hussain",
+            None,
+            "Lahore, Pakistan",
+            "PK",
+            "AppSec. I break things so you don't have to.",
+            "bilal@secretsweep.example",
+        ),
+        (
+            RepoSpec(
+                "bilal-h/secretsweep",
+                "Python",
+                ("security", "cybersecurity", "secrets-detection"),
+                640,
+                356,
+                1,
+                0.9,
+                date(2026, 11, 19),
+                44,
+            ),
+        ),
+        "Python security tool maintainers",
+        pushes_30d=17,
+    ),
+    Persona(
+        Profile(
+            "sorenm",
+            15522170,
+            "Søren Møller",
+            None,
+            "Copenhagen",
+            "DK",
+            "Functional programming, mostly Haskell.",
+            "soren@moller.example",
+        ),
+        (RepoSpec("servant-extras/servant-cli", "Haskell", (), 210, 7, 6, 0.02, date(2026, 11, 9), 3),),
+        "Haskell developers",
+        pushes_30d=1,
+    ),
+    Persona(
+        Profile(
+            "ines-costa",
+            70455129,
+            "Inês Costa",
+            "Remote",
+            "Lisbon, Portugal",
+            "PT",
+            "Elixir + Phoenix LiveView.",
+            "ines@costa.example",
+        ),
+        (
+            RepoSpec(
+                "phx-labs/live-charts",
+                "Elixir",
+                ("elixir", "phoenix", "web-framework"),
+                980,
+                180,
+                2,
+                0.27,
+                date(2026, 11, 15),
+                22,
+            ),
+        ),
+        "Elixir web framework maintainers",
+        pushes_30d=6,
+    ),
+    Persona(
+        Profile(
+            "okafor-c", 39120548, "Chidi Okafor", None, "Lagos, Nigeria", "NG", "Scientific ML in Julia.", "chidi@okafor.example"
+        ),
+        (
+            RepoSpec(
+                "sciml-lite/DiffEqLite.jl",
+                "Julia",
+                ("machine-learning", "differential-equations", "julia"),
+                2900,
+                1100,
+                1,
+                0.46,
+                date(2026, 11, 16),
+                35,
+            ),
+        ),
+        "Julia machine learning maintainers",
+        pushes_30d=8,
+    ),
+    Persona(
+        Profile(
+            "zara-dev", 97011342, "Zara Ahmed", None, "Manchester, UK", "GB", "Learning Rust in public.", "zara@zara-dev.example"
+        ),
+        (RepoSpec("zara-dev/tiny-kv", "Rust", ("key-value-store", "rust"), 3, 15, 1, 1.0, date(2026, 11, 11), 15),),
+        "Rust developers building databases",
+        pushes_30d=4,
+    ),
+    Persona(
+        Profile(
+            "wlee",
+            6602871,
+            "Wei Lee",
+            "NVIDIA",
+            "Santa Clara, CA",
+            "US",
+            "Inference kernels. Opinions are my own.",
+            "wei@fastinfer.example",
+        ),
+        (
+            RepoSpec(
+                "fastinfer/fastinfer", "C++", ("deep-learning", "llm", "cuda"), 38000, 4800, 1, 0.31, date(2026, 11, 19), 83
+            ),
+            RepoSpec("fastinfer/fastinfer-python", "Python", ("llm", "pytorch"), 2100, 260, 2, 0.22, date(2026, 11, 13), 12),
+        ),
+        "C++ machine learning maintainers of popular projects",
+        pushes_30d=22,
+    ),
+    Persona(
+        Profile("rosa-g", 28830412, "Rosa García", None, "Mexico City", "MX", "Rails since 2.3.", "rosa@garcia.example"),
+        (
+            RepoSpec(
+                "rosa-g/jobqueue-rb",
+                "Ruby",
+                ("background-jobs",),
+                210,
+                144,
+                1,
+                0.95,
+                date(2026, 10, 27),
+                6,
+                "Background job queue for Rails apps",
+            ),
+        ),
+        "Ruby maintainers in Latin America",
+    ),
 ]
 
 GENERIC_BANNED = ["I hope this email finds you well", "circle back", "rockstar", "game-changer"]
 SHORT_TEMPLATE = MessageTemplate(
-    name="peer_note", subject="Quick question about {{recent_project}}", length="short",
+    name="peer_note",
+    subject="Quick question about {{recent_project}}",
+    length="short",
     personalization_fields=["recent_project", "company"],
 )
-LATTICE = SenderProfile(name="Priya Raman", title="Developer Relations", company="Lattice Devtools",
-                        email="priya@lattice.dev", postal_address="Lattice Devtools Inc., 2261 Market St #4350, "
-                        "San Francisco, CA 94114, USA")
+LATTICE = SenderProfile(
+    name="Priya Raman",
+    title="Developer Relations",
+    company="Lattice Devtools",
+    email="priya@lattice.dev",
+    postal_address="Lattice Devtools Inc., 2261 Market St #4350, San Francisco, CA 94114, USA",
+)
 
 
 def message_expectation(prospect: Prospect, short: bool) -> dict[str, Any]:
@@ -392,15 +760,16 @@ def messages_examples() -> list[dict[str, Any]]:
     examples = []
     for index, (id_, prospect, goal) in enumerate(bundles):
         short = index % 4 == 3  # every fourth bundle asks for the short peer note
-        messaging = Messaging(templates=[SHORT_TEMPLATE] if short else [],
-                              sender_profiles=[LATTICE] if index % 3 == 0 else [])
+        messaging = Messaging(templates=[SHORT_TEMPLATE] if short else [], sender_profiles=[LATTICE] if index % 3 == 0 else [])
         campaign = Campaign(id=f"cmp_eval_{index:02d}", name=f"Eval: {goal}", goal=goal, messaging=messaging)
-        examples.append({
-            "id": id_,
-            "prospect": prospect.model_dump(mode="json", exclude_defaults=True),
-            "campaign": campaign.model_dump(mode="json", exclude_defaults=True),
-            "expect": message_expectation(prospect, short),
-        })
+        examples.append(
+            {
+                "id": id_,
+                "prospect": prospect.model_dump(mode="json", exclude_defaults=True),
+                "campaign": campaign.model_dump(mode="json", exclude_defaults=True),
+                "expect": message_expectation(prospect, short),
+            }
+        )
     return examples
 
 
@@ -421,10 +790,13 @@ def base_persona(login: str) -> Prospect:
     return assemble(persona.profile, persona_inputs(persona))
 
 
-def campaign(level: CampaignSettings | None = None, exclude: list[str] | None = None, variants: int = 1,
-             messaging: Messaging | None = None) -> Campaign:
+def campaign(
+    level: CampaignSettings | None = None, exclude: list[str] | None = None, variants: int = 1, messaging: Messaging | None = None
+) -> Campaign:
     return Campaign(
-        id="cmp_eval_compliance", name="Lattice outreach", goal="Developers whose public work fits Lattice Devtools",
+        id="cmp_eval_compliance",
+        name="Lattice outreach",
+        goal="Developers whose public work fits Lattice Devtools",
         target_audience=TargetAudience(exclude_companies=exclude or []),
         campaign_settings=(level or CampaignSettings()).model_copy(update={"ab_test_variants": variants}),
         messaging=messaging or Messaging(),
@@ -481,127 +853,432 @@ CASES: list[Case] = [
     Case("approve-fr-strict", "tmoreau", "approved", [], ["clean", "eu"]),
     Case("approve-gb-variant-b", "amirh", "approved", [], ["clean"], campaign=campaign(variants=3), variant="B"),
     Case("approve-br-variant-c", "dsilva-dev", "approved", [], ["clean"], campaign=campaign(variants=3), variant="C"),
-    Case("approve-jp-no-name", "hiro-k", "approved", [], ["clean"],
-         changes={"email": "hiro.k@swiftcharts.example", "email_source": "profile"}),
-    Case("approve-ie-sender-profile", "obrien-ops", "approved", [], ["clean"],
-         campaign=campaign(messaging=Messaging(sender_profiles=[LATTICE], unsubscribe_url="https://lattice.dev/u/opt-out")),
-         settings={"cmo_sender_postal_address": None}),
+    Case(
+        "approve-jp-no-name",
+        "hiro-k",
+        "approved",
+        [],
+        ["clean"],
+        changes={"email": "hiro.k@swiftcharts.example", "email_source": "profile"},
+    ),
+    Case(
+        "approve-ie-sender-profile",
+        "obrien-ops",
+        "approved",
+        [],
+        ["clean"],
+        campaign=campaign(messaging=Messaging(sender_profiles=[LATTICE], unsubscribe_url="https://lattice.dev/u/opt-out")),
+        settings={"cmo_sender_postal_address": None},
+    ),
     Case("approve-pk-no-company", "bilal-h", "approved", [], ["clean"]),
     Case("approve-pt-standard", "ines-costa", "approved", [], ["clean", "eu"], campaign=campaign(STANDARD)),
-    Case("approve-unknown-country", "rosa-g", "approved", [], ["clean"], changes={"country": None, "region": None,
-                                                                                   "location": "Remote"}),
-    Case("approve-ch-not-consent-state", "zara-dev", "approved", [], ["clean", "near-miss"],
-         changes={"country": "CH", "region": "EUROPE", "location": "Zürich"}),
-    Case("approve-no-std-bio", "zara-dev", "approved", [], ["clean", "near-miss"],
-         changes={"bio": "no-std Rust, no allocator, no problem. Sales tax engines by day."}),
-    Case("approve-similar-company-name", "okafor-c", "approved", [], ["clean", "near-miss"],
-         changes={"company": "Metalworks GmbH"}, campaign=campaign(exclude=["Meta", "Google"])),
-    Case("approve-regarding-subject", "mei-zhou", "approved", [], ["clean", "near-miss"],
-         edit=subject("Regarding vue-headless-table and accessible grids")),
-    Case("approve-suppression-other-people", "jbecker", "approved", [], ["clean", "near-miss"],
-         changes={"country": "NL", "region": "EU", "location": "Amsterdam"},
-         suppressed=[("login", "jbecker2"), ("domain", "zalando.example.org"), ("email", "becker@zalando.example")]),
+    Case(
+        "approve-unknown-country",
+        "rosa-g",
+        "approved",
+        [],
+        ["clean"],
+        changes={"country": None, "region": None, "location": "Remote"},
+    ),
+    Case(
+        "approve-ch-not-consent-state",
+        "zara-dev",
+        "approved",
+        [],
+        ["clean", "near-miss"],
+        changes={"country": "CH", "region": "EUROPE", "location": "Zürich"},
+    ),
+    Case(
+        "approve-no-std-bio",
+        "zara-dev",
+        "approved",
+        [],
+        ["clean", "near-miss"],
+        changes={"bio": "no-std Rust, no allocator, no problem. Sales tax engines by day."},
+    ),
+    Case(
+        "approve-similar-company-name",
+        "okafor-c",
+        "approved",
+        [],
+        ["clean", "near-miss"],
+        changes={"company": "Metalworks GmbH"},
+        campaign=campaign(exclude=["Meta", "Google"]),
+    ),
+    Case(
+        "approve-regarding-subject",
+        "mei-zhou",
+        "approved",
+        [],
+        ["clean", "near-miss"],
+        edit=subject("Regarding vue-headless-table and accessible grids"),
+    ),
+    Case(
+        "approve-suppression-other-people",
+        "jbecker",
+        "approved",
+        [],
+        ["clean", "near-miss"],
+        changes={"country": "NL", "region": "EU", "location": "Amsterdam"},
+        suppressed=[("login", "jbecker2"), ("domain", "zalando.example.org"), ("email", "becker@zalando.example")],
+    ),
     # -- identity: not a person or not a usable address --------------------------------------------
-    Case("reject-noreply-id-form", "tmoreau", "rejected", ["noreply_email"], ["noreply"],
-         changes={"email": "48211907+tmoreau@users.noreply.github.com"}),
-    Case("reject-noreply-generic", "mei-zhou", "rejected", ["noreply_email"], ["noreply"],
-         changes={"email": "no-reply@meizhou.example"}),
-    Case("reject-donotreply", "amirh", "rejected", ["noreply_email"], ["noreply"],
-         changes={"email": "donotreply@northwind.example"}),
-    Case("reject-bot-type", "bilal-h", "rejected", ["bot_account"], ["bot"],
-         changes={"account_type": "Bot", "username": "secretsweep-release", "id": "gh_secretsweep-release"}),
-    Case("reject-bot-login-suffix", "bilal-h", "rejected", ["bot_account"], ["bot"],
-         changes={"username": "secretsweep-ci[bot]", "id": "gh_secretsweep-ci[bot]"}),
-    Case("reject-organization", "ines-costa", "rejected", ["organization_account"], ["organization"],
-         changes={"account_type": "Organization", "username": "phx-labs", "id": "gh_phx-labs", "name": "Phx Labs"}),
-    Case("reject-commit-only-email", "jbecker", "rejected", ["no_published_email"], ["commit-email"],
-         changes={"email": "jonas.becker@zalando.example", "email_source": "commit", "country": "NL", "region": "EU"}),
-    Case("reject-unknown-email-source", "okafor-c", "rejected", ["no_published_email"], ["commit-email"],
-         changes={"email_source": None}),
+    Case(
+        "reject-noreply-id-form",
+        "tmoreau",
+        "rejected",
+        ["noreply_email"],
+        ["noreply"],
+        changes={"email": "48211907+tmoreau@users.noreply.github.com"},
+    ),
+    Case(
+        "reject-noreply-generic",
+        "mei-zhou",
+        "rejected",
+        ["noreply_email"],
+        ["noreply"],
+        changes={"email": "no-reply@meizhou.example"},
+    ),
+    Case(
+        "reject-donotreply",
+        "amirh",
+        "rejected",
+        ["noreply_email"],
+        ["noreply"],
+        changes={"email": "donotreply@northwind.example"},
+    ),
+    Case(
+        "reject-bot-type",
+        "bilal-h",
+        "rejected",
+        ["bot_account"],
+        ["bot"],
+        changes={"account_type": "Bot", "username": "secretsweep-release", "id": "gh_secretsweep-release"},
+    ),
+    Case(
+        "reject-bot-login-suffix",
+        "bilal-h",
+        "rejected",
+        ["bot_account"],
+        ["bot"],
+        changes={"username": "secretsweep-ci[bot]", "id": "gh_secretsweep-ci[bot]"},
+    ),
+    Case(
+        "reject-organization",
+        "ines-costa",
+        "rejected",
+        ["organization_account"],
+        ["organization"],
+        changes={"account_type": "Organization", "username": "phx-labs", "id": "gh_phx-labs", "name": "Phx Labs"},
+    ),
+    Case(
+        "reject-commit-only-email",
+        "jbecker",
+        "rejected",
+        ["no_published_email"],
+        ["commit-email"],
+        changes={"email": "jonas.becker@zalando.example", "email_source": "commit", "country": "NL", "region": "EU"},
+    ),
+    Case(
+        "reject-unknown-email-source",
+        "okafor-c",
+        "rejected",
+        ["no_published_email"],
+        ["commit-email"],
+        changes={"email_source": None},
+    ),
     Case("reject-no-email", "hiro-k", "rejected", ["no_email"], ["no-email"]),
     # -- suppression list ---------------------------------------------------------------------------
-    Case("reject-suppressed-github-id", "wlee", "rejected", ["suppressed"], ["suppressed"],
-         suppressed=[("github_id", "6602871")]),
-    Case("reject-suppressed-login-case", "dsilva-dev", "rejected", ["suppressed"], ["suppressed"],
-         suppressed=[("login", "DSilva-Dev")]),
-    Case("reject-suppressed-email-case", "obrien-ops", "rejected", ["suppressed"], ["suppressed"],
-         suppressed=[("email", "Aoife@OBrien-Ops.example")]),
-    Case("reject-suppressed-domain", "jbecker", "rejected", ["suppressed"], ["suppressed"],
-         changes={"country": "NL", "region": "EU"}, suppressed=[("domain", "zalando.example")]),
-    Case("reject-suppressed-parent-domain", "amirh", "rejected", ["suppressed"], ["suppressed"],
-         changes={"email": "amir@eng.haddad.example"}, suppressed=[("domain", "@haddad.example")]),
-    Case("reject-suppressed-merged-login", "zara-dev", "rejected", ["suppressed"], ["suppressed"],
-         changes={"merged_logins": ["zara-work"]}, suppressed=[("login", "zara-work")]),
+    Case(
+        "reject-suppressed-github-id", "wlee", "rejected", ["suppressed"], ["suppressed"], suppressed=[("github_id", "6602871")]
+    ),
+    Case(
+        "reject-suppressed-login-case",
+        "dsilva-dev",
+        "rejected",
+        ["suppressed"],
+        ["suppressed"],
+        suppressed=[("login", "DSilva-Dev")],
+    ),
+    Case(
+        "reject-suppressed-email-case",
+        "obrien-ops",
+        "rejected",
+        ["suppressed"],
+        ["suppressed"],
+        suppressed=[("email", "Aoife@OBrien-Ops.example")],
+    ),
+    Case(
+        "reject-suppressed-domain",
+        "jbecker",
+        "rejected",
+        ["suppressed"],
+        ["suppressed"],
+        changes={"country": "NL", "region": "EU"},
+        suppressed=[("domain", "zalando.example")],
+    ),
+    Case(
+        "reject-suppressed-parent-domain",
+        "amirh",
+        "rejected",
+        ["suppressed"],
+        ["suppressed"],
+        changes={"email": "amir@eng.haddad.example"},
+        suppressed=[("domain", "@haddad.example")],
+    ),
+    Case(
+        "reject-suppressed-merged-login",
+        "zara-dev",
+        "rejected",
+        ["suppressed"],
+        ["suppressed"],
+        changes={"merged_logins": ["zara-work"]},
+        suppressed=[("login", "zara-work")],
+    ),
     # -- do-not-contact bios (several phrasings) ----------------------------------------------------
-    Case("reject-bio-no-recruiters-or-sales", "tmoreau", "rejected", ["bio_do_not_contact"], ["do-not-contact"],
-         changes={"bio": "Tracing nerd. Recruiters and sales folks: please do not contact me."}),
-    Case("reject-bio-dms-are-closed", "mei-zhou", "rejected", ["bio_do_not_contact"], ["do-not-contact"],
-         changes={"bio": "Frontend engineer. DMs are closed."}),
-    Case("reject-bio-no-solicitations", "obrien-ops", "rejected", ["bio_do_not_contact"], ["do-not-contact"],
-         changes={"bio": "Platform engineering. No solicitations!"}),
-    Case("reject-bio-not-interested-in-sales", "wlee", "rejected", ["bio_do_not_contact"], ["do-not-contact"],
-         changes={"bio": "Inference kernels. Not interested in sales calls."}),
-    Case("reject-bio-dont-message", "rosa-g", "rejected", ["bio_do_not_contact"], ["do-not-contact"],
-         changes={"bio": "Rails since 2.3. Please don\u2019t message me about tools."}),
-    Case("reject-bio-no-cold-calls", "bilal-h", "rejected", ["bio_do_not_contact"], ["do-not-contact"],
-         changes={"bio": "AppSec. No cold calls, no cold pitches."}),
+    Case(
+        "reject-bio-no-recruiters-or-sales",
+        "tmoreau",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "Tracing nerd. Recruiters and sales folks: please do not contact me."},
+    ),
+    Case(
+        "reject-bio-dms-are-closed",
+        "mei-zhou",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "Frontend engineer. DMs are closed."},
+    ),
+    Case(
+        "reject-bio-no-solicitations",
+        "obrien-ops",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "Platform engineering. No solicitations!"},
+    ),
+    Case(
+        "reject-bio-not-interested-in-sales",
+        "wlee",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "Inference kernels. Not interested in sales calls."},
+    ),
+    Case(
+        "reject-bio-dont-message",
+        "rosa-g",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "Rails since 2.3. Please don\u2019t message me about tools."},
+    ),
+    Case(
+        "reject-bio-no-cold-calls",
+        "bilal-h",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "AppSec. No cold calls, no cold pitches."},
+    ),
     # -- company and privacy ------------------------------------------------------------------------
-    Case("reject-excluded-alias-alphabet", "okafor-c", "rejected", ["excluded_company"], ["excluded-company"],
-         changes={"company": "Alphabet"}, campaign=campaign(exclude=["Google"])),
-    Case("reject-excluded-facebook-as-meta", "mei-zhou", "rejected", ["excluded_company"], ["excluded-company"],
-         changes={"company": "Facebook, Inc."}, campaign=campaign(exclude=FAANG)),
-    Case("reject-excluded-aws", "obrien-ops", "rejected", ["excluded_company"], ["excluded-company"],
-         changes={"company": "Amazon Web Services"}, campaign=campaign(exclude=["Amazon"])),
-    Case("reject-contact-not-allowed", "amirh", "rejected", ["contact_not_allowed"], ["privacy"],
-         changes={"privacy_settings": PrivacySettings(email_visible=True, contact_allowed=False)}),
+    Case(
+        "reject-excluded-alias-alphabet",
+        "okafor-c",
+        "rejected",
+        ["excluded_company"],
+        ["excluded-company"],
+        changes={"company": "Alphabet"},
+        campaign=campaign(exclude=["Google"]),
+    ),
+    Case(
+        "reject-excluded-facebook-as-meta",
+        "mei-zhou",
+        "rejected",
+        ["excluded_company"],
+        ["excluded-company"],
+        changes={"company": "Facebook, Inc."},
+        campaign=campaign(exclude=FAANG),
+    ),
+    Case(
+        "reject-excluded-aws",
+        "obrien-ops",
+        "rejected",
+        ["excluded_company"],
+        ["excluded-company"],
+        changes={"company": "Amazon Web Services"},
+        campaign=campaign(exclude=["Amazon"]),
+    ),
+    Case(
+        "reject-contact-not-allowed",
+        "amirh",
+        "rejected",
+        ["contact_not_allowed"],
+        ["privacy"],
+        changes={"privacy_settings": PrivacySettings(email_visible=True, contact_allowed=False)},
+    ),
     # -- consent states -----------------------------------------------------------------------------
     Case("reject-consent-de-strict", "jbecker", "rejected", ["consent_required"], ["consent", "strict"]),
     Case("reject-consent-pl-strict", "kwojcik", "rejected", ["consent_required"], ["consent", "strict"]),
-    Case("reject-consent-it-strict", "tmoreau", "rejected", ["consent_required"], ["consent", "strict"],
-         changes={"country": "IT", "region": "EU", "location": "Milano"}),
-    Case("review-consent-de-standard", "jbecker", "needs_review", ["consent_required"], ["consent", "standard"],
-         campaign=campaign(STANDARD)),
-    Case("review-consent-dk-permissive", "sorenm", "needs_review", ["consent_required"], ["consent"],
-         campaign=campaign(PERMISSIVE)),
+    Case(
+        "reject-consent-it-strict",
+        "tmoreau",
+        "rejected",
+        ["consent_required"],
+        ["consent", "strict"],
+        changes={"country": "IT", "region": "EU", "location": "Milano"},
+    ),
+    Case(
+        "review-consent-de-standard",
+        "jbecker",
+        "needs_review",
+        ["consent_required"],
+        ["consent", "standard"],
+        campaign=campaign(STANDARD),
+    ),
+    Case(
+        "review-consent-dk-permissive", "sorenm", "needs_review", ["consent_required"], ["consent"], campaign=campaign(PERMISSIVE)
+    ),
     # -- the draft itself ---------------------------------------------------------------------------
-    Case("review-missing-unsubscribe", "wlee", "needs_review", ["missing_unsubscribe"], ["unsubscribe"],
-         edit=without(OPT_OUT_LINE)),
-    Case("review-placeholder-unsubscribe", "bilal-h", "needs_review", ["placeholder_unsubscribe_url"], ["unsubscribe"],
-         settings={"cmo_unsubscribe_url": "https://unsubscribe.example.com/u"}),
-    Case("review-no-postal-address-configured", "dsilva-dev", "needs_review", ["missing_postal_address"], ["postal"],
-         settings={"cmo_sender_postal_address": None}),
-    Case("review-postal-address-cut-from-body", "tmoreau", "needs_review", ["missing_postal_address"], ["postal"],
-         edit=without(POSTAL)),
-    Case("review-source-notice-cut", "okafor-c", "needs_review", ["missing_source_notice"], ["source-notice"],
-         edit=cut_between("Why you are hearing from us", OPT_OUT_LINE)),
-    Case("review-subject-re-prefix", "amirh", "needs_review", ["deceptive_subject"], ["deceptive-subject"],
-         edit=subject("RE: lamb type checker")),
-    Case("review-subject-urgent", "ines-costa", "needs_review", ["deceptive_subject"], ["deceptive-subject"],
-         edit=subject("[URGENT] live-charts and Lattice")),
-    Case("review-subject-all-caps", "zara-dev", "needs_review", ["deceptive_subject"], ["deceptive-subject"],
-         edit=subject("TINY-KV IS AWESOME")),
-    Case("review-subject-action-required", "rosa-g", "needs_review", ["deceptive_subject"], ["deceptive-subject"],
-         edit=subject("Action required: jobqueue-rb")),
+    Case(
+        "review-missing-unsubscribe", "wlee", "needs_review", ["missing_unsubscribe"], ["unsubscribe"], edit=without(OPT_OUT_LINE)
+    ),
+    Case(
+        "review-placeholder-unsubscribe",
+        "bilal-h",
+        "needs_review",
+        ["placeholder_unsubscribe_url"],
+        ["unsubscribe"],
+        settings={"cmo_unsubscribe_url": "https://unsubscribe.example.com/u"},
+    ),
+    Case(
+        "review-no-postal-address-configured",
+        "dsilva-dev",
+        "needs_review",
+        ["missing_postal_address"],
+        ["postal"],
+        settings={"cmo_sender_postal_address": None},
+    ),
+    Case(
+        "review-postal-address-cut-from-body",
+        "tmoreau",
+        "needs_review",
+        ["missing_postal_address"],
+        ["postal"],
+        edit=without(POSTAL),
+    ),
+    Case(
+        "review-source-notice-cut",
+        "okafor-c",
+        "needs_review",
+        ["missing_source_notice"],
+        ["source-notice"],
+        edit=cut_between("Why you are hearing from us", OPT_OUT_LINE),
+    ),
+    Case(
+        "review-subject-re-prefix",
+        "amirh",
+        "needs_review",
+        ["deceptive_subject"],
+        ["deceptive-subject"],
+        edit=subject("RE: lamb type checker"),
+    ),
+    Case(
+        "review-subject-urgent",
+        "ines-costa",
+        "needs_review",
+        ["deceptive_subject"],
+        ["deceptive-subject"],
+        edit=subject("[URGENT] live-charts and Lattice"),
+    ),
+    Case(
+        "review-subject-all-caps",
+        "zara-dev",
+        "needs_review",
+        ["deceptive_subject"],
+        ["deceptive-subject"],
+        edit=subject("TINY-KV IS AWESOME"),
+    ),
+    Case(
+        "review-subject-action-required",
+        "rosa-g",
+        "needs_review",
+        ["deceptive_subject"],
+        ["deceptive-subject"],
+        edit=subject("Action required: jobqueue-rb"),
+    ),
     Case("review-no-message", "mei-zhou", "needs_review", ["no_message"], ["no-message"], edit=lambda _: None),
     # -- several rules at once ----------------------------------------------------------------------
-    Case("reject-noreply-and-consent", "jbecker", "rejected", ["noreply_email", "consent_required"], ["noreply", "consent"],
-         changes={"email": "33871520+jbecker@users.noreply.github.com"}),
-    Case("reject-bot-and-suppressed", "wlee", "rejected", ["bot_account", "suppressed"], ["bot", "suppressed"],
-         changes={"username": "fastinfer-bench[bot]", "id": "gh_fastinfer-bench[bot]"},
-         suppressed=[("github_id", "6602871")]),
-    Case("review-caps-and-no-unsubscribe", "obrien-ops", "needs_review", ["missing_unsubscribe", "deceptive_subject"],
-         ["deceptive-subject", "unsubscribe"], edit=lambda m: without(OPT_OUT_LINE)(subject("FWD: blue-green deploys")(m))),
-    Case("reject-dnc-outranks-draft-problems", "tmoreau", "rejected", ["bio_do_not_contact", "missing_postal_address"],
-         ["do-not-contact", "postal"], changes={"bio": "no cold emails, ever"}, settings={"cmo_sender_postal_address": None}),
+    Case(
+        "reject-noreply-and-consent",
+        "jbecker",
+        "rejected",
+        ["noreply_email", "consent_required"],
+        ["noreply", "consent"],
+        changes={"email": "33871520+jbecker@users.noreply.github.com"},
+    ),
+    Case(
+        "reject-bot-and-suppressed",
+        "wlee",
+        "rejected",
+        ["bot_account", "suppressed"],
+        ["bot", "suppressed"],
+        changes={"username": "fastinfer-bench[bot]", "id": "gh_fastinfer-bench[bot]"},
+        suppressed=[("github_id", "6602871")],
+    ),
+    Case(
+        "review-caps-and-no-unsubscribe",
+        "obrien-ops",
+        "needs_review",
+        ["missing_unsubscribe", "deceptive_subject"],
+        ["deceptive-subject", "unsubscribe"],
+        edit=lambda m: without(OPT_OUT_LINE)(subject("FWD: blue-green deploys")(m)),
+    ),
+    Case(
+        "reject-dnc-outranks-draft-problems",
+        "tmoreau",
+        "rejected",
+        ["bio_do_not_contact", "missing_postal_address"],
+        ["do-not-contact", "postal"],
+        changes={"bio": "no cold emails, ever"},
+        settings={"cmo_sender_postal_address": None},
+    ),
     # -- found as known bugs in 1.0.0, fixed in the rules since (see README.md) ----------------------
-    Case("reject-bio-do-not-send-marketing", "bilal-h", "rejected", ["bio_do_not_contact"],
-         ["do-not-contact"], changes={"bio": "AppSec. Please do not send me marketing emails."}),
-    Case("reject-bio-no-cold-emails-hyphen", "ines-costa", "rejected", ["bio_do_not_contact"],
-         ["do-not-contact"], changes={"bio": "Elixir + Phoenix LiveView. No cold-emails."}),
-    Case("reject-bio-dont-reach-out", "amirh", "rejected", ["bio_do_not_contact"],
-         ["do-not-contact"], changes={"bio": "Compilers. Please don't reach out with sales pitches."}),
-    Case("review-no-ad-identification", "wlee", "needs_review", ["missing_ad_identification"], ["can-spam"],
-         edit=without("This is a commercial message")),
+    Case(
+        "reject-bio-do-not-send-marketing",
+        "bilal-h",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "AppSec. Please do not send me marketing emails."},
+    ),
+    Case(
+        "reject-bio-no-cold-emails-hyphen",
+        "ines-costa",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "Elixir + Phoenix LiveView. No cold-emails."},
+    ),
+    Case(
+        "reject-bio-dont-reach-out",
+        "amirh",
+        "rejected",
+        ["bio_do_not_contact"],
+        ["do-not-contact"],
+        changes={"bio": "Compilers. Please don't reach out with sales pitches."},
+    ),
+    Case(
+        "review-no-ad-identification",
+        "wlee",
+        "needs_review",
+        ["missing_ad_identification"],
+        ["can-spam"],
+        edit=without("This is a commercial message"),
+    ),
 ]
 
 
@@ -616,16 +1293,18 @@ def compliance_examples() -> list[dict[str, Any]]:
         if case.edit is not None:
             message = case.edit(message)
         prospect = prospect.model_copy(update={"message": message})
-        examples.append({
-            "id": case.id,
-            "prospect": prospect.model_dump(mode="json", exclude_defaults=True),
-            "campaign": case.campaign.model_dump(mode="json", exclude_defaults=True),
-            "settings": overrides,
-            "suppressed": [{"kind": kind, "value": value} for kind, value in case.suppressed],
-            "expect_verdict": case.verdict,
-            "expect_reasons": case.reasons,
-            "tags": case.tags,
-        })
+        examples.append(
+            {
+                "id": case.id,
+                "prospect": prospect.model_dump(mode="json", exclude_defaults=True),
+                "campaign": case.campaign.model_dump(mode="json", exclude_defaults=True),
+                "settings": overrides,
+                "suppressed": [{"kind": kind, "value": value} for kind, value in case.suppressed],
+                "expect_verdict": case.verdict,
+                "expect_reasons": case.reasons,
+                "tags": case.tags,
+            }
+        )
     return examples
 
 
@@ -645,16 +1324,30 @@ _Dumper.add_representer(str, _str)
 # To change a suite: edit its examples above, append a line here (see README.md on which number to
 # bump), rerun this script.
 SUITES: dict[str, tuple[list[str], Callable[[], list[dict[str, Any]]]]] = {
-    "leads": (["1.0.0 (2026-11-25): first version: 12 end-to-end goals over sandbox worlds (seeds 11, 23, 42, 101; "
-               "800-3000 users) with their truth audiences"], leads_examples),
-    "messages": (["1.0.0 (2026-11-25): first version: 35 evidence bundles (20 from sandbox seed 23 / 1200 users, "
-                  "15 hand-written personas), anchored 2026-11-20"], messages_examples),
-    "compliance": (["1.0.0 (2026-11-25): first version: 62 verdict cases for every compliance rule, 14 clean "
-                    "approvals with the real footer, 4 known bugs",
-                    "2.0.0 (2026-11-25): the 4 known bugs are fixed in the rules: renamed to reject-/review- cases, "
-                    "no-ad-identification now expects reason missing_ad_identification",
-                    "2.0.1 (2026-11-26): drafts carry the List-Unsubscribe header the copywriter now adds; "
-                    "expectations unchanged"], compliance_examples),
+    "leads": (
+        [
+            "1.0.0 (2026-11-25): first version: 12 end-to-end goals over sandbox worlds (seeds 11, 23, 42, 101; "
+            "800-3000 users) with their truth audiences"
+        ],
+        leads_examples,
+    ),
+    "messages": (
+        [
+            "1.0.0 (2026-11-25): first version: 35 evidence bundles (20 from sandbox seed 23 / 1200 users, "
+            "15 hand-written personas), anchored 2026-11-20"
+        ],
+        messages_examples,
+    ),
+    "compliance": (
+        [
+            "1.0.0 (2026-11-25): first version: 62 verdict cases for every compliance rule, 14 clean "
+            "approvals with the real footer, 4 known bugs",
+            "2.0.0 (2026-11-25): the 4 known bugs are fixed in the rules: renamed to reject-/review- cases, "
+            "no-ad-identification now expects reason missing_ad_identification",
+            "2.0.1 (2026-11-26): drafts carry the List-Unsubscribe header the copywriter now adds; expectations unchanged",
+        ],
+        compliance_examples,
+    ),
 }
 
 

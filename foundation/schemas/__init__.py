@@ -24,8 +24,23 @@ from foundation.schemas.prospect import (
 )
 
 __all__ = [
-    "Analytics", "Campaign", "CampaignSettings", "ComplianceReview", "DeveloperProfile",
-    "EngagementEvent", "Evidence", "Fact", "Message", "MessageTemplate", "Messaging",
-    "PrivacySettings", "Prospect", "Provenance", "SearchPlan", "SearchQuery", "SenderProfile",
-    "Signal", "TargetAudience",
+    "Analytics",
+    "Campaign",
+    "CampaignSettings",
+    "ComplianceReview",
+    "DeveloperProfile",
+    "EngagementEvent",
+    "Evidence",
+    "Fact",
+    "Message",
+    "MessageTemplate",
+    "Messaging",
+    "PrivacySettings",
+    "Prospect",
+    "Provenance",
+    "SearchPlan",
+    "SearchQuery",
+    "SenderProfile",
+    "Signal",
+    "TargetAudience",
 ]

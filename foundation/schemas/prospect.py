@@ -76,7 +76,9 @@ class Message(BaseModel):
     template: str | None = None
     facts_used: list[Fact] = Field(default_factory=list)
     written_by: Literal["llm", "template"] = "template"
-    headers: dict[str, str] = Field(default_factory=dict, description="Mail headers to send it with, e.g. List-Unsubscribe (RFC 8058).")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Mail headers to send it with, e.g. List-Unsubscribe (RFC 8058)."
+    )
 
 
 class ComplianceReview(BaseModel):

@@ -101,7 +101,9 @@ def test_killed_run_resumes_with_the_same_leads(tmp_path: Path) -> None:
     assert reference.returncode == 0, reference.stderr
     env = _env(tmp_path, SANDBOX_LATENCY_MS="25", CMO_HOME=str(tmp_path / "home2"))
     out = tmp_path / "killed"
-    proc = subprocess.Popen([*CMO, "run", GOAL, "--json", "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*CMO, "run", GOAL, "--json", "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     trace = out / "trace.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -93,7 +93,9 @@ def store_results(settings: Settings, job_id: str) -> None:
         async with db.sessions() as session:
             job = await session.get_one(orm.Job, job_id)
             await save_prospects(session, job, [prospect])
-            await save_artifact(session, job, "leads_contactable.csv", "text/csv", f"id,name,email\ngh_ada,{NAME},{EMAIL}\n".encode())
+            await save_artifact(
+                session, job, "leads_contactable.csv", "text/csv", f"id,name,email\ngh_ada,{NAME},{EMAIL}\n".encode()
+            )
             await session.commit()
 
     run_with_database(settings, act)
@@ -113,7 +115,9 @@ def append(settings: Settings, tenant_id: str, count: int, **fields: Any) -> Non
 
     async def one(db: Database, n: int) -> None:
         async with db.sessions() as session:
-            await record_audit(session, tenant_id=tenant_id, actor="cli:tester", action="prospect.export", **({"detail": {"n": n}} | fields))
+            await record_audit(
+                session, tenant_id=tenant_id, actor="cli:tester", action="prospect.export", **({"detail": {"n": n}} | fields)
+            )
             await session.commit()
 
     async def act(db: Database) -> None:
@@ -186,7 +190,14 @@ def test_only_admin_keys_read_the_trail_with_filters_and_pages(client: TestClien
         seen += page.json()["items"]
         if (cursor := page.json()["next_cursor"]) is None:
             break
-    assert [r["action"] for r in seen] == ["audit.read", "prospect.export", "prospect.export", "prospect.export", "job.summary", "job.create"]
+    assert [r["action"] for r in seen] == [
+        "audit.read",
+        "prospect.export",
+        "prospect.export",
+        "prospect.export",
+        "job.summary",
+        "job.create",
+    ]
     assert seen[0]["outcome"] == 403 and seen[0]["actor"] == f"key:{member.key_id}", "the refused attempt is on record"
     assert [r["seq"] for r in seen] == sorted((r["seq"] for r in seen), reverse=True), "newest first, each once"
 
@@ -224,7 +235,9 @@ def test_verify_reports_intact_then_the_first_tampered_record(own_settings: Sett
 
     intact = runner.invoke(cli, ["audit", "verify"], env=env)
     assert intact.exit_code == 0 and "8 records, chain intact" in intact.stdout, intact.output
-    assert "6 records of tenant alice, chain intact" in runner.invoke(cli, ["audit", "verify", "--tenant", "alice"], env=env).stdout
+    assert (
+        "6 records of tenant alice, chain intact" in runner.invoke(cli, ["audit", "verify", "--tenant", "alice"], env=env).stdout
+    )
 
     with raw(own_settings) as conn:
         tamper(conn, "UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 5")

@@ -27,8 +27,8 @@ from api.core.database import Database, run_with_database
 from api.services.tenants import IssuedKey, issue_api_key, revoke_api_key
 from foundation.settings import Settings
 from sandbox import open_sandbox
-from tests.integration.test_api_sse_processes import settings as settings  # noqa: F401 - fixture of two_servers
-from tests.integration.test_api_sse_processes import two_servers as two_servers  # noqa: F401 - fixture
+from tests.integration.test_api_sse_processes import settings as settings
+from tests.integration.test_api_sse_processes import two_servers as two_servers
 from tests.integration.test_api_worker import wait_until
 
 
@@ -60,7 +60,9 @@ def lookups(source: str) -> float:
 @pytest.fixture
 def cached_client(any_settings: Settings) -> Iterator[tuple[TestClient, IssuedKey]]:
     """A client whose key was checked once, so the next requests find it in the cache."""
-    with TestClient(create_app(any_settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0, auth_cache_seconds=1.0))) as client:
+    with TestClient(
+        create_app(any_settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0, auth_cache_seconds=1.0))
+    ) as client:
         issued = issue(any_settings)
         client.headers["Authorization"] = f"Bearer {issued.key}"
         assert client.get("/api/jobs").status_code == 200
@@ -102,7 +104,7 @@ def test_a_listener_that_reconnects_forgets_what_it_cached(tmp_path: Path, migra
         wait_until(lambda: client.get("/api/jobs").status_code == 401, 10, "the cache to be emptied on reconnection")
 
 
-def test_a_revoked_key_is_refused_by_every_api_process_within_a_second(two_servers: list[str], settings: Settings) -> None:  # noqa: F811
+def test_a_revoked_key_is_refused_by_every_api_process_within_a_second(two_servers: list[str], settings: Settings) -> None:
     issued = issue(settings)
     headers = {"Authorization": f"Bearer {issued.key}"}
     for url in two_servers:
@@ -115,4 +117,8 @@ def test_a_revoked_key_is_refused_by_every_api_process_within_a_second(two_serve
     assert revoked.returncode == 0, revoked.stderr
     deadline = time.monotonic() + 1.0
     for url in two_servers:
-        wait_until(lambda url=url: httpx.get(f"{url}/api/jobs", headers=headers).status_code == 401, max(0.0, deadline - time.monotonic()), url)
+        wait_until(
+            lambda url=url: httpx.get(f"{url}/api/jobs", headers=headers).status_code == 401,
+            max(0.0, deadline - time.monotonic()),
+            url,
+        )

@@ -76,7 +76,11 @@ def store_prospects(settings: Settings, job_id: str) -> None:
             signals=[
                 Signal(
                     name="active_maintainer",
-                    evidence=[Evidence(kind="commits", repo="octocat/ml-kit", count=412, date=when, url="https://github.com/octocat/ml-kit")],
+                    evidence=[
+                        Evidence(
+                            kind="commits", repo="octocat/ml-kit", count=412, date=when, url="https://github.com/octocat/ml-kit"
+                        )
+                    ],
                 ),
                 Signal(name="ml_contributor", evidence=[Evidence(kind="repo_owner", repo="octocat/ml-kit")]),
             ],
@@ -187,9 +191,7 @@ def test_threads_belong_to_their_tenant_and_odd_messages_get_help(client: TestCl
     assert client.post("/api/chat", json={"message": GOAL}).status_code == 401
 
 
-def test_a_model_only_rephrases_what_the_rules_did_not_understand(
-    settings: Settings, redis_url: str
-) -> None:
+def test_a_model_only_rephrases_what_the_rules_did_not_understand(settings: Settings, redis_url: str) -> None:
     stream = f"cmo:test:jobs:{uuid.uuid4().hex}"
     with ScriptedOpenAIServer([Reply.text("only in Germany"), Reply.error(400, "model down")]) as server:
         with_llm = settings.model_copy(update={"openai_api_key": SecretStr("test"), "openai_base_url": server.base_url})

@@ -85,7 +85,10 @@ class Traces:
     """Finds any of a person's identifiers in text or bytes (a login only as a whole login)."""
 
     def __init__(self, logins: list[str], email: str, name: str) -> None:
-        terms = [rf"(?<![A-Za-z0-9-]){re.escape(login)}(?![A-Za-z0-9-])" for login in logins] + [re.escape(email), re.escape(name)]
+        terms = [rf"(?<![A-Za-z0-9-]){re.escape(login)}(?![A-Za-z0-9-])" for login in logins] + [
+            re.escape(email),
+            re.escape(name),
+        ]
         self.text = re.compile("|".join(terms), re.IGNORECASE)
         self.bytes = re.compile("|".join(terms).encode(), re.IGNORECASE)
         self.found: list[str] = []
@@ -93,7 +96,11 @@ class Traces:
     def check(self, where: str, value: Any) -> None:
         if isinstance(value, memoryview):
             value = value.tobytes()
-        hit = self.bytes.search(value) if isinstance(value, bytes) else self.text.search(value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False))
+        hit = (
+            self.bytes.search(value)
+            if isinstance(value, bytes)
+            else self.text.search(value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False))
+        )
         if hit:
             self.found.append(f"{where}: {hit.group(0)!r}")
 
@@ -163,11 +170,15 @@ def thread_checkpoints(settings: Settings, tenant_id: str, job_id: str, traces: 
     with open_checkpointer(settings, tenant_id) as saver:
         found = list(saver.list({"configurable": {"thread_id": job_id}}))
         for checkpoint in found:
-            traces.check("checkpoint (decrypted)", repr(checkpoint.checkpoint["channel_values"]) + repr(checkpoint.pending_writes))
+            traces.check(
+                "checkpoint (decrypted)", repr(checkpoint.checkpoint["channel_values"]) + repr(checkpoint.pending_writes)
+            )
         return len(found)
 
 
-def scan_everything(settings: Settings, client: TestClient, headers: dict[str, str], job_ids: list[str], thread_id: str, traces: Traces) -> None:
+def scan_everything(
+    settings: Settings, client: TestClient, headers: dict[str, str], job_ids: list[str], thread_id: str, traces: Traces
+) -> None:
     scan_database(settings, traces)
     scan_redis(settings, traces)
     scan_api(client, headers, job_ids, thread_id, traces)
@@ -175,7 +186,9 @@ def scan_everything(settings: Settings, client: TestClient, headers: dict[str, s
         scan_local_files(settings, traces)
 
 
-def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_again(settings: Settings, client: TestClient) -> None:
+def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_again(
+    settings: Settings, client: TestClient
+) -> None:
     tenant_id, headers = new_tenant(settings)
     started = client.post("/api/chat", json={"message": GOAL}, headers=headers).json()
     thread_id, job_id = started["thread_id"], started["job"]["id"]
@@ -185,14 +198,23 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
     approved = {row.split(",", 1)[0] for row in contactable}
     target = next(lead for lead in leads if lead["id"] in approved and lead["email"] and lead["name"])
     logins = [target["username"], *target["merged_logins"]]
-    client.post("/api/chat", json={"thread_id": thread_id, "message": f"why is {target['username']} ranked first?"}, headers=headers)
+    client.post(
+        "/api/chat", json={"thread_id": thread_id, "message": f"why is {target['username']} ranked first?"}, headers=headers
+    )
     engaged = client.post("/api/events", json={"job_id": job_id, "prospect_id": target["id"], "type": "replied"}, headers=headers)
     assert engaged.status_code == 201, engaged.text
 
     before = Traces(logins, target["email"], target["name"])
     scan_everything(settings, client, headers, [job_id], thread_id, before)
     seen = " ".join(before.found)
-    for store in ("prospects.data (decrypted)", "job_events.data (decrypted)", "artifacts.content (decrypted)", "chat_threads.messages", "download leads_full.json", "events of"):
+    for store in (
+        "prospects.data (decrypted)",
+        "job_events.data (decrypted)",
+        "artifacts.content (decrypted)",
+        "chat_threads.messages",
+        "download leads_full.json",
+        "events of",
+    ):
         assert store in seen, f"the scan must see the person in {store} before the erasure"
     assert "etag cache" in seen or "file cache/github_etags.sqlite" in seen or "etags.body" in seen
     assert thread_checkpoints(settings, tenant_id, job_id, before) > 0 and "checkpoint (decrypted)" in " ".join(before.found)
@@ -205,19 +227,27 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
     assert thread_checkpoints(settings, tenant_id, job_id, after) == 0, "the finished job's LangGraph thread is deleted"
     kept = client.get(f"/api/jobs/{job_id}/summary", headers=headers).json()["summary"]
     assert kept["prospects_found"] == len(leads) - 1, "the summary's counts no longer include them"
-    erase_records = [r for r in in_session(settings, lambda s: s.scalars(select(AuditRecord).where(AuditRecord.tenant_id == tenant_id))).all() if r.action == "prospect.erase"]
+    erase_records = [
+        r
+        for r in in_session(settings, lambda s: s.scalars(select(AuditRecord).where(AuditRecord.tenant_id == tenant_id))).all()
+        if r.action == "prospect.erase"
+    ]
     assert len(erase_records) == 1 and erase_records[0].prospect_ids is None and erase_records[0].detail["jobs"] == [job_id]
     assert client.delete(f"/api/prospects/{target['id']}", headers=headers).status_code == 204, "erasing again is harmless"
 
     again = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
     rerun = finish(client, headers, again)
-    collected = in_session(settings, lambda s: s.scalars(select(orm.ProspectRow.data).where(orm.ProspectRow.job_id == again))).all()
+    collected = in_session(
+        settings, lambda s: s.scalars(select(orm.ProspectRow.data).where(orm.ProspectRow.job_id == again))
+    ).all()
     assert collected, "the second job found other people"
     rerun_traces = Traces(logins, target["email"], target["name"])
     rerun_traces.check("second job's prospects", collected)
     rerun_traces.check("second job's leads", rerun["leads_full.json"])
     rerun_traces.check("second job's CSV", rerun["leads_contactable.csv"])
-    events = in_session(settings, lambda s: s.execute(select(orm.JobEvent.event, orm.JobEvent.data).where(orm.JobEvent.job_id == again))).all()
+    events = in_session(
+        settings, lambda s: s.execute(select(orm.JobEvent.event, orm.JobEvent.data).where(orm.JobEvent.job_id == again))
+    ).all()
     for event, data in events:
         if event in ("prospect.found", "prospect.enriched", "message.drafted", "compliance.reviewed"):
             rerun_traces.check(f"second job's {event}", data)
@@ -237,7 +267,11 @@ def test_erasure_of_an_unknown_or_malformed_id_and_while_a_job_runs(settings: Se
             job = await session.get(orm.Job, job_id)
             job.status = "running"
             with tenant_scope(tenant_id):
-                session.add(orm.ProspectRow(job_id=job_id, prospect_id="gh_ada", tenant_id=tenant_id, data={"id": "gh_ada", "username": "ada"}))
+                session.add(
+                    orm.ProspectRow(
+                        job_id=job_id, prospect_id="gh_ada", tenant_id=tenant_id, data={"id": "gh_ada", "username": "ada"}
+                    )
+                )
                 await session.flush()
 
         in_session(settings, running_with_a_lead)
@@ -265,9 +299,13 @@ def test_export_returns_everything_held_with_provenance_and_the_cli_erases(setti
     assert record["job_id"] == job_id and record["record"]["email"] == target["email"]
     assert record["lawful_basis"].startswith("GDPR Art. 6(1)(f) legitimate interest")
     assert record["outreach_basis"] == target["compliance"]["lawful_basis"]
-    assert {"field": "email", "source": f"GET /users/{target['username']}"}.items() <= next(s for s in record["sources"] if s["field"] == "email").items()
+    assert {"field": "email", "source": f"GET /users/{target['username']}"}.items() <= next(
+        s for s in record["sources"] if s["field"] == "email"
+    ).items()
     assert record["expires_at"] > record["collected_at"]
-    assert document["messages"] == [{"job_id": job_id, **{k: target["message"][k] for k in ("subject", "body", "variant", "written_by")}}]
+    assert document["messages"] == [
+        {"job_id": job_id, **{k: target["message"][k] for k in ("subject", "body", "variant", "written_by")}}
+    ]
     assert [e["type"] for e in document["engagement_events"]] == ["opened"]
     assert {"prospect.enriched", "message.drafted", "compliance.reviewed"} <= {e["event"] for e in document["job_events"]}
     assert document["suppression"] == {"suppressed": False, "entries": []}

@@ -76,8 +76,20 @@ JSON = {"content-type": "application/json"}
         ({"json": ["a", "list"]}, 422, ["body"]),
         ({"content": b'{"goal": "' + b"x" * LIMIT + b'"}', "headers": JSON}, 413, [str(LIMIT)]),
     ],
-    ids=["malformed-json", "text-plain", "no-content-type", "goal-too-long", "blank-goal", "missing-goal",
-         "max-prospects", "webhook-url", "campaign-field", "unknown-field", "not-an-object", "body-too-large"],
+    ids=[
+        "malformed-json",
+        "text-plain",
+        "no-content-type",
+        "goal-too-long",
+        "blank-goal",
+        "missing-goal",
+        "max-prospects",
+        "webhook-url",
+        "campaign-field",
+        "unknown-field",
+        "not-an-object",
+        "body-too-large",
+    ],
 )
 def test_bad_job_submissions(client: TestClient, request_args: dict[str, Any], status: int, in_detail: list[str]) -> None:
     body = assert_problem(client.post("/api/jobs", **request_args), status, *in_detail)
@@ -151,9 +163,17 @@ def test_open_routes_need_no_key(client: TestClient) -> None:
     for path in ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
         assert client.get(path).status_code == 200, path
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/summary", "/api/jobs/{job_id}/artifacts",
-            "/api/artifacts/{artifact_id}", "/api/events", "/api/analytics/campaigns", "/api/analytics/prospects",
-            "/api/analytics/conversions"} <= paths.keys()
+    assert {
+        "/api/jobs",
+        "/api/jobs/{job_id}",
+        "/api/jobs/{job_id}/summary",
+        "/api/jobs/{job_id}/artifacts",
+        "/api/artifacts/{artifact_id}",
+        "/api/events",
+        "/api/analytics/campaigns",
+        "/api/analytics/prospects",
+        "/api/analytics/conversions",
+    } <= paths.keys()
 
 
 def test_a_bug_is_a_bare_500_problem(client: TestClient) -> None:

@@ -118,7 +118,9 @@ def test_downloads_follow_the_tenants_masking_rules(client: TestClient, settings
 
     assert client.put("/api/privacy/settings", json={"masking": {"email": "hash"}}, headers=admin).status_code == 200
     first, _ = download(client, member, ids)
-    assert client.put("/api/privacy/settings", json={"masking": {"email": "hash", "bio": "none"}}, headers=admin).status_code == 200
+    assert (
+        client.put("/api/privacy/settings", json={"masking": {"email": "hash", "bio": "none"}}, headers=admin).status_code == 200
+    )
     second, _ = download(client, member, ids)
     assert first["email"].startswith("hmac:") and second["email"] == first["email"], "pseudonyms survive updates"
     assert second["bio"] == "Engines. Call +44 20 7946 0958."
@@ -149,7 +151,11 @@ def test_the_tenants_own_secrets_are_stored_sealed(client: TestClient, settings:
 
     async def raw_row(database: Database) -> tuple[str, str]:
         async with database.sessions() as session:
-            tenant_id = (await session.execute(select(orm.ApiKey.tenant_id).where(orm.ApiKey.key_hash == hash_api_key(admin["Authorization"][7:])))).scalar_one()
+            tenant_id = (
+                await session.execute(
+                    select(orm.ApiKey.tenant_id).where(orm.ApiKey.key_hash == hash_api_key(admin["Authorization"][7:]))
+                )
+            ).scalar_one()
             row = await session.execute(text("SELECT webhook_secret, privacy FROM tenants WHERE id = :id"), {"id": tenant_id})
             return row.one()
 

@@ -76,7 +76,9 @@ def test_unreachable_redis_is_not_ready_but_jobs_are_still_stored(tmp_path: Path
 
 def test_without_redis_jobs_go_to_the_in_process_queue(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home")
-    app = create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))  # nothing takes the job before the test looks
+    app = create_app(
+        settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)
+    )  # nothing takes the job before the test looks
     with TestClient(app) as client:
         key = run_with_database(settings, lambda db: issue_api_key(db, "acme")).key
         job = client.post("/api/jobs", json={"goal": "Find Go developers"}, headers={"Authorization": f"Bearer {key}"})

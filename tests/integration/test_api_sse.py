@@ -109,7 +109,9 @@ class Api:
 @asynccontextmanager
 async def serving(settings: Settings, jobs_stream: str, **config: Any) -> AsyncIterator[Api]:
     """The app on uvicorn (port chosen by the OS) in this event loop, plus a client with a fresh tenant's key."""
-    app = create_app(settings, ApiConfig(github_sandbox=open_sandbox, **{"jobs_stream": jobs_stream, "workers_inline": 0, **config}))
+    app = create_app(
+        settings, ApiConfig(github_sandbox=open_sandbox, **{"jobs_stream": jobs_stream, "workers_inline": 0, **config})
+    )
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, timeout_graceful_shutdown=2)
     )
@@ -375,7 +377,10 @@ async def test_open_streams_hold_no_database_connection(settings: Settings, jobs
 
 async def test_a_subscriber_arriving_as_the_last_one_leaves_stays_subscribed(redis_url: str) -> None:
     """A reconnecting client: the old stream's UNSUBSCRIBE must not cancel the new stream's SUBSCRIBE."""
-    listener, publisher = RedisEventBus.from_url(redis_url, ApiConfig(github_sandbox=open_sandbox)), RedisEventBus.from_url(redis_url, ApiConfig(github_sandbox=open_sandbox))
+    listener, publisher = (
+        RedisEventBus.from_url(redis_url, ApiConfig(github_sandbox=open_sandbox)),
+        RedisEventBus.from_url(redis_url, ApiConfig(github_sandbox=open_sandbox)),
+    )
     await listener.start()
     await publisher.start()
     job_id = f"cmo_{uuid.uuid4().hex[:20]}"

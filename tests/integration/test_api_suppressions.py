@@ -193,13 +193,20 @@ def test_csv_import_is_all_or_nothing_and_export_reads_back(client: TestClient, 
     assert header.status_code == 422 and header.json()["errors"][0]["line"] == 1
     wrong_type = client.post("/api/suppressions/import", content=good.encode(), headers=headers | {"Content-Type": "text/plain"})
     assert wrong_type.status_code == 415
-    not_utf8 = client.post("/api/suppressions/import", content="kind,value\nlogin,caf\xe9\n".encode("latin-1"), headers=headers | CSV)
+    not_utf8 = client.post(
+        "/api/suppressions/import", content="kind,value\nlogin,caf\xe9\n".encode("latin-1"), headers=headers | CSV
+    )
     assert not_utf8.status_code == 400
 
     exported = client.get("/api/suppressions/export", headers=headers)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert exported.headers["content-disposition"].startswith('attachment; filename="suppressions.csv"')
-    assert sorted(exported.text.splitlines()[1:]) == ["domain,corp.io", "email,someone@example.com", "github_id,42", "login,octocat"]
+    assert sorted(exported.text.splitlines()[1:]) == [
+        "domain,corp.io",
+        "email,someone@example.com",
+        "github_id,42",
+        "login,octocat",
+    ]
     _, other = new_tenant(settings)
     assert client.post("/api/suppressions/import", content=exported.content, headers=other | CSV).json()["created"] == 4
     actions = in_session(
@@ -263,7 +270,12 @@ def test_the_cli_manages_the_same_list(cli_env: Settings, tmp_path: Path) -> Non
     }  # fmt: skip
     exported = tmp_path / "out.csv"
     assert cli.invoke(app, ["suppress", "export", "--tenant", tenant, str(exported)]).exit_code == 0
-    assert sorted(exported.read_text().splitlines()[1:]) == ["domain,corp.io", "email,ada@example.com", "github_id,42", "login,octocat"]
+    assert sorted(exported.read_text().splitlines()[1:]) == [
+        "domain,corp.io",
+        "email,ada@example.com",
+        "github_id,42",
+        "login,octocat",
+    ]
 
     assert cli.invoke(app, ["suppress", "remove", email_id, "--tenant", tenant]).exit_code == 0
     for args, message in [
@@ -343,7 +355,9 @@ def test_someone_suppressed_while_the_job_ran_is_left_out_at_the_end(job_setting
         job_id = client.post("/api/jobs", json={"goal": GOAL, "webhook_url": receiver.url}, headers=headers).json()["id"]
         receiver.wait_for(1)  # job.created
     ada, bob = (
-        Prospect(id=f"gh_{login}", username=login, email=f"{login}@{login}-corp.io", compliance=ComplianceReview(verdict="approved"))
+        Prospect(
+            id=f"gh_{login}", username=login, email=f"{login}@{login}-corp.io", compliance=ComplianceReview(verdict="approved")
+        )
         for login in ("ada", "bob")
     )
     summary = {"prospects_found": 2, "emails_contactable": 2, "status": "complete"}

@@ -96,7 +96,9 @@ def suppressed(settings: Settings, tenant_id: str, **who: Any) -> bool:
 
 
 def suppression_count(settings: Settings, tenant_id: str) -> int:
-    return query(settings, lambda s: s.scalar(select(func.count()).select_from(Suppression).where(Suppression.tenant_id == tenant_id)))
+    return query(
+        settings, lambda s: s.scalar(select(func.count()).select_from(Suppression).where(Suppression.tenant_id == tenant_id))
+    )
 
 
 def stored_privacy(settings: Settings, tenant_id: str, prospect_id: str) -> list[dict[str, Any]]:
@@ -166,7 +168,10 @@ def test_bad_links_are_one_indistinct_404(quiet: TestClient, settings: Settings)
             assert answer.status_code == 404, (method, token[:40], answer.text)
             problem = answer.json()
             assert answer.headers["content-type"] == "application/problem+json"
-            assert (problem["type"], problem["detail"]) == ("urn:cmo:problem:unknown-unsubscribe-link", "this unsubscribe link is not valid")
+            assert (problem["type"], problem["detail"]) == (
+                "urn:cmo:problem:unknown-unsubscribe-link",
+                "this unsubscribe link is not valid",
+            )
     nul = quiet.post(f"/unsubscribe/{payload}.%00", data=ONE_CLICK)  # refused before routing, like any NUL path
     assert nul.status_code == 404 and nul.headers["content-type"] == "application/problem+json"
     assert suppression_count(settings, tenant_id) == 0

@@ -55,7 +55,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.requests.append({"at": time.monotonic(), "path": self.path, "headers": dict(self.headers), "body": body})
             self.send_response(500 if len(state.requests) <= state.fail_first else 200)
@@ -165,9 +165,18 @@ def test_worker_events_reach_the_tenant_default_url_and_give_up_after_max_attemp
         log = deliveries(client, headers, job_id, lambda items: len(items) == 3)
         assert [(d["attempt"], d["delivered"]) for d in log] == [(1, False), (2, False), (3, False)]
 
-    enriched = {"prospect_id": "gh_octocat", "email": "octocat@github.com", "confidence_score": 0.95, "signals": ["active_maintainer"]}
+    enriched = {
+        "prospect_id": "gh_octocat",
+        "email": "octocat@github.com",
+        "confidence_score": 0.95,
+        "signals": ["active_maintainer"],
+    }
     completed = {
-        "duration_seconds": 12.5, "prospects_found": 1, "emails_contactable": 1, "conversion_rate": None, "artifacts": ["leads_full.json"]
+        "duration_seconds": 12.5,
+        "prospects_found": 1,
+        "emails_contactable": 1,
+        "conversion_rate": None,
+        "artifacts": ["leads_full.json"],
     }
 
     async def play_worker(db: Database) -> None:

@@ -45,7 +45,14 @@ def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url:
     # Latency keeps most enricher branches in flight when the crash comes.
     fresh = Settings(cmo_home=tmp_path / "home2", database_url=database_url, sandbox_latency_ms=20)
     with pytest.raises(Crash):
-        run_job(GOAL, fresh, sandbox=open_sandbox, out_dir=tmp_path / "crashed", observer=crash_midway, run_id="cmo_crash_test_" + tmp_path.name[-8:])
+        run_job(
+            GOAL,
+            fresh,
+            sandbox=open_sandbox,
+            out_dir=tmp_path / "crashed",
+            observer=crash_midway,
+            run_id="cmo_crash_test_" + tmp_path.name[-8:],
+        )
     # Forget the ETag cache, so any repeated GitHub call would be counted again.
     for path in (fresh.home / "cache").glob("github_etags.sqlite*"):
         path.unlink()
@@ -54,7 +61,9 @@ def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url:
     assert resumed.exit_code == 0
     assert [p.id for p in resumed.prospects] == [p.id for p in reference.prospects]
     done_before_crash = len(reference.summary["plan"]["queries"]) + 20
-    assert resumed.summary["api_requests"] <= reference.summary["api_requests"] - done_before_crash, "finished steps were repeated"
+    assert resumed.summary["api_requests"] <= reference.summary["api_requests"] - done_before_crash, (
+        "finished steps were repeated"
+    )
     assert (tmp_path / "crashed" / "leads_full.json").is_file()
 
 

@@ -90,7 +90,11 @@ def run_to_the_end(client: TestClient, headers: dict[str, str]) -> str:
 
 
 def test_a_full_job_leaves_no_email_or_name_in_plaintext_at_rest(settings: Settings, request: pytest.FixtureRequest) -> None:
-    config = ApiConfig(github_sandbox=open_sandbox, workers_inline=1, **({"jobs_stream": request.getfixturevalue("stream")} if settings.redis_url else {}))
+    config = ApiConfig(
+        github_sandbox=open_sandbox,
+        workers_inline=1,
+        **({"jobs_stream": request.getfixturevalue("stream")} if settings.redis_url else {}),
+    )
     before = redis_snapshot(settings.redis_url) if settings.redis_url else {}
     with TestClient(create_app(settings, config)) as client:
         headers = auth(settings)
@@ -145,11 +149,15 @@ def test_rows_written_before_migration_0008_stay_readable(settings: Settings) ->
             )
             old_event = {"login": "ada", "_dedupe_key": "research:gh_ada"}
             conn.execute(
-                text("INSERT INTO job_events (job_id, seq, event, data, created_at) VALUES ('cmo_old', 1, 'prospect.found', :e, :at)"),
+                text(
+                    "INSERT INTO job_events (job_id, seq, event, data, created_at) VALUES ('cmo_old', 1, 'prospect.found', :e, :at)"
+                ),
                 {"e": json.dumps(old_event), "at": orm.utcnow()},
             )
             conn.execute(
-                text("INSERT INTO prospects (job_id, prospect_id, tenant_id, data, score) VALUES ('cmo_old', 'gh_ada', 'ten_old', :p, 0)"),
+                text(
+                    "INSERT INTO prospects (job_id, prospect_id, tenant_id, data, score) VALUES ('cmo_old', 'gh_ada', 'ten_old', :p, 0)"
+                ),
                 {"p": json.dumps(profile)},
             )
         upgrade(settings)
@@ -159,7 +167,9 @@ def test_rows_written_before_migration_0008_stay_readable(settings: Settings) ->
             assert tuple(event) == ({"login": "ada"}, "research:gh_ada")
             assert conn.execute(select(orm.ProspectRow.data)).scalar_one() == profile, "plaintext rows read as they are"
             with tenant_scope("ten_old"):
-                conn.execute(insert(orm.ProspectRow).values(job_id="cmo_old", prospect_id="gh_bob", tenant_id="ten_old", data=profile))
+                conn.execute(
+                    insert(orm.ProspectRow).values(job_id="cmo_old", prospect_id="gh_bob", tenant_id="ten_old", data=profile)
+                )
         downgrade(settings, "0007")
         upgrade(settings)
         with engine.connect() as conn:

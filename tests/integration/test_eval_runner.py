@@ -39,9 +39,7 @@ def _responder(body: dict[str, Any]) -> Reply:
     audience = parsed.audience.model_dump(mode="json")
     if PLANTED_MARKER in system:
         audience["exclude_companies"] = []
-    arguments = {
-        "audience": audience, "max_prospects": parsed.max_prospects, "notes": [], "ignored_terms": parsed.ignored_terms
-    }
+    arguments = {"audience": audience, "max_prospects": parsed.max_prospects, "notes": [], "ignored_terms": parsed.ignored_terms}
     return Reply.tool(name, arguments) if body.get("tools") else Reply.text(json.dumps(arguments))
 
 

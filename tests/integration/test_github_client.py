@@ -24,8 +24,13 @@ def server() -> Iterator[SandboxServer]:
 
 def _client(server: SandboxServer, tmp_path: Path, *, max_requests: int = 1000, max_wait: float = 5.0) -> GitHubClient:
     return GitHubClient(
-        server.url, None, RateBudget(max_requests=max_requests), SQLiteETagCache(tmp_path / "etags.sqlite"),
-        "sandbox:test", max_wait=max_wait, concurrency=4,
+        server.url,
+        None,
+        RateBudget(max_requests=max_requests),
+        SQLiteETagCache(tmp_path / "etags.sqlite"),
+        "sandbox:test",
+        max_wait=max_wait,
+        concurrency=4,
     )
 
 
@@ -92,7 +97,10 @@ def test_injected_502s_are_retried(server: SandboxServer, tmp_path: Path) -> Non
 def test_secondary_rate_limit_honours_retry_after(server: SandboxServer, tmp_path: Path) -> None:
     client = _client(server, tmp_path)
     server.inject_fault(
-        "/search/repositories", 403, times=1, headers={"Retry-After": "1"},
+        "/search/repositories",
+        403,
+        times=1,
+        headers={"Retry-After": "1"},
         body={"message": "You have exceeded a secondary rate limit", "documentation_url": "https://docs.github.com"},
     )
     started = time.monotonic()

@@ -102,22 +102,42 @@ def seed(settings: Settings, retention_days: int | None = None) -> World:
         async with db.sessions() as session:
             with tenant_scope(tenant_id):
                 if retention_days is not None:
-                    await session.execute(update(orm.Tenant).where(orm.Tenant.id == tenant_id).values(privacy={"retention_days": retention_days}))
+                    await session.execute(
+                        update(orm.Tenant).where(orm.Tenant.id == tenant_id).values(privacy={"retention_days": retention_days})
+                    )
                 for name, days in ages.items():
                     at = now - days * DAY
                     status = "running" if name == "running" else "succeeded"
-                    job = orm.Job(id=ids[name], tenant_id=tenant_id, goal="Find Python maintainers", status=status, created_at=at,
-                                  finished_at=None if status == "running" else at, summary={"prospects_found": 2, "emails_contactable": 2})
+                    job = orm.Job(
+                        id=ids[name],
+                        tenant_id=tenant_id,
+                        goal="Find Python maintainers",
+                        status=status,
+                        created_at=at,
+                        finished_at=None if status == "running" else at,
+                        summary={"prospects_found": 2, "emails_contactable": 2},
+                    )
                     session.add(job)
                     await session.flush()
                     leads = [lead("ada", 3), lead("bob", 365)]
                     await save_prospects(session, job, leads)
                     for seq, prospect in enumerate(leads, start=1):
-                        session.add(orm.JobEvent(job_id=job.id, seq=seq, event="prospect.enriched", data={"prospect_id": prospect.id, "email": prospect.email}))
+                        session.add(
+                            orm.JobEvent(
+                                job_id=job.id,
+                                seq=seq,
+                                event="prospect.enriched",
+                                data={"prospect_id": prospect.id, "email": prospect.email},
+                            )
+                        )
                     content = json.dumps([p.model_dump(mode="json") for p in leads]).encode()
                     await save_artifact(session, job, LEADS_FULL, "application/json", content)
                     await save_artifact(session, job, LEADS_CONTACTABLE, "text/csv", b"id\ngh_ada\ngh_bob\n")
-                session.add(orm.ChatThread(id="thr_old" + uuid.uuid4().hex[:8], tenant_id=tenant_id, updated_at=now - 40 * DAY, messages=[]))
+                session.add(
+                    orm.ChatThread(
+                        id="thr_old" + uuid.uuid4().hex[:8], tenant_id=tenant_id, updated_at=now - 40 * DAY, messages=[]
+                    )
+                )
                 session.add(orm.ChatThread(id="thr_new" + uuid.uuid4().hex[:8], tenant_id=tenant_id, updated_at=now, messages=[]))
                 await session.commit()
 
@@ -125,7 +145,9 @@ def seed(settings: Settings, retention_days: int | None = None) -> World:
     with open_checkpointer(settings, tenant_id) as saver:
         for job_id in ids.values():
             saver.put({"configurable": {"thread_id": job_id, "checkpoint_ns": ""}}, empty_checkpoint(), {}, {})
-    chats = read(settings, select(orm.ChatThread.id).where(orm.ChatThread.tenant_id == tenant_id).order_by(orm.ChatThread.updated_at))
+    chats = read(
+        settings, select(orm.ChatThread.id).where(orm.ChatThread.tenant_id == tenant_id).order_by(orm.ChatThread.updated_at)
+    )
     name = read(settings, select(orm.Tenant.name).where(orm.Tenant.id == tenant_id))[0]
     return World(tenant_id, name, ids["old"], ids["mixed"], ids["stale"], ids["fresh"], ids["running"], chats[0], chats[1])
 
@@ -141,7 +163,11 @@ def read(settings: Settings, query: Any) -> list[Any]:
 
 def threads(settings: Settings, world: World) -> set[str]:
     with open_checkpointer(settings, world.tenant_id) as saver:
-        return {job for job in asdict(world).values() if job.startswith("cmo_") and saver.get_tuple({"configurable": {"thread_id": job}})}
+        return {
+            job
+            for job in asdict(world).values()
+            if job.startswith("cmo_") and saver.get_tuple({"configurable": {"thread_id": job}})
+        }
 
 
 async def _execute(db: Database, statement: Any) -> None:
@@ -177,16 +203,27 @@ def test_purge_removes_what_is_past_retention_and_nothing_else(settings: Setting
     assert not read(settings, select(orm.JobEvent.seq).where(orm.JobEvent.job_id == world.old_job)), "its events went with it"
     assert not read(settings, select(orm.Artifact.id).where(orm.Artifact.job_id == world.old_job)), "and its artifacts"
     kept = read(settings, select(orm.ProspectRow.prospect_id).where(orm.ProspectRow.tenant_id == world.tenant_id))
-    assert sorted(kept) == ["gh_ada", "gh_ada", "gh_bob", "gh_bob", "gh_bob", "gh_bob"], "ada stays in the fresh and the running job"
-    assert read(settings, select(orm.JobEvent.data).where(orm.JobEvent.job_id == world.mixed_job)) == [{"prospect_id": "gh_bob", "email": "bob@bob-corp.io"}]
-    files = {a.name: a.content for a in read(settings, select(orm.Artifact).where(orm.Artifact.job_id == world.mixed_job).options(undefer(orm.Artifact.content)))}
+    assert sorted(kept) == ["gh_ada", "gh_ada", "gh_bob", "gh_bob", "gh_bob", "gh_bob"], (
+        "ada stays in the fresh and the running job"
+    )
+    assert read(settings, select(orm.JobEvent.data).where(orm.JobEvent.job_id == world.mixed_job)) == [
+        {"prospect_id": "gh_bob", "email": "bob@bob-corp.io"}
+    ]
+    files = {
+        a.name: a.content
+        for a in read(
+            settings, select(orm.Artifact).where(orm.Artifact.job_id == world.mixed_job).options(undefer(orm.Artifact.content))
+        )
+    }
     assert [p["id"] for p in json.loads(files[LEADS_FULL])] == ["gh_bob"], "leads regenerated without ada"
     assert b"ada" not in files[LEADS_CONTACTABLE] and b"gh_bob" in files[LEADS_CONTACTABLE]
     assert TRACE not in files, "no artifact the job did not have is made up"
     assert read(settings, select(orm.Job.summary).where(orm.Job.id == world.mixed_job))[0]["prospects_found"] == 1
     assert threads(settings, world) == {world.fresh_job, world.running_job}
     assert read(settings, select(orm.ChatThread.id).where(orm.ChatThread.tenant_id == world.tenant_id)) == [world.fresh_chat]
-    records = read(settings, select(AuditRecord).where(AuditRecord.action == "retention.purge", AuditRecord.tenant_id == world.tenant_id))
+    records = read(
+        settings, select(AuditRecord).where(AuditRecord.action == "retention.purge", AuditRecord.tenant_id == world.tenant_id)
+    )
     assert [(r.actor, r.detail) for r in records] == [("system", asdict(done.counts))]
     assert len(read(settings, select(AuditRecord.id))) == audit_before + 1, "audit records are never purged"
 
@@ -204,8 +241,13 @@ def test_the_tenant_retention_setting_wins_and_the_cli_purges_one_tenant(setting
     assert "would delete: 0 expired prospect record(s), 3 job(s), 1 chat thread(s), 3 checkpoint thread(s)" in dry.output
     done = runner.invoke(cli_app, ["purge", "--tenant", strict.tenant_name], env=env)
     assert done.exit_code == 0 and "deleted: 0 expired prospect record(s), 3 job(s)" in done.output, done.output
-    assert set(read(settings, select(orm.Job.id).where(orm.Job.tenant_id == strict.tenant_id))) == {strict.fresh_job, strict.running_job}
-    assert len(read(settings, select(orm.Job.id).where(orm.Job.tenant_id == lenient.tenant_id))) == 5, "--tenant purges that tenant only"
+    assert set(read(settings, select(orm.Job.id).where(orm.Job.tenant_id == strict.tenant_id))) == {
+        strict.fresh_job,
+        strict.running_job,
+    }
+    assert len(read(settings, select(orm.Job.id).where(orm.Job.tenant_id == lenient.tenant_id))) == 5, (
+        "--tenant purges that tenant only"
+    )
     actors = read(settings, select(AuditRecord.actor).where(AuditRecord.action == "retention.purge"))
     assert len(actors) == 1 and actors[0].startswith("cli:")
     unknown = runner.invoke(cli_app, ["purge", "--tenant", "no-such-tenant"], env=env)

@@ -47,16 +47,19 @@ def test_repository_search_pages_through_pygithub(gh: Github, world: World) -> N
     assert first.owner.login == world.repos[names[0]].owner and first.stargazers_count == stars[0]
 
 
-@pytest.mark.parametrize(("q", "check"), [
-    ("language:Go stars:100..5000", lambda r: r.language == "Go" and 100 <= r.stars <= 5000 and not r.fork),
-    ("topic:kubernetes -language:Go", lambda r: "kubernetes" in r.topics and r.language != "Go"),
-    ("fork:only language:Python", lambda r: r.fork and r.language == "Python"),
-    ("archived:true fork:true", lambda r: r.archived),
-    ('"machine learning" in:description', lambda r: "machine learning" in (r.description or "").lower() and not r.fork),
-    ("language:Rust OR language:Zig", lambda r: r.language == "Rust" and not r.fork),
-    ("stars:>=1000 pushed:<2099-01-01 created:*..2099-01-01", lambda r: r.stars >= 1000 and not r.fork),
-])
-def test_repository_qualifiers(gh: Github, world: World, q: str, check) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("q", "check"),
+    [
+        ("language:Go stars:100..5000", lambda r: r.language == "Go" and 100 <= r.stars <= 5000 and not r.fork),
+        ("topic:kubernetes -language:Go", lambda r: "kubernetes" in r.topics and r.language != "Go"),
+        ("fork:only language:Python", lambda r: r.fork and r.language == "Python"),
+        ("archived:true fork:true", lambda r: r.archived),
+        ('"machine learning" in:description', lambda r: "machine learning" in (r.description or "").lower() and not r.fork),
+        ("language:Rust OR language:Zig", lambda r: r.language == "Rust" and not r.fork),
+        ("stars:>=1000 pushed:<2099-01-01 created:*..2099-01-01", lambda r: r.stars >= 1000 and not r.fork),
+    ],
+)
+def test_repository_qualifiers(gh: Github, world: World, q: str, check) -> None:
     names = {r.full_name for r in gh.search_repositories(query=q)}
     assert names and names == {r.full_name for r in world.repos.values() if check(r)}
 
@@ -64,7 +67,8 @@ def test_repository_qualifiers(gh: Github, world: World, q: str, check) -> None:
 def test_user_and_org_qualifiers(gh: Github, world: World) -> None:
     org = next(a for a in world.accounts.values() if a.type == "Organization")
     assert {r.full_name for r in gh.search_repositories(query=f"org:{org.login}")} == {
-        r.full_name for r in world.repos_by_owner[org.login] if not r.fork}
+        r.full_name for r in world.repos_by_owner[org.login] if not r.fork
+    }
     people = list(gh.search_users(query="location:berlin type:user", sort="followers", order="desc"))
     assert people and all("berlin" in (world.accounts[p.login].location or "").lower() for p in people)
     followers = [world.accounts[p.login].followers for p in people]
@@ -99,8 +103,13 @@ def test_link_headers_are_absolute_with_all_rels(server: SandboxServer) -> None:
 
 
 def test_contributors_sorted_with_bots_anon_and_204_for_empty(gh: Github, world: World, server: SandboxServer) -> None:
-    repo = next(r for r in world.repos.values() if not r.fork and any(c.login is None for c in r.contributors)
-                and any(c.login and world.accounts[c.login].type == "Bot" for c in r.contributors))
+    repo = next(
+        r
+        for r in world.repos.values()
+        if not r.fork
+        and any(c.login is None for c in r.contributors)
+        and any(c.login and world.accounts[c.login].type == "Bot" for c in r.contributors)
+    )
     people = list(gh.get_repo(repo.full_name).get_contributors())
     assert [(p.login, p.contributions) for p in people] == [(c.login, c.count) for c in repo.contributors if c.login]
     assert "Bot" in {p.type for p in people}
@@ -128,7 +137,15 @@ def test_user_profile_orgs_and_lookup_by_id(gh: Github, world: World, server: Sa
     person = next(u for u in world.users.values() if u.email and u.orgs and u.company and u.location)
     user = gh.get_user(person.login)
     assert (user.login, user.id, user.type, user.name, user.company, user.location, user.email, user.bio) == (
-        person.login, person.id, "User", person.name, person.company, person.location, person.email, person.bio)
+        person.login,
+        person.id,
+        "User",
+        person.name,
+        person.company,
+        person.location,
+        person.email,
+        person.bio,
+    )
     assert user.created_at == person.created_at and user.followers == person.followers
     assert user.public_repos == len(world.repos_by_owner.get(person.login, ()))
     assert [o.login for o in user.get_orgs()] == person.orgs
@@ -217,8 +234,12 @@ def test_injected_faults(world: World) -> None:
                 client.get_user("dependabot[bot]")
             assert caught.value.status == 502
         assert client.get_user("dependabot[bot]").login == "dependabot[bot]"
-        server.inject_fault("/search/", 403, headers={"Retry-After": "1"},
-                            body={"message": "You have exceeded a secondary rate limit. Please wait."})
+        server.inject_fault(
+            "/search/",
+            403,
+            headers={"Retry-After": "1"},
+            body={"message": "You have exceeded a secondary rate limit. Please wait."},
+        )
         secondary = httpx.get(f"{server.url}/search/repositories", params={"q": "stars:>1"})
         assert secondary.status_code == 403 and secondary.headers["retry-after"] == "1"
         assert httpx.get(f"{server.url}/search/repositories", params={"q": "stars:>1"}).status_code == 200

@@ -159,7 +159,10 @@ def test_the_authorization_matrix(world: World) -> None:
                 response.status_code == 401
                 and response.headers["content-type"] == "application/problem+json"
                 and response.headers.get("www-authenticate", "").startswith("Bearer"),
-                method, path, caller, response,
+                method,
+                path,
+                caller,
+                response,
             )
 
         answer = call(client, args, world.tenant_b)
@@ -174,8 +177,13 @@ def test_the_authorization_matrix(world: World) -> None:
 
         if needs_admin(operation):
             denied = call(client, args, world.member_a)
-            expect(denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json",
-                   method, path, "a member of tenant A", denied)
+            expect(
+                denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json",
+                method,
+                path,
+                "a member of tenant A",
+                denied,
+            )
             expect(call(client, args, world.admin_a).status_code < 300, method, path, "an admin of tenant A", denied)
 
     assert not failures, "\n".join(failures)

@@ -25,11 +25,29 @@ from sandbox import open_sandbox
 from tests.support.security import GOAL, bearer, issue, world_settings
 
 INTERNAL_URLS = [
-    "http://127.0.0.1/", "http://127.8.9.10:8080/x", "http://[::1]/", "http://localhost/", "http://LOCALHOST./",
-    "http://admin.localhost/", "http://169.254.169.254/latest/meta-data/", "http://169.254.1.1/", "http://[fe80::1]/",
-    "http://10.0.0.1/", "http://172.16.0.1/", "http://172.31.255.254/", "http://192.168.1.1/", "http://[fc00::1]/",
-    "http://[fd12:3456::1]/", "http://[::ffff:127.0.0.1]/", "http://[::ffff:169.254.169.254]/", "http://2130706433/",
-    "http://0x7f.1/", "http://0177.0.0.1/", "http://127.1/", "http://0/", "http://100.64.0.1/",
+    "http://127.0.0.1/",
+    "http://127.8.9.10:8080/x",
+    "http://[::1]/",
+    "http://localhost/",
+    "http://LOCALHOST./",
+    "http://admin.localhost/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://169.254.1.1/",
+    "http://[fe80::1]/",
+    "http://10.0.0.1/",
+    "http://172.16.0.1/",
+    "http://172.31.255.254/",
+    "http://192.168.1.1/",
+    "http://[fc00::1]/",
+    "http://[fd12:3456::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://2130706433/",
+    "http://0x7f.1/",
+    "http://0177.0.0.1/",
+    "http://127.1/",
+    "http://0/",
+    "http://100.64.0.1/",
     "http://private.example.test/",  # a name resolving to a private address
 ]
 PUBLIC = "93.184.215.14"  # what the fake DNS answers for a public name (never connected to)
@@ -50,7 +68,9 @@ class FakeDns:
             return self.real(host, port, *args, **kwargs)
         self.lookups.append(host)
         first_rebind = host == "rebind.example.test" and self.lookups.count(host) == 1
-        address = PUBLIC if host == "public.example.test" or first_rebind else "127.0.0.1" if host.startswith("rebind") else "10.1.2.3"
+        address = (
+            PUBLIC if host == "public.example.test" or first_rebind else "127.0.0.1" if host.startswith("rebind") else "10.1.2.3"
+        )
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 80))]
 
 
@@ -65,7 +85,9 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
 def embedded(tmp_path: Path, **settings: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An app on the embedded SQLite (the checks do not depend on the engine), no worker, and a key."""
     config = Settings(cmo_home=tmp_path / "home", **settings)
-    with TestClient(create_app(config, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(config, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)), raise_server_exceptions=False
+    ) as client:
         yield client, bearer(issue(config, f"tenant-{uuid.uuid4().hex[:8]}").key)
 
 
@@ -160,13 +182,17 @@ def test_campaign_uploads_are_size_limited_and_typed(client: tuple[TestClient, d
 def test_nul_characters_never_reach_postgres_as_a_500(tmp_path: Path, migrated_postgres_url: str) -> None:
     """Postgres stores no U+0000 in text or jsonb: a 422 (body, query) or 404 (path), never a 500."""
     settings = world_settings(tmp_path / "home", migrated_postgres_url)
-    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)), raise_server_exceptions=False) as api:
+    with TestClient(
+        create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)), raise_server_exceptions=False
+    ) as api:
         headers = bearer(issue(settings, f"tenant-{uuid.uuid4().hex[:8]}", "admin").key)
         answers = {
             "goal": api.post("/api/jobs", json={"goal": "a\u0000b"}, headers=headers),
             "metadata": api.post("/api/jobs", json={"goal": GOAL, "metadata": {"k\u0000": "v\u0000"}}, headers=headers),
             "chat": api.post("/api/chat", json={"message": "Find\u0000 Rust devs"}, headers=headers),
-            "event": api.post("/api/events", json={"job_id": "cmo_\u0000", "prospect_id": "gh_a", "type": "opened"}, headers=headers),
+            "event": api.post(
+                "/api/events", json={"job_id": "cmo_\u0000", "prospect_id": "gh_a", "type": "opened"}, headers=headers
+            ),
             "query": api.get("/api/audit", params={"action": "job.\u0000"}, headers=headers),
         }
         paths = [api.get(path, headers=headers) for path in ("/api/jobs/cmo_%00", "/api/artifacts/art_%00", "/api/chat/thr_%00")]

@@ -35,7 +35,13 @@ from sandbox import open_sandbox
 from tests.support.security import CLOSED_PORT_HOOK, World, tenant_world, world_settings
 
 EXAMPLES_PER_OPERATION = 12
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -55,8 +61,10 @@ def test_the_api_conforms_to_its_openapi_document(world: World, block_internet: 
         """Each id parameter: the generated value or tenant A's real one."""
         if not path_parameters:
             return st.just(path_parameters)
-        choices = {name: st.sampled_from([value, real_ids[name]]) if name in real_ids else st.just(value)
-                   for name, value in path_parameters.items()}
+        choices = {
+            name: st.sampled_from([value, real_ids[name]]) if name in real_ids else st.just(value)
+            for name, value in path_parameters.items()
+        }
         return st.fixed_dictionaries(choices)
 
     @schema.hook

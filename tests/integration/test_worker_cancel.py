@@ -21,7 +21,7 @@ from foundation.settings import Settings
 from sandbox import open_sandbox
 from tests.integration.test_api_jobs import auth, play_worker
 from tests.integration.test_api_worker import GOAL, events_of, finished, job_row, stop, wait_until
-from tests.integration.test_api_worker import pg_settings as pg_settings  # noqa: F401 - fixture
+from tests.integration.test_api_worker import pg_settings as pg_settings
 from tests.integration.test_worker_metrics import start_worker
 
 
@@ -29,10 +29,12 @@ def enrichments(settings: Settings, job_id: str) -> int:
     return sum(e == "agent.finished" and d["agent"] == "enricher" for e, d in events_of(settings, job_id))
 
 
-def test_the_api_announces_the_cancel_of_a_running_job(pg_settings: Settings, stream: str, redis_url: str) -> None:  # noqa: F811
+def test_the_api_announces_the_cancel_of_a_running_job(pg_settings: Settings, stream: str, redis_url: str) -> None:
     listener = redis.Redis.from_url(redis_url, decode_responses=True).pubsub(ignore_subscribe_messages=True)
     listener.subscribe(CHANNEL)
-    with TestClient(create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))) as client:
+    with TestClient(
+        create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))
+    ) as client:
         headers = auth(pg_settings)
         queued, running = (client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"] for _ in range(2))
         play_worker(pg_settings, running, "running")
@@ -43,12 +45,17 @@ def test_the_api_announces_the_cancel_of_a_running_job(pg_settings: Settings, st
 
 
 def test_a_cancel_message_stops_a_job_in_another_process_before_its_heartbeat(
-    pg_settings: Settings, stream: str, redis_url: str, tmp_path: Path  # noqa: F811
+    pg_settings: Settings,
+    stream: str,
+    redis_url: str,
+    tmp_path: Path,
 ) -> None:
     log = tmp_path / "worker.log"
     worker = start_worker(pg_settings, stream, log, "--heartbeat", "60")  # the flag would be read a minute later
     try:
-        with TestClient(create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))) as client:
+        with TestClient(
+            create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))
+        ) as client:
             headers = auth(pg_settings)
             job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
             wait_until(lambda: enrichments(pg_settings, job_id) >= 5, 60, "the worker to enrich a few candidates")
@@ -64,7 +71,7 @@ def test_a_cancel_message_stops_a_job_in_another_process_before_its_heartbeat(
     assert [name for name, _ in events_of(pg_settings, job_id)][-1] == "job.cancelled"
 
 
-def test_a_worker_that_missed_the_message_stops_at_its_heartbeat(pg_settings: Settings, stream: str) -> None:  # noqa: F811
+def test_a_worker_that_missed_the_message_stops_at_its_heartbeat(pg_settings: Settings, stream: str) -> None:
     settings = pg_settings.model_copy(update={"sandbox_latency_ms": 60})
     with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1))) as client:
         headers = auth(settings)

@@ -21,7 +21,7 @@ from foundation.settings import Settings
 from sandbox import open_sandbox
 from tests.integration.test_api_jobs import auth
 from tests.integration.test_api_worker import GOAL, SENDER, finished, stop, wait_until
-from tests.integration.test_api_worker import pg_settings as pg_settings  # noqa: F401 - fixture
+from tests.integration.test_api_worker import pg_settings as pg_settings
 
 
 def start_worker(settings: Settings, stream: str, log: Path, *options: str, latency_ms: int = 80) -> subprocess.Popen[bytes]:
@@ -34,7 +34,20 @@ def start_worker(settings: Settings, stream: str, log: Path, *options: str, late
         **{name.upper(): value for name, value in SENDER.items()},
         "SANDBOX_LATENCY_MS": str(latency_ms),
     }
-    command = [sys.executable, "-m", "cli", "worker", "--sandbox", "--concurrency", "1", "--claim-idle", "2", "--stream", stream, *options]
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "worker",
+        "--sandbox",
+        "--concurrency",
+        "1",
+        "--claim-idle",
+        "2",
+        "--stream",
+        stream,
+        *options,
+    ]
     return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -54,13 +67,15 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return samples
 
 
-def test_a_worker_serves_metrics_of_its_jobs_and_of_the_queue(pg_settings: Settings, stream: str, tmp_path: Path) -> None:  # noqa: F811
+def test_a_worker_serves_metrics_of_its_jobs_and_of_the_queue(pg_settings: Settings, stream: str, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
     worker = start_worker(pg_settings, stream, log, "--metrics-port", "0", "--metrics-host", "127.0.0.1")
     try:
         port = wait_until(lambda: logged(log, "metrics_port"), 30, "the worker to log its metrics port")
         url = f"http://127.0.0.1:{port}/metrics"
-        with TestClient(create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))) as client:
+        with TestClient(
+            create_app(pg_settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=0))
+        ) as client:
             headers = auth(pg_settings)
             job_id = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 5}, headers=headers).json()["id"]
             wait_until(lambda: scrape(url).get(("cmo_worker_jobs_running", ())) == 1, 30, "the job to run")
@@ -71,7 +86,10 @@ def test_a_worker_serves_metrics_of_its_jobs_and_of_the_queue(pg_settings: Setti
     succeeded = (("status", "succeeded"),)
     assert after[("cmo_worker_jobs_running", ())] == 0
     assert after[("cmo_worker_jobs_total", succeeded)] == 1
-    assert after[("cmo_worker_job_duration_seconds_count", succeeded)] == 1 and after[("cmo_worker_job_duration_seconds_sum", succeeded)] > 0
+    assert (
+        after[("cmo_worker_job_duration_seconds_count", succeeded)] == 1
+        and after[("cmo_worker_job_duration_seconds_sum", succeeded)] > 0
+    )
     assert after[("cmo_worker_github_requests_total", (("answered_by", "github"),))] > 0
     assert after[("cmo_queue_oldest_pending_age_seconds", ())] == 0
 
@@ -82,7 +100,9 @@ def test_a_metrics_port_in_use_is_one_clear_line(tmp_path: Path, redis_url: str,
         taken.listen()
         port = taken.getsockname()[1]
         settings = Settings(cmo_home=tmp_path / "home", redis_url=redis_url)
-        worker = start_worker(settings, stream, tmp_path / "worker.log", "--metrics-port", str(port), "--metrics-host", "127.0.0.1")
+        worker = start_worker(
+            settings, stream, tmp_path / "worker.log", "--metrics-port", str(port), "--metrics-host", "127.0.0.1"
+        )
         assert worker.wait(60) == 2
     output = (tmp_path / "worker.log").read_text()
     assert f"cannot serve metrics on 127.0.0.1:{port}" in output and "Traceback" not in output

@@ -100,5 +100,10 @@ def tenant_world(settings: Settings) -> Iterator[World]:
             "prospect_id": leads[0]["id"],
             "suppression_id": suppression.json()["id"],
         }
-        unseen = [tenant_a, chat["job"]["id"], *(set(artifacts.values()) - {ids["artifact_id"]}), *(lead["id"] for lead in leads[1:])]
+        unseen = [
+            tenant_a,
+            chat["job"]["id"],
+            *(set(artifacts.values()) - {ids["artifact_id"]}),
+            *(lead["id"] for lead in leads[1:]),
+        ]
         yield World(settings, client, admin_a, member_a, bearer(revoked.key), tenant_b, ids, unseen)

@@ -152,5 +152,7 @@ def test_cmo_help_loads_neither_the_service_nor_the_graph(tmp_path: Path) -> Non
         "result = CliRunner().invoke(app, ['--help'])\n"
         "assert result.exit_code == 0 and 'run' in result.output, result.output"
     )
-    done = _loaded_by(code + "\nimport sys\nassert 'langgraph' not in sys.modules and 'sqlalchemy' not in sys.modules, 'heavy'", tmp_path)
+    done = _loaded_by(
+        code + "\nimport sys\nassert 'langgraph' not in sys.modules and 'sqlalchemy' not in sys.modules, 'heavy'", tmp_path
+    )
     assert done == []

@@ -173,9 +173,7 @@ def test_campaign_template_subject_rephrases_when_company_is_missing() -> None:
             )
         }
     )
-    assert draft_from_template(alice(company="Acme Inc."), campaign, "B", SETTINGS).subject == (
-        "Optimizing ML Training in Acme"
-    )
+    assert draft_from_template(alice(company="Acme Inc."), campaign, "B", SETTINGS).subject == ("Optimizing ML Training in Acme")
     message = draft_from_template(alice(company=None), campaign, "B", SETTINGS)
     assert message.subject == "Optimizing ML Training"
     assert message.template == "value_prop"

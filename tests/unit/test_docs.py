@@ -45,7 +45,9 @@ def command_paths() -> list[tuple[str, ...]]:
 
 
 def test_every_setting_has_a_row_in_the_configuration_table() -> None:
-    documented = {name for span in code_spans(table_first_cells("Configuration")) for name in re.findall(r"[A-Z][A-Z0-9_]+", span)}
+    documented = {
+        name for span in code_spans(table_first_cells("Configuration")) for name in re.findall(r"[A-Z][A-Z0-9_]+", span)
+    }
     missing = sorted(field.upper() for field in Settings.model_fields if field.upper() not in documented)
     assert not missing, f"settings without a row in README.md's Configuration table: {missing}"
 

@@ -24,9 +24,7 @@ def _run(
             "planner": {"aggregates": {"examples": 10, "exact_match": planner}, "advisory": [], "examples": []},
             "leads": {"aggregates": {"f1": f1, "requests_per_qualified_lead": rpql}, "advisory": [], "examples": []},
             "compliance": {
-                "aggregates": {
-                    "false_approvals": false_approvals, "confusion": {"rejected": {"approved": false_approvals}}
-                },
+                "aggregates": {"false_approvals": false_approvals, "confusion": {"rejected": {"approved": false_approvals}}},
                 "advisory": [],
                 "examples": [example],
             },

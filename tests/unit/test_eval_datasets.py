@@ -170,17 +170,26 @@ def test_known_bugs_are_still_bugs(example: ComplianceExample, tmp_path: Path) -
 
 
 def test_no_false_approvals_outside_known_bugs(tmp_path: Path) -> None:
-    false_approvals = [
-        e.id for e in CHECKED if e.expect_verdict != "approved" and review(e, tmp_path).verdict == "approved"
-    ]
+    false_approvals = [e.id for e in CHECKED if e.expect_verdict != "approved" and review(e, tmp_path).verdict == "approved"]
     assert false_approvals == []
 
 
 def test_compliance_covers_every_rule_and_suppression_kind() -> None:
     reasons = Counter(code for e in CHECKED for code in e.expect_reasons)
-    for code in ("noreply_email", "bot_account", "organization_account", "suppressed", "excluded_company",
-                 "contact_not_allowed", "consent_required", "no_published_email", "missing_unsubscribe",
-                 "missing_postal_address", "missing_source_notice", "deceptive_subject"):
+    for code in (
+        "noreply_email",
+        "bot_account",
+        "organization_account",
+        "suppressed",
+        "excluded_company",
+        "contact_not_allowed",
+        "consent_required",
+        "no_published_email",
+        "missing_unsubscribe",
+        "missing_postal_address",
+        "missing_source_notice",
+        "deceptive_subject",
+    ):
         assert reasons[code] >= 1, code
     assert reasons["bio_do_not_contact"] >= 4, "several do-not-contact phrasings"
     assert {row["kind"] for e in COMPLIANCE for row in e.suppressed} == {"github_id", "login", "email", "domain"}

@@ -48,13 +48,19 @@ def alice() -> Prospect:
         signals=[
             Signal(
                 name="ml_contributor",
-                evidence=[Evidence(kind="commits", repo="alice/fastgrad", date=datetime(2025, 1, 10, tzinfo=UTC),
-                                   count=42, url="https://github.com/alice/fastgrad")],
+                evidence=[
+                    Evidence(
+                        kind="commits",
+                        repo="alice/fastgrad",
+                        date=datetime(2025, 1, 10, tzinfo=UTC),
+                        count=42,
+                        url="https://github.com/alice/fastgrad",
+                    )
+                ],
             ),
             Signal(
                 name="active_maintainer",
-                evidence=[Evidence(kind="repo_owner", repo="alice/tinyjit", date=datetime(2024, 11, 2, tzinfo=UTC),
-                                   count=130)],
+                evidence=[Evidence(kind="repo_owner", repo="alice/tinyjit", date=datetime(2024, 11, 2, tzinfo=UTC), count=130)],
             ),
         ],
     )
@@ -76,18 +82,19 @@ def test_prf_conventions_for_empty_sets() -> None:
 
 def _planner_rows() -> list[dict[str, Any]]:
     partly_right = planner_field_scores(
-        PlannerExpectation(languages=["Python", "Rust"], domains=["machine_learning"], role="maintainer",
-                           stars_range="100..5000", max_prospects=50),
-        TargetAudience(
-            languages=["python", "Go"], domains=["MACHINE_LEARNING"], role="maintainer", stars_range=">=100"
+        PlannerExpectation(
+            languages=["Python", "Rust"],
+            domains=["machine_learning"],
+            role="maintainer",
+            stars_range="100..5000",
+            max_prospects=50,
         ),
+        TargetAudience(languages=["python", "Go"], domains=["MACHINE_LEARNING"], role="maintainer", stars_range=">=100"),
         50,
         refused=False,
     )
     right_refusal = planner_field_scores(PlannerExpectation(refuse=True), None, None, refused=True)
-    wrong_refusal = planner_field_scores(
-        PlannerExpectation(languages=["Go"], activity_days=30), None, None, refused=True
-    )
+    wrong_refusal = planner_field_scores(PlannerExpectation(languages=["Go"], activity_days=30), None, None, refused=True)
     return [partly_right, right_refusal, wrong_refusal]
 
 
@@ -103,7 +110,12 @@ def test_planner_field_scores_per_field() -> None:
     assert partly_right["refusal_correct"] and not partly_right["exact_match"]
     assert right_refusal == {"fields": {}, "refusal_correct": True, "exact_match": True}
     assert wrong_refusal["fields"]["activity_days"] == {
-        "precision": 0.0, "recall": 0.0, "correct": False, "tp": 0, "fp": 0, "fn": 1,
+        "precision": 0.0,
+        "recall": 0.0,
+        "correct": False,
+        "tp": 0,
+        "fp": 0,
+        "fn": 1,
     }
     assert not wrong_refusal["refusal_correct"] and not wrong_refusal["exact_match"]
 
@@ -112,7 +124,13 @@ def test_aggregate_planner_micro_averages() -> None:
     summary = aggregate_planner(_planner_rows())
     # languages: (1,1,1) + (0,0,1) -> TP 1, FP 1, FN 2 -> P 1/2, R 1/3, F1 0.4
     assert summary["fields"]["languages"] == {
-        "precision": 0.5, "recall": 0.3333, "f1": 0.4, "tp": 1, "fp": 1, "fn": 2, "n": 2,
+        "precision": 0.5,
+        "recall": 0.3333,
+        "f1": 0.4,
+        "tp": 1,
+        "fp": 1,
+        "fn": 2,
+        "n": 2,
     }
     # overall: row 1 TP 4 FP 2 FN 2, row 3 FN 2 -> P 4/6, R 4/8, F1 4/7
     assert summary["overall"] == {"precision": 0.6667, "recall": 0.5, "f1": 0.5714, "tp": 4, "fp": 2, "fn": 4}
@@ -148,8 +166,13 @@ def test_requests_per_qualified_lead() -> None:
 
 
 def test_compliance_scores() -> None:
-    rows = [("approved", "approved"), ("rejected", "approved"), ("needs_review", "approved"),
-            ("approved", "needs_review"), ("rejected", "rejected")]
+    rows = [
+        ("approved", "approved"),
+        ("rejected", "approved"),
+        ("needs_review", "approved"),
+        ("approved", "needs_review"),
+        ("rejected", "rejected"),
+    ]
     scores = compliance_scores(rows)
     assert (scores["n"], scores["accuracy"], scores["false_approvals"], scores["false_rejections"]) == (5, 0.4, 2, 1)
     assert scores["confusion"]["rejected"] == {"approved": 1, "rejected": 1, "needs_review": 0}
@@ -168,8 +191,11 @@ def test_llm_usage_sums_both_token_spellings_and_prices_snapshots() -> None:
     ]
     # 1.002M in * $0.15 + 0.501M out * $0.60 = 0.1503 + 0.3006
     assert llm_usage(records) == {
-        "prompt_tokens": 1_002_000, "completion_tokens": 501_000, "total_tokens": 1_503_000,
-        "estimated_cost_usd": 0.4509, "unpriced_models": [],
+        "prompt_tokens": 1_002_000,
+        "completion_tokens": 501_000,
+        "total_tokens": 1_503_000,
+        "estimated_cost_usd": 0.4509,
+        "unpriced_models": [],
     }
     unpriced = llm_usage([*records, {"model": "llama3", "input_tokens": 10, "output_tokens": 0}])
     assert unpriced["estimated_cost_usd"] is None and unpriced["unpriced_models"] == ["llama3"]
@@ -242,8 +268,12 @@ def test_syllables_and_reading_level() -> None:
 
 def test_mentions_recent_project() -> None:
     recent = mentions_recent_project(draft("Hi,\nI saw alice/fastgrad."), alice())
-    assert recent == {"mentioned": True, "mentions_most_recent": True, "named": ["alice/fastgrad"],
-                      "most_recent": "alice/fastgrad"}
+    assert recent == {
+        "mentioned": True,
+        "mentions_most_recent": True,
+        "named": ["alice/fastgrad"],
+        "most_recent": "alice/fastgrad",
+    }
     older = mentions_recent_project(draft("I like tinyjit a lot.", subject="Hello"), alice())
     assert older["mentioned"] and not older["mentions_most_recent"] and older["named"] == ["alice/tinyjit"]
     assert not mentions_recent_project(draft("I like tinyjitter.", subject="Hello"), alice())["mentioned"]
@@ -289,7 +319,8 @@ def test_judges_score_a_draft_against_its_evidence() -> None:
     )
     results = judge_message(make_judges(model), draft("Hi Alice,\nI saw alice/fastgrad."), alice())
     assert {key: (r["key"], r["score"]) for key, r in results.items()} == {
-        "personalisation": ("personalisation", 0.8), "tone": ("tone", 0.9),
+        "personalisation": ("personalisation", 0.8),
+        "tone": ("tone", 0.9),
     }
     assert results["personalisation"]["comment"].startswith("Names fastgrad")
     prompt = model.seen[0][-1].content
@@ -297,15 +328,16 @@ def test_judges_score_a_draft_against_its_evidence() -> None:
 
 
 @pytest.mark.usefixtures("block_internet")
-@pytest.mark.parametrize(("seed", "answer", "preferred", "swapped"), [
-    (0, "1", "A", False),  # random.Random(0).random() = 0.84: A shown first
-    (1, "1", "B", True),  # random.Random(1).random() = 0.13: B shown first
-    (1, "2", "A", True),
-    (0, "tie", "tie", False),
-])
-def test_pairwise_preference_maps_the_shuffled_answer_back(
-    seed: int, answer: str, preferred: str, swapped: bool
-) -> None:
+@pytest.mark.parametrize(
+    ("seed", "answer", "preferred", "swapped"),
+    [
+        (0, "1", "A", False),  # random.Random(0).random() = 0.84: A shown first
+        (1, "1", "B", True),  # random.Random(1).random() = 0.13: B shown first
+        (1, "2", "A", True),
+        (0, "tie", "tie", False),
+    ],
+)
+def test_pairwise_preference_maps_the_shuffled_answer_back(seed: int, answer: str, preferred: str, swapped: bool) -> None:
     model = scripted(tool_call_message("pairwise_preference", {"reasoning": "More specific.", "preferred": answer}))
     result = pairwise_preference(model, "DRAFT-A text", "DRAFT-B text", {"login": "alice"}, seed=seed)
     assert result == {"preferred": preferred, "swapped": swapped, "reasoning": "More specific."}

@@ -109,12 +109,18 @@ def test_leads_artifacts_are_masked_and_others_untouched() -> None:
 def test_the_trace_is_masked_like_the_leads_including_quotes_in_other_events() -> None:
     lead = ada().model_dump(mode="json")
     events = [
-        {"seq": 1, "event": "prospect.enriched", "data": {"prospect_id": lead["id"], "name": lead["name"], "email": lead["email"]}},
+        {
+            "seq": 1,
+            "event": "prospect.enriched",
+            "data": {"prospect_id": lead["id"], "name": lead["name"], "email": lead["email"]},
+        },
         {"seq": 2, "event": "message.drafted", "data": {"prospect_id": lead["id"], "body": f"Hi {lead['name']}, ..."}},
         {"seq": 3, "event": "job.progress", "data": {"enriched": 1}},
     ]
     trace = "".join(json.dumps(event) + "\n" for event in events).encode()
-    masked = [json.loads(line) for line in mask_artifact(TRACE, trace, MaskingRules(email="partial", name="full"), KEY).splitlines()]
+    masked = [
+        json.loads(line) for line in mask_artifact(TRACE, trace, MaskingRules(email="partial", name="full"), KEY).splitlines()
+    ]
     assert masked[0]["data"]["email"] == "a***@analytical.dev" and masked[0]["data"]["name"] == REDACTED
     assert lead["name"] not in masked[1]["data"]["body"], "the draft quoting the name in another event"
     assert masked[2] == events[2]

@@ -43,7 +43,11 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("client 2001:db8::1 connected", "ip", "2001:db8::1"),
     ("link fe80::1ff:fe23:4567:890a up", "ip", "fe80::1ff:fe23:4567:890a"),
     (f"GITHUB_TOKEN {GITHUB_TOKEN}", "secret", GITHUB_TOKEN),
-    ("pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "secret", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"),
+    (
+        "pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+        "secret",
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+    ),
     ("key sk-proj-abc123DEF456ghi789JKL012", "secret", "sk-proj-abc123DEF456ghi789JKL012"),
     ("aws AKIAIOSFODNN7EXAMPLE", "secret", "AKIAIOSFODNN7EXAMPLE"),
     ("slack xoxb-1234-5678-abcdefghij", "secret", "xoxb-1234-5678-abcdefghij"),

@@ -62,8 +62,7 @@ def test_pushed_at_is_the_latest_commit(world: World) -> None:
 
 
 def test_bots_orgs_and_anonymous_authors_appear_among_contributors(world: World) -> None:
-    kinds = {world.accounts[c.login].type if c.login else "Anonymous"
-             for r in world.repos.values() for c in r.contributors}
+    kinds = {world.accounts[c.login].type if c.login else "Anonymous" for r in world.repos.values() for c in r.contributors}
     assert kinds == {"User", "Bot", "Organization", "Anonymous"}
     assert {"dependabot[bot]", "renovate[bot]", "github-actions[bot]"} <= set(world.accounts)
     assert any(a.type == "Organization" and a.members for a in world.accounts.values())
@@ -76,8 +75,11 @@ def test_forks_and_archived_repos_match_domains_but_never_count(world: World) ->
     audience = BUILTIN_GOALS["python-ml"].audience
     expected = truth(world, audience, world.now)
     counted = {login for r in matched_repos(world, audience) for login in _maintainers(world, r)}
-    traps = [r for r in world.repos.values() if (r.fork or r.archived) and r.language == "Python"
-             and vocab.domain_matches("machine_learning", r.topics, r.description)]
+    traps = [
+        r
+        for r in world.repos.values()
+        if (r.fork or r.archived) and r.language == "Python" and vocab.domain_matches("machine_learning", r.topics, r.description)
+    ]
     assert any(r.fork for r in traps) and any(r.archived for r in traps)
     only_in_traps = {login for r in traps for login in _maintainers(world, r)} - counted
     lured = {login for login in only_in_traps if world.accounts[login].type == "User" and _active(world, login, 90)}
@@ -85,7 +87,7 @@ def test_forks_and_archived_repos_match_domains_but_never_count(world: World) ->
     assert not lured & expected
 
 
-def _maintainers(world: World, repo) -> set[str]:  # noqa: ANN001 - a sandbox Repo
+def _maintainers(world: World, repo) -> set[str]:
     listed = [c for c in repo.contributors if c.login]
     total = sum(c.count for c in listed) or 1
     top = {c.login for rank, c in enumerate(listed, 1) if rank <= 3 or c.count / total >= 0.10}
@@ -134,9 +136,10 @@ def test_big_companies_locations_and_do_not_contact_bios(world: World) -> None:
 
 
 def test_some_people_are_active_only_through_push_events(world: World) -> None:
-    assert any(u.pushes and all(c.last_commit < world.now - timedelta(days=90)
-                                for _, c in world.contributions_by_login[u.login])
-               for u in world.users.values())
+    assert any(
+        u.pushes and all(c.last_commit < world.now - timedelta(days=90) for _, c in world.contributions_by_login[u.login])
+        for u in world.users.values()
+    )
 
 
 def test_events_are_recent_capped_and_pushes_carry_no_commits(world: World) -> None:
@@ -165,14 +168,17 @@ def test_truth_holds_only_active_people_in_region_and_not_excluded(world: World,
         assert person.company_key not in excluded
 
 
-@pytest.mark.parametrize(("name", "relaxed"), [
-    ("rust-db-europe", {"exclude_companies": []}),
-    ("ts-react-no-faang", {"exclude_companies": []}),
-    ("rust-db-europe", {"target_regions": []}),
-    ("go-k8s-na", {"target_regions": []}),
-    ("go-k8s-na", {"stars_range": None}),
-    ("python-ml", {"activity_days": 3650}),
-])
+@pytest.mark.parametrize(
+    ("name", "relaxed"),
+    [
+        ("rust-db-europe", {"exclude_companies": []}),
+        ("ts-react-no-faang", {"exclude_companies": []}),
+        ("rust-db-europe", {"target_regions": []}),
+        ("go-k8s-na", {"target_regions": []}),
+        ("go-k8s-na", {"stars_range": None}),
+        ("python-ml", {"activity_days": 3650}),
+    ],
+)
 def test_each_filter_removes_someone(world: World, name: str, relaxed: dict) -> None:
     audience = BUILTIN_GOALS[name].audience
     strict = truth(world, audience, world.now)

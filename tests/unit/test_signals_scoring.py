@@ -11,8 +11,13 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 def _repo(name: str, stars: int = 2500, language: str = "Python", domains: tuple[str, ...] = ("machine_learning",)) -> RepoInfo:
     return RepoInfo(
-        full_name=name, owner=name.split("/")[0], language=language, stars=stars, domains=list(domains),
-        pushed_at=NOW - timedelta(days=2), html_url=f"https://github.com/{name}",
+        full_name=name,
+        owner=name.split("/")[0],
+        language=language,
+        stars=stars,
+        domains=list(domains),
+        pushed_at=NOW - timedelta(days=2),
+        html_url=f"https://github.com/{name}",
     )
 
 
@@ -36,7 +41,9 @@ def test_maintainer_definition() -> None:
 
 def test_signals_carry_evidence() -> None:
     repos = {"alice/fastgrad": _repo("alice/fastgrad")}
-    signals = {s.name: s for s in compute_signals([_contrib("alice/fastgrad", 1, 300, 0.6, True)], repos, _activity([1, 5, 40]), 90, NOW)}
+    signals = {
+        s.name: s for s in compute_signals([_contrib("alice/fastgrad", 1, 300, 0.6, True)], repos, _activity([1, 5, 40]), 90, NOW)
+    }
     assert {"active_maintainer", "python_expert", "ml_contributor", "recent_activity", "popular_project_owner"} <= set(signals)
     owner = signals["active_maintainer"].evidence[0]
     assert (owner.kind, owner.repo, owner.count) == ("repo_owner", "alice/fastgrad", 300)
