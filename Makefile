@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 GOAL   ?= Find Python maintainers active in ML
 ARGS   ?=
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cmo-agent needs Python 3.11+, found " + sys.version.split()[0])'
@@ -22,8 +22,15 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/cmo run "$(GOAL)" $(ARGS)
 
-test: setup
+# The architecture, lint and type checks first (seconds), then the suite (README "Architecture").
+test: setup lint
 	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+lint: setup
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/leads_per_request.py

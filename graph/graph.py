@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -22,17 +22,21 @@ from agents.researcher import fan_out_repos, researcher, researcher_repo, select
 from agents.state import State
 from foundation.events import AGENT_FINISHED, AGENT_STARTED, current_task, emit
 
-Node = Callable[[Any, Runtime[Context]], Any]
+
+class Node(Protocol):
+    """A node as LangGraph calls it: the state, and the run's `Runtime[Context]` by keyword."""
+
+    def __call__(self, state: Any, *, runtime: Runtime[Context]) -> Any: ...
 
 
-def _task(name: str, node: Node) -> Node:
+def _task(name: str, node: Callable[[Any, Runtime[Context]], Any]) -> Node:
     """`node` reporting its own start and end (`agent.started` / `agent.finished` with duration and
     error) from inside the task, then waiting until its events are stored when the caller persists
     them (`Context.events`): LangGraph saves a task's writes only after it returns, so a crash can
     never keep a task's results while losing its events."""
 
     @functools.wraps(node)
-    def run(state: Any, runtime: Runtime[Context]) -> Any:
+    def run(state: Any, *, runtime: Runtime[Context]) -> Any:
         task, started = current_task(), time.perf_counter()
         emit(AGENT_STARTED, name, task=task)
         finished: dict[str, Any] = {"task": task}
@@ -53,7 +57,7 @@ def _after_planner(state: State) -> str:
     return "finalize" if state["plan"].refusal else "researcher"
 
 
-def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph[State, Context, State, State]:
     builder = StateGraph(State, context_schema=Context)
     builder.add_node("planner", _task("planner", planner))
     builder.add_node("researcher", _task("researcher", researcher))

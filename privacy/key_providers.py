@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -183,6 +181,9 @@ class AwsKmsProvider:
     re-wraps them."""
 
     def __init__(self, key_id: str, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+        import boto3  # here, not at the top: only CMO_KEY_PROVIDER=aws-kms loads the AWS SDK
+        from botocore.exceptions import BotoCoreError
+
         self._key_id = key_id
         try:
             self._client = boto3.client("kms", region_name=region, endpoint_url=endpoint_url)
@@ -205,6 +206,8 @@ class AwsKmsProvider:
         return dict(self._call("DescribeKey", KeyId=self._key_id)["KeyMetadata"])
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         method = {"Encrypt": self._client.encrypt, "Decrypt": self._client.decrypt, "DescribeKey": self._client.describe_key}
         try:
             return method[operation](**kwargs)
