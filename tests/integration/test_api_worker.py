@@ -106,7 +106,7 @@ def downloads(client: TestClient, headers: dict[str, str], job_id: str) -> dict[
 
 def test_embedded_mode_runs_the_whole_job_in_the_api_process(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home", **SENDER)
-    with TestClient(create_app(settings)) as client:  # no DATABASE_URL, no REDIS_URL: SQLite + one inline worker
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:  # no DATABASE_URL, no REDIS_URL: SQLite + one inline worker
         headers = auth(settings)
         body = {"goal": GOAL, "max_prospects": 10, "campaign": {"id": "cmp_embedded"}}
         job_id = client.post("/api/jobs", json=body, headers=headers).json()["id"]
@@ -169,7 +169,7 @@ def test_oldest_pending_age_follows_the_stream(pg_settings: Settings, stream: st
 
 def test_cancelling_a_running_job_stops_it_and_keeps_partial_results(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home", sandbox_latency_ms=60)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:
         headers = auth(settings)
         job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
         enriched = lambda: sum(e == "agent.finished" and d["agent"] == "enricher" for e, d in events_of(settings, job_id))  # noqa: E731
