@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     )
     cmo_unsubscribe_secret: SecretStr | None = Field(default=None, min_length=16, description="HMAC key of opt-out links.")
 
-    # Encryption at rest (cmo/privacy): where the key-encryption key (KEK) wrapping the data keys lives
+    # Encryption at rest (storage/keyring.py, privacy/key_providers.py): where the key-encryption key (KEK) wrapping the data keys lives
     cmo_key_provider: str = Field(default="local", pattern="^(local|aws-kms)$", description="local | aws-kms.")
     cmo_kek_file: Path | None = Field(default=None, description="Local KEK file (default $CMO_HOME/keys/kek.json).")
     cmo_kms_key_id: str | None = Field(default=None, description="AWS KMS key id, ARN or alias (aws-kms).")

@@ -1,4 +1,4 @@
-"""Tables of the privacy feature (see cmo/privacy and api/services); registered on `orm.Base`.
+"""Tables of the privacy feature (see privacy/, storage/ and api/services); registered on `orm.Base`.
 
 `suppressions` is the tenant's do-not-contact list. It never holds an identifier in plaintext: rows
 are found by `value_index`, the tenant's keyed blind index of the normalised value, and the original
