@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from cli.common import fail, load_settings
-from foundation.settings import Settings
+
+if TYPE_CHECKING:
+    from foundation.settings import Settings
 
 keys_app = typer.Typer(help="Encryption at rest: the key-encryption key and the tenants' data keys.", no_args_is_help=True)
 T = TypeVar("T")

@@ -11,18 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_settings
 from cli.privacy import register_privacy_commands
+from cli.sandbox import sandbox_app
 from cli.service import register_service_commands
 from evals.cli import eval_app
-from foundation.schemas import Campaign, Prospect, SearchPlan
-from foundation.settings import Settings
-from sandbox.cli import sandbox_app
 
 if TYPE_CHECKING:
+    from foundation.schemas import Campaign
+    from foundation.settings import Settings
     from graph.runner import JobResult
 
 app = typer.Typer(
@@ -35,6 +34,10 @@ app.add_typer(eval_app, name="eval", help="Offline evaluation harness: run suite
 
 
 def _load_campaign(path: Path) -> Campaign:
+    from pydantic import ValidationError
+
+    from foundation.schemas import Campaign
+
     try:
         return Campaign.model_validate_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -183,6 +186,8 @@ def schema(
     name: Annotated[str, typer.Argument(help="prospect, campaign, plan or all")] = "all",
 ) -> None:
     """Print the JSON Schemas of the data contract."""
+    from foundation.schemas import Campaign, Prospect, SearchPlan
+
     models = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
     if name != "all" and name not in models:
         fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")

@@ -21,7 +21,6 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.compare import DEFAULT_GATES, compare_runs, parse_gates, print_comparison, write_markdown
-from foundation.settings import Settings
 from prompts import available_versions
 
 if TYPE_CHECKING:
@@ -120,6 +119,7 @@ def _live_config(
     from evals.datasets import SUITES
     from evals.recording import LLMSession
     from evals.runner import EvalConfig
+    from foundation.settings import Settings
 
     try:
         env = Settings()

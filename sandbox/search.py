@@ -158,7 +158,23 @@ class Searcher:
     """Runs searches against one world; results per (kind, q, sort, order) are cached for paging."""
 
     REPO_QUALIFIERS = frozenset(
-        ["language", "topic", "topics", "stars", "forks", "pushed", "created", "archived", "fork", "in", "user", "org", "repo", "license", "is"]
+        [
+            "language",
+            "topic",
+            "topics",
+            "stars",
+            "forks",
+            "pushed",
+            "created",
+            "archived",
+            "fork",
+            "in",
+            "user",
+            "org",
+            "repo",
+            "license",
+            "is",
+        ]
     )
     USER_QUALIFIERS = frozenset(["type", "location", "language", "followers", "repos", "created", "in"])
     REPO_FIELDS = ("name", "description", "topics")

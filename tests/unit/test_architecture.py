@@ -117,7 +117,7 @@ def test_the_cycle_finder_finds_cycles() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-HEAVY = ("fastapi", "starlette", "uvicorn", "alembic", "boto3", "botocore", "api", "evals")
+HEAVY = ("fastapi", "starlette", "uvicorn", "alembic", "boto3", "botocore", "api")
 
 
 def _loaded_by(code: str, tmp_path: Path) -> list[str]:

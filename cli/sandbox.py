@@ -9,8 +9,6 @@ from typing import Annotated
 
 import typer
 
-from sandbox.goals import BUILTIN_GOALS
-
 sandbox_app = typer.Typer(help="The offline GitHub sandbox: a generated world behind GitHub's REST API.", no_args_is_help=True)
 
 Seed = Annotated[int, typer.Option(help="World seed: same seed, same world.")]
@@ -28,6 +26,7 @@ def serve(
 ) -> None:
     """Serve the sandbox until Ctrl-C."""
     from sandbox.generator import generate_world
+    from sandbox.goals import BUILTIN_GOALS
     from sandbox.server import SandboxServer
 
     started = time.perf_counter()
@@ -57,12 +56,13 @@ def serve(
 
 @sandbox_app.command("truth")
 def truth_command(
-    goal_name: Annotated[str, typer.Argument(help=f"One of: {', '.join(BUILTIN_GOALS)}.")],
+    goal_name: Annotated[str, typer.Argument(help="A built-in goal's name (python-ml, ...; an unknown name lists them all).")],
     seed: Seed = 7,
     users: Users = 1500,
 ) -> None:
     """Print the logins that truly match a built-in goal, one per line."""
     from sandbox.generator import generate_world
+    from sandbox.goals import BUILTIN_GOALS
     from sandbox.truth import identity_groups, truth
 
     goal = BUILTIN_GOALS.get(goal_name)
