@@ -1,6 +1,10 @@
 """LangGraph checkpoints: the saver for the settings (SQLite under `$CMO_HOME`, or Postgres), their
 encryption, and deleting a run's threads (erasure, retention).
 
+`open_checkpointer` is what runs and the service use: the settings' store, always encrypted.
+`open_saver` builds the saver of any backend (`memory`, `sqlite`, `postgres`) around a given
+serializer, so one test body can run over every store with and without encryption.
+
 Our state holds pydantic models; the serializer may revive only the classes of `foundation.schemas`,
 so checkpoints never deserialise arbitrary classes. Checkpoints hold every prospect of a run, so
 their values are encrypted with the run's tenant data key: a service job's tenant, `local` for a
@@ -22,10 +26,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, ChannelVersions, Checkpoint, CheckpointMetadata
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.serde.base import CipherProtocol, SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
@@ -47,6 +52,8 @@ _ALLOWED = [
 ]
 CIPHER_NAME = "cmo-aes256gcm"
 _AAD = b"langgraph-checkpoint"
+
+Backend = Literal["memory", "sqlite", "postgres"]
 
 
 def serializer() -> JsonPlusSerializer:
@@ -109,30 +116,50 @@ class _SealedPostgresSaver(PostgresSaver):
         return super().put(config, {**checkpoint, "channel_values": values}, metadata, new_versions)
 
 
+def backend_of(settings: Settings) -> Backend:
+    """The store the settings name: Postgres for a Postgres `DATABASE_URL`, else SQLite under `$CMO_HOME`."""
+    return "postgres" if settings.uses_postgres else "sqlite"
+
+
 @contextmanager
 def open_checkpointer(settings: Settings, tenant_id: str) -> Iterator[BaseCheckpointSaver]:
     """The checkpointer the settings ask for, encrypting for `tenant_id`, set up and closed with the
     context. A `KeyringError` says what is missing (a key file with Postgres, `cmo db upgrade`)."""
-    serde = encrypted_serializer(get_keyring(settings), tenant_id)
-    if settings.uses_postgres:
+    with open_saver(backend_of(settings), settings, encrypted_serializer(get_keyring(settings), tenant_id)) as saver:
+        yield saver
+
+
+@contextmanager
+def open_saver(backend: Backend, settings: Settings, serde: SerializerProtocol) -> Iterator[BaseCheckpointSaver]:
+    """The saver of `backend` with `serde` (`serializer()` for plain checkpoints, `encrypted_serializer`
+    for sealed ones), its tables set up, closed with the context. `memory` keeps checkpoints in this
+    saver alone, for as long as the context; `sqlite` is the file under `$CMO_HOME`; `postgres` the
+    settings' `DATABASE_URL`, which must name Postgres."""
+    if backend == "memory":
+        with InMemorySaver(serde=serde) as saver:
+            yield saver
+    elif backend == "postgres":
+        if not (settings.database_url and settings.uses_postgres):
+            raise ValueError("the postgres checkpointer needs a Postgres DATABASE_URL")
         with Connection.connect(
             postgres_conninfo(settings.database_url), autocommit=True, prepare_threshold=0, row_factory=dict_row
         ) as conn:
             saver = _SealedPostgresSaver(conn, serde)
             saver.setup()
             yield saver
-        return
-    from langgraph.checkpoint.sqlite import SqliteSaver
+    elif backend == "sqlite":
+        from langgraph.checkpoint.sqlite import SqliteSaver
 
-    path = settings.home / CHECKPOINTS_FILE
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        saver = SqliteSaver(conn, serde=serde)
-        saver.setup()
-        yield saver
-    finally:
-        conn.close()
+        conn = sqlite3.connect(str(settings.home / CHECKPOINTS_FILE), check_same_thread=False, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            saver = SqliteSaver(conn, serde=serde)
+            saver.setup()
+            yield saver
+        finally:
+            conn.close()
+    else:
+        raise ValueError(f"unknown checkpointer backend {backend!r}")
 
 
 def stored_threads(saver: Any) -> set[str]:

@@ -2,8 +2,8 @@
 on Postgres with Redis (queue and ETag cache); then every place the service keeps data is read raw —
 the SQLite files under CMO_HOME, every table of the test's Postgres schema (LangGraph's checkpoint
 tables included), the Redis keys the job wrote, and the jobs' scratch directory — and none holds an
-email or a name of a prospect the job found. Also: migration 0008 on rows written before it, and
-the Postgres saver's bare string channels.
+email or a name of a prospect the job found. Also: migration 0008 on rows written before it. Each
+checkpoint store on its own (bare string channels included): test_checkpoint_backends.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from langgraph.checkpoint.base import empty_checkpoint
 from sqlalchemy import create_engine, insert, select, text
 from starlette.testclient import TestClient
 
@@ -25,7 +24,6 @@ from api.core.config import ApiConfig
 from api.core.migrate import downgrade, upgrade
 from foundation.settings import Settings
 from sandbox import open_sandbox
-from storage.checkpoints import open_checkpointer
 from storage.encrypted_types import bind_keyring
 from storage.keyring import get_keyring, tenant_scope
 from storage.urls import postgres_conninfo, sqlalchemy_url
@@ -179,19 +177,3 @@ def test_rows_written_before_migration_0008_stay_readable(settings: Settings) ->
             assert conn.execute(bob).scalar_one() == profile, "a token survives a downgrade and an upgrade"
     finally:
         engine.dispose()
-
-
-def test_bare_string_channels_are_encrypted_in_both_savers(settings: Settings) -> None:
-    """PostgresSaver keeps bare strings inline, past the serializer; ours sends them through it."""
-    if not settings.database_url:
-        upgrade(settings)
-    checkpoint = empty_checkpoint()
-    checkpoint["channel_values"] = {"goal": f"people like {NAME} <{EMAIL}>", "dispatched": 3}
-    checkpoint["channel_versions"] = {"goal": 1, "dispatched": 1}
-    config = {"configurable": {"thread_id": "cmo_strings", "checkpoint_ns": ""}}
-    with open_checkpointer(settings, "ten_acme") as saver:
-        saved = saver.put(config, checkpoint, {"source": "input", "step": -1}, {"goal": 1, "dispatched": 1})
-        loaded = saver.get_tuple(saved)
-    assert loaded is not None and loaded.checkpoint["channel_values"] == checkpoint["channel_values"]
-    raw = postgres_tables(settings.database_url)[1] if settings.database_url else files_under(settings.home)
-    assert b"cmo_strings" in raw and EMAIL.encode() not in raw and NAME.encode() not in raw

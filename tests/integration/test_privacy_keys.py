@@ -1,20 +1,15 @@
 """Encryption at rest against the real databases: the keyring on SQLite and Postgres, rotation,
-concurrent first use, AWS KMS through a local stub of its HTTP API, the `cmo keys` CLI, encrypted
-LangGraph checkpoints and the encrypted column types."""
+concurrent first use, AWS KMS through a local stub of its HTTP API, the `cmo keys` CLI and the
+encrypted column types. Encrypted LangGraph checkpoints: test_checkpoint_backends.py."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.exc import StatementError
 from typer.testing import CliRunner
@@ -25,10 +20,9 @@ from foundation.settings import Settings
 from privacy import crypto
 from privacy.crypto import DecryptionError, KeyringError
 from privacy.key_providers import LocalKeyFileProvider, default_kek_file
-from storage.checkpoints import encrypted_serializer, serializer
 from storage.encrypted_types import EncryptedJSON, EncryptedText, bind_keyring
 from storage.keyring import Keyring, forget_keyrings, get_keyring, open_keyring, tenant_scope
-from storage.urls import postgres_conninfo, sqlalchemy_url
+from storage.urls import sqlalchemy_url
 from tests.support.kms_stub import KmsStub
 
 pytestmark = pytest.mark.own_keys  # makes its key files as `cmo keys init` would
@@ -254,67 +248,6 @@ def test_aws_kms_wraps_keys_and_rotates_to_a_new_key(
     assert code == 2 and "NotFoundException" in output and "Traceback" not in output
     with pytest.raises(KeyringError, match="NotFoundException"):
         get_keyring(Settings()).encrypt("newco", b"x")
-
-
-@contextmanager
-def _saver(settings: Settings, serde: Any) -> Iterator[BaseCheckpointSaver]:
-    if settings.database_url:
-        from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg.rows import dict_row
-
-        conninfo = postgres_conninfo(settings.database_url)
-        with psycopg.Connection.connect(conninfo, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
-            saver = PostgresSaver(conn, serde=serde)
-            saver.setup()
-            yield saver
-        return
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    conn = sqlite3.connect(str(settings.home / "checkpoints.sqlite"), check_same_thread=False)
-    try:
-        saver = SqliteSaver(conn, serde=serde)
-        saver.setup()
-        yield saver
-    finally:
-        conn.close()
-
-
-def _raw_checkpoint_bytes(settings: Settings) -> bytes:
-    """Every stored checkpoint value, as the database holds it."""
-    if settings.database_url:
-        tables = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
-        with psycopg.connect(postgres_conninfo(settings.database_url)) as conn:
-            rows = [row for table in tables for row in conn.execute(f"SELECT * FROM {table}").fetchall()]
-    else:
-        with sqlite3.connect(str(settings.home / "checkpoints.sqlite")) as conn:
-            rows = [row for table in ("checkpoints", "writes") for row in conn.execute(f"SELECT * FROM {table}").fetchall()]
-    return b"".join(value if isinstance(value, bytes) else str(value).encode() for row in rows for value in row)
-
-
-def test_checkpoints_are_encrypted_with_both_savers(settings: Settings) -> None:
-    keyring = get_keyring(settings)
-    prospects = [{"login": "ada", "email": EMAIL, "name": NAME}]
-    with _saver(settings, encrypted_serializer(keyring, "acme")) as saver:
-        checkpoint = empty_checkpoint()
-        version = saver.get_next_version(None, None)
-        checkpoint["channel_values"] = {"prospects": prospects}
-        checkpoint["channel_versions"] = {"prospects": version}
-        config = {"configurable": {"thread_id": "job-1", "checkpoint_ns": ""}}
-        saved = saver.put(config, checkpoint, {"source": "loop", "step": 1}, {"prospects": version})
-        saver.put_writes(saved, [("prospects", {"email": EMAIL})], task_id="task-1")
-        loaded = saver.get_tuple(saved)
-        assert loaded is not None and loaded.checkpoint["channel_values"]["prospects"] == prospects
-        assert [write[2] for write in loaded.pending_writes or []] == [{"email": EMAIL}]
-    raw = _raw_checkpoint_bytes(settings)
-    assert b"job-1" in raw, "the scan reads the tables the saver wrote"
-    assert EMAIL.encode() not in raw and NAME.encode() not in raw
-
-    with _saver(settings, encrypted_serializer(keyring, "globex")) as other_tenant, pytest.raises(DecryptionError):
-        other_tenant.get_tuple(saved)
-    with _saver(settings, serializer()) as plain:
-        legacy = plain.put({"configurable": {"thread_id": "old", "checkpoint_ns": ""}}, empty_checkpoint(), {}, {})
-    with _saver(settings, encrypted_serializer(keyring, "acme")) as saver:
-        assert saver.get_tuple(legacy) is not None, "checkpoints written before encryption still load"
 
 
 def test_encrypted_column_types_on_a_throwaway_table(settings: Settings) -> None:
