@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -135,31 +135,42 @@ def open_saver(backend: Backend, settings: Settings, serde: SerializerProtocol) 
     for sealed ones), its tables set up, closed with the context. `memory` keeps checkpoints in this
     saver alone, for as long as the context; `sqlite` is the file under `$CMO_HOME`; `postgres` the
     settings' `DATABASE_URL`, which must name Postgres."""
+    opened: AbstractContextManager[BaseCheckpointSaver]
     if backend == "memory":
-        with InMemorySaver(serde=serde) as saver:
-            yield saver
-    elif backend == "postgres":
-        if not (settings.database_url and settings.uses_postgres):
-            raise ValueError("the postgres checkpointer needs a Postgres DATABASE_URL")
-        with Connection.connect(
-            postgres_conninfo(settings.database_url), autocommit=True, prepare_threshold=0, row_factory=dict_row
-        ) as conn:
-            saver = _SealedPostgresSaver(conn, serde)
-            saver.setup()
-            yield saver
+        opened = InMemorySaver(serde=serde)
     elif backend == "sqlite":
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        conn = sqlite3.connect(str(settings.home / CHECKPOINTS_FILE), check_same_thread=False, timeout=30)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            saver = SqliteSaver(conn, serde=serde)
-            saver.setup()
-            yield saver
-        finally:
-            conn.close()
+        opened = _sqlite_saver(settings, serde)
+    elif backend == "postgres":
+        opened = _postgres_saver(settings, serde)
     else:
         raise ValueError(f"unknown checkpointer backend {backend!r}")
+    with opened as saver:
+        yield saver
+
+
+@contextmanager
+def _sqlite_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[BaseCheckpointSaver]:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(settings.home / CHECKPOINTS_FILE), check_same_thread=False, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        saver = SqliteSaver(conn, serde=serde)
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _postgres_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[BaseCheckpointSaver]:
+    if not (settings.database_url and settings.uses_postgres):
+        raise ValueError("the postgres checkpointer needs a Postgres DATABASE_URL")
+    conninfo = postgres_conninfo(settings.database_url)
+    with Connection.connect(conninfo, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
+        saver = _SealedPostgresSaver(conn, serde)
+        saver.setup()
+        yield saver
 
 
 def stored_threads(saver: Any) -> set[str]:

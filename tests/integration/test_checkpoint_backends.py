@@ -190,8 +190,8 @@ class Enricher:
         self.saver, self.thread_id, self.flaky, self.siblings = saver, thread_id, flaky, siblings
         self.calls: Counter[str] = Counter()
 
-    def __call__(self, task: EnrichTask) -> Flow:
-        login = task["login"]
+    def __call__(self, state: EnrichTask) -> Flow:
+        login = state["login"]
         self.calls[login] += 1
         if login == self.flaky and self.calls[login] == 1:
             deadline = time.monotonic() + 10
