@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, inspect, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from foundation.settings import Settings
@@ -251,7 +252,8 @@ class Keyring:
             if not present and self.engine.dialect.name != "sqlite":
                 raise KeyringError(f"{self.where} has no data_keys table: run `cmo db upgrade`")
             if not present:  # the embedded database: an offline run needs this one table, not the service's
-                data_keys.create(self.engine, checkfirst=True)
+                with self.engine.begin() as conn:  # IF NOT EXISTS: two processes may meet a new file at once
+                    conn.execute(CreateTable(data_keys, if_not_exists=True))
             self._checked_schema = True
         return self._table
 
