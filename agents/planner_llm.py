@@ -30,11 +30,17 @@ from foundation.vocabulary import Vocabulary, load_vocabulary
 
 # ISO 3166-1 alpha-2, officially assigned codes. "NA" is both Namibia and our North America region;
 # `foundation.regions.matches_targets` treats it as both, so accepting it here loses nothing.
-ISO_ALPHA2 = frozenset(
-    ["AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW"]
-)
+_ISO_ALPHA2_CODES = """
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD
+CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF
+GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
+KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI
+SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
+VN VU WF WS YE YT ZA ZM ZW
+"""
+ISO_ALPHA2 = frozenset(_ISO_ALPHA2_CODES.split())
 TOPIC_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
-_PROMPT_HEADER = re.compile(r"\A\s*<!--.*?-->\s*", re.DOTALL)
 _SHOWN_INPUT_CHARS = 80
 
 
@@ -107,12 +113,10 @@ def plan_with_llm(llm: BaseChatModel, goal: str, prompt: str, today: date, max_a
 
 
 def render_system_prompt(prompt: str, vocabulary: Vocabulary) -> str:
-    """The prompt without its leading `<!-- -->` header, placeholders filled (see prompts/planner/v1.md)."""
+    """The prompt (as `load_prompt` returns it, header stripped) with its placeholders filled (see prompts/planner/v1.md)."""
     domains = "\n".join(f"  - {key} ({spec.label}): {', '.join(spec.topics)}" for key, spec in vocabulary.domains.items())
     regions = "\n".join(f"  - {code}: {' '.join(sorted(countries))}" for code, countries in REGIONS.items())
-    return _PROMPT_HEADER.sub("", prompt, count=1).format(
-        domains=domains, languages=", ".join(vocabulary.languages), regions=regions
-    )
+    return prompt.format(domains=domains, languages=", ".join(vocabulary.languages), regions=regions)
 
 
 def _judge(result: dict[str, Any], vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:

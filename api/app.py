@@ -17,6 +17,7 @@ from importlib.metadata import version
 
 import structlog
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
 from api.core.config import ApiConfig
@@ -32,6 +33,8 @@ from api.routers import (
     artifacts,
     audit,
     chat,
+    docs,
+    engagement,
     events,
     health,
     jobs,
@@ -107,17 +110,28 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
             if redis is not None:
                 await redis.aclose()
 
-    app = FastAPI(title="cmo-agent", version=version("cmo-agent"), description=DESCRIPTION, lifespan=lifespan)
+    # `/docs` is served by `api.routers.docs` from packaged assets (works offline); no ReDoc.
+    app = FastAPI(
+        title="cmo-agent",
+        version=version("cmo-agent"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.mount(docs.STATIC_URL, StaticFiles(directory=docs.STATIC), name="static")
     for module in (
+        docs,
         health,
         jobs,
         artifacts,
         analytics,
         webhooks,
         chat,
+        engagement,
         events,
         suppressions,
         unsubscribe,

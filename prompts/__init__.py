@@ -2,12 +2,20 @@
 
 `CMO_PROMPTS_DIR` names an extra folder of the same layout, searched first, so a prompt engineer
 can try a new version without touching the installed package.
+
+A prompt file may open with a header for its human readers: an HTML comment (`<!-- ... -->`, where
+the file says what uses it and which placeholders it has) and/or a `# title` line. `load_prompt` is
+the one place that strips it, so no agent sends the model notes that were never meant for it.
 """
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
+
+_COMMENT = re.compile(r"\A\s*<!--.*?-->\s*", re.DOTALL)
+_TITLE = re.compile(r"\A# [^\n]*(?:\n\s*|\Z)")
 
 
 class PromptNotFound(LookupError):
@@ -15,13 +23,18 @@ class PromptNotFound(LookupError):
 
 
 def load_prompt(agent: str, version: str, extra_dir: Path | None = None) -> str:
-    """The text of `<extra_dir>/<agent>/<version>.md` if it exists, else `prompts/<agent>/<version>.md`."""
+    """The body of `<extra_dir>/<agent>/<version>.md` if it exists, else of `prompts/<agent>/<version>.md`."""
     if extra_dir is not None and (own := extra_dir / agent / f"{version}.md").is_file():
-        return own.read_text(encoding="utf-8")
+        return _body(own.read_text(encoding="utf-8"))
     path = resources.files("prompts").joinpath(agent, f"{version}.md")
     if not path.is_file():
         raise PromptNotFound(f"no prompt prompts/{agent}/{version}.md (set CMO_PROMPT_VERSION to an existing version)")
-    return path.read_text(encoding="utf-8")
+    return _body(path.read_text(encoding="utf-8"))
+
+
+def _body(text: str) -> str:
+    """`text` without its leading header: first a `<!-- -->` comment, then a `# title` line, each optional."""
+    return _TITLE.sub("", _COMMENT.sub("", text, count=1), count=1)
 
 
 def available_versions(agent: str, extra_dir: Path | None = None) -> list[str]:

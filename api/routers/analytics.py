@@ -1,4 +1,4 @@
-"""Engagement recording (`POST /api/events`) and campaign, prospect and conversion analytics."""
+"""Campaign, prospect and conversion analytics over the recorded engagement (`api/routers/engagement.py`)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,12 @@ from fastapi import APIRouter, Depends, Query
 
 from api.core.auth import CurrentPrincipal, authenticate
 from api.core.database import SessionDep
-from api.models.analytics import (
-    CampaignAnalytics,
-    ConversionAnalytics,
-    Engagement,
-    EngagementCreate,
-    ProspectAnalytics,
-)
+from api.models.analytics import CampaignAnalytics, ConversionAnalytics, ProspectAnalytics
 from api.models.problem import problems
 from api.services import analytics
 from api.services.audit import audited
 
 router = APIRouter(prefix="/api", tags=["analytics"], dependencies=[Depends(authenticate)], responses=problems(401, 422))
-
-
-@router.post("/events", status_code=201, responses=problems(400, 404, 413, 415), dependencies=[audited("engagement.record")])
-async def record_event(body: EngagementCreate, principal: CurrentPrincipal, session: SessionDep) -> Engagement:
-    """Record what a prospect did (opened, replied, demo_booked, ...) for one job's outreach."""
-    event = await analytics.record_engagement(session, principal.tenant_id, body)
-    return Engagement.model_validate(event)
 
 
 @router.get("/analytics/campaigns")

@@ -1,4 +1,4 @@
-"""Engagement recording and the analytics computed from jobs, prospects and engagement rows.
+"""The analytics computed from jobs, prospects and engagement rows (recorded by `api.services.engagement`).
 
 Counting is done by the database (GROUP BY per job); only converted prospects are fetched
 individually, because each job may define its own conversion goals. Definitions are in
@@ -7,7 +7,6 @@ individually, because each job may define its own conversion goals. Definitions 
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -16,16 +15,13 @@ from sqlalchemy import case, distinct, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
-from api.core.errors import Problem
 from api.models.analytics import (
     CampaignStats,
     ConversionAnalytics,
-    EngagementCreate,
     Funnel,
     ProspectAnalytics,
     ProspectStats,
 )
-from api.services.jobs import get_job
 from foundation.schemas import Campaign
 
 DEFAULT_CONVERSION_GOALS = ("demo_booked", "trial_started", "contact_made")
@@ -40,27 +36,6 @@ def conversion_goals(campaign: dict[str, Any] | None) -> tuple[str, ...]:
 
 def _rate(conversions: int, contacted: int) -> float | None:
     return round(conversions / contacted, 4) if contacted else None
-
-
-async def record_engagement(session: AsyncSession, tenant_id: str, body: EngagementCreate) -> orm.EngagementEvent:
-    """Record an event against a prospect of one of the tenant's jobs (anything else is a 404)."""
-    await get_job(session, tenant_id, body.job_id)
-    known = await session.scalar(
-        select(exists().where(P.job_id == body.job_id, P.prospect_id == body.prospect_id, P.tenant_id == tenant_id))
-    )
-    if not known:
-        raise Problem(404, f"job {body.job_id!r} has no prospect {body.prospect_id!r}")
-    event = E(
-        id=f"eng_{secrets.token_hex(10)}",
-        tenant_id=tenant_id,
-        job_id=body.job_id,
-        prospect_id=body.prospect_id,
-        type=body.type,
-        occurred_at=body.occurred_at or orm.utcnow(),
-    )
-    session.add(event)
-    await session.commit()
-    return event
 
 
 async def campaign_stats(session: AsyncSession, tenant_id: str, jobs: Sequence[orm.Job]) -> list[CampaignStats]:

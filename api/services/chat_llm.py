@@ -9,7 +9,6 @@ the rules can explain, and without a model (or when it fails) the chat works exa
 from __future__ import annotations
 
 import asyncio
-import re
 
 import structlog
 from langchain_core.language_models import BaseChatModel
@@ -20,7 +19,6 @@ from foundation.settings import Settings
 from prompts import load_prompt
 
 TIMEOUT_SECONDS = 15.0  # a chat reply must not hang on a slow model; the help text is the fallback
-_HEADER = re.compile(r"\A\s*<!--.*?-->\s*", re.DOTALL)
 
 log = structlog.get_logger("api.chat")
 
@@ -28,7 +26,7 @@ log = structlog.get_logger("api.chat")
 async def rewrite(model: BaseChatModel, settings: Settings, message: str) -> str | None:
     """The command the model reads in `message`, or None (NONE, an error, a timeout)."""
     try:
-        prompt = _HEADER.sub("", load_prompt("chat", settings.cmo_prompt_version, settings.cmo_prompts_dir))
+        prompt = load_prompt("chat", settings.cmo_prompt_version, settings.cmo_prompts_dir)
         reply = await asyncio.wait_for(model.ainvoke([SystemMessage(prompt), HumanMessage(message)]), TIMEOUT_SECONDS)
     except Exception as exc:  # a missing prompt version or any model failure means: answer without it
         log.warning("chat model unavailable; answering with the rules alone", error=f"{type(exc).__name__}: {exc}")

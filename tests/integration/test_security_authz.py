@@ -35,7 +35,7 @@ from privacy.optout import Recipient, sign_token, unsubscribe_key
 from sandbox import open_sandbox
 from tests.support.security import World, issue, tenant_world, world_settings
 
-OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics"})
+OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/healthz", "/readyz", "/metrics"})
 PUBLIC_PREFIX = "/unsubscribe/"
 CSV = "text/csv"
 # The request body each route gets, by (method, path); `ids` are tenant A's. A body naming one of

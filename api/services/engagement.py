@@ -1,0 +1,43 @@
+"""Engagement recording: what a prospect did with one job's outreach (opened, replied, demo_booked, ...).
+
+The rows it writes are what `api.services.analytics` counts; recording and counting are kept apart
+so the write path (a tracking pixel, a mail hook, a CRM) does not pull in the analytics queries.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.core import orm
+from api.core.errors import Problem
+from api.models.analytics import EngagementCreate
+from api.services.jobs import get_job
+
+
+async def record_engagement(session: AsyncSession, tenant_id: str, body: EngagementCreate) -> orm.EngagementEvent:
+    """Record an event against a prospect of one of the tenant's jobs (anything else is a 404)."""
+    await get_job(session, tenant_id, body.job_id)
+    prospect = orm.ProspectRow
+    known = await session.scalar(
+        select(
+            exists().where(
+                prospect.job_id == body.job_id, prospect.prospect_id == body.prospect_id, prospect.tenant_id == tenant_id
+            )
+        )
+    )
+    if not known:
+        raise Problem(404, f"job {body.job_id!r} has no prospect {body.prospect_id!r}")
+    event = orm.EngagementEvent(
+        id=f"eng_{secrets.token_hex(10)}",
+        tenant_id=tenant_id,
+        job_id=body.job_id,
+        prospect_id=body.prospect_id,
+        type=body.type,
+        occurred_at=body.occurred_at or orm.utcnow(),
+    )
+    session.add(event)
+    await session.commit()
+    return event
