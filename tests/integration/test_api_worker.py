@@ -230,9 +230,10 @@ def test_a_killed_worker_job_is_finished_by_another_from_its_checkpoint(
         ) as client:
             headers = auth(pg_settings)
             job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
-            enrichments = lambda: sum(
-                e == "agent.finished" and d["agent"] == "enricher" for e, d in events_of(pg_settings, job_id)
-            )
+
+            def enrichments() -> int:
+                return sum(e == "agent.finished" and d["agent"] == "enricher" for e, d in events_of(pg_settings, job_id))
+
             wait_until(lambda: enrichments() >= 15, 60, "worker 1 to enrich 15 candidates")
             first.send_signal(signal.SIGKILL)
             first.wait()
