@@ -106,7 +106,8 @@ def downloads(client: TestClient, headers: dict[str, str], job_id: str) -> dict[
 
 def test_embedded_mode_runs_the_whole_job_in_the_api_process(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home", **SENDER)
-    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:  # no DATABASE_URL, no REDIS_URL: SQLite + one inline worker
+    # no DATABASE_URL, no REDIS_URL: SQLite + one inline worker
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:
         headers = auth(settings)
         body = {"goal": GOAL, "max_prospects": 10, "campaign": {"id": "cmp_embedded"}}
         job_id = client.post("/api/jobs", json=body, headers=headers).json()["id"]
