@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
@@ -54,11 +54,12 @@ def _tone_request(prospect: Prospect) -> str:
 def tone_reviews(llm: BaseChatModel, prospects: list[Prospect], prompt: str) -> list[ToneOut]:
     """One tone verdict per drafted prospect; a failed or unparsable answer counts as needs_review."""
     structured = llm.with_structured_output(ToneOut, include_raw=True)
-    inputs = [[SystemMessage(prompt), HumanMessage(_tone_request(p))] for p in prospects]
+    inputs: list[LanguageModelInput] = [[SystemMessage(prompt), HumanMessage(_tone_request(p))] for p in prospects]
     outputs = structured.batch(inputs, config={"max_concurrency": MAX_CONCURRENCY}, return_exceptions=True)
     verdicts: list[ToneOut] = []
     for output in outputs:
-        parsed = None if isinstance(output, BaseException) else output.get("parsed")
+        # include_raw=True answers {raw, parsed, parsing_error}; a failed call comes back as its exception
+        parsed = output.get("parsed") if isinstance(output, dict) else None
         failed = ToneOut(verdict="needs_review", reasons=["the tone review could not be completed"])
         verdicts.append(parsed if isinstance(parsed, ToneOut) else failed)
     return verdicts
@@ -83,12 +84,12 @@ def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         approved = [i for i, review in enumerate(reviews) if review.verdict == "approved"]
         prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
-        for i, tone in zip(approved, tone_reviews(context.llm, [prospects[i] for i in approved], prompt)):
+        for i, tone in zip(approved, tone_reviews(context.llm, [prospects[i] for i in approved], prompt), strict=True):
             reviews[i] = apply_tone_review(reviews[i], tone)
         downgraded = sum(reviews[i].verdict == "needs_review" for i in approved)
         tone_note = f"LLM tone review moved {downgraded} of {len(approved)} approved drafts to needs_review"
     updated = []
-    for prospect, review in zip(prospects, reviews):
+    for prospect, review in zip(prospects, reviews, strict=True):
         updated.append(prospect.model_copy(update={"compliance": review}))
         emit(COMPLIANCE_REVIEWED, AGENT, prospect_id=prospect.id, verdict=review.verdict, reasons=review.reasons)
     verdicts = Counter(review.verdict for review in reviews)

@@ -154,10 +154,16 @@ def _brief(job: _Job, campaign: Campaign, sender: SenderIdentity) -> str:
     )
 
 
-def _judge(output: dict[str, Any] | BaseException, job: _Job) -> tuple[DraftOut | None, list[str]]:
-    """The parsed draft and its problems; a failed call or unparsable output is a problem too."""
+def _judge(output: dict[str, Any] | BaseModel | BaseException, job: _Job) -> tuple[DraftOut | None, list[str]]:
+    """The parsed draft and its problems; a failed call or unparsable output is a problem too.
+
+    `output` is one item of `batch(return_exceptions=True)` on `with_structured_output(include_raw=True)`:
+    the dict {raw, parsed, parsing_error}, or the exception of a failed call (batch's return type omits it).
+    """
     if isinstance(output, BaseException):
         return None, [f"the model call failed ({type(output).__name__})"]
+    if not isinstance(output, dict):  # a bare model instance comes only without include_raw
+        return None, ["the answer was not a valid DraftOut (no raw output)"]
     draft = output.get("parsed")
     if output.get("parsing_error") is not None or not isinstance(draft, DraftOut):
         return None, [f"the answer was not a valid DraftOut ({output.get('parsing_error') or 'no structured output'})"]
@@ -178,7 +184,9 @@ def draft_many_with_llm(
         return []
     structured = llm.with_structured_output(DraftOut, include_raw=True)
     sender = sender_identity(campaign, settings, tenant_id)
-    jobs = [_Job(prospect, variant, template_for(campaign, variant)) for prospect, variant in zip(prospects, variants)]
+    jobs = [
+        _Job(prospect, variant, template_for(campaign, variant)) for prospect, variant in zip(prospects, variants, strict=True)
+    ]
     for job in jobs:
         job.conversation = [SystemMessage(prompt), HumanMessage(_brief(job, campaign, sender))]
     messages: list[Message | None] = [None] * len(jobs)
@@ -190,7 +198,7 @@ def draft_many_with_llm(
             [jobs[i].conversation for i in pending], config={"max_concurrency": MAX_CONCURRENCY}, return_exceptions=True
         )
         retry: list[int] = []
-        for i, output in zip(pending, outputs):
+        for i, output in zip(pending, outputs, strict=True):
             job = jobs[i]
             draft, problems = _judge(output, job)
             if draft is not None and not problems:
@@ -211,7 +219,10 @@ def draft_many_with_llm(
             )
             retry.append(i)
         pending = retry
-    return [message or _template_draft(job.prospect, campaign, job.variant, sender) for message, job in zip(messages, jobs)]
+    return [
+        message or _template_draft(job.prospect, campaign, job.variant, sender)
+        for message, job in zip(messages, jobs, strict=True)
+    ]
 
 
 def draft_with_llm(
@@ -230,8 +241,10 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     variants = [assign_variant(p.id, arms, salt=campaign.id) for p in prospects]
     tenant_id = state["run"].tenant_id if "run" in state else None  # None: a CLI run, no tenant
     if context.llm is None:
-        sender = sender_identity(campaign, context.settings, tenant_id) if prospects else None
-        messages = [_template_draft(p, campaign, v, sender) for p, v in zip(prospects, variants)]
+        messages: list[Message] = []
+        if prospects:  # like the LLM path, an empty run needs no sender identity
+            sender = sender_identity(campaign, context.settings, tenant_id)
+            messages = [_template_draft(p, campaign, v, sender) for p, v in zip(prospects, variants, strict=True)]
         how = "no LLM key: template path"
     else:
         prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
@@ -239,7 +252,7 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         fallbacks = sum(m.written_by == "template" for m in messages)
         how = f"LLM path; {fallbacks} fell back to the template after {MAX_ATTEMPTS} ungrounded or invalid drafts"
     updated = []
-    for prospect, message in zip(prospects, messages):
+    for prospect, message in zip(prospects, messages, strict=True):
         updated.append(prospect.model_copy(update={"message": message}))
         emit(
             MESSAGE_DRAFTED,

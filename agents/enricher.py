@@ -134,9 +134,11 @@ def _enrich(
 
 
 def _pushed_since(candidate: Candidate, repos: dict[str, RepoInfo], since: datetime) -> list[str]:
-    """The person's matched repos pushed since `since`, newest first, at most `REPOS_PER_PERSON`."""
+    """The person's matched repos pushed since `since`, newest first, at most `REPOS_PER_PERSON`.
+
+    GitHub gives an empty repo no `pushed_at`: it counts as pushed at `since`, so it sorts last."""
     recent = [c.repo for c in candidate.contributions if (repos[c.repo].pushed_at or since) >= since]
-    return sorted(recent, key=lambda r: repos[r].pushed_at, reverse=True)[:REPOS_PER_PERSON]
+    return sorted(recent, key=lambda r: repos[r].pushed_at or since, reverse=True)[:REPOS_PER_PERSON]
 
 
 def _active(activity: Activity, window: datetime) -> bool:

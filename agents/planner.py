@@ -7,13 +7,14 @@ win over what the goal says; the search plan is always built by code from the au
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from langgraph.runtime import Runtime
 
 from agents.context import Context
-from agents.goal_parser import parse_goal
-from agents.planner_llm import PlannerLLMError, plan_with_llm
+from agents.goal_parser import ParsedGoal, parse_goal
+from agents.planner_llm import LLMPlan, PlannerLLMError, plan_with_llm
 from agents.state import State
 from foundation.events import reasoning
 from foundation.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
@@ -28,7 +29,7 @@ def planner(state: State, runtime: Runtime[Context]) -> dict:
     ctx = runtime.context
     goal, campaign = state["goal"], state["campaign"]
     today = ctx.now.date()
-    parsed = parse_goal(goal, today=today)
+    parsed: ParsedGoal | LLMPlan = parse_goal(goal, today=today)
     planned_by = "rules"
     if ctx.llm is not None and not parsed.refusal:
         try:
@@ -67,7 +68,7 @@ def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> 
     common = ["archived:false"]
     if audience.stars_range:
         common.append(f"stars:{audience.stars_range}")
-    languages = audience.languages or [None]
+    languages: Sequence[str | None] = audience.languages or [None]  # None: a search with no language
     limit = min(10_000, max(100, 4 * max_prospects))
     vocabulary = load_vocabulary()
     subjects = [f"topic:{t}" for t in audience.topics]

@@ -8,6 +8,7 @@ the repos that really match; `fan_out_repos` sends one `researcher_repo` branch 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -141,7 +142,7 @@ def _slices(client: GitHubClient, query: SearchQuery, base: str, lo: int, hi: in
             "search_repositories",
             {"q": q},
             client.budget,
-            lambda q=q: client.search_repositories(q, "stars", "desc", SEARCH_CAP),
+            partial(client.search_repositories, q, "stars", "desc", SEARCH_CAP),
         )
         fresh = [r for r in repos if r.full_name not in found]
         found.update((r.full_name, r) for r in fresh)
@@ -160,7 +161,7 @@ def _keep(repo: RepoInfo, audience: TargetAudience) -> bool:
     """README definition: forks and archived repos never count; language and domain must match."""
     if repo.fork or repo.archived:
         return False
-    if audience.languages and (repo.language or "").lower() not in {l.lower() for l in audience.languages}:
+    if audience.languages and (repo.language or "").lower() not in {lang.lower() for lang in audience.languages}:
         return False
     if audience.domains:
         return bool(set(repo.domains) & set(audience.domains))

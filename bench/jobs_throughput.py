@@ -54,10 +54,8 @@ def run_workers(service: Service, port: int, workers: int, jobs: int, concurrenc
     statuses = [r[0] for r in rows]
     span = (max(r[2] for r in rows) - min(r[1] for r in rows if r[1])).total_seconds()
     per_min = jobs / span * 60
-    print(
-        f"{workers} worker(s) x concurrency {concurrency}: {jobs} jobs {dict((s, statuses.count(s)) for s in set(statuses))}"
-        f" in {span:.1f} s = {per_min:.2f} jobs/min"
-    )
+    counts = {s: statuses.count(s) for s in set(statuses)}
+    print(f"{workers} worker(s) x concurrency {concurrency}: {jobs} jobs {counts} in {span:.1f} s = {per_min:.2f} jobs/min")
     return per_min
 
 

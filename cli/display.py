@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import TracebackType
 from typing import Any
 
 from rich.console import Console, Group
@@ -37,8 +38,8 @@ class LiveView:
         self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._live.__exit__(*exc)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
+        self._live.__exit__(exc_type, exc, traceback)
 
     def __call__(self, event: dict[str, Any]) -> None:
         name, data = event["event"], event.get("data", {})

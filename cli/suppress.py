@@ -9,11 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
 
 from cli.common import console, fail, in_tenant
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 suppress_app = typer.Typer(
@@ -23,11 +26,12 @@ Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (as given to 
 Kind = Literal["github_id", "login", "email", "domain"]
 
 
-def _run(tenant: str, action: str, work: Callable[..., Awaitable[T]]) -> T:
+def _run(tenant: str, action: str, work: Callable[[AsyncSession, str], Awaitable[T]]) -> T:
     """Run `work(session, tenant_id)` in one transaction with its audit record (see `in_tenant`)."""
     from api.services.audit import cli_actor, record_audit
 
-    async def audited(session, tenant_id: str) -> T:
+    async def audited(session: AsyncSession, tenant_id: str | None) -> T:
+        assert tenant_id is not None, "in_tenant passes None only when no tenant is named"
         result = await work(session, tenant_id)
         await record_audit(session, tenant_id=tenant_id, actor=cli_actor(), action=action, detail=_detail(result))
         await session.commit()

@@ -6,6 +6,7 @@ fetch), readable offline and safe to attach to a pull request or a CI artifact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from math import isfinite
 
@@ -30,7 +31,7 @@ def _label(x: float, y: float, text: str, fill: str, size: int = 12) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="{fill}" font-size="{size}">{escape(text)}</text>'
 
 
-def bar_chart(values: list[tuple[str, float | None]], label: str, width: int = 560) -> str:
+def bar_chart(values: Sequence[tuple[str, float | None]], label: str, width: int = 560) -> str:
     """One bar per (name, value in 0..1), coloured green/amber/red at 0.9 and 0.7; None is drawn as n/a."""
     track = width - _LABEL - _VALUE
     body = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -40,7 +40,7 @@ SUITE_AGENTS = {
 _GATES_HELP = ", ".join(f"{name}={delta}" for name, delta in DEFAULT_GATES.items())
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -80,6 +80,7 @@ def run(
 
     run_dir = out or Path("runs") / f"eval-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     chosen = _suites(suite)
+    session: LLMSession | None
     try:
         prepare_run_dir(run_dir, replay)
         if replay is not None:

@@ -111,7 +111,8 @@ def pairwise_preference(
     """
     swapped = random.Random(seed).random() < 0.5
     first, second = (draft_b, draft_a) if swapped else (draft_a, draft_b)
-    judge = create_llm_as_judge(prompt=PAIRWISE_PROMPT, judge=chat_model, output_schema=PAIRWISE_SCHEMA)
+    # With an output_schema the judge is a plain callable returning a dict of that schema, not a SimpleEvaluator.
+    judge: Evaluator = create_llm_as_judge(prompt=PAIRWISE_PROMPT, judge=chat_model, output_schema=PAIRWISE_SCHEMA)
     context = evidence if isinstance(evidence, str) else json.dumps(evidence, ensure_ascii=False, default=str)
     answer = judge(inputs=context, draft_1=first, draft_2=second)
     shown = {"1": "B" if swapped else "A", "2": "A" if swapped else "B", "tie": "tie"}

@@ -58,6 +58,7 @@ def trajectory_check(
         outputs=trajectory_messages(tool_calls),
         reference_outputs=trajectory_messages([{"tool": name} for name in expected_tools]),
     )
+    assert not isinstance(result, list), "a trajectory match gives one result (SimpleEvaluator allows a list)"
     counts = Counter(_call_key(call) for call in tool_calls)
     return {
         **result,

@@ -103,7 +103,7 @@ def _llm_line(llm: dict[str, Any]) -> str:
     return (
         f"{llm['requests']} requests ({llm['errors']} errors), {llm['prompt_tokens']} prompt + "
         f"{llm['completion_tokens']} completion tokens, estimated cost "
-        f"{'$%.4f' % cost if cost is not None else 'unknown (' + ', '.join(llm.get('unpriced_models', [])) + ')'}, "
+        f"{f'${cost:.4f}' if cost is not None else 'unknown (' + ', '.join(llm.get('unpriced_models', [])) + ')'}, "
         f"latency p50 {_fmt(latency.get('p50'))} s / p95 {_fmt(latency.get('p95'))} s"
     )
 

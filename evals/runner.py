@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -121,12 +122,11 @@ def run_eval(config: EvalConfig, run_dir: Path, session: LLMSession | None = Non
             dataset = load_dataset(suite)
             examples = dataset.examples[: config.limit]
             task = progress.add_task(suite, total=len(examples))
-            advance = lambda t=task: progress.advance(t)  # noqa: E731
-            suites[suite] = _run_suite(suite, dataset.version, examples, ctx, config.jobs, advance)
+            suites[suite] = _run_suite(suite, dataset.version, examples, ctx, config.jobs, partial(progress.advance, task))
     misses = sorted(set(session.replay.misses)) if session and session.replay else []
     for scope_name in misses:
-        suite, example_id = scope_name.split("/", 1)
-        for result in suites[suite].examples:
+        suite_name, example_id = scope_name.split("/", 1)
+        for result in suites[suite_name].examples:
             if result.id == example_id:
                 result.passed = False
                 result.failures.append("replay: a request was not in the recording, so this is not a faithful replay")

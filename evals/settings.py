@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic_settings import PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from foundation.settings import Settings
 
@@ -17,7 +17,7 @@ class EvalSettings(Settings):
     @classmethod
     def settings_customise_sources(
         cls,
-        settings_cls: type[Settings],
+        settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
         dotenv_settings: PydanticBaseSettingsSource,

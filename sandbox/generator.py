@@ -117,16 +117,16 @@ class _Generator:
     def _person(self, theme: Theme | None) -> Account:
         rng = self.rng
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        f, l = ascii_fold(first).lower(), ascii_fold(last).lower()
+        given, family = ascii_fold(first).lower(), ascii_fold(last).lower()
         login = self._unique(
             rng.choice(
                 (
-                    f + l,
-                    f[0] + l,
-                    f"{f}-{l}",
-                    f"{l}{rng.randint(1, 99)}",
-                    f"{f}{rng.randint(70, 2005)}",
-                    f"{f}-dev",
+                    given + family,
+                    given[0] + family,
+                    f"{given}-{family}",
+                    f"{family}{rng.randint(1, 99)}",
+                    f"{given}{rng.randint(70, 2005)}",
+                    f"{given}-dev",
                     ascii_fold(first + last),
                 )
             )
@@ -149,7 +149,7 @@ class _Generator:
         self._employ(account, theme)
         if rng.random() < 0.4:
             domain = rng.choice(("example.com", "example.org", "example.net", "mail.example.com", f"{login.lower()}.dev"))
-            account.email = f"{rng.choice((f'{f}.{l}', login.lower(), f, f[0] + l))}@{domain}"
+            account.email = f"{rng.choice((f'{given}.{family}', login.lower(), given, given[0] + family))}@{domain}"
         if rng.random() < 0.55:
             interest = f", into {self.vocab.domains[theme.domain].label}" if theme else ""
             account.bio = f"{rng.choice(ROLES)}{interest}."
@@ -158,7 +158,7 @@ class _Generator:
         if rng.random() < 0.35:
             account.blog = rng.choice((f"https://{login.lower()}.dev", f"https://{login.lower()}.github.io"))
         if rng.random() < 0.25:
-            account.twitter_username = (f + l)[:15]
+            account.twitter_username = (given + family)[:15]
         self.weight[login] = rng.paretovariate(1.5)
         account.followers = int(rng.lognormvariate(2.0, 1.4) * self.weight[login])
         account.following = int(rng.lognormvariate(2.0, 1.2))
@@ -366,24 +366,24 @@ class _Generator:
             for c in repo.contributors:
                 by_login[c.login].append((repo, c))
         for login, items in by_login.items():
-            person = login is not None and self.accounts[login].type == "User"
-            target = self.target[login] if person else 0.0
+            person = login if login is not None and self.accounts[login].type == "User" else None
+            target = self.target[person] if person is not None else 0.0
             lead = rng.randrange(len(items))
             for i, (repo, c) in enumerate(items):
-                if not person:
+                if person is None:
                     age = rng.uniform(0, 60 if login in self.bots else 900)
                 else:
                     age = target if i == lead else target + rng.expovariate(1 / 120)
                 if repo.archived:
                     age = max(age, (self.now - self.archived_since[repo.full_name]).days + rng.uniform(1, 90))
                 c.last_commit = self.ago(age + rng.random())
-            if person and 60 < target < 500 and rng.random() < 0.15:
+            if person is not None and 60 < target < 500 and rng.random() < 0.15:
                 live = [r for r, _ in items if not r.archived]
                 for _ in range(rng.randint(1, 3) if live else 0):  # feature-branch pushes only: active via events
                     push = Push(
                         rng.choice(live).full_name, f"refs/heads/feature/{rng.choice(CODE_AREAS)}", self.ago(rng.uniform(0, 29))
                     )
-                    self.accounts[login].pushes.append(push)
+                    self.accounts[person].pushes.append(push)
 
     def _date_repos(self) -> None:
         rng = self.rng
@@ -435,10 +435,9 @@ class _Generator:
     def _assign_ids(self) -> None:
         rng = self.rng
         taken = {bot_id for _, bot_id in BOTS}
-        for items, timeline in (
-            ([a for a in self.accounts.values() if a.type != "Bot"], USER_ID_TIMELINE),
-            (list(self.repos.values()), REPO_ID_TIMELINE),
-        ):
+        people: list[Account | Repo] = [a for a in self.accounts.values() if a.type != "Bot"]
+        repos: list[Account | Repo] = list(self.repos.values())
+        for items, timeline in ((people, USER_ID_TIMELINE), (repos, REPO_ID_TIMELINE)):
             previous = 0
             for item in sorted(items, key=lambda x: x.created_at):
                 ident = max(previous + 1, id_at(item.created_at, timeline) + rng.randrange(1000))

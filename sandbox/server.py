@@ -141,7 +141,7 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._httpd.socket.getsockname()[:2]  # what server_address holds, typed as str not bytes
         return f"http://{host}:{port}"
 
     def start(self) -> SandboxServer:

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from itertools import pairwise
 
 from foundation.regions import matches_targets
 
@@ -359,7 +360,7 @@ LANGUAGE_TOPICS = {"Go": "golang", "C++": "cpp", "C#": "csharp", "Jupyter Notebo
 def id_at(when: datetime, timeline: tuple[tuple[int, int], ...]) -> int:
     """GitHub ids grow with time; interpolate a plausible id for a creation date."""
     year = when.year + (when.timetuple().tm_yday - 1) / 366
-    for (y0, i0), (y1, i1) in zip(timeline, timeline[1:]):
+    for (y0, i0), (y1, i1) in pairwise(timeline):
         if year < y1:
             return int(i0 + (i1 - i0) * (year - y0) / (y1 - y0))
     return timeline[-1][1]

@@ -42,14 +42,14 @@ def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
 
 
 def _in_role(world: World, repo: Repo, audience: TargetAudience) -> set[str]:
-    listed = [c for c in repo.contributors if c.login]  # what /contributors lists without anon=1
-    total = sum(c.count for c in listed) or 1
+    listed = [(c.login, c.count) for c in repo.contributors if c.login]  # what /contributors lists without anon=1
+    total = sum(count for _, count in listed) or 1
     maintainers = {
-        c.login for rank, c in enumerate(listed, 1) if rank <= MAINTAINER_TOP_RANK or c.count / total >= MAINTAINER_SHARE
+        login for rank, (login, count) in enumerate(listed, 1) if rank <= MAINTAINER_TOP_RANK or count / total >= MAINTAINER_SHARE
     }
     if world.accounts[repo.owner].type == "User":
         maintainers.add(repo.owner)
-    contributors = {c.login for c in listed if c.count >= max(1, audience.min_contributions)}
+    contributors = {login for login, count in listed if count >= max(1, audience.min_contributions)}
     return {"maintainer": maintainers, "contributor": contributors}.get(audience.role, maintainers | contributors)
 
 

@@ -219,8 +219,8 @@ def _derive_commits(world: World, repo: Repo) -> list[Commit]:
             drafts.append((when, c.login, name, rng.choice(emails), _commit_message(rng, bot)))
     drafts.sort(key=lambda d: d[0], reverse=True)
     shas = [_sha(repo.id, i, d[0].isoformat()) for i, d in enumerate(drafts)]
-    parents = shas[1:] + [None]
-    return [Commit(sha, parent, d[1], d[2], d[3], d[0], d[4]) for sha, parent, d in zip(shas, parents, drafts)]
+    parents = [*shas[1:], None]
+    return [Commit(sha, parent, d[1], d[2], d[3], d[0], d[4]) for sha, parent, d in zip(shas, parents, drafts, strict=True)]
 
 
 def _derive_events(world: World, account: Account) -> list[Event]:

@@ -166,7 +166,7 @@ class Keyring:
         not need re-checking for at least half the refresh period: encryptions and blind indexes
         then touch neither the database nor KMS."""
         known = self._current.get(tenant_id)
-        fresh = bool(known) and time.monotonic() - known[1] < self.refresh_seconds / 2
+        fresh = known is not None and time.monotonic() - known[1] < self.refresh_seconds / 2
         return fresh and (tenant_id, INDEX, INDEX_VERSION) in self._keys
 
     def prepare(self, tenant_id: str) -> None:
@@ -192,6 +192,7 @@ class Keyring:
                     raise
                 log.warning("could not check for a newer data key of tenant %s; keeping version %d", tenant_id, known[0])
                 return known[0], self._keys[(tenant_id, DATA, known[0])]  # a database blip never stops writes
+            key: bytes | None
             if version is None:
                 version, key = 1, self._create(tenant_id, DATA, 1)
             else:
@@ -264,6 +265,7 @@ _keyrings_lock = threading.Lock()
 
 def _cache_key(settings: Settings) -> tuple[str, ...]:
     """What makes two keyrings different: the database, and which KEK wraps its keys."""
+    provider: tuple[str, ...]
     if settings.cmo_key_provider == "aws-kms":
         region = settings.cmo_kms_region or settings.aws_region
         provider = (str(settings.cmo_kms_key_id), str(settings.cmo_kms_endpoint_url), str(region))

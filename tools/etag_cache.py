@@ -80,6 +80,11 @@ class SQLiteETagCache:
         return len(keys)
 
 
+def _as_bytes(value: bytes | str) -> bytes:
+    """redis-py types hash values as `bytes | str` since it cannot see `decode_responses`; ours is off."""
+    return value if isinstance(value, bytes) else value.encode()
+
+
 class RedisETagCache:
     """A Redis hash per URL, expiring after `ttl_seconds` so the cache cannot grow without bound."""
 
@@ -94,7 +99,7 @@ class RedisETagCache:
         raw = self._redis.hgetall(self._prefix + key)
         if not raw:
             return None
-        return CachedResponse(raw[b"etag"].decode(), raw[b"body"], json.loads(raw[b"headers"]))
+        return CachedResponse(_as_bytes(raw[b"etag"]).decode(), _as_bytes(raw[b"body"]), json.loads(raw[b"headers"]))
 
     def put(self, key: str, entry: CachedResponse) -> None:
         name = self._prefix + key

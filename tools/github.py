@@ -78,7 +78,8 @@ class GitHubClient:
         params: dict[str, Any] = {"q": q, "order": order}
         if sort != "best-match":
             params["sort"] = sort
-        total, repos, page = 0, [], 1
+        total, page = 0, 1
+        repos: list[RepoInfo] = []
         while len(repos) < min(limit, SEARCH_CAP):
             params.update(per_page=100, page=page)
             try:

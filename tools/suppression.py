@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from foundation.schemas import Prospect
@@ -70,7 +70,7 @@ def normalize_entry(kind: str, value: str) -> tuple[SuppressionKind, str]:
         value = value.removeprefix("@")
         if not _DOMAIN.match(value):
             raise ValueError(f"{value!r} is not a domain name")
-    return cast(SuppressionKind, kind), value
+    return kind, value  # `kind in KINDS` narrowed it to a SuppressionKind
 
 
 def identifiers(

@@ -315,6 +315,14 @@ WORLD_AUDIENCES: list[tuple[str, str, TargetAudience]] = [
 ]
 
 
+def _stars(inputs: Inputs) -> int:
+    return max(inputs.repos[c.repo].stars for c in inputs.contributions)
+
+
+def _commits(inputs: Inputs) -> int:
+    return sum(c.contributions for c in inputs.contributions)
+
+
 def world_bundles() -> list[tuple[str, Prospect, str]]:
     """(id suffix, prospect, campaign goal) for two people per sandbox audience."""
     world = build_world(MESSAGES_SEED, MESSAGES_USERS, ANCHOR)
@@ -325,16 +333,9 @@ def world_bundles() -> list[tuple[str, Prospect, str]]:
         built = {login: world_inputs(world, login, matched) for login in people}
         maintainers = [p for p in people if any(c.is_maintainer for c in built[p].contributions)]
         others = [p for p in people if p not in maintainers]
-
-        def stars(login: str) -> int:
-            return max(built[login].repos[c.repo].stars for c in built[login].contributions)
-
-        def commits(login: str) -> int:
-            return sum(c.contributions for c in built[login].contributions)
-
         picks = [
-            ("maintainer", max(maintainers, key=lambda p: (stars(p), p))),
-            ("contributor", min(others, key=lambda p: (commits(p), p))),
+            ("maintainer", max((_stars(built[p]), p) for p in maintainers)[1]),
+            ("contributor", min((_commits(built[p]), p) for p in others)[1]),
         ]
         for kind, login in picks:
             prospect = assemble(world_profile(world, login), built[login])

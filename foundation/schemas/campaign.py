@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Role = Literal["maintainer", "contributor", "any"]
 ComplianceLevel = Literal["strict", "standard", "permissive"]
+Channel = Literal["email", "linkedin", "github"]
 
 _STARS_RANGE = re.compile(r"^(\d+\.\.\d+|\d+\.\.\*|\*\.\.\d+|[<>]=?\d+|\d+)$")
 
@@ -44,11 +45,15 @@ class TargetAudience(BaseModel):
         return value
 
 
+def _email_only() -> list[Channel]:
+    return ["email"]
+
+
 class CampaignSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_prospects: int = Field(default=50, ge=1, le=100_000)
-    channels: list[Literal["email", "linkedin", "github"]] = Field(default_factory=lambda: ["email"])
+    channels: list[Channel] = Field(default_factory=_email_only)
     frequency: str = "once"
     budget_per_prospect: float | None = Field(default=None, ge=0)
     ab_test_variants: int = Field(default=1, ge=1, le=10)

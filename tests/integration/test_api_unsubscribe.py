@@ -120,7 +120,7 @@ def test_one_click_unsubscribe_suppresses_at_once_and_for_every_later_job(client
     leads = run_job(client, headers)
     links = [link_of(lead) for lead in leads]
     assert len(set(links)) == len(leads) == 5, "one link per recipient"
-    for lead, link in zip(leads, links):
+    for lead, link in zip(leads, links, strict=True):
         assert lead["message"]["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert f"{PUBLIC_URL}{link}" in lead["message"]["body"]
         assert lead["privacy_settings"]["data_retention_days"] == 30, "CMO_RETENTION_DAYS is carried on every lead"

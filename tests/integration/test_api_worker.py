@@ -106,7 +106,8 @@ def downloads(client: TestClient, headers: dict[str, str], job_id: str) -> dict[
 
 def test_embedded_mode_runs_the_whole_job_in_the_api_process(tmp_path: Path) -> None:
     settings = Settings(cmo_home=tmp_path / "home", **SENDER)
-    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:  # no DATABASE_URL, no REDIS_URL: SQLite + one inline worker
+    # no DATABASE_URL, no REDIS_URL: SQLite + one inline worker
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:
         headers = auth(settings)
         body = {"goal": GOAL, "max_prospects": 10, "campaign": {"id": "cmp_embedded"}}
         job_id = client.post("/api/jobs", json=body, headers=headers).json()["id"]
@@ -230,9 +231,10 @@ def test_a_killed_worker_job_is_finished_by_another_from_its_checkpoint(
         ) as client:
             headers = auth(pg_settings)
             job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
-            enrichments = lambda: sum(
-                e == "agent.finished" and d["agent"] == "enricher" for e, d in events_of(pg_settings, job_id)
-            )
+
+            def enrichments() -> int:
+                return sum(e == "agent.finished" and d["agent"] == "enricher" for e, d in events_of(pg_settings, job_id))
+
             wait_until(lambda: enrichments() >= 15, 60, "worker 1 to enrich 15 candidates")
             first.send_signal(signal.SIGKILL)
             first.wait()

@@ -89,7 +89,7 @@ def test_exhausted_rate_limit_near_reset_waits_and_continues(server: SandboxServ
 def test_injected_502s_are_retried(server: SandboxServer, tmp_path: Path) -> None:
     client = _client(server, tmp_path)
     server.inject_fault("/search/repositories", 502, times=2)
-    total, repos = client.search_repositories("language:Go", "stars", "desc", 5)
+    _, repos = client.search_repositories("language:Go", "stars", "desc", 5)
     assert len(repos) == 5
     assert client.budget.retries == 2
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import Field
 
 
 class ScriptedChatModel(FakeMessagesListChatModel):
     """Answers with `responses` in order and remembers every prompt it was sent in `seen`."""
 
-    seen: list[list[BaseMessage]] = []
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedChatModel:  # type: ignore[override]
         return self

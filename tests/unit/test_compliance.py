@@ -211,7 +211,7 @@ def test_node_with_llm_sends_only_approved_drafts_to_tone_review() -> None:
     final, events = run_node(compliance, {"campaign": CAMPAIGN, "prospects": prospects}, llm=llm)
     assert [p.compliance.verdict for p in final["prospects"]] == ["needs_review", "rejected"]
     assert len(llm.seen) == 1 and "gh_alice" in llm.seen[0][1].content
-    assert "moved 1 of 1 approved" in [e for e in events if e["event"] == "agent.reasoning"][0]["data"]["text"]
+    assert "moved 1 of 1 approved" in next(e for e in events if e["event"] == "agent.reasoning")["data"]["text"]
 
 
 def test_unusable_tone_answer_fails_closed() -> None:

@@ -40,7 +40,7 @@ def test_loads_every_kind_case_insensitively(tmp_path: Path) -> None:
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "nope.csv"
-    with pytest.raises(SuppressionFileError, match="nope.csv"):
+    with pytest.raises(SuppressionFileError, match=r"nope\.csv"):
         SuppressionList.load(missing)
 
 
