@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, ChannelVersions, Checkpoint, CheckpointMetadata
@@ -43,6 +43,9 @@ from foundation.settings import Settings
 from privacy.crypto import DecryptionError, read_header
 from storage.keyring import Keyring, get_keyring
 from storage.urls import CHECKPOINTS_FILE, postgres_conninfo
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
 _ALLOWED = [
     (module.__name__, name)
@@ -149,7 +152,7 @@ def open_saver(backend: Backend, settings: Settings, serde: SerializerProtocol) 
 
 
 @contextmanager
-def _sqlite_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[BaseCheckpointSaver]:
+def _sqlite_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[SqliteSaver]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     conn = sqlite3.connect(str(settings.home / CHECKPOINTS_FILE), check_same_thread=False, timeout=30)
@@ -163,7 +166,7 @@ def _sqlite_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[Bas
 
 
 @contextmanager
-def _postgres_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[BaseCheckpointSaver]:
+def _postgres_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[_SealedPostgresSaver]:
     if not (settings.database_url and settings.uses_postgres):
         raise ValueError("the postgres checkpointer needs a Postgres DATABASE_URL")
     conninfo = postgres_conninfo(settings.database_url)
@@ -173,9 +176,9 @@ def _postgres_saver(settings: Settings, serde: SerializerProtocol) -> Iterator[B
         yield saver
 
 
-def stored_threads(saver: Any) -> set[str]:
+def _stored_threads(conn: sqlite3.Connection | Connection[Any]) -> set[str]:
     """Thread ids the checkpointer holds (both savers name their table `checkpoints`)."""
-    rows = saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+    rows = conn.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
     return {row["thread_id"] if isinstance(row, dict) else row[0] for row in rows}
 
 
@@ -186,15 +189,19 @@ def delete_threads(settings: Settings, tenant_id: str, thread_ids: Iterable[str]
     wanted = set(thread_ids)
     if not wanted:
         return set()
-    with open_checkpointer(settings, tenant_id) as saver:
-        present = stored_threads(saver) & wanted
+    serde = encrypted_serializer(get_keyring(settings), tenant_id)
+    opened = _postgres_saver(settings, serde) if settings.uses_postgres else _sqlite_saver(settings, serde)
+    with opened as saver:
+        conn = saver.conn
+        if not isinstance(conn, sqlite3.Connection | Connection):  # our Postgres saver holds one connection, never a pool
+            raise TypeError(f"unexpected checkpointer connection {type(conn).__name__}")
+        present = _stored_threads(conn) & wanted
         if dry_run or not present:
             return present
-        local = isinstance(saver.conn, sqlite3.Connection)
-        if local:
-            saver.conn.execute("PRAGMA secure_delete=ON")
+        if isinstance(conn, sqlite3.Connection):
+            conn.execute("PRAGMA secure_delete=ON")
         for thread_id in sorted(present):
             saver.delete_thread(thread_id)
-        if local:
-            saver.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if isinstance(conn, sqlite3.Connection):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return present

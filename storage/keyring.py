@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, inspect, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.schema import CreateTable
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.schema import CreateTable
 
 from foundation.settings import Settings
 from privacy import crypto
