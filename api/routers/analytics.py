@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.analytics import (
     CampaignAnalytics,
     ConversionAnalytics,
@@ -16,8 +16,8 @@ from api.models.analytics import (
     ProspectAnalytics,
 )
 from api.models.problem import problems
+from api.routers.auditing import audited
 from api.services import analytics
-from api.services.audit import audited
 
 router = APIRouter(prefix="/api", tags=["analytics"], dependencies=[Depends(authenticate)], responses=problems(401, 422))
 

@@ -16,7 +16,6 @@ from sqlalchemy import case, distinct, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
-from api.core.errors import Problem
 from api.models.analytics import (
     CampaignStats,
     ConversionAnalytics,
@@ -25,6 +24,7 @@ from api.models.analytics import (
     ProspectAnalytics,
     ProspectStats,
 )
+from api.services.errors import NotFound
 from api.services.jobs import get_job
 from foundation.schemas import Campaign
 
@@ -43,13 +43,13 @@ def _rate(conversions: int, contacted: int) -> float | None:
 
 
 async def record_engagement(session: AsyncSession, tenant_id: str, body: EngagementCreate) -> orm.EngagementEvent:
-    """Record an event against a prospect of one of the tenant's jobs (anything else is a 404)."""
+    """Record an event against a prospect of one of the tenant's jobs (anything else is `NotFound`)."""
     await get_job(session, tenant_id, body.job_id)
     known = await session.scalar(
         select(exists().where(P.job_id == body.job_id, P.prospect_id == body.prospect_id, P.tenant_id == tenant_id))
     )
     if not known:
-        raise Problem(404, f"job {body.job_id!r} has no prospect {body.prospect_id!r}")
+        raise NotFound(f"job {body.job_id!r} has no prospect {body.prospect_id!r}")
     event = E(
         id=f"eng_{secrets.token_hex(10)}",
         tenant_id=tenant_id,
