@@ -24,9 +24,9 @@ from foundation.schemas.github import Candidate, RepoContribution, RepoInfo, Use
 from tools.geo import normalize_location
 from tools.github import GitHubClient
 from tools.github_transport import GitHubStop
-from tools.identity import is_noreply, is_person, merge_duplicates, noreply_user_id
+from tools.identity import is_noreply, is_person, noreply_user_id
 from tools.normalize import company_matches, display_company
-from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score
+from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score, rank_prospects
 from tools.signals import Activity, compute_signals
 from tools.tracing import traced
 
@@ -242,9 +242,8 @@ def _email(profile: UserProfile, activity: Activity) -> tuple[str | None, str | 
 
 def rank(state: State, runtime: Runtime[Context]) -> dict:
     """Merge accounts of one person, order by score, keep the best `max_prospects`."""
-    links = {k: set(v) for k, v in state.get("links", {}).items()}
-    merged = merge_duplicates(state.get("enriched", []), links)
-    ranked = sorted(merged, key=lambda p: (-p.score, p.username))[: state["plan"].max_prospects]
+    merged = rank_prospects(state.get("enriched", []), state.get("links", {}))
+    ranked = merged[: state["plan"].max_prospects]
     for p in ranked:
         emit(PROSPECT_ENRICHED, AGENT, prospect_id=p.id, email=p.email, confidence_score=p.score, signals=p.signal_names())
     dropped = state.get("dropped", [])

@@ -72,8 +72,8 @@ def in_tenant(tenant: str | None, work: Callable[[AsyncSession, str | None], Awa
     (unknown tenant or id, a bad value, a running job, missing keys) is one red line."""
     from sqlalchemy import select
 
-    from api.core.errors import Problem
     from api.core.orm import Tenant as TenantRow
+    from api.services.errors import NotFound, ServiceError
     from privacy.crypto import KeyringError
     from storage.encrypted_types import bind_keyring
     from storage.keyring import get_keyring
@@ -88,12 +88,12 @@ def in_tenant(tenant: str | None, work: Callable[[AsyncSession, str | None], Awa
             if tenant is not None:
                 tenant_id = await session.scalar(select(TenantRow.id).where(TenantRow.name == tenant))
                 if tenant_id is None:
-                    raise Problem(404, f"no tenant {tenant!r} (create it with `cmo apikey create --tenant {tenant}`)")
+                    raise NotFound(f"no tenant {tenant!r} (create it with `cmo apikey create --tenant {tenant}`)")
             return await work(session, tenant_id)
 
     try:
         return service_call(settings, act)
-    except Problem as exc:
-        fail(str(exc.detail))
+    except ServiceError as exc:
+        fail(exc.message)
     except (ValueError, KeyringError) as exc:
         fail(str(exc))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from foundation.schemas import Prospect
 
@@ -34,7 +34,7 @@ def noreply_user_id(email: str | None) -> int | None:
     return int(match.group("id")) if match and match.group("id") else None
 
 
-def merge_duplicates(prospects: Iterable[Prospect], linked_ids: dict[int, set[int]]) -> list[Prospect]:
+def merge_duplicates(prospects: Iterable[Prospect], linked_ids: Mapping[int, Iterable[int]]) -> list[Prospect]:
     """Merge accounts of one person: same published email, or commits signed with the other's noreply id.
 
     `linked_ids` maps a prospect's github_id to account ids seen in its commits' noreply addresses.

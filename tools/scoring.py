@@ -7,10 +7,13 @@ lead ranks high for doing a lot, recently, on projects people use — and the ex
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
+from foundation.schemas import Prospect
 from foundation.schemas.github import RepoContribution, RepoInfo
 from foundation.schemas.prospect import CommitFrequency
+from tools.identity import merge_duplicates
 from tools.signals import Activity
 
 
@@ -56,3 +59,10 @@ def explain(contributions: list[RepoContribution], repos: dict[str, RepoInfo], a
     stars = repos[best.repo].stars
     more = f" (+{len(contributions) - 1} more repos)" if len(contributions) > 1 else ""
     return f"{role} of {best.repo} ({best.contributions} commits, {stars}★){more}; {recent} commits/pushes in 90 days"
+
+
+def rank_prospects(prospects: Iterable[Prospect], linked_ids: Mapping[int, Iterable[int]]) -> list[Prospect]:
+    """Every person once (their accounts merged, `tools.identity.merge_duplicates`), best first: by
+    score, then login, so equal scores keep one order. A run's leads are the head of this list, both
+    when the graph ranks (the enricher's `rank` node) and for a job stopped before it did."""
+    return sorted(merge_duplicates(prospects, linked_ids), key=lambda p: (-p.score, p.username))

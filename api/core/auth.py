@@ -1,13 +1,10 @@
 """API keys: `Authorization: Bearer <key>` names a tenant; everything a route touches is scoped to it.
 
-Keys are 256-bit random tokens, so a plain SHA-256 is a sufficient one-way hash (no slow KDF is
-needed against guessing) and lets the lookup be a single indexed equality query.
+Keys are minted and hashed by `api.core.api_keys`; the lookup is a single indexed equality query.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -17,7 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.database import SessionDep
+from api.core.api_keys import hash_api_key
+from api.core.deps import SessionDep
 from api.core.errors import Problem
 from api.core.key_cache import KeyCache
 from api.core.metrics import KEY_LOOKUPS
@@ -26,16 +24,7 @@ from api.core.principal import Principal
 from storage.encrypted_types import ensure_tenant_keys
 from storage.keyring import tenant_scope
 
-KEY_PREFIX = "cmo_sk_"
 bearer = HTTPBearer(auto_error=False, description="An API key from `cmo apikey create --tenant NAME`.")
-
-
-def new_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 async def lookup_principal(session: AsyncSession, key_hash: str) -> Principal | None:

@@ -1,9 +1,11 @@
 """RFC 9457 problem details for every error the service answers.
 
-Routes and services raise `Problem`; framework errors (unknown route, wrong method, validation,
-malformed JSON) are translated here, and a catch-all turns a real bug into a bare 500 whose body
-names the request id but no internals. `Problem` is an `HTTPException`, so FastAPI lets it through
-unchanged even when it is raised while the request body is being read (the size limit does that).
+Routes raise `Problem`; services raise the domain errors of `api.services.errors` (they know no
+HTTP), answered here with the problem a route would have raised (`service_problem`); framework errors
+(unknown route, wrong method, validation, malformed JSON) are translated here too, and a catch-all
+turns a real bug into a bare 500 whose body names the request id but no internals. `Problem` is an
+`HTTPException`, so FastAPI lets it through unchanged even when it is raised while the request body
+is being read (the size limit does that).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
+from api.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from privacy.pii import redact_secrets
 
 PROBLEM_JSON = "application/problem+json"
@@ -40,6 +43,35 @@ class Problem(HTTPException):
         super().__init__(status_code=status, detail=detail, headers=headers)
         self.slug = slug
         self.extensions = extensions
+
+
+def service_problem(exc: ServiceError) -> Problem:
+    """The problem a service's refusal is answered with: 404, 409 (with `Retry-After` when the
+    refusal says when to retry) or 422 (listing the refused field or file lines in `errors`)."""
+    match exc:
+        case NotFound():
+            return Problem(404, exc.message)
+        case Conflict():
+            retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+            return Problem(409, exc.message, slug=exc.slug, headers=retry)
+        case InvalidInput():
+            slug = exc.slug or "validation-error"
+            field = [{"loc": exc.field, "msg": exc.message, "type": slug.replace("-", "_")}] if exc.field else []
+            errors = field + [{"line": bad.line, "msg": bad.message} for bad in exc.lines]
+            listed: dict[str, Any] = {"errors": errors} if errors else {}
+            return Problem(422, exc.message, slug=slug, **listed)
+    raise TypeError(f"{type(exc).__name__} is not a kind of refusal the API answers; raise NotFound, Conflict or InvalidInput")
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status the handlers below answer `exc` with (what the audit trail records)."""
+    if isinstance(exc, ServiceError):
+        return service_problem(exc).status_code
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError) or (isinstance(exc, DataError) and _is_nul_in_text(exc)):
+        return 422
+    return 500
 
 
 def problem_response(
@@ -77,6 +109,11 @@ def _respond(request: Request, status: int, detail: str, **kwargs: Any) -> JSONR
 async def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
     return _respond(request, exc.status_code, str(exc.detail), slug=exc.slug, headers=exc.headers, **exc.extensions)
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return await _problem(request, service_problem(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -150,6 +187,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)

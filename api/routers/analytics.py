@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.analytics import CampaignAnalytics, ConversionAnalytics, ProspectAnalytics
 from api.models.problem import problems
+from api.routers.auditing import audited
 from api.services import analytics
-from api.services.audit import audited
 
 router = APIRouter(prefix="/api", tags=["analytics"], dependencies=[Depends(authenticate)], responses=problems(401, 422))
 

@@ -7,12 +7,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Response
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.artifacts import Artifact, ArtifactList
 from api.models.problem import problems
+from api.routers.auditing import audited
 from api.routers.jobs import JobId
 from api.services import artifacts, tenant_privacy
-from api.services.audit import audited
 
 router = APIRouter(prefix="/api", tags=["artifacts"], dependencies=[Depends(authenticate)], responses=problems(401, 404))
 

@@ -11,10 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.core.auth import AdminPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.audit import AuditEntry, AuditPage
 from api.models.problem import problems
-from api.services.audit import AuditFilter, audited, list_audit
+from api.routers.auditing import audited
+from api.services.audit import AuditFilter, list_audit
 
 router = APIRouter(prefix="/api/audit", tags=["audit"], dependencies=[Depends(authenticate)], responses=problems(401, 403, 422))
 

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.chat import ChatReply, ChatRequest, ChatThread
 from api.models.problem import problems
+from api.routers.auditing import audited
 from api.routers.jobs import get_queue
 from api.services import chat
-from api.services.audit import audited
 from api.services.queue import JobQueue
 
 router = APIRouter(prefix="/api/chat", tags=["chat"], dependencies=[Depends(authenticate)], responses=problems(401))

@@ -9,10 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.analytics import Engagement, EngagementCreate
 from api.models.problem import problems
-from api.services.audit import audited
+from api.routers.auditing import audited
 from api.services.engagement import record_engagement
 
 router = APIRouter(prefix="/api", tags=["engagement"], dependencies=[Depends(authenticate)], responses=problems(401, 422))

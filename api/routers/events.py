@@ -17,11 +17,11 @@ from starlette.types import Receive, Scope, Send
 
 from api.core.auth import CurrentPrincipal, authenticate
 from api.core.config import ApiConfig
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.problem import problems
+from api.routers.auditing import audited
 from api.routers.jobs import JobId
 from api.services import jobs
-from api.services.audit import audited
 from api.services.events import stream_events
 
 log = structlog.get_logger("api.events")

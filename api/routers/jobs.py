@@ -8,12 +8,12 @@ import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.core.orm import JobStatus
 from api.models.jobs import Job, JobCreate, JobPage, JobSummary
 from api.models.problem import problems
+from api.routers.auditing import audited
 from api.services import jobs
-from api.services.audit import audited
 from api.services.queue import JobQueue
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(authenticate)], responses=problems(401))

@@ -9,11 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.core.auth import AdminPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.privacy_settings import PrivacySettings
 from api.models.problem import problems
+from api.routers.auditing import audited
 from api.services import tenant_privacy
-from api.services.audit import audited
 
 router = APIRouter(prefix="/api/privacy", tags=["privacy"], dependencies=[Depends(authenticate)], responses=problems(401, 403))
 

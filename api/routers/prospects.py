@@ -13,10 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.problem import problems
 from api.models.prospects import SubjectExport
-from api.services.audit import audited, principal_actor
+from api.routers.auditing import audited, origin_of
+from api.services.audit import principal_actor
 from api.services.erasure import Person, erase
 from api.services.subject_export import export_person
 
@@ -39,7 +40,7 @@ async def erase_prospect(prospect_id: ProspectId, principal: CurrentPrincipal, s
     While a job of the tenant is running: 409 with `Retry-After` (the tombstone is already in force;
     the rest completes once no job runs)."""
     person = Person.of(prospect_id=prospect_id)
-    await erase(session, principal.tenant_id, person, actor=principal_actor(principal), request=request)
+    await erase(session, principal.tenant_id, person, actor=principal_actor(principal), origin=origin_of(request))
     return Response(status_code=204)
 
 

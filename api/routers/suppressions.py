@@ -11,13 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.core.errors import Problem
 from api.models.problem import problems
 from api.models.suppressions import Suppression, SuppressionCreate, SuppressionImport, SuppressionPage
 from api.routers.artifacts import content_disposition
+from api.routers.auditing import audited
 from api.services import suppressions
-from api.services.audit import audited
 from tools.suppression import SuppressionKind
 
 router = APIRouter(

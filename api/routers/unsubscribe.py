@@ -16,9 +16,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.core.errors import Problem
 from api.models.problem import problems
+from api.routers.auditing import origin_of
 from api.services.unsubscribe import recipient_of, record_objection
 from privacy.optout import InvalidToken, Recipient, UnsubscribeNotConfigured
 
@@ -91,5 +92,5 @@ async def unsubscribe(token: str, request: Request, session: SessionDep) -> HTML
     """Opt out for good (GDPR Art. 21 objection), effective before this answer; repeating it is harmless."""
     recipient = await _recipient(request, session, token)
     structlog.contextvars.bind_contextvars(tenant=recipient.tenant_id)
-    await record_objection(session, recipient, request)
+    await record_objection(session, recipient, origin_of(request))
     return _page(_DONE)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from api.core.auth import CurrentPrincipal, authenticate
-from api.core.database import SessionDep
+from api.core.deps import SessionDep
 from api.models.problem import problems
 from api.models.webhooks import WebhookDelivery, WebhookDeliveryPage, WebhookSettings, WebhookSettingsUpdate
+from api.routers.auditing import audited
 from api.routers.jobs import JobId
 from api.services import jobs, webhooks
-from api.services.audit import audited
 
 router = APIRouter(prefix="/api", tags=["webhooks"], dependencies=[Depends(authenticate)], responses=problems(401))
 

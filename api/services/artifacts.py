@@ -16,7 +16,7 @@ from sqlalchemy.orm import undefer
 
 from api.core import orm
 from api.core.database import upsert
-from api.core.errors import Problem
+from api.services.errors import NotFound
 from api.services.jobs import get_job
 
 
@@ -48,7 +48,7 @@ async def get_artifact(session: AsyncSession, tenant_id: str, artifact_id: str, 
         query = query.options(undefer(orm.Artifact.content))
     artifact = (await session.execute(query)).scalar_one_or_none()
     if artifact is None:
-        raise Problem(404, f"no artifact {artifact_id!r}")
+        raise NotFound(f"no artifact {artifact_id!r}")
     return artifact
 
 
@@ -57,5 +57,5 @@ async def delete_artifact(session: AsyncSession, tenant_id: str, artifact_id: st
         delete(orm.Artifact).where(orm.Artifact.id == artifact_id, orm.Artifact.tenant_id == tenant_id).returning(orm.Artifact.id)
     )
     if deleted is None:
-        raise Problem(404, f"no artifact {artifact_id!r}")
+        raise NotFound(f"no artifact {artifact_id!r}")
     await session.commit()

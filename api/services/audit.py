@@ -1,8 +1,9 @@
 """The audit trail: who read or changed personal data, what, when and from where.
 
-Every API route that touches personal data declares `dependencies=[audited("job.read")]`; services
-and CLI commands that act outside a route (erasure, exports, the purge) call `record_audit` in
-their own transaction, so the record commits with the change it describes or not at all.
+Every API route that touches personal data declares `dependencies=[audited("job.read")]`
+(api/routers/auditing.py), which appends its record with `append_grouped`; services and CLI commands
+that change data (erasure, objections, the purge) call `record_audit` in their own transaction, so
+the record commits with the change it describes or not at all.
 
 Records are chained: `hash = sha256(prev_hash + canonical JSON of the record)`. Appends serialise
 on the `audit_head` row (a row lock in Postgres, the write lock in SQLite), so concurrent writers
@@ -22,28 +23,20 @@ import os
 import re
 import secrets
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
-from fastapi import Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.params import Depends as DependsParam
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import HTTPConnection
 
-from api.core.auth import CurrentPrincipal
 from api.core.database import Database
-from api.core.errors import Problem
 from api.core.orm_audit import GENESIS_HASH, HEAD_ID, AuditHead, AuditRecord
 from api.core.principal import Principal
+from api.services.errors import InvalidInput
 from api.services.pagination import decode_cursor, encode_cursor
 from storage.tables import utcnow
-
-log = structlog.get_logger("api.audit")
 
 ACTION = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -52,6 +45,14 @@ HASHED_FIELDS = (
     "artifact_id", "detail", "ip", "user_agent", "outcome",
 )  # fmt: skip
 MAX_USER_AGENT = 512
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from: the client's address and the user agent it announced."""
+
+    ip: str | None
+    user_agent: str | None
 
 
 def canonical_json(value: Any) -> str:
@@ -101,23 +102,23 @@ async def record_audit(
     prospect_ids: Sequence[str] | None = None,
     artifact_id: str | None = None,
     detail: dict[str, Any] | None = None,
-    request: HTTPConnection | None = None,
+    origin: Origin | None = None,
     outcome: int | None = None,
 ) -> AuditRecord:
     """Append one record in the caller's transaction (the caller commits); returns it, detached.
 
     `actor`: 'key:<key id>' (`principal_actor`), 'cli:<os user>', 'public' or 'system'. `action`: a
-    dotted verb ('job.read', 'prospect.erase'). `request` gives the client's address and user agent.
+    dotted verb ('job.read', 'prospect.erase'). `origin`: the request's client, if a request asked.
     """
-    record = _new_record(
+    record = new_record(
         tenant_id=tenant_id, actor=actor, action=action, job_id=job_id, prospect_ids=prospect_ids,
-        artifact_id=artifact_id, detail=detail, request=request, outcome=outcome,
+        artifact_id=artifact_id, detail=detail, origin=origin, outcome=outcome,
     )  # fmt: skip
     await _append(session, [record])
     return record
 
 
-def _new_record(
+def new_record(
     *,
     tenant_id: str | None,
     actor: str,
@@ -126,15 +127,16 @@ def _new_record(
     prospect_ids: Sequence[str] | None,
     artifact_id: str | None,
     detail: dict[str, Any] | None,
-    request: HTTPConnection | None,
+    origin: Origin | None,
     outcome: int | None,
 ) -> AuditRecord:
-    """A record not yet in the chain (no seq, time or hashes), its ids checked."""
+    """A record not yet in the chain (no seq, time or hashes), its ids checked: for `record_audit`
+    and `append_grouped`."""
     if not ACTION.fullmatch(action) or not actor:
         raise ValueError(f"audit record needs an actor and a dotted action, got {actor!r}, {action!r}")
     _ids_only(action, [tenant_id, job_id, artifact_id])
-    user_agent = request.headers.get("user-agent") if request is not None else None
-    record = AuditRecord(
+    user_agent = origin.user_agent if origin is not None else None
+    return AuditRecord(
         id=f"aud_{secrets.token_hex(10)}",
         tenant_id=tenant_id,
         actor=actor,
@@ -143,11 +145,10 @@ def _new_record(
         prospect_ids=_ids_only(action, list(prospect_ids)) if prospect_ids is not None else None,
         artifact_id=artifact_id,
         detail=_ids_only(action, detail) if detail is not None else None,
-        ip=request.client.host if request is not None and request.client else None,
+        ip=origin.ip if origin is not None else None,
         user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
         outcome=outcome,
     )
-    return record
 
 
 async def _append(session: AsyncSession, records: list[AuditRecord]) -> None:
@@ -204,73 +205,13 @@ class _GroupCommit:
 _group_commits: weakref.WeakKeyDictionary[Database, _GroupCommit] = weakref.WeakKeyDictionary()
 
 
-def _group_commit(database: Database) -> _GroupCommit:
+async def append_grouped(database: Database, record: AuditRecord) -> None:
+    """Append `record` (from `new_record`) in a transaction of its own, shared with the records of
+    concurrent requests (group commit); returns once it is committed, raises if it was not."""
     writer = _group_commits.get(database)
     if writer is None:
         writer = _group_commits[database] = _GroupCommit(database)
-    return writer
-
-
-def _request_ids(request: Request, response: Response) -> dict[str, Any]:
-    """The resource ids of a request: its path parameters (an email address in a path is stored
-    as '<email>', so that a route addressed by one still gets its record), or the job a POST created."""
-    params = {name: EMAIL.sub("<email>", str(value)) for name, value in request.path_params.items()}
-    ids: dict[str, Any] = {
-        "job_id": params.pop("job_id", None),
-        "artifact_id": params.pop("artifact_id", None),
-        "prospect_ids": [params.pop("prospect_id")] if "prospect_id" in params else None,
-        "detail": params or None,
-    }
-    created = (response.headers.get("location") or "").rstrip("/").rsplit("/", 1)[-1]
-    if ids["job_id"] is None and created.startswith("cmo_"):
-        ids["job_id"] = created
-    return ids
-
-
-def _status_of(request: Request, response: Response, error: BaseException | None) -> int:
-    if error is not None:
-        return getattr(error, "status_code", 422 if isinstance(error, RequestValidationError) else 500)
-    route = request.scope.get("route")
-    return response.status_code or getattr(route, "status_code", None) or 200
-
-
-def audited(action: str) -> DependsParam:
-    """A route dependency recording one `action` per request, with the final HTTP status:
-    `@router.get(..., dependencies=[audited("artifact.download")])` (use it as is, not in `Depends`).
-
-    It runs when the endpoint returns or raises, before the response is sent (for SSE: once, when
-    the stream opens). Ids come from the path (`job_id`, `artifact_id`, `prospect_id`; others go
-    to `detail`) and from a created job's `Location`. The route commits its own changes first; a
-    request whose audit record cannot be written is answered 500, never served unaudited.
-    Requests refused by authentication (401) are not recorded: they touched no tenant's data.
-    """
-    if not ACTION.fullmatch(action):
-        raise ValueError(f"audit action must be a dotted verb, got {action!r}")
-
-    async def record(request: Request, response: Response, principal: CurrentPrincipal) -> AsyncIterator[None]:
-        error: BaseException | None = None
-        try:
-            yield
-        except Exception as exc:
-            error = exc
-        try:
-            entry = _new_record(
-                tenant_id=principal.tenant_id,
-                actor=principal_actor(principal),
-                action=action,
-                request=request,
-                outcome=_status_of(request, response, error),
-                **_request_ids(request, response),
-            )
-            await _group_commit(request.app.state.database).write(entry)
-        except Exception:
-            if error is None:
-                raise
-            log.exception("audit record of a failed request not written", action=action)
-        if error is not None:
-            raise error
-
-    return Depends(record, scope="function")
+    await writer.write(record)
 
 
 @dataclass(frozen=True)
@@ -306,9 +247,7 @@ async def list_audit(
 
 def _cursor_seq(raw: str) -> int:
     if not raw.isdigit():
-        raise Problem(
-            422, "query.cursor: not a cursor of the audit trail (pass next_cursor of the previous page)", slug="validation-error"
-        )
+        raise InvalidInput("query.cursor: not a cursor of the audit trail (pass next_cursor of the previous page)")
     return int(raw)
 
 

@@ -25,11 +25,11 @@ from agents.goal_parser import parse_goal
 from agents.planner import DEFAULT_MAX_PROSPECTS
 from api.core import orm
 from api.core.database import Database
-from api.core.errors import Problem
 from api.models.chat import ChatIntent, ChatMessage, ChatReply, ChatRequest, ChatThread
 from api.models.jobs import Job, JobCreate
 from api.services import chat_answers, chat_llm, jobs
 from api.services.chat_intents import HELP_TEXT, Intent, Thread, apply, parse_intent
+from api.services.errors import NotFound
 from api.services.queue import JobQueue
 from foundation.schemas import Campaign, TargetAudience
 from graph.llm import get_chat_model
@@ -175,11 +175,11 @@ async def _respond(chat: _Chat, current: Thread, message: str) -> _Outcome:
 
 
 async def _thread_row(session: AsyncSession, tenant_id: str, thread_id: str, *, lock: bool = False) -> orm.ChatThread:
-    """The tenant's thread (another tenant's is a 404), row-locked with `lock`."""
+    """The tenant's thread (another tenant's is `NotFound`), row-locked with `lock`."""
     query = select(orm.ChatThread).where(orm.ChatThread.id == thread_id, orm.ChatThread.tenant_id == tenant_id)
     thread = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
     if thread is None:
-        raise Problem(404, f"no chat thread {thread_id!r}")
+        raise NotFound(f"no chat thread {thread_id!r}")
     return thread
 
 

@@ -12,13 +12,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
-from api.core.errors import Problem
 from api.models.analytics import EngagementCreate
+from api.services.errors import NotFound
 from api.services.jobs import get_job
 
 
 async def record_engagement(session: AsyncSession, tenant_id: str, body: EngagementCreate) -> orm.EngagementEvent:
-    """Record an event against a prospect of one of the tenant's jobs (anything else is a 404)."""
+    """Record an event against a prospect of one of the tenant's jobs (anything else is `NotFound`)."""
     await get_job(session, tenant_id, body.job_id)
     prospect = orm.ProspectRow
     known = await session.scalar(
@@ -29,7 +29,7 @@ async def record_engagement(session: AsyncSession, tenant_id: str, body: Engagem
         )
     )
     if not known:
-        raise Problem(404, f"job {body.job_id!r} has no prospect {body.prospect_id!r}")
+        raise NotFound(f"job {body.job_id!r} has no prospect {body.prospect_id!r}")
     event = orm.EngagementEvent(
         id=f"eng_{secrets.token_hex(10)}",
         tenant_id=tenant_id,

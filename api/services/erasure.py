@@ -13,7 +13,7 @@ Why it works this way:
   blind indexes only): from then on no job collects them again, even if the rest has to wait.
 - A finished job's results live in its rows, so its LangGraph thread is deleted whole. A running
   job may be collecting the person right now, into events and a checkpoint this pass would miss:
-  while any job of the tenant runs, the erasure answers 409 with `Retry-After` (the tombstone
+  while any job of the tenant runs, the erasure refuses (`Conflict`, with a retry delay; the tombstone
   already holds) and is simply repeated. Queued jobs are safe: they read the tombstone when they start.
 - There is no vector index in this code base, so there is nothing to erase there.
 - The audit record names the tombstones' ids and counts, not the prospect id (which is the login):
@@ -33,13 +33,12 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
-from starlette.requests import HTTPConnection
 
 from api.core import orm
-from api.core.errors import Problem
 from api.core.orm_privacy import Suppression
 from api.services.artifacts import save_artifact
-from api.services.audit import record_audit
+from api.services.audit import Origin, record_audit
+from api.services.errors import Conflict, NotFound
 from api.services.job_results import artifact_files, trace_file
 from api.services.suppressions import SETTINGS_INFO, add_suppression, event_identifiers, keyring_of
 from foundation.artifacts import LEADS_FULL, SUMMARY, TRACE
@@ -299,7 +298,7 @@ async def find_person(session: AsyncSession, tenant_id: str, person: Person) -> 
 
 
 async def was_erased(session: AsyncSession, tenant_id: str, login: str) -> bool:
-    """Whether the login already carries an erasure tombstone (a repeated erasure is not a 404)."""
+    """Whether the login already carries an erasure tombstone (a repeated erasure is not `NotFound`)."""
     try:
         _, value = normalize_entry("login", login)
     except ValueError:
@@ -315,32 +314,31 @@ async def was_erased(session: AsyncSession, tenant_id: str, login: str) -> bool:
 
 
 async def erase(
-    session: AsyncSession, tenant_id: str, person: Person, *, actor: str, request: HTTPConnection | None = None
+    session: AsyncSession, tenant_id: str, person: Person, *, actor: str, origin: Origin | None = None
 ) -> ErasureReport:
     """Tombstone, then remove the person from every store (see the module docstring); commits.
-    Raises Problem 404 for someone the tenant holds nothing of, 409 while a job of the tenant runs."""
+    Raises NotFound for someone the tenant holds nothing of, Conflict while a job of the tenant runs."""
     person = await find_person(session, tenant_id, person)
     if not person.found and not any([await was_erased(session, tenant_id, login) for login in person.logins]):
-        raise Problem(404, "no prospect of this tenant matches (nothing is held about them)")
+        raise NotFound("no prospect of this tenant matches (nothing is held about them)")
     suppression_ids = await _tombstone(session, tenant_id, person)
     await session.commit()
     running = (
         await session.execute(select(orm.Job.id).where(orm.Job.tenant_id == tenant_id, orm.Job.status == "running").limit(1))
     ).scalar_one_or_none()
     if running is not None:
-        raise Problem(
-            409,
+        raise Conflict(
             f"job {running} of this tenant is running and may be collecting this person right now; they are already "
             f"suppressed (no new job collects them), and the erasure can complete once no job runs: retry in {RETRY_AFTER_SECONDS} s",
             slug="job-running",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            retry_after=RETRY_AFTER_SECONDS,
         )
     report = ErasureReport(suppression_ids, await scrub(session, tenant_id, person))
     settings: Settings = session.info[SETTINGS_INFO]
     report.checkpoint_threads = len(await asyncio.to_thread(delete_threads, settings, tenant_id, report.scrubbed.jobs))
     report.cache_entries = await asyncio.to_thread(forget_cached, settings, person.mentions)
     record = await record_audit(
-        session, tenant_id=tenant_id, actor=actor, action="prospect.erase", detail=report.detail(), request=request
+        session, tenant_id=tenant_id, actor=actor, action="prospect.erase", detail=report.detail(), origin=origin
     )
     await session.commit()
     await truncate_wal(session)

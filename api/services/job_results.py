@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.enricher import rank
 from api.core import orm
 from api.services.suppressions import job_event_filter
 from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, render_artifacts
@@ -24,6 +23,7 @@ from foundation.settings import Settings
 from graph.graph import build_graph
 from graph.runner import BadInput
 from storage.checkpoints import open_checkpointer
+from tools.scoring import rank_prospects
 
 ARTIFACTS = [LEADS_FULL, LEADS_CONTACTABLE, SUMMARY, TRACE]
 CONTENT_TYPES = {
@@ -44,11 +44,11 @@ def checkpoint_values(settings: Settings, job_id: str, tenant_id: str) -> dict[s
 
 def leads_so_far(values: dict[str, Any]) -> list[Prospect]:
     """The leads of a stopped run: the ranked ones once ranking ran, else the people enriched so far
-    ranked exactly as the graph's `rank` node would (it reads only the state; its events go nowhere)."""
+    ranked as the graph's `rank` node ranks them."""
     if values.get("prospects"):
         return list(values["prospects"])
     if values.get("enriched") and "plan" in values:
-        return list(rank(values, None)["prospects"])  # type: ignore[arg-type]
+        return rank_prospects(values["enriched"], values.get("links", {}))[: values["plan"].max_prospects]
     return []
 
 

@@ -1,7 +1,7 @@
 """Jobs: create and enqueue, read, list, summarise, cancel, always within one tenant.
 
 A job that belongs to another tenant is looked up with the tenant in the WHERE clause, so it is
-simply not found: the 404 is the same as for an id that never existed.
+simply not found: the same `NotFound` as for an id that never existed.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.core.database import Database
-from api.core.errors import Problem
 from api.models.jobs import JobCreate, JobSummary
 from api.services.cancel import announce_cancel
+from api.services.errors import Conflict, NotFound
 from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
@@ -83,7 +83,7 @@ async def get_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.Job
         await session.execute(select(orm.Job).where(orm.Job.id == job_id, orm.Job.tenant_id == tenant_id))
     ).scalar_one_or_none()
     if job is None:
-        raise Problem(404, f"no job {job_id!r}")
+        raise NotFound(f"no job {job_id!r}")
     return job
 
 
@@ -113,12 +113,12 @@ async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.
     """Cancel a queued job at once, or ask a running one to stop (`cancel_requested`).
 
     Each transition is a conditional UPDATE on the status just read; if a worker moved the job in
-    between, the next pass sees the new status. Cancelling a finished job is a 409.
+    between, the next pass sees the new status. Cancelling a finished job is a `Conflict`.
     """
     for _ in range(3):
         job = await get_job(session, tenant_id, job_id)
         if job.status in orm.FINISHED_STATUSES:
-            raise Problem(409, f"job {job_id!r} already finished with status {job.status!r}", slug="job-finished")
+            raise Conflict(f"job {job_id!r} already finished with status {job.status!r}", slug="job-finished")
         queued = job.status == "queued"
         changes = (
             {"status": "cancelled", "finished_at": orm.utcnow(), "cancel_requested": True}
@@ -137,12 +137,12 @@ async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.
             await session.refresh(job)
             return job
         await session.rollback()
-    raise Problem(409, f"job {job_id!r} is changing state; retry the request", slug="job-busy")
+    raise Conflict(f"job {job_id!r} is changing state; retry the request", slug="job-busy")
 
 
 async def jobs_by_status(session: AsyncSession) -> dict[str, int]:
     """Job counts of every tenant, for the `cmo_jobs` gauge."""
     rows = await session.execute(select(orm.Job.status, func.count()).group_by(orm.Job.status))
     counts = dict.fromkeys(orm.JOB_STATUSES, 0)
-    counts.update({status: count for status, count in rows.all()})
+    counts.update(rows.all())
     return counts

@@ -10,7 +10,7 @@ import base64
 import binascii
 from datetime import datetime
 
-from api.core.errors import Problem
+from api.services.errors import InvalidInput
 
 
 def encode_cursor(created_at: datetime, row_id: str) -> str:
@@ -27,9 +27,5 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         if created_at.tzinfo is None or not row_id:
             raise ValueError("incomplete cursor")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise Problem(
-            422,
-            "query.cursor: not a cursor returned by this API (pass next_cursor from the previous page)",
-            slug="validation-error",
-        ) from exc
+        raise InvalidInput("query.cursor: not a cursor returned by this API (pass next_cursor from the previous page)") from exc
     return created_at, row_id

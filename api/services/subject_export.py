@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
-from api.core.errors import Problem
 from api.core.orm_privacy import Suppression
 from api.models.prospects import (
     DraftedMessage,
@@ -31,6 +30,7 @@ from api.models.prospects import (
 )
 from api.services.audit import AuditFilter, list_audit
 from api.services.erasure import Person, find_person
+from api.services.errors import NotFound
 from api.services.retention import collected_at, expires_at
 from api.services.suppressions import keyring_of
 from tools.suppression import identifiers
@@ -44,11 +44,11 @@ _AUDIT_PAGE = 100
 
 
 async def export_person(session: AsyncSession, tenant_id: str, person: Person) -> SubjectExport:
-    """The export of `person` (404 when the tenant holds neither a record nor a suppression of theirs)."""
+    """The export of `person` (`NotFound` when the tenant holds neither a record nor a suppression of theirs)."""
     person = await find_person(session, tenant_id, person)
     suppression = await _suppression_status(session, tenant_id, person)
     if not person.found and not suppression.entries:
-        raise Problem(404, "no prospect of this tenant matches (nothing is held about them)")
+        raise NotFound("no prospect of this tenant matches (nothing is held about them)")
     query = (
         select(orm.ProspectRow, orm.Job)
         .join(orm.Job, orm.Job.id == orm.ProspectRow.job_id)

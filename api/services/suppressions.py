@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from api.core.database import Database
-from api.core.errors import Problem
 from api.core.orm import Job
 from api.core.orm_privacy import Suppression, SuppressionReason
 from api.models.suppressions import Suppression as SuppressionOut
+from api.services.errors import BadLine, Conflict, InvalidInput, NotFound
 from api.services.pagination import decode_cursor, encode_cursor
 from foundation.artifacts import contactable
 from foundation.schemas import Prospect
@@ -165,16 +165,15 @@ async def get_suppression(session: AsyncSession, tenant_id: str, suppression_id:
     query = select(Suppression).where(Suppression.id == suppression_id, Suppression.tenant_id == tenant_id)
     found = (await session.execute(query)).scalar_one_or_none()
     if found is None:
-        raise Problem(404, f"no suppression {suppression_id!r}")
+        raise NotFound(f"no suppression {suppression_id!r}")
     return found
 
 
 async def delete_suppression(session: AsyncSession, tenant_id: str, suppression_id: str) -> None:
-    """Lift a manual or imported suppression; objections, unsubscribes and erasures are permanent (409)."""
+    """Lift a manual or imported suppression; objections, unsubscribes and erasures are permanent (`Conflict`)."""
     found = await get_suppression(session, tenant_id, suppression_id)
     if found.reason in PERMANENT:
-        raise Problem(
-            409,
+        raise Conflict(
             f"suppression {suppression_id!r} records an {found.reason} and is permanent: the person asked "
             "not to be contacted (GDPR Art. 21 / 17, CAN-SPAM opt-out), so it can never be lifted",
             slug="suppression-permanent",
@@ -217,21 +216,20 @@ def describe(session: AsyncSession, row: Suppression) -> SuppressionOut:
 
 
 async def import_csv(session: AsyncSession, tenant_id: str, text: str, *, source: str) -> tuple[int, int]:
-    """Add every row of a `kind,value` CSV, or none of them: any bad row is a 422 naming every bad
-    line. Returns (rows read, rows new); identifiers already suppressed keep their reason."""
+    """Add every row of a `kind,value` CSV, or none of them: any bad row is an `InvalidInput` naming
+    every bad line. Returns (rows read, rows new); identifiers already suppressed keep their reason."""
     parsed = parse_csv(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     if parsed.errors:
         shown = "; ".join(f"line {line}: {why}" for line, why in parsed.errors[:5])
         more = f" (and {len(parsed.errors) - 5} more)" if len(parsed.errors) > 5 else ""
-        raise Problem(
-            422,
+        raise InvalidInput(
             f"nothing imported: {len(parsed.errors)} bad row(s): {shown}{more}",
             slug="invalid-csv",
-            errors=[{"line": line, "msg": why} for line, why in parsed.errors],
+            lines=[BadLine(line, why) for line, why in parsed.errors],
         )
     if len(parsed.entries) > MAX_IMPORT_ROWS:
-        raise Problem(
-            422, f"nothing imported: {len(parsed.entries)} rows, the limit is {MAX_IMPORT_ROWS} per import", slug="invalid-csv"
+        raise InvalidInput(
+            f"nothing imported: {len(parsed.entries)} rows, the limit is {MAX_IMPORT_ROWS} per import", slug="invalid-csv"
         )
     keyring = keyring_of(session)
     unique = {(kind, keyring.blind_index(tenant_id, value)): value for kind, value in parsed.entries}

@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from api.core.auth import hash_api_key, new_api_key
+from api.core.api_keys import hash_api_key, new_api_key
 from api.core.database import Database
 from api.core.key_cache import announce_revocation
 from api.core.orm import ApiKey, Tenant

@@ -14,10 +14,9 @@ from __future__ import annotations
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import HTTPConnection
 
 from api.core import orm
-from api.services.audit import record_audit
+from api.services.audit import Origin, record_audit
 from api.services.suppressions import add_suppression
 from foundation.settings import Settings
 from privacy.optout import InvalidToken, Recipient, unsubscribe_key, verify_token
@@ -35,7 +34,7 @@ async def recipient_of(session: AsyncSession, settings: Settings, token: str) ->
     return recipient
 
 
-async def record_objection(session: AsyncSession, recipient: Recipient, request: HTTPConnection | None = None) -> None:
+async def record_objection(session: AsyncSession, recipient: Recipient, origin: Origin | None = None) -> None:
     """Suppress the person for good, forbid contact on their stored prospects and audit it (actor
     'public'), all in one commit. Idempotent: suppressions are unique per identifier and the privacy
     flag only ever goes to false (each repeat is audited, as a request of its own)."""
@@ -65,7 +64,7 @@ async def record_objection(session: AsyncSession, recipient: Recipient, request:
             action="prospect.objection",
             prospect_ids=[recipient.prospect_id],
             detail={"suppressed_identifiers": len(wanted), "prospect_rows": len(rows)},
-            request=request,
+            origin=origin,
             outcome=200,
         )
         await session.commit()

@@ -36,7 +36,7 @@ from agents.goal_parser import parse_goal
 from agents.planner import DEFAULT_MAX_PROSPECTS
 from api.core import orm
 from api.core.database import Database
-from api.core.errors import Problem
+from api.services.errors import InvalidInput
 from api.services.events import JOB_CREATED
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign
@@ -117,15 +117,13 @@ def _iso(moment: datetime) -> str:
 
 
 async def check_webhook_url(url: str, settings: Settings, *, field: str) -> None:
-    """A 422 now for a URL no delivery would call (a private address, unless the deployment allows
+    """`InvalidInput` (at `field`) now for a URL no delivery would call (a private address, unless the deployment allows
     them): the tenant learns it when submitting, not from a delivery log. A name that does not
     resolve yet is accepted, and every delivery checks again anyway (DNS may change: rebinding)."""
     try:
         await resolve_target(url, allow_private=settings.cmo_webhook_allow_private)
     except RefusedUrl as exc:
-        raise Problem(
-            422, str(exc), slug="webhook-url-refused", errors=[{"loc": field, "msg": str(exc), "type": "webhook_url_refused"}]
-        ) from exc
+        raise InvalidInput(str(exc), slug="webhook-url-refused", field=field) from exc
     except OSError:
         pass
 

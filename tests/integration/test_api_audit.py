@@ -24,7 +24,7 @@ from api.core.database import Database, run_with_database
 from api.core.migrate import ensure_embedded_schema, upgrade
 from api.core.orm_audit import AuditRecord
 from api.services.artifacts import save_artifact
-from api.services.audit import _group_commit, _new_record, record_audit
+from api.services.audit import append_grouped, new_record, record_audit
 from api.services.prospects import save_prospects
 from api.services.tenants import IssuedKey, issue_api_key
 from cli.main import app as cli
@@ -277,13 +277,12 @@ def test_concurrent_requests_are_committed_in_batches_on_one_chain(own_settings:
     tenant_id = issue(own_settings, "crowd").tenant_id
 
     async def act(db: Database) -> None:
-        writer = _group_commit(db)
         entries = (
-            _new_record(tenant_id=tenant_id, actor="key:k", action="job.summary", job_id=None, prospect_ids=None,
-                        artifact_id=None, detail={"n": n}, request=None, outcome=200)
+            new_record(tenant_id=tenant_id, actor="key:k", action="job.summary", job_id=None, prospect_ids=None,
+                       artifact_id=None, detail={"n": n}, origin=None, outcome=200)
             for n in range(40)
         )  # fmt: skip
-        await asyncio.gather(*(writer.write(entry) for entry in entries))
+        await asyncio.gather(*(append_grouped(db, entry) for entry in entries))
 
     run_with_database(own_settings, act)
     records = tenant_records(own_settings, tenant_id)

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
 from api.core import orm
-from api.core.auth import hash_api_key
+from api.core.api_keys import hash_api_key
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
 from api.services.tenants import issue_api_key

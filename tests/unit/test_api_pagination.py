@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.core.errors import Problem
+from api.core.errors import service_problem
+from api.services.errors import InvalidInput
 from api.services.pagination import decode_cursor, encode_cursor
 
 
@@ -19,6 +20,7 @@ def test_cursor_round_trip_keeps_microseconds_and_zone() -> None:
 
 @pytest.mark.parametrize("cursor", ["garbage!", "", "bm90LWEtY3Vyc29y", encode_cursor(datetime(2025, 1, 1), "cmo_x")])
 def test_foreign_cursors_are_422(cursor: str) -> None:
-    with pytest.raises(Problem) as raised:
+    with pytest.raises(InvalidInput) as raised:
         decode_cursor(cursor)
-    assert raised.value.status_code == 422 and "query.cursor" in str(raised.value.detail)
+    problem = service_problem(raised.value)
+    assert problem.status_code == 422 and problem.slug == "validation-error" and "query.cursor" in str(problem.detail)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from api.core.orm_audit import GENESIS_HASH, AuditRecord
-from api.services.audit import HASHED_FIELDS, audited, broken_link, canonical_json, record_hash
+from api.routers.auditing import audited
+from api.services.audit import HASHED_FIELDS, broken_link, canonical_json, record_hash
 
 
 def chain(length: int) -> list[AuditRecord]:

@@ -1,0 +1,87 @@
+"""The HTTP side of the audit trail (api/services/audit.py): the `audited` route dependency, and the
+`Origin` of a request that routes hand to services which write their own record (erasure, objection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from fastapi import Depends, Request, Response
+from fastapi.params import Depends as DependsParam
+from starlette.requests import HTTPConnection
+
+from api.core.auth import CurrentPrincipal
+from api.core.errors import status_of
+from api.services.audit import ACTION, EMAIL, Origin, append_grouped, new_record, principal_actor
+
+log = structlog.get_logger("api.audit")
+
+
+def origin_of(connection: HTTPConnection) -> Origin:
+    """The client's address and user agent, as the audit trail records them."""
+    return Origin(ip=connection.client.host if connection.client else None, user_agent=connection.headers.get("user-agent"))
+
+
+def _request_ids(request: Request, response: Response) -> dict[str, Any]:
+    """The resource ids of a request: its path parameters (an email address in a path is stored
+    as '<email>', so that a route addressed by one still gets its record), or the job a POST created."""
+    params = {name: EMAIL.sub("<email>", str(value)) for name, value in request.path_params.items()}
+    ids: dict[str, Any] = {
+        "job_id": params.pop("job_id", None),
+        "artifact_id": params.pop("artifact_id", None),
+        "prospect_ids": [params.pop("prospect_id")] if "prospect_id" in params else None,
+        "detail": params or None,
+    }
+    created = (response.headers.get("location") or "").rstrip("/").rsplit("/", 1)[-1]
+    if ids["job_id"] is None and created.startswith("cmo_"):
+        ids["job_id"] = created
+    return ids
+
+
+def _outcome(request: Request, response: Response, error: BaseException | None) -> int:
+    """The HTTP status the request is answered with."""
+    if error is not None:
+        return status_of(error)
+    route = request.scope.get("route")
+    return response.status_code or getattr(route, "status_code", None) or 200
+
+
+def audited(action: str) -> DependsParam:
+    """A route dependency recording one `action` per request, with the final HTTP status:
+    `@router.get(..., dependencies=[audited("artifact.download")])` (use it as is, not in `Depends`).
+
+    It runs when the endpoint returns or raises, before the response is sent (for SSE: once, when
+    the stream opens). Ids come from the path (`job_id`, `artifact_id`, `prospect_id`; others go
+    to `detail`) and from a created job's `Location`. The route commits its own changes first; a
+    request whose audit record cannot be written is answered 500, never served unaudited.
+    Requests refused by authentication (401) are not recorded: they touched no tenant's data.
+    """
+    if not ACTION.fullmatch(action):
+        raise ValueError(f"audit action must be a dotted verb, got {action!r}")
+
+    async def record(request: Request, response: Response, principal: CurrentPrincipal) -> AsyncIterator[None]:
+        error: BaseException | None = None
+        try:
+            yield
+        except Exception as exc:
+            error = exc
+        try:
+            entry = new_record(
+                tenant_id=principal.tenant_id,
+                actor=principal_actor(principal),
+                action=action,
+                origin=origin_of(request),
+                outcome=_outcome(request, response, error),
+                **_request_ids(request, response),
+            )
+            await append_grouped(request.app.state.database, entry)
+        except Exception:
+            if error is None:
+                raise
+            log.exception("audit record of a failed request not written", action=action)
+        if error is not None:
+            raise error
+
+    return Depends(record, scope="function")
