@@ -110,9 +110,11 @@ class EventBus(ABC):
         self._capacity = capacity
         self._local: dict[str, set[Subscription]] = {}
 
+    @abstractmethod
     async def start(self) -> None:
         """Open connections and background tasks (in the app lifespan or a worker's start)."""
 
+    @abstractmethod
     async def close(self) -> None:
         """Flush what is still to publish, then release connections."""
 
@@ -138,9 +140,11 @@ class EventBus(ABC):
                 del self._local[job_id]
                 self._unlisten(job_id)
 
+    @abstractmethod
     async def _listen(self, job_id: str, subscription: Subscription, *, first: bool) -> None:
         """Make sure this process receives the job's events before the subscriber reads history."""
 
+    @abstractmethod
     def _unlisten(self, job_id: str) -> None:
         """The last local subscriber of the job left. Synchronous: it runs during cancellation."""
 
@@ -157,8 +161,20 @@ class EventBus(ABC):
 class InProcessEventBus(EventBus):
     """Delivery by direct hand-over: right when API and workers are one process (embedded mode)."""
 
+    async def start(self) -> None:
+        """Nothing to open: publishing is a direct hand-over."""
+
+    async def close(self) -> None:
+        """Nothing to flush or release."""
+
     def publish(self, job_id: str, event: BusEvent) -> None:
         self._deliver(job_id, event)
+
+    async def _listen(self, job_id: str, subscription: Subscription, *, first: bool) -> None:
+        """Every event of this process reaches its local subscribers already."""
+
+    def _unlisten(self, job_id: str) -> None:
+        """No per-job listener to stop."""
 
 
 class RedisEventBus(EventBus):
