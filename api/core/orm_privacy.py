@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.orm import Base
 from storage.tables import one_of, utcnow
-from tools.suppression import KINDS
+from tools.suppression import KINDS, SuppressionKind
 
 SuppressionReason = Literal["manual", "import", "unsubscribe", "objection", "erasure"]
 SUPPRESSION_REASONS: tuple[str, ...] = get_args(SuppressionReason)
@@ -36,7 +36,7 @@ class Suppression(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[SuppressionKind] = mapped_column(String(16))  # the check constraint keeps it one of KINDS
     value_index: Mapped[str] = mapped_column(String(128))
     value_enc: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(16))

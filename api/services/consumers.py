@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.exceptions import ResponseError
 
@@ -120,7 +120,7 @@ class StreamSource:
                 read = await self.redis.xreadgroup(
                     self.group, self.consumer, {self.stream: ">"}, count=1, block=max(1, int(timeout * 1000))
                 )
-                claimed = read[0][1] if read else []
+                claimed = _stream_entries(read)
         except ResponseError as exc:
             if "NOGROUP" in str(exc) or "no longer exists" in str(exc):
                 raise StreamLost(str(exc)) from exc
@@ -131,22 +131,28 @@ class StreamSource:
         return Delivery(fields["job_id"], entry_id)
 
     async def ack(self, delivery: Delivery) -> None:
+        entry_id = _entry_id(delivery)
         async with self.redis.pipeline(transaction=True) as pipe:
-            await pipe.xack(self.stream, self.group, delivery.entry_id).xdel(self.stream, delivery.entry_id).execute()
+            pipe.xack(self.stream, self.group, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
 
     async def keepalive(self, delivery: Delivery) -> None:
-        await self.redis.xclaim(self.stream, self.group, self.consumer, 0, [delivery.entry_id], justid=True)
+        await self.redis.xclaim(self.stream, self.group, self.consumer, 0, [_entry_id(delivery)], justid=True)
 
     async def retry_later(self, delivery: Delivery) -> None:
         """Nothing to do: the entry stays pending and `XAUTOCLAIM` offers it again when idle."""
 
     async def release(self, delivery: Delivery) -> None:
+        entry_id = _entry_id(delivery)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(self.stream, {"job_id": delivery.job_id})
-            await pipe.xack(self.stream, self.group, delivery.entry_id).xdel(self.stream, delivery.entry_id).execute()
+            pipe.xack(self.stream, self.group, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
 
     async def enqueue_missing(self, job_ids: Iterable[str]) -> int:
-        held = {fields["job_id"] for _, fields in await self.redis.xrange(self.stream)}
+        held = {fields["job_id"] for _, fields in await self.redis.xrange(self.stream) or [] if fields}
         missing = [job_id for job_id in job_ids if job_id not in held]
         for job_id in missing:
             await self.queue.enqueue(job_id)
@@ -196,3 +202,16 @@ class MemorySource:
             self.queue.jobs.put_nowait(job_id)
             count += 1
         return count
+
+
+def _entry_id(delivery: Delivery) -> str:
+    """The stream entry of a delivery from the Redis stream (every one has it)."""
+    if delivery.entry_id is None:
+        raise ValueError(f"job {delivery.job_id}: a Redis delivery without a stream entry")
+    return delivery.entry_id
+
+
+def _stream_entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
+    """The entries of `XREADGROUP`'s reply for one stream: `[[stream, [(id, fields), ...]]]` (RESP2,
+    which our clients speak; redis-py types the reply loosely)."""
+    return list(reply[0][1]) if reply else []

@@ -80,7 +80,7 @@ class RedisJobQueue:
             oldest.append(pending["min"])
         group = await self._group_info()
         after = f"({group['last-delivered-id']}" if group else "-"
-        oldest += [entry_id for entry_id, _ in await self.redis.xrange(self.stream, min=after, count=1)]
+        oldest += [str(entry_id) for entry_id, _ in await self.redis.xrange(self.stream, min=after, count=1) or []]
         if not oldest:
             return 0.0
         seconds, microseconds = await self.redis.time()

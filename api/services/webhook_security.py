@@ -89,7 +89,7 @@ async def resolve_target(url: str, *, allow_private: bool) -> PinnedRequest:
         addresses = [ipaddress.ip_address(parsed.host)]
     except ValueError:
         infos = await asyncio.get_running_loop().getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
         raise OSError(f"{parsed.host} has no address")
     blocked = sorted({str(a) for a in addresses if not _public(a)})
