@@ -4,7 +4,7 @@
 branch per candidate of the wave; `enricher_wave` closes a wave. Each branch drops non-people and
 people outside the audience as early as possible (before spending requests on activity), computes
 signals with evidence and scores, and returns a Prospect. `rank` merges duplicate accounts,
-sorts by score and keeps the campaign's `max_prospects`.
+sorts by score and keeps the plan's `max_prospects`.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from foundation.limits import MAX_PROSPECTS
 from foundation.vocabulary import GoalLexicon
 
 _MAX_DAYS = 3650
-_MAX_PROSPECTS = 100_000
 
 _N = r"(\d+(?:[.,]\d+)*(?:\s?k\b)?)"
 _GE = r"at\s+least|min(?:imum)?(?:\s+of)?|no\s+(?:fewer|less)\s+than|>=|≥"
@@ -199,8 +199,8 @@ def extract_quantities(text: str, today: date, lexicon: GoalLexicon) -> Quantiti
     for pattern in [*_COUNT_PATTERNS, _dozen_pattern(tuple(lexicon.number_words))]:
         for match in claim(pattern):
             n = _count(match, lexicon)
-            if n is None or not 1 <= n <= _MAX_PROSPECTS:
-                found.notes.append(f"'{match.group().strip()}' ignored: prospect counts run from 1 to {_MAX_PROSPECTS}")
+            if n is None or not 1 <= n <= MAX_PROSPECTS:
+                found.notes.append(f"'{match.group().strip()}' ignored: prospect counts run from 1 to {MAX_PROSPECTS}")
             elif found.max_prospects is None:
                 found.max_prospects = n
     return found

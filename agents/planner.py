@@ -2,7 +2,9 @@
 
 With an LLM it asks for structured output (validated, retried); without one — or when the model
 keeps failing — the deterministic parser reads the goal. Fields the campaign file sets explicitly
-win over what the goal says; the search plan is always built by code from the audience.
+win over what the goal says; the search plan is always built by code from the audience. How many
+leads to keep follows `lead_count` instead (a number in the goal beats the campaign's), the rule the
+service's `job.created` webhook and the chat announce too.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from agents.goal_parser import ParsedGoal, parse_goal
 from agents.planner_llm import LLMPlan, PlannerLLMError, plan_with_llm
 from agents.state import State
 from foundation.events import reasoning
-from foundation.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
+from foundation.schemas import SearchPlan, SearchQuery, TargetAudience
+from foundation.schemas.plan import lead_count
 from foundation.vocabulary import load_vocabulary
 from prompts import load_prompt
 
 AGENT = "planner"
-DEFAULT_MAX_PROSPECTS = 50
 
 
 def planner(state: State, runtime: Runtime[Context]) -> dict:
@@ -38,7 +40,7 @@ def planner(state: State, runtime: Runtime[Context]) -> dict:
         except PlannerLLMError as exc:
             reasoning(AGENT, f"the model's plan stayed invalid ({exc}); using the deterministic parser")
     audience = _merge(parsed.audience, campaign.target_audience)
-    max_prospects = state.get("max_prospects") or parsed.max_prospects or _explicit_max(campaign) or DEFAULT_MAX_PROSPECTS
+    max_prospects = lead_count(state.get("max_prospects"), parsed.max_prospects, campaign)
     plan = SearchPlan(
         audience=audience,
         max_prospects=max_prospects,
@@ -108,8 +110,3 @@ def _merge(parsed: TargetAudience, from_campaign: TargetAudience) -> TargetAudie
     """Fields the campaign file set explicitly override what was read from the goal."""
     explicit = {name: getattr(from_campaign, name) for name in from_campaign.model_fields_set}
     return parsed.model_copy(update=explicit)
-
-
-def _explicit_max(campaign: Campaign) -> int | None:
-    settings = campaign.campaign_settings
-    return settings.max_prospects if "max_prospects" in settings.model_fields_set else None

@@ -24,6 +24,7 @@ from langchain_core.messages.ai import UsageMetadata, add_usage
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic_core import ErrorDetails
 
+from foundation.limits import MAX_PROSPECTS
 from foundation.regions import REGIONS
 from foundation.schemas.campaign import TargetAudience
 from foundation.vocabulary import Vocabulary, load_vocabulary
@@ -51,7 +52,7 @@ class LLMPlan(BaseModel):
 
     audience: TargetAudience = Field(description="Who to find on GitHub; unmentioned fields keep their defaults.")
     max_prospects: int | None = Field(
-        default=None, ge=1, le=100_000, description="How many developers the goal asks for; null if it names none."
+        default=None, ge=1, le=MAX_PROSPECTS, description="How many developers the goal asks for; null if it names none."
     )
     notes: list[str] = Field(default_factory=list, description="Assumptions you made, one short sentence each.")
     ignored_terms: list[str] = Field(

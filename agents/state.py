@@ -11,7 +11,7 @@ from typing import Annotated, TypedDict
 
 from foundation.schemas import Campaign, Prospect, SearchPlan
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
-from foundation.schemas.run import RunInfo
+from foundation.schemas.run import RunInfo, RunSummary
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -35,7 +35,7 @@ class State(TypedDict, total=False):
     links: Annotated[dict[int, list[int]], merge_dicts]
     dropped: Annotated[list[str], operator.add]
     stop_reasons: Annotated[list[str], operator.add]
-    summary: dict
+    summary: RunSummary
 
 
 class RepoTask(TypedDict):

@@ -71,7 +71,7 @@ def run_sequential(jobs: int, max_prospects: int, users: int) -> float:
         span = time.perf_counter() - started
     per_min = jobs / span * 60
     print(
-        f"bare run_job sequential in-process: {jobs} jobs (last {result.summary['status']}) in {span:.1f} s = {per_min:.2f} jobs/min"
+        f"bare run_job sequential in-process: {jobs} jobs (last {result.summary.status}) in {span:.1f} s = {per_min:.2f} jobs/min"
     )
     return per_min
 

@@ -43,12 +43,13 @@ def main() -> None:
             result = run_job(args.goal, settings, sandbox=open_sandbox, out_dir=Path(tmp) / label)
             wall = time.perf_counter() - started
             leads = len(result.prospects)
-            requests = result.summary["api_requests"]
+            summary = result.summary
+            requests = summary.api_requests or 0
             print(
                 f"{label}: wall {wall:.1f}s  leads {leads}  requests {requests}"
-                f" (+{result.summary['api_requests_saved_by_cache']} 304s)"
-                f"  requests/lead {requests / max(leads, 1):.2f}  status {result.summary['status']}"
-                + (f" ({'; '.join(result.summary['stop_reasons'])})" if result.summary["stop_reasons"] else "")
+                f" (+{summary.api_requests_saved_by_cache} 304s)"
+                f"  requests/lead {requests / max(leads, 1):.2f}  status {summary.status}"
+                + (f" ({'; '.join(summary.stop_reasons)})" if summary.stop_reasons else "")
             )
     server.stop()
 

@@ -18,6 +18,7 @@ from cli.privacy import register_privacy_commands
 from cli.sandbox import sandbox_app
 from cli.service import register_service_commands
 from evals.cli import eval_app
+from foundation.limits import MAX_PROSPECTS
 
 if TYPE_CHECKING:
     from foundation.schemas import Campaign
@@ -64,29 +65,28 @@ def _announce(settings: Settings) -> None:
 def _finish(result: JobResult, as_json: bool) -> None:
     from cli.display import leads_table
 
+    s = result.summary
     if as_json:
-        typer.echo(json.dumps(result.summary, indent=2, default=str))
+        typer.echo(json.dumps(s.model_dump(mode="json"), indent=2))
     else:
-        s = result.summary
-        if s.get("status") == "refused":
-            console.print(f"[bold red]refused:[/] {s['plan'].get('refusal')}")
+        if s.status == "refused":
+            console.print(f"[bold red]refused:[/] {s.plan.refusal if s.plan else ''}")
         else:
             Console().print(leads_table(result.prospects))
             console.print(
-                f"[bold]{s.get('prospects_found', 0)} leads[/], {s.get('emails_contactable', 0)} contactable "
-                f"({s.get('verdicts')}); {s.get('api_requests')} GitHub requests "
-                f"(+{s.get('api_requests_saved_by_cache')} answered from cache) in {s.get('duration_seconds')}s"
+                f"[bold]{s.prospects_found} leads[/], {s.emails_contactable} contactable "
+                f"({s.verdicts}); {s.api_requests} GitHub requests "
+                f"(+{s.api_requests_saved_by_cache} answered from cache) in {s.duration_seconds}s"
             )
-            if s.get("prospects_found") and not s.get("emails_contactable") and not _approvable(result):
+            if s.prospects_found and not s.emails_contactable and not _approvable(result):
                 console.print(
                     "[yellow]hint:[/] no draft can be approved without a sender postal address and a real opt-out link: "
                     "set CMO_SENDER_POSTAL_ADDRESS and CMO_UNSUBSCRIBE_URL (or the campaign's sender profile)"
                 )
-            if s.get("status") == "partial":
-                console.print(f"[yellow]partial:[/] {'; '.join(s.get('stop_reasons', []))}")
+            if s.status == "partial":
+                console.print(f"[yellow]partial:[/] {'; '.join(s.stop_reasons)}")
         console.print(f"artifacts: {result.out_dir}")
-    status = result.summary.get("status")
-    raise typer.Exit(EXIT_BAD_INPUT if status == "refused" else EXIT_PARTIAL if status == "partial" else EXIT_OK)
+    raise typer.Exit(EXIT_BAD_INPUT if s.status == "refused" else EXIT_PARTIAL if s.status == "partial" else EXIT_OK)
 
 
 def _approvable(result: JobResult) -> bool:
@@ -138,7 +138,7 @@ def _plain_observer(quiet: bool):
 def run(
     goal: Annotated[str, typer.Argument(help="Who you are looking for, in plain words.")],
     out: Annotated[Path | None, typer.Option("--out", help="Artifacts directory (default ./runs/<run id>/).")] = None,
-    max_prospects: Annotated[int | None, typer.Option("--max-prospects", min=1, max=100000)] = None,
+    max_prospects: Annotated[int | None, typer.Option("--max-prospects", min=1, max=MAX_PROSPECTS)] = None,
     campaign: Annotated[Path | None, typer.Option("--campaign", help="Campaign Configuration JSON (SPEC).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the live view.")] = False,
 ) -> None:

@@ -56,7 +56,8 @@ def evaluate(example: LeadsExample, ctx: SuiteContext) -> ExampleResult:
     expected = truth(world, example.audience, datetime.now(UTC))
     predicted = [p.username for p in job.prospects]
     scores = lead_scores(predicted, expected, identity_groups(world), example.k)
-    api_requests = job.summary.get("api_requests", 0)
+    summary = job.summary
+    api_requests = summary.api_requests or 0
     calls = tool_calls(out / TRACE)
     trajectory = trajectory_check(calls, EXPECTED_TOOLS)
     failures = []
@@ -68,8 +69,8 @@ def evaluate(example: LeadsExample, ctx: SuiteContext) -> ExampleResult:
         failures.append(f"trajectory: expected every tool of {', '.join(EXPECTED_TOOLS)} to be called")
     if trajectory["repeated_calls"]:
         failures.append(f"{trajectory['repeated_calls']} repeated identical tool calls: {trajectory['repeated'][:3]}")
-    if job.summary.get("status") != "complete":
-        failures.append(f"run status {job.summary.get('status')}: {job.summary.get('stop_reasons')}")
+    if summary.status != "complete":
+        failures.append(f"run status {summary.status}: {summary.stop_reasons}")
     return ExampleResult(
         id=example.id,
         inputs={
@@ -81,9 +82,9 @@ def evaluate(example: LeadsExample, ctx: SuiteContext) -> ExampleResult:
             "audience": example.audience.model_dump(exclude_defaults=True),
         },
         outputs={
-            "status": job.summary.get("status"),
-            "plan": job.summary.get("plan", {}).get("audience"),
-            "planned_by": job.summary.get("plan", {}).get("planned_by"),
+            "status": summary.status,
+            "plan": summary.plan.audience.model_dump(mode="json") if summary.plan else None,
+            "planned_by": summary.plan.planned_by if summary.plan else None,
             "leads": len(predicted),
             "top": [_lead(p) for p in job.prospects[: example.k]],
             "missed": scores["missed"][:_SHOWN_PEOPLE],

@@ -11,14 +11,15 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from foundation.schemas import Prospect
+from foundation.schemas.run import RunSummary
 
 LEADS_FULL = "leads_full.json"
 LEADS_CONTACTABLE = "leads_contactable.csv"
 SUMMARY = "summary.json"
 TRACE = "trace.jsonl"
+ARTIFACTS = [LEADS_FULL, LEADS_CONTACTABLE, SUMMARY, TRACE]  # a run's files, as its summary lists them
 CSV_COLUMNS = [
     "id",
     "username",
@@ -70,17 +71,17 @@ def leads_csv(prospects: list[Prospect]) -> str:
     return buffer.getvalue()
 
 
-def render_artifacts(prospects: list[Prospect], summary: dict[str, Any]) -> dict[str, str]:
-    """The three computed artifacts' contents, by name (the service stores them without a file)."""
+def render_artifacts(prospects: list[Prospect], summary: RunSummary | None) -> dict[str, str]:
+    """The computed artifacts' contents, by name (the service stores them without a file); summary.json
+    only with a summary (the service rewrites the files of a job that may have none)."""
     leads = [p.model_dump(mode="json") for p in prospects]
-    return {
-        LEADS_FULL: json.dumps(leads, indent=2, ensure_ascii=False) + "\n",
-        LEADS_CONTACTABLE: leads_csv(prospects),
-        SUMMARY: json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",
-    }
+    files = {LEADS_FULL: json.dumps(leads, indent=2, ensure_ascii=False) + "\n", LEADS_CONTACTABLE: leads_csv(prospects)}
+    if summary is not None:
+        files[SUMMARY] = json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return files
 
 
-def write_artifacts(out_dir: Path, prospects: list[Prospect], summary: dict[str, Any]) -> None:
+def write_artifacts(out_dir: Path, prospects: list[Prospect], summary: RunSummary) -> None:
     """Write the three computed artifacts into the run's out directory."""
     for name, text in render_artifacts(prospects, summary).items():
         write_atomic(out_dir / name, text)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from agents.context import Context
 from foundation.artifacts import TRACE
 from foundation.events import EventSink
-from foundation.schemas import Campaign
-from foundation.schemas.run import RunInfo
+from foundation.schemas import Campaign, Prospect
+from foundation.schemas.run import RunInfo, RunSummary
 from foundation.settings import Settings
 from graph.graph import build_graph
 from graph.llm import describe, get_chat_model
@@ -48,8 +48,8 @@ class BadInput(Exception):
 class JobResult:
     run_id: str
     out_dir: Path | None  # None: nothing written (a service job; its artifacts are stored by the caller)
-    summary: dict[str, Any]
-    prospects: list[Any]
+    summary: RunSummary
+    prospects: list[Prospect]
 
 
 def new_run_id() -> str:
@@ -143,7 +143,7 @@ def _stream(
         graph = build_graph(saver)
         snapshot = graph.get_state(config)
         if inputs is None and not (snapshot.next or snapshot.tasks):
-            return JobResult(run.run_id, out, snapshot.values.get("summary", {}), snapshot.values.get("prospects", []))
+            return _result(run, out, snapshot.values)
         for event in graph.stream(inputs, config, context=context, stream_mode="custom", durability="sync"):
             event["run_id"] = run.run_id
             if trace:
@@ -152,7 +152,13 @@ def _stream(
             if observer:
                 observer(event)
         values = graph.get_state(config).values
-    return JobResult(run.run_id, out, values.get("summary", {}), values.get("prospects", []))
+    return _result(run, out, values)
+
+
+def _result(run: RunInfo, out: Path | None, values: dict[str, Any]) -> JobResult:
+    """The result of a finished run from its final state (validated: a checkpoint written before
+    summaries were typed holds the summary as a plain dict)."""
+    return JobResult(run.run_id, out, RunSummary.model_validate(values["summary"]), values.get("prospects", []))
 
 
 def _trace_file(out: Path) -> TextIO:

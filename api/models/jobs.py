@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
 from api.core.orm import JobStatus
+from foundation.limits import MAX_PROSPECTS
 from foundation.schemas import Campaign
+from foundation.schemas.run import RunSummary
 
 MAX_GOAL_CHARS = 2000
-MAX_PROSPECTS = 100_000
 
 Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GOAL_CHARS)]
 WebhookUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
@@ -57,9 +58,9 @@ class JobPage(BaseModel):
 
 
 class JobSummary(BaseModel):
-    """`summary` is SPEC's campaign.completed data once the job finished; `counts` move while it runs."""
+    """`summary` (SPEC's campaign.completed data plus run facts) once the job finished; `counts` move while it runs."""
 
     job_id: str
     status: JobStatus
     counts: dict[str, Any]
-    summary: dict[str, Any] | None
+    summary: RunSummary | None

@@ -22,13 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.copy_templates import DEFAULT_TEMPLATES
 from agents.goal_parser import parse_goal
-from agents.planner import DEFAULT_MAX_PROSPECTS
 from api.core import orm
 from api.core.database import Database
 from api.models.chat import ChatIntent, ChatMessage, ChatReply, ChatRequest, ChatThread
 from api.models.jobs import Job, JobCreate
 from api.services import chat_answers, chat_llm, jobs
-from api.services.chat_intents import HELP_TEXT, Intent, Thread, apply, parse_intent
+from api.services.chat_intents import HELP_TEXT, Intent, Thread, apply, lead_target, parse_intent
 from api.services.errors import NotFound
 from api.services.queue import JobQueue
 from foundation.schemas import Campaign, TargetAudience
@@ -87,7 +86,7 @@ def describe(thread: Thread) -> str:
         parts.append(f"excluding {', '.join(a.exclude_companies)}")
     if a.stars_range:
         parts.append(f"stars {a.stars_range}")
-    count = thread.max_prospects or parse_goal(thread.goal).max_prospects or DEFAULT_MAX_PROSPECTS
+    count = lead_target(thread)
     emails = f"; {thread.email_length} emails" if thread.email_length else ""
     return f"{' '.join(parts)}; top {count}{emails}"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents.goal_parser import ParsedGoal, parse_goal
-from agents.planner import DEFAULT_MAX_PROSPECTS
+from foundation.schemas.plan import lead_count
 
 IntentKind = Literal["goal", "refine", "explain", "counts", "help"]
 EmailLength = Literal["short", "medium", "long"]
@@ -126,6 +126,12 @@ class Thread:
     email_length: EmailLength | None = None
 
 
+def lead_target(thread: Thread) -> int:
+    """How many leads a job of this thread keeps, by the planner's rule (a thread's campaign never
+    sets a count: refinements only change the audience and the email length)."""
+    return lead_count(thread.max_prospects, parse_goal(thread.goal).max_prospects)
+
+
 def _describe(values: list[str], empty: str) -> str:
     return ", ".join(values) if values else empty
 
@@ -180,7 +186,7 @@ def apply(thread: Thread, intent: Intent) -> tuple[Thread, list[str]]:
     assert intent.parsed is not None
     audience, changes = refine(thread.audience, thread.goal, intent)
     count, max_prospects = intent.parsed.max_prospects, thread.max_prospects
-    previous = thread.max_prospects or parse_goal(thread.goal).max_prospects or DEFAULT_MAX_PROSPECTS
+    previous = lead_target(thread)
     if count and count != previous:
         changes.append(f"top {previous} → top {count}")
         max_prospects = count

@@ -41,9 +41,10 @@ from api.services.audit import Origin, record_audit
 from api.services.errors import Conflict, NotFound
 from api.services.job_results import artifact_files, trace_file
 from api.services.suppressions import SETTINGS_INFO, add_suppression, event_identifiers, keyring_of
-from foundation.artifacts import LEADS_FULL, SUMMARY, TRACE
+from foundation.artifacts import LEADS_FULL, TRACE
 from foundation.events import CAMPAIGN_COMPLETED
 from foundation.schemas import Prospect
+from foundation.schemas.run import CampaignCompleted, RunSummary
 from foundation.settings import Settings
 from storage.checkpoints import delete_threads
 from storage.keyring import get_keyring, tenant_scope
@@ -188,14 +189,14 @@ async def _scrub_job(session: AsyncSession, job: orm.Job, person: Person, done: 
         if event.seq not in dropped:
             touched |= _redact_columns(person, event, ("data",), done)
             if gone and event.event == CAMPAIGN_COMPLETED:
-                event.data = _recount(event.data, *lost)
+                event.data = CampaignCompleted.model_validate(event.data).without_leads(*lost).model_dump(mode="json")
     if dropped:
         await session.execute(delete(orm.JobEvent).where(orm.JobEvent.job_id == job.id, orm.JobEvent.seq.in_(dropped)))
         done.events_deleted += len(dropped)
         touched = True
     touched |= _redact_columns(person, job, ("goal", "campaign", "metadata_", "summary", "error"), done)
-    if gone and job.summary:
-        job.summary = _recount(job.summary, *lost)
+    if gone and job.summary is not None:
+        job.summary = RunSummary.model_validate(job.summary).without_leads(*lost).model_dump(mode="json")
     deliveries = (await session.execute(select(orm.WebhookDelivery).where(orm.WebhookDelivery.job_id == job.id))).scalars().all()
     for delivery in deliveries:
         touched |= _redact_columns(person, delivery, ("url", "error"), done)
@@ -215,12 +216,6 @@ def _redact_columns(person: Person, row: Any, columns: Iterable[str], done: Scru
     return changed
 
 
-def _recount(data: dict[str, Any], found: int, contactable: int) -> dict[str, Any]:
-    """SPEC's counts without the erased leads."""
-    lost = {"prospects_found": found, "emails_contactable": contactable}
-    return data | {key: max(0, data[key] - n) for key, n in lost.items() if isinstance(data.get(key), int)}
-
-
 async def _rewrite_artifacts(session: AsyncSession, job: orm.Job, person: Person, touched: bool, done: Scrubbed) -> bool:
     """Regenerate the job's artifacts from what remains, when the job held the person or a file names
     them; a file of another kind that names them is deleted (it cannot be rebuilt)."""
@@ -231,7 +226,8 @@ async def _rewrite_artifacts(session: AsyncSession, job: orm.Job, person: Person
         return False
     by_name = {artifact.name: artifact for artifact in artifacts}
     leads = await _remaining_leads(session, job, person, by_name.get(LEADS_FULL))
-    files = await asyncio.to_thread(_computed_files, leads, job.summary)
+    summary = RunSummary.model_validate(job.summary) if job.summary is not None else None
+    files = await asyncio.to_thread(artifact_files, leads, summary)
     files[TRACE] = await trace_file(session, job.id)
     for artifact in artifacts:
         if artifact.name in files:
@@ -253,12 +249,6 @@ async def _remaining_leads(
         query = select(orm.ProspectRow.data).where(orm.ProspectRow.job_id == job.id).order_by(orm.ProspectRow.score.desc())
         records = (await session.execute(query)).scalars().all()
     return [Prospect.model_validate(person.redact(record)) for record in records if not person.is_subject(record)]
-
-
-def _computed_files(leads: list[Prospect], summary: dict[str, Any] | None) -> dict[str, bytes]:
-    """leads_full.json, leads_contactable.csv (and summary.json when the job has a summary), by the CLI's writers."""
-    files = artifact_files(leads, summary or {})
-    return files if summary is not None else {name: content for name, content in files.items() if name != SUMMARY}
 
 
 @dataclass

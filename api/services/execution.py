@@ -42,7 +42,6 @@ from api.services.job_results import (
     CONTENT_TYPES,
     artifact_files,
     checkpoint_values,
-    completed_data,
     describe_error,
     leads_so_far,
     stopped_summary,
@@ -63,6 +62,7 @@ from foundation.events import (
     TOOL_RESULT,
 )
 from foundation.schemas import Campaign
+from foundation.schemas.run import RunStatus, RunSummary
 from foundation.settings import Settings
 from graph.runner import JobResult, resume_job, run_job
 from storage.encrypted_types import ensure_tenant_keys
@@ -114,7 +114,7 @@ class JobRun:
         self._emitted: Counter[tuple[str, str]] = Counter()  # (task, event) -> events seen in this attempt
         self._reported = dict(self.counts)
         self._progress_at = self._keepalive_at = 0.0
-        self.final: tuple[str, dict[str, Any]] | None = None  # (status, summary) once the job is finished
+        self.final: tuple[str, RunSummary] | None = None  # (status, summary) once the job is finished
 
     def request_stop(self, why: StopReason) -> None:
         """Stop the graph at its next event; the first reason given decides how the job ends."""
@@ -303,24 +303,28 @@ class JobRun:
         """Write the end of the job in one transaction, conditioned on still holding its lease."""
         if isinstance(outcome, JobResult):
             leads, summary = outcome.prospects, outcome.summary
-            refusal = summary["plan"].get("refusal") if summary.get("status") == "refused" else None
+            refusal = summary.plan.refusal if summary.status == "refused" and summary.plan else None
             status, error = ("failed", f"the goal was refused: {refusal}") if refusal else ("succeeded", None)
-            terminal = (JOB_FAILED, {"error": error}) if error else (CAMPAIGN_COMPLETED, completed_data(summary))
         else:
-            status = "cancelled" if self._why == "cancel" else "failed"
-            error = None if status == "cancelled" else describe_error(outcome)
+            stopped: RunStatus = "cancelled" if self._why == "cancel" else "failed"
+            status, error = stopped, (None if stopped == "cancelled" else describe_error(outcome))
             if error:
                 log.error("job failed", error=error, exc_info=outcome)
             values = await asyncio.to_thread(self._values_or_nothing)
             leads = leads_so_far(values)
-            summary = stopped_summary(self.job, values, leads, status)
-            why = {"reason": "cancelled on request"} if status == "cancelled" else {"error": error}
-            terminal = (JOB_CANCELLED if status == "cancelled" else JOB_FAILED, why | {"prospects_found": len(leads)})
-        leads, terminal = await drop_suppressed_leads(self.database, self.job.tenant_id, leads, summary, terminal)
+            summary = stopped_summary(self.job, values, leads, stopped)
+        leads, summary = await drop_suppressed_leads(self.database, self.job.tenant_id, leads, summary)
+        terminal = _terminal_event(summary, error)
         files = await asyncio.to_thread(artifact_files, leads, summary)
         async with self.database.sessions() as session:
             if not await end_lease(
-                session, self.job.id, self.worker_id, status=status, error=error, summary=summary, counts=self.counts
+                session,
+                self.job.id,
+                self.worker_id,
+                status=status,
+                error=error,
+                summary=summary.model_dump(mode="json"),
+                counts=self.counts,
             ):
                 await session.rollback()
                 return "lost"
@@ -342,3 +346,14 @@ class JobRun:
         except Exception as exc:  # the job still ends, with empty results
             log.warning("no partial results: checkpoint unreadable", error=str(exc))
             return {}
+
+
+def _terminal_event(summary: RunSummary, error: str | None) -> tuple[str, dict[str, Any]]:
+    """The job's last event, from its final summary: SPEC's `campaign.completed`, else why it ended."""
+    if summary.status == "cancelled":
+        return JOB_CANCELLED, {"reason": "cancelled on request", "prospects_found": summary.prospects_found}
+    if summary.status == "failed":
+        return JOB_FAILED, {"error": error, "prospects_found": summary.prospects_found}
+    if error:  # a refused goal
+        return JOB_FAILED, {"error": error}
+    return CAMPAIGN_COMPLETED, summary.completed_event().model_dump(mode="json")

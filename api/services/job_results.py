@@ -17,22 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.services.suppressions import job_event_filter
-from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, render_artifacts
+from foundation.artifacts import ARTIFACTS, LEADS_CONTACTABLE, LEADS_FULL, SUMMARY, TRACE, contactable, render_artifacts
 from foundation.schemas import Prospect
+from foundation.schemas.run import RunStatus, RunSummary
 from foundation.settings import Settings
 from graph.graph import build_graph
 from graph.runner import BadInput
 from storage.checkpoints import open_checkpointer
 from tools.scoring import rank_prospects
 
-ARTIFACTS = [LEADS_FULL, LEADS_CONTACTABLE, SUMMARY, TRACE]
 CONTENT_TYPES = {
     LEADS_FULL: "application/json",
     LEADS_CONTACTABLE: "text/csv",
     SUMMARY: "application/json",
     TRACE: "application/x-ndjson",
 }
-COMPLETED_FIELDS = ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts")
 
 
 def checkpoint_values(settings: Settings, job_id: str, tenant_id: str) -> dict[str, Any]:
@@ -52,25 +51,19 @@ def leads_so_far(values: dict[str, Any]) -> list[Prospect]:
     return []
 
 
-def completed_data(summary: dict[str, Any]) -> dict[str, Any]:
-    """SPEC's `campaign.completed` data, taken from the run's summary."""
-    return {key: summary[key] for key in COMPLETED_FIELDS}
-
-
-def stopped_summary(job: orm.Job, values: dict[str, Any], leads: Sequence[Prospect], status: str) -> dict[str, Any]:
+def stopped_summary(job: orm.Job, values: dict[str, Any], leads: Sequence[Prospect], status: RunStatus) -> RunSummary:
     """The summary of a job that did not reach `finalize`: SPEC's fields plus why it stopped."""
     started = job.started_at or job.created_at
-    return {
-        "duration_seconds": round((orm.utcnow() - started).total_seconds(), 1),
-        "prospects_found": len(leads),
-        "emails_contactable": len(contactable(list(leads))),
-        "conversion_rate": None,
-        "artifacts": ARTIFACTS,
-        "run_id": job.id,
-        "status": status,
-        "goal": job.goal,
-        "stop_reasons": sorted(set(values.get("stop_reasons", []))),
-    }
+    return RunSummary(
+        duration_seconds=round((orm.utcnow() - started).total_seconds(), 1),
+        prospects_found=len(leads),
+        emails_contactable=len(contactable(list(leads))),
+        artifacts=ARTIFACTS,
+        run_id=job.id,
+        status=status,
+        goal=job.goal,
+        stop_reasons=sorted(set(values.get("stop_reasons", []))),
+    )
 
 
 def describe_error(exc: BaseException) -> str:
@@ -78,9 +71,9 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"
 
 
-def artifact_files(leads: Sequence[Prospect], summary: dict[str, Any]) -> dict[str, bytes]:
-    """leads_full.json, leads_contactable.csv and summary.json, rendered in memory: personal data
-    of a service job never sits in a plaintext file, not even while it runs."""
+def artifact_files(leads: Sequence[Prospect], summary: RunSummary | None) -> dict[str, bytes]:
+    """leads_full.json, leads_contactable.csv and (with a summary) summary.json, rendered in memory:
+    personal data of a service job never sits in a plaintext file, not even while it runs."""
     return {name: text.encode() for name, text in render_artifacts(list(leads), summary).items()}
 
 

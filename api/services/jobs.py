@@ -23,6 +23,7 @@ from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
 from api.services.webhooks import check_webhook_url, dispatch_for_event
+from foundation.schemas.run import RunSummary
 
 log = structlog.get_logger("api.jobs")
 
@@ -106,7 +107,8 @@ async def list_jobs(
 
 async def job_summary(session: AsyncSession, tenant_id: str, job_id: str) -> JobSummary:
     job = await get_job(session, tenant_id, job_id)
-    return JobSummary(job_id=job.id, status=job.status, counts=job.counts, summary=job.summary)
+    summary = RunSummary.model_validate(job.summary) if job.summary is not None else None
+    return JobSummary(job_id=job.id, status=job.status, counts=job.counts, summary=summary)
 
 
 async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> orm.Job:

@@ -37,6 +37,7 @@ from api.services.errors import BadLine, Conflict, InvalidInput, NotFound
 from api.services.pagination import decode_cursor, encode_cursor
 from foundation.artifacts import contactable
 from foundation.schemas import Prospect
+from foundation.schemas.run import RunSummary
 from storage.keyring import Keyring, get_keyring
 from storage.tables import utcnow
 from tools.suppression import SuppressionKind, SuppressionList, identifiers, normalize_entry, parse_csv
@@ -121,19 +122,21 @@ def load_from_thread(database: Database, tenant_id: str, loop: asyncio.AbstractE
 
 
 async def drop_suppressed_leads(
-    database: Database, tenant_id: str, leads: Sequence[Prospect], summary: dict[str, Any], terminal: tuple[str, dict[str, Any]]
-) -> tuple[list[Prospect], tuple[str, dict[str, Any]]]:
-    """A job's leads without anyone suppressed by now (someone may have objected while it ran).
-    `summary` is corrected in place, and the terminal event's counts with it."""
+    database: Database, tenant_id: str, leads: Sequence[Prospect], summary: RunSummary
+) -> tuple[list[Prospect], RunSummary]:
+    """A job's leads without anyone suppressed by now (someone may have objected while it ran), and
+    its summary with the counts corrected."""
     async with database.sessions() as session:
         suppression = await load_suppression_list(session, tenant_id)
     kept = [lead for lead in leads if not suppression.contains_prospect(lead)]
     if len(kept) == len(leads):
-        return kept, terminal
-    counts = {"prospects_found": len(kept), "emails_contactable": len(contactable(kept))}
-    summary |= {key: value for key, value in counts.items() if key in summary} | {"suppressed_after_run": len(leads) - len(kept)}
-    name, data = terminal
-    return kept, (name, data | {key: value for key, value in counts.items() if key in data})
+        return kept, summary
+    counts = {
+        "prospects_found": len(kept),
+        "emails_contactable": len(contactable(kept)),
+        "suppressed_after_run": len(leads) - len(kept),
+    }
+    return kept, summary.model_copy(update=counts)
 
 
 async def job_event_filter(session: AsyncSession, job_id: str) -> Callable[[dict[str, Any]], bool]:

@@ -33,21 +33,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agents.goal_parser import parse_goal
-from agents.planner import DEFAULT_MAX_PROSPECTS
 from api.core import orm
 from api.core.database import Database
 from api.services.errors import InvalidInput
 from api.services.events import JOB_CREATED
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign
+from foundation.events import CAMPAIGN_COMPLETED, PROSPECT_ENRICHED
+from foundation.schemas import Campaign
+from foundation.schemas.plan import lead_count
+from foundation.schemas.run import CampaignCompleted, RunSummary
 from foundation.settings import Settings
 
-PROSPECT_ENRICHED = "prospect.enriched"
-CAMPAIGN_COMPLETED = "campaign.completed"
 SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPEC's, whatever the log stores
     JOB_CREATED: ("goal", "estimated_duration", "prospect_count"),
     PROSPECT_ENRICHED: ("prospect_id", "email", "confidence_score", "signals"),
-    CAMPAIGN_COMPLETED: ("duration_seconds", "prospects_found", "emails_contactable", "conversion_rate", "artifacts"),
+    CAMPAIGN_COMPLETED: tuple(CampaignCompleted.model_fields),
 }
 WEBHOOK_EVENTS = frozenset(SPEC_FIELDS)
 MAX_BACKOFF_SECONDS = 300.0
@@ -202,11 +203,11 @@ def new_secret() -> str:
 
 
 async def _job_created_data(session: AsyncSession, job: orm.Job) -> dict[str, Any]:
-    """SPEC's job.created data: the prospect target as the planner will read it, and a duration
+    """SPEC's job.created data: the prospect target as the planner will decide it, and a duration
     estimated from the tenant's recent finished jobs (seconds per prospect; null without history)."""
-    settings = (job.campaign or {}).get("campaign_settings", {})
-    count = job.max_prospects or parse_goal(job.goal).max_prospects or settings.get("max_prospects") or DEFAULT_MAX_PROSPECTS
-    summaries = (
+    campaign = Campaign.model_validate(job.campaign) if job.campaign is not None else None
+    count = lead_count(job.max_prospects, parse_goal(job.goal).max_prospects, campaign)
+    stored = (
         await session.execute(
             select(orm.Job.summary)
             .where(orm.Job.tenant_id == job.tenant_id, orm.Job.status == "succeeded", orm.Job.summary.is_not(None))
@@ -214,11 +215,8 @@ async def _job_created_data(session: AsyncSession, job: orm.Job) -> dict[str, An
             .limit(_HISTORY_JOBS)
         )
     ).scalars()
-    rates = [
-        s["duration_seconds"] / s["prospects_found"]
-        for s in summaries
-        if s.get("prospects_found") and isinstance(s.get("duration_seconds"), int | float)
-    ]
+    summaries = [RunSummary.model_validate(summary) for summary in stored]
+    rates = [s.duration_seconds / s.prospects_found for s in summaries if s.prospects_found]
     estimate = round(statistics.median(rates) * count) if rates else None
     return {"goal": job.goal, "estimated_duration": estimate, "prospect_count": count}
 

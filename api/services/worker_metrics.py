@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import structlog
 from prometheus_client import start_http_server
@@ -19,6 +18,7 @@ from redis.exceptions import RedisError
 
 from api.core.metrics import WORKER_GITHUB_REQUESTS, WORKER_JOB_DURATION, WORKER_JOBS_ENDED
 from api.services.queue import JobQueue, refresh_queue_gauges
+from foundation.schemas.run import RunSummary
 
 log = structlog.get_logger("api.worker")
 
@@ -27,15 +27,15 @@ class MetricsUnavailable(Exception):
     """The metrics port cannot be bound (in use, not permitted)."""
 
 
-def record_attempt(outcome: str, final: tuple[str, dict[str, Any]] | None, seconds: float) -> None:
+def record_attempt(outcome: str, final: tuple[str, RunSummary] | None, seconds: float) -> None:
     """Count one ended attempt; a finished one (`final`: the status and summary it wrote) under the
     job's final status, with its GitHub requests."""
     status, summary = final if outcome == "finished" and final is not None else (outcome, None)
     WORKER_JOBS_ENDED.labels(status).inc()
     WORKER_JOB_DURATION.labels(status).observe(seconds)
-    if summary:
-        WORKER_GITHUB_REQUESTS.labels("github").inc(summary.get("api_requests") or 0)
-        WORKER_GITHUB_REQUESTS.labels("cache").inc(summary.get("api_requests_saved_by_cache") or 0)
+    if summary is not None:
+        WORKER_GITHUB_REQUESTS.labels("github").inc(summary.api_requests or 0)  # None: stopped before finalize
+        WORKER_GITHUB_REQUESTS.labels("cache").inc(summary.api_requests_saved_by_cache or 0)
 
 
 @contextlib.asynccontextmanager

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from foundation.limits import DEFAULT_MAX_PROSPECTS, MAX_PROSPECTS
+
 Role = Literal["maintainer", "contributor", "any"]
 ComplianceLevel = Literal["strict", "standard", "permissive"]
 Channel = Literal["email", "linkedin", "github"]
@@ -52,7 +54,7 @@ def _email_only() -> list[Channel]:
 class CampaignSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_prospects: int = Field(default=50, ge=1, le=100_000)
+    max_prospects: int = Field(default=DEFAULT_MAX_PROSPECTS, ge=1, le=MAX_PROSPECTS)
     channels: list[Channel] = Field(default_factory=_email_only)
     frequency: str = "once"
     budget_per_prospect: float | None = Field(default=None, ge=0)

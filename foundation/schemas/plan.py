@@ -1,4 +1,5 @@
-"""The planner's output: the audience, the GitHub searches that find it, and what it ignored."""
+"""The planner's output: the audience, the GitHub searches that find it, and what it ignored; and
+`lead_count`, the one rule for how many leads a run keeps."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from foundation.schemas.campaign import TargetAudience
+from foundation.limits import DEFAULT_MAX_PROSPECTS
+from foundation.schemas.campaign import Campaign, TargetAudience
 
 
 class SearchQuery(BaseModel):
@@ -21,9 +23,26 @@ class SearchQuery(BaseModel):
 
 class SearchPlan(BaseModel):
     audience: TargetAudience
-    max_prospects: int = Field(default=50, ge=1)
+    max_prospects: int = Field(default=DEFAULT_MAX_PROSPECTS, ge=1, description="How many leads the run keeps (`lead_count`).")
     queries: list[SearchQuery] = Field(default_factory=list)
     ignored_terms: list[str] = Field(default_factory=list, description="Words of the goal not understood.")
     notes: list[str] = Field(default_factory=list)
     refusal: str | None = Field(default=None, description="Why the goal cannot be run (e.g. not about developers).")
     planned_by: Literal["llm", "rules"] = "rules"
+
+
+def lead_count(requested: int | None, goal: int | None, campaign: Campaign | None = None) -> int:
+    """How many leads a run keeps. The planner decides it with this rule, and everything that tells
+    the user beforehand (the `job.created` webhook's `prospect_count`, the chat's "top N") asks it too,
+    so what they announce is what the run does.
+
+    The first of: `requested`, the number given with the run itself (`cmo run --max-prospects`, the
+    API's `max_prospects`, a chat refinement such as "top 20"); `goal`, the number the goal names
+    ("find 30 ...", "top 200", as the goal parser or the planner's model read it); the campaign's
+    `campaign_settings.max_prospects` when the campaign sets it (its default does not count); else
+    `DEFAULT_MAX_PROSPECTS`. The goal outranks the campaign: a campaign is a reusable file, the goal
+    is what was asked of this run. None means "not said"; every source already holds counts to 1..MAX_PROSPECTS.
+    """
+    settings = campaign.campaign_settings if campaign is not None else None
+    configured = settings.max_prospects if settings is not None and "max_prospects" in settings.model_fields_set else None
+    return next((n for n in (requested, goal, configured) if n is not None), DEFAULT_MAX_PROSPECTS)

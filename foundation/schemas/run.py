@@ -1,10 +1,20 @@
-"""What a run is: the facts it starts with (`RunInfo`), kept in its checkpoint for `cmo resume`."""
+"""What a run is: the facts it starts with (`RunInfo`, kept in its checkpoint for `cmo resume`) and
+what it ends with (`RunSummary`, whose first fields are SPEC's `campaign.completed` data)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from foundation.schemas.plan import SearchPlan
+
+RunStatus = Literal["complete", "partial", "refused", "cancelled", "failed"]
+
+
+def _absent(value: object) -> bool:
+    return value is None
 
 
 class RunInfo(BaseModel):
@@ -18,3 +28,56 @@ class RunInfo(BaseModel):
     prompt_version: str
     api_base: str = Field(description="GitHub API base URL, or sandbox:<seed>:<users>")
     tenant_id: str | None = Field(default=None, description="The service tenant of a job; None for a CLI run")
+
+
+class CampaignCompleted(BaseModel):
+    """SPEC's `campaign.completed` data, field for field: the one definition of what the graph's event,
+    the job's stored terminal event (and so its SSE stream) and the webhook carry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    duration_seconds: float = Field(description="Wall-clock seconds from the start of the run to its end.")
+    prospects_found: int = Field(description="Leads kept (ranked, after suppression).")
+    emails_contactable: int = Field(description="Leads whose compliance review is `approved`.")
+    conversion_rate: float | None = Field(default=None, description="Null: engagement is recorded after the run.")
+    artifacts: list[str] = Field(description="Names of the run's files.")
+
+    def without_leads(self, found: int, contactable: int) -> Self:
+        """The counts without `found` leads removed after the run, `contactable` of them approved (erasure)."""
+        return self.model_copy(
+            update={
+                "prospects_found": max(0, self.prospects_found - found),
+                "emails_contactable": max(0, self.emails_contactable - contactable),
+            }
+        )
+
+
+class RunSummary(CampaignCompleted):
+    """How a run ended: `summary.json`, `JobResult.summary`, a service job's `summary` column and
+    `GET /api/jobs/{id}/summary`. SPEC's `campaign.completed` fields come first (`completed_event`).
+
+    The facts from `plan` to `prompt_version` exist only for a run that reached `finalize`; a service
+    job that stopped before it (cancelled, failed) has none, and they are left out of its JSON rather
+    than written as null. `suppressed_after_run` appears only when the service dropped leads that were
+    suppressed while the job ran.
+    """
+
+    run_id: str
+    status: RunStatus = Field(description="complete, partial (a budget or rate limit stopped it), refused, cancelled, failed.")
+    stop_reasons: list[str] = Field(default_factory=list, description="Why a partial run stopped early, sorted.")
+    goal: str
+    plan: SearchPlan | None = Field(default=None, exclude_if=_absent)
+    verdicts: dict[str, int] | None = Field(default=None, exclude_if=_absent, description="Reviews per compliance verdict.")
+    dropped: dict[str, int] | None = Field(default=None, exclude_if=_absent, description="People dropped, per reason.")
+    api_requests: int | None = Field(default=None, exclude_if=_absent, description="GitHub requests that counted.")
+    api_requests_saved_by_cache: int | None = Field(default=None, exclude_if=_absent, description="304s from the ETag cache.")
+    api_retries: int | None = Field(default=None, exclude_if=_absent)
+    api_base: str | None = Field(default=None, exclude_if=_absent, description="GitHub API base URL, or sandbox:...")
+    llm: str | None = Field(default=None, exclude_if=_absent, description="'none' or the model name.")
+    sandbox: bool | None = Field(default=None, exclude_if=_absent)
+    prompt_version: str | None = Field(default=None, exclude_if=_absent)
+    suppressed_after_run: int | None = Field(default=None, exclude_if=_absent)
+
+    def completed_event(self) -> CampaignCompleted:
+        """SPEC's `campaign.completed` data of this run, and nothing else."""
+        return CampaignCompleted.model_validate(self.model_dump(include=set(CampaignCompleted.model_fields)))

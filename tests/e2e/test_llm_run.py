@@ -59,19 +59,20 @@ def test_llm_path_end_to_end(tmp_path: Path, block_internet: None) -> None:
         result = run_job(GOAL.goal, settings, sandbox=open_sandbox, out_dir=tmp_path / "out")
         tools = [_asked_for(r) for r in server.requests]
 
-    assert result.exit_code == 0, result.summary
-    assert result.summary["llm"] == "scripted"
-    assert result.summary["plan"]["planned_by"] == "llm"
-    assert result.summary["plan"]["max_prospects"] == 20 and len(result.prospects) <= 20
+    summary = result.summary
+    assert summary.status == "complete", summary
+    assert summary.llm == "scripted"
+    assert summary.plan and summary.plan.planned_by == "llm"
+    assert summary.plan.max_prospects == 20 and len(result.prospects) <= 20
     assert tools[0] == "LLMPlan"
     assert tools.count("DraftOut") == len(result.prospects)
     assert all(p.message and p.message.written_by == "llm" for p in result.prospects)
     assert "ToneOut" in tools
-    assert result.summary["verdicts"]["approved"] > 0
+    assert summary.verdicts and summary.verdicts["approved"] > 0
 
 
 def test_no_key_means_no_model_and_no_network(tmp_path: Path, block_internet: None) -> None:
     result = run_job(GOAL.goal, Settings(cmo_home=tmp_path / "home"), sandbox=open_sandbox, out_dir=tmp_path / "out")
-    assert result.summary["llm"] == "none"
-    assert result.summary["plan"]["planned_by"] == "rules"
+    assert result.summary.llm == "none"
+    assert result.summary.plan and result.summary.plan.planned_by == "rules"
     assert all(p.message and p.message.written_by == "template" for p in result.prospects)

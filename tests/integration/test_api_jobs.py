@@ -20,8 +20,9 @@ from api.core import orm
 from api.core.database import Database, run_with_database
 from api.services.artifacts import save_artifact
 from api.services.prospects import save_prospects
-from foundation.schemas import ComplianceReview, Prospect
+from foundation.schemas import ComplianceReview, Prospect, SearchPlan, TargetAudience
 from foundation.schemas.prospect import Verdict
+from foundation.schemas.run import RunSummary
 from foundation.settings import Settings
 from tests.support.tenants import auth
 
@@ -114,9 +115,19 @@ def test_running_job_counts_cancel_request_and_completed_summary(client: TestCli
     assert response.json()["status"] == "running" and response.json()["cancel_requested"] is True
 
     done = create(client, headers)["id"]
-    completed = {"duration_seconds": 12.5, "prospects_found": 3, "emails_contactable": 2, "conversion_rate": None}
+    completed = RunSummary(
+        duration_seconds=12.5,
+        prospects_found=3,
+        emails_contactable=2,
+        artifacts=["leads_full.json"],
+        run_id=done,
+        status="complete",
+        goal=GOAL,
+        plan=SearchPlan(audience=TargetAudience(languages=["Python"]), max_prospects=3),
+        api_requests=40,
+    ).model_dump(mode="json")
     play_worker(settings, done, "succeeded", finished_at=orm.utcnow(), summary=completed)
-    assert client.get(f"/api/jobs/{done}/summary", headers=headers).json()["summary"] == completed
+    assert client.get(f"/api/jobs/{done}/summary", headers=headers).json()["summary"] == completed, "served as stored"
     assert client.delete(f"/api/jobs/{done}", headers=headers).status_code == 409
 
 

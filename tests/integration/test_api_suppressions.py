@@ -30,6 +30,7 @@ from api.services.suppressions import add_suppression, drop_suppressed_leads, is
 from api.services.webhooks import dispatch_for_event, drain_deliveries
 from cli.main import app
 from foundation.schemas import ComplianceReview, Prospect
+from foundation.schemas.run import RunSummary
 from foundation.settings import Settings
 from privacy.key_providers import LocalKeyFileProvider, default_kek_file
 from sandbox import open_sandbox
@@ -360,21 +361,28 @@ def test_someone_suppressed_while_the_job_ran_is_left_out_at_the_end(job_setting
         )
         for login in ("ada", "bob")
     )
-    summary = {"prospects_found": 2, "emails_contactable": 2, "status": "complete"}
-    terminal = ("campaign.completed", {"prospects_found": 2, "emails_contactable": 2, "conversion_rate": None})
+    summary = RunSummary(
+        duration_seconds=1.0, prospects_found=2, emails_contactable=2, artifacts=[], run_id=job_id, status="complete", goal=GOAL
+    )
 
-    async def objects_mid_job(db: Database) -> tuple[list[Prospect], tuple[str, dict[str, Any]]]:
+    async def objects_mid_job(db: Database) -> tuple[list[Prospect], RunSummary]:
         async with db.sessions() as session:
             await add_suppression(session, tenant_id, "domain", "bob-corp.io", reason="objection", source="test")
             await session.commit()
         for lead in (ada, bob):
             await dispatch_for_event(db, job_id, "prospect.enriched", {"prospect_id": lead.id, "email": lead.email})
         await drain_deliveries(db, timeout_seconds=10)
-        return await drop_suppressed_leads(db, tenant_id, [ada, bob], summary, terminal)
+        return await drop_suppressed_leads(db, tenant_id, [ada, bob], summary)
 
-    kept, (_, data) = run_with_database(settings, objects_mid_job)
+    kept, corrected = run_with_database(settings, objects_mid_job)
     assert [lead.id for lead in kept] == ["gh_ada"]
-    assert summary == {"prospects_found": 1, "emails_contactable": 1, "status": "complete", "suppressed_after_run": 1}
-    assert data == {"prospects_found": 1, "emails_contactable": 1, "conversion_rate": None}
+    assert corrected == summary.model_copy(update={"prospects_found": 1, "emails_contactable": 1, "suppressed_after_run": 1})
+    assert corrected.completed_event().model_dump() == {
+        "duration_seconds": 1.0,
+        "prospects_found": 1,
+        "emails_contactable": 1,
+        "conversion_rate": None,
+        "artifacts": [],
+    }, "campaign.completed counts only the leads kept"
     enriched = [json.loads(r["body"])["data"] for r in receiver.wait_for(2)[1:]]
     assert [d["prospect_id"] for d in enriched] == ["gh_ada"], "no webhook names the person who objected"

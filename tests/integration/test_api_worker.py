@@ -31,7 +31,8 @@ from api.app import create_app
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.migrate import upgrade
-from api.services.job_results import ARTIFACTS, COMPLETED_FIELDS
+from foundation.artifacts import ARTIFACTS
+from foundation.schemas.run import CampaignCompleted
 from foundation.settings import Settings
 from graph.graph import build_graph
 from graph.runner import run_job
@@ -137,7 +138,7 @@ def test_embedded_mode_runs_the_whole_job_in_the_api_process(tmp_path: Path) -> 
         assert stats["items"][0]["prospects_found"] == 10, "prospects are stored rows"
     events = events_of(settings, job_id)
     assert [name for name, _ in events] == trace
-    assert events[-1] == ("campaign.completed", {k: summary["summary"][k] for k in COMPLETED_FIELDS}), "SPEC's data"
+    assert events[-1] == ("campaign.completed", {k: summary["summary"][k] for k in CampaignCompleted.model_fields}), "SPEC's"
 
 
 def test_worker_on_postgres_and_redis_streams(pg_settings: Settings, stream: str, redis_url: str) -> None:
@@ -257,7 +258,7 @@ def test_a_killed_worker_job_is_finished_by_another_from_its_checkpoint(
     done = sum(e == "tool.result" for e, _ in before_kill)
     redone = sum(e == "tool.result" and d["task"] in rerun for e, d in before_kill)
     sent = summary["api_requests"] + summary["api_requests_saved_by_cache"]  # the shared Redis ETag cache answers 304s
-    assert done - redone > 0 and sent <= reference.summary["api_requests"] - done + redone, "checkpointed calls were repeated"
+    assert done - redone > 0 and sent <= reference.summary.api_requests - done + redone, "checkpointed calls were repeated"
     events = events_of(pg_settings, job_id)
     uninterrupted = [json.loads(line) for line in (tmp_path / "ref" / "trace.jsonl").read_text().splitlines()]
     expected = shapes([(e["event"], {"agent": e["agent"], **e["data"]}) for e in uninterrupted])

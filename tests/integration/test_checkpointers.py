@@ -58,18 +58,17 @@ def test_interrupted_run_resumes_to_the_same_leads(tmp_path: Path, database_url:
         path.unlink()
     resumed = resume_job("cmo_crash_test_" + tmp_path.name[-8:], fresh, sandbox=open_sandbox)
 
+    assert resumed.summary.status == "complete"
     assert [p.id for p in resumed.prospects] == [p.id for p in reference.prospects]
-    done_before_crash = len(reference.summary["plan"]["queries"]) + 20
-    assert resumed.summary["api_requests"] <= reference.summary["api_requests"] - done_before_crash, (
-        "finished steps were repeated"
-    )
+    done_before_crash = len(reference.summary.plan.queries) + 20
+    assert resumed.summary.api_requests <= reference.summary.api_requests - done_before_crash, "finished steps were repeated"
     assert (tmp_path / "crashed" / "leads_full.json").is_file()
 
 
 def test_resuming_a_finished_run_changes_nothing(tmp_path: Path, database_url: str | None) -> None:
     settings = _settings(tmp_path, database_url)
     done = run_job(GOAL, settings, sandbox=open_sandbox, out_dir=tmp_path / "out", run_id="cmo_done_" + tmp_path.name[-8:])
-    assert done.summary["api_base"] == f"sandbox:7:1500:{datetime.now(UTC).date().isoformat()}", "the world's day is kept"
+    assert done.summary.api_base == f"sandbox:7:1500:{datetime.now(UTC).date().isoformat()}", "the world's day is kept"
     again = resume_job(done.run_id, settings, sandbox=open_sandbox)
     assert [p.id for p in again.prospects] == [p.id for p in done.prospects]
     assert again.summary == done.summary

@@ -37,6 +37,7 @@ from cli.main import app as cli_app
 from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, TRACE
 from foundation.schemas import ComplianceReview, Prospect
 from foundation.schemas.prospect import PrivacySettings
+from foundation.schemas.run import RunSummary
 from foundation.settings import Settings
 from sandbox import open_sandbox
 from storage.checkpoints import open_checkpointer
@@ -115,7 +116,15 @@ def seed(settings: Settings, retention_days: int | None = None) -> World:
                         status=status,
                         created_at=at,
                         finished_at=None if status == "running" else at,
-                        summary={"prospects_found": 2, "emails_contactable": 2},
+                        summary=RunSummary(
+                            duration_seconds=1.0,
+                            prospects_found=2,
+                            emails_contactable=2,
+                            artifacts=[LEADS_FULL, LEADS_CONTACTABLE],
+                            run_id=ids[name],
+                            status="complete",
+                            goal="Find Python maintainers",
+                        ).model_dump(mode="json"),
                     )
                     session.add(job)
                     await session.flush()
