@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langgraph.runtime import Runtime
 
@@ -19,28 +21,54 @@ from agents.goal_parser import ParsedGoal, parse_goal
 from agents.planner_llm import LLMPlan, PlannerLLMError, plan_with_llm
 from agents.state import State
 from foundation.events import reasoning
-from foundation.schemas import SearchPlan, SearchQuery, TargetAudience
+from foundation.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
 from foundation.schemas.plan import lead_count
 from foundation.vocabulary import load_vocabulary
 from prompts import load_prompt
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 AGENT = "planner"
 
 
 def planner(state: State, runtime: Runtime[Context]) -> dict:
     ctx = runtime.context
-    goal, campaign = state["goal"], state["campaign"]
-    today = ctx.now.date()
+    plan, campaign = make_plan(
+        state["goal"],
+        state["campaign"],
+        state.get("max_prospects"),
+        today=ctx.now.date(),
+        llm=ctx.llm,
+        prompt_version=ctx.prompt_version,
+        prompts_dir=ctx.prompts_dir,
+    )
+    return {"plan": plan, "campaign": campaign}
+
+
+def make_plan(
+    goal: str,
+    campaign: Campaign,
+    requested: int | None,
+    *,
+    today: date,
+    llm: BaseChatModel | None = None,
+    prompt_version: str = "v1",
+    prompts_dir: Path | None = None,
+) -> tuple[SearchPlan, Campaign]:
+    """The plan for `goal` (the model's reading when `llm` is given and it stays valid, else the
+    rules'), and the campaign updated with the audience and lead count it settled on. The node and
+    the planner eval share it: the eval needs no GitHub, suppression list or run context."""
     parsed: ParsedGoal | LLMPlan = parse_goal(goal, today=today)
     planned_by = "rules"
-    if ctx.llm is not None and not parsed.refusal:
+    if llm is not None and not parsed.refusal:
         try:
-            parsed = plan_with_llm(ctx.llm, goal, load_prompt("planner", ctx.prompt_version, ctx.prompts_dir), today)
+            parsed = plan_with_llm(llm, goal, load_prompt("planner", prompt_version, prompts_dir), today)
             planned_by = "llm"
         except PlannerLLMError as exc:
             reasoning(AGENT, f"the model's plan stayed invalid ({exc}); using the deterministic parser")
     audience = _merge(parsed.audience, campaign.target_audience)
-    max_prospects = lead_count(state.get("max_prospects"), parsed.max_prospects, campaign)
+    max_prospects = lead_count(requested, parsed.max_prospects, campaign)
     plan = SearchPlan(
         audience=audience,
         max_prospects=max_prospects,
@@ -58,7 +86,7 @@ def planner(state: State, runtime: Runtime[Context]) -> dict:
             "campaign_settings": campaign.campaign_settings.model_copy(update={"max_prospects": max_prospects}),
         }
     )
-    return {"plan": plan, "campaign": updated}
+    return plan, updated
 
 
 def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> list[SearchQuery]:

@@ -186,9 +186,11 @@ def schema(
     name: Annotated[str, typer.Argument(help="prospect, campaign, plan or all")] = "all",
 ) -> None:
     """Print the JSON Schemas of the data contract."""
+    from pydantic import BaseModel
+
     from foundation.schemas import Campaign, Prospect, SearchPlan
 
-    models = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
+    models: dict[str, type[BaseModel]] = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
     if name != "all" and name not in models:
         fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
     chosen = models if name == "all" else {name: models[name]}

@@ -89,8 +89,8 @@ def _judged(model: Any, message: Message, template: Message, prospect: Any, exam
     advisory["judge_comments"] = {key: result.get("comment") for key, result in judged.items()}
     if message.written_by == "llm":
         seed = int.from_bytes(hashlib.sha256(example_id.encode()).digest()[:4], "big")
-        drafts = [f"{m.subject}\n{strip_footer(m.body)}" for m in (message, template)]
-        advisory["pairwise_vs_template"] = pairwise_preference(model, *drafts, evidence_bundle(prospect), seed)
+        ours, theirs = (f"{m.subject}\n{strip_footer(m.body)}" for m in (message, template))
+        advisory["pairwise_vs_template"] = pairwise_preference(model, ours, theirs, evidence_bundle(prospect), seed)
     return advisory
 
 

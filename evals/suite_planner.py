@@ -7,13 +7,9 @@ including the LLM path's validation, retries and fallback; the date is the run's
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Any
 
-from langgraph.runtime import Runtime
-
-from agents.context import Context
-from agents.planner import planner
+from agents.planner import make_plan
 from evals.datasets import PlannerExample
 from evals.metrics import aggregate_planner, planner_field_scores
 from evals.suites import ExampleResult, SuiteContext, scope
@@ -34,17 +30,15 @@ _SHOWN_FIELDS = {
 
 
 def evaluate(example: PlannerExample, ctx: SuiteContext) -> ExampleResult:
-    context = Context(
-        settings=ctx.settings(),
-        github=None,  # type: ignore[arg-type] - the planner never calls GitHub
-        suppression=None,  # type: ignore[arg-type]
+    plan, _ = make_plan(
+        example.goal,
+        Campaign(),
+        None,
+        today=ctx.today,
         llm=ctx.chat_model(scope("planner", example.id)),
         prompt_version=ctx.prompt_version,
         prompts_dir=ctx.prompts_dir,
-        now=datetime.combine(ctx.today, time(12), tzinfo=UTC),
     )
-    state = {"goal": example.goal, "campaign": Campaign(), "max_prospects": None}
-    plan = planner(state, Runtime(context=context))["plan"]  # type: ignore[arg-type]
     refused = plan.refusal is not None
     row = planner_field_scores(example.expect, plan.audience, plan.max_prospects, refused)
     failures = []

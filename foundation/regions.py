@@ -8,7 +8,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-EU = frozenset(["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"])
+EU = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    ]
+)
 EUROPE = EU | frozenset(["GB", "CH", "NO", "IS", "UA", "RS", "BA", "AL", "MK", "ME", "MD", "BY", "LI"])
 REGIONS: dict[str, frozenset[str]] = {
     "EU": EU,

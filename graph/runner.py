@@ -15,7 +15,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from langchain_core.runnables import RunnableConfig
+
 from agents.context import Context
+from agents.state import State
 from foundation.artifacts import TRACE
 from foundation.events import EventSink
 from foundation.schemas import Campaign, Prospect
@@ -91,7 +94,7 @@ def run_job(
             api_base=api_base,
             tenant_id=tenant_id,
         )
-        inputs = {"run": run, "goal": goal.strip(), "campaign": campaign or Campaign(), "max_prospects": max_prospects}
+        inputs: State = {"run": run, "goal": goal.strip(), "campaign": campaign or Campaign(), "max_prospects": max_prospects}
         return _stream(settings, client, run, inputs, observer, chat_model, events, suppression)
 
 
@@ -119,7 +122,7 @@ def _stream(
     settings: Settings,
     client: GitHubClient,
     run: RunInfo,
-    inputs: dict | None,
+    inputs: State | None,
     observer: Observer | None,
     chat_model: BaseChatModel | None = None,
     events: EventSink | None = None,
@@ -127,7 +130,7 @@ def _stream(
 ) -> JobResult:
     """`suppression` (a tenant's list) is merged with the file of CMO_SUPPRESSION_FILE."""
     out = Path(run.out_dir) if run.out_dir else None
-    config = {"configurable": {"thread_id": run.run_id}, "max_concurrency": settings.github_concurrency}
+    config: RunnableConfig = {"configurable": {"thread_id": run.run_id}, "max_concurrency": settings.github_concurrency}
     context = Context(
         settings=settings,
         github=client,

@@ -140,7 +140,9 @@ def encode_frame(job_id: str, seq: int, event: str, created_at: datetime, data: 
     return f"id: {seq}\nevent: {event}\ndata: {body}\n\n".encode()
 
 
-async def read_events(session: AsyncSession, job_id: str, after: int, limit: int) -> Sequence[Row[Any]]:
+async def read_events(
+    session: AsyncSession, job_id: str, after: int, limit: int
+) -> Sequence[Row[int, str, dict[str, Any], datetime]]:
     """The job's events with `seq` > `after`, oldest first, at most `limit` of them."""
     query = (
         select(JobEvent.seq, JobEvent.event, JobEvent.data, JobEvent.created_at)

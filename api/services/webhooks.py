@@ -195,7 +195,9 @@ async def tenant_secret(session: AsyncSession, tenant_id: str) -> str:
         .values(webhook_secret=new_secret())
     )
     await session.commit()
-    return (await session.execute(select(orm.Tenant.webhook_secret).where(orm.Tenant.id == tenant_id))).scalar_one()
+    secret = (await session.execute(select(orm.Tenant.webhook_secret).where(orm.Tenant.id == tenant_id))).scalar_one()
+    assert secret is not None, "set by the update above"
+    return secret
 
 
 def new_secret() -> str:
