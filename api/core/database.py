@@ -26,11 +26,13 @@ T = TypeVar("T")
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """SQLite enforces foreign keys (cascading deletes) only when asked, per connection; WAL lets
-    readers proceed while a writer commits, and the busy timeout waits out a concurrent writer."""
+    readers proceed while a writer commits, and the busy timeout waits out a concurrent writer. The
+    timeout comes first: switching a new file to WAL needs the lock that the keyring's own connection
+    may hold while it stores a tenant's first key ("database is locked" otherwise)."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
