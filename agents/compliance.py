@@ -1,8 +1,10 @@
-"""Compliance agent: deterministic rules decide, an optional model tone review can only add caution.
+"""Compliance agent: deterministic rules decide, an optional model review can only add caution.
 
-The rules (`agents.compliance_rules`) are the authority: a model may move an approved draft to
-"needs_review" for tone (pressure, flattery, claims that overreach), but it never sees rejected
-prospects and can never approve anything, so an LLM failure cannot make outreach less compliant.
+The rules (`agents.compliance_rules`) are the authority. A model may move an approved draft to
+"needs_review" for tone (pressure, flattery, claims that overreach), or reject the prospect when it
+reads the bio as a request not to be contacted that the rules missed; it never sees rejected
+prospects and can never approve anything or lift a rule's rejection, so an LLM failure cannot make
+outreach less compliant.
 """
 
 from __future__ import annotations
@@ -25,16 +27,24 @@ from prompts import load_prompt
 
 AGENT = "compliance"
 TONE_RULE = "tone_review"
+DO_NOT_CONTACT = "bio_do_not_contact"  # the model's finding shares the rule's reason code
+QUOTE_CHARS = 160  # GitHub's bio limit
 MAX_CONCURRENCY = 8
 
-__all__ = ["RULES", "ToneOut", "apply_tone_review", "compliance", "review_prospect", "tone_reviews"]
+__all__ = ["DO_NOT_CONTACT", "RULES", "ToneOut", "apply_tone_review", "compliance", "review_prospect", "tone_reviews"]
 
 
 class ToneOut(BaseModel):
-    """The model's tone verdict on one draft."""
+    """The model's tone verdict on one draft, and whether it reads the recipient's bio as an opt-out."""
 
     verdict: Literal["ok", "needs_review"] = Field(description="needs_review when a human should look first.")
     reasons: list[str] = Field(default_factory=list, description="Short, specific reasons for needs_review.")
+    bio_opt_out: bool = Field(
+        default=False,
+        description="True when the recipient's bio asks, in any wording or language, not to be contacted, "
+        "recruited, pitched or sold to. This rejects the prospect.",
+    )
+    opt_out_quote: str = Field(default="", description="The words of the bio that ask not to be contacted.")
 
 
 def _tone_request(prospect: Prospect) -> str:
@@ -66,8 +76,19 @@ def tone_reviews(llm: BaseChatModel, prospects: list[Prospect], prompt: str) -> 
 
 
 def apply_tone_review(review: ComplianceReview, tone: ToneOut) -> ComplianceReview:
-    """Combine rules and tone: only approved -> needs_review is possible, never an upgrade."""
+    """Combine rules and model: the model may add a do-not-contact rejection or move approved to
+    needs_review; it never lifts a rejection or a flag, and never approves anything."""
     checked = [*review.rules_checked, TONE_RULE]
+    if review.verdict == "rejected":
+        return review.model_copy(update={"rules_checked": checked})
+    if tone.bio_opt_out:
+        # the quote is the model's echo of profile text: cut, never trusted to be short
+        quote = f' ("{tone.opt_out_quote[:QUOTE_CHARS]}")' if tone.opt_out_quote else ""
+        reason = f"{DO_NOT_CONTACT}: the model reads the bio as asking not to be contacted{quote}"
+        reasons = [*review.reasons, reason]
+        return review.model_copy(
+            update={"verdict": "rejected", "reasons": reasons, "lawful_basis": None, "rules_checked": checked}
+        )
     if review.verdict != "approved" or tone.verdict == "ok":
         return review.model_copy(update={"rules_checked": checked})
     reasons = [f"{TONE_RULE}: {reason}" for reason in tone.reasons] or [f"{TONE_RULE}: flagged without a reason"]
@@ -87,7 +108,11 @@ def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         for i, tone in zip(approved, tone_reviews(context.llm, [prospects[i] for i in approved], prompt), strict=True):
             reviews[i] = apply_tone_review(reviews[i], tone)
         downgraded = sum(reviews[i].verdict == "needs_review" for i in approved)
-        tone_note = f"LLM tone review moved {downgraded} of {len(approved)} approved drafts to needs_review"
+        opted_out = sum(reviews[i].verdict == "rejected" for i in approved)
+        tone_note = (
+            f"LLM tone review moved {downgraded} of {len(approved)} approved drafts to needs_review "
+            f"and rejected {opted_out} whose bio asks not to be contacted"
+        )
     updated = []
     for prospect, review in zip(prospects, reviews, strict=True):
         updated.append(prospect.model_copy(update={"compliance": review}))

@@ -17,6 +17,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from agents.copy_templates import SenderIdentity, sender_identity
+from agents.do_not_contact import find_opt_out
 from foundation.regions import CONSENT_REQUIRED_COUNTRIES, EU
 from foundation.schemas import Campaign, ComplianceReview, Prospect
 from foundation.settings import Settings
@@ -38,22 +39,6 @@ _BASIS_BY_COUNTRY = {
     "CA": "CASL implied consent: business address conspicuously published, message relevant to the recipient's "
     "role, no statement refusing messages; sender identified and unsubscribe included",
 }
-_NEGATION = r"(?:don'?t|dont|do\s+not|never)"
-_DO_NOT_CONTACT = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        r"\bno\s+(?:recruiters?|recruiting|headhunters?|sales|marketing|spam|solicitations?|unsolicited\s+\w+)\b",
-        r"\bno\s+cold[\s-]+(?:e-?mails?|calls?|outreach|messages?|pitch(?:es)?)\b",
-        r"\bno\s+(?:vendor|sales|marketing)\s+(?:pitch(?:es)?|e-?mails?|messages?|outreach)\b",
-        rf"\b(?:please\s+)?{_NEGATION}\s+(?:e-?mail|contact|message|dm|pitch|spam|cold[- ]?e-?mail|reach\s+out"
-        r"|send\s+(?:me\s+)?(?:any\s+)?(?:marketing|sales|promotional|cold|unsolicited))",
-        rf"\b{_NEGATION}\s+want\s+to\s+be\s+contacted\b",
-        r"\bnot\s+interested\s+in\s+(?:vendor|sales|marketing|recruit\w*)",
-        r"\brecruiters?\s*:\s*(?:please\s+)?(?:don'?t|dont|do\s+not|no)\b",
-        r"\bdms?\s+(?:are\s+)?closed\b",
-        r"\bnot\s+(?:open|interested)\s+(?:to|in)\s+(?:offers|opportunities|recruiters|sales)\b",
-    )
-)
 _DECEPTIVE_SUBJECT = tuple(
     (re.compile(pattern, re.IGNORECASE), why)
     for pattern, why in (
@@ -166,9 +151,9 @@ def suppressed(r: ReviewInput) -> Flag | None:
 
 @rule("bio_do_not_contact")
 def bio_do_not_contact(r: ReviewInput) -> Flag | None:
-    bio = (r.prospect.bio or "").replace("\u2019", "'")
-    match = next((m for pattern in _DO_NOT_CONTACT if (m := pattern.search(bio))), None)
-    return _reject(f'the bio asks not to be contacted ("{match.group(0)}")') if match else None
+    """GitHub AUP §8: a bio that refuses contact (recruiters, sales, cold email, ...) in any wording we read."""
+    found = find_opt_out(r.prospect.bio)
+    return _reject(f'the bio asks not to be contacted ("{found.evidence}")') if found else None
 
 
 @rule("excluded_company")

@@ -36,6 +36,7 @@ SUITE_AGENTS = {
     "leads": ("planner", "copywriter", "compliance"),
     "messages": ("copywriter",),
     "compliance": ("compliance",),
+    "do_not_contact": ("compliance",),
 }
 _GATES_HELP = ", ".join(f"{name}={delta}" for name, delta in DEFAULT_GATES.items())
 
@@ -60,7 +61,7 @@ def _suites(name: str | None) -> list[str] | None:
 @eval_app.command("run")
 def run(
     suite: Annotated[
-        str | None, typer.Option("--suite", help="planner, leads, messages, compliance or all (default all).")
+        str | None, typer.Option("--suite", help="planner, leads, messages, compliance, do_not_contact or all (default all).")
     ] = None,
     prompts: Annotated[
         str | None, typer.Option("--prompts", help="Prompt version: prompts/<agent>/<VERSION>.md or CMO_PROMPTS_DIR.")

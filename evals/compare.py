@@ -8,7 +8,8 @@ gated. LLM-judge metrics are shown marked advisory: they move with the judge mod
 gate uses them.
 
 Default gates (CI): compliance.false_approvals may not increase at all; planner.exact_match and
-leads.f1 may not drop by more than 0.02. A gate on a metric missing from either run fails when it
+leads.f1 may not drop by more than 0.02; the do-not-contact holdout recall may not drop and its
+false-alarm rate may not rise. A gate on a metric missing from either run fails when it
 was asked for explicitly and is skipped with a warning when it is a default (so a planner-only smoke
 run can be compared without tripping the leads gate).
 """
@@ -29,6 +30,8 @@ DEFAULT_GATES: dict[str, float] = {
     "compliance.false_approvals": 0.0,
     "planner.exact_match": 0.02,
     "leads.f1": 0.02,
+    "do_not_contact.holdout_recall": 0.0,
+    "do_not_contact.holdout_false_alarm_rate": 0.0,
 }
 # First match wins; patterns are matched against the full dotted metric name.
 DIRECTIONS: tuple[tuple[str, Direction], ...] = (
@@ -37,6 +40,10 @@ DIRECTIONS: tuple[tuple[str, Direction], ...] = (
     ("*.confusion.*", "none"),
     ("*.false_approvals", "lower"),
     ("*.false_rejections", "lower"),
+    ("*false_alarm*", "lower"),
+    ("*.misses", "lower"),
+    ("*.positives", "none"),
+    ("*.negatives", "none"),
     ("*.requests_per_qualified_lead", "lower"),
     ("*.api_requests", "lower"),
     ("*.repeated_calls", "lower"),

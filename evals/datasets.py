@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from foundation.schemas import Campaign, Prospect, TargetAudience
 
-Suite = Literal["planner", "leads", "messages", "compliance"]
-SUITES: tuple[Suite, ...] = ("planner", "leads", "messages", "compliance")
+Suite = Literal["planner", "leads", "messages", "compliance", "do_not_contact"]
+SUITES: tuple[Suite, ...] = ("planner", "leads", "messages", "compliance", "do_not_contact")
 
 
 class PlannerExpectation(BaseModel):
@@ -92,11 +92,25 @@ class ComplianceExample(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
+class DoNotContactExample(BaseModel):
+    """A GitHub bio and whether a careful human reads it as "do not contact me"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    lang: Literal["en", "de", "fr", "es", "pt"]
+    bio: str
+    opt_out: bool
+    split: Literal["tune", "holdout"] = Field(description="tune the rules on `tune`; `holdout` measures them")
+    tags: list[str] = Field(default_factory=list, description="what is refused, or what kind of near-miss")
+
+
 EXAMPLE_TYPES: dict[str, type[BaseModel]] = {
     "planner": PlannerExample,
     "leads": LeadsExample,
     "messages": MessagesExample,
     "compliance": ComplianceExample,
+    "do_not_contact": DoNotContactExample,
 }
 
 

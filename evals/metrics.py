@@ -1,4 +1,4 @@
-"""Deterministic metrics of the offline evaluation: planner fields, leads, compliance, cost and latency.
+"""Deterministic metrics of the offline evaluation: planner fields, leads, compliance, detection, cost and latency.
 
 Every metric is a pure function of plain values, so a report can be recomputed from stored run
 outputs without rerunning the pipeline. Ratios over an empty set follow one convention (see
@@ -215,6 +215,28 @@ def compliance_scores(rows: Iterable[tuple[str, str]]) -> dict[str, Any]:
         "false_approvals": sum(want != "approved" and got == "approved" for want, got in pairs),
         "false_rejections": sum(want == "approved" and got != "approved" for want, got in pairs),
         "confusion": confusion,
+    }
+
+
+def detection_scores(rows: Iterable[tuple[bool, bool]]) -> dict[str, Any]:
+    """Recall and false-alarm rate of a yes/no detector, from (expected, detected) pairs.
+
+    `recall`: share of the true cases detected; `false_alarm_rate`: share of the other cases
+    detected anyway (each None when there is no such case); `misses` and `false_alarms` count them.
+    """
+    pairs = list(rows)
+    positives = sum(want for want, _ in pairs)
+    negatives = len(pairs) - positives
+    misses = sum(want and not got for want, got in pairs)
+    false_alarms = sum(got and not want for want, got in pairs)
+    return {
+        "n": len(pairs),
+        "positives": positives,
+        "negatives": negatives,
+        "recall": round(1 - misses / positives, 4) if positives else None,
+        "false_alarm_rate": round(false_alarms / negatives, 4) if negatives else None,
+        "misses": misses,
+        "false_alarms": false_alarms,
     }
 
 

@@ -22,6 +22,7 @@ HEADLINE: dict[str, tuple[str, ...]] = {
     "leads": ("precision", "recall", "f1", "precision_at_k", "requests_per_qualified_lead"),
     "messages": ("pass_rate", "groundedness", "mentions_recent_project", "spam_phrases"),
     "compliance": ("accuracy", "false_approvals", "false_rejections"),
+    "do_not_contact": ("holdout_recall", "holdout_false_alarm_rate", "tune_recall", "tune_false_alarm_rate"),
 }
 _CSS = """
 body{font:14px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;color:#1f2933;background:#f6f8fa;margin:0}

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evals import suite_compliance, suite_leads, suite_messages, suite_planner
+from evals import suite_compliance, suite_do_not_contact, suite_leads, suite_messages, suite_planner
 from evals.datasets import SUITES, Suite, load_dataset
 from evals.metrics import latency_stats, llm_usage
 from evals.recording import RECORDING, LLMSession, Replay
@@ -34,6 +34,7 @@ SUITE_MODULES: dict[str, ModuleType] = {
     "leads": suite_leads,
     "messages": suite_messages,
     "compliance": suite_compliance,
+    "do_not_contact": suite_do_not_contact,
 }
 T = TypeVar("T")
 R = TypeVar("R")

@@ -1,4 +1,5 @@
-"""Compliance: every rule fires on its failing case and stays quiet on a passing one; tone can only downgrade."""
+"""Compliance: every rule fires on its failing case and stays quiet on a passing one; the model review can
+only add caution (needs_review) or a do-not-contact rejection, never lift one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agents.compliance import RULES, ToneOut, apply_tone_review, compliance, review_prospect
+from agents.compliance import DO_NOT_CONTACT, RULES, ToneOut, apply_tone_review, compliance, review_prospect
 from agents.compliance_rules import DEFAULT_BASIS
 from agents.copywriter import draft_from_template
 from foundation.schemas import Campaign, ComplianceReview, Message, PrivacySettings, TargetAudience
@@ -85,6 +86,10 @@ REJECTIONS: list[tuple[str, dict[str, Any]]] = [
     ("bio_do_not_contact", {"bio": "no cold emails"}),
     ("bio_do_not_contact", {"bio": "No sales. Just code."}),
     ("bio_do_not_contact", {"bio": "DMs closed"}),
+    # issue 10: an opt-out aimed at job offers and sales, phrased as "ignored", was approved
+    ("bio_do_not_contact", {"bio": "Job offers and sales pitches will be ignored."}),
+    ("bio_do_not_contact", {"bio": "Recruiter messages go straight to /dev/null"}),
+    ("bio_do_not_contact", {"bio": "Keine Anfragen von Recruitern"}),
     ("excluded_company", {"company": "@google"}),
     ("excluded_company", {"company": "Meta"}),
     ("excluded_company", {"company": "Google Inc."}),
@@ -189,6 +194,34 @@ def test_tone_review_never_upgrades(fields: dict[str, Any]) -> None:
     assert apply_tone_review(flagged_by_rules, FLAGGED).reasons == flagged_by_rules.reasons
 
 
+OPTED_OUT = ToneOut(verdict="ok", bio_opt_out=True, opt_out_quote="my inbox is not a sales channel")
+
+
+def test_the_models_opt_out_shares_the_rules_reason_code() -> None:
+    assert DO_NOT_CONTACT in RULES
+
+
+@pytest.mark.parametrize("fields", [{}, {"country": "AT", "campaign": STANDARD}])
+def test_model_opt_out_adds_a_rejection(fields: dict[str, Any]) -> None:
+    """Approved or needs_review, a bio the model reads as an opt-out rejects the prospect."""
+    before = review(bio="My inbox is not a sales channel.", **fields)
+    assert before.verdict in ("approved", "needs_review"), before.reasons  # the rules miss this one
+    result = apply_tone_review(before, OPTED_OUT)
+    assert result.verdict == "rejected" and result.lawful_basis is None
+    assert result.reasons == [
+        *before.reasons,
+        'bio_do_not_contact: the model reads the bio as asking not to be contacted ("my inbox is not a sales channel")',
+    ]
+
+
+@pytest.mark.parametrize("tone", [ToneOut(verdict="ok"), FLAGGED, ToneOut(verdict="ok", bio_opt_out=False)])
+def test_model_never_lifts_a_rules_opt_out(tone: ToneOut) -> None:
+    rejected = review(bio="Job offers and sales pitches will be ignored.")
+    assert rejected.verdict == "rejected" and "bio_do_not_contact" in codes(rejected)
+    result = apply_tone_review(rejected, tone)
+    assert (result.verdict, result.reasons, result.lawful_basis) == ("rejected", rejected.reasons, None)
+
+
 def drafted(**fields: Any) -> Any:
     prospect = alice(**fields)
     return prospect.model_copy(update={"message": draft_from_template(prospect, CAMPAIGN, "A", SETTINGS)})
@@ -212,6 +245,23 @@ def test_node_with_llm_sends_only_approved_drafts_to_tone_review() -> None:
     assert [p.compliance.verdict for p in final["prospects"]] == ["needs_review", "rejected"]
     assert len(llm.seen) == 1 and "gh_alice" in llm.seen[0][1].content
     assert "moved 1 of 1 approved" in next(e for e in events if e["event"] == "agent.reasoning")["data"]["text"]
+
+
+def test_node_with_llm_rejects_what_the_model_reads_as_an_opt_out() -> None:
+    """The rules reject one bio without asking the model; the model rejects the paraphrase they missed."""
+    llm = scripted(tool_call_message("ToneOut", OPTED_OUT.model_dump()))
+    prospects = [
+        drafted(bio="My inbox is not a sales channel."),
+        drafted(id="gh_bob", username="bob", bio="Job offers and sales pitches will be ignored."),
+    ]
+    final, events = run_node(compliance, {"campaign": CAMPAIGN, "prospects": prospects}, llm=llm)
+    reviews = [p.compliance for p in final["prospects"]]
+    assert [r.verdict for r in reviews] == ["rejected", "rejected"]
+    assert [codes(r) for r in reviews] == [["bio_do_not_contact"], ["bio_do_not_contact"]]
+    assert "the model reads the bio" in reviews[0].reasons[0] and "ignored" in reviews[1].reasons[0]
+    assert len(llm.seen) == 1 and "inbox is not a sales channel" in llm.seen[0][1].content
+    summary = next(e for e in events if e["event"] == "agent.reasoning")["data"]["text"]
+    assert "rejected 1 whose bio asks not to be contacted" in summary
 
 
 def test_unusable_tone_answer_fails_closed() -> None:

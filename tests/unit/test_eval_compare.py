@@ -46,6 +46,10 @@ def _run(
         ("llm.total_tokens", "lower"),
         ("planner.examples", "none"),
         ("compliance.confusion.rejected.approved", "none"),
+        ("do_not_contact.holdout_recall", "higher"),
+        ("do_not_contact.holdout_false_alarm_rate", "lower"),
+        ("do_not_contact.by_language.de.false_alarms", "lower"),
+        ("do_not_contact.tune.positives", "none"),
     ],
 )
 def test_direction_table(metric: str, expected: str) -> None:

@@ -17,7 +17,15 @@ import pytest
 
 from agents.compliance_rules import review_prospect
 from agents.copywriter import draft_from_template
-from evals.datasets import SUITES, ComplianceExample, LeadsExample, MessagesExample, PlannerExample, load_dataset
+from evals.datasets import (
+    SUITES,
+    ComplianceExample,
+    DoNotContactExample,
+    LeadsExample,
+    MessagesExample,
+    PlannerExample,
+    load_dataset,
+)
 from foundation.schemas import ComplianceReview
 from foundation.settings import Settings
 from foundation.vocabulary import load_vocabulary
@@ -25,7 +33,7 @@ from sandbox import build_world
 from sandbox.truth import truth
 from tools.suppression import SuppressionList
 
-MINIMUM = {"planner": 60, "leads": 6, "messages": 30, "compliance": 40}
+MINIMUM = {"planner": 60, "leads": 6, "messages": 30, "compliance": 40, "do_not_contact": 80}
 FOOTER_START = "\n\n--\n"  # the line `agents.copy_templates.footer` starts with
 KNOWN_BUG = "known-bug"
 
@@ -206,3 +214,18 @@ def test_clean_approvals_carry_the_real_footer() -> None:
         footer = message.body.split(FOOTER_START, 1)[1]
         assert f"github.com/{example.prospect.username}" in footer and "To opt out" in footer, example.id
         assert "example.invalid" not in footer and "MISSING" not in footer, example.id
+
+
+# ---- do_not_contact ---------------------------------------------------------------------------------
+def test_do_not_contact_covers_five_languages_both_labels_and_both_halves_evenly() -> None:
+    """Each (language, label) group is split evenly, so neither half can lean on easy examples."""
+    bios: list[DoNotContactExample] = examples("do_not_contact")
+    groups = Counter((e.lang, e.opt_out, e.split) for e in bios)
+    for lang in ("en", "de", "fr", "es", "pt"):
+        for opt_out in (True, False):
+            tune, holdout = groups[(lang, opt_out, "tune")], groups[(lang, opt_out, "holdout")]
+            assert holdout >= 6 and abs(tune - holdout) <= 1, (lang, opt_out, tune, holdout)
+    assert len({e.bio for e in bios}) == len(bios), "duplicate bio"
+    assert all(e.id.startswith(f"{e.lang}-{'out' if e.opt_out else 'ok'}-") for e in bios)
+    near_misses = Counter(tag for e in bios if not e.opt_out for tag in e.tags)
+    assert near_misses["negation"] >= 10 and near_misses["near-miss"] >= 10 and near_misses["role"] >= 5

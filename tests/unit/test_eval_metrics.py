@@ -12,6 +12,7 @@ from evals.datasets import PlannerExpectation
 from evals.metrics import (
     aggregate_planner,
     compliance_scores,
+    detection_scores,
     latency_stats,
     lead_scores,
     llm_usage,
@@ -179,6 +180,22 @@ def test_compliance_scores() -> None:
     assert compliance_scores([])["accuracy"] is None
     with pytest.raises(ValueError):
         compliance_scores([("approved", "ok")])
+
+
+def test_detection_scores() -> None:
+    rows = [(True, True), (True, True), (True, False), (False, False), (False, True), (False, False), (False, False)]
+    scores = detection_scores(rows)
+    assert scores == {
+        "n": 7,
+        "positives": 3,
+        "negatives": 4,
+        "recall": 0.6667,
+        "false_alarm_rate": 0.25,
+        "misses": 1,
+        "false_alarms": 1,
+    }
+    assert detection_scores([(False, False)])["recall"] is None
+    assert detection_scores([(True, True)])["false_alarm_rate"] is None
 
 
 # ---- cost and latency --------------------------------------------------------------------------
