@@ -2,9 +2,10 @@
 
 Everything a template may say about a person comes from `personalization_facts`, which reads only
 the prospect's signals' evidence and profile, so a template draft cannot state something we never
-observed. A placeholder whose fact is missing is never left in the text: mustache-style sections
-(`{{#company}}...{{/company}}`, inverted `{{^company}}...{{/company}}`) let a template rephrase
-generically, and any other sentence that needs a missing fact is dropped.
+observed, and nothing a bio or README says; a name that does not look like one is not quoted (the
+greeting is "Hi there"). A placeholder whose fact is missing is never left in the text: mustache-style
+sections (`{{#company}}...{{/company}}`, inverted `{{^company}}...{{/company}}`) let a template
+rephrase generically, and any other sentence that needs a missing fact is dropped.
 
 The footer is built here too, by code, for both the template and the LLM path: the GDPR Art. 14
 notice, the Art. 21 / CAN-SPAM opt-out and the sender's postal address must never depend on a model.
@@ -20,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from agents.profile_text import first_name, full_name, quotable_company
 from foundation.schemas import Campaign, Evidence, Fact, MessageTemplate, Prospect
 from foundation.settings import Settings
 from privacy.optout import LinkSigner, link_signer
-from tools.normalize import display_company
 
 _SECTION = re.compile(r"\{\{([#^])(\w+)\}\}(.*?)\{\{/\2\}\}", re.DOTALL)
 _FIELD = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -37,7 +38,7 @@ DEFAULT_TEMPLATES: tuple[MessageTemplate, ...] = (
         subject="{{#recent_project}}Your work on {{recent_project}}{{/recent_project}}"
         "{{^recent_project}}Your open-source work{{/recent_project}}",
         personalization_fields=["recent_project", "signal", "tech_stack", "company"],
-        body="""Hi{{#first_name}} {{first_name}}{{/first_name}},
+        body="""Hi{{#first_name}} {{first_name}}{{/first_name}}{{^first_name}} there{{/first_name}},
 
 {{#signal}}I came across {{signal}} while looking at active open-source projects.{{/signal}}{{^signal}}I came across your public GitHub profile while looking at active open-source projects.{{/signal}}
 
@@ -55,7 +56,7 @@ Thanks,
         subject="{{#tech_stack}}A question about your {{tech_stack}} work{{/tech_stack}}"
         "{{^tech_stack}}A question about your open-source work{{/tech_stack}}",
         personalization_fields=["tech_stack", "recent_project", "company"],
-        body="""Hi{{#first_name}} {{first_name}}{{/first_name}},
+        body="""Hi{{#first_name}} {{first_name}}{{/first_name}}{{^first_name}} there{{/first_name}},
 
 {{#tech_stack}}Your public repositories are mostly {{tech_stack}}{{#recent_project}}, including {{recent_project}}{{/recent_project}}.{{/tech_stack}}{{^tech_stack}}{{#recent_project}}I noticed your work on {{recent_project}}.{{/recent_project}}{{/tech_stack}} I'm writing from {{sender_company}}: we build developer tooling that we would like people with hands-on experience to try.
 
@@ -73,7 +74,7 @@ Best,
         subject="Quick question{{#recent_project}} about {{recent_project}}{{/recent_project}}",
         personalization_fields=["recent_project", "company"],
         length="short",
-        body="""Hi{{#first_name}} {{first_name}}{{/first_name}},
+        body="""Hi{{#first_name}} {{first_name}}{{/first_name}}{{^first_name}} there{{/first_name}},
 
 {{#recent_project}}I have been reading through {{recent_project}}.{{/recent_project}} I'm writing from {{sender_company}}; we make tools for developers{{#company}} at companies like {{company}}{{/company}}, and I would value your honest opinion on them.
 
@@ -177,12 +178,15 @@ def _join(items: list[str]) -> str:
 
 
 def personalization_facts(prospect: Prospect) -> dict[str, Fact]:
-    """Every fact a draft may state about the prospect, keyed by placeholder, each with its source."""
+    """Every fact a draft may state about the prospect, keyed by placeholder, each with its source.
+    The name and company only when they can be quoted (`agents.profile_text`); the bio never."""
     facts: dict[str, Fact] = {}
-    if prospect.name and prospect.name.strip():
-        facts["name"] = Fact(name="name", value=prospect.name.strip(), source="profile.name")
-        facts["first_name"] = Fact(name="first_name", value=prospect.name.split()[0], source="profile.name")
-    company = display_company(prospect.company)
+    name, first = full_name(prospect.name), first_name(prospect.name)
+    if name:
+        facts["name"] = Fact(name="name", value=name, source="profile.name")
+    if first:
+        facts["first_name"] = Fact(name="first_name", value=first, source="profile.name")
+    company = quotable_company(prospect.company)
     if company:
         facts["company"] = Fact(name="company", value=company, source="profile.company")
     languages = prospect.developer_profile.languages[:3]

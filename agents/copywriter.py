@@ -2,9 +2,10 @@
 
 Without a model every draft comes from a template (`agents.copy_templates`). With a model the
 template draft is handed over as a starting point together with the evidence, and whatever comes
-back is checked deterministically: a repository, number or fact the evidence does not contain sends
-the draft back with the problems listed, and after the retries the template draft is used. The
-compliance footer is always appended by code, never written by the model.
+back is checked deterministically: a repository, number, achievement or fact the evidence does not
+contain, or a greeting to anyone but the quotable first name, sends the draft back with the problems
+listed, and after the retries the template draft is used. The compliance footer is always appended
+by code, never written by the model.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from agents.copy_templates import (
     render_subject,
     sender_identity,
 )
-from agents.grounding import claim_problems, evidence_bundle, fact_problems, reference_text
+from agents.grounding import claim_problems, evidence_bundle, fact_problems, greeting_problems, reference_text
 from agents.state import State
 from foundation.events import MESSAGE_DRAFTED, emit, reasoning
 from foundation.schemas import Campaign, Fact, Message, MessageTemplate, Prospect
@@ -121,6 +122,7 @@ def grounding_problems(draft: DraftOut, prospect: Prospect, length: str = "mediu
     if len(draft.body.split()) > MAX_WORDS[length]:
         problems.append(f"body longer than {MAX_WORDS[length]} words")
     problems += claim_problems(text, prospect, reference)
+    problems += greeting_problems(draft.body, prospect)
     for fact in draft.facts_used:
         problems += fact_problems(fact, prospect, reference)
     return problems

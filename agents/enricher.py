@@ -18,7 +18,6 @@ from langgraph.types import Send
 from agents.context import Context
 from agents.state import CandidateTask, State
 from foundation.events import PROSPECT_ENRICHED, emit, reasoning
-from foundation.regions import matches_targets
 from foundation.schemas import Campaign, DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
 from tools.geo import normalize_location
@@ -99,10 +98,8 @@ def _enrich(
     if not is_person(profile.login, profile.type):
         return {"dropped": ["not_a_person"]}
     place = normalize_location(profile.location)
-    if not matches_targets(audience.target_regions, place.country):
-        return {"dropped": ["outside_target_regions"]}
-    if audience.target_cities and place.city not in audience.target_cities:
-        return {"dropped": ["outside_target_cities"]}
+    if (outside := audience.place_rejection(place.country, place.city)) is not None:
+        return {"dropped": [outside]}
     orgs: list[str] = []
     if audience.exclude_companies or audience.include_companies:
         orgs = call("user_orgs", lambda: client.orgs(candidate.login))

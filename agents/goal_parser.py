@@ -87,6 +87,12 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
     included = {k: v for k, v in reading.companies["include"].items() if k not in excluded}
     if len(included) < len(reading.companies["include"]):
         reading.notes.append("a company both included and excluded is excluded")
+    excluded_regions = _unique(reading.excluded_regions)
+    excluded_cities = _unique(reading.excluded_cities)
+    regions = [r for r in _unique(reading.regions) if r not in excluded_regions]
+    cities = [c for c in _unique(reading.cities) if c not in excluded_cities]
+    if len(regions) + len(cities) < len(_unique(reading.regions)) + len(_unique(reading.cities)):
+        reading.notes.append("a place both targeted and excluded is excluded")
     audience = TargetAudience(
         languages=_unique(reading.languages),
         topics=_unique([t for d in domains for t in vocabulary.domains[d].topics]),
@@ -94,11 +100,13 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
         activity_days=activity or 90,
         min_contributions=numbers.min_contributions or 1,
         exclude_companies=list(excluded.values()),
-        target_regions=_unique(reading.regions),
+        target_regions=regions,
         role=_role(reading),
         domains=domains,
         include_companies=list(included.values()),
-        target_cities=_unique(reading.cities),
+        target_cities=cities,
+        exclude_regions=excluded_regions,
+        exclude_cities=excluded_cities,
     )
     about_software = bool(audience.languages or domains or reading.software or reading.developer_words or numbers.mentions_code)
     refusal = None

@@ -162,6 +162,7 @@ def goal_index() -> GoalIndex:
         ("stop", lex.stop_phrases),
         ("exclude", lex.company_triggers.exclude),
         ("exclude_known", lex.company_triggers.exclude_known_only),
+        ("exclude_known", lex.place_exclusion_triggers),
         ("include", lex.company_triggers.include),
         ("include_known", lex.company_triggers.include_known_only),
     ]

@@ -1,9 +1,10 @@
 """How the goal parser reads words in context: which phrase is a language, a place or a company here.
 
 `goal_parser_lexicon` says what a phrase can mean; this module decides what it does mean from its
-neighbours: "Go" before "developers" is the language, "Google" after "excluding" is a company to
-leave out, "TX" after "Austin," confirms the city. Anything that ends up meaning nothing is
-recorded as ignored, so `parse_goal` can report it.
+neighbours: "Go" before "developers" is the language, "Google" or "China" after "excluding" is a
+company or a place to leave out ("anywhere but China" excludes China, it never targets it), "TX"
+after "Paris," says which Paris. Anything that ends up meaning nothing is recorded as ignored, so
+`parse_goal` can report it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from tools.geo import PlaceRef, gazetteer, normalize_location
 from tools.normalize import Token, canonical_company, company_directory, display_company, fold
 
 _PLACE_PREFERENCE = ("region", "country", "city", "subdivision")
-# Codes ("TX", "DE", "ON") are trusted in a goal only right after "<city>," — elsewhere "IT", "ME"
-# or "CA" are as likely words as places.
+# Place kinds that can say which city of a name is meant when they follow it ("Paris, TX").
+_QUALIFIER_KINDS = frozenset({"country", "code", "subdivision", "subdivision_code"})
+# Codes ("TX", "DE", "ON") are trusted in a goal only right after a city ("Austin, TX", "Paris TX"):
+# elsewhere "IT", "ME" or "CA" are as likely words as places.
 _CODE_KINDS = frozenset({"code", "subdivision_code"})
 _SEPARATORS = frozenset({",", "/", "&", "+", "and", "or", "nor"})
 _SENTENCE_ENDS = frozenset(".!?")
@@ -65,6 +68,8 @@ class Reading:
     software: bool = False
     regions: list[str] = field(default_factory=list)
     cities: list[str] = field(default_factory=list)
+    excluded_regions: list[str] = field(default_factory=list)
+    excluded_cities: list[str] = field(default_factory=list)
     companies: dict[str, dict[str, str]] = field(default_factory=lambda: {"exclude": {}, "include": {}})
     stars: list[tuple[str, str]] = field(default_factory=list)
     activity: list[tuple[int, str]] = field(default_factory=list)
@@ -97,8 +102,8 @@ def _items(tokens: list[Token], index: GoalIndex, skip: frozenset[int]) -> list[
             if meaning.kind == "place" and meaning.place is not None:
                 if gaz.needs_capital(words) and not span[0].capitalised:
                     continue
-                after_comma = start > 0 and toks[start - 1].text == ","
-                if meaning.place.kind in _CODE_KINDS and not (caps and after_comma):
+                after_city = start > 0 and (toks[start - 1].text == "," or gaz.city_before(toks, start))
+                if meaning.place.kind in _CODE_KINDS and not (caps and after_city):
                     continue
                 short_city = meaning.place.kind in ("city", "subdivision") and len(words[0]) <= 2
                 if len(words) == 1 and (words[0] in index.stop_words or short_city) and not caps:
@@ -204,75 +209,143 @@ def _add_company(reading: Reading, mode: str, named: Meaning | str, surface: str
             reading.notes.append(entry.note)
 
 
-def _read_companies(reading: Reading, j: int, mode: str, known_only: bool) -> int:
-    """Read a list of companies after a trigger ("excluding Google, Meta and Acme"); return the next item."""
-    while (found := _company_at(reading, j, known_only)) is not None:
-        named, after = found
-        _add_company(reading, mode, named, reading.span_text(j, after))
-        j = after
-        if _is_separator(reading, j) and _company_at(reading, j + 1, known_only) is not None:
-            j += 1
-        else:
-            break
+def _place_refs(reading: Reading, i: int) -> list[PlaceRef]:
+    """The meanings of item i that can stand alone as a place (codes need a city before them)."""
+    refs = [m.place for m in reading.items[i].meanings if m.kind == "place" and m.place is not None]
+    return [ref for ref in refs if ref.kind not in _CODE_KINDS]
+
+
+def _place_at(reading: Reading, j: int) -> int | None:
+    """The item of the place named from item j on, past filler and people words ("anyone in the EU")."""
+    while j < len(reading.items) and (_is_filler(reading, j) or reading.items[j].kinds() == {"people"}):
+        j += 1
+    if j >= len(reading.items) or not _place_refs(reading, j) or _names_software(reading, j):
+        return None
     return j
 
 
-def _apply_place(reading: Reading, i: int, refs: list[PlaceRef]) -> None:
-    """Add the most general reading of a place word: region, then country, city, state."""
+def _named_at(reading: Reading, j: int, mode: str, known_only: bool) -> bool:
+    """Item j starts a company, or when excluding a place, that the list after a trigger goes on with."""
+    return _company_at(reading, j, known_only) is not None or (mode == "exclude" and _place_at(reading, j) is not None)
+
+
+def _read_entry(reading: Reading, j: int, mode: str, known_only: bool) -> int | None:
+    """Record the company (or, when excluding, the place) named at item j; the next item, or None."""
+    if (found := _company_at(reading, j, known_only)) is not None:
+        named, after = found
+        _add_company(reading, mode, named, reading.span_text(j, after))
+        return after
+    if mode == "exclude" and (k := _place_at(reading, j)) is not None:
+        return _apply_place(reading, k, _place_refs(reading, k), exclude=True)
+    return None
+
+
+def _read_list(reading: Reading, j: int, mode: str, known_only: bool) -> int:
+    """Read what a trigger names ("excluding Google, Meta and Acme", "anywhere but China or Russia"); the next item."""
+    while (after := _read_entry(reading, j, mode, known_only)) is not None:
+        j = after
+        if not (_is_separator(reading, j) and _named_at(reading, j + 1, mode, known_only)):
+            break
+        j += 1
+    return j
+
+
+def _apply_place(reading: Reading, i: int, refs: list[PlaceRef], exclude: bool = False) -> int:
+    """Target (or exclude) the most general reading of a place word: region, country, city, state.
+
+    Returns the next item to read: past a state or country that says which place was meant.
+    """
     item = reading.items[i]
     surface, key = reading.surface(item), reading.key(item)
+    qualified = _qualifier(reading, i, refs)
+    after = i + 1
+    if qualified is not None:
+        _, after, refs = qualified
     ref = next(r for kind in _PLACE_PREFERENCE for r in refs if r.kind == kind)
+    if qualified is None and gazetteer().is_ambiguous_alone(tuple(key.split())):
+        reading.notes.append(f"'{surface}' names places in several countries: read as {ref.name} ({ref.countries[0]})")
+    regions = reading.excluded_regions if exclude else reading.regions
     if ref.kind == "region":
-        reading.regions.extend([*ref.regions, *ref.countries])
+        regions.extend([*ref.regions, *ref.countries])
         if not ref.regions and not ref.countries:
             reading.notes.append(f"'{surface}' read as: no region filter")
         elif ref.countries:
             reading.notes.append(f"'{surface}' expanded to {', '.join(ref.countries)}")
     elif ref.kind == "country":
-        reading.regions.append(ref.countries[0])
+        regions.append(ref.countries[0])
         if key != fold(ref.name) and not surface.isupper():
             reading.notes.append(f"'{surface}' read as {ref.countries[0]} ({ref.name})")
     elif ref.kind == "city" and ref.city:
-        country = _city_country(reading, i, ref)
-        reading.cities.append(ref.city)
-        reading.regions.append(country)
+        country = ref.countries[0] if qualified is None else qualified[0]
+        if exclude:
+            reading.excluded_cities.append(ref.city)
+            if qualified is not None:
+                reading.notes.append(
+                    f"'{reading.span_text(i, after)}' excluded by its name: every city called {ref.city} is left out"
+                )
+        else:
+            reading.cities.append(ref.city)
+            regions.append(country)
         if key != fold(ref.city):
             reading.notes.append(f"'{surface}' read as the city {ref.city} ({country})")
+    elif exclude:
+        reading.ignored.append(reading.span_text(i, after))
+        reading.notes.append(f"'{surface}' not excluded: state and province filters are not supported")
     else:
-        reading.regions.append(ref.countries[0])
+        regions.append(ref.countries[0])
         reading.notes.append(f"'{surface}' read as {ref.countries[0]}: state and province filters are not supported")
+    return after
 
 
-def _city_country(reading: Reading, i: int, city: PlaceRef) -> str:
-    """The city's country, unless "<city>, <state or country>" says another ("London, Ontario")."""
-    if not _is_separator(reading, i + 1) or i + 2 >= len(reading.items):
-        return city.countries[0]
-    if not any(m.kind == "place" for m in reading.items[i + 2].meanings):
-        return city.countries[0]
-    place = normalize_location(reading.span_text(i, i + 3))
-    return place.country if place.country and place.city == city.city else city.countries[0]
+def _qualifier(reading: Reading, i: int, refs: list[PlaceRef]) -> tuple[str, int, list[PlaceRef]] | None:
+    """The country a state or country right after place item i gives it, the next item, and the
+    meanings of item i that hold there (a city of that name, when the city is usually elsewhere).
+
+    "London, Ontario", "Paris, TX", "Paris Texas", "Berlin, DE" and "Georgia, USA" are read as one
+    place by `normalize_location` (a same-named town in that state when the city is elsewhere).
+    None when no such word follows, when it is a city (the next one of a list) or when it does not
+    place item i: "Germany, France" and "Berlin, France" are lists, not a French Berlin.
+    """
+    j = i + 2 if _is_comma(reading, i + 1) else i + 1
+    if j >= len(reading.items) or not {ref.kind for ref in refs} & {"city", "subdivision"}:
+        return None
+    where = [m.place for m in reading.items[j].meanings if m.kind == "place" and m.place is not None]
+    kinds = {ref.kind for ref in where}
+    if not kinds or not kinds <= _QUALIFIER_KINDS:
+        return None
+    country = normalize_location(reading.span_text(i, j + 1)).country
+    own = {c for m in reading.items[i].meanings if m.place is not None for c in m.place.countries}
+    if country is None or country not in {c for ref in where for c in ref.countries}:
+        return None
+    if country not in own and not kinds & {"subdivision", "subdivision_code"}:
+        return None
+    held = [ref for ref in refs if country in ref.countries] or [ref for ref in refs if ref.kind == "city"]
+    return (country, j + 1, held) if held else None
 
 
-def _read_item(reading: Reading, i: int) -> None:
-    """Apply what item i means out of a company context; report it when nothing applies."""
+def _is_comma(reading: Reading, j: int) -> bool:
+    return 0 <= j < len(reading.items) and reading.tokens[reading.items[j].start].text == ","
+
+
+def _read_item(reading: Reading, i: int) -> int:
+    """Apply what item i means out of a company context, reporting it when nothing applies; the next item."""
     item = reading.items[i]
     surface = reading.surface(item)
-    refs = [m.place for m in item.meanings if m.kind == "place" and m.place is not None]
-    places = [ref for ref in refs if ref.kind not in _CODE_KINDS]
+    places = _place_refs(reading, i)
     if places and _names_software(reading, i):
         reading.notes.append(f"'{surface}' not read as a place: here it names software")
         places = []
-    if places:
-        _apply_place(reading, i, places)
+    after = _apply_place(reading, i, places) if places else i + 1
     used = [_apply(reading, i, meaning, surface) for meaning in item.meanings]
-    if places or any(used) or (refs and _confirms_city(reading, i)) or _star_phrase_around(reading, i):
-        return
+    if places or any(used) or _star_phrase_around(reading, i):
+        return after
     token = reading.tokens[item.start]
     if token.kind == "punct" or (item.end - item.start == 1 and token.key in reading.index.stop_words):
-        return
+        return after
     reading.ignored.append(surface)
     if item.kinds() & {"company", "group"}:
         reading.notes.append(f"'{surface}' ignored: name a company after 'at' or 'excluding' to filter on it")
+    return after
 
 
 def _names_software(reading: Reading, i: int) -> bool:
@@ -305,17 +378,6 @@ def _star_phrase_around(reading: Reading, i: int) -> bool:
     if stars:
         reading.stars.append((stars[0], reading.span_text(i, j + 1)))
     return bool(stars)
-
-
-def _confirms_city(reading: Reading, i: int) -> bool:
-    """Item i is a state or country code that agrees with the city before it ("Austin, TX")."""
-    if i < 2 or not _is_separator(reading, i - 1):
-        return False
-    city = next((m.place for m in reading.items[i - 2].meanings if m.place and m.place.kind == "city"), None)
-    if city is None:
-        return False
-    place = normalize_location(f"{reading.surface(reading.items[i - 2])}, {reading.surface(reading.items[i])}")
-    return place.country == city.countries[0]
 
 
 def _apply(reading: Reading, i: int, meaning: Meaning, surface: str) -> bool:
@@ -385,15 +447,15 @@ def _excluded_staff(reading: Reading, j: int) -> tuple[int, bool] | None:
 
 
 def _read_context(reading: Reading, i: int, mode: str, known_only: bool) -> int:
-    """Read the companies after the trigger at item i; return the next item to read."""
+    """Read the companies (and places, when excluding) after the trigger at item i; return the next item to read."""
     start = i + 1
     if mode == "exclude" and (staff := _excluded_staff(reading, start)) is not None:
         start, known_only = staff
-    after = _read_companies(reading, start, mode, known_only)
+    after = _read_list(reading, start, mode, known_only)
     trigger_item = reading.items[i]
     words = [t for t in reading.tokens[trigger_item.start : trigger_item.end] if t.kind == "word"]
     if after == start and any(t.key not in reading.index.stop_words for t in words):
-        reading.ignored.append(reading.surface(trigger_item))  # "outside Europe": nothing it could exclude
+        reading.ignored.append(reading.surface(trigger_item))  # "outside the office": nothing it could exclude
     return after
 
 
@@ -406,6 +468,5 @@ def read_words(text: str, tokens: list[Token], skip: frozenset[int], index: Goal
         if trigger is not None:
             i = _read_context(reading, i, *trigger)
             continue
-        _read_item(reading, i)
-        i += 1
+        i = _read_item(reading, i)
     return reading

@@ -126,6 +126,8 @@ def describe(plan: SearchPlan) -> str:
         f"active within {a.activity_days} days",
         f"regions={a.target_regions or 'anywhere'}",
     ]
+    if a.exclude_regions or a.exclude_cities:
+        parts.append(f"not in {', '.join(a.exclude_cities + a.exclude_regions)}")
     if a.exclude_companies:
         parts.append(f"excluding {', '.join(a.exclude_companies)}")
     text = f"plan: {'; '.join(parts)}; {len(plan.queries)} searches; top {plan.max_prospects}"

@@ -151,7 +151,8 @@ def _describe(detail: ErrorDetails) -> str:
 
 
 def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:
-    """Canonical languages, domains expanded to topics, upper-case regions; or None and the problems."""
+    """Canonical languages, domains expanded to topics, upper-case regions (an excluded one is never a
+    target, as in the rules parser); or None and the problems."""
     audience = plan.audience
     problems: list[str] = []
     names = {name.lower(): name for name in vocabulary.languages}
@@ -172,13 +173,8 @@ def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, l
                 f"audience.topics: {topic!r} is not a GitHub topic slug (lowercase letters, digits and hyphens, "
                 "at most 50 characters, e.g. machine-learning)"
             )
-    regions = [region.strip().upper() for region in audience.target_regions]
-    for given, region in zip(audience.target_regions, regions, strict=True):
-        if region not in REGIONS and region not in ISO_ALPHA2:
-            problems.append(
-                f"audience.target_regions: {given!r} is neither an ISO 3166-1 alpha-2 country code nor one of "
-                f"the region codes {', '.join(REGIONS)}"
-            )
+    regions = _region_codes("target_regions", audience.target_regions, problems)
+    excluded = _region_codes("exclude_regions", audience.exclude_regions, problems)
     if problems:
         return None, problems
     domain_topics = [topic for domain in domains for topic in vocabulary.domains[domain].topics]
@@ -187,10 +183,24 @@ def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, l
             "languages": _unique(languages),
             "domains": _unique(domains),
             "topics": _unique(domain_topics + audience.topics),
-            "target_regions": _unique(regions),
+            "target_regions": [region for region in _unique(regions) if region not in excluded],
+            "exclude_regions": _unique(excluded),
+            "exclude_cities": _unique([city.strip() for city in audience.exclude_cities if city.strip()]),
         }
     )
     return plan.model_copy(update={"audience": normalised}), []
+
+
+def _region_codes(name: str, given: list[str], problems: list[str]) -> list[str]:
+    """Upper-cased country and region codes of one audience field; what is neither goes to `problems`."""
+    codes = [code.strip().upper() for code in given]
+    for raw, code in zip(given, codes, strict=True):
+        if code not in REGIONS and code not in ISO_ALPHA2:
+            problems.append(
+                f"audience.{name}: {raw!r} is neither an ISO 3166-1 alpha-2 country code nor one of "
+                f"the region codes {', '.join(REGIONS)}"
+            )
+    return codes
 
 
 def _unique(values: list[str]) -> list[str]:

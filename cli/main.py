@@ -52,10 +52,18 @@ def _load_campaign(path: Path) -> Campaign:
 def _announce(settings: Settings) -> None:
     if settings.uses_sandbox:
         console.print(
-            "[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: using the built-in SANDBOX (generated data, not real people)"
+            "[yellow]GitHub:[/] no GITHUB_TOKEN, GitHub App or GITHUB_API_URL set: using the built-in SANDBOX "
+            "(generated data, not real people)"
         )
     else:
-        console.print(f"[green]GitHub:[/] {settings.github_api_url or 'https://api.github.com'}")
+        who = (
+            f"GitHub App {settings.github_app_id}"
+            if settings.uses_github_app
+            else "token"
+            if settings.github_token
+            else "anonymous"
+        )
+        console.print(f"[green]GitHub:[/] {settings.github_api_url or 'https://api.github.com'} ({who})")
     if settings.llm_enabled:
         console.print(f"[green]LLM:[/] {settings.cmo_model} at {settings.openai_base_url or 'api.openai.com'}")
     else:

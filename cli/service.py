@@ -87,7 +87,8 @@ def serve(
     bind_keys(settings)  # missing keys or schema: one clear line before the server starts
     if settings.uses_sandbox:
         console.print(
-            "[yellow]GitHub:[/] no GITHUB_TOKEN or GITHUB_API_URL set: jobs use the built-in SANDBOX (generated data, not real people)"
+            "[yellow]GitHub:[/] no GITHUB_TOKEN, GitHub App or GITHUB_API_URL set: jobs use the built-in SANDBOX "
+            "(generated data, not real people)"
         )
     config = ApiConfig(
         workers_inline=workers_inline, tune_gc=True, github_sandbox=open_sandbox if settings.uses_sandbox else None
@@ -153,7 +154,8 @@ def worker(
         fail("`cmo worker` needs REDIS_URL (without Redis, `cmo serve` runs the jobs in its own process)")
     if settings.uses_sandbox and not sandbox:
         fail(
-            "no GitHub is configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise), or pass --sandbox to use generated data"
+            "no GitHub is configured: set GITHUB_TOKEN or a GitHub App (GITHUB_APP_ID and its private key), and GITHUB_API_URL "
+            "for GitHub Enterprise; or pass --sandbox to use generated data"
         )
     ensure_embedded_schema(settings)
     bind_keys(settings)

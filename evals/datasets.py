@@ -31,6 +31,8 @@ class PlannerExpectation(BaseModel):
     role: Literal["maintainer", "contributor", "any"] | None = None
     target_regions: list[str] | None = None
     target_cities: list[str] | None = None
+    exclude_regions: list[str] | None = None
+    exclude_cities: list[str] | None = None
     exclude_companies: list[str] | None = None
     include_companies: list[str] | None = None
     max_prospects: int | None = None

@@ -24,6 +24,8 @@ PLANNER_LIST_FIELDS = (
     "domains",
     "target_regions",
     "target_cities",
+    "exclude_regions",
+    "exclude_cities",
     "exclude_companies",
     "include_companies",
 )

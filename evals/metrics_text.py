@@ -18,13 +18,16 @@ from agents.grounding import (
     EMAIL,
     NUMBER,
     URL,
+    achievement_claims,
     claim_problems,
     fact_problems,
+    greeting_claim,
     known_names,
     number_key,
     reference_text,
     repo_claims,
 )
+from agents.profile_text import GENERIC_GREETING
 from foundation.schemas import Message, Prospect
 
 _SIGNATURE_SEPARATOR = re.compile(r"^-- ?$", re.MULTILINE)
@@ -90,9 +93,10 @@ def groundedness(message: Message, prospect: Prospect) -> dict[str, Any]:
     Claims: each fact in `facts_used` (its source must name real evidence and its words appear in
     the evidence), and in subject and body each distinct link (must appear in the evidence), email
     address (never allowed), repository name (owner/name, `code` name or word beside "repository":
-    must be a known repo, owner, language, login or company) and number (must appear in the
-    evidence, "1,200" = "1200"). `score` = grounded / checked, 1.0 when nothing is checkable;
-    `ungrounded` lists the failing claims.
+    must be a known repo, owner, language, login or company), number (must appear in the evidence,
+    "1,200" = "1200") and achievement ("award", "won": must appear in the evidence); and whom the
+    greeting names, if anyone (the quotable first or full name). `score` = grounded / checked, 1.0
+    when nothing is checkable; `ungrounded` lists the failing claims.
     """
     reference = reference_text(prospect)
     text = _written(message)
@@ -104,6 +108,10 @@ def groundedness(message: Message, prospect: Prospect) -> dict[str, Any]:
     claims += [(f"email {e}", False) for e in dict.fromkeys(EMAIL.findall(text))]
     claims += [(f"repository {r}", r in known) for r in sorted(repo_claims(prose))]
     claims += [(f"number {n}", number_key(n) in allowed_numbers) for n in dict.fromkeys(NUMBER.findall(prose))]
+    claims += [(f"achievement {word}", word.lower() in reference) for word in achievement_claims(prose)]
+    greeting = greeting_claim(strip_footer(message.body), prospect)
+    if greeting is not None and greeting[0].casefold() not in ("", GENERIC_GREETING):
+        claims.append((f"greeting {greeting[0]}", greeting[1]))
     grounded = sum(ok for _, ok in claims)
     return {
         "score": round(grounded / len(claims), 4) if claims else 1.0,

@@ -8,7 +8,6 @@ false approval can never come from the model.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from agents.compliance_rules import review_prospect
 from evals.datasets import ComplianceExample
 from evals.metrics import compliance_scores
 from evals.suites import ExampleResult, SuiteContext, scope
+from foundation.csv_cells import csv_text
 from prompts import load_prompt
 from tools.suppression import SuppressionList
 
@@ -41,10 +41,7 @@ def _suppression(rows: list[dict[str, str]], folder: Path) -> SuppressionList:
         return SuppressionList.empty()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "suppression.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["kind", "value"])
-        writer.writeheader()
-        writer.writerows(rows)
+    path.write_text(csv_text(["kind", "value"], rows), encoding="utf-8", newline="")
     return SuppressionList.load(path)
 
 

@@ -24,6 +24,8 @@ _SHOWN_FIELDS = {
     "role",
     "target_regions",
     "target_cities",
+    "exclude_regions",
+    "exclude_cities",
     "exclude_companies",
     "include_companies",
 }

@@ -1,17 +1,17 @@
 """The run's files: leads_full.json, leads_contactable.csv, summary.json (trace.jsonl is streamed).
 
 Written atomically (temp file + rename), so an interrupted run never leaves a half-written artifact
-and a resumed run simply rewrites them.
+and a resumed run simply rewrites them. The CSV is for spreadsheets, and its names, companies,
+locations and drafts come from strangers' profiles: `foundation.csv_cells` neutralises every text cell.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from pathlib import Path
 
+from foundation.csv_cells import csv_text
 from foundation.schemas import Prospect
 from foundation.schemas.run import RunSummary
 
@@ -48,27 +48,24 @@ def contactable(prospects: list[Prospect]) -> list[Prospect]:
 
 
 def leads_csv(prospects: list[Prospect]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for p in contactable(prospects):
-        writer.writerow(
-            {
-                "id": p.id,
-                "username": p.username,
-                "name": p.name or "",
-                "email": p.email or "",
-                "company": p.company or "",
-                "location": p.location or "",
-                "country": p.country or "",
-                "score": p.score,
-                "signals": ";".join(p.signal_names()),
-                "subject": p.message.subject if p.message else "",
-                "body": p.message.body if p.message else "",
-                "variant": p.message.variant if p.message else "",
-            }
-        )
-    return buffer.getvalue()
+    rows = [
+        {
+            "id": p.id,
+            "username": p.username,
+            "name": p.name or "",
+            "email": p.email or "",
+            "company": p.company or "",
+            "location": p.location or "",
+            "country": p.country or "",
+            "score": p.score,
+            "signals": ";".join(p.signal_names()),
+            "subject": p.message.subject if p.message else "",
+            "body": p.message.body if p.message else "",
+            "variant": p.message.variant if p.message else "",
+        }
+        for p in contactable(prospects)
+    ]
+    return csv_text(CSV_COLUMNS, rows)
 
 
 def render_artifacts(prospects: list[Prospect], summary: RunSummary | None) -> dict[str, str]:

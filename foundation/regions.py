@@ -1,12 +1,17 @@
-"""Region codes and the countries they contain (ISO 3166-1 alpha-2).
+"""Region codes and the countries they contain (ISO 3166-1 alpha-2), and the audience's place rule.
 
 One table shared by the goal parser (what "Europe" means), the enricher (country -> region) and
-the sandbox's ground truth, so the three can never disagree about who is "in the EU".
+the sandbox's ground truth, so the three can never disagree about who is "in the EU"; and one
+function (`place_rejection`) that both the enricher and the ground truth apply to targets and
+exclusions, so "anywhere but China" means the same to the pipeline and to its judge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
+
+PlaceRejection = Literal["outside_target_regions", "outside_target_cities", "excluded_region", "excluded_city"]
 
 EU = frozenset(
     [
@@ -72,3 +77,45 @@ def matches_targets(targets: Iterable[str], country: str | None) -> bool:
     if not country:
         return False
     return any(country == t or country in REGIONS.get(t, ()) for t in wanted)
+
+
+def excluded_by(exclusions: Iterable[str], country: str | None) -> bool:
+    """True when `country` is one of `exclusions` (country or region codes).
+
+    An unknown country is never excluded: nothing says the person is in the place left out, and
+    dropping everyone without a readable location would turn "anywhere but China" into "only
+    people who say where they are".
+    """
+    return bool(country) and any(country == x or country in REGIONS.get(x, ()) for x in (e.upper() for e in exclusions))
+
+
+def _names_city(cities: Iterable[str], city: str | None) -> bool:
+    return city is not None and city.casefold() in {c.casefold() for c in cities}
+
+
+def place_rejection(
+    country: str | None,
+    city: str | None,
+    *,
+    target_regions: Iterable[str] = (),
+    target_cities: Iterable[str] = (),
+    exclude_regions: Iterable[str] = (),
+    exclude_cities: Iterable[str] = (),
+) -> PlaceRejection | None:
+    """Why a person in (`country`, `city`) is outside the audience's geography; None when inside.
+
+    Targets must all hold (a country or region among `target_regions`, a city among `target_cities`
+    when any is named); exclusions drop a person whose country or region is excluded or whose city
+    has an excluded name. An excluded city name drops every city of that name, so "not in
+    Cambridge" leaves out both Cambridges: for an exclusion, the broader reading is the safe one.
+    """
+    target_cities = list(target_cities)
+    if not matches_targets(target_regions, country):
+        return "outside_target_regions"
+    if target_cities and not _names_city(target_cities, city):
+        return "outside_target_cities"
+    if excluded_by(exclude_regions, country):
+        return "excluded_region"
+    if _names_city(exclude_cities, city):
+        return "excluded_city"
+    return None

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
 
     github_api_url: str | None = Field(default=None, description="GitHub REST base URL (GHES or compatible).")
     github_token: SecretStr | None = Field(default=None, description="GitHub token.")
+    # A GitHub App instead of the token (tools/github_app.py): installation tokens, renewed before they expire.
+    github_app_id: str | None = Field(default=None, description="GitHub App ID (or client ID).")
+    github_app_private_key: SecretStr | None = Field(default=None, description="The App's private key (PEM text).")
+    github_app_private_key_file: Path | None = Field(default=None, description="File with the App's private key (PEM).")
+    github_app_installation_id: int | None = Field(default=None, ge=1, description="Installation to act as.")
     github_max_requests: int = Field(default=5000, ge=1, description="Per-job API request budget.")
     github_max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest wait for a rate-limit reset.")
     github_concurrency: int = Field(default=8, ge=1, le=100, description="Parallel GitHub requests.")
@@ -93,9 +98,16 @@ class Settings(BaseSettings):
         return url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 
     @property
+    def uses_github_app(self) -> bool:
+        """Some GitHub App setting is set (graph/runner.py refuses a half-configured App, and an App
+        together with GITHUB_TOKEN; neither ever falls back to the sandbox)."""
+        app = (self.github_app_id, self.github_app_private_key, self.github_app_private_key_file, self.github_app_installation_id)
+        return any(value is not None for value in app)
+
+    @property
     def uses_sandbox(self) -> bool:
         """The sandbox runs only when the user configured no GitHub at all."""
-        return self.github_api_url is None and self.github_token is None
+        return self.github_api_url is None and self.github_token is None and not self.uses_github_app
 
     @property
     def llm_enabled(self) -> bool:

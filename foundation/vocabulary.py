@@ -48,6 +48,7 @@ class GoalLexicon(BaseModel):
     language_prepositions: list[str] = Field(default_factory=list)
     company_triggers: CompanyTriggers = Field(default_factory=CompanyTriggers)
     company_followers: list[str] = Field(default_factory=list)
+    place_exclusion_triggers: list[str] = Field(default_factory=list)
 
 
 class Vocabulary(BaseModel):

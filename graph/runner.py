@@ -30,6 +30,7 @@ from storage.checkpoints import open_checkpointer
 from storage.keyring import LOCAL_TENANT, get_keyring
 from tools.etag_cache import open_etag_cache
 from tools.github import GitHubClient
+from tools.github_app import AppCredentials
 from tools.github_transport import RateBudget
 from tools.suppression import SuppressionList
 
@@ -173,11 +174,12 @@ def _trace_file(out: Path) -> TextIO:
 @contextmanager
 def _environment(settings: Settings, api_base: str | None, sandbox: SandboxOpener | None) -> Iterator[tuple[str, GitHubClient]]:
     """The GitHub endpoint for this run: the configured API, or the sandbox the caller allows."""
-    from tools.github import GitHubError
+    from tools.github_transport import GitHubError
 
     with ExitStack() as stack:
         if api_base is None and not settings.uses_sandbox:
             api_base = settings.github_api_url or "https://api.github.com"
+        credentials: str | AppCredentials | None = None
         if api_base is None or api_base.startswith("sandbox:"):
             # The sandbox world is anchored to a day; a resumed run must see the world it started in.
             if api_base is None:
@@ -188,17 +190,18 @@ def _environment(settings: Settings, api_base: str | None, sandbox: SandboxOpene
                 seed, users, anchor = int(seed_text), int(users_text), date.fromisoformat(day)
             if sandbox is None:
                 raise BadInput(
-                    "no GitHub is configured: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise); the built-in "
-                    "sandbox of generated data runs only when asked for (`cmo run`, `cmo serve`, `cmo worker --sandbox`)"
+                    "no GitHub is configured: set GITHUB_TOKEN or a GitHub App (GITHUB_APP_ID and its private key), and "
+                    "GITHUB_API_URL for GitHub Enterprise; the built-in sandbox of generated data runs only when asked for "
+                    "(`cmo run`, `cmo serve`, `cmo worker --sandbox`)"
                 )
             url = stack.enter_context(sandbox(seed, users, anchor, settings.sandbox_latency_ms))
             api_base = f"sandbox:{seed}:{users}:{anchor.isoformat()}"
         else:
             url = api_base
-        token = settings.github_token.get_secret_value() if settings.github_token else None
+            credentials = _github_credentials(settings)
         client = GitHubClient(
             url,
-            token,
+            credentials,
             RateBudget(max_requests=settings.github_max_requests),
             open_etag_cache(settings.home, settings.redis_url, get_keyring(settings)),
             api_base,
@@ -211,3 +214,39 @@ def _environment(settings: Settings, api_base: str | None, sandbox: SandboxOpene
         except GitHubError as exc:
             raise BadInput(str(exc)) from exc
         yield api_base, client
+
+
+def _github_credentials(settings: Settings) -> str | AppCredentials | None:
+    """Who the run is on GitHub: the token's owner, a GitHub App's installation, or nobody.
+
+    A token and an App together are refused rather than ranked: which identity (and which rate
+    limit) a run spends must never be a guess. A half-configured App is refused too.
+    """
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    if not settings.uses_github_app:
+        return token
+    if token:
+        raise BadInput("both GITHUB_TOKEN and a GitHub App (GITHUB_APP_*) are set: unset one of them")
+    app_id = (settings.github_app_id or "").strip()
+    if not app_id:
+        raise BadInput("a GitHub App needs GITHUB_APP_ID (its app ID or client ID) besides its private key")
+    key, key_file = settings.github_app_private_key, settings.github_app_private_key_file
+    if key is not None and key_file is not None:
+        raise BadInput("set GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE, not both")
+    if key_file is not None:
+        try:
+            pem = key_file.expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(
+                f"cannot read GITHUB_APP_PRIVATE_KEY_FILE {key_file}: {getattr(exc, 'strerror', None) or exc}"
+            ) from exc
+    elif key is not None:
+        pem = key.get_secret_value()
+        if "\\n" in pem and "\n" not in pem:  # a PEM pasted into one line of .env or a CI secret
+            pem = pem.replace("\\n", "\n")
+    else:
+        raise BadInput(
+            f"GitHub App {app_id} needs its private key: GITHUB_APP_PRIVATE_KEY (the PEM text) or "
+            "GITHUB_APP_PRIVATE_KEY_FILE (the .pem file GitHub generated)"
+        )
+    return AppCredentials(app_id=app_id, private_key=pem, installation_id=settings.github_app_installation_id)

@@ -22,10 +22,8 @@ A masked field is also masked wherever its value is quoted elsewhere in the reco
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import json
 import re
 from typing import Any, Literal
@@ -33,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, TRACE
+from foundation.csv_cells import csv_text, read_csv
 from privacy.pii import Finding, replace_pii
 
 MaskMode = Literal["none", "partial", "full", "hash", "detect"]
@@ -179,26 +178,20 @@ def _mask_trace(content: bytes, rules: MaskingRules, key: bytes) -> bytes:
 
 def mask_artifact(name: str, content: bytes, rules: MaskingRules, key: bytes) -> bytes:
     """The artifact `name` as a download with `rules` applied: the leads files and the trace are
-    masked per field; the summary (counts, the plan), and files the rules leave as they are, are
-    returned byte for byte."""
+    masked per field (the CSV's text cells neutralised against formula injection, like every CSV we
+    write); the summary (counts, the plan), and files the rules leave as they are, are returned byte
+    for byte."""
     if name == LEADS_FULL:
         leads = json.loads(content)
         masked = [mask_record(lead, rules, key) for lead in leads]
         return content if masked == leads else (json.dumps(masked, indent=2, ensure_ascii=False) + "\n").encode()
     if name == LEADS_CONTACTABLE:
         text = content.decode("utf-8")
-        reader = csv.DictReader(io.StringIO(text))
-        rows = list(reader)
+        columns, rows = read_csv(text)  # the values as the run had them, before `csv_text` neutralised them
         masked_rows = [mask_record(row, rules, key) for row in rows]
-        if masked_rows == rows:
-            return content
-        buffer = io.StringIO()
-        writer = csv.DictWriter(
-            buffer, fieldnames=list(reader.fieldnames or []), lineterminator="\r\n" if "\r\n" in text else "\n"
-        )
-        writer.writeheader()
-        writer.writerows(masked_rows)
-        return buffer.getvalue().encode()
+        # Written again through the one neutraliser, so a file stored before it existed is safe too.
+        rendered = csv_text(columns, masked_rows, lineterminator="\r\n" if "\r\n" in text else "\n")
+        return content if rendered == text else rendered.encode()
     if name == TRACE:
         return _mask_trace(content, rules, key)
     return content

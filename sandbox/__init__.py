@@ -1,9 +1,11 @@
 """The project-owned GitHub sandbox: a generated world served with GitHub's REST v3 shapes.
 
-`cmo run` starts it in-process when no GitHub is configured, the tests drive it with real PyGithub,
-and `truth` scores a run against what the world really holds.
+`cmo run` starts it in-process when no GitHub is configured, the tests drive it with real PyGithub
+(also as a GitHub App's installation: `SandboxApp`), and `truth` scores a run against what the
+world really holds.
 """
 
+from sandbox.apps import AppInstallation, SandboxApp
 from sandbox.generator import build_world, generate_world
 from sandbox.goals import BUILTIN_GOALS, BuiltinGoal
 from sandbox.server import SandboxServer, ServerStats, open_sandbox
@@ -12,7 +14,9 @@ from sandbox.world import World
 
 __all__ = [
     "BUILTIN_GOALS",
+    "AppInstallation",
     "BuiltinGoal",
+    "SandboxApp",
     "SandboxServer",
     "ServerStats",
     "World",

@@ -3,8 +3,9 @@
 Real PyGithub talks to it over real HTTP, so the pipeline's pagination, conditional requests,
 rate-limit waits and retries run exactly as against api.github.com: Link headers, the 1,000-result
 search cap, per-resource limits with GitHub's headers, 304s that cost nothing, 204 on empty repos,
-and faults a test can schedule. This module is the plumbing and the routes; payload shapes and
-paging live in `render.py`, rate-limit buckets and faults in `limits.py`.
+faults a test can schedule, and optionally a GitHub App's `/app` endpoints. This module is the
+plumbing and the routes; payload shapes and paging live in `render.py`, rate-limit buckets and
+faults in `limits.py`, the App (its JWTs and installation tokens) in `apps.py`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sandbox.apps import AppError, SandboxApp
 from sandbox.generator import generate_world
 from sandbox.goals import BUILTIN_GOALS
 from sandbox.limits import Bucket, Fault, rate_limit_body, take_fault
@@ -81,6 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.sandbox._serve(self)
 
+    def do_POST(self) -> None:  # only the GitHub App's token endpoint (sandbox/apps.py) takes one
+        self.sandbox._serve(self)
+
     def log_message(self, format: str, *args: Any) -> None:
         return
 
@@ -107,8 +112,11 @@ class SandboxServer:
         core_limit: int = 5000,
         search_limit: int = 30,
         token: str | None = None,
+        app: SandboxApp | None = None,
     ) -> None:
-        self.world, self.latency_ms, self.error_rate, self.token = world, latency_ms, error_rate, token
+        """`token`: the only token accepted (None: any, or none). `app`: a GitHub App whose `/app`
+        endpoints this server answers; then every other request needs one of its live tokens."""
+        self.world, self.latency_ms, self.error_rate, self.token, self.app = world, latency_ms, error_rate, token, app
         self.searcher = Searcher(world)
         self._lock = threading.Lock()
         self._rng = random.Random(world.seed)
@@ -206,11 +214,18 @@ class SandboxServer:
         path = unquote(parts.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         base = f"http://{handler.headers.get('Host') or self.url.split('://')[1]}"
+        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))  # a body is never needed, but must be read
         with self._lock:
             self._stats.total += 1
             self._stats.by_path[path] += 1
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
+        if path == "/app" or path.startswith("/app/"):  # the App's own endpoints: a JWT, no REST rate limit
+            self._send(handler, self._fault(path) or self._app_answer(handler, path, base))
+            return
+        if handler.command != "GET":
+            self._send(handler, _not_found())
+            return
         resource = "search" if path.startswith("/search/") else "core"
         reply = self._unauthorized(handler) or self._fault(path)
         if reply is None:
@@ -219,8 +234,28 @@ class SandboxServer:
             reply.headers = self._buckets[resource].headers(resource) | reply.headers
         self._send(handler, reply)
 
+    def _app_answer(self, handler: BaseHTTPRequestHandler, path: str, base: str) -> Reply:
+        app = self.app
+        if app is None:
+            return _not_found()
+        try:
+            app.verify_jwt(handler.headers.get("Authorization"))
+            route = (handler.command, *path.strip("/").split("/"))
+            match route:
+                case ("GET", "app"):
+                    return Reply(200, app.app())
+                case ("GET", "app", "installations"):
+                    return Reply(200, app.list_installations(base))
+                case ("POST", "app", "installations", ident, "access_tokens") if ident.isdigit():
+                    return Reply(201, app.create_token(int(ident)))
+            return _not_found()
+        except AppError as exc:
+            return _error(exc.status, exc.message)
+
     def _unauthorized(self, handler: BaseHTTPRequestHandler) -> Reply | None:
         header = handler.headers.get("Authorization")
+        if self.app is not None:  # stricter than GitHub (anonymous reads): every request shows its token
+            return None if self.app.accepts(header) else _error(401, "Bad credentials")
         if header is None or self.token is None:
             return None
         scheme, _, value = header.partition(" ")

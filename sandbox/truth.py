@@ -3,15 +3,15 @@
 The definitions are the project's own, so a pipeline that applies them through the API can reach
 recall 1.0: a repo counts for a domain per `Vocabulary.domain_matches`; a maintainer is the owner, a
 top-3 contributor or one with >= 10% of the listed contributions (`RepoContribution.is_maintainer`);
-active means a commit (any repo) or a push event inside the window; regions come from
-`foundation.regions.matches_targets`. Forks, archived repos, bots and organizations never count.
+active means a commit (any repo) or a push event inside the window; places (target and excluded
+regions and cities) are judged by `TargetAudience.place_rejection`, as the enricher judges them.
+Forks, archived repos, bots and organizations never count.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from foundation.regions import matches_targets
 from foundation.schemas.campaign import TargetAudience
 from foundation.vocabulary import load_vocabulary
 from sandbox.search import int_range
@@ -61,18 +61,15 @@ def truth(world: World, audience: TargetAudience, now: datetime) -> set[str]:
     since = now - timedelta(days=audience.activity_days)
     excluded = {c.casefold() for c in audience.exclude_companies}
     included = {c.casefold() for c in audience.include_companies}
-    cities = {c.casefold() for c in audience.target_cities}
     people = set()
     for login in candidates:
         account = world.accounts[login]
         last = world.last_activity(login)
         if account.type != "User" or last is None or last < since:
             continue
-        if not matches_targets(audience.target_regions, account.country):
+        if audience.place_rejection(account.country, account.city) is not None:
             continue
         if account.company_key in excluded or (included and account.company_key not in included):
-            continue
-        if cities and (account.city or "").casefold() not in cities:
             continue
         people.add(world.aliases.get(login, login))
     return people

@@ -38,6 +38,10 @@ def _isolated_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: p
     for name in (
         "GITHUB_TOKEN",
         "GITHUB_API_URL",
+        "GITHUB_APP_ID",
+        "GITHUB_APP_PRIVATE_KEY",
+        "GITHUB_APP_PRIVATE_KEY_FILE",
+        "GITHUB_APP_INSTALLATION_ID",
         "OPENAI_API_KEY",
         "OPENAI_BASE_URL",
         "DATABASE_URL",

@@ -5,16 +5,32 @@ sandbox's ground truth needs the same answer every time, and a profile location 
 big city, a country, or "City, ST". The indexes are built once and answers are cached, so the
 enricher can call this for every candidate.
 
-How a location is read: every known phrase in it is evidence for one or more countries ("Georgia"
-is a country and a US state; "CA" is Canada and California). Each country adds up the weight of the
-evidence for it and the best one wins; the city is the first city named in that country.
+How a location is read:
+1. Every known phrase in it is evidence for one or more countries ("Georgia" is a country and a US
+   state; "CA" is Canada and California; "Paris" is a city in France).
+2. A phrase followed by a place that says where it is ("<city>, <state or country>", "<city> <ST>",
+   "<state>, <country>") is read together with it. When the two share a country, only the shared
+   meanings stay: "London, Ontario" is the Canadian London, "Perth, WA" is in Western Australia,
+   "Berlin, DE" in Germany. When they share none, the second one wins and the city is a same-named
+   town there, read as a state where it can be one: "Paris, TX", "Berlin, NH", "Moscow, ID",
+   "Athens, Georgia" and "Dublin, CA" are in the US, "Sydney, NS" is in Canada.
+3. Each country adds up the weight of its evidence and the best one wins; the city is the first
+   city named in that country.
+
+What stays unknown rather than guessed: a name listed under `ambiguous_alone` that nothing else in
+the location places ("Victoria", "Kingston", "Georgia"); a phrase whose readings tie ("NT":
+Northwest Territories or Northern Territory); and a location that is only a two-letter code with
+more than one reading ("DE": Germany or Delaware, "IN", "CA", "WA") or that is also a word ("OR",
+"OH"). A lone code with one reading ("TX", "FR") is read. After a city, a two-letter code is a US
+state before another country's state or province code ("Vancouver, WA" is Washington), as USPS
+abbreviations are what "City, ST" almost always means.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
@@ -23,7 +39,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from foundation.regions import REGIONS, region_of
-from tools.normalize import PhraseIndex, PhraseMatch, Token, phrase_key, tokenize
+from tools.normalize import PhraseIndex, Token, phrase_key, tokenize
 
 PlaceKind = Literal["country", "code", "subdivision", "subdivision_code", "city", "region"]
 
@@ -37,7 +53,14 @@ _WEIGHTS: dict[PlaceKind, float] = {
     "region": 0.0,
 }
 _DEFAULT_CITY_BONUS = 0.1  # "London" is London, GB unless something says Ontario
+_US_STATE_CODE_BONUS = 0.05  # "WA" after a city is Washington before Western Australia
+_TIE = 1e-9
 _PART_BREAKS = frozenset(",|;/()·•")
+# Kinds that can say where the phrase before them is ("Paris, TX", "Georgia, USA").
+_QUALIFIERS = frozenset({"country", "code", "subdivision", "subdivision_code"})
+_STATES = frozenset({"subdivision", "subdivision_code"})
+# What may stand between a phrase and the place that qualifies it: nothing, or one of these.
+_QUALIFIER_JOINS = frozenset(",(-–—")
 _FLAG = re.compile(  # "🇩🇪" (two regional indicators) or a tag flag such as England's (GB + "eng")
     r"[\U0001F1E6-\U0001F1FF]{2}|\U0001F3F4([\U000E0061-\U000E007A]{2})[\U000E0061-\U000E007A]*\U000E007F"
 )
@@ -81,6 +104,8 @@ class PlacesFile(BaseModel):
     cities: dict[str, dict[str, list[str]]]
     secondary_cities: dict[str, dict[str, list[str]]]
     capitalised_only: list[str]
+    ambiguous_alone: list[str]
+    word_codes: list[str]
 
 
 @dataclass(frozen=True)
@@ -89,9 +114,26 @@ class Gazetteer:
 
     index: PhraseIndex[PlaceRef]
     capitalised_only: frozenset[tuple[str, ...]]
+    ambiguous_alone: frozenset[tuple[str, ...]]
+    word_codes: frozenset[str]
 
     def needs_capital(self, words: tuple[str, ...]) -> bool:
         return words in self.capitalised_only
+
+    def is_ambiguous_alone(self, words: tuple[str, ...]) -> bool:
+        """A name that means places in several countries and needs another word to say which."""
+        return words in self.ambiguous_alone
+
+    def city_before(self, tokens: Sequence[Token], end: int) -> bool:
+        """Whether the words right before token `end` name a known city ("Paris" in "Paris TX")."""
+        words: list[str] = []
+        j = end - 1
+        while j >= 0 and tokens[j].kind == "word" and len(words) < self.index.max_words:
+            words.insert(0, tokens[j].key)
+            if any(ref.kind == "city" for ref in self.index.get(tuple(words))):
+                return True
+            j -= 1
+        return False
 
 
 def _build(data: PlacesFile) -> Gazetteer:
@@ -116,14 +158,29 @@ def _build(data: PlacesFile) -> Gazetteer:
             for city, aliases in cities.items():
                 for alias in (city, *aliases):
                     index.add(alias, PlaceRef("city", city, (country,), city=city))
-    capitalised = frozenset(phrase_key(name) for name in data.capitalised_only)
-    return Gazetteer(index, capitalised)
+    return Gazetteer(
+        index,
+        capitalised_only=frozenset(phrase_key(name) for name in data.capitalised_only),
+        ambiguous_alone=frozenset(phrase_key(name) for name in data.ambiguous_alone),
+        word_codes=frozenset(code.casefold() for code in data.word_codes),
+    )
 
 
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
     raw = yaml.safe_load(resources.files("tools").joinpath("data/places.yaml").read_text(encoding="utf-8"))
     return _build(PlacesFile.model_validate(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """One place phrase (tokens `start:end`) and the meanings still open for it."""
+
+    start: int
+    end: int
+    words: tuple[str, ...]
+    refs: tuple[PlaceRef, ...]
+    qualified: bool = False  # read together with a neighbour ("Victoria, BC")
 
 
 def _flag_countries(raw: str) -> list[str]:
@@ -148,12 +205,26 @@ def _parts(tokens: Sequence[Token]) -> list[int]:
     return parts
 
 
-def _scan(raw: str) -> list[tuple[int, PhraseMatch[PlaceRef]]]:
-    """Place phrases of a location with the part (comma-separated piece) each sits in."""
-    tokens = tokenize(raw)
+def _ends_part(tokens: Sequence[Token], end: int, gaz: Gazetteer) -> bool:
+    """Nothing but numbers (a ZIP code) or a country name follows token `end` in its part ("Paris TX USA")."""
+    rest: list[str] = []
+    for token in tokens[end:]:
+        if token.kind == "punct" and token.text in _PART_BREAKS:
+            break
+        if token.kind == "word":
+            rest.append(token.key)
+    return not rest or any(ref.kind in ("country", "code") for ref in gaz.index.get(tuple(rest)))
+
+
+def _scan(tokens: Sequence[Token], gaz: Gazetteer) -> list[_Evidence]:
+    """The place phrases of a location, with the meanings their surface allows."""
     parts = _parts(tokens)
     whole = sum(token.kind == "word" for token in tokens) == 1
-    gaz = gazetteer()
+
+    def after_place_name(start: int, end: int) -> bool:
+        """ "Springfield IL": a code right after a capitalised word, ending its part."""
+        before = tokens[start - 1] if start > 0 else None
+        return before is not None and before.kind == "word" and before.capitalised and _ends_part(tokens, end, gaz)
 
     def accept(toks: Sequence[Token], start: int, end: int, refs: tuple[PlaceRef, ...]) -> tuple[PlaceRef, ...]:
         span = toks[start:end]
@@ -164,37 +235,109 @@ def _scan(raw: str) -> list[tuple[int, PhraseMatch[PlaceRef]]]:
         short = len("".join(words)) <= 2
         kept = []
         for ref in refs:
-            if ref.kind == "subdivision_code" and not (caps and parts[start] > 0):
+            if ref.kind == "subdivision_code" and not (caps and (parts[start] > 0 or after_place_name(start, end))):
                 continue
             if (ref.kind == "code" or short) and not (caps or whole):
                 continue
             kept.append(ref)
         return tuple(kept)
 
-    return [(parts[m.start], m) for m in gaz.index.scan(tokens, accept)]
+    return [
+        _Evidence(m.start, m.end, tuple(t.key for t in tokens[m.start : m.end] if t.kind != "punct"), m.meanings)
+        for m in gaz.index.scan(tokens, accept)
+    ]
+
+
+def _lone_code(tokens: Sequence[Token], gaz: Gazetteer) -> Place | None:
+    """A location that is one code and nothing else: its country when the code has one reading.
+
+    None when the location is more than a code; `Place()` when the code is ambiguous ("DE" is
+    Germany and Delaware, "WA" Washington and Western Australia) or is also a word ("OR", "OH").
+    """
+    if len(tokens) != 1 or tokens[0].kind != "word":
+        return None
+    refs = gaz.index.get((tokens[0].key,))
+    if not refs or any(ref.kind not in ("code", "subdivision_code") for ref in refs):
+        return None
+    countries = {country for ref in refs for country in ref.countries}
+    if len(countries) != 1 or tokens[0].key in gaz.word_codes:
+        return Place()
+    (country,) = countries
+    return Place(country=country, region=region_of(country))
+
+
+def _countries(refs: Sequence[PlaceRef]) -> set[str]:
+    return {country for ref in refs for country in ref.countries}
+
+
+def _attached(tokens: Sequence[Token], first: _Evidence, second: _Evidence) -> bool:
+    """`second` directly follows `first`, at most a comma (or "(", "-") between them."""
+    between = tokens[first.end : second.start]
+    return len(between) <= 1 and all(t.kind == "punct" and t.text in _QUALIFIER_JOINS for t in between)
+
+
+def _qualify(items: list[_Evidence], tokens: Sequence[Token]) -> list[_Evidence]:
+    """Read each phrase together with the place right after it that says where it is (see module doc)."""
+    items = list(items)
+    for k in range(len(items) - 1):
+        first, second = items[k], items[k + 1]
+        where = [ref for ref in second.refs if ref.kind in _QUALIFIERS]
+        what = [ref for ref in first.refs if ref.kind == "city" or ref.kind in _QUALIFIERS]
+        if not where or not what or not _attached(tokens, first, second):
+            continue
+        shared = _countries(what) & _countries(where)
+        if shared:
+            what = [ref for ref in what if shared & set(ref.countries)]
+            where = [ref for ref in where if shared & set(ref.countries)]
+        else:
+            city = next((ref for ref in what if ref.kind == "city"), None)
+            if city is None:
+                continue  # "Texas, Germany": two places, the weights decide
+            where = [ref for ref in where if ref.kind in _STATES] or where
+            there = tuple(dict.fromkeys(country for ref in where for country in ref.countries))
+            what = [PlaceRef("city", city.name, there, city=city.city)]
+        items[k] = replace(first, refs=tuple(what), qualified=True)
+        items[k + 1] = replace(second, refs=tuple(where), qualified=True)
+    return items
+
+
+def _weight(ref: PlaceRef, country: str, default_city: bool) -> float:
+    weight = _WEIGHTS[ref.kind] + (_DEFAULT_CITY_BONUS if default_city else 0.0)
+    return weight + (_US_STATE_CODE_BONUS if ref.kind == "subdivision_code" and country == "US" else 0.0)
 
 
 @lru_cache(maxsize=65536)
 def normalize_location(raw: str | None) -> Place:
-    """Read a profile location such as "Munich, Bavaria", "SF Bay Area" or "🇩🇪" into a `Place`."""
+    """Read a profile location such as "Munich, Bavaria", "Paris, TX" or "🇩🇪" into a `Place`."""
     if not raw or not raw.strip():
         return Place()
-    evidence: list[tuple[PlaceRef, ...]] = [(PlaceRef("country", code, (code,)),) for code in _flag_countries(raw)]
-    evidence += [match.meanings for _, match in _scan(raw)]
+    gaz = gazetteer()
+    tokens = tokenize(raw)
+    flags = _flag_countries(raw)
+    if not flags and (lone := _lone_code(tokens, gaz)) is not None:
+        return lone
+    items = _qualify(_scan(tokens, gaz), tokens)
+    items = [item for item in items if item.qualified or not gaz.is_ambiguous_alone(item.words)]
+    evidence: list[tuple[PlaceRef, ...]] = [(PlaceRef("country", code, (code,)),) for code in flags]
+    evidence += [item.refs for item in items]
     scores: dict[str, float] = {}
-    for refs in evidence:
+    first_seen: dict[str, int] = {}
+    for n, refs in enumerate(evidence):
         best_here: dict[str, float] = {}
         first_city = next((ref for ref in refs if ref.kind == "city"), None)
         for ref in refs:
-            weight = _WEIGHTS[ref.kind] + (_DEFAULT_CITY_BONUS if ref is first_city else 0.0)
             for country in ref.countries if ref.kind != "region" else ():
+                weight = _weight(ref, country, ref is first_city)
                 best_here[country] = max(best_here.get(country, 0.0), weight)
         for country, weight in best_here.items():
             scores[country] = scores.get(country, 0.0) + weight
+            first_seen.setdefault(country, n)
     if not scores:
         regions = [ref.regions for refs in evidence for ref in refs if ref.kind == "region" and len(ref.regions) == 1]
         return Place(region=regions[0][0] if regions else None)
-    order = list(scores)
-    country = max(order, key=lambda c: (scores[c], -order.index(c)))
-    city = next((ref.city for refs in evidence for ref in refs if ref.kind == "city" and ref.countries == (country,)), None)
+    ranked = sorted(scores, key=lambda c: (-scores[c], first_seen[c]))
+    country = ranked[0]
+    if len(ranked) > 1 and scores[country] - scores[ranked[1]] < _TIE and first_seen[country] == first_seen[ranked[1]]:
+        return Place()  # one phrase, two equally good readings
+    city = next((ref.city for refs in evidence for ref in refs if ref.kind == "city" and country in ref.countries), None)
     return Place(country=country, region=region_of(country), city=city)

@@ -1,7 +1,8 @@
 """GitHub access through PyGithub, with our transport underneath (budget, ETags, retries).
 
-`GitHubClient` is the only place that knows PyGithub; it returns the typed models of
-`foundation.schemas.github`, so agents never see PyGithub objects (which cannot be checkpointed).
+`GitHubClient` (with `tools/github_app.py` for GitHub App tokens) is the only place that knows
+PyGithub; it returns the typed models of `foundation.schemas.github`, so agents never see PyGithub
+objects (which cannot be checkpointed).
 """
 
 from __future__ import annotations
@@ -18,23 +19,21 @@ from github.PaginatedList import PaginatedList
 
 from foundation.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo, UserProfile
 from tools.etag_cache import ETagCache
-from tools.github_transport import GitHubTransport, RateBudget
+from tools.github_app import AppCredentials, InstallationTokenAuth
+from tools.github_transport import GitHubError, GitHubTransport, RateBudget
 
 SEARCH_CAP = 1000
 _STARS = re.compile(r"\bstars:(\S+)")
 
 
-class GitHubError(Exception):
-    """A GitHub answer we cannot use (bad credentials, unreachable server, malformed query)."""
-
-
 class GitHubClient:
-    """Typed, budgeted GitHub REST access for one job."""
+    """Typed, budgeted GitHub REST access for one job, as a token's owner, a GitHub App's
+    installation, or anonymously (`credentials` None)."""
 
     def __init__(
         self,
         base_url: str,
-        token: str | None,
+        credentials: str | AppCredentials | None,
         budget: RateBudget,
         cache: ETagCache | None,
         cache_namespace: str,
@@ -45,8 +44,14 @@ class GitHubClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.budget = budget
+        auth: Auth.Auth | None = None
+        if isinstance(credentials, AppCredentials):
+            auth = InstallationTokenAuth(credentials, self.base_url, timeout=timeout)
+        elif credentials:
+            auth = Auth.Token(credentials)
+        self._auth = auth
         self._gh = Github(
-            auth=Auth.Token(token) if token else None,
+            auth=auth,
             base_url=self.base_url,
             per_page=100,
             retry=None,
@@ -56,14 +61,16 @@ class GitHubClient:
             seconds_between_writes=None,
             lazy=True,
         )
-        self.transport = GitHubTransport(budget, cache, cache_namespace, max_wait=max_wait, concurrency=concurrency)
+        self.transport = GitHubTransport(budget, cache, cache_namespace, max_wait=max_wait, concurrency=concurrency, auth=auth)
         # PyGithub builds its requests.Session lazily and privately; mount our adapter on it once.
         session = self._gh.requester._Requester__createConnection().session  # type: ignore[attr-defined]
         session.mount("http://", self.transport)
         session.mount("https://", self.transport)
 
     def check(self) -> dict[str, Any]:
-        """Fail fast with a clear message on a wrong URL or token (`/rate_limit` does not count)."""
+        """Fail fast with a clear message on a wrong URL, token or App (`/rate_limit` does not count)."""
+        if isinstance(self._auth, InstallationTokenAuth):
+            self._auth.connect()
         try:
             _, data = self._gh.requester.requestJsonAndCheck("GET", "/rate_limit")
         except GithubException as exc:

@@ -6,7 +6,8 @@ PyGithub has no ETag cache, no per-job budget and (with `retry=None`) no backoff
 - sends `If-None-Match` from the ETag cache and turns a 304 back into the cached 200;
 - reads `x-ratelimit-*` into `RateBudget` and, when the primary limit is spent, waits for the reset
   if it is within `max_wait`, else raises `RateLimitExhausted` (callers stop with partial results);
-- retries 5xx and secondary rate limits, honouring `Retry-After`, with jittered exponential backoff.
+- retries 5xx and secondary rate limits, honouring `Retry-After`, with jittered exponential backoff,
+  each retry with the current token (an App's installation token may have been renewed meanwhile).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from github.Auth import Auth
 from requests.adapters import HTTPAdapter
 
 from tools.etag_cache import CachedResponse, ETagCache
@@ -28,6 +30,10 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset")
 # The cached body is stored decoded, so transport-level headers must not be replayed with it.
 _DROP_HEADERS = frozenset({*_RATE_HEADERS, "content-encoding", "content-length", "transfer-encoding", "connection"})
+
+
+class GitHubError(Exception):
+    """A GitHub answer we cannot use (bad credentials, unreachable server, malformed query)."""
 
 
 class GitHubStop(Exception):
@@ -79,6 +85,7 @@ class GitHubTransport(HTTPAdapter):
         max_retries_5xx: int = 4,
         backoff_base: float = 0.5,
         sleep: Any = time.sleep,
+        auth: Auth | None = None,
     ) -> None:
         super().__init__(pool_connections=concurrency, pool_maxsize=concurrency, max_retries=0)
         self.budget = budget
@@ -88,6 +95,7 @@ class GitHubTransport(HTTPAdapter):
         self.max_retries_5xx = max_retries_5xx
         self.backoff_base = backoff_base
         self._sleep = sleep
+        self.auth = auth
         self._slots = threading.BoundedSemaphore(concurrency)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -100,6 +108,8 @@ class GitHubTransport(HTTPAdapter):
             request.headers["If-None-Match"] = cached.etag
         attempt = 0
         while True:
+            if attempt and self.auth is not None:  # a request held back for minutes may outlive its token
+                request.headers["Authorization"] = f"{self.auth.token_type} {self.auth.token}"
             self._reserve()
             with self._slots:
                 response = super().send(request, **kwargs)

@@ -17,6 +17,9 @@ File format (CSV, UTF-8, header required):
     login,octocat
     email,someone@example.com
     domain,example.org
+
+A value that starts with a quote before `=`, `+`, `-` or `@` loses that one quote, as every CSV we
+write is neutralised against formula injection (`foundation.csv_cells`) and must read back as it was.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from foundation.csv_cells import restore_cell
 
 if TYPE_CHECKING:
     from foundation.schemas import Prospect
@@ -210,7 +215,8 @@ def parse_csv(lines: Iterable[str]) -> ParsedCsv:
 
 
 def check_row(row: list[str]) -> tuple[SuppressionKind, str]:
-    """One `kind,value` data row, normalised; ValueError says what is wrong with it."""
+    """One `kind,value` data row, normalised; ValueError says what is wrong with it. A value our
+    export neutralised against formula injection (`'=x@example.com`) reads back as it was."""
     if len(row) != 2:
         raise ValueError(f"expected 2 columns (kind,value), found {len(row)}")
-    return normalize_entry(row[0], row[1])
+    return normalize_entry(row[0], restore_cell(row[1]))

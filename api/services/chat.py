@@ -80,6 +80,8 @@ def describe(thread: Thread) -> str:
         parts.append(f"in {', '.join(a.domains)}")
     places = a.target_cities or a.target_regions
     parts.append(f"in {', '.join(places)}" if places else "anywhere")
+    if a.exclude_regions or a.exclude_cities:
+        parts.append(f"not in {', '.join(a.exclude_cities + a.exclude_regions)}")
     if a.include_companies:
         parts.append(f"at {', '.join(a.include_companies)}")
     if a.exclude_companies:

@@ -1,7 +1,7 @@
 """What a chat message asks for, read by rules (no LLM): a question, a refinement, a new goal, help.
 
-Refinements reuse the goal parser, so "only EU", "only in Germany", "exclude Meta" or "top 20"
-mean exactly what they mean inside a goal; the few words a goal never contains ("drop", "shorter
+Refinements reuse the goal parser, so "only EU", "only in Germany", "not in China", "exclude Meta"
+or "top 20" mean exactly what they mean inside a goal; the few words a goal never contains ("drop", "shorter
 emails") are handled here. `refine` turns a refinement into the thread's explicit audience fields,
 which a refined job's campaign carries (the planner lets them override what the goal says), and a
 list of sentences saying what changed.
@@ -49,7 +49,7 @@ _ANY_ROLE = re.compile(r"\b(?:any|all)\s+(?:roles?|developers)\b|\bcontributors\
 
 HELP_TEXT = (
     "I understand: a goal to start a job (e.g. 'Find Python maintainers active in ML'); refinements that "
-    "re-run it: regions ('only EU', 'only in Germany'), companies ('drop Google employees', 'exclude Meta', "
+    "re-run it: regions ('only EU', 'only in Germany', 'not in China'), companies ('drop Google employees', 'exclude Meta', "
     "'only people at Stripe'), role ('only maintainers'), languages or domains ('only Rust', 'only ML'), "
     "size ('top 20'), email length ('write shorter emails'); questions about the results: 'why is <login> "
     "ranked first?', 'who is ranked #2?', 'how many are contactable?'; and 'new goal: ...' to start over."
@@ -106,6 +106,8 @@ def parse_intent(message: str, *, has_goal: bool) -> Intent | None:
         or intent.any_role
         or parsed.max_prospects
         or a.target_regions
+        or a.exclude_regions
+        or a.exclude_cities
         or a.languages
         or a.domains
         or a.exclude_companies
@@ -167,6 +169,14 @@ def refine(explicit: dict[str, Any], goal: str, intent: Intent) -> tuple[dict[st
         change("target_regions", a.target_regions, f"regions: {regions}")
         cities = f"{_describe(current.target_cities, 'any')} → {_describe(a.target_cities, 'any')}"
         change("target_cities", a.target_cities, f"cities: {cities}")
+    for excluded, field_name, target_name in (
+        (a.exclude_regions, "exclude_regions", "target_regions"),
+        (a.exclude_cities, "exclude_cities", "target_cities"),
+    ):
+        if excluded:  # "not in China": left out, and no longer a target
+            change(field_name, list(dict.fromkeys(getattr(current, field_name) + excluded)), f"excluding {', '.join(excluded)}")
+            kept = [place for place in getattr(current, target_name) if place not in excluded]
+            change(target_name, kept, f"{target_name.split('_')[1]}: no longer {', '.join(excluded)}")
     if intent.any_role:
         change("role", "any", f"role: {current.role} → any")
     elif a.role != "any":

@@ -17,7 +17,6 @@ session's `info`, which is what `get_keyring` needs.
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +35,7 @@ from api.models.suppressions import Suppression as SuppressionOut
 from api.services.errors import BadLine, Conflict, InvalidInput, NotFound
 from api.services.pagination import decode_cursor, encode_cursor
 from foundation.artifacts import contactable
+from foundation.csv_cells import csv_text
 from foundation.schemas import Prospect
 from foundation.schemas.run import RunSummary
 from storage.keyring import Keyring, get_keyring
@@ -250,20 +250,20 @@ async def import_csv(session: AsyncSession, tenant_id: str, text: str, *, source
 
 async def export_csv(session: AsyncSession, tenant_id: str) -> str:
     """The tenant's list as a `kind,value` CSV that `import_csv` reads back, oldest first. Erasure
-    tombstones have no value to export and are left out (they stay in force here)."""
+    tombstones have no value to export and are left out (they stay in force here). An email address
+    may start with `=`, `+` or `-`, so values are neutralised like every CSV we write (the import restores them)."""
     query = (
         select(Suppression.kind, Suppression.value_enc)
         .where(Suppression.tenant_id == tenant_id, Suppression.value_enc.is_not(None))
         .order_by(Suppression.created_at, Suppression.id)
     )
     keyring = keyring_of(session)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kind", "value"])
-    for kind, token in (await session.execute(query)).all():
-        if token is not None:  # the query excludes tombstones already; this tells the type checker
-            writer.writerow([kind, keyring.decrypt_text(token)])
-    return out.getvalue()
+    rows = [
+        {"kind": kind, "value": keyring.decrypt_text(token)}
+        for kind, token in (await session.execute(query)).all()
+        if token is not None  # the query excludes tombstones already; this tells the type checker
+    ]
+    return csv_text(["kind", "value"], rows, lineterminator="\n")
 
 
 async def _existing(session: AsyncSession, tenant_id: str, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:

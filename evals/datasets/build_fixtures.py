@@ -1346,6 +1346,8 @@ SUITES: dict[str, tuple[list[str], Callable[[], list[dict[str, Any]]]]] = {
             "2.0.0 (2026-11-25): the 4 known bugs are fixed in the rules: renamed to reject-/review- cases, "
             "no-ad-identification now expects reason missing_ad_identification",
             "2.0.1 (2026-11-26): drafts carry the List-Unsubscribe header the copywriter now adds; expectations unchanged",
+            "2.0.2 (2026-12-07): a draft to someone without a quotable name greets with 'Hi there,' (was 'Hi,'); "
+            "expectations unchanged",
         ],
         compliance_examples,
     ),

@@ -1,7 +1,8 @@
 """Campaign Configuration, field for field as in SPEC.md, plus a few optional additions.
 
 Additions (all optional, all in `target_audience`) carry what the goal parser understands but the
-SPEC has no field for: `role`, `domains`, `include_companies`, `target_cities`.
+SPEC has no field for: `role`, `domains`, `include_companies`, `target_cities`, and the places a goal
+leaves out, `exclude_regions` and `exclude_cities` ("anywhere but China").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from foundation.limits import DEFAULT_MAX_PROSPECTS, MAX_PROSPECTS
+from foundation.regions import PlaceRejection, place_rejection
 
 Role = Literal["maintainer", "contributor", "any"]
 ComplianceLevel = Literal["strict", "standard", "permissive"]
@@ -38,6 +40,13 @@ class TargetAudience(BaseModel):
     domains: list[str] = Field(default_factory=list, description="Vocabulary domains the topics came from.")
     include_companies: list[str] = Field(default_factory=list)
     target_cities: list[str] = Field(default_factory=list)
+    exclude_regions: list[str] = Field(
+        default_factory=list,
+        description="Countries and region codes to leave out, as in target_regions ('anywhere but China' -> CN).",
+    )
+    exclude_cities: list[str] = Field(
+        default_factory=list, description="Cities to leave out ('not in Berlin'); every city of that name."
+    )
 
     @field_validator("stars_range")
     @classmethod
@@ -45,6 +54,17 @@ class TargetAudience(BaseModel):
         if value is not None and not _STARS_RANGE.match(value):
             raise ValueError(f"stars_range {value!r} is not GitHub range syntax (e.g. 100..5000, >=1000)")
         return value
+
+    def place_rejection(self, country: str | None, city: str | None) -> PlaceRejection | None:
+        """Why someone in (`country`, `city`) is outside this audience's places; None when inside."""
+        return place_rejection(
+            country,
+            city,
+            target_regions=self.target_regions,
+            target_cities=self.target_cities,
+            exclude_regions=self.exclude_regions,
+            exclude_cities=self.exclude_cities,
+        )
 
 
 def _email_only() -> list[Channel]:

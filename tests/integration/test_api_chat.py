@@ -217,6 +217,8 @@ def test_a_model_only_rephrases_what_the_rules_did_not_understand(settings: Sett
         ("contributors too", {"role": "any"}, ["role: maintainer → any"]),
         ("only Rust", {"languages": ["Rust"]}, ["languages: Python → Rust"]),
         ("drop Germany", {}, []),  # understood as a place, but a place cannot be dropped: nothing changes
+        ("not in China", {"exclude_regions": ["CN"]}, ["excluding CN"]),
+        ("except Berlin", {"exclude_cities": ["Berlin"]}, ["excluding Berlin"]),
         ("only maintainers", {}, []),  # the goal already says so
     ],
 )

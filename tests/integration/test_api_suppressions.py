@@ -216,6 +216,27 @@ def test_csv_import_is_all_or_nothing_and_export_reads_back(client: TestClient, 
     assert {"suppression.import", "suppression.export"} <= set(actions)
 
 
+def test_export_is_neutralised_against_formula_injection_and_imports_back_exactly(client: TestClient, settings: Settings) -> None:
+    """An address may start with `=`, `+` or `-`: the export prefixes a quote a spreadsheet reads as
+    "text", and the import takes exactly that quote off (an address that starts with a quote keeps it)."""
+    _, headers = new_tenant(settings)
+    values = ["=1+1@evil.example", "+tag@corp.example", "-dash@corp.example", "'=quoted@corp.example", "plain@corp.example"]
+    for value in values:
+        add(client, headers, "email", value)
+    exported = client.get("/api/suppressions/export", headers=headers).text
+    assert sorted(exported.splitlines()[1:]) == [
+        "email,''=quoted@corp.example",
+        "email,'+tag@corp.example",
+        "email,'-dash@corp.example",
+        "email,'=1+1@evil.example",
+        "email,plain@corp.example",
+    ]
+    other_id, other = new_tenant(settings)
+    assert client.post("/api/suppressions/import", content=exported.encode(), headers=other | CSV).json()["created"] == 5
+    assert sorted(item["value"] for item in listed(client, other)) == sorted(values)
+    assert all(in_session(settings, lambda s, v=value: is_suppressed(s, other_id, email=v)) for value in values)
+
+
 def test_lookups_match_like_the_file_list(settings: Settings) -> None:
     tenant_id, _ = new_tenant(settings)
     other_id, _ = new_tenant(settings)

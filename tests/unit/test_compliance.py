@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from agents.compliance import DO_NOT_CONTACT, RULES, ToneOut, apply_tone_review, compliance, review_prospect
-from agents.compliance_rules import DEFAULT_BASIS
+from agents.compliance_rules import DEFAULT_BASIS, lawful_basis
 from agents.copywriter import draft_from_template
 from foundation.schemas import Campaign, ComplianceReview, Message, PrivacySettings, TargetAudience
 from foundation.settings import Settings
 from tests.support.fake_llm import scripted, tool_call_message
 from tests.unit.test_copywriter import CAMPAIGN, POSTAL, SETTINGS, alice, run_node
+from tools.geo import normalize_location
 from tools.suppression import SuppressionList
 
 EXCLUDING = CAMPAIGN.model_copy(update={"target_audience": TargetAudience(exclude_companies=["Google", "Meta"])})
@@ -295,3 +296,24 @@ def test_message_must_identify_itself_as_commercial() -> None:
     result = review(message=unmarked)
     assert result.verdict == "needs_review"
     assert "missing_ad_identification" in codes(result)
+
+
+@pytest.mark.parametrize(
+    ("location", "consent"),
+    [
+        ("Paris, TX", False),
+        ("Berlin, NH", False),
+        ("Rome, GA", False),
+        ("Hamburg, NY", False),
+        ("DE", False),  # Germany or Delaware: unknown, so no country rule applies
+        ("Berlin", True),
+        ("Berlin, DE", True),
+        ("Rome", True),
+    ],
+)
+def test_the_consent_rule_follows_the_location_reading(location: str, consent: bool) -> None:
+    """ "Paris, TX" is not in the EU: a US town named like a European city gets no EU consent rule."""
+    place = normalize_location(location)
+    result = review(country=place.country, location=location)
+    assert ("consent_required" in codes(result)) is consent
+    assert ("Art. 14 notice and Art. 21 opt-out included" in lawful_basis(place.country)) is (place.region == "EU")

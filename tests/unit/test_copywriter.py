@@ -154,7 +154,7 @@ def test_no_placeholder_survives_even_without_any_evidence(variant: str) -> None
     assert "{{" not in message.subject + message.body and "}}" not in message.subject + message.body
     assert message.facts_used == []
     assert "your company" not in message.body.lower()
-    assert message.body.startswith("Hi,")
+    assert message.body.startswith("Hi there,")
 
 
 def test_missing_company_drops_the_company_clause() -> None:

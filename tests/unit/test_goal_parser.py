@@ -128,6 +128,15 @@ PHRASINGS = [
         {"target_cities": ["Berlin", "Portland"], "target_regions": ["DE", "US"]},
     ),
     ("Haskell hackers anywhere", {"target_regions": []}),
+    # a US state or a province after a city says which city of the name is meant
+    ("Go devs in Paris, TX", {"target_cities": ["Paris"], "target_regions": ["US"]}),
+    ("Go devs in Paris, Texas", {"target_cities": ["Paris"], "target_regions": ["US"]}),
+    ("Go devs in Paris TX", {"target_cities": ["Paris"], "target_regions": ["US"]}),
+    ("Python devs in Berlin, NH", {"target_cities": ["Berlin"], "target_regions": ["US"]}),
+    ("Rust devs in Atlanta, Georgia", {"target_cities": ["Atlanta"], "target_regions": ["US"]}),
+    ("Rust devs in Athens, GA", {"target_cities": ["Athens"], "target_regions": ["US"]}),
+    ("Rust devs in Athens", {"target_cities": ["Athens"], "target_regions": ["GR"]}),
+    ("Go devs in Germany, France", {"target_regions": ["DE", "FR"]}),
     # companies
     ("Python devs excluding Google, Meta, Microsoft", {"exclude_companies": ["Google", "Meta", "Microsoft"]}),
     ("ML maintainers, exclude Google/Meta/Microsoft", {"exclude_companies": ["Google", "Meta", "Microsoft"]}),
@@ -268,8 +277,91 @@ def test_every_unused_word_is_reported_once_and_filler_is_not() -> None:
 
 
 def test_exclusion_word_with_nothing_to_exclude_is_reported() -> None:
-    parsed = parse("Rust devs outside Europe")
+    parsed = parse("Rust devs outside the office")
     assert "outside" in parsed.ignored_terms and parsed.audience.exclude_companies == []
+    assert parsed.audience.exclude_regions == []
+
+
+# Each case: goal -> (target_regions, exclude_regions, exclude_cities). A place after a negation is
+# left out, never targeted; the same place without one is targeted.
+NEGATIONS: list[tuple[str, list[str], list[str], list[str]]] = [
+    ("Terraform providers in Go, anywhere but China", [], ["CN"], []),
+    ("Terraform providers in Go in China", ["CN"], [], []),
+    ("Go developers outside the EU", [], ["EU"], []),
+    ("Go developers in the EU", ["EU"], [], []),
+    ("Rust devs outside Europe", [], ["EUROPE"], []),
+    ("Python devs not in India", [], ["IN"], []),
+    ("Python devs in India", ["IN"], [], []),
+    ("Rust devs excluding Russia", [], ["RU"], []),
+    ("ML engineers except US", [], ["US"], []),
+    ("ML engineers in the US", ["US"], [], []),
+    ("Python maintainers in Europe except Germany", ["EUROPE"], ["DE"], []),
+    ("Python devs in the EU but not in Germany", ["EU"], ["DE"], []),
+    ("Go devs in Europe, not Germany or France", ["EUROPE"], ["DE", "FR"], []),
+    ("Python devs anywhere except China and Russia", [], ["CN", "RU"], []),
+    ("Go devs anywhere but China or Russia", [], ["CN", "RU"], []),
+    ("Python devs everywhere but Europe", [], ["EUROPE"], []),
+    ("Go devs, no one from China", [], ["CN"], []),
+    ("Kotlin devs excluding anyone in China", [], ["CN"], []),
+    ("Go devs excluding people from India", [], ["IN"], []),
+    ("Go devs outside of the US and Canada", [], ["US", "CA"], []),
+    ("Rust devs in Europe other than the UK", ["EUROPE"], ["GB"], []),
+    ("Go devs in DACH, not Austria", ["DE", "AT", "CH"], ["AT"], []),
+    ("Go devs in Germany but not Berlin", ["DE"], [], ["Berlin"]),
+    ("Go devs not from Berlin", [], [], ["Berlin"]),
+    ("Go devs in Berlin", ["DE"], [], []),
+    ("Go devs not in Paris, TX", [], [], ["Paris"]),
+]
+
+
+@pytest.mark.parametrize(("goal", "targets", "excluded", "excluded_cities"), NEGATIONS, ids=[n[0] for n in NEGATIONS])
+def test_negated_places_are_excluded_not_targeted(
+    goal: str, targets: list[str], excluded: list[str], excluded_cities: list[str]
+) -> None:
+    parsed = parse(goal)
+    audience = parsed.audience
+    assert parsed.refusal is None
+    assert (audience.target_regions, audience.exclude_regions, audience.exclude_cities) == (
+        [t for t in targets if t not in excluded],
+        excluded,
+        excluded_cities,
+    )
+    assert not set(audience.target_cities) & set(excluded_cities)
+
+
+def test_places_and_companies_share_one_exclusion_list() -> None:
+    audience = parse("Rust devs anywhere but China, excluding Google and Russia").audience
+    assert (audience.exclude_regions, audience.exclude_companies, audience.target_regions) == (["CN", "RU"], ["Google"], [])
+
+
+def test_a_place_both_targeted_and_excluded_is_excluded() -> None:
+    parsed = parse("Go devs in Germany and France, but not Germany")
+    assert (parsed.audience.target_regions, parsed.audience.exclude_regions) == (["FR"], ["DE"])
+    assert "a place both targeted and excluded is excluded" in parsed.notes
+
+
+def test_a_state_cannot_be_excluded_and_says_so() -> None:
+    parsed = parse("Go devs, not in Texas")
+    assert parsed.audience.exclude_regions == [] and parsed.audience.target_regions == []
+    assert parsed.ignored_terms == ["Texas"]
+    assert any("state and province filters are not supported" in note for note in parsed.notes)
+
+
+def test_a_city_excluded_with_its_state_says_every_city_of_the_name_goes() -> None:
+    notes = parse("Go devs not in Paris, TX").notes
+    assert any("every city called Paris" in note for note in notes)
+
+
+@pytest.mark.parametrize("goal", ["Go devs in Bavaria, Georgia", "Go devs in Texas, Ontario", "Go devs not in Bavaria, France"])
+def test_a_place_after_a_place_that_cannot_hold_it_is_a_second_place(goal: str) -> None:
+    parsed = parse(goal)
+    assert parsed.refusal is None and parsed.audience.target_cities == []
+
+
+def test_an_ambiguous_place_name_is_read_with_a_note() -> None:
+    parsed = parse("Rust devs in Georgia")
+    assert parsed.audience.target_regions == ["GE"]
+    assert any("'Georgia' names places in several countries" in note for note in parsed.notes)
 
 
 def test_company_named_without_context_is_reported() -> None:
@@ -332,6 +424,7 @@ def test_private_data_requests_are_refused(goal: str) -> None:
 GOAL_WORDS = [
     *["Go", "C", "R", "C++", "go", "find", "stars", "100", "1k", "5k+", "-", "..", ",", "/", "@", "at", "least"],
     *["not", "excluding", "FAANG", "Google", "in", "EU", "US", "us", "TX", "commits", "last", "past", "this"],
+    *["anywhere but", "outside", "China", "Paris", "Paris,", "Texas", "Georgia", "Victoria", "except", "Berlin"],
     *["quarter", "days", "weeks", "top", "between", "and", "over", "under", "up", "to", "Berlin,", "popular"],
     *["🇩🇪", "São", "ß", "0", "1.000", "1,5k", "99999999999999999999999", "maintainers"],
 ]

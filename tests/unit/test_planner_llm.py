@@ -147,6 +147,20 @@ def test_unknown_domain_and_region_rejected_valid_regions_upper_cased(prompt: st
     assert plan.audience.target_regions == ["GB", "EU", "NA"]
 
 
+def test_excluded_places_are_checked_like_targets_and_never_targeted(prompt: str) -> None:
+    model = scripted(
+        answer({"exclude_regions": ["China"]}),
+        answer({"target_regions": ["eu", "de"], "exclude_regions": ["de", "cn"], "exclude_cities": [" Berlin "]}),
+    )
+
+    plan = plan_with_llm(model, "Go devs in the EU, anywhere but Germany or China, not Berlin", prompt, TODAY)
+
+    assert "audience.exclude_regions: 'China' is neither an ISO 3166-1 alpha-2 country code" in model.seen[1][-1].content
+    audience = plan.audience
+    assert (audience.target_regions, audience.exclude_regions, audience.exclude_cities) == (["EU"], ["DE", "CN"], ["Berlin"])
+    assert {"exclude_regions", "exclude_cities"} <= set(LLMPlan.model_json_schema()["$defs"]["TargetAudience"]["properties"])
+
+
 def test_refusal_is_returned_with_an_empty_audience(prompt: str) -> None:
     model = scripted(answer({"languages": ["Klingon"]}, refusal="Home addresses are private data."))
 

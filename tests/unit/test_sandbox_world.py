@@ -186,6 +186,19 @@ def test_each_filter_removes_someone(world: World, name: str, relaxed: dict) -> 
     assert strict < loose
 
 
+def test_excluded_places_leave_out_exactly_their_people(world: World) -> None:
+    """ "anywhere but North America" is the complement of "in North America" among people with a known country."""
+    base = TargetAudience(languages=["Go"], domains=["kubernetes"], activity_days=365)
+    everyone = truth(world, base, world.now)
+    inside = truth(world, base.model_copy(update={"target_regions": ["NA"]}), world.now)
+    outside = truth(world, base.model_copy(update={"exclude_regions": ["NA"]}), world.now)
+    assert inside and outside and not inside & outside
+    assert inside | outside <= everyone
+    assert all(world.accounts[login].country is None for login in everyone - inside - outside)
+    no_paris = truth(world, base.model_copy(update={"exclude_cities": ["Paris"]}), world.now)
+    assert everyone - no_paris == {login for login in everyone if world.accounts[login].city == "Paris"} != set()
+
+
 def test_truth_by_role_and_topics_without_domains(world: World) -> None:
     base = TargetAudience(languages=["Go"], domains=["kubernetes"], activity_days=365)
     maintainers = truth(world, base.model_copy(update={"role": "maintainer"}), world.now)

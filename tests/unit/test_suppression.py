@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from foundation.csv_cells import csv_text
 from tools.suppression import SuppressionFileError, SuppressionList
 
 
@@ -61,3 +62,14 @@ def test_malformed_rows_name_file_and_line(tmp_path: Path, text: str, where: str
     with pytest.raises(SuppressionFileError, match=message) as error:
         SuppressionList.load(path)
     assert f"{path}{where}" in str(error.value)
+
+
+def test_a_file_neutralised_against_formula_injection_reads_back_exactly(tmp_path: Path) -> None:
+    """Our exports prefix a quote to values a spreadsheet would run; loading takes exactly that quote off."""
+    values = ["=1+1@evil.example", "+tag@corp.example", "-dash@corp.example", "'=quoted@corp.example"]
+    path = tmp_path / "suppression.csv"
+    path.write_text(csv_text(["kind", "value"], [{"kind": "email", "value": v} for v in values]), encoding="utf-8", newline="")
+    assert "\nemail,'=1+1@evil.example" in path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    suppression = SuppressionList.load(path)
+    assert suppression.emails == frozenset(values)
+    assert not suppression.contains(email="'+tag@corp.example")
