@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 
 from agents.copy_templates import SenderIdentity, sender_identity
 from agents.do_not_contact import find_opt_out
+from foundation.companies import company_matches
 from foundation.regions import CONSENT_REQUIRED_COUNTRIES, EU
 from foundation.schemas import Campaign, ComplianceReview, Prospect
 from foundation.settings import Settings
 from privacy.pii import personal_data_except
 from tools.identity import is_bot, is_noreply
-from tools.normalize import company_matches
 from tools.suppression import SuppressionList
 
 FlagVerdict = Literal["rejected", "needs_review"]

@@ -35,7 +35,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.normalize import fold
+from foundation.text import fold
 
 Rule = Literal["refusal before target", "target then refusal", "idiom"]
 Kind = Literal["strong", "noun", "verb", "refuse_strong", "refuse_weak", "refuse_after"]

@@ -17,6 +17,7 @@ from langgraph.types import Send
 
 from agents.context import Context
 from agents.state import CandidateTask, State
+from foundation.companies import company_matches, display_company
 from foundation.events import PROSPECT_ENRICHED, emit, reasoning
 from foundation.schemas import Campaign, DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
@@ -24,7 +25,6 @@ from tools.geo import normalize_location
 from tools.github import GitHubClient
 from tools.github_transport import GitHubStop
 from tools.identity import is_noreply, is_person, noreply_user_id
-from tools.normalize import company_matches, display_company
 from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score, rank_prospects
 from tools.signals import Activity, compute_signals
 from tools.tracing import traced

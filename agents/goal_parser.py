@@ -7,7 +7,7 @@ so the person running a campaign sees exactly what was understood. Goals that ca
 not about software, asking for private data) come back with `refusal` set.
 
 The words it knows live in agents/data/vocabulary.yaml, tools/data/places.yaml and
-tools/data/companies.yaml; numbers are read by `goal_parser_quantities`, phrases by
+foundation/data/companies.yaml; numbers are read by `goal_parser_quantities`, phrases by
 `goal_parser_lexicon`, in context by `goal_parser_reading`; this module assembles the audience
 and decides whether the goal may run.
 """

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
+from foundation.companies import company_directory
 from foundation.vocabulary import load_vocabulary
 from tools.geo import PlaceRef, gazetteer
-from tools.normalize import PhraseIndex, Token, company_directory, phrase_key
+from tools.normalize import PhraseIndex, Token, phrase_key
 
 MeaningKind = Literal[
     "language",
@@ -128,7 +129,7 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
 
 @lru_cache(maxsize=1)
 def goal_index() -> GoalIndex:
-    """Build the index once from agents/data/vocabulary.yaml, tools/data/places.yaml and companies.yaml."""
+    """Build the index once from agents/data/vocabulary.yaml, tools/data/places.yaml and foundation/data/companies.yaml."""
     vocab = load_vocabulary()
     lex = vocab.goal_parser
     index: PhraseIndex[Meaning] = PhraseIndex()

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agents.goal_parser_lexicon import GoalIndex, Meaning
+from foundation.companies import canonical_company, company_directory, display_company
+from foundation.text import fold
 from tools.geo import PlaceRef, gazetteer, normalize_location
-from tools.normalize import Token, canonical_company, company_directory, display_company, fold
+from tools.normalize import Token
 
 _PLACE_PREFERENCE = ("region", "country", "city", "subdivision")
 # Place kinds that can say which city of a name is meant when they follow it ("Paris, TX").
@@ -33,6 +35,8 @@ _PLACE_PREPOSITIONS = frozenset(
     {"in", "at", "from", "near", "around", "across", "within", "to", "based", "located", "living", "live", "lives"}
 )
 _TIGHT_JOINS = frozenset("/&+")
+# How many of a company's divisions the note "'Google' covers ..." names before "and N more".
+_SHOWN_DIVISIONS = 4
 _TRIGGERS = {
     "exclude": ("exclude", False),
     "exclude_known": ("exclude", True),
@@ -199,14 +203,17 @@ def _add_company(reading: Reading, mode: str, named: Meaning | str, surface: str
         return
     if named.kind == "group":
         members = directory.groups[named.value].members
-        reading.notes.append(f"'{surface}' expanded to {', '.join(directory.members(named.value))}")
+        families = " with their divisions and subsidiaries" if any(directory.divisions(k) for k in members) else ""
+        reading.notes.append(f"'{surface}' expanded to {', '.join(directory.members(named.value))}{families}")
     else:
         members = [named.value]
+        if divisions := directory.divisions(named.value):
+            shown = [directory.companies[k].display for k in divisions]
+            more = f" and {len(shown) - _SHOWN_DIVISIONS} more" if len(shown) > _SHOWN_DIVISIONS else ""
+            display = directory.companies[named.value].display
+            reading.notes.append(f"'{display}' covers {', '.join(shown[:_SHOWN_DIVISIONS])}{more}")
     for key in members:
-        entry = directory.companies[key]
-        reading.companies[mode].setdefault(key, entry.display)
-        if entry.note and mode == "exclude":
-            reading.notes.append(entry.note)
+        reading.companies[mode].setdefault(key, directory.companies[key].display)
 
 
 def _place_refs(reading: Reading, i: int) -> list[PlaceRef]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from tools.normalize import display_company
+from foundation.companies import display_company
 
 GENERIC_GREETING = "there"  # "Hi there," when no name can be quoted
 MAX_NAME_WORDS = 6

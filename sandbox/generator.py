@@ -15,6 +15,7 @@ from functools import lru_cache
 from itertools import accumulate
 from math import log
 
+from foundation.companies import canonical_company
 from foundation.vocabulary import load_vocabulary
 from sandbox.tables import (
     BIG_COMPANIES,
@@ -28,6 +29,7 @@ from sandbox.tables import (
     LAST_NAMES,
     LICENSE_KEYS,
     LOCATIONS,
+    NEAR_MISSES,
     OFF_LANGUAGES,
     ORG_SUFFIXES,
     PERSONAL_LANGUAGES,
@@ -178,8 +180,11 @@ class _Generator:
             key = rng.choice(list(BIG_COMPANIES))
         elif r < 0.5:
             name = rng.choice(SMALL_COMPANIES)
-            account.company_key = name.lower()
+            account.company_key = canonical_company(name)
             account.company = "@" + name.split()[0].lower() if rng.random() < 0.3 else name
+            return
+        elif r < 0.56:
+            account.company, account.company_key = rng.choice(NEAR_MISSES)
             return
         else:
             return

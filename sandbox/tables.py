@@ -219,15 +219,39 @@ LOCATIONS: tuple[Location, ...] = (
     ("🌍", None, None, 1),
     (None, None, None, 14),
 )
+# Big employers by their key in foundation/data/companies.yaml -> how people spell them. The
+# divisions and subsidiaries after the parents are in a parent's family: a goal that excludes
+# Google excludes Google DeepMind and YouTube staff too.
 BIG_COMPANIES: dict[str, tuple[str, ...]] = {
     "google": ("@google", "Google", "Google Inc.", "GOOGLE LLC"),
     "microsoft": ("@Microsoft", "Microsoft", "Microsoft Corporation", "@microsoft"),
     "meta": ("Meta Platforms, Inc.", "@meta", "Meta"),
-    "amazon": ("Amazon", "@amazon", "Amazon.com, Inc.", "Amazon Web Services"),
+    "amazon": ("Amazon", "@amazon", "Amazon.com, Inc."),
     "apple": ("Apple", "@apple", "Apple Inc."),
     "netflix": ("Netflix", "@Netflix", "Netflix, Inc."),
+    "deepmind": ("Google DeepMind", "DeepMind", "@google-deepmind"),
+    "youtube": ("YouTube", "@youtube"),
+    "meta ai": ("Meta AI", "FAIR", "Facebook AI Research"),
+    "instagram": ("Instagram", "Software Engineer at Instagram"),
+    "aws": ("Amazon Web Services", "AWS", "@aws"),
+    "github": ("GitHub", "@github"),
+    "linkedin": ("LinkedIn", "LinkedIn Corporation"),
 }
 FAANG = ("meta", "apple", "amazon", "netflix", "google")
+FAANG_FAMILIES = (*FAANG, "deepmind", "youtube", "meta ai", "instagram", "aws")
+MICROSOFT_FAMILY = ("microsoft", "github", "linkedin")
+# Company fields that name a big company the person does not work for (former staff, community
+# titles, lookalike names), with the true employer (None: none). Excluding the big company keeps them.
+NEAR_MISSES: tuple[tuple[str, str | None], ...] = (
+    ("ex-Google", None),
+    ("Xoogler", None),
+    ("Former Microsoft engineer", None),
+    ("Microsoft MVP", None),
+    ("Google Developer Expert", None),
+    ("AWS Community Builder", None),
+    ("Initech (ex-Meta)", "initech"),
+    ("Metabase", "metabase"),
+)
 # Small employers; "Metalworks" and "Amazonas" trap naive substring matching of big names.
 SMALL_COMPANIES = (
     "Initech",
@@ -336,14 +360,14 @@ THEMES = (
     Theme("C++", "machine_learning", 0.01),
     Theme("Python", "data_science", 0.035),
     Theme("Python", "web_frameworks", 0.025),
-    Theme("Rust", "databases", 0.04, ("EUROPE", 0.45), (("microsoft",), 0.15)),
+    Theme("Rust", "databases", 0.04, ("EUROPE", 0.45), (MICROSOFT_FAMILY, 0.15)),
     Theme("Go", "databases", 0.02, ("EUROPE", 0.3)),
     Theme("C++", "databases", 0.01),
     Theme("Rust", "cli_tools", 0.025, ("EUROPE", 0.3)),
     Theme("Go", "kubernetes", 0.055, ("NA", 0.5), stars_mu=4.2),
     Theme("Go", "devops", 0.02),
     Theme("Python", "devops", 0.01),
-    Theme("TypeScript", "react_components", 0.055, None, (FAANG, 0.25)),
+    Theme("TypeScript", "react_components", 0.055, None, (FAANG_FAMILIES, 0.25)),
     Theme("JavaScript", "react_components", 0.025),
     Theme("TypeScript", "web_frameworks", 0.015),
     Theme("Java", "web_frameworks", 0.015),

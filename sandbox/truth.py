@@ -4,14 +4,17 @@ The definitions are the project's own, so a pipeline that applies them through t
 recall 1.0: a repo counts for a domain per `Vocabulary.domain_matches`; a maintainer is the owner, a
 top-3 contributor or one with >= 10% of the listed contributions (`RepoContribution.is_maintainer`);
 active means a commit (any repo) or a push event inside the window; places (target and excluded
-regions and cities) are judged by `TargetAudience.place_rejection`, as the enricher judges them.
-Forks, archived repos, bots and organizations never count.
+regions and cities) are judged by `TargetAudience.place_rejection`, as the enricher judges them;
+companies by `foundation.companies.in_family` applied to the person's true employer (a company covers
+its divisions and subsidiaries; a former employer is not one). Forks, archived repos, bots and
+organizations never count.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from foundation.companies import in_family
 from foundation.schemas.campaign import TargetAudience
 from foundation.vocabulary import load_vocabulary
 from sandbox.search import int_range
@@ -59,8 +62,6 @@ def truth(world: World, audience: TargetAudience, now: datetime) -> set[str]:
     for repo in matched_repos(world, audience):
         candidates |= _in_role(world, repo, audience)
     since = now - timedelta(days=audience.activity_days)
-    excluded = {c.casefold() for c in audience.exclude_companies}
-    included = {c.casefold() for c in audience.include_companies}
     people = set()
     for login in candidates:
         account = world.accounts[login]
@@ -69,7 +70,9 @@ def truth(world: World, audience: TargetAudience, now: datetime) -> set[str]:
             continue
         if audience.place_rejection(account.country, account.city) is not None:
             continue
-        if account.company_key in excluded or (included and account.company_key not in included):
+        if in_family(account.company_key, audience.exclude_companies):
+            continue
+        if audience.include_companies and not in_family(account.company_key, audience.include_companies):
             continue
         people.add(world.aliases.get(login, login))
     return people

@@ -1,28 +1,20 @@
-"""Shared text folding and tokenising, a phrase index, and company-name normalisation.
+"""Shared tokenising and a phrase index over `foundation.text.fold`.
 
-The goal parser, the location gazetteer (`tools.geo`) and the enricher must read text the same way:
-"Zürich" is "zurich", "U.S." is one word, and a goal's "excluding Google" must match a profile's
-"Google Inc." or "@google". Keeping the folding, tokenising and company keys in one module is what
-makes those comparisons agree.
+The goal parser and the location gazetteer (`tools.geo`) must read text the same way: "Zürich" is
+"zurich", "U.S." is one word, "machine learning" is one phrase. Company names are read by
+`foundation.companies`, which the sandbox's ground truth shares.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Generic, Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, Field
+from foundation.text import fold
 
 T = TypeVar("T")
-
-# Letters that Unicode does not decompose into a base letter plus accents.
-_EXTRA_FOLDS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "’": "'", "‘": "'"})
 
 _TOKEN = re.compile(
     r"(?P<abbr>(?<![\w.])(?:[^\W\d_]\.){1,3}[^\W\d_](?!\w)\.?)"  # U.S., U.S.A., D.C.
@@ -33,12 +25,6 @@ _TOKEN = re.compile(
 
 # Punctuation that may sit inside one phrase ("ci/cd", "Tel Aviv-Yafo", "St. Louis").
 _JOINERS = frozenset("-/.'’")
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents, so that spellings with and without diacritics compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_EXTRA_FOLDS))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,132 +136,3 @@ class PhraseIndex(Generic[T]):
                 spans.append((j + 1, tuple(words)))
             j += 1
         return spans
-
-
-# ---------------------------------------------------------------------------------------------
-# Companies
-
-
-class CompanyEntry(BaseModel):
-    display: str
-    aliases: list[str] = Field(default_factory=list)
-    note: str | None = None
-
-
-class CompanyGroup(BaseModel):
-    display: str
-    aliases: list[str]
-    members: list[str]
-
-
-class CompanyFile(BaseModel):
-    version: int
-    companies: dict[str, CompanyEntry]
-    groups: dict[str, CompanyGroup]
-    legal_suffixes: list[str]
-
-
-@dataclass(frozen=True)
-class CompanyDirectory:
-    """`tools/data/companies.yaml` with the lookups derived from it."""
-
-    companies: dict[str, CompanyEntry]
-    groups: dict[str, CompanyGroup]
-    suffixes: tuple[tuple[str, ...], ...]
-    alias_to_key: dict[str, str]
-
-    def members(self, group: str) -> list[str]:
-        """Display names of a group's companies, in the file's order."""
-        return [self.companies[key].display for key in self.groups[group].members]
-
-
-_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_SEPARATORS = re.compile(r"[,|;/·•]|\s[-–—]\s")
-_FORMER = re.compile(r"\b(?:ex|former(?:ly)?|previously)\b", re.IGNORECASE)
-_HANDLE = re.compile(r"@(\w[\w.\-]*)")
-
-
-def company_key(text: str) -> str:
-    """Folded words of a name without punctuation: "AT&T" -> "att", "Red-Hat" -> "red hat"."""
-    squeezed = re.sub(r"[&.'’]", "", fold(text))
-    return " ".join(re.sub(r"[\W_]+", " ", squeezed).split())
-
-
-def _strip_suffixes(words: list[str], keys: list[str], suffixes: tuple[tuple[str, ...], ...]) -> list[str]:
-    """Drop trailing legal-form words and a leading "the", never the whole name."""
-    while True:
-        while len(keys) > 1 and not keys[-1]:
-            words, keys = words[:-1], keys[:-1]
-        for suffix in suffixes:
-            n = len(suffix)
-            if len(keys) > n and tuple(keys[-n:]) == suffix:
-                words, keys = words[:-n], keys[:-n]
-                break
-        else:
-            break
-    if len(keys) > 1 and keys[0] == "the":
-        words = words[1:]
-    return words
-
-
-def _bare_key(name: str, suffixes: tuple[tuple[str, ...], ...]) -> str:
-    keys = company_key(name).split()
-    return " ".join(_strip_suffixes(keys, keys, suffixes))
-
-
-@lru_cache(maxsize=1)
-def company_directory() -> CompanyDirectory:
-    raw = yaml.safe_load(resources.files("tools").joinpath("data/companies.yaml").read_text(encoding="utf-8"))
-    data = CompanyFile.model_validate(raw)
-    suffixes = tuple(sorted((tuple(s.split()) for s in data.legal_suffixes), key=len, reverse=True))
-    alias_to_key: dict[str, str] = {}
-    for key, entry in data.companies.items():
-        for name in (key, entry.display, *entry.aliases):
-            alias_to_key.setdefault(_bare_key(name, suffixes), key)
-    return CompanyDirectory(data.companies, data.groups, suffixes, alias_to_key)
-
-
-def _first_org(raw: str | None) -> str | None:
-    """The first organisation named in a profile's company field, as written.
-
-    "@google @kubernetes" -> "google"; "Google (ex-Meta)" -> "Google"; "ex-Meta, Google" -> "Google".
-    """
-    if not raw:
-        return None
-    for part in _SEPARATORS.split(_PARENS.sub(" ", raw)):
-        current = _FORMER.split(part, maxsplit=1)[0]
-        handle = _HANDLE.search(current)
-        candidate = (handle.group(1) if handle else current).strip(" \t@.-_'\"")
-        if company_key(candidate):
-            return candidate
-    return None
-
-
-def canonical_company(raw: str | None) -> str | None:
-    """A lowercase key that is equal for every spelling of one company ("Facebook, Inc." -> "meta")."""
-    org = _first_org(raw)
-    if org is None:
-        return None
-    directory = company_directory()
-    key = _bare_key(org, directory.suffixes)
-    return directory.alias_to_key.get(key, key) or None
-
-
-def display_company(raw: str | None) -> str | None:
-    """A clean name to show: the alias table's display name, else the name without legal suffix."""
-    org = _first_org(raw)
-    if org is None:
-        return None
-    directory = company_directory()
-    key = canonical_company(org)
-    if key in directory.companies:
-        return directory.companies[key].display
-    words = org.split()
-    kept = _strip_suffixes(words, [company_key(word) for word in words], directory.suffixes)
-    return " ".join(kept).strip(" ,.") or None
-
-
-def company_matches(raw: str | None, names: list[str]) -> bool:
-    """True when `raw` names the same company as one of `names` ("@Google" ~ "Google", "Facebook" ~ "Meta")."""
-    key = canonical_company(raw)
-    return key is not None and any(canonical_company(name) == key for name in names)

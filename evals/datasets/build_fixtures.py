@@ -25,6 +25,7 @@ import yaml
 
 from agents.copywriter import draft_from_template
 from agents.enricher import scored_evidence
+from foundation.companies import display_company
 from foundation.regions import region_of
 from foundation.schemas import (
     Campaign,
@@ -43,7 +44,6 @@ from foundation.vocabulary import load_vocabulary
 from sandbox import build_world
 from sandbox.truth import matched_repos, truth
 from sandbox.world import World
-from tools.normalize import display_company
 from tools.signals import Activity
 
 HERE = Path(__file__).resolve().parent

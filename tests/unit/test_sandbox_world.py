@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from evals.metrics import lead_set_scores as score_leads
+from foundation.companies import canonical_company, company_directory, company_matches, in_family
 from foundation.regions import matches_targets
 from foundation.schemas.campaign import TargetAudience
 from foundation.vocabulary import load_vocabulary
 from sandbox import BUILTIN_GOALS, World, build_world, generate_world, identity_groups, truth
 from sandbox.search import SearchError, date_range, int_range, parse_query
-from sandbox.tables import BIG_COMPANIES, DNC_PHRASES
+from sandbox.tables import BIG_COMPANIES, DNC_PHRASES, NEAR_MISSES
 from sandbox.truth import matched_repos
 from sandbox.world import NOREPLY_DOMAIN
 
@@ -129,7 +130,11 @@ def test_big_companies_locations_and_do_not_contact_bios(world: World) -> None:
     keys = {u.company_key for u in users}
     assert set(BIG_COMPANIES) <= keys
     assert len({u.company for u in users if u.company_key == "google"}) >= 3, "varied spellings"
-    assert any(u.company_key == "metalworks gmbh" for u in users), "substring trap for 'meta'"
+    assert any(u.company_key == "metalworks" for u in users), "substring trap for 'meta'"
+    assert {
+        u.company for u in users if u.company_key is None and company_matches(u.company, ["Google", "Microsoft", "Amazon"])
+    } == set()
+    assert {text for text, _ in NEAR_MISSES} <= {u.company for u in users}, "former staff and community titles"
     assert any(u.bio and any(p in u.bio for p in DNC_PHRASES) for u in users)
     assert any(u.location and u.country is None for u in users) and any(u.location is None for u in users)
     assert {u.country for u in users if u.location == "München"} == {"DE"}
@@ -159,13 +164,27 @@ def test_each_builtin_goal_has_15_to_60_true_people(world: World, name: str) -> 
 @pytest.mark.parametrize("name", sorted(BUILTIN_GOALS))
 def test_truth_holds_only_active_people_in_region_and_not_excluded(world: World, name: str) -> None:
     audience = BUILTIN_GOALS[name].audience
-    excluded = {c.lower() for c in audience.exclude_companies}
     for login in truth(world, audience, world.now):
         person = world.accounts[login]
         assert person.type == "User"
         assert _active(world, login, audience.activity_days)
         assert matches_targets(audience.target_regions, person.country)
-        assert person.company_key not in excluded
+        assert not in_family(person.company_key, audience.exclude_companies)
+        assert not company_matches(person.company, audience.exclude_companies), "what the profile says agrees"
+
+
+@pytest.mark.parametrize("name", ["ts-react-no-faang", "rust-db-europe"])
+def test_excluding_a_parent_excludes_its_divisions_but_keeps_former_staff(world: World, name: str) -> None:
+    """Division staff ("Google DeepMind", "GitHub") are among the goal's people and truth drops them;
+    former staff and community titles ("ex-Google", "Microsoft MVP") it keeps."""
+    audience = BUILTIN_GOALS[name].audience
+    loose = truth(world, audience.model_copy(update={"exclude_companies": []}), world.now)
+    strict = truth(world, audience, world.now)
+    directory = company_directory()
+    divisions = {d for parent in audience.exclude_companies for d in directory.divisions(canonical_company(parent) or "")}
+    assert divisions & {world.accounts[login].company_key for login in loose - strict}
+    near_misses = {text for text, _ in NEAR_MISSES}
+    assert all(login in strict for login in loose if world.accounts[login].company in near_misses)
 
 
 @pytest.mark.parametrize(
