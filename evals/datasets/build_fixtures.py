@@ -1335,7 +1335,10 @@ SUITES: dict[str, tuple[list[str], Callable[[], list[dict[str, Any]]]]] = {
     "messages": (
         [
             "1.0.0 (2026-11-25): first version: 35 evidence bundles (20 from sandbox seed 23 / 1200 users, "
-            "15 hand-written personas), anchored 2026-11-20"
+            "15 hand-written personas), anchored 2026-11-20",
+            "2.0.0 (2026-12-07): the 20 sandbox bundles are drawn again: the generator now plants division staff "
+            "(Google DeepMind, GitHub ...) and former staff (ex-Google, Microsoft MVP), so seed 23 is another world; "
+            "the 15 personas are unchanged",
         ],
         messages_examples,
     ),
@@ -1348,6 +1351,8 @@ SUITES: dict[str, tuple[list[str], Callable[[], list[dict[str, Any]]]]] = {
             "2.0.1 (2026-11-26): drafts carry the List-Unsubscribe header the copywriter now adds; expectations unchanged",
             "2.0.2 (2026-12-07): a draft to someone without a quotable name greets with 'Hi there,' (was 'Hi,'); "
             "expectations unchanged",
+            "2.0.3 (2026-12-07): 'Amazon Web Services' is shown as itself (a division of Amazon), no longer as "
+            "'Amazon'; expectations unchanged",
         ],
         compliance_examples,
     ),

@@ -147,6 +147,9 @@ PHRASINGS = [
         {"exclude_companies": ["Amazon", "Apple", "Google", "Meta", "Microsoft", "Netflix"]},
     ),
     ("React devs who don't work at Facebook", {"exclude_companies": ["Meta"]}),
+    ("TS devs excluding Meta AI and Google DeepMind", {"exclude_companies": ["Google DeepMind", "Meta AI"]}),
+    ("Python devs, no Googlers", {"exclude_companies": ["Google"]}),
+    ("Go developers at GitHub", {"include_companies": ["GitHub"]}),
     ("Python devs, exclude Acme Corp and Initech", {"exclude_companies": ["Acme", "Initech"]}),
     ("DevOps engineers at Shopify", {"include_companies": ["Shopify"]}),
     ("Ruby developers working at Stripe", {"include_companies": ["Stripe"]}),
@@ -274,6 +277,14 @@ def test_unknown_words_are_reported() -> None:
 def test_every_unused_word_is_reported_once_and_filler_is_not() -> None:
     parsed = parse("Please find me Rust people who enjoy hiking, hiking and sailing")
     assert parsed.ignored_terms == ["enjoy", "hiking", "sailing"]
+
+
+def test_a_company_with_divisions_says_what_it_covers() -> None:
+    notes = " | ".join(parse("Rust devs, excluding Microsoft").notes)
+    assert "'Microsoft' covers" in notes and "GitHub" in notes and "LinkedIn" in notes
+    notes = " | ".join(parse("React devs not at FAANG").notes)
+    assert "with their divisions and subsidiaries" in notes
+    assert parse("Go devs excluding Stripe").notes == []
 
 
 def test_exclusion_word_with_nothing_to_exclude_is_reported() -> None:
