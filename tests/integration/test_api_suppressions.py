@@ -320,7 +320,8 @@ def test_the_cli_manages_the_same_list(cli_env: Settings, tmp_path: Path) -> Non
 @pytest.fixture(params=["sqlite", "postgres"])
 def job_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """A database of the test's own (its inline worker takes every queued job it finds)."""
-    common: dict[str, Any] = {"cmo_home": tmp_path / "home", "sandbox_users": 400, "cmo_webhook_allow_private": True}
+    # 600 people: the ML goal then finds leads with and without a published email, in several domains
+    common: dict[str, Any] = {"cmo_home": tmp_path / "home", "sandbox_users": 600, "cmo_webhook_allow_private": True}
     if request.param == "sqlite":
         return with_keys(Settings(**common))
     settings = Settings(database_url=request.getfixturevalue("private_postgres_url"), **common)
