@@ -19,7 +19,8 @@ AGENT = "finalize"
 def finalize(state: State, runtime: Runtime[Context]) -> dict:
     run, plan = state["run"], state["plan"]
     prospects = state.get("prospects", [])
-    api = runtime.context.github.budget.snapshot()
+    budget = runtime.context.github.budget.report()
+    rest = (budget.core, budget.search)
     stops = state.get("stop_reasons", [])
     dropped = state.get("dropped", [])
     verdicts = [p.compliance.verdict for p in prospects if p.compliance]
@@ -35,9 +36,10 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
         plan=plan,
         verdicts={v: verdicts.count(v) for v in ("approved", "needs_review", "rejected")},
         dropped={r: dropped.count(r) for r in sorted(set(dropped))},
-        api_requests=api["api_requests"],
-        api_requests_saved_by_cache=api["api_requests_saved_by_cache"],
-        api_retries=api["retries"],
+        api_requests=sum(b.requests for b in rest),
+        api_requests_saved_by_cache=sum(b.saved_by_cache for b in rest),
+        api_retries=sum(b.retries for b in rest),
+        budget=budget,
         api_base=run.api_base,
         llm=run.llm,
         sandbox=run.sandbox,

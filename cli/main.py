@@ -22,6 +22,7 @@ from foundation.limits import MAX_PROSPECTS
 
 if TYPE_CHECKING:
     from foundation.schemas import Campaign
+    from foundation.schemas.run import RunSummary
     from foundation.settings import Settings
     from graph.runner import JobResult
 
@@ -83,7 +84,7 @@ def _finish(result: JobResult, as_json: bool) -> None:
             Console().print(leads_table(result.prospects))
             console.print(
                 f"[bold]{s.prospects_found} leads[/], {s.emails_contactable} contactable "
-                f"({s.verdicts}); {s.api_requests} GitHub requests "
+                f"({s.verdicts}); {s.api_requests} GitHub requests{_per_bucket(s)} "
                 f"(+{s.api_requests_saved_by_cache} answered from cache) in {s.duration_seconds}s"
             )
             if s.prospects_found and not s.emails_contactable and not _approvable(result):
@@ -95,6 +96,15 @@ def _finish(result: JobResult, as_json: bool) -> None:
                 console.print(f"[yellow]partial:[/] {'; '.join(s.stop_reasons)}")
         console.print(f"artifacts: {result.out_dir}")
     raise typer.Exit(EXIT_BAD_INPUT if s.status == "refused" else EXIT_PARTIAL if s.status == "partial" else EXIT_OK)
+
+
+def _per_bucket(s: RunSummary) -> str:
+    """' (core N, search M[, graphql P points]; U budget units)', or '' for a summary without a budget."""
+    b = s.budget
+    if b is None:
+        return ""
+    points = f", graphql {b.graphql.requests} points" if b.graphql.requests else ""
+    return f" (core {b.core.requests}, search {b.search.requests}{points}; {b.budget_units} budget units)"
 
 
 def _approvable(result: JobResult) -> bool:

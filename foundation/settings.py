@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     github_app_private_key: SecretStr | None = Field(default=None, description="The App's private key (PEM text).")
     github_app_private_key_file: Path | None = Field(default=None, description="File with the App's private key (PEM).")
     github_app_installation_id: int | None = Field(default=None, ge=1, description="Installation to act as.")
-    github_max_requests: int = Field(default=5000, ge=1, description="Per-job API request budget.")
+    github_max_requests: int = Field(default=5000, ge=1, description="Per-job budget of REST core requests.")
+    github_max_search_requests: int = Field(
+        default=1000, ge=1, description="Per-job budget of search requests (GitHub allows 30 a minute)."
+    )
     github_max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest wait for a rate-limit reset.")
     github_concurrency: int = Field(default=8, ge=1, le=100, description="Parallel GitHub requests.")
     github_timeout_seconds: float = Field(default=15.0, gt=0)

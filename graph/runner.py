@@ -202,7 +202,7 @@ def _environment(settings: Settings, api_base: str | None, sandbox: SandboxOpene
         client = GitHubClient(
             url,
             credentials,
-            RateBudget(max_requests=settings.github_max_requests),
+            RateBudget(max_requests=settings.github_max_requests, max_search_requests=settings.github_max_search_requests),
             open_etag_cache(settings.home, settings.redis_url, get_keyring(settings)),
             api_base,
             max_wait=settings.github_max_wait_seconds,

@@ -2,10 +2,13 @@
 
 PyGithub has no ETag cache, no per-job budget and (with `retry=None`) no backoff, so this
 `requests` adapter, mounted on PyGithub's session, adds them in one place for every call:
-- refuses to send once the job's request budget is spent (`BudgetExhausted`);
+- counts every request in GitHub's own bucket (`core`, `search`; `graphql` points later), read from
+  the response's `X-RateLimit-Resource` when GitHub names it, else from the path;
+- refuses to send once the job's budget for that bucket is spent (`BudgetExhausted`);
 - sends `If-None-Match` from the ETag cache and turns a 304 back into the cached 200;
-- reads `x-ratelimit-*` into `RateBudget` and, when the primary limit is spent, waits for the reset
-  if it is within `max_wait`, else raises `RateLimitExhausted` (callers stop with partial results);
+- reads `x-ratelimit-*` per bucket into `RateBudget` and, when a bucket's primary limit is spent,
+  waits for that bucket's reset if it is within `max_wait`, else raises `RateLimitExhausted`
+  (callers stop with partial results); only requests of the spent bucket wait, the others go on;
 - retries 5xx and secondary rate limits, honouring `Retry-After`, with jittered exponential backoff,
   each retry with the current token (an App's installation token may have been renewed meanwhile).
 """
@@ -16,18 +19,25 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 import requests
 from github.Auth import Auth
 from requests.adapters import HTTPAdapter
 
+from foundation.schemas.run import BucketName, BucketUse, GitHubBudget
 from tools.etag_cache import CachedResponse, ETagCache
 
 _ORIGIN = "{origin}"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
-_RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset")
+_RATE_HEADERS = (
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-used",
+    "x-ratelimit-reset",
+    "x-ratelimit-resource",
+)
 # The cached body is stored decoded, so transport-level headers must not be replayed with it.
 _DROP_HEADERS = frozenset({*_RATE_HEADERS, "content-encoding", "content-length", "transfer-encoding", "connection"})
 
@@ -41,34 +51,100 @@ class GitHubStop(Exception):
 
 
 class BudgetExhausted(GitHubStop):
-    """The per-job request budget is spent."""
+    """The per-job budget of one bucket is spent."""
+
+    def __init__(self, bucket: BucketName, limit: int) -> None:
+        super().__init__(f"the job's GitHub {bucket} request budget ({limit}) is spent")
+        self.bucket = bucket
 
 
 class RateLimitExhausted(GitHubStop):
-    """GitHub's rate limit is spent and its reset is further away than we may wait."""
+    """GitHub's rate limit of one bucket is spent and its reset is further away than we may wait."""
+
+    def __init__(self, bucket: BucketName, message: str) -> None:
+        super().__init__(message)
+        self.bucket = bucket
+
+
+BUCKETS: tuple[BucketName, ...] = get_args(BucketName)
+
+
+def bucket_of(path: str) -> BucketName:
+    """GitHub's bucket for a request path (GHES's `/api/v3` and `/api` prefixes allowed)."""
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["api", "v3"]:
+        parts = parts[2:]
+    elif parts[:1] == ["api"] and parts[1:2] == ["graphql"]:
+        parts = parts[1:]
+    return "search" if parts[:1] == ["search"] else "graphql" if parts == ["graphql"] else "core"
+
+
+@dataclass
+class BucketCounters:
+    """One bucket's use by this job: requests (GraphQL: points) that counted, 304s, retries, and
+    what GitHub last said about it."""
+
+    limit: int
+    counted: int = 0
+    not_modified: int = 0
+    retries: int = 0
+    remaining: int | None = None
+    reset_at: float | None = None
 
 
 @dataclass
 class RateBudget:
-    """Counters shared by every thread of one client (guarded by a lock)."""
+    """Per-bucket counters shared by every thread of one client (guarded by a lock).
+
+    `max_requests` is the core budget (the setting predates buckets, GITHUB_MAX_REQUESTS);
+    `max_search_requests` the search one; GraphQL points have a budget once a GraphQL client spends them.
+    """
 
     max_requests: int
-    counted: int = 0
-    not_modified: int = 0
-    retries: int = 0
-    remaining: dict[str, int] = field(default_factory=dict)
-    reset_at: dict[str, float] = field(default_factory=dict)
+    max_search_requests: int = 1000
+    max_graphql_points: int = 5000
+    buckets: dict[BucketName, BucketCounters] = field(init=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def snapshot(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        limits = {"core": self.max_requests, "search": self.max_search_requests, "graphql": self.max_graphql_points}
+        self.buckets = {name: BucketCounters(limits[name]) for name in BUCKETS}
+
+    @property
+    def counted(self) -> int:
+        """REST requests that counted (core + search), the `api_requests` of a run."""
         with self.lock:
-            return {
-                "api_requests": self.counted,
-                "api_requests_saved_by_cache": self.not_modified,
-                "retries": self.retries,
-                "budget_left": max(self.max_requests - self.counted, 0),
-                "rate_remaining": dict(self.remaining),
+            return self.buckets["core"].counted + self.buckets["search"].counted
+
+    @property
+    def not_modified(self) -> int:
+        with self.lock:
+            return sum(b.not_modified for b in self.buckets.values())
+
+    @property
+    def retries(self) -> int:
+        with self.lock:
+            return sum(b.retries for b in self.buckets.values())
+
+    def left(self) -> int:
+        """Core requests the job may still send (the bucket nearly every call spends)."""
+        with self.lock:
+            core = self.buckets["core"]
+            return max(core.limit - core.counted, 0)
+
+    def report(self) -> GitHubBudget:
+        """The job's use per bucket and in budget units, as `summary.json` reports it."""
+        with self.lock:
+            uses = {
+                name: BucketUse(requests=b.counted, saved_by_cache=b.not_modified, retries=b.retries, remaining=b.remaining)
+                for name, b in self.buckets.items()
             }
+        return GitHubBudget(
+            core=uses["core"],
+            search=uses["search"],
+            graphql=uses["graphql"],
+            budget_units=sum(u.requests for u in uses.values()),
+        )
 
 
 class GitHubTransport(HTTPAdapter):
@@ -106,20 +182,26 @@ class GitHubTransport(HTTPAdapter):
         request.headers.pop("If-None-Match", None)
         if cached:
             request.headers["If-None-Match"] = cached.etag
+        bucket = bucket_of(urlsplit(request.url or "").path)
         attempt = 0
         while True:
-            if attempt and self.auth is not None:  # a request held back for minutes may outlive its token
+            waited = self._await_reset(bucket)
+            if (attempt or waited) and self.auth is not None:  # a request held back may outlive its token
                 request.headers["Authorization"] = f"{self.auth.token_type} {self.auth.token}"
-            self._reserve()
-            with self._slots:
-                response = super().send(request, **kwargs)
-            self._record(response)
-            delay = self._retry_delay(response, attempt)
+            self._reserve(bucket)
+            try:
+                with self._slots:
+                    response = super().send(request, **kwargs)
+            except Exception:
+                self._release(bucket)  # never answered: GitHub counted nothing
+                raise
+            bucket = self._record(response, bucket)
+            delay = self._retry_delay(response, attempt, bucket)
             if delay is None:
                 break
             attempt += 1
             with self.budget.lock:
-                self.budget.retries += 1
+                self.budget.buckets[bucket].retries += 1
             response.close()
             self._sleep(delay)
         if response.status_code == 304 and cached:
@@ -136,25 +218,54 @@ class GitHubTransport(HTTPAdapter):
         parts = urlsplit(request.url)
         return f"{self.namespace}|{parts.path}?{parts.query}"
 
-    def _reserve(self) -> None:
+    def _await_reset(self, bucket: BucketName) -> bool:
+        """Hold back a request whose bucket GitHub last reported spent until its reset (raising when
+        that is beyond `max_wait`), rather than spend a request on a certain 403; True if it waited.
+        Requests of other buckets are not held back."""
         with self.budget.lock:
-            if self.budget.counted >= self.budget.max_requests:
-                raise BudgetExhausted(f"the job's GitHub request budget ({self.budget.max_requests}) is spent")
+            counters = self.budget.buckets[bucket]
+            spent = counters.remaining == 0 and counters.reset_at is not None
+            wait = max((counters.reset_at or 0.0) - time.time(), 0.0) if spent else 0.0
+        if not wait:
+            return False
+        self._sleep(self._bounded(wait, bucket, "rate limit") + 0.5)  # reset is in whole seconds
+        with self.budget.lock:
+            if counters.remaining == 0:
+                counters.remaining = None  # unknown until the next response reports it
+        return True
 
-    def _record(self, response: requests.Response) -> None:
+    def _reserve(self, bucket: BucketName) -> None:
+        """Count the request before it is sent, so that parallel requests cannot overrun the budget;
+        `_record` gives the count back for what GitHub does not count."""
+        with self.budget.lock:
+            counters = self.budget.buckets[bucket]
+            if counters.counted >= counters.limit:
+                raise BudgetExhausted(bucket, counters.limit)
+            counters.counted += 1
+
+    def _release(self, bucket: BucketName) -> None:
+        with self.budget.lock:
+            self.budget.buckets[bucket].counted -= 1
+
+    def _record(self, response: requests.Response, guessed: BucketName) -> BucketName:
+        """Count the response in its bucket (GitHub's `X-RateLimit-Resource` wins over the path's guess)."""
         headers = response.headers
-        resource = headers.get("x-ratelimit-resource", "core")
+        named = headers.get("x-ratelimit-resource")
+        bucket: BucketName = next((b for b in BUCKETS if b == named), guessed)
+        self._release(guessed)  # counted again below, in GitHub's bucket, if GitHub counts it
         with self.budget.lock:
+            counters = self.budget.buckets[bucket]
             if response.status_code == 304:
-                self.budget.not_modified += 1
+                counters.not_modified += 1
             elif not urlsplit(response.url or "").path.endswith("/rate_limit"):
-                self.budget.counted += 1
+                counters.counted += 1
             if "x-ratelimit-remaining" in headers:
-                self.budget.remaining[resource] = int(headers["x-ratelimit-remaining"])
+                counters.remaining = int(headers["x-ratelimit-remaining"])
             if "x-ratelimit-reset" in headers:
-                self.budget.reset_at[resource] = float(headers["x-ratelimit-reset"])
+                counters.reset_at = float(headers["x-ratelimit-reset"])
+        return bucket
 
-    def _retry_delay(self, response: requests.Response, attempt: int) -> float | None:
+    def _retry_delay(self, response: requests.Response, attempt: int, bucket: BucketName) -> float | None:
         """Seconds to wait before retrying, None to hand the response on; raises when we must stop."""
         status = response.status_code
         if status in RETRY_STATUSES:
@@ -165,21 +276,22 @@ class GitHubTransport(HTTPAdapter):
             return None
         retry_after = response.headers.get("Retry-After")
         if retry_after is not None:
-            return self._bounded(float(retry_after), "secondary rate limit")
+            return self._bounded(float(retry_after), bucket, "secondary rate limit")
         if response.headers.get("x-ratelimit-remaining") == "0":
             reset = float(response.headers.get("x-ratelimit-reset", time.time()))
-            return self._bounded(max(reset - time.time(), 0.0), "rate limit") + 0.5  # reset is in whole seconds
+            return self._bounded(max(reset - time.time(), 0.0), bucket, "rate limit") + 0.5  # reset is in whole seconds
         if "secondary rate limit" in response.text.lower():
-            return self._bounded(60.0 * (2**attempt), "secondary rate limit")
+            return self._bounded(60.0 * (2**attempt), bucket, "secondary rate limit")
         return None
 
     def _backoff(self, attempt: int) -> float:
         return self.backoff_base * (2**attempt) * (0.5 + random.random())
 
-    def _bounded(self, seconds: float, what: str) -> float:
+    def _bounded(self, seconds: float, bucket: BucketName, what: str) -> float:
         if seconds > self.max_wait:
             raise RateLimitExhausted(
-                f"GitHub {what} reached; reset in {seconds:.0f}s exceeds GITHUB_MAX_WAIT_SECONDS={self.max_wait:.0f}"
+                bucket,
+                f"GitHub {bucket} {what} reached; reset in {seconds:.0f}s exceeds GITHUB_MAX_WAIT_SECONDS={self.max_wait:.0f}",
             )
         return seconds
 

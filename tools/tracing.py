@@ -23,7 +23,7 @@ def traced(agent: str, tool: str, args: dict[str, Any], budget: RateBudget, call
         tool=tool,
         summary=_summary(result),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        budget_left=budget.snapshot()["budget_left"],
+        budget_left=budget.left(),
     )
     return result
 

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from foundation.schemas.plan import SearchPlan
 
 RunStatus = Literal["complete", "partial", "refused", "cancelled", "failed"]
+BucketName = Literal["core", "search", "graphql"]
+"""GitHub's own rate-limit buckets (its `X-RateLimit-Resource`): REST core, search, GraphQL points."""
 
 
 def _absent(value: object) -> bool:
@@ -28,6 +30,24 @@ class RunInfo(BaseModel):
     prompt_version: str
     api_base: str = Field(description="GitHub API base URL, or sandbox:<seed>:<users>")
     tenant_id: str | None = Field(default=None, description="The service tenant of a job; None for a CLI run")
+
+
+class BucketUse(BaseModel):
+    """One GitHub rate-limit bucket's use by a run."""
+
+    requests: int = Field(description="Requests that counted against the bucket (GraphQL: points).")
+    saved_by_cache: int = Field(description="304s from the ETag cache, which GitHub does not count.")
+    retries: int = Field(description="Requests sent again after a 5xx or a rate limit.")
+    remaining: int | None = Field(description="What GitHub last reported left in the bucket; null if never reported.")
+
+
+class GitHubBudget(BaseModel):
+    """A run's GitHub spend per bucket, and in budget units (core + search requests + GraphQL points)."""
+
+    core: BucketUse
+    search: BucketUse
+    graphql: BucketUse
+    budget_units: int = Field(description="core requests + search requests + GraphQL points.")
 
 
 class CampaignCompleted(BaseModel):
@@ -72,6 +92,9 @@ class RunSummary(CampaignCompleted):
     api_requests: int | None = Field(default=None, exclude_if=_absent, description="GitHub requests that counted.")
     api_requests_saved_by_cache: int | None = Field(default=None, exclude_if=_absent, description="304s from the ETag cache.")
     api_retries: int | None = Field(default=None, exclude_if=_absent)
+    budget: GitHubBudget | None = Field(
+        default=None, exclude_if=_absent, description="GitHub spend per bucket; api_* are its core + search totals."
+    )
     api_base: str | None = Field(default=None, exclude_if=_absent, description="GitHub API base URL, or sandbox:...")
     llm: str | None = Field(default=None, exclude_if=_absent, description="'none' or the model name.")
     sandbox: bool | None = Field(default=None, exclude_if=_absent)

@@ -85,8 +85,34 @@ def test_spent_budget_is_partial_exit_3_with_artifacts(tmp_path: Path) -> None:
     result = _cmo(tmp_path, "run", GOAL, "--out", str(tmp_path / "out"), GITHUB_MAX_REQUESTS="60")
     assert result.returncode == 3, result.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["status"] == "partial" and "budget" in summary["stop_reasons"][0]
+    assert summary["status"] == "partial" and "core request budget (60)" in summary["stop_reasons"][0]
     assert (tmp_path / "out" / "leads_full.json").is_file()
+    budget = summary["budget"]
+    assert budget["core"]["requests"] == 60 and budget["graphql"] == {
+        "requests": 0,
+        "saved_by_cache": 0,
+        "retries": 0,
+        "remaining": None,
+    }
+    assert budget["budget_units"] == budget["core"]["requests"] + budget["search"]["requests"] == summary["api_requests"]
+
+
+@pytest.mark.parametrize(
+    ("limits", "bucket"),
+    [({"search_limit": 1}, "search"), ({"core_limit": 15}, "core")],
+)
+def test_a_spent_rate_limit_bucket_is_partial_exit_3_naming_it(tmp_path: Path, limits: dict[str, int], bucket: str) -> None:
+    """GitHub's own limit of one bucket runs dry and its reset is further off than we may wait."""
+    with SandboxServer(generate_world(seed=7, users=1500), **limits) as server:
+        out = tmp_path / "out"
+        result = _cmo(tmp_path, "run", GOAL, "--out", str(out), GITHUB_API_URL=server.url, GITHUB_MAX_WAIT_SECONDS="0")
+    assert result.returncode == 3, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "partial"
+    assert any(f"GitHub {bucket} rate limit reached" in reason for reason in summary["stop_reasons"])
+    assert summary["budget"][bucket]["remaining"] == 0
+    assert {p.name for p in out.iterdir()} >= {"leads_full.json", "leads_contactable.csv", "summary.json"}
+    assert f"{bucket} {summary['budget'][bucket]['requests']}" in result.stderr, "the final line breaks it down"
 
 
 def test_schema_prints_json_schemas(tmp_path: Path) -> None:

@@ -22,11 +22,13 @@ def server() -> Iterator[SandboxServer]:
         yield srv
 
 
-def _client(server: SandboxServer, tmp_path: Path, *, max_requests: int = 1000, max_wait: float = 5.0) -> GitHubClient:
+def _client(
+    server: SandboxServer, tmp_path: Path, *, max_requests: int = 1000, max_search: int = 1000, max_wait: float = 5.0
+) -> GitHubClient:
     return GitHubClient(
         server.url,
         None,
-        RateBudget(max_requests=max_requests),
+        RateBudget(max_requests=max_requests, max_search_requests=max_search),
         SQLiteETagCache(tmp_path / "etags.sqlite"),
         "sandbox:test",
         max_wait=max_wait,
@@ -62,7 +64,7 @@ def test_etag_revalidation_is_free(server: SandboxServer, tmp_path: Path) -> Non
 
 
 def test_budget_stops_the_client(server: SandboxServer, tmp_path: Path) -> None:
-    client = _client(server, tmp_path, max_requests=2)
+    client = _client(server, tmp_path, max_search=2)  # searches spend the search budget (test_budget_buckets.py)
     client.search_repositories("language:Rust", "stars", "desc", 1)
     client.search_repositories("language:Go", "stars", "desc", 1)
     with pytest.raises(BudgetExhausted):

@@ -7,9 +7,15 @@ import json
 
 from foundation.artifacts import ARTIFACTS, SUMMARY, render_artifacts
 from foundation.schemas import SearchPlan, TargetAudience
-from foundation.schemas.run import CampaignCompleted, RunSummary
+from foundation.schemas.run import BucketUse, CampaignCompleted, GitHubBudget, RunSummary
 from storage.checkpoints import serializer
 
+BUDGET = GitHubBudget(
+    core=BucketUse(requests=280, saved_by_cache=12, retries=0, remaining=4690),
+    search=BucketUse(requests=30, saved_by_cache=0, retries=0, remaining=0),
+    graphql=BucketUse(requests=0, saved_by_cache=0, retries=0, remaining=None),
+    budget_units=310,
+)
 PLAN = SearchPlan(audience=TargetAudience(languages=["Python"], topics=["machine-learning"]), max_prospects=20)
 FINISHED = RunSummary(
     duration_seconds=42.0,
@@ -26,6 +32,7 @@ FINISHED = RunSummary(
     api_requests=310,
     api_requests_saved_by_cache=12,
     api_retries=0,
+    budget=BUDGET,
     api_base="sandbox:42:1500:2026-01-05",
     llm="none",
     sandbox=True,
@@ -35,7 +42,9 @@ SPEC_FIELDS = ["duration_seconds", "prospects_found", "emails_contactable", "con
 
 
 def test_summary_json_is_what_finalize_wrote_as_a_dict() -> None:
-    """Same keys, order and formatting as the dict `finalize` built before the summary was typed."""
+    """Same keys, order and formatting as the dict `finalize` built before the summary was typed; the
+    one deliberate addition since is `budget` (issue 10: GitHub's buckets), after the api_* totals it
+    breaks down, which keep their meaning (api_requests = core + search requests)."""
     as_dict = {
         "duration_seconds": 42.0,
         "prospects_found": 20,
@@ -52,6 +61,12 @@ def test_summary_json_is_what_finalize_wrote_as_a_dict() -> None:
         "api_requests": 310,
         "api_requests_saved_by_cache": 12,
         "api_retries": 0,
+        "budget": {
+            "core": {"requests": 280, "saved_by_cache": 12, "retries": 0, "remaining": 4690},
+            "search": {"requests": 30, "saved_by_cache": 0, "retries": 0, "remaining": 0},
+            "graphql": {"requests": 0, "saved_by_cache": 0, "retries": 0, "remaining": None},
+            "budget_units": 310,
+        },
         "api_base": "sandbox:42:1500:2026-01-05",
         "llm": "none",
         "sandbox": True,
@@ -105,3 +120,12 @@ def test_a_checkpoint_keeps_the_summary_typed() -> None:
 def test_a_summary_stored_as_a_dict_is_read_back_as_the_same_summary() -> None:
     """jobs.summary, summary.json and checkpoints written before the summary was typed hold dicts."""
     assert RunSummary.model_validate(json.loads(render_artifacts([], FINISHED)[SUMMARY])) == FINISHED
+
+
+def test_a_summary_written_before_buckets_still_reads() -> None:
+    """summary.json files and job rows from before `budget` existed have none; it stays absent."""
+    old = json.loads(render_artifacts([], FINISHED)[SUMMARY])
+    del old["budget"]
+    read = RunSummary.model_validate(old)
+    assert read.budget is None and "budget" not in read.model_dump(mode="json")
+    assert read == FINISHED.model_copy(update={"budget": None})
