@@ -43,7 +43,7 @@ def next_wave(state: State) -> dict:
     candidates = state.get("candidates", [])
     dispatched = state.get("dispatched", 0)
     need = state["plan"].max_prospects - len(state.get("enriched", []))
-    if state.get("stop_reasons") or need <= 0 or dispatched >= len(candidates):
+    if state.get("core_stopped") or need <= 0 or dispatched >= len(candidates):
         return {"wave": []}
     size = max(WAVE_MIN, 2 * need)
     return {"wave": candidates[dispatched : dispatched + size], "dispatched": dispatched + size}
@@ -80,7 +80,7 @@ def enricher(task: CandidateTask, runtime: Runtime[Context]) -> dict:
     try:
         found = _enrich(task["candidate"], task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days)
     except GitHubStop as exc:
-        return {"stop_reasons": [str(exc)]}
+        return {"stop_reasons": [str(exc)], "core_stopped": exc.stops_core}
     if any(ctx.suppression.contains_prospect(p) for p in found.get("enriched", [])):
         return {"dropped": ["suppressed"]}  # e.g. by an email or domain only the profile revealed
     return found

@@ -36,27 +36,31 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
     client = runtime.context.github
     found: dict[str, RepoInfo] = {}
     stops: list[str] = []
+    core_stopped, ran = False, 0
     try:
         for query in plan.queries:
             for repo in search_all(client, query):
                 found.setdefault(repo.full_name, repo)
+            ran += 1
     except GitHubStop as exc:
         stops.append(str(exc))
+        core_stopped = exc.stops_core
     vocabulary = load_vocabulary()
     tagged = [r.model_copy(update={"domains": vocabulary.domains_of(r.topics, r.description)}) for r in found.values()]
     kept = {repo.full_name: repo for repo in tagged if _keep(repo, plan.audience)}
+    searched = f"{ran} of {len(plan.queries)}" if stops else str(len(plan.queries))
     reasoning(
         AGENT,
-        f"{len(plan.queries)} searches returned {len(found)} repos; {len(kept)} match the audience "
+        f"{searched} searches returned {len(found)} repos; {len(kept)} match the audience "
         "(forks, archived repos and off-topic repos never count)",
         repos=len(kept),
     )
-    return {"repos": kept, "stop_reasons": stops}
+    return {"repos": kept, "stop_reasons": stops, "core_stopped": core_stopped}
 
 
 def fan_out_repos(state: State) -> list[Send] | str:
     """One `researcher_repo` branch per matched repo (LangGraph runs them in parallel)."""
-    if not state.get("repos") or state.get("stop_reasons"):
+    if not state.get("repos") or state.get("core_stopped"):
         return "select_candidates"
     return [Send("researcher_repo", RepoTask(repo=repo)) for repo in state["repos"].values()]
 
@@ -67,7 +71,7 @@ def researcher_repo(task: RepoTask, runtime: Runtime[Context]) -> dict:
     try:
         people = traced(AGENT, "contributors", {"repo": repo.full_name}, client.budget, lambda: client.contributors(repo))
     except GitHubStop as exc:
-        return {"stop_reasons": [str(exc)]}
+        return {"stop_reasons": [str(exc)], "core_stopped": exc.stops_core}
     return {"contributions": people}
 
 

@@ -35,6 +35,9 @@ class State(TypedDict, total=False):
     links: Annotated[dict[int, list[int]], merge_dicts]
     dropped: Annotated[list[str], operator.add]
     stop_reasons: Annotated[list[str], operator.add]
+    # True once GitHub takes no more core requests (every step after the searches needs them); a spent
+    # search bucket alone leaves it False, so the repos already found are still researched.
+    core_stopped: Annotated[bool, operator.or_]
     summary: RunSummary
 
 

@@ -47,7 +47,18 @@ class GitHubError(Exception):
 
 
 class GitHubStop(Exception):
-    """The run must stop talking to GitHub; what was gathered so far is kept."""
+    """The run must stop talking to GitHub; what was gathered so far is kept.
+
+    `bucket` is the rate-limit bucket that ran dry; None when every request is refused (a token
+    that could not be renewed, say).
+    """
+
+    bucket: BucketName | None = None
+
+    @property
+    def stops_core(self) -> bool:
+        """Whether REST core requests are stopped too: not after a spent search bucket alone."""
+        return self.bucket in (None, "core")
 
 
 class BudgetExhausted(GitHubStop):

@@ -113,6 +113,8 @@ def test_a_spent_rate_limit_bucket_is_partial_exit_3_naming_it(tmp_path: Path, l
     assert summary["budget"][bucket]["remaining"] == 0
     assert {p.name for p in out.iterdir()} >= {"leads_full.json", "leads_contactable.csv", "summary.json"}
     assert f"{bucket} {summary['budget'][bucket]['requests']}" in result.stderr, "the final line breaks it down"
+    if bucket == "search":  # the core bucket still has budget: the repos found are researched and enriched
+        assert summary["budget"]["core"]["requests"] > 0 and summary["prospects_found"] > 0
 
 
 def test_schema_prints_json_schemas(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_spent_search_rate_limit_stops_search_only(server: SandboxServer, tmp_pa
     server.set_rate_limit("search", remaining=0, reset_in=60)
     with pytest.raises(RateLimitExhausted, match="GitHub search rate limit") as stop:
         client.search_repositories("language:Rust", "stars", "desc", 1)
-    assert stop.value.bucket == "search"
+    assert stop.value.bucket == "search" and not stop.value.stops_core
     assert client.contributors(repo), "core still has budget and is not held back"
     with pytest.raises(RateLimitExhausted, match="search"):  # known spent: refused before it is sent
         client.search_repositories("language:Java", "stars", "desc", 1)
@@ -65,7 +65,7 @@ def test_spent_core_rate_limit_leaves_search_going(server: SandboxServer, tmp_pa
     server.set_rate_limit("core", remaining=0, reset_in=3600)
     with pytest.raises(RateLimitExhausted, match="GitHub core rate limit") as stop:
         client.user("someone")
-    assert stop.value.bucket == "core"
+    assert stop.value.bucket == "core" and stop.value.stops_core
     assert client.search_repositories("language:Go", "stars", "desc", 1)[1]
 
 
