@@ -11,24 +11,12 @@ from typing import Any
 
 from agents.planner import make_plan
 from evals.datasets import PlannerExample
-from evals.metrics import aggregate_planner, planner_field_scores
+from evals.metrics import PLANNER_FIELDS, aggregate_planner, planner_field_scores
 from evals.suites import ExampleResult, SuiteContext, scope
 from foundation.schemas import Campaign
 
 ADVISORY: tuple[str, ...] = ()
-_SHOWN_FIELDS = {
-    "languages",
-    "domains",
-    "stars_range",
-    "activity_days",
-    "role",
-    "target_regions",
-    "target_cities",
-    "exclude_regions",
-    "exclude_cities",
-    "exclude_companies",
-    "include_companies",
-}
+_SHOWN_FIELDS = set(PLANNER_FIELDS) - {"max_prospects"}  # the audience part of what is scored
 
 
 def evaluate(example: PlannerExample, ctx: SuiteContext) -> ExampleResult:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from langgraph.config import get_config, get_stream_writer
+from langgraph.runtime import get_runtime
+
 AGENT_STARTED = "agent.started"
 AGENT_FINISHED = "agent.finished"
 AGENT_REASONING = "agent.reasoning"
@@ -34,8 +37,6 @@ class EventSink(Protocol):
 
 def current_task() -> str:
     """The running task's id ("node:<task id>" in the checkpoint namespace); "" outside a task."""
-    from langgraph.config import get_config  # here, not at the top: event names alone need no langgraph
-
     return get_config()["configurable"].get("checkpoint_ns", "").rpartition(":")[2]
 
 
@@ -45,9 +46,6 @@ def emit(event: str, agent: str, **data: Any) -> None:
     `task` is the emitting task's id (the one `agent.started` reports): task ids are stable across a
     resume, so a consumer can recognise the events of a step that runs again after a crash.
     """
-    from langgraph.config import get_stream_writer
-    from langgraph.runtime import get_runtime
-
     try:
         runtime = get_runtime()
     except RuntimeError:
