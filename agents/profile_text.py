@@ -25,6 +25,7 @@ _REPEATED_PUNCTUATION = re.compile(r"[-'’.·・‐]{2,}")
 _DOMAIN_DOT = re.compile(r"\.[^\W\d_]{2,}")  # "evil.example", not the "J.R." of initials
 # What must never reach a sentence from a company field: markup, formula and link characters.
 _UNQUOTABLE = frozenset('<>{}[]`"\\|=@:/')
+MAX_COMPANY_CHARS = 64  # room for any employer's display name, not for a paragraph of instructions to a model
 
 
 def _letter(char: str) -> bool:
@@ -59,9 +60,16 @@ def full_name(name: str | None) -> str | None:
     return unicodedata.normalize("NFC", " ".join(words))
 
 
+def _hidden(char: str) -> bool:
+    """A control or format character (bidi override, zero-width space, escape) other than a script's joiners:
+    invisible in the email, it could reorder or hide what the recipient reads."""
+    return unicodedata.category(char) in {"Cc", "Cf"} and char not in _JOINERS
+
+
 def quotable_company(company: str | None) -> str | None:
-    """The company as a draft may name it (`display_company`), unless it carries markup, a formula or a link."""
+    """The company as a draft may name it (`display_company`), unless it carries markup, a formula, a link,
+    an invisible character or is longer than a company name."""
     shown = display_company(company)
-    if shown is None or not shown[0].isalnum() or any(c in _UNQUOTABLE for c in shown) or "www." in shown.lower():
+    if shown is None or not shown[0].isalnum() or len(shown) > MAX_COMPANY_CHARS or "www." in shown.lower():
         return None
-    return shown
+    return None if any(c in _UNQUOTABLE or _hidden(c) for c in shown) else shown
