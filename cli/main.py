@@ -147,7 +147,7 @@ def _plain_observer(quiet: bool):
 
     def observe(event: dict) -> None:
         if not quiet and event["event"] == "agent.reasoning":
-            console.print(f"{event['agent']:>10}: {event['data'].get('text', '')}", highlight=False)
+            console.print(f"{event['agent']:>10}: {event['data'].get('text', '')}", highlight=False, markup=False)
 
     return observe
 
