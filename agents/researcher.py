@@ -19,6 +19,7 @@ from agents.state import RepoTask, State
 from foundation.events import PROSPECT_FOUND, emit, reasoning
 from foundation.schemas import SearchQuery, TargetAudience
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
+from foundation.subjects import repo_fits
 from foundation.vocabulary import load_vocabulary
 from tools.github import SEARCH_CAP, GitHubClient, split_by_stars
 from tools.github_transport import GitHubStop
@@ -162,13 +163,7 @@ def _slices(client: GitHubClient, query: SearchQuery, base: str, lo: int, hi: in
 
 
 def _keep(repo: RepoInfo, audience: TargetAudience) -> bool:
-    """README definition: forks and archived repos never count; language and domain must match."""
-    if repo.fork or repo.archived:
-        return False
-    if audience.languages and (repo.language or "").lower() not in {lang.lower() for lang in audience.languages}:
-        return False
-    if audience.domains:
-        return bool(set(repo.domains) & set(audience.domains))
-    if audience.topics:
-        return bool(set(repo.topics) & set(audience.topics))
-    return True
+    """README definition (`foundation.subjects.repo_fits`): forks and archived repos never count."""
+    return repo_fits(
+        audience, language=repo.language, topics=repo.topics, description=repo.description, fork=repo.fork, archived=repo.archived
+    )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from foundation.companies import in_family
 from foundation.schemas.campaign import TargetAudience
-from foundation.vocabulary import load_vocabulary
+from foundation.subjects import repo_fits
 from sandbox.search import int_range
 from sandbox.world import Repo, World
 
@@ -25,23 +25,21 @@ MAINTAINER_SHARE = 0.10
 
 
 def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
-    """Repos the audience is about: not forks or archived, right language, domain/topics and stars."""
-    vocabulary = load_vocabulary()
-    languages = {lang.casefold() for lang in audience.languages}
-    topics = set(audience.topics)
+    """Repos the audience is about (`foundation.subjects.repo_fits`) within its stars range."""
     stars = int_range(audience.stars_range) if audience.stars_range else None
-    found = []
-    for repo in world.repos.values():
-        if repo.fork or repo.archived or (languages and (repo.language or "").casefold() not in languages):
-            continue
-        if audience.domains:
-            if not any(vocabulary.domain_matches(d, repo.topics, repo.description) for d in audience.domains):
-                continue
-        elif topics and not topics & set(repo.topics):
-            continue
-        if stars is None or stars(repo.stars):
-            found.append(repo)
-    return found
+    return [
+        repo
+        for repo in world.repos.values()
+        if repo_fits(
+            audience,
+            language=repo.language,
+            topics=repo.topics,
+            description=repo.description,
+            fork=repo.fork,
+            archived=repo.archived,
+        )
+        and (stars is None or stars(repo.stars))
+    ]
 
 
 def _in_role(world: World, repo: Repo, audience: TargetAudience) -> set[str]:
