@@ -1,7 +1,7 @@
 """Campaign Configuration, field for field as in SPEC.md, plus a few optional additions.
 
 Additions (all optional, all in `target_audience`) carry what the goal parser understands but the
-SPEC has no field for: `role`, `domains`, `include_companies`, `target_cities`, and the places a goal
+SPEC has no field for: `role`, `activity_scope`, `domains`, `include_companies`, `target_cities`, and the places a goal
 leaves out, `exclude_regions` and `exclude_cities` ("anywhere but China").
 """
 
@@ -16,6 +16,7 @@ from foundation.limits import DEFAULT_MAX_PROSPECTS, MAX_PROSPECTS
 from foundation.regions import PlaceRejection, place_rejection
 
 Role = Literal["maintainer", "contributor", "any"]
+ActivityScope = Literal["subject", "anywhere"]
 ComplianceLevel = Literal["strict", "standard", "permissive"]
 Channel = Literal["email", "linkedin", "github"]
 
@@ -30,7 +31,14 @@ class TargetAudience(BaseModel):
     languages: list[str] = Field(default_factory=list, description="GitHub language names, e.g. Python, C++.")
     topics: list[str] = Field(default_factory=list, description="GitHub topics, e.g. machine-learning.")
     stars_range: str | None = Field(default=None, description="GitHub stars qualifier, e.g. 100..5000.")
-    activity_days: int = Field(default=90, ge=1, le=3650, description="Active = push or commit in this window.")
+    activity_days: int = Field(
+        default=90, ge=1, le=3650, description="Active = own commits, pull requests or reviews in this window."
+    )
+    activity_scope: ActivityScope = Field(
+        default="subject",
+        description="Where activity counts: 'subject' = in repos matching the audience's languages and subject "
+        "(the default); 'anywhere' = anywhere on GitHub (goals that say 'active on GitHub').",
+    )
     min_contributions: int = Field(default=1, ge=0, description="Least commits to a matched repo.")
     exclude_companies: list[str] = Field(default_factory=list)
     target_regions: list[str] = Field(
