@@ -1,36 +1,37 @@
-"""Enricher: profile, orgs, public events and commit activity per candidate, then rank.
+"""Enricher: who of the candidates qualifies (a person, in the audience's places and companies,
+active where it counts), with scored evidence; then rank.
 
-`next_wave` picks the best candidates still needed and `fan_out_candidates` sends one `enricher`
-branch per candidate of the wave; `enricher_wave` closes a wave. Each branch drops non-people and
-people outside the audience as early as possible (before spending requests on activity), computes
-signals with evidence and scores, and returns a Prospect. `rank` merges duplicate accounts,
-sorts by score and keeps the plan's `max_prospects`.
+`next_wave` picks the best candidates still needed and `fan_out_candidates` sends the wave to the
+GraphQL path (`agents.enricher_graphql`, one branch per batch) or, when GraphQL cannot serve, to the
+REST path here (one `enricher` branch per person: profile, orgs, events and commits). Both screen
+people out before spending on activity and decide alike (`agents.enrichment`). `enricher_wave`
+closes a wave; `rank` merges duplicate accounts, sorts by score and keeps the plan's `max_prospects`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from agents.context import Context
-from agents.state import CandidateTask, State
-from foundation.companies import company_matches, display_company
+from agents.enrichment import build_prospect, counts_for, is_active, screen
+from agents.state import BatchTask, CandidateTask, State
 from foundation.events import PROSPECT_ENRICHED, emit, reasoning
-from foundation.schemas import Campaign, DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
-from foundation.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
-from tools.geo import normalize_location
+from foundation.schemas import Campaign, TargetAudience
+from foundation.schemas.github import Candidate, EventInfo, RepoInfo
 from tools.github import GitHubClient
+from tools.github_graphql_queries import PEOPLE_PER_QUERY
 from tools.github_transport import GitHubStop
-from tools.identity import is_noreply, is_person, noreply_user_id
-from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score, rank_prospects
-from tools.signals import Activity, compute_signals
+from tools.identity import is_person, noreply_user_id
+from tools.scoring import rank_prospects
+from tools.signals import Activity
 from tools.tracing import traced
 
 AGENT = "enricher"
 REPOS_PER_PERSON = 4
+EVENT_REPO_LOOKUPS = 3
 WAVE_MIN = 25
 
 
@@ -58,10 +59,24 @@ def enricher_wave(state: State, runtime: Runtime[Context]) -> dict:
 
 
 def fan_out_candidates(state: State) -> list[Send] | str:
-    """One `enricher` branch per candidate of the current wave."""
+    """One `enricher_batch` branch per `PEOPLE_PER_QUERY` candidates of the current wave (GraphQL),
+    or one `enricher` branch per candidate once GraphQL is off (REST)."""
     if not state.get("wave"):
         return "rank"
     repos = state.get("repos", {})
+    if not state.get("graphql_off"):
+        wave = state["wave"]
+        return [
+            Send(
+                "enricher_batch",
+                BatchTask(
+                    candidates=batch,
+                    repos={x.repo: repos[x.repo] for c in batch for x in c.contributions},
+                    campaign=state["campaign"],
+                ),
+            )
+            for batch in (wave[i : i + PEOPLE_PER_QUERY] for i in range(0, len(wave), PEOPLE_PER_QUERY))
+        ]
     return [
         Send(
             "enricher",
@@ -76,58 +91,111 @@ def fan_out_candidates(state: State) -> list[Send] | str:
 
 
 def enricher(task: CandidateTask, runtime: Runtime[Context]) -> dict:
+    """REST path: one person, 3-7 requests."""
     ctx = runtime.context
     try:
-        found = _enrich(task["candidate"], task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days)
+        found = enrich_rest(
+            task["candidate"], task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days
+        )
     except GitHubStop as exc:
         return {"stop_reasons": [str(exc)], "core_stopped": exc.stops_core}
-    if any(ctx.suppression.contains_prospect(p) for p in found.get("enriched", [])):
-        return {"dropped": ["suppressed"]}  # e.g. by an email or domain only the profile revealed
-    return found
+    return {**without_suppressed(found, ctx), "enriched_via": {"rest": 1}}
 
 
-def _enrich(
+def graphql_off(ctx: Context) -> list[str]:
+    """Why this run cannot enrich over GraphQL from the start ([]: it can)."""
+    if not ctx.settings.github_graphql:
+        return ["GITHUB_GRAPHQL=false"]
+    if not ctx.github.graphql.authenticated:
+        return ["GitHub's GraphQL API needs a token or a GitHub App; none is set"]
+    return []
+
+
+def without_suppressed(found: dict, ctx: Context) -> dict:
+    """Drop people suppressed by what only their profile revealed (an email or a domain)."""
+    kept = [p for p in found.get("enriched", []) if not ctx.suppression.contains_prospect(p)]
+    gone = len(found.get("enriched", [])) - len(kept)
+    if not gone:
+        return found
+    return {**found, "enriched": kept, "dropped": [*found.get("dropped", []), *["suppressed"] * gone]}
+
+
+_REST_SOURCES = {
+    "profile": "GET /users/{login}",
+    "commit_email": "GET /repos/{owner}/{repo}/commits (author email)",
+    "activity": "GET /repos/{owner}/{repo}/contributors, /repos/{owner}/{repo}/commits, /users/{login}/events/public",
+}
+
+
+def enrich_rest(
     candidate: Candidate, repos: dict[str, RepoInfo], campaign: Campaign, client: GitHubClient, now: datetime, retention: int
 ) -> dict:
+    """One person over REST: profile, orgs (only when a company matters), then activity until the
+    first sign of own work in a repo that counts (`counts_for`) within the window."""
     audience = campaign.target_audience
 
     def call(tool: str, fn, **args: str):
         return traced(AGENT, tool, {"login": candidate.login, **args}, client.budget, fn)
 
     profile = call("user_profile", lambda: client.user(candidate.login))
-    if not is_person(profile.login, profile.type):
-        return {"dropped": ["not_a_person"]}
-    place = normalize_location(profile.location)
-    if (outside := audience.place_rejection(place.country, place.city)) is not None:
-        return {"dropped": [outside]}
-    orgs: list[str] = []
-    if audience.exclude_companies or audience.include_companies:
+    orgs: list[str] | None = None
+    if is_person(profile.login, profile.type) and (audience.exclude_companies or audience.include_companies):
         orgs = call("user_orgs", lambda: client.orgs(candidate.login))
-    if _excluded(profile, orgs, audience):
-        return {"dropped": ["excluded_company"]}
+    place, out = screen(profile, orgs, audience)
+    if out is not None:
+        return {"dropped": [out]}
     since = now - timedelta(days=max(audience.activity_days, 90))
     window = now - timedelta(days=audience.activity_days)
-    activity = Activity(events=call("public_events", lambda: client.public_events(candidate.login)))
+    known = dict(repos)  # repos whose facts we hold: the matched ones, then the person's own
+    events = call("public_events", lambda: client.public_events(candidate.login))
+    activity = Activity(events=_counting_events(events, known, audience, client, call))
     # Only a repo pushed within the window can hold a commit in it; stop at the first sign of activity.
     checked: list[str] = []
     for repo in _pushed_since(candidate, repos, window):
-        if _active(activity, window):
+        if is_active(activity, window):
             break
         activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since), repo=repo)
         checked.append(repo)
-    if not _active(activity, window):
+    if not is_active(activity, window):
         # Events reach back 30 days only: look for commits in the person's own recently pushed repos.
         owned = call("owned_repos", lambda: client.owned_repos(candidate.login))
-        fresh = [r.full_name for r in owned if r.pushed_at and r.pushed_at > window and r.full_name not in checked]
+        known.update((r.full_name, r) for r in owned)
+        fresh = [
+            r.full_name
+            for r in owned
+            if r.pushed_at and r.pushed_at > window and r.full_name not in checked and counts_for(audience, r)
+        ]
         for repo in fresh[:2]:
             activity.commits += call("repo_commits", lambda repo=repo: client.commits(repo, candidate.login, since), repo=repo)
-            if _active(activity, window):
+            if is_active(activity, window):
                 break
-    if not _active(activity, window):
+    if not is_active(activity, window):
         return {"dropped": ["inactive"]}
-    prospect = _prospect(candidate, repos, profile, place, activity, audience, now, retention, orgs)
+    prospect = build_prospect(candidate, repos, profile, place, activity, audience, now, retention, _REST_SOURCES)
     linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != profile.id}
     return {"enriched": [prospect], "links": {profile.id: sorted(linked)} if linked else {}}
+
+
+def _counting_events(
+    events: list[EventInfo], known: dict[str, RepoInfo], audience: TargetAudience, client: GitHubClient, call
+) -> list[EventInfo]:
+    """The events that show own work where it counts. Anywhere: every push, pull request or branch.
+    In the subject: pushes (commits, a pull request's included) to repos that fit the audience; a
+    repo we hold no facts for is looked up once (newest events first, at most `EVENT_REPO_LOOKUPS`)."""
+    if audience.activity_scope == "anywhere":
+        return events
+    pushes = sorted((e for e in events if e.type == "PushEvent"), key=lambda e: e.created_at, reverse=True)
+    looked = 0
+    kept: list[EventInfo] = []
+    for event in pushes:
+        if event.repo not in known and looked < EVENT_REPO_LOOKUPS:
+            looked += 1
+            facts = call("repo_facts", lambda name=event.repo: client.repo(name), repo=event.repo)
+            if facts is not None:
+                known[event.repo] = facts
+        if event.repo in known and counts_for(audience, known[event.repo]):
+            kept.append(event)
+    return kept
 
 
 def _pushed_since(candidate: Candidate, repos: dict[str, RepoInfo], since: datetime) -> list[str]:
@@ -136,105 +204,6 @@ def _pushed_since(candidate: Candidate, repos: dict[str, RepoInfo], since: datet
     GitHub gives an empty repo no `pushed_at`: it counts as pushed at `since`, so it sorts last."""
     recent = [c.repo for c in candidate.contributions if (repos[c.repo].pushed_at or since) >= since]
     return sorted(recent, key=lambda r: repos[r].pushed_at or since, reverse=True)[:REPOS_PER_PERSON]
-
-
-def _active(activity: Activity, window: datetime) -> bool:
-    last = activity.last_active()
-    return last is not None and last >= window
-
-
-def _excluded(profile: UserProfile, orgs: list[str], audience: TargetAudience) -> bool:
-    if audience.exclude_companies and (
-        company_matches(profile.company, audience.exclude_companies)
-        or any(company_matches(o, audience.exclude_companies) for o in orgs)
-    ):
-        return True
-    if audience.include_companies:
-        return not (
-            company_matches(profile.company, audience.include_companies)
-            or any(company_matches(o, audience.include_companies) for o in orgs)
-        )
-    return False
-
-
-def _prospect(
-    candidate: Candidate,
-    repos: dict[str, RepoInfo],
-    profile: UserProfile,
-    place,  # tools.geo.Place
-    activity: Activity,
-    audience: TargetAudience,
-    now: datetime,
-    retention: int,
-    orgs: list[str],
-) -> Prospect:
-    contributions = candidate.contributions
-    email, source = _email(profile, activity)
-    endpoint = f"GET /users/{profile.login}"
-    provenance = {
-        f: Provenance(source=endpoint, fetched_at=now)
-        for f in ("name", "email", "company", "location", "bio", "website", "social_links")
-    }
-    if source == "commit":
-        provenance["email"] = Provenance(source="GET /repos/{owner}/{repo}/commits (author email)", fetched_at=now)
-    provenance["developer_profile"] = Provenance(
-        source="GET /repos/{owner}/{repo}/contributors, /repos/{owner}/{repo}/commits, /users/{login}/events/public",
-        fetched_at=now,
-    )
-    social = {"github": profile.html_url} if profile.html_url else {}
-    if profile.twitter_username:
-        social["twitter"] = f"https://twitter.com/{profile.twitter_username}"
-    return Prospect(
-        id=f"gh_{profile.login}",
-        username=profile.login,
-        name=profile.name,
-        email=email,
-        company=display_company(profile.company),
-        location=profile.location,
-        bio=profile.bio,
-        website=profile.blog,
-        social_links=social,
-        **scored_evidence(contributions, repos, activity, audience.activity_days, now),
-        privacy_settings=PrivacySettings(email_visible=source == "profile", contact_allowed=True, data_retention_days=retention),
-        github_id=profile.id,
-        account_type=profile.type,
-        email_source=source,
-        country=place.country,
-        region=place.region,
-        provenance=provenance,
-    )
-
-
-def scored_evidence(
-    contributions: list[RepoContribution], repos: dict[str, RepoInfo], activity: Activity, activity_days: int, now: datetime
-) -> dict[str, Any]:
-    """The part of a prospect computed from its evidence: developer profile, score (and why) and
-    signals. Public because the eval fixtures must score a person exactly as the enricher does."""
-    c_score, a_score = contribution_score(contributions), activity_score(activity, now)
-    return {
-        "developer_profile": DeveloperProfile(
-            languages=sorted({repos[c.repo].language for c in contributions if repos[c.repo].language}),
-            repositories=[c.repo for c in sorted(contributions, key=lambda c: c.contributions, reverse=True)],
-            contribution_score=c_score,
-            activity_score=a_score,
-            expertise_areas=sorted({d for c in contributions for d in repos[c.repo].domains}),
-            commit_frequency=commit_frequency(activity, now),
-            last_active=activity.last_active(),
-        ),
-        "score": overall_score(contributions, repos, c_score, a_score),
-        "score_explanation": explain(contributions, repos, activity, now),
-        "signals": compute_signals(contributions, repos, activity, activity_days, now),
-    }
-
-
-def _email(profile: UserProfile, activity: Activity) -> tuple[str | None, str | None]:
-    """The published profile email; else a real (non-noreply) commit email, marked as such."""
-    if profile.email and not is_noreply(profile.email):
-        return profile.email, "profile"
-    for commit in activity.commits:
-        if commit.author_email and not is_noreply(commit.author_email):
-            return commit.author_email, "commit"
-    return None, None
 
 
 def rank(state: State, runtime: Runtime[Context]) -> dict:

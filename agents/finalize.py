@@ -11,7 +11,7 @@ from agents.context import Context
 from agents.state import State
 from foundation.artifacts import ARTIFACTS, contactable, write_artifacts
 from foundation.events import CAMPAIGN_COMPLETED, emit
-from foundation.schemas.run import RunSummary
+from foundation.schemas.run import EnrichmentPaths, RunSummary
 
 AGENT = "finalize"
 
@@ -40,6 +40,11 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
         api_requests_saved_by_cache=sum(b.saved_by_cache for b in rest),
         api_retries=sum(b.retries for b in rest),
         budget=budget,
+        enrichment=EnrichmentPaths(
+            graphql=state.get("enriched_via", {}).get("graphql", 0),
+            rest=state.get("enriched_via", {}).get("rest", 0),
+            graphql_off="; ".join(dict.fromkeys(state.get("graphql_off", []))) or None,
+        ),
         api_base=run.api_base,
         llm=run.llm,
         sandbox=run.sandbox,

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from agents.context import Context
-from agents.enricher import next_wave
+from agents.enricher import graphql_off, next_wave
 from agents.state import RepoTask, State
 from foundation.events import PROSPECT_FOUND, emit, reasoning
 from foundation.schemas import SearchQuery, TargetAudience
@@ -116,7 +116,12 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     for person in ranked:
         emit(PROSPECT_FOUND, AGENT, login=person.login, repos=[c.repo for c in person.contributions])
     reasoning(AGENT, f"{len(ranked)} people fit role '{audience.role}' across {len(state.get('repos', {}))} repos")
-    return {"candidates": ranked, **next_wave({**state, "candidates": ranked, "dispatched": 0})}
+    off = graphql_off(runtime.context)
+    return {
+        "candidates": ranked,
+        "graphql_off": off,
+        **next_wave({**state, "candidates": ranked, "dispatched": 0}),
+    }
 
 
 def search_all(client: GitHubClient, query: SearchQuery) -> list[RepoInfo]:

@@ -19,6 +19,14 @@ def merge_dicts(left: dict, right: dict) -> dict:
     return {**(left or {}), **(right or {})}
 
 
+def add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
+    """Reducer: per-key sums."""
+    total = dict(left or {})
+    for key, n in (right or {}).items():
+        total[key] = total.get(key, 0) + n
+    return total
+
+
 class State(TypedDict, total=False):
     run: RunInfo
     goal: str
@@ -38,6 +46,10 @@ class State(TypedDict, total=False):
     # True once GitHub takes no more core requests (every step after the searches needs them); a spent
     # search bucket alone leaves it False, so the repos already found are still researched.
     core_stopped: Annotated[bool, operator.or_]
+    # Why GraphQL cannot serve this run (empty: it can); once set, every later wave is enriched over REST.
+    graphql_off: Annotated[list[str], operator.add]
+    # People sent to each enrichment path ("graphql", "rest"), for the summary.
+    enriched_via: Annotated[dict[str, int], add_counts]
     summary: RunSummary
 
 
@@ -45,6 +57,14 @@ class RepoTask(TypedDict):
     """Input of one `researcher_repo` fan-out branch."""
 
     repo: RepoInfo
+
+
+class BatchTask(TypedDict):
+    """Input of one `enricher_batch` fan-out branch (the GraphQL path)."""
+
+    candidates: list[Candidate]
+    repos: dict[str, RepoInfo]
+    campaign: Campaign
 
 
 class CandidateTask(TypedDict):

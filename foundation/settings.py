@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     github_max_search_requests: int = Field(
         default=1000, ge=1, description="Per-job budget of search requests (GitHub allows 30 a minute)."
     )
+    github_max_graphql_points: int = Field(default=5000, ge=1, description="Per-job budget of GraphQL points.")
+    github_graphql: bool = Field(
+        default=True, description="Enrich over GraphQL when GitHub offers it (false: REST only, as before v2)."
+    )
     github_max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest wait for a rate-limit reset.")
     github_concurrency: int = Field(default=8, ge=1, le=100, description="Parallel GitHub requests.")
     github_timeout_seconds: float = Field(default=15.0, gt=0)

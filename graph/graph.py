@@ -16,6 +16,7 @@ from agents.compliance import compliance
 from agents.context import Context
 from agents.copywriter import copywriter
 from agents.enricher import enricher, enricher_wave, fan_out_candidates, rank
+from agents.enricher_graphql import enricher_batch
 from agents.finalize import finalize
 from agents.planner import planner
 from agents.researcher import fan_out_repos, researcher, researcher_repo, select_candidates
@@ -64,6 +65,7 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_node("researcher_repo", _task("researcher_repo", researcher_repo))
     builder.add_node("select_candidates", _task("select_candidates", select_candidates))
     builder.add_node("enricher", _task("enricher", enricher))
+    builder.add_node("enricher_batch", _task("enricher_batch", enricher_batch))
     builder.add_node("enricher_wave", _task("enricher_wave", enricher_wave))
     builder.add_node("rank", _task("rank", rank))
     builder.add_node("copywriter", _task("copywriter", copywriter))
@@ -74,9 +76,10 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_conditional_edges("planner", _after_planner, ["researcher", "finalize"])
     builder.add_conditional_edges("researcher", fan_out_repos, ["researcher_repo", "select_candidates"])
     builder.add_edge("researcher_repo", "select_candidates")
-    builder.add_conditional_edges("select_candidates", fan_out_candidates, ["enricher", "rank"])
+    builder.add_conditional_edges("select_candidates", fan_out_candidates, ["enricher_batch", "enricher", "rank"])
+    builder.add_edge("enricher_batch", "enricher_wave")
     builder.add_edge("enricher", "enricher_wave")
-    builder.add_conditional_edges("enricher_wave", fan_out_candidates, ["enricher", "rank"])
+    builder.add_conditional_edges("enricher_wave", fan_out_candidates, ["enricher_batch", "enricher", "rank"])
     builder.add_edge("rank", "copywriter")
     builder.add_edge("copywriter", "compliance")
     builder.add_edge("compliance", "finalize")

@@ -42,6 +42,8 @@ Observer = Callable[[dict[str, Any]], None]
 # runner never imports the sandbox: an interface (`cmo run`, `cmo serve`, `cmo worker --sandbox`, the
 # tests) hands one in, so a service without a GitHub token fails clearly instead of inventing data.
 SandboxOpener = Callable[[int, int, date, int], AbstractContextManager[str]]
+# The sandbox takes any token; like GitHub's, its GraphQL API takes no anonymous requests.
+SANDBOX_TOKEN = "sandbox"
 
 
 class BadInput(Exception):
@@ -196,13 +198,18 @@ def _environment(settings: Settings, api_base: str | None, sandbox: SandboxOpene
                 )
             url = stack.enter_context(sandbox(seed, users, anchor, settings.sandbox_latency_ms))
             api_base = f"sandbox:{seed}:{users}:{anchor.isoformat()}"
+            credentials = SANDBOX_TOKEN
         else:
             url = api_base
             credentials = _github_credentials(settings)
         client = GitHubClient(
             url,
             credentials,
-            RateBudget(max_requests=settings.github_max_requests, max_search_requests=settings.github_max_search_requests),
+            RateBudget(
+                max_requests=settings.github_max_requests,
+                max_search_requests=settings.github_max_search_requests,
+                max_graphql_points=settings.github_max_graphql_points,
+            ),
             open_etag_cache(settings.home, settings.redis_url, get_keyring(settings)),
             api_base,
             max_wait=settings.github_max_wait_seconds,

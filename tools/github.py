@@ -1,7 +1,7 @@
 """GitHub access through PyGithub, with our transport underneath (budget, ETags, retries).
 
-`GitHubClient` (with `tools/github_app.py` for GitHub App tokens) is the only place that knows
-PyGithub; it returns the typed models of `foundation.schemas.github`, so agents never see PyGithub
+`GitHubClient` (with `tools/github_app.py` for GitHub App tokens and `tools/github_graphql.py` for
+GraphQL over the same requester) is the only place that knows PyGithub; it returns the typed models of `foundation.schemas.github`, so agents never see PyGithub
 objects (which cannot be checkpointed).
 """
 
@@ -20,6 +20,7 @@ from github.PaginatedList import PaginatedList
 from foundation.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo, UserProfile
 from tools.etag_cache import ETagCache
 from tools.github_app import AppCredentials, InstallationTokenAuth
+from tools.github_graphql import GraphQLClient
 from tools.github_transport import GitHubError, GitHubTransport, RateBudget
 
 SEARCH_CAP = 1000
@@ -66,6 +67,7 @@ class GitHubClient:
         session = self._gh.requester._Requester__createConnection().session  # type: ignore[attr-defined]
         session.mount("http://", self.transport)
         session.mount("https://", self.transport)
+        self.graphql = GraphQLClient(self._gh.requester, budget, authenticated=auth is not None)
 
     def check(self) -> dict[str, Any]:
         """Fail fast with a clear message on a wrong URL, token or App (`/rate_limit` does not count)."""
@@ -152,6 +154,16 @@ class GitHubClient:
             if exc.status in (404, 409):  # 409: empty repository
                 return []
             raise
+
+    def repo(self, full_name: str) -> RepoInfo | None:
+        """One repo's facts (None: gone or hidden)."""
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck("GET", f"/repos/{full_name}")
+        except GithubException as exc:
+            if exc.status in (404, 451):
+                return None
+            raise
+        return _repo_info(data)
 
     # --- users --------------------------------------------------------------------------------
     def user(self, login: str) -> UserProfile:

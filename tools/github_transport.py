@@ -2,8 +2,9 @@
 
 PyGithub has no ETag cache, no per-job budget and (with `retry=None`) no backoff, so this
 `requests` adapter, mounted on PyGithub's session, adds them in one place for every call:
-- counts every request in GitHub's own bucket (`core`, `search`; `graphql` points later), read from
-  the response's `X-RateLimit-Resource` when GitHub names it, else from the path;
+- counts every request in GitHub's own bucket (`core`, `search`), read from the response's
+  `X-RateLimit-Resource` when GitHub names it, else from the path; GraphQL spends points, not
+  requests: `tools/github_graphql.py` adds each query's `rateLimit { cost }` (`RateBudget.spend_points`);
 - refuses to send once the job's budget for that bucket is spent (`BudgetExhausted`);
 - sends `If-None-Match` from the ETag cache and turns a 304 back into the cached 200;
 - reads `x-ratelimit-*` per bucket into `RateBudget` and, when a bucket's primary limit is spent,
@@ -108,7 +109,7 @@ class RateBudget:
     """Per-bucket counters shared by every thread of one client (guarded by a lock).
 
     `max_requests` is the core budget (the setting predates buckets, GITHUB_MAX_REQUESTS);
-    `max_search_requests` the search one; GraphQL points have a budget once a GraphQL client spends them.
+    `max_search_requests` the search one; `max_graphql_points` the GraphQL one, in GitHub's points.
     """
 
     max_requests: int
@@ -136,6 +137,11 @@ class RateBudget:
     def retries(self) -> int:
         with self.lock:
             return sum(b.retries for b in self.buckets.values())
+
+    def spend_points(self, points: int) -> None:
+        """Count a GraphQL query's cost, as GitHub reported it, in the `graphql` bucket."""
+        with self.lock:
+            self.buckets["graphql"].counted += points
 
     def left(self) -> int:
         """Core requests the job may still send (the bucket nearly every call spends)."""
@@ -252,11 +258,13 @@ class GitHubTransport(HTTPAdapter):
             counters = self.budget.buckets[bucket]
             if counters.counted >= counters.limit:
                 raise BudgetExhausted(bucket, counters.limit)
-            counters.counted += 1
+            if bucket != "graphql":  # points are known only from the answer
+                counters.counted += 1
 
     def _release(self, bucket: BucketName) -> None:
-        with self.budget.lock:
-            self.budget.buckets[bucket].counted -= 1
+        if bucket != "graphql":
+            with self.budget.lock:
+                self.budget.buckets[bucket].counted -= 1
 
     def _record(self, response: requests.Response, guessed: BucketName) -> BucketName:
         """Count the response in its bucket (GitHub's `X-RateLimit-Resource` wins over the path's guess)."""
@@ -268,7 +276,7 @@ class GitHubTransport(HTTPAdapter):
             counters = self.budget.buckets[bucket]
             if response.status_code == 304:
                 counters.not_modified += 1
-            elif not urlsplit(response.url or "").path.endswith("/rate_limit"):
+            elif bucket != "graphql" and not urlsplit(response.url or "").path.endswith("/rate_limit"):
                 counters.counted += 1
             if "x-ratelimit-remaining" in headers:
                 counters.remaining = int(headers["x-ratelimit-remaining"])

@@ -7,38 +7,60 @@ them and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from foundation.schemas import Evidence, Signal
-from foundation.schemas.github import CommitInfo, EventInfo, RepoContribution, RepoInfo
+from foundation.schemas.github import CommitInfo, EventInfo, RepoActivity, RepoContribution, RepoInfo
 from foundation.vocabulary import load_vocabulary
 
 POPULAR_STARS = 1000
 RECENT_DAYS = 30
 
 
+# Events that are a person's own work. Where activity binds to the subject only pushes count (the
+# commits they carry; a pull request's commits are pushed too), in repos of the subject.
+WORK_EVENTS = frozenset({"PushEvent", "PullRequestEvent", "CreateEvent"})
+
+
 @dataclass
 class Activity:
-    """A person's observed activity: commits to matched repos and public events."""
+    """A person's observed activity, as the path that fetched it saw it: REST gives commits and
+    public events, GraphQL gives per-repo contributions (`work`). Callers keep only what counts
+    (in the subject's repos, unless the goal says anywhere) before building it."""
 
     commits: list[CommitInfo] = field(default_factory=list)
     events: list[EventInfo] = field(default_factory=list)
+    work: list[RepoActivity] = field(default_factory=list)
 
     def dates(self) -> list[datetime]:
-        pushes = [e.created_at for e in self.events if e.type in ("PushEvent", "PullRequestEvent", "CreateEvent")]
-        return [c.date for c in self.commits] + pushes
+        pushes = [e.created_at for e in self.events if e.type in WORK_EVENTS]
+        return [c.date for c in self.commits] + pushes + [w.last_at for w in self.work]
 
     def latest_commit_by_repo(self) -> dict[str, datetime]:
         latest: dict[str, datetime] = {}
-        for c in self.commits:
-            latest[c.repo] = max(latest.get(c.repo, c.date), c.date)
+        for repo, date in [(c.repo, c.date) for c in self.commits] + [
+            (w.repo.full_name, w.last_at) for w in self.work if w.kind == "commit"
+        ]:
+            latest[repo] = max(latest.get(repo, date), date)
         return latest
 
     def last_active(self) -> datetime | None:
         return max(self.dates(), default=None)
 
     def count_since(self, since: datetime) -> int:
-        return sum(1 for d in self.dates() if d >= since)
+        """Commits and pushes since `since`; a GraphQL contribution counts its window's total when it is that recent."""
+        return sum(
+            1 for d in [c.date for c in self.commits] + [e.created_at for e in self.events if e.type in WORK_EVENTS] if d >= since
+        ) + sum(w.count for w in self.work if w.last_at >= since)
+
+    def latest_work(self) -> Evidence | None:
+        """The newest piece of own work, as evidence naming its repo and date."""
+        items = [Evidence(kind="last_commit", repo=c.repo, date=c.date, url=c.html_url or None) for c in self.commits]
+        items += [Evidence(kind="last_push", repo=e.repo, date=e.created_at) for e in self.events if e.type in WORK_EVENTS]
+        items += [
+            Evidence(kind=f"last_{w.kind}", repo=w.repo.full_name, date=w.last_at, url=w.repo.html_url or None) for w in self.work
+        ]
+        return max(items, key=lambda e: e.date or datetime.min.replace(tzinfo=UTC), default=None)
 
 
 def _slug(language: str) -> str:
@@ -78,6 +100,10 @@ def compute_signals(
         items = [c for c in contributions if domain in repos[c.repo].domains]
         if items:
             signals.append(Signal(name=spec.signal, evidence=[_commit_evidence(c, repos, own) for c in items]))
+
+    latest = activity.latest_work()
+    if active and latest is not None:
+        signals.append(Signal(name="active_in_window", evidence=[latest]))
 
     recent_since = now - timedelta(days=RECENT_DAYS)
     recent = activity.count_since(recent_since)

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from agents.copywriter import draft_from_template
-from agents.enricher import scored_evidence
+from agents.enrichment import scored_evidence
 from foundation.companies import display_company
 from foundation.regions import region_of
 from foundation.schemas import (

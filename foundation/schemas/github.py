@@ -80,3 +80,24 @@ class EventInfo(BaseModel):
     type: str
     repo: str
     created_at: datetime
+
+
+class RepoActivity(BaseModel):
+    """A person's own work of one kind in one repo within the asked window (GraphQL's
+    `contributionsCollection`): the repo's facts, when they last did it and how often."""
+
+    repo: RepoInfo
+    kind: Literal["commit", "pull_request", "review"]
+    last_at: datetime
+    count: int = Field(description="Contributions in the window (commit days, pull requests, reviews).")
+
+
+class PersonFacts(BaseModel):
+    """What one batched GraphQL query tells about one person: profile, orgs, own work in the window
+    and their most recently pushed own repos."""
+
+    profile: UserProfile
+    node_id: str
+    orgs: list[str] = Field(default_factory=list)
+    activity: list[RepoActivity] = Field(default_factory=list)
+    owned: list[RepoInfo] = Field(default_factory=list)

@@ -50,6 +50,14 @@ class GitHubBudget(BaseModel):
     budget_units: int = Field(description="core requests + search requests + GraphQL points.")
 
 
+class EnrichmentPaths(BaseModel):
+    """Which GitHub API enriched the candidates: GraphQL batches where it can, REST where it cannot."""
+
+    graphql: int = Field(default=0, description="Candidates enriched over GraphQL.")
+    rest: int = Field(default=0, description="Candidates enriched over REST.")
+    graphql_off: str | None = Field(default=None, description="Why GraphQL did not serve (all or part of) the run.")
+
+
 class CampaignCompleted(BaseModel):
     """SPEC's `campaign.completed` data, field for field: the one definition of what the graph's event,
     the job's stored terminal event (and so its SSE stream) and the webhook carry."""
@@ -94,6 +102,9 @@ class RunSummary(CampaignCompleted):
     api_retries: int | None = Field(default=None, exclude_if=_absent)
     budget: GitHubBudget | None = Field(
         default=None, exclude_if=_absent, description="GitHub spend per bucket; api_* are its core + search totals."
+    )
+    enrichment: EnrichmentPaths | None = Field(
+        default=None, exclude_if=_absent, description="Candidates enriched per GitHub API, and why not GraphQL."
     )
     api_base: str | None = Field(default=None, exclude_if=_absent, description="GitHub API base URL, or sandbox:...")
     llm: str | None = Field(default=None, exclude_if=_absent, description="'none' or the model name.")

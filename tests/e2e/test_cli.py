@@ -127,7 +127,8 @@ def test_schema_prints_json_schemas(tmp_path: Path) -> None:
 def test_killed_run_resumes_with_the_same_leads(tmp_path: Path) -> None:
     reference = _cmo(tmp_path, "run", GOAL, "--json", "--out", str(tmp_path / "reference"))
     assert reference.returncode == 0, reference.stderr
-    env = _env(tmp_path, SANDBOX_LATENCY_MS="25", CMO_HOME=str(tmp_path / "home2"))
+    # REST: one enricher branch per person, so the kill lands mid-wave.
+    env = _env(tmp_path, SANDBOX_LATENCY_MS="25", CMO_HOME=str(tmp_path / "home2"), GITHUB_GRAPHQL="false")
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         [*CMO, "run", GOAL, "--json", "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -170,7 +170,8 @@ def test_oldest_pending_age_follows_the_stream(pg_settings: Settings, stream: st
 
 
 def test_cancelling_a_running_job_stops_it_and_keeps_partial_results(tmp_path: Path) -> None:
-    settings = Settings(cmo_home=tmp_path / "home", sandbox_latency_ms=60)
+    # REST: one enricher branch per person, so a dozen finish while the job is still running.
+    settings = Settings(cmo_home=tmp_path / "home", sandbox_latency_ms=60, github_graphql=False)
     with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:
         headers = auth(settings)
         job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
@@ -206,6 +207,7 @@ def worker_process(settings: Settings, stream: str, log: Path) -> subprocess.Pop
         "CMO_HOME": str(settings.cmo_home),
         **{name.upper(): value for name, value in SENDER.items()},
         "SANDBOX_LATENCY_MS": "80",
+        "GITHUB_GRAPHQL": "false",  # REST: one enricher branch per person, so a kill lands mid-wave
     }
     command = [sys.executable, "-m", "cli", "worker", "--sandbox", "--concurrency", "1", "--claim-idle", "2", "--stream", stream]
     return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -223,7 +225,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def test_a_killed_worker_job_is_finished_by_another_from_its_checkpoint(
     pg_settings: Settings, stream: str, redis_url: str, tmp_path: Path
 ) -> None:
-    reference = run_job(GOAL, Settings(cmo_home=tmp_path / "reference", **SENDER), sandbox=open_sandbox, out_dir=tmp_path / "ref")
+    reference = run_job(
+        GOAL,
+        Settings(cmo_home=tmp_path / "reference", github_graphql=False, **SENDER),
+        sandbox=open_sandbox,
+        out_dir=tmp_path / "ref",
+    )
     first = worker_process(pg_settings, stream, tmp_path / "worker-1.log")
     second: subprocess.Popen[bytes] | None = None
     try:

@@ -72,7 +72,7 @@ def test_a_cancel_message_stops_a_job_in_another_process_before_its_heartbeat(
 
 
 def test_a_worker_that_missed_the_message_stops_at_its_heartbeat(pg_settings: Settings, stream: str) -> None:
-    settings = pg_settings.model_copy(update={"sandbox_latency_ms": 60})
+    settings = pg_settings.model_copy(update={"sandbox_latency_ms": 60, "github_graphql": False})
     with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream, workers_inline=1))) as client:
         headers = auth(settings)
         job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]

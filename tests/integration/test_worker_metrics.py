@@ -33,6 +33,7 @@ def start_worker(settings: Settings, stream: str, log: Path, *options: str, late
         "CMO_HOME": str(settings.cmo_home),
         **{name.upper(): value for name, value in SENDER.items()},
         "SANDBOX_LATENCY_MS": str(latency_ms),
+        "GITHUB_GRAPHQL": "false",  # REST: one enricher branch per person, so tests can act mid-wave
     }
     command = [
         sys.executable,

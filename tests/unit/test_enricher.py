@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from agents.enricher import REPOS_PER_PERSON, _enrich, _pushed_since
+from agents.enricher import REPOS_PER_PERSON, _pushed_since, enrich_rest
 from agents.planner import make_plan
 from foundation.schemas import Campaign
 from foundation.schemas.github import Candidate, CommitInfo, EventInfo, RepoContribution, RepoInfo, UserProfile
@@ -86,7 +86,7 @@ def _kept(goal: str) -> set[str]:
     for login in PEOPLE:
         standing = RepoContribution(login=login, github_id=1, repo=REPO.full_name, contributions=5, rank=2, share=0.2)
         candidate = Candidate(login=login, github_id=1, contributions=[standing])
-        result = _enrich(candidate, {REPO.full_name: REPO}, campaign, client, NOW, 365)
+        result = enrich_rest(candidate, {REPO.full_name: REPO}, campaign, client, NOW, 365)
         if result.get("enriched"):
             kept.add(login)
         else:

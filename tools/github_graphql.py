@@ -1,0 +1,69 @@
+"""GitHub's GraphQL API through PyGithub's requester, so the same session, token (or App installation
+token) and transport (`tools/github_transport.py`: retries, rate-limit waits) serve both APIs.
+
+GraphQL is where enrichment is cheap: one query of 50 people by aliases costs a few points where REST
+spends 3-7 requests a person. What GraphQL cannot do, or a server that does not offer it, falls back
+to REST: `GraphQLUnavailable` says why, and the caller switches for the rest of the run.
+
+Points are GitHub's `rateLimit { cost }` of each answered query, added to the job's `graphql` bucket;
+a query is not sent once the bucket's budget is spent (so the budget may be overrun by at most the
+cost of the queries already under way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from github import GithubException
+from github.Requester import Requester
+
+from tools.github_transport import GitHubStop, RateBudget
+
+ERRORS_SHOWN = 3
+
+
+class GraphQLUnavailable(Exception):
+    """GraphQL cannot serve this run (no token, no endpoint, persistent errors, its bucket spent):
+    use REST. The message says why, for the run's summary."""
+
+
+class GraphQLClient:
+    """Typed-free transport of GraphQL documents; `tools.github_graphql_queries` builds and reads them."""
+
+    def __init__(self, requester: Requester, budget: RateBudget, *, authenticated: bool) -> None:
+        self._requester = requester
+        self.budget = budget
+        self.authenticated = authenticated
+        self.url = requester.graphql_url
+
+    def execute(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """`(data, not_found_paths)` of one query; aliases GitHub could not resolve are None in `data`
+        and their top-level alias is listed. Every other error makes GraphQL unavailable."""
+        if not self.authenticated:
+            raise GraphQLUnavailable("GitHub's GraphQL API needs a token or a GitHub App; none is set")
+        with self.budget.lock:
+            bucket = self.budget.buckets["graphql"]
+            if bucket.counted >= bucket.limit:
+                raise GraphQLUnavailable(f"the job's GitHub GraphQL budget ({bucket.limit} points) is spent")
+        try:
+            _, body = self._requester.requestJsonAndCheck("POST", self.url, input={"query": query, "variables": variables})
+        except GitHubStop as exc:
+            raise GraphQLUnavailable(f"GraphQL stopped: {exc}") from exc
+        except GithubException as exc:
+            raise GraphQLUnavailable(f"GraphQL at {self.url} answered {exc.status}") from exc
+        except Exception as exc:  # connection errors surface as many requests/urllib3 types
+            raise GraphQLUnavailable(f"GraphQL at {self.url} unreachable: {type(exc).__name__}") from exc
+        if not isinstance(body, dict):
+            raise GraphQLUnavailable(f"GraphQL at {self.url} answered something that is not GraphQL")
+        data = body.get("data") or {}
+        cost = (data.get("rateLimit") or {}).get("cost")
+        self.budget.spend_points(int(cost) if isinstance(cost, int) else 1)
+        errors = body.get("errors") or []
+        not_found = [e for e in errors if isinstance(e, dict) and e.get("type") == "NOT_FOUND"]
+        other = [e for e in errors if e not in not_found]
+        if other:
+            messages = "; ".join(str(e.get("message", e))[:200] if isinstance(e, dict) else str(e)[:200] for e in other)
+            limited = any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in other)
+            what = "GraphQL rate limit reached" if limited else "GraphQL query failed"
+            raise GraphQLUnavailable(f"{what}: {messages[: 200 * ERRORS_SHOWN]}")
+        return data, not_found
