@@ -13,6 +13,7 @@ enriched over REST and the state's `graphql_off` makes every later wave use REST
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from langgraph.runtime import Runtime
 
@@ -21,7 +22,6 @@ from agents.enricher import AGENT, enrich_rest, without_suppressed
 from agents.enrichment import build_prospect, counts_for, is_active, screen
 from agents.state import BatchTask
 from foundation.events import reasoning
-from foundation.schemas import TargetAudience
 from foundation.schemas.github import Candidate, CommitInfo, PersonFacts
 from tools.github_graphql import GraphQLUnavailable
 from tools.github_graphql_queries import fetch_commits, fetch_people
@@ -73,7 +73,17 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
             continue
         qualified.append((candidate, person, activity))
         places[candidate.login] = place
-    commits = _latest_commits(qualified, since, ctx, audience)
+    try:
+        commits, off = _latest_commits(qualified, since, ctx)
+    except GitHubStop as exc:  # REST could not finish them either: the people screened so far are kept out
+        return {
+            "stop_reasons": [str(exc)],
+            "core_stopped": exc.stops_core,
+            "dropped": found["dropped"],
+            "graphql_off": ["stopped"],
+        }
+    if off:
+        found["graphql_off"] = off
     for candidate, person, activity in qualified:
         activity.commits = [c for w in _commit_repos(activity) for c in commits.get((w, candidate.login), [])]
         prospect = build_prospect(
@@ -101,21 +111,26 @@ def _commit_repos(activity: Activity) -> list[str]:
 
 
 def _latest_commits(
-    qualified: list[tuple[Candidate, PersonFacts, Activity]], since: datetime, ctx: Context, audience: TargetAudience
-) -> dict[tuple[str, str], list[CommitInfo]]:
-    """Commits of the qualified people (for commit emails and linked accounts); without them a lead
-    keeps only its profile email, and the reasoning says so."""
+    qualified: list[tuple[Candidate, PersonFacts, Activity]], since: datetime, ctx: Context
+) -> tuple[dict[tuple[str, str], list[CommitInfo]], list[str]]:
+    """Commits of the qualified people (for commit emails and linked accounts), and why GraphQL
+    stopped if it did: then they are read over REST, as the REST path would."""
     pairs = [(repo, c.login, p.node_id) for c, p, a in qualified for repo in _commit_repos(a)]
     if not pairs:
-        return {}
+        return {}, []
     client = ctx.github
     try:
         return traced(
             AGENT, "graphql_commits", {"pairs": len(pairs)}, client.budget, lambda: fetch_commits(client.graphql, pairs, since)
-        )
+        ), []
     except GraphQLUnavailable as exc:
-        reasoning(AGENT, f"GraphQL could not read commits ({exc}); these leads keep only their profile emails")
-        return {}
+        reasoning(AGENT, f"GraphQL is unavailable ({exc}); reading these commits and the rest of the run over REST")
+        found: dict[tuple[str, str], list[CommitInfo]] = {}
+        for repo, login, _ in pairs:
+            found[(repo, login)] = traced(
+                AGENT, "repo_commits", {"login": login, "repo": repo}, client.budget, partial(client.commits, repo, login, since)
+            )
+        return found, [str(exc)]
 
 
 def _over_rest(task: BatchTask, ctx: Context) -> dict:
