@@ -1,4 +1,5 @@
-"""The project-owned GitHub sandbox: a generated world served with GitHub's REST v3 shapes.
+"""The project-owned GitHub sandbox: a generated world served with GitHub's REST v3 shapes and,
+on the same world, GitHub's GraphQL API (`/graphql`, `/api/graphql`).
 
 `cmo run` starts it in-process when no GitHub is configured, the tests drive it with real PyGithub
 (also as a GitHub App's installation: `SandboxApp`), and `truth` scores a run against what the

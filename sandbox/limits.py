@@ -24,12 +24,13 @@ class Bucket:
         if now >= self.reset:
             self.remaining, self.reset = self.limit, now + self.window
 
-    def take(self, now: float) -> bool:
-        """Spend one request, False if the window's budget is gone; a 304 gives it back afterwards."""
+    def take(self, now: float, amount: int = 1) -> bool:
+        """Spend one request (or a GraphQL query's points), False if the window's budget cannot pay;
+        a 304 gives its request back afterwards."""
         self.roll(now)
-        if self.remaining <= 0:
+        if self.remaining < amount:
             return False
-        self.remaining -= 1
+        self.remaining -= amount
         return True
 
     def headers(self, resource: str) -> dict[str, str]:
@@ -44,7 +45,7 @@ class Bucket:
 
 
 def rate_limit_body(buckets: dict[str, Bucket], now: float) -> dict[str, Any]:
-    """GET /rate_limit: every bucket rolled to `now`, plus a GraphQL entry clients expect to find."""
+    """GET /rate_limit: every bucket rolled to `now` (core, search, graphql)."""
     resources = {}
     for name, bucket in buckets.items():
         bucket.roll(now)
@@ -55,7 +56,6 @@ def rate_limit_body(buckets: dict[str, Bucket], now: float) -> dict[str, Any]:
             "used": bucket.limit - bucket.remaining,
             "reset": math.ceil(bucket.reset),
         }
-    resources["graphql"] = {"limit": 5000, "remaining": 5000, "reset": math.ceil(now + 3600), "used": 0, "resource": "graphql"}
     return {"resources": resources, "rate": resources["core"]}
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from sandbox.world import Account, Commit, Event, Repo, World
 
-_LICENSE_NAMES = {
+LICENSE_NAMES = {
     "mit": "MIT License",
     "apache-2.0": "Apache License 2.0",
     "gpl-3.0": "GNU General Public License v3.0",
@@ -24,13 +24,18 @@ _LICENSE_NAMES = {
 }
 
 
-def _ts(moment: datetime | None) -> str | None:
+def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def _node_id(kind: str, ident: int | str) -> str:
+def node_id(kind: str, ident: int | str) -> str:
     """GitHub's legacy global node id: base64 of "0<len>:<Type><id>"."""
     return base64.b64encode(f"0{len(kind)}:{kind}{ident}".encode()).decode()
+
+
+def profile_updated(world: World, a: Account) -> datetime:
+    """When a profile last changed: a fixed point between its creation and the world's now."""
+    return a.created_at + (world.now - a.created_at) * ((a.id % 89) / 89)
 
 
 def paging(query: dict[str, str]) -> tuple[int, int]:
@@ -77,7 +82,7 @@ class Renderer:
         return {
             "login": a.login,
             "id": a.id,
-            "node_id": _node_id(a.type, a.id),
+            "node_id": node_id(a.type, a.id),
             "avatar_url": f"{self.base}/avatars/u/{a.id}?v=4",
             "gravatar_id": "",
             "url": url,
@@ -96,9 +101,6 @@ class Renderer:
             "site_admin": False,
         }
 
-    def _updated(self, a: Account) -> datetime:
-        return a.created_at + (self.world.now - a.created_at) * ((a.id % 89) / 89)
-
     def user(self, a: Account) -> dict[str, Any]:
         return self.simple_user(a) | {
             "name": a.name,
@@ -113,8 +115,8 @@ class Renderer:
             "public_gists": 0,
             "followers": a.followers,
             "following": a.following,
-            "created_at": _ts(a.created_at),
-            "updated_at": _ts(self._updated(a)),
+            "created_at": timestamp(a.created_at),
+            "updated_at": timestamp(profile_updated(self.world, a)),
         }
 
     def simple_org(self, a: Account) -> dict[str, Any]:
@@ -122,7 +124,7 @@ class Renderer:
         return {
             "login": a.login,
             "id": a.id,
-            "node_id": _node_id("Organization", a.id),
+            "node_id": node_id("Organization", a.id),
             "url": url,
             "repos_url": f"{url}/repos",
             "events_url": f"{url}/events",
@@ -150,8 +152,8 @@ class Renderer:
             "followers": a.followers,
             "following": 0,
             "html_url": f"{WEB}/{a.login}",
-            "created_at": _ts(a.created_at),
-            "updated_at": _ts(self._updated(a)),
+            "created_at": timestamp(a.created_at),
+            "updated_at": timestamp(profile_updated(self.world, a)),
             "archived_at": None,
             "type": "Organization",
         }
@@ -162,14 +164,14 @@ class Renderer:
         size = sum(c.count for c in r.contributors) * 3 + r.id % 500
         license_ = r.license and {
             "key": r.license,
-            "name": _LICENSE_NAMES[r.license],
+            "name": LICENSE_NAMES[r.license],
             "spdx_id": r.license.upper(),
             "url": f"{self.base}/licenses/{r.license}",
-            "node_id": _node_id("License", r.license),
+            "node_id": node_id("License", r.license),
         }
         data: dict[str, Any] = {
             "id": r.id,
-            "node_id": _node_id("Repository", r.id),
+            "node_id": node_id("Repository", r.id),
             "name": r.name,
             "full_name": r.full_name,
             "private": False,
@@ -216,9 +218,9 @@ class Renderer:
             "open_issues": r.open_issues,
             "watchers": r.stars,
             "default_branch": r.default_branch,
-            "created_at": _ts(r.created_at),
-            "updated_at": _ts(r.updated_at),
-            "pushed_at": _ts(r.pushed_at),
+            "created_at": timestamp(r.created_at),
+            "updated_at": timestamp(r.updated_at),
+            "pushed_at": timestamp(r.pushed_at),
         }
         if full:
             data |= {"network_count": r.forks, "subscribers_count": max(1, r.stars // 20)}
@@ -231,12 +233,12 @@ class Renderer:
     def commit(self, r: Repo, c: Commit) -> dict[str, Any]:
         api, html = f"{self.base}/repos/{r.full_name}", f"{WEB}/{r.full_name}"
         account = self.world.accounts.get(c.login) if c.login else None
-        person = {"name": c.name, "email": c.email, "date": _ts(c.date)}
+        person = {"name": c.name, "email": c.email, "date": timestamp(c.date)}
         tree = hashlib.sha1(c.sha.encode()).hexdigest()
         parents = [{"sha": c.parent, "url": f"{api}/commits/{c.parent}", "html_url": f"{html}/commit/{c.parent}"}]
         return {
             "sha": c.sha,
-            "node_id": _node_id("Commit", c.sha[:12]),
+            "node_id": node_id("Commit", c.sha[:12]),
             "commit": {
                 "author": person,
                 "committer": person,
@@ -279,7 +281,7 @@ class Renderer:
             "repo": {"id": repo.id, "name": repo.full_name, "url": f"{self.base}/repos/{repo.full_name}"},
             "payload": e.payload,
             "public": True,
-            "created_at": _ts(e.created_at),
+            "created_at": timestamp(e.created_at),
         }
         if owner.type == "Organization":
             data["org"] = {

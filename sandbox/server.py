@@ -3,9 +3,12 @@
 Real PyGithub talks to it over real HTTP, so the pipeline's pagination, conditional requests,
 rate-limit waits and retries run exactly as against api.github.com: Link headers, the 1,000-result
 search cap, per-resource limits with GitHub's headers, 304s that cost nothing, 204 on empty repos,
-faults a test can schedule, and optionally a GitHub App's `/app` endpoints. This module is the
-plumbing and the routes; payload shapes and paging live in `render.py`, rate-limit buckets and
-faults in `limits.py`, the App (its JWTs and installation tokens) in `apps.py`.
+faults a test can schedule, and optionally a GitHub App's `/app` endpoints. GraphQL is served at
+`POST /graphql` (and `/api/graphql`, GitHub Enterprise Server's path) over the same world, priced
+in points from its own bucket, with GraphQL's stricter rule that anonymous requests are refused.
+This module is the plumbing and the routes; payload shapes and paging live in `render.py`,
+rate-limit buckets and faults in `limits.py`, the App (its JWTs and installation tokens) in
+`apps.py`, GraphQL in `graphql_api.py`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sandbox.apps import AppError, SandboxApp
 from sandbox.generator import generate_world
 from sandbox.goals import BUILTIN_GOALS
+from sandbox.graphql_api import RateState
+from sandbox.graphql_api import answer as graphql_answer
 from sandbox.limits import Bucket, Fault, rate_limit_body, take_fault
 from sandbox.render import Renderer, paginate, paging
 from sandbox.search import Searcher, SearchError
@@ -39,16 +44,21 @@ from sandbox.world import Repo, World
 
 DOCS = "https://docs.github.com/rest"
 SEARCH_CAP = 1000
+GRAPHQL_PATHS = ("/graphql", "/api/graphql")
+GRAPHQL_AUTH_DOCS = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
 
 
 @dataclass
 class ServerStats:
-    """Request counters; `counted` are the requests that consumed rate limit."""
+    """Request counters; `counted` are the REST requests that consumed rate limit, `graphql_queries`
+    the GraphQL requests that spent `graphql_points`. `by_path` keys GraphQL as "POST /graphql"."""
 
     total: int = 0
     counted: int = 0
     not_modified: int = 0
     faults: int = 0
+    graphql_queries: int = 0
+    graphql_points: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
 
 
@@ -83,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.sandbox._serve(self)
 
-    def do_POST(self) -> None:  # only the GitHub App's token endpoint (sandbox/apps.py) takes one
+    def do_POST(self) -> None:  # GraphQL, and the GitHub App's token endpoint (sandbox/apps.py)
         self.sandbox._serve(self)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -113,10 +123,15 @@ class SandboxServer:
         search_limit: int = 30,
         token: str | None = None,
         app: SandboxApp | None = None,
+        graphql_limit: int = 5000,
+        graphql: bool = True,
     ) -> None:
-        """`token`: the only token accepted (None: any, or none). `app`: a GitHub App whose `/app`
-        endpoints this server answers; then every other request needs one of its live tokens."""
+        """`token`: the only token accepted (None: any, or none; GraphQL always wants one). `app`: a
+        GitHub App whose `/app` endpoints this server answers; then every other request needs one of
+        its live tokens. `graphql_limit`: points per hour. `graphql=False`: no GraphQL endpoint (404),
+        like a server that has none."""
         self.world, self.latency_ms, self.error_rate, self.token, self.app = world, latency_ms, error_rate, token, app
+        self.graphql = graphql
         self.searcher = Searcher(world)
         self._lock = threading.Lock()
         self._rng = random.Random(world.seed)
@@ -126,6 +141,7 @@ class SandboxServer:
         self._buckets = {
             "core": Bucket(core_limit, 3600.0, core_limit, now + 3600.0),
             "search": Bucket(search_limit, 60.0, search_limit, now + 60.0),
+            "graphql": Bucket(graphql_limit, 3600.0, graphql_limit, now + 3600.0),
         }
         self._httpd = _HTTPServer((host, port), type("Handler", (_Handler,), {"sandbox": self}))
         self._thread: threading.Thread | None = None
@@ -187,7 +203,7 @@ class SandboxServer:
     def set_rate_limit(
         self, resource: str, *, limit: int | None = None, remaining: int | None = None, reset_in: float | None = None
     ) -> None:
-        """Change a running server's limit for "core" or "search" (e.g. remaining=3, reset_in=2.0)."""
+        """Change a running server's limit for "core", "search" or "graphql" (e.g. remaining=3, reset_in=2.0)."""
         with self._lock:
             bucket = self._buckets[resource]
             bucket.roll(time.time())
@@ -214,12 +230,16 @@ class SandboxServer:
         path = unquote(parts.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         base = f"http://{handler.headers.get('Host') or self.url.split('://')[1]}"
-        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))  # a body is never needed, but must be read
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))  # read even when unused
+        graphql = handler.command == "POST" and path in GRAPHQL_PATHS
         with self._lock:
             self._stats.total += 1
-            self._stats.by_path[path] += 1
+            self._stats.by_path[f"POST {path}" if graphql else path] += 1
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
+        if graphql:
+            self._send(handler, self._graphql(handler, path, body))
+            return
         if path == "/app" or path.startswith("/app/"):  # the App's own endpoints: a JWT, no REST rate limit
             self._send(handler, self._fault(path) or self._app_answer(handler, path, base))
             return
@@ -251,6 +271,32 @@ class SandboxServer:
             return _not_found()
         except AppError as exc:
             return _error(exc.status, exc.message)
+
+    def _graphql(self, handler: BaseHTTPRequestHandler, path: str, body: bytes) -> Reply:
+        if not self.graphql:
+            return _not_found()
+        if handler.headers.get("Authorization") is None:  # unlike REST, GraphQL has no anonymous access
+            reply: Reply | None = Reply(
+                401, {"message": "This endpoint requires you to be authenticated.", "documentation_url": GRAPHQL_AUTH_DOCS}
+            )
+        else:
+            reply = self._unauthorized(handler) or self._fault(path)
+        if reply is None:
+            outcome = graphql_answer(self.world, body, self._charge_graphql)
+            reply = Reply(outcome.status, outcome.body)
+        with self._lock:
+            reply.headers = self._buckets["graphql"].headers("graphql") | reply.headers
+        return reply
+
+    def _charge_graphql(self, points: int) -> RateState | None:
+        """Spend a query's points from the graphql bucket; None (nothing spent) when it cannot pay."""
+        with self._lock:
+            bucket = self._buckets["graphql"]
+            if not bucket.take(time.time(), points):
+                return None
+            self._stats.graphql_queries += 1
+            self._stats.graphql_points += points
+            return RateState(bucket.limit, bucket.remaining, bucket.reset)
 
     def _unauthorized(self, handler: BaseHTTPRequestHandler) -> Reply | None:
         header = handler.headers.get("Authorization")
