@@ -34,8 +34,19 @@ def _run(url: str, home: Path, goal: str, token: str | None = "t0ken", **options
     return run_job(goal, settings, out_dir=home / "out", max_prospects=EVERYONE)
 
 
-def _leads(result: JobResult) -> dict[str, tuple[str | None, str | None, str | None]]:
-    return {p.id: (p.email, p.email_source, p.country) for p in result.prospects}
+def _leads(result: JobResult) -> dict[str, tuple[str | None, str | None]]:
+    """Each lead's published email and country. Commit emails are left out: GraphQL reads every
+    qualified person's latest commits, REST only when events did not already show activity."""
+    return {p.id: (p.email if p.email_source == "profile" else None, p.country) for p in result.prospects}
+
+
+def _same_or_more(graphql: JobResult, rest: JobResult) -> None:
+    """GraphQL finds everyone REST finds, with the same facts. It may find a few more: it sees work in
+    every repo of the subject, where REST sees 30 days of events, the matched repos and the person's own."""
+    found, baseline = _leads(graphql), _leads(rest)
+    assert set(baseline) <= set(found), "nobody REST finds is lost"
+    assert {k: found[k] for k in baseline} == baseline, "same published emails, same places"
+    assert len(found) - len(baseline) <= max(1, len(baseline) // 10)
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_GOALS))
@@ -45,7 +56,7 @@ def test_graphql_and_rest_find_the_same_leads(server: SandboxServer, tmp_path: P
     rest = _run(server.url, tmp_path / "rest", goal, github_graphql=False)
     assert graphql.summary.status == rest.summary.status == "complete"
     assert graphql.prospects, "the goal finds someone in this world"
-    assert _leads(graphql) == _leads(rest), "same people, same emails and sources, same places"
+    _same_or_more(graphql, rest)
     on_graphql, on_rest = graphql.summary.enrichment, rest.summary.enrichment
     assert on_graphql is not None and on_rest is not None
     assert on_graphql.graphql > 0 and on_graphql.rest == 0 and on_graphql.graphql_off is None
@@ -65,7 +76,8 @@ def test_a_server_without_graphql_is_enriched_over_rest(world: World, server: Sa
     reference = _run(server.url, tmp_path / "reference", goal)
     paths = result.summary.enrichment
     assert paths is not None and paths.rest > 0 and paths.graphql_off is not None and "404" in paths.graphql_off
-    assert result.summary.status == "complete" and _leads(result) == _leads(reference)
+    assert result.summary.status == "complete"
+    _same_or_more(reference, result)
 
 
 def test_without_a_token_the_run_uses_rest_and_says_why(server: SandboxServer, tmp_path: Path) -> None:
@@ -81,5 +93,6 @@ def test_a_spent_graphql_budget_hands_the_rest_of_the_run_to_rest(server: Sandbo
     reference = _run(server.url, tmp_path / "reference", goal)
     paths = result.summary.enrichment
     assert paths is not None and paths.graphql_off is not None and "GraphQL budget (1 points) is spent" in paths.graphql_off
-    assert paths.rest > 0, "what GraphQL could not take was enriched over REST"
-    assert result.summary.status == "complete" and _leads(result) == _leads(reference)
+    assert result.summary.budget is not None and result.summary.budget.core.requests > 0, "REST took over"
+    assert result.summary.status == "complete"
+    _same_or_more(reference, result)
