@@ -25,7 +25,11 @@ from sandbox import generate_world, identity_groups, open_sandbox, truth
 
 ADVISORY: tuple[str, ...] = ()
 # The GitHub calls a healthy run makes at least once (a run may add others, e.g. user_orgs).
-EXPECTED_TOOLS = ("search_repositories", "contributors", "user_profile", "public_events", "repo_commits")
+# The tools each enrichment path must call (the run's summary says which path ran).
+EXPECTED_TOOLS = {
+    "graphql": ("search_repositories", "contributors", "graphql_people"),
+    "rest": ("search_repositories", "contributors", "user_profile", "public_events", "repo_commits"),
+}
 # Per-example pass bar, the one the end-to-end tests hold the built-in goals to.
 MIN_PRECISION, MIN_RECALL = 0.8, 0.6
 _SHOWN_PEOPLE = 25
@@ -59,14 +63,16 @@ def evaluate(example: LeadsExample, ctx: SuiteContext) -> ExampleResult:
     summary = job.summary
     api_requests = summary.api_requests or 0
     calls = tool_calls(out / TRACE)
-    trajectory = trajectory_check(calls, EXPECTED_TOOLS)
+    path = "rest" if summary.enrichment is not None and summary.enrichment.rest else "graphql"
+    expected_tools = EXPECTED_TOOLS[path]
+    trajectory = trajectory_check(calls, expected_tools)
     failures = []
     if scores["precision"] < MIN_PRECISION:
         failures.append(f"precision {scores['precision']} < {MIN_PRECISION}")
     if scores["recall"] < MIN_RECALL:
         failures.append(f"recall {scores['recall']} < {MIN_RECALL}")
     if not trajectory["score"]:
-        failures.append(f"trajectory: expected every tool of {', '.join(EXPECTED_TOOLS)} to be called")
+        failures.append(f"trajectory ({path}): expected every tool of {', '.join(expected_tools)} to be called")
     if trajectory["repeated_calls"]:
         failures.append(f"{trajectory['repeated_calls']} repeated identical tool calls: {trajectory['repeated'][:3]}")
     if summary.status != "complete":

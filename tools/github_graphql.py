@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from github import GithubException
 from github.Requester import Requester
 
@@ -25,6 +26,10 @@ ERRORS_SHOWN = 3
 class GraphQLUnavailable(Exception):
     """GraphQL cannot serve this run (no token, no endpoint, persistent errors, its bucket spent):
     use REST. The message says why, for the run's summary."""
+
+
+class GraphQLTimeout(GraphQLUnavailable):
+    """The query took too long (GitHub stops a query after 10 s): a smaller one may pass."""
 
 
 class GraphQLClient:
@@ -51,6 +56,8 @@ class GraphQLClient:
             raise GraphQLUnavailable(f"GraphQL stopped: {exc}") from exc
         except GithubException as exc:
             raise GraphQLUnavailable(f"GraphQL at {self.url} answered {exc.status}") from exc
+        except requests.Timeout as exc:
+            raise GraphQLTimeout(f"GraphQL at {self.url} timed out") from exc
         except Exception as exc:  # connection errors surface as many requests/urllib3 types
             raise GraphQLUnavailable(f"GraphQL at {self.url} unreachable: {type(exc).__name__}") from exc
         if not isinstance(body, dict):

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from foundation.schemas.github import CommitInfo, PersonFacts, RepoActivity, RepoInfo, UserProfile
-from tools.github_graphql import GraphQLClient, GraphQLUnavailable
+from tools.github_graphql import GraphQLClient, GraphQLTimeout, GraphQLUnavailable
 
 PEOPLE_PER_QUERY = 50
+MIN_PEOPLE_PER_QUERY = 10
 COMMIT_PAIRS_PER_QUERY = 50
 COMMITS_PER_PAIR = 10
 ORGS_PER_PERSON = 20
@@ -86,18 +87,28 @@ def windows_of(since: datetime, until: datetime) -> list[tuple[datetime, datetim
 
 
 def fetch_people(client: GraphQLClient, logins: Sequence[str], since: datetime, until: datetime) -> dict[str, PersonFacts | None]:
-    """Facts per login (None: no such user — an organization, a bot, a deleted account)."""
-    spans = windows_of(since, until)
+    """Facts per login (None: no such user — an organization, a bot, a deleted account). A query
+    that times out is asked again in halves, down to `MIN_PEOPLE_PER_QUERY` people."""
     found: dict[str, PersonFacts | None] = {}
     for chunk in _chunks(list(logins), PEOPLE_PER_QUERY):
-        variables: dict[str, Any] = {f"l{i}": login for i, login in enumerate(chunk)}
-        for i, (start, end) in enumerate(spans):
-            variables[f"from{i}"], variables[f"to{i}"] = start.isoformat(), end.isoformat()
-        data, _ = client.execute(people_query(len(chunk), len(spans)), variables)
-        for i, login in enumerate(chunk):
-            node = data.get(f"u{i}")
-            found[login] = _person(node, len(spans)) if isinstance(node, dict) else None
+        found.update(_people(client, chunk, windows_of(since, until)))
     return found
+
+
+def _people(client: GraphQLClient, chunk: list[str], spans: list[tuple[datetime, datetime]]) -> dict[str, PersonFacts | None]:
+    variables: dict[str, Any] = {f"l{i}": login for i, login in enumerate(chunk)}
+    for i, (start, end) in enumerate(spans):
+        variables[f"from{i}"], variables[f"to{i}"] = start.isoformat(), end.isoformat()
+    try:
+        data, _ = client.execute(people_query(len(chunk), len(spans)), variables)
+    except GraphQLTimeout:
+        if len(chunk) <= MIN_PEOPLE_PER_QUERY:
+            raise
+        half = len(chunk) // 2
+        return {**_people(client, chunk[:half], spans), **_people(client, chunk[half:], spans)}
+    return {
+        login: _person(node, len(spans)) if isinstance(node := data.get(f"u{i}"), dict) else None for i, login in enumerate(chunk)
+    }
 
 
 def _person(node: dict[str, Any], windows: int) -> PersonFacts:
