@@ -386,7 +386,7 @@ THEMES = (
     Theme("Ruby", "web_frameworks", 0.01),
     Theme("C++", "game_dev", 0.015),
     Theme("C#", "game_dev", 0.01),
-    Theme("Solidity", "blockchain", 0.015),
+    Theme("Solidity", "blockchain", 0.02),
     Theme("Go", "security", 0.01),
     Theme("Rust", "security", 0.008),
 )
