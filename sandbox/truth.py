@@ -12,7 +12,7 @@ recall 1.0:
   whose recent work is all in someone's web framework is not "active in ML";
 - places (target and excluded regions and cities) are judged by `TargetAudience.place_rejection` on
   the person's true place, which is unknown (None) where the profile cannot say ("Georgia" alone), as
-  the enricher judges them: unknown is outside every target and inside every exclusion's complement;
+  the enricher judges them: an unknown place is outside every target and never excluded;
 - companies by `foundation.companies.in_family` applied to the person's true employer (a company
   covers its divisions and subsidiaries; a former employer is not one).
 Bots and organizations never count.
