@@ -1,6 +1,8 @@
 """The deterministic world generator: plants themed communities, their orgs and repos, personal repos,
-distractors (forks, archived and empty repos, bots, anonymous authors, a two-account person) and
-then dates, ids and commit emails, all from one seeded RNG stream.
+distractors (forks, archived and empty repos, bots, anonymous authors, a two-account person, lookalike
+repos such as React apps next to React component libraries (`repo_kinds.py`), maintainers whose
+subject went stale while they commit elsewhere, division staff of big companies, US towns named
+after foreign cities) and then dates, ids and commit emails, all from one seeded RNG stream.
 
 Kept apart from `world.py` so the model reads without the generator. The order of RNG draws is
 the contract: same (seed, users, anchor), same world, byte for byte.
@@ -11,12 +13,13 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import accumulate
 from math import log
 
 from foundation.companies import canonical_company
 from foundation.vocabulary import load_vocabulary
+from sandbox.repo_kinds import REPO_KINDS, THINGS, RepoKind
 from sandbox.tables import (
     BIG_COMPANIES,
     BOTS,
@@ -48,6 +51,14 @@ from sandbox.tables import (
 )
 from sandbox.world import CODE_AREAS, EARLIEST, Account, Contribution, Push, Repo, World
 
+# Share of a community's maintainers who left its subject: their repos there hold only old commits,
+# while they commit lately in another community's repo ("active", but not in the subject).
+STALE_SHARE = 0.08
+STALE_AGE = (150.0, 900.0)  # days since their last commit in their own subject
+# How much likelier a person's newest commit lands in their own community's repos than elsewhere
+# (a personal dotfiles repo, another community they help): people mostly work on their subject.
+HOME_WEIGHT = 3
+
 
 class _Generator:
     """One world build: a single RNG stream consumed in a fixed order, hence deterministic."""
@@ -65,6 +76,10 @@ class _Generator:
         self.weight: dict[str, float] = {}  # login -> how prolific (chance of being picked as contributor)
         self.archived_since: dict[str, datetime] = {}
         self.theme_repos: dict[Theme, list[Repo]] = defaultdict(list)
+        self.home: dict[str, Theme] = {}  # login -> the person's community
+        self.repo_theme: dict[str, Theme] = {}  # full name -> the community that built the repo
+        self.leads: dict[Theme, list[str]] = defaultdict(list)  # who leads a live repo of the theme's subject
+        self.elsewhere: dict[str, str] = {}  # stale maintainer -> the other subject's repo they commit to lately
         self.bots = {login for login, _ in BOTS}
         self.taken: set[str] = set(self.bots)  # lowercase logins in use
         self.repo_keys: set[str] = set()  # lowercase full names in use
@@ -81,6 +96,7 @@ class _Generator:
             self._community(theme, members)
         self._personal_repos(users)
         self._second_account(themed[THEMES[0]])
+        self._stale_maintainers()
         self._activity()
         self._date_repos()
         self._forks()
@@ -88,6 +104,11 @@ class _Generator:
         self._assign_ids()
         self._emails()
         return self.accounts, self.repos, self.aliases
+
+    @staticmethod
+    @cache
+    def _cum_weights(region: str) -> list[int]:
+        return list(accumulate(w for *_, w in locations_in(region)))
 
     def ago(self, days: float) -> datetime:
         return max(self.now - timedelta(days=days), EARLIEST).replace(microsecond=0)
@@ -105,15 +126,16 @@ class _Generator:
 
     # ---- people -------------------------------------------------------------------------------------
     def _people(self) -> dict[Theme, list[Account]]:
-        rng = self.rng
-        choices = (*THEMES, None)
-        weights = [t.share for t in THEMES] + [max(0.0, 1 - sum(t.share for t in THEMES))]
+        """Each community gets exactly its share of the world (a small one is not left to chance)."""
+        plan: list[Theme | None] = [t for t in THEMES for _ in range(round(t.share * self.size))]
+        plan += [None] * max(0, self.size - len(plan))
+        self.rng.shuffle(plan)
         themed: dict[Theme, list[Account]] = {t: [] for t in THEMES}
-        for _ in range(self.size):
-            theme = rng.choices(choices, weights)[0]
+        for theme in plan[: self.size]:
             account = self._person(theme)
             if theme:
                 themed[theme].append(account)
+                self.home[account.login] = theme
         return themed
 
     def _person(self, theme: Theme | None) -> Account:
@@ -135,7 +157,8 @@ class _Generator:
         )
         text, country, city, _ = rng.choices(LOCATIONS, cum_weights=self.location_weights)[0]
         if theme and theme.region and rng.random() < theme.region[1]:
-            text, country, city, _ = rng.choice(locations_in(theme.region[0]))
+            places = locations_in(theme.region[0])
+            text, country, city, _ = rng.choices(places, cum_weights=self._cum_weights(theme.region[0]))[0]
         name = f"{first} {last}" if rng.random() < 0.92 else None
         account = Account(
             0,
@@ -200,24 +223,31 @@ class _Generator:
             self._org(theme, rng.sample(members, min(len(members), rng.randint(3, 12))))
             for _ in range(max(1, len(members) // 12))
         ]
-        for _ in range(max(1, round(len(members) * 0.8))):
+        kinds = REPO_KINDS.get(theme.domain, ())
+        count = max(1, round(len(members) * 0.8))
+        surely_archived = rng.randrange(count)  # every community has an archived repo (a trap for the researcher)
+        for i in range(count):
             if rng.random() < 0.35:
                 org = rng.choice(orgs)
                 owner, lead = org.login, self.accounts[rng.choice(org.members)]
             else:
                 lead = rng.choices(members, cum_weights=cum)[0]
                 owner = lead.login
-            stem = rng.choice(REPO_STEMS[theme.domain].split())
+            kind = rng.choices(kinds, [k.share for k in kinds])[0] if kinds else None
+            stem = rng.choice(kind.stems if kind else REPO_STEMS[theme.domain].split())
             name = stem + rng.choice(("", "-")) + rng.choice(REPO_SUFFIXES)
             repo = self._repo(owner, name, int(rng.lognormvariate(theme.stars_mu, 2.0)))
             repo.language = theme.language if rng.random() < 0.9 else rng.choice(OFF_LANGUAGES)
-            repo.topics, repo.description = self._labels(theme, stem)
+            repo.topics, repo.description = self._kind_labels(theme, kind, stem) if kind else self._labels(theme, stem)
             self.theme_repos[theme].append(repo)
-            if rng.random() < 0.06:
+            self.repo_theme[repo.full_name] = theme
+            if rng.random() < 0.06 or i == surely_archived:
                 repo.archived = True
                 self.archived_since[repo.full_name] = self.ago(rng.uniform(200, 1500))
             if rng.random() < 0.03:
                 continue  # an empty repository: GitHub answers 204 for its contributors
+            if not repo.archived and (kind is None or kind.real) and repo.language == theme.language:
+                self.leads[theme].append(lead.login)
             solo = repo.stars < 50 and rng.random() < 0.25
             k = 1 if solo else int(rng.lognormvariate(0.9 + 0.25 * log(repo.stars + 1), 0.8))
             picked = [lead.login]
@@ -300,6 +330,19 @@ class _Generator:
             return extra, with_phrase
         return [], plain
 
+    def _kind_labels(self, theme: Theme, kind: RepoKind, stem: str) -> tuple[list[str], str]:
+        """Topics and description of a repo of a known kind; a few carry no subject words at all."""
+        rng = self.rng
+        adjective = rng.choice(DESCRIPTION_ADJECTIVES)
+        description = rng.choice(kind.descriptions).format(adjective=adjective, thing=rng.choice(THINGS))
+        r = rng.random()
+        if r < 0.75:
+            topics = [rng.choice(group) for group in kind.topics] + rng.sample(kind.extra, rng.randint(0, 2))
+            return list(dict.fromkeys(topics)), description
+        if r < 0.95:
+            return [], description
+        return [], f"{adjective} {stem} {rng.choice(DESCRIPTION_NOUNS)} in {theme.language}"
+
     def _contribute(self, repo: Repo, logins: list[str], orgs: list[Account], extras: bool) -> None:
         """Contribution counts fall off with rank; bots, anonymous authors and orgs join some repos."""
         rng = self.rng
@@ -362,9 +405,32 @@ class _Generator:
             repo.contributors.append(Contribution(login, rng.randint(5, 40), self.now))
             repo.contributors.sort(key=lambda c: -c.count)
 
+    def _stale_maintainers(self) -> None:
+        """Some maintainers of each subject moved on: they join a repo of another subject, where (and
+        only where) `_activity` gives them recent commits."""
+        rng = self.rng
+        taken = set(self.aliases) | set(self.aliases.values())
+        for theme, leads in self.leads.items():
+            elsewhere = [
+                r
+                for t, repos in self.theme_repos.items()
+                if t.domain != theme.domain
+                for r in repos
+                if r.contributors and not r.archived
+            ]
+            people = [login for login in dict.fromkeys(leads) if login not in taken and login not in self.elsewhere]
+            for login in rng.sample(people, round(len(people) * STALE_SHARE)) if elsewhere else ():
+                repo = rng.choice(elsewhere)
+                if any(c.login == login for c in repo.contributors):
+                    continue
+                repo.contributors.append(Contribution(login, rng.randint(2, 30), self.now))
+                repo.contributors.sort(key=lambda c: -c.count)
+                self.elsewhere[login] = repo.full_name
+
     # ---- dates, forks, ids, emails ------------------------------------------------------------------
     def _activity(self) -> None:
-        """Each person's newest commit lands on their target age; archived repos only hold old commits."""
+        """Each person's newest commit lands on their target age; archived repos only hold old commits;
+        a stale maintainer's newest is recent and in the other subject's repo, the rest is old."""
         rng = self.rng
         by_login: dict[str | None, list[tuple[Repo, Contribution]]] = defaultdict(list)
         for repo in self.repos.values():
@@ -373,16 +439,24 @@ class _Generator:
         for login, items in by_login.items():
             person = login if login is not None and self.accounts[login].type == "User" else None
             target = self.target[person] if person is not None else 0.0
-            lead = rng.randrange(len(items))
+            home = self.home.get(person or "")
+            if home is None:
+                lead = rng.randrange(len(items))
+            else:
+                weights = [HOME_WEIGHT if self.repo_theme.get(r.full_name) == home else 1 for r, _ in items]
+                lead = rng.choices(range(len(items)), weights)[0]
+            moved_to = self.elsewhere.get(person or "")
             for i, (repo, c) in enumerate(items):
                 if person is None:
                     age = rng.uniform(0, 60 if login in self.bots else 900)
+                elif moved_to:
+                    age = rng.uniform(0, 30) if repo.full_name == moved_to else rng.uniform(*STALE_AGE)
                 else:
                     age = target if i == lead else target + rng.expovariate(1 / 120)
                 if repo.archived:
                     age = max(age, (self.now - self.archived_since[repo.full_name]).days + rng.uniform(1, 90))
                 c.last_commit = self.ago(age + rng.random())
-            if person is not None and 60 < target < 500 and rng.random() < 0.15:
+            if person is not None and not moved_to and 60 < target < 500 and rng.random() < 0.15:
                 live = [r for r, _ in items if not r.archived]
                 for _ in range(rng.randint(1, 3) if live else 0):  # feature-branch pushes only: active via events
                     push = Push(

@@ -2,6 +2,10 @@
 
 The benchmark and the tests score runs of these goals against `sandbox.truth`; the audiences
 take their topics from the shared vocabulary so a vocabulary change moves parser and truth together.
+Each exercises traps of the world: maintainers of ML repos whose recent work is elsewhere (out of
+"python-ml", in "python-ml-anywhere", which says "active on GitHub"), React apps and Vue design
+systems next to React component libraries, Kubernetes tools next to operators, division staff of
+excluded companies ("Meta AI", "GitHub"), and "Paris, TX" or "Berlin, NH" next to Paris and Berlin.
 """
 
 from __future__ import annotations
@@ -35,6 +39,15 @@ BUILTIN_GOALS: dict[str, BuiltinGoal] = {
             languages=["Python"],
             role="maintainer",
             activity_days=90,
+        ),
+        _goal(
+            "python-ml-anywhere",
+            "Find Python maintainers of ML projects who are active on GitHub",
+            "machine_learning",
+            languages=["Python"],
+            role="maintainer",
+            activity_days=90,
+            activity_scope="anywhere",
         ),
         _goal(
             "rust-db-europe",

@@ -170,7 +170,11 @@ LAST_NAMES = [
 ]
 _NON_DECOMPOSABLE = str.maketrans({"Ł": "L", "ł": "l", "ø": "o", "Ø": "O"})
 
-# (location as typed, true ISO country, canonical city, weight); None country = unknowable.
+# (location as typed, true ISO country, canonical city, weight); None country = unknowable. US towns
+# named after a foreign city ("Paris, TX", "Berlin, NH") are in the US: a state after a city wins.
+# "Georgia" alone (the US state or the country) is unknowable by the project's definition (an
+# ambiguous place stays unknown rather than guessed, `tools.geo`), so its truth is None too: outside
+# every target region, never inside an excluded one.
 Location = tuple[str | None, str | None, str | None, int]
 LOCATIONS: tuple[Location, ...] = (
     ("San Francisco, CA", "US", "San Francisco", 6),
@@ -181,6 +185,10 @@ LOCATIONS: tuple[Location, ...] = (
     ("Austin, TX", "US", "Austin", 3),
     ("Cambridge, MA", "US", "Cambridge", 1),
     ("Paris, TX", "US", "Paris", 1),
+    ("Paris, Texas", "US", "Paris", 1),
+    ("Berlin, NH", "US", "Berlin", 1),
+    ("London, KY", "US", "London", 1),
+    ("Moscow, ID", "US", "Moscow", 1),
     ("Portland, OR", "US", "Portland", 2),
     ("Toronto, ON", "CA", "Toronto", 3),
     ("Montreal, Canada", "CA", "Montreal", 2),
@@ -214,6 +222,7 @@ LOCATIONS: tuple[Location, ...] = (
     ("Lagos, Nigeria", "NG", "Lagos", 1),
     ("Tel Aviv, Israel", "IL", "Tel Aviv", 1),
     ("Remote", None, None, 2),
+    ("Georgia", None, None, 1),
     ("Earth", None, None, 1),
     ("localhost", None, None, 1),
     ("🌍", None, None, 1),
@@ -229,17 +238,20 @@ BIG_COMPANIES: dict[str, tuple[str, ...]] = {
     "amazon": ("Amazon", "@amazon", "Amazon.com, Inc."),
     "apple": ("Apple", "@apple", "Apple Inc."),
     "netflix": ("Netflix", "@Netflix", "Netflix, Inc."),
-    "deepmind": ("Google DeepMind", "DeepMind", "@google-deepmind"),
+    "deepmind": ("Google DeepMind", "DeepMind", "@google-deepmind", "@DeepMind"),
     "youtube": ("YouTube", "@youtube"),
     "meta ai": ("Meta AI", "FAIR", "Facebook AI Research"),
     "instagram": ("Instagram", "Software Engineer at Instagram"),
     "aws": ("Amazon Web Services", "AWS", "@aws"),
     "github": ("GitHub", "@github"),
     "linkedin": ("LinkedIn", "LinkedIn Corporation"),
+    "microsoft research": ("Microsoft Research", "MSR"),
 }
 FAANG = ("meta", "apple", "amazon", "netflix", "google")
 FAANG_FAMILIES = (*FAANG, "deepmind", "youtube", "meta ai", "instagram", "aws")
-MICROSOFT_FAMILY = ("microsoft", "github", "linkedin")
+MICROSOFT_FAMILY = ("microsoft", "github", "linkedin", "microsoft research")
+# Where ML people work beyond the big names' main brands: their research divisions.
+ML_LABS = ("meta ai", "deepmind", "microsoft research")
 # Company fields that name a big company the person does not work for (former staff, community
 # titles, lookalike names), with the true employer (None: none). Excluding the big company keeps them.
 NEAR_MISSES: tuple[tuple[str, str | None], ...] = (
@@ -355,26 +367,26 @@ class Theme:
 
 
 THEMES = (
-    Theme("Python", "machine_learning", 0.05),
+    Theme("Python", "machine_learning", 0.05, employers=(ML_LABS, 0.08)),
     Theme("Jupyter Notebook", "machine_learning", 0.01),
     Theme("C++", "machine_learning", 0.01),
     Theme("Python", "data_science", 0.035),
     Theme("Python", "web_frameworks", 0.025),
-    Theme("Rust", "databases", 0.04, ("EUROPE", 0.45), (MICROSOFT_FAMILY, 0.15)),
+    Theme("Rust", "databases", 0.05, ("EUROPE", 0.45), (MICROSOFT_FAMILY, 0.2)),
     Theme("Go", "databases", 0.02, ("EUROPE", 0.3)),
     Theme("C++", "databases", 0.01),
     Theme("Rust", "cli_tools", 0.025, ("EUROPE", 0.3)),
-    Theme("Go", "kubernetes", 0.055, ("NA", 0.5), stars_mu=4.2),
+    Theme("Go", "kubernetes", 0.08, ("NA", 0.5), stars_mu=4.2),
     Theme("Go", "devops", 0.02),
     Theme("Python", "devops", 0.01),
-    Theme("TypeScript", "react_components", 0.055, None, (FAANG_FAMILIES, 0.25)),
+    Theme("TypeScript", "react_components", 0.075, None, (FAANG_FAMILIES, 0.25)),
     Theme("JavaScript", "react_components", 0.025),
     Theme("TypeScript", "web_frameworks", 0.015),
     Theme("Java", "web_frameworks", 0.015),
     Theme("Ruby", "web_frameworks", 0.01),
     Theme("C++", "game_dev", 0.015),
     Theme("C#", "game_dev", 0.01),
-    Theme("Solidity", "blockchain", 0.01),
+    Theme("Solidity", "blockchain", 0.02),
     Theme("Go", "security", 0.01),
     Theme("Rust", "security", 0.008),
 )

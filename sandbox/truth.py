@@ -1,17 +1,26 @@
 """Ground truth: who in a world truly matches an audience, read straight from the model (never HTTP).
 
 The definitions are the project's own, so a pipeline that applies them through the API can reach
-recall 1.0: a repo counts for a domain per `Vocabulary.domain_matches`; a maintainer is the owner, a
-top-3 contributor or one with >= 10% of the listed contributions (`RepoContribution.is_maintainer`);
-active means a commit (any repo) or a push event inside the window; places (target and excluded
-regions and cities) are judged by `TargetAudience.place_rejection`, as the enricher judges them;
-companies by `foundation.companies.in_family` applied to the person's true employer (a company covers
-its divisions and subsidiaries; a former employer is not one). Forks, archived repos, bots and
-organizations never count.
+recall 1.0:
+- a repo fits the audience per `foundation.subjects.repo_fits` (language and subject; never a fork or
+  an archived repo); the audience's stars range narrows only the repos people are found through;
+- a maintainer is the owner, a top-3 contributor or one with >= 10% of the listed contributions
+  (`RepoContribution.is_maintainer`), a contributor has at least `min_contributions` commits;
+- active means an own default-branch commit or a feature-branch push (a pull request to GitHub's
+  GraphQL) inside the window, in a repo that fits the audience (any stars) when `activity_scope` is
+  "subject" (the default), in any repo when it is "anywhere" ("active on GitHub"): an ML maintainer
+  whose recent work is all in someone's web framework is not "active in ML";
+- places (target and excluded regions and cities) are judged by `TargetAudience.place_rejection` on
+  the person's true place, which is unknown (None) where the profile cannot say ("Georgia" alone), as
+  the enricher judges them: an unknown place is outside every target and never excluded;
+- companies by `foundation.companies.in_family` applied to the person's true employer (a company
+  covers its divisions and subsidiaries; a former employer is not one).
+Bots and organizations never count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from foundation.companies import in_family
@@ -24,13 +33,11 @@ MAINTAINER_TOP_RANK = 3
 MAINTAINER_SHARE = 0.10
 
 
-def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
-    """Repos the audience is about (`foundation.subjects.repo_fits`) within its stars range."""
-    stars = int_range(audience.stars_range) if audience.stars_range else None
-    return [
-        repo
-        for repo in world.repos.values()
-        if repo_fits(
+def fitting(audience: TargetAudience) -> Callable[[Repo], bool]:
+    """`foundation.subjects.repo_fits` as a predicate on the world's repos."""
+
+    def fits(repo: Repo) -> bool:
+        return repo_fits(
             audience,
             language=repo.language,
             topics=repo.topics,
@@ -38,8 +45,15 @@ def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
             fork=repo.fork,
             archived=repo.archived,
         )
-        and (stars is None or stars(repo.stars))
-    ]
+
+    return fits
+
+
+def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
+    """Repos the audience is about (`fitting`) within its stars range."""
+    stars = int_range(audience.stars_range) if audience.stars_range else None
+    fits = fitting(audience)
+    return [repo for repo in world.repos.values() if fits(repo) and (stars is None or stars(repo.stars))]
 
 
 def _in_role(world: World, repo: Repo, audience: TargetAudience) -> set[str]:
@@ -60,10 +74,11 @@ def truth(world: World, audience: TargetAudience, now: datetime) -> set[str]:
     for repo in matched_repos(world, audience):
         candidates |= _in_role(world, repo, audience)
     since = now - timedelta(days=audience.activity_days)
+    where = fitting(audience) if audience.activity_scope == "subject" else None
     people = set()
     for login in candidates:
         account = world.accounts[login]
-        last = world.last_activity(login)
+        last = world.last_activity(login, where)
         if account.type != "User" or last is None or last < since:
             continue
         if audience.place_rejection(account.country, account.city) is not None:

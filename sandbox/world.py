@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -178,10 +179,11 @@ class World:
         account = self.accounts[login]
         return {e for e in (account.email, *account.commit_emails) if e}
 
-    def last_activity(self, login: str) -> datetime | None:
-        """Latest commit (any repo) or push event: the oracle's notion of "active"."""
-        dates = [c.last_commit for _, c in self.contributions_by_login.get(login, ())]
-        dates += [p.at for p in self.accounts[login].pushes]
+    def last_activity(self, login: str, where: Callable[[Repo], bool] | None = None) -> datetime | None:
+        """Latest own default-branch commit or feature-branch push (GraphQL shows those as pull
+        requests), in any repo or only in repos `where` accepts: the oracle's notion of "active"."""
+        dates = [c.last_commit for repo, c in self.contributions_by_login.get(login, ()) if where is None or where(repo)]
+        dates += [p.at for p in self.accounts[login].pushes if where is None or where(self.repos[p.repo])]
         return max(dates, default=None)
 
     def commits(self, repo: Repo) -> list[Commit]:
