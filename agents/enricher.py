@@ -17,6 +17,7 @@ from langgraph.types import Send
 
 from agents.context import Context
 from agents.enrichment import build_prospect, counts_for, is_active, screen
+from agents.mining import next_chunk, repo_sends
 from agents.state import BatchTask, CandidateTask, State
 from foundation.events import PROSPECT_ENRICHED, emit, reasoning
 from foundation.schemas import Campaign, TargetAudience
@@ -51,11 +52,22 @@ def next_wave(state: State) -> dict:
 
 
 def enricher_wave(state: State, runtime: Runtime[Context]) -> dict:
-    """Barrier after a wave: report progress and choose the next wave (or none)."""
+    """Barrier after a wave: report progress and choose the next wave, or, when the candidates ran
+    out before the leads did, another round of mining repos (`agents.mining`), or the end."""
     wave = next_wave(state)
     if wave["wave"]:
         reasoning(AGENT, f"{len(state.get('enriched', []))} qualified so far; enriching {len(wave['wave'])} more candidates")
-    return wave
+        return {**wave, "mining": None}
+    return {**wave, "mining": None, **next_chunk(state)}
+
+
+def next_step(state: State) -> list[Send] | str:
+    """After selecting candidates or a wave: enrich the next wave, mine more repos, or rank."""
+    if state.get("wave"):
+        return fan_out_candidates(state)
+    if state.get("mining"):
+        return repo_sends(state)
+    return "rank"
 
 
 def fan_out_candidates(state: State) -> list[Send] | str:

@@ -15,6 +15,7 @@ from langgraph.types import Send
 
 from agents.context import Context
 from agents.enricher import graphql_off, next_wave
+from agents.mining import next_chunk, repo_order, repo_sends
 from agents.state import RepoTask, State
 from foundation.events import PROSPECT_FOUND, emit, reasoning
 from foundation.schemas import SearchQuery, TargetAudience
@@ -56,14 +57,15 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
         "(forks, archived repos and off-topic repos never count)",
         repos=len(kept),
     )
-    return {"repos": kept, "stop_reasons": stops, "core_stopped": core_stopped}
+    update: State = {"repos": kept, "repo_order": repo_order(kept), "mined": 0, "core_stopped": core_stopped}
+    return {"stop_reasons": stops, **update, **next_chunk({**state, **update})}
 
 
 def fan_out_repos(state: State) -> list[Send] | str:
-    """One `researcher_repo` branch per matched repo (LangGraph runs them in parallel)."""
-    if not state.get("repos") or state.get("core_stopped"):
+    """One `researcher_repo` branch per repo of the first round (LangGraph runs them in parallel)."""
+    if not state.get("mining") or state.get("core_stopped"):
         return "select_candidates"
-    return [Send("researcher_repo", RepoTask(repo=repo)) for repo in state["repos"].values()]
+    return repo_sends(state)
 
 
 def researcher_repo(task: RepoTask, runtime: Runtime[Context]) -> dict:
@@ -106,22 +108,31 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
         latest = max((repos[c.repo].pushed_at or oldest for c in p.contributions if c.repo in repos), default=oldest)
         return (any(c.is_maintainer for c in p.contributions), latest.date(), sum(c.contributions for c in p.contributions))
 
-    ranked = sorted(people, key=strength, reverse=True)
+    ranked = _keep_order(state.get("candidates", [])[: state.get("dispatched", 0)], sorted(people, key=strength, reverse=True))
     limit = CANDIDATES_PER_PROSPECT * state["plan"].max_prospects
     if len(ranked) > limit:
         reasoning(
             AGENT, f"{len(ranked)} people fit; enriching the strongest {limit} ({CANDIDATES_PER_PROSPECT}× the leads asked for)"
         )
         ranked = ranked[:limit]
+    known = {c.login for c in state.get("candidates", [])}
     for person in ranked:
-        emit(PROSPECT_FOUND, AGENT, login=person.login, repos=[c.repo for c in person.contributions])
-    reasoning(AGENT, f"{len(ranked)} people fit role '{audience.role}' across {len(state.get('repos', {}))} repos")
-    off = graphql_off(runtime.context)
-    return {
-        "candidates": ranked,
-        "graphql_off": off,
-        **next_wave({**state, "candidates": ranked, "dispatched": 0}),
-    }
+        if person.login not in known:
+            emit(PROSPECT_FOUND, AGENT, login=person.login, repos=[c.repo for c in person.contributions])
+    mined = state.get("mined", 0)
+    reasoning(AGENT, f"{len(ranked)} people fit role '{audience.role}' across {mined} mined of {len(repos)} matched repos")
+    selected: State = {**state, "candidates": ranked}
+    more = next_chunk(selected)
+    update = {"candidates": ranked, "graphql_off": [] if state.get("graphql_off") else graphql_off(runtime.context)}
+    return {**update, **more} if more else {**update, "mining": None, **next_wave(selected)}
+
+
+def _keep_order(dispatched: list[Candidate], ranked: list[Candidate]) -> list[Candidate]:
+    """The candidates already sent to enrichment keep their places (the waves count them by
+    position); the rest follow, strongest first."""
+    sent = {c.login for c in dispatched}
+    by_login = {c.login: c for c in ranked}
+    return [by_login.get(c.login, c) for c in dispatched] + [c for c in ranked if c.login not in sent]
 
 
 def search_all(client: GitHubClient, query: SearchQuery) -> list[RepoInfo]:

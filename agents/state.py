@@ -34,6 +34,11 @@ class State(TypedDict, total=False):
     campaign: Campaign
     plan: SearchPlan
     repos: Annotated[dict[str, RepoInfo], merge_dicts]
+    # Matched repos in the order they are mined (`agents.mining`), how many are mined or being mined,
+    # and the slice of the round under way (None between rounds).
+    repo_order: list[str]
+    mined: int
+    mining: list[int] | None
     contributions: Annotated[list[RepoContribution], operator.add]
     candidates: list[Candidate]
     wave: list[Candidate]

@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 from agents.compliance import compliance
 from agents.context import Context
 from agents.copywriter import copywriter
-from agents.enricher import enricher, enricher_wave, fan_out_candidates, rank
+from agents.enricher import enricher, enricher_wave, next_step, rank
 from agents.enricher_graphql import enricher_batch
 from agents.finalize import finalize
 from agents.planner import planner
@@ -76,10 +76,10 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_conditional_edges("planner", _after_planner, ["researcher", "finalize"])
     builder.add_conditional_edges("researcher", fan_out_repos, ["researcher_repo", "select_candidates"])
     builder.add_edge("researcher_repo", "select_candidates")
-    builder.add_conditional_edges("select_candidates", fan_out_candidates, ["enricher_batch", "enricher", "rank"])
+    builder.add_conditional_edges("select_candidates", next_step, ["enricher_batch", "enricher", "researcher_repo", "rank"])
     builder.add_edge("enricher_batch", "enricher_wave")
     builder.add_edge("enricher", "enricher_wave")
-    builder.add_conditional_edges("enricher_wave", fan_out_candidates, ["enricher_batch", "enricher", "rank"])
+    builder.add_conditional_edges("enricher_wave", next_step, ["enricher_batch", "enricher", "researcher_repo", "rank"])
     builder.add_edge("rank", "copywriter")
     builder.add_edge("copywriter", "compliance")
     builder.add_edge("compliance", "finalize")
