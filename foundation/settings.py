@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     github_graphql: bool = Field(
         default=True, description="Enrich over GraphQL when GitHub offers it (false: REST only, as before v2)."
     )
+    github_graphql_cache_seconds: float = Field(
+        default=21600, ge=0, description="How long a GraphQL answer is reused (GraphQL has no ETags); 0: never."
+    )
     github_max_wait_seconds: float = Field(default=60.0, ge=0, description="Longest wait for a rate-limit reset.")
     github_concurrency: int = Field(default=8, ge=1, le=100, description="Parallel GitHub requests.")
     github_timeout_seconds: float = Field(default=15.0, gt=0)

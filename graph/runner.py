@@ -215,6 +215,7 @@ def _environment(settings: Settings, api_base: str | None, sandbox: SandboxOpene
             max_wait=settings.github_max_wait_seconds,
             concurrency=settings.github_concurrency,
             timeout=settings.github_timeout_seconds,
+            graphql_cache_seconds=settings.github_graphql_cache_seconds,
         )
         try:
             client.check()

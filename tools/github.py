@@ -42,6 +42,7 @@ class GitHubClient:
         max_wait: float = 60.0,
         concurrency: int = 8,
         timeout: float = 15.0,
+        graphql_cache_seconds: float = 0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.budget = budget
@@ -67,7 +68,14 @@ class GitHubClient:
         session = self._gh.requester._Requester__createConnection().session  # type: ignore[attr-defined]
         session.mount("http://", self.transport)
         session.mount("https://", self.transport)
-        self.graphql = GraphQLClient(self._gh.requester, budget, authenticated=auth is not None)
+        self.graphql = GraphQLClient(
+            self._gh.requester,
+            budget,
+            authenticated=auth is not None,
+            cache=cache,
+            cache_namespace=cache_namespace,
+            cache_seconds=graphql_cache_seconds,
+        )
 
     def check(self) -> dict[str, Any]:
         """Fail fast with a clear message on a wrong URL, token or App (`/rate_limit` does not count)."""

@@ -8,19 +8,28 @@ to REST: `GraphQLUnavailable` says why, and the caller switches for the rest of 
 Points are GitHub's `rateLimit { cost }` of each answered query, added to the job's `graphql` bucket;
 a query is not sent once the bucket's budget is spent (so the budget may be overrun by at most the
 cost of the queries already under way).
+
+GraphQL has no ETags, so a re-run would pay every point again: answers are kept in the ETag cache
+(encrypted like it, erased with it) for `cache_seconds`, keyed by document and variables; the
+queries ask day-stable windows so the same goal asked again the same day hits.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from typing import Any
 
 import requests
 from github import GithubException
 from github.Requester import Requester
 
+from tools.etag_cache import CachedResponse, ETagCache
 from tools.github_transport import GitHubStop, RateBudget
 
 ERRORS_SHOWN = 3
+_EXPIRES = "graphql-expires:"  # a cached answer's "ETag" is its expiry time
 
 
 class GraphQLUnavailable(Exception):
@@ -35,17 +44,43 @@ class GraphQLTimeout(GraphQLUnavailable):
 class GraphQLClient:
     """Typed-free transport of GraphQL documents; `tools.github_graphql_queries` builds and reads them."""
 
-    def __init__(self, requester: Requester, budget: RateBudget, *, authenticated: bool) -> None:
+    def __init__(
+        self,
+        requester: Requester,
+        budget: RateBudget,
+        *,
+        authenticated: bool,
+        cache: ETagCache | None = None,
+        cache_namespace: str = "",
+        cache_seconds: float = 0,
+    ) -> None:
         self._requester = requester
         self.budget = budget
         self.authenticated = authenticated
         self.url = requester.graphql_url
+        self._cache, self._namespace, self._cache_seconds = cache, cache_namespace, cache_seconds
+
+    def _cache_key(self, query: str, variables: dict[str, Any]) -> str:
+        digest = hashlib.sha256(json.dumps([query, variables], sort_keys=True).encode()).hexdigest()
+        return f"{self._namespace}|graphql|{digest}"
+
+    def _cached(self, key: str) -> dict[str, Any] | None:
+        entry = self._cache.get(key) if self._cache is not None and self._cache_seconds > 0 else None
+        if entry is None or not entry.etag.startswith(_EXPIRES) or float(entry.etag.removeprefix(_EXPIRES)) < time.time():
+            return None
+        body = json.loads(entry.body)
+        return body if isinstance(body, dict) else None
 
     def execute(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """`(data, not_found_paths)` of one query; aliases GitHub could not resolve are None in `data`
         and their top-level alias is listed. Every other error makes GraphQL unavailable."""
         if not self.authenticated:
             raise GraphQLUnavailable("GitHub's GraphQL API needs a token or a GitHub App; none is set")
+        key = self._cache_key(query, variables)
+        cached = self._cached(key)
+        if cached is not None:
+            self.budget.count_cached("graphql")
+            return cached.get("data") or {}, [e for e in cached.get("errors") or [] if e.get("type") == "NOT_FOUND"]
         with self.budget.lock:
             bucket = self.budget.buckets["graphql"]
             if bucket.counted >= bucket.limit:
@@ -73,4 +108,7 @@ class GraphQLClient:
             limited = any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in other)
             what = "GraphQL rate limit reached" if limited else "GraphQL query failed"
             raise GraphQLUnavailable(f"{what}: {messages[: 200 * ERRORS_SHOWN]}")
+        if self._cache is not None and self._cache_seconds > 0:
+            expires = f"{_EXPIRES}{time.time() + self._cache_seconds:.0f}"
+            self._cache.put(key, CachedResponse(expires, json.dumps({"data": data, "errors": not_found}).encode(), {}))
         return data, not_found

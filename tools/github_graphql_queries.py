@@ -47,7 +47,7 @@ _KINDS: dict[str, Literal["commit", "pull_request", "review"]] = {
 
 def _person_fragment(windows: int) -> str:
     collections = "\n".join(
-        f"  w{i}: contributionsCollection(from: $from{i}, to: $to{i}) {{\n"
+        f"  w{i}: contributionsCollection(from: $from{i}{f', to: $to{i}' if i else ''}) {{\n"
         + "\n".join(
             f"    {field}(maxRepositories: {REPOS_PER_KIND}) {{ repository {{ ...RepoFacts }} "
             f"contributions(first: 1, orderBy: {_ORDER[kind]}) {{ totalCount nodes {{ occurredAt }} }} }}"
@@ -68,15 +68,18 @@ def _person_fragment(windows: int) -> str:
 
 
 def people_query(people: int, windows: int) -> str:
-    """The enrichment document for `people` logins ($l0...) and `windows` one-year spans ($from0, $to0...)."""
-    spans = ", ".join(f"$from{i}: DateTime!, $to{i}: DateTime!" for i in range(windows))
+    """The enrichment document for `people` logins ($l0...) and `windows` one-year spans ($from0, then
+    $from1, $to1...). The newest span has no `to`: GitHub reads it as "until now", and the document
+    and its variables stay the same all day (the answer cache's key)."""
+    spans = ", ".join(f"$from{i}: DateTime!" + (f", $to{i}: DateTime!" if i else "") for i in range(windows))
     logins = ", ".join(f"$l{i}: String!" for i in range(people))
     aliases = "\n".join(f"  u{i}: user(login: $l{i}) {{ ...Person }}" for i in range(people))
     return f"query People({spans}, {logins}) {{\n  {_RATE_LIMIT}\n{aliases}\n}}\n{_person_fragment(windows)}\n{_REPO_FACTS}\n"
 
 
 def windows_of(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
-    """[since, until] cut into spans of at most a year, newest first."""
+    """[since, until] cut into spans of at most a year, newest first; `since` from midnight UTC."""
+    since = since.replace(hour=0, minute=0, second=0, microsecond=0)
     spans: list[tuple[datetime, datetime]] = []
     end = until
     while end > since:
@@ -98,7 +101,9 @@ def fetch_people(client: GraphQLClient, logins: Sequence[str], since: datetime, 
 def _people(client: GraphQLClient, chunk: list[str], spans: list[tuple[datetime, datetime]]) -> dict[str, PersonFacts | None]:
     variables: dict[str, Any] = {f"l{i}": login for i, login in enumerate(chunk)}
     for i, (start, end) in enumerate(spans):
-        variables[f"from{i}"], variables[f"to{i}"] = start.isoformat(), end.isoformat()
+        variables[f"from{i}"] = start.isoformat()
+        if i:
+            variables[f"to{i}"] = end.isoformat()
     try:
         data, _ = client.execute(people_query(len(chunk), len(spans)), variables)
     except GraphQLTimeout:
@@ -195,8 +200,9 @@ def fetch_commits(
 ) -> dict[tuple[str, str], list[CommitInfo]]:
     """Commits since `since` per (repo full name, login), for (repo, login, user node id) pairs."""
     found: dict[tuple[str, str], list[CommitInfo]] = {}
+    day = since.replace(hour=0, minute=0, second=0, microsecond=0)  # the same query all day
     for chunk in _chunks(list(pairs), COMMIT_PAIRS_PER_QUERY):
-        variables: dict[str, Any] = {"since": since.isoformat()}
+        variables: dict[str, Any] = {"since": day.isoformat()}
         for i, (repo, _, node_id) in enumerate(chunk):
             owner, _, name = repo.partition("/")
             variables.update({f"o{i}": owner, f"n{i}": name, f"a{i}": node_id})

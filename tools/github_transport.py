@@ -138,6 +138,11 @@ class RateBudget:
         with self.lock:
             return sum(b.retries for b in self.buckets.values())
 
+    def count_cached(self, bucket: BucketName) -> None:
+        """An answer served from the cache, which GitHub never saw."""
+        with self.lock:
+            self.buckets[bucket].not_modified += 1
+
     def spend_points(self, points: int) -> None:
         """Count a GraphQL query's cost, as GitHub reported it, in the `graphql` bucket."""
         with self.lock:
