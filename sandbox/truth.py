@@ -35,6 +35,7 @@ def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
             language=repo.language,
             topics=repo.topics,
             description=repo.description,
+            name=repo.name,
             fork=repo.fork,
             archived=repo.archived,
         )
