@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Letters that Unicode does not decompose into a base letter plus accents.
 _EXTRA_FOLDS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "’": "'", "‘": "'"})
@@ -40,6 +41,7 @@ def singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 14)  # every domain of the vocabulary reads the same description
 def subject_words(text: str | None) -> str:
     """`text` as space-padded singular words ("Fast WASM-Runtimes" -> " fast wasm runtime "), so a
     phrase matches whole words only: " react " is in " react component " but not in " reactive "."""

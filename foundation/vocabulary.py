@@ -27,6 +27,7 @@ from foundation.schemas.campaign import Role
 from foundation.text import subject_words
 
 COMPOUND = "+"
+_REMEMBERED_SUBJECTS = 4096  # subjects come from goals and campaign files: bounded, whatever they hold
 
 
 class Part(BaseModel):
@@ -45,6 +46,10 @@ class Facet:
 
     topics: tuple[str, ...]
     phrases: tuple[str, ...]
+
+    @cached_property
+    def topic_set(self) -> frozenset[str]:
+        return frozenset(self.topics)
 
     @cached_property
     def _phrase_words(self) -> tuple[str, ...]:
@@ -122,6 +127,7 @@ class Vocabulary(BaseModel):
     languages: dict[str, list[str]]
     goal_parser: GoalLexicon = Field(default_factory=GoalLexicon)
     _broader: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
+    _subject_facets: dict[str, tuple[Facet, ...]] = PrivateAttr(default_factory=dict)  # domains, then subjects asked for
 
     @model_validator(mode="after")
     def _resolve(self) -> Vocabulary:
@@ -142,6 +148,7 @@ class Vocabulary(BaseModel):
         resolved: dict[str, tuple[Facet, ...]] = {}
         for name in self.domains:
             self.domains[name]._facets = self._facets_of(name, resolved, ())
+        self._subject_facets = dict(resolved)
         self._broader = {name: frozenset(_closure(name, narrows)) for name in self.domains}
         return self
 
@@ -174,9 +181,14 @@ class Vocabulary(BaseModel):
         return keys if all(key in self.domains for key in keys) else None
 
     def facets(self, subject: str) -> tuple[Facet, ...]:
-        """Every part a subject requires; empty for an unknown subject."""
+        """Every part a subject requires; empty for an unknown subject (remembered: read per repo and domain)."""
+        if (known := self._subject_facets.get(subject)) is not None:
+            return known
         keys = self.keys_of(subject) or []
-        return tuple(dict.fromkeys(facet for key in keys for facet in self.domains[key].facets))
+        facets = tuple(dict.fromkeys(facet for key in keys for facet in self.domains[key].facets))
+        if len(self._subject_facets) < _REMEMBERED_SUBJECTS:
+            self._subject_facets[subject] = facets
+        return facets
 
     def search_facet(self, subject: str) -> Facet | None:
         """The part the planner searches for: the last, narrowest one (the keep-check enforces the rest)."""
@@ -209,20 +221,25 @@ class Vocabulary(BaseModel):
         complete a subject one of whose parts its topics already meet ("react" tagged, "A React
         component library" described). An unknown subject matches nothing.
         """
-        facets = self.facets(subject)
-        if not facets:
-            return False
-        tagged = {topic.casefold() for topic in topics}
-        by_topic = [bool(tagged.intersection(facet.topics)) for facet in facets]
-        if all(by_topic):
-            return True
-        if tagged and not any(by_topic):
-            return False
-        words = subject_words(description)
-        return all(hit or facet.mentioned_in(words) for hit, facet in zip(by_topic, facets, strict=True))
+        return _met(self.facets(subject), frozenset(topic.casefold() for topic in topics), description)
 
     def domains_of(self, topics: list[str], description: str | None) -> list[str]:
-        return [name for name in self.domains if self.domain_matches(name, topics, description)]
+        tagged = frozenset(topic.casefold() for topic in topics)
+        resolved = self._subject_facets  # read once: a private attribute costs a lookup through pydantic
+        return [name for name in self.domains if _met(resolved[name], tagged, description)]
+
+
+def _met(facets: tuple[Facet, ...], tagged: frozenset[str], description: str | None) -> bool:
+    """`Vocabulary.domain_matches` for resolved parts and folded topics."""
+    if not facets:
+        return False
+    by_topic = [not tagged.isdisjoint(facet.topic_set) for facet in facets]
+    if all(by_topic):
+        return True
+    if tagged and not any(by_topic):
+        return False
+    words = subject_words(description)
+    return all(hit or facet.mentioned_in(words) for hit, facet in zip(by_topic, facets, strict=True))
 
 
 def _closure(name: str, edges: dict[str, set[str]]) -> set[str]:

@@ -35,6 +35,11 @@ def test_every_alias_names_one_domain(vocab: Vocabulary) -> None:
             assert seen.setdefault(key, name) == name, f"{alias!r} names {seen[key]} and {name}"
 
 
+def test_every_domain_has_its_own_signal(vocab: Vocabulary) -> None:
+    signals = [domain.signal for domain in vocab.domains.values()]
+    assert len(set(signals)) == len(signals)
+
+
 def test_conjunctive_domains_require_every_part(vocab: Vocabulary) -> None:
     react, ui = vocab.domains["react"].facets, vocab.domains["ui_components"].facets
     assert vocab.domains["react_components"].facets == react + ui
