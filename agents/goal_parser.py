@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from agents.goal_parser_lexicon import goal_index
 from agents.goal_parser_quantities import extract_quantities
 from agents.goal_parser_reading import Reading, read_words
+from agents.goal_parser_subjects import read_subjects
 from foundation.schemas.campaign import Role, TargetAudience
 from foundation.vocabulary import load_vocabulary
 from tools.normalize import tokenize
@@ -82,7 +83,7 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
         if activity is None:
             activity = days
             reading.notes.append(f"'{surface}' read as activity in the last {days} days")
-    domains = _unique(reading.domains)
+    subjects = read_subjects(reading)
     excluded = reading.companies["exclude"]
     included = {k: v for k, v in reading.companies["include"].items() if k not in excluded}
     if len(included) < len(reading.companies["include"]):
@@ -95,20 +96,25 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
         reading.notes.append("a place both targeted and excluded is excluded")
     audience = TargetAudience(
         languages=_unique(reading.languages),
-        topics=_unique([t for d in domains for t in vocabulary.domains[d].topics]),
+        topics=_unique([t for d in subjects.domains if (facet := vocabulary.search_facet(d)) for t in facet.topics]),
         stars_range=stars,
         activity_days=activity or 90,
+        activity_scope=reading.scope,
         min_contributions=numbers.min_contributions or 1,
         exclude_companies=list(excluded.values()),
         target_regions=regions,
         role=_role(reading),
-        domains=domains,
+        domains=subjects.domains,
+        keywords=subjects.keywords,
+        exclude_domains=subjects.exclude_domains,
+        exclude_keywords=subjects.exclude_keywords,
         include_companies=list(included.values()),
         target_cities=cities,
         exclude_regions=excluded_regions,
         exclude_cities=excluded_cities,
     )
-    about_software = bool(audience.languages or domains or reading.software or reading.developer_words or numbers.mentions_code)
+    named = audience.domains or audience.exclude_domains
+    about_software = bool(audience.languages or named or reading.software or reading.developer_words or numbers.mentions_code)
     refusal = None
     if reading.private:
         refusal = REFUSE_PRIVATE.format(terms=", ".join(_unique(reading.private)))

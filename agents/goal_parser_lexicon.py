@@ -32,6 +32,7 @@ MeaningKind = Literal[
     "include_known",
     "stars",
     "activity",
+    "scope",
     "software",
     "hint",
     "private",
@@ -68,6 +69,11 @@ class GoalIndex:
     prepositions: frozenset[str]
     company_followers: frozenset[str]
     ambiguous_languages: dict[str, list[list[str]]]
+    example_markers: frozenset[str]
+    place_only_triggers: frozenset[str]
+    subject_triggers: frozenset[str]
+    not_subjects: frozenset[str]
+    subject_prepositions: frozenset[str]
 
     def correct(self, tokens: Sequence[Token], skip: frozenset[int]) -> tuple[list[Token], list[str]]:
         """Repair possessives, plurals and typos of unknown words; notes say what was read how."""
@@ -83,7 +89,7 @@ class GoalIndex:
                 fixed.append(replace(token, key=base))
             elif len(base) > 3 and base.endswith("s") and base[:-1] in self.known_words:
                 fixed.append(replace(token, key=base[:-1]))
-            elif guess := self._typo(base):
+            elif not _inner_capital(token.text) and (guess := self._typo(base)):
                 fixed.append(replace(token, key=guess))
                 notes.append(f"'{token.text}' read as '{guess}' (typo)")
             else:
@@ -108,6 +114,11 @@ class GoalIndex:
         readings = {self.phrases.get((candidate,)) for candidate in closest}
         unambiguous = len(closest) == 1 or (len(readings) == 1 and () not in readings)
         return closest[0] if unambiguous else None
+
+
+def _inner_capital(text: str) -> bool:
+    """ "OpenAPI", "GraphQL": a product name written as its makers write it, never a typo to repair."""
+    return any(ch.isupper() for ch in text[1:]) and any(ch.islower() for ch in text)
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:
@@ -174,6 +185,10 @@ def goal_index() -> GoalIndex:
         add(phrase, Meaning("stars", stars))
     for phrase, days in lex.activity_phrases.items():
         add(phrase, Meaning("activity", str(days)))
+    for phrase in lex.activity_anywhere:
+        add(phrase, Meaning("scope", "anywhere"))
+    for phrase in lex.activity_anywhere_after:
+        add(phrase, Meaning("scope", "after"))
     for place_key, refs in gazetteer().index.entries.items():
         for ref in refs:
             index.add(place_key, Meaning("place", ref.name, ref))
@@ -200,4 +215,9 @@ def goal_index() -> GoalIndex:
         prepositions=frozenset(lex.language_prepositions),
         company_followers=frozenset(lex.company_followers),
         ambiguous_languages=lex.ambiguous_languages,
+        example_markers=frozenset(" ".join(phrase_key(m)) or m for m in lex.example_markers),
+        not_subjects=frozenset(lex.not_subjects),
+        place_only_triggers=frozenset(" ".join(phrase_key(t)) for t in (*lex.place_exclusion_triggers, *lex.place_only_triggers)),
+        subject_triggers=frozenset(" ".join(phrase_key(t)) for t in lex.subject_triggers),
+        subject_prepositions=frozenset(lex.subject_prepositions),
     )

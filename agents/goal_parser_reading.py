@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agents.goal_parser_lexicon import GoalIndex, Meaning
 from foundation.companies import canonical_company, company_directory, display_company
+from foundation.schemas.campaign import ActivityScope
 from foundation.text import fold
 from tools.geo import PlaceRef, gazetteer, normalize_location
 from tools.normalize import Token
@@ -37,6 +39,8 @@ _PLACE_PREPOSITIONS = frozenset(
 _TIGHT_JOINS = frozenset("/&+")
 # How many of a company's divisions the note "'Google' covers ..." names before "and N more".
 _SHOWN_DIVISIONS = 4
+# What an exclusion trigger may leave out besides companies and places (see `_read_entry`).
+Subjects = Literal["none", "also", "first"]
 _TRIGGERS = {
     "exclude": ("exclude", False),
     "exclude_known": ("exclude", True),
@@ -66,7 +70,11 @@ class Reading:
     items: list[_Item]
     index: GoalIndex
     languages: list[str] = field(default_factory=list)
-    domains: list[str] = field(default_factory=list)
+    subjects: list[tuple[int, str]] = field(default_factory=list)  # (item, domain) named as a target
+    excluded_subjects: list[tuple[int, str]] = field(default_factory=list)  # (item, domain) after "not", "excluding"
+    excluded_words: list[tuple[int, str]] = field(default_factory=list)  # (item, word) unknown, after "not", "no"
+    unknown: list[int] = field(default_factory=list)  # items of one unknown word (reported as ignored)
+    scope: ActivityScope = "subject"
     roles: set[str] = field(default_factory=set)
     developer_words: bool = False
     software: bool = False
@@ -231,27 +239,58 @@ def _place_at(reading: Reading, j: int) -> int | None:
     return j
 
 
-def _named_at(reading: Reading, j: int, mode: str, known_only: bool) -> bool:
-    """Item j starts a company, or when excluding a place, that the list after a trigger goes on with."""
-    return _company_at(reading, j, known_only) is not None or (mode == "exclude" and _place_at(reading, j) is not None)
+def _named_at(reading: Reading, j: int, mode: str, known_only: bool, subjects: Subjects) -> bool:
+    """Item j starts a company, or when excluding, a place or subject: what a list after a trigger goes on with."""
+    if _company_at(reading, j, known_only) is not None:
+        return True
+    excluded_subject = subjects != "none" and _subject_at(reading, j) is not None
+    return mode == "exclude" and (_place_at(reading, j) is not None or excluded_subject)
 
 
-def _read_entry(reading: Reading, j: int, mode: str, known_only: bool) -> int | None:
-    """Record the company (or, when excluding, the place) named at item j; the next item, or None."""
-    if (found := _company_at(reading, j, known_only)) is not None:
+def _read_entry(reading: Reading, j: int, mode: str, known_only: bool, subjects: Subjects) -> int | None:
+    """Record the company (or, when excluding, the place or subject) named at item j; the next item, or None.
+
+    `subjects` is "none" after triggers that leave out places only ("outside", "anywhere but") and
+    "first" after those about technologies ("rather than Unity": the engine, not the company).
+    """
+    first = subjects == "first" and "domain" in reading.items[j].kinds() if j < len(reading.items) else False
+    if not first and (found := _company_at(reading, j, known_only)) is not None:
         named, after = found
         _add_company(reading, mode, named, reading.span_text(j, after))
         return after
     if mode == "exclude" and (k := _place_at(reading, j)) is not None:
         return _apply_place(reading, k, _place_refs(reading, k), exclude=True)
+    if mode == "exclude" and subjects != "none" and (k := _subject_at(reading, j)) is not None:
+        domains = [m.value for m in reading.items[k].meanings if m.kind == "domain"]
+        if domains:
+            reading.excluded_subjects.append((k, domains[0]))
+        else:
+            reading.excluded_words.append((k, reading.tokens[reading.items[k].start].key))
+        return k + 1
     return None
 
 
-def _read_list(reading: Reading, j: int, mode: str, known_only: bool) -> int:
+def _subject_at(reading: Reading, j: int) -> int | None:
+    """The item of the subject a negation names from item j on: a domain, past filler ("not into
+    ML"), or right at j one unknown word that could name a subject ("no Electron"); else None."""
+    k = j
+    while k < len(reading.items) and _is_filler(reading, k):
+        k += 1
+    if k < len(reading.items) and "domain" in reading.items[k].kinds():
+        return k
+    if j >= len(reading.items):
+        return None
+    item = reading.items[j]
+    token = reading.tokens[item.start]
+    unknown = not item.meanings and token.kind == "word" and token.key not in reading.index.stop_words
+    return j if unknown and token.key not in reading.index.not_subjects and token.key.isalnum() else None
+
+
+def _read_list(reading: Reading, j: int, mode: str, known_only: bool, subjects: Subjects) -> int:
     """Read what a trigger names ("excluding Google, Meta and Acme", "anywhere but China or Russia"); the next item."""
-    while (after := _read_entry(reading, j, mode, known_only)) is not None:
+    while (after := _read_entry(reading, j, mode, known_only, subjects)) is not None:
         j = after
-        if not (_is_separator(reading, j) and _named_at(reading, j + 1, mode, known_only)):
+        if not (_is_separator(reading, j) and _named_at(reading, j + 1, mode, known_only, subjects)):
             break
         j += 1
     return j
@@ -350,6 +389,8 @@ def _read_item(reading: Reading, i: int) -> int:
     if token.kind == "punct" or (item.end - item.start == 1 and token.key in reading.index.stop_words):
         return after
     reading.ignored.append(surface)
+    if not item.meanings and token.kind == "word":
+        reading.unknown.append(i)
     if item.kinds() & {"company", "group"}:
         reading.notes.append(f"'{surface}' ignored: name a company after 'at' or 'excluding' to filter on it")
     return after
@@ -395,7 +436,7 @@ def _apply(reading: Reading, i: int, meaning: Meaning, surface: str) -> bool:
             return False
         reading.languages.append(value)
     elif kind == "domain":
-        reading.domains.append(value)
+        reading.subjects.append((i, value))
     elif kind == "role":
         reading.roles.add(value)
         reading.developer_words = True
@@ -405,6 +446,15 @@ def _apply(reading: Reading, i: int, meaning: Meaning, surface: str) -> bool:
         reading.stars.append((value, surface))
     elif kind == "activity":
         reading.activity.append((int(value), surface))
+    elif kind == "scope":
+        reading.software = True  # activity on GitHub: about software whatever else it says
+        before = i - 1
+        while before >= 0 and reading.tokens[reading.items[before].start].kind == "punct":
+            before -= 1
+        if value == "after" and not (before >= 0 and "activity" in reading.items[before].kinds()):
+            return False
+        reading.scope = "anywhere"
+        reading.notes.append(f"'{surface}': activity anywhere on GitHub counts, not only in the subject's repos")
     elif kind == "private":
         reading.private.append(surface)
     elif kind in ("software", "hint"):
@@ -458,7 +508,12 @@ def _read_context(reading: Reading, i: int, mode: str, known_only: bool) -> int:
     start = i + 1
     if mode == "exclude" and (staff := _excluded_staff(reading, start)) is not None:
         start, known_only = staff
-    after = _read_list(reading, start, mode, known_only)
+    trigger = reading.key(reading.items[i])
+    index = reading.index
+    subjects: Subjects = (
+        "none" if trigger in index.place_only_triggers else "first" if trigger in index.subject_triggers else "also"
+    )
+    after = _read_list(reading, start, mode, known_only, subjects)
     trigger_item = reading.items[i]
     words = [t for t in reading.tokens[trigger_item.start : trigger_item.end] if t.kind == "word"]
     if after == start and any(t.key not in reading.index.stop_words for t in words):

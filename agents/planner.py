@@ -9,6 +9,7 @@ service's `job.created` webhook and the chat announce too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import Context
 from agents.goal_parser import ParsedGoal, parse_goal
-from agents.planner_llm import LLMPlan, PlannerLLMError, plan_with_llm
+from agents.planner_llm import TOPIC_SLUG, LLMPlan, PlannerLLMError, plan_with_llm
 from agents.state import State
 from foundation.events import reasoning
 from foundation.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 AGENT = "planner"
+_MAX_TEXT_KEYWORDS = 5
+_UNSAFE = re.compile(r"[^a-z0-9 .+#-]")
 
 
 def planner(state: State, runtime: Runtime[Context]) -> dict:
@@ -90,7 +93,7 @@ def make_plan(
 
 
 def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> list[SearchQuery]:
-    """One repository search per (language, topic) and per (language, description phrase).
+    """One repository search per (language, subject term) (`subject_terms`).
 
     Searches exclude archived repos (GitHub already leaves forks out). They carry no `pushed:`
     window: "active" is about the person, who may maintain a quiet repo and commit elsewhere.
@@ -100,10 +103,7 @@ def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> 
         common.append(f"stars:{audience.stars_range}")
     languages: Sequence[str | None] = audience.languages or [None]  # None: a search with no language
     limit = min(10_000, max(100, 4 * max_prospects))
-    vocabulary = load_vocabulary()
-    subjects = [f"topic:{t}" for t in audience.topics]
-    for domain in audience.domains:
-        subjects += [f'"{p}" in:description' for p in vocabulary.domains[domain].description_phrases]
+    subjects = subject_terms(audience)
     queries = []
     for language in languages:
         lang = [f'language:"{language}"' if " " in language else f"language:{language}"] if language else []
@@ -111,6 +111,34 @@ def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> 
             q = " ".join(filter(None, [subject, *lang, *common]))
             queries.append(SearchQuery(q=q, max_results=limit, purpose=subject or "language"))
     return queries
+
+
+def subject_terms(audience: TargetAudience) -> list[str]:
+    """The search terms of the audience's subject, each searched on its own.
+
+    A domain is searched by its narrowest part (`Vocabulary.search_facet`: the topics in
+    `audience.topics`, its phrases in descriptions); the researcher's keep-check then enforces
+    every part, the keywords and the exclusions. Keywords alone (a subject outside the vocabulary)
+    are searched as topic slugs ("webassembly", "webassembly-runtime") and as words in name,
+    description and topics.
+    """
+    vocabulary = load_vocabulary()
+    terms = [f"topic:{topic}" for topic in audience.topics]
+    for subject in audience.domains:
+        facet = vocabulary.search_facet(subject)
+        terms += [f'"{phrase}" in:description' for phrase in facet.phrases] if facet else []
+    words = [word for word in (_search_word(k) for k in audience.keywords) if word]
+    if words and not audience.domains:
+        slugs = [*(w.replace(" ", "-") for w in words), "-".join(words[:3]).replace(" ", "-")]
+        terms += [f"topic:{slug}" for slug in slugs if TOPIC_SLUG.match(slug)]
+        text = " ".join(f'"{w}"' if " " in w else w for w in words[:_MAX_TEXT_KEYWORDS])
+        terms.append(f"{text} in:name,description,topics")
+    return list(dict.fromkeys(terms))
+
+
+def _search_word(keyword: str) -> str:
+    """A keyword as search text: lower case, only letters, digits, spaces and `.+#-` (never a qualifier or quote)."""
+    return " ".join(_UNSAFE.sub(" ", keyword.casefold()).split())
 
 
 def describe(plan: SearchPlan) -> str:
@@ -122,10 +150,15 @@ def describe(plan: SearchPlan) -> str:
         f"role={a.role}",
         f"languages={a.languages or 'any'}",
         f"domains={a.domains or 'any'}",
+        *([f"keywords={a.keywords}"] if a.keywords else []),
         f"stars={a.stars_range or 'any'}",
         f"active within {a.activity_days} days",
         f"regions={a.target_regions or 'anywhere'}",
     ]
+    if a.exclude_domains or a.exclude_keywords:
+        parts.append(f"not about {', '.join(a.exclude_domains + a.exclude_keywords)}")
+    if a.activity_scope == "anywhere":
+        parts.append("activity anywhere on GitHub counts")
     if a.exclude_regions or a.exclude_cities:
         parts.append(f"not in {', '.join(a.exclude_cities + a.exclude_regions)}")
     if a.exclude_companies:

@@ -2,7 +2,8 @@
 
 The model fills `LLMPlan` by function calling. Pydantic checks the shape; `_normalise` then holds the
 plan to what the rest of the pipeline can search for: GitHub language names and topic slugs from
-our vocabulary, vocabulary domains (expanded to their topics, as the deterministic parser does) and
+our vocabulary, vocabulary subjects (domain keys, or keys joined by "+", made canonical and expanded
+to the topics their searches use, as the deterministic parser does), keywords as plain words and
 country or region codes the enricher understands. Every rejection goes back to the model naming
 exactly what was wrong, answered as a `ToolMessage` so the conversation stays valid for OpenAI.
 After `max_attempts` the caller gets `PlannerLLMError` and falls back to the deterministic parser.
@@ -42,6 +43,7 @@ VN VU WF WS YE YT ZA ZM ZW
 """
 ISO_ALPHA2 = frozenset(_ISO_ALPHA2_CODES.split())
 TOPIC_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
+KEYWORD = re.compile(r"^[a-z0-9][a-z0-9 .+#-]{0,39}$")
 _SHOWN_INPUT_CHARS = 80
 
 
@@ -115,9 +117,17 @@ def plan_with_llm(llm: BaseChatModel, goal: str, prompt: str, today: date, max_a
 
 def render_system_prompt(prompt: str, vocabulary: Vocabulary) -> str:
     """The prompt (as `load_prompt` returns it, header stripped) with its placeholders filled (see prompts/planner/v1.md)."""
-    domains = "\n".join(f"  - {key} ({spec.label}): {', '.join(spec.topics)}" for key, spec in vocabulary.domains.items())
+    domains = "\n".join(_domain_line(key, vocabulary) for key in vocabulary.domains)
     regions = "\n".join(f"  - {code}: {' '.join(sorted(countries))}" for code, countries in REGIONS.items())
     return prompt.format(domains=domains, languages=", ".join(vocabulary.languages), regions=regions)
+
+
+def _domain_line(key: str, vocabulary: Vocabulary) -> str:
+    """ "  - key (label): topic, topic AND topic, ...; narrows broader": the parts a repo must all meet."""
+    spec = vocabulary.domains[key]
+    parts = " AND ".join(", ".join(facet.topics) for facet in spec.facets)
+    broader = sorted(vocabulary.broader(key))
+    return f"  - {key} ({spec.label}): {parts}" + (f"; narrows {', '.join(broader)}" if broader else "")
 
 
 def _judge(result: dict[str, Any], vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:
@@ -163,10 +173,10 @@ def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, l
             languages.append(name)
         else:
             problems.append(f"audience.languages: {language!r} is not a GitHub language we know; use one of {known}")
-    domains = [domain.strip().lower() for domain in audience.domains]
-    for given, domain in zip(audience.domains, domains, strict=True):
-        if domain not in vocabulary.domains:
-            problems.append(f"audience.domains: {given!r} is not a domain; use one of {', '.join(vocabulary.domains)}")
+    domains = _subjects("domains", audience.domains, vocabulary, problems)
+    excluded_domains = _subjects("exclude_domains", audience.exclude_domains, vocabulary, problems)
+    keywords = _keywords("keywords", audience.keywords, problems)
+    excluded_keywords = _keywords("exclude_keywords", audience.exclude_keywords, problems)
     for topic in audience.topics:
         if not TOPIC_SLUG.match(topic):
             problems.append(
@@ -177,11 +187,14 @@ def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, l
     excluded = _region_codes("exclude_regions", audience.exclude_regions, problems)
     if problems:
         return None, problems
-    domain_topics = [topic for domain in domains for topic in vocabulary.domains[domain].topics]
+    domain_topics = [topic for domain in domains if (facet := vocabulary.search_facet(domain)) for topic in facet.topics]
     normalised = audience.model_copy(
         update={
             "languages": _unique(languages),
             "domains": _unique(domains),
+            "keywords": _unique(keywords),
+            "exclude_domains": [domain for domain in _unique(excluded_domains) if domain not in domains],
+            "exclude_keywords": _unique(excluded_keywords),
             "topics": _unique(domain_topics + audience.topics),
             "target_regions": [region for region in _unique(regions) if region not in excluded],
             "exclude_regions": _unique(excluded),
@@ -189,6 +202,34 @@ def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, l
         }
     )
     return plan.model_copy(update={"audience": normalised}), []
+
+
+def _subjects(name: str, given: list[str], vocabulary: Vocabulary, problems: list[str]) -> list[str]:
+    """Canonical subjects (`Vocabulary.subject`: "react+ui_components" is react_components); unknown keys go to `problems`."""
+    subjects = []
+    for raw in given:
+        keys = [key.strip().lower() for key in raw.split("+")]
+        unknown = [key for key in keys if key not in vocabulary.domains]
+        if unknown:
+            problems.append(
+                f"audience.{name}: {raw!r} names {', '.join(map(repr, unknown))}, not a domain; use keys from the "
+                "domain table, joined by '+' when a repo must match all of them; put other subject words in keywords"
+            )
+        else:
+            subjects.append(vocabulary.subject(keys))
+    return subjects
+
+
+def _keywords(name: str, given: list[str], problems: list[str]) -> list[str]:
+    """Lower-case keywords; anything but plain words (letters, digits, spaces, `.+#-`) goes to `problems`."""
+    words = [" ".join(word.casefold().split()) for word in given]
+    for raw, word in zip(given, words, strict=True):
+        if not KEYWORD.match(word):
+            problems.append(
+                f"audience.{name}: {raw!r} is not a plain word or short phrase (letters, digits, spaces, '.+#-', "
+                "at most 40 characters)"
+            )
+    return words
 
 
 def _region_codes(name: str, given: list[str], problems: list[str]) -> list[str]:

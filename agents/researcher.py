@@ -181,5 +181,11 @@ def _slices(client: GitHubClient, query: SearchQuery, base: str, lo: int, hi: in
 def _keep(repo: RepoInfo, audience: TargetAudience) -> bool:
     """README definition (`foundation.subjects.repo_fits`): forks and archived repos never count."""
     return repo_fits(
-        audience, language=repo.language, topics=repo.topics, description=repo.description, fork=repo.fork, archived=repo.archived
+        audience,
+        language=repo.language,
+        topics=repo.topics,
+        description=repo.description,
+        name=repo.full_name,
+        fork=repo.fork,
+        archived=repo.archived,
     )

@@ -33,6 +33,7 @@ EXIT_BAD_INPUT = 2
 # The prompts each suite sends on the LLM path (a version must exist for every one of them).
 SUITE_AGENTS = {
     "planner": ("planner",),
+    "planner_fresh": ("planner",),
     "leads": ("planner", "copywriter", "compliance"),
     "messages": ("copywriter",),
     "compliance": ("compliance",),
@@ -61,7 +62,8 @@ def _suites(name: str | None) -> list[str] | None:
 @eval_app.command("run")
 def run(
     suite: Annotated[
-        str | None, typer.Option("--suite", help="planner, leads, messages, compliance, do_not_contact or all (default all).")
+        str | None,
+        typer.Option("--suite", help="planner, planner_fresh, leads, messages, compliance, do_not_contact or all (default all)."),
     ] = None,
     prompts: Annotated[
         str | None, typer.Option("--prompts", help="Prompt version: prompts/<agent>/<VERSION>.md or CMO_PROMPTS_DIR.")

@@ -29,6 +29,7 @@ COMPARE = "compare.md"
 DEFAULT_GATES: dict[str, float] = {
     "compliance.false_approvals": 0.0,
     "planner.exact_match": 0.02,
+    "planner_fresh.exact_match": 0.02,
     "leads.f1": 0.02,
     "do_not_contact.holdout_recall": 0.0,
     "do_not_contact.holdout_false_alarm_rate": 0.0,

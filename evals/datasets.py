@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from foundation.schemas import Campaign, Prospect, TargetAudience
 
-Suite = Literal["planner", "leads", "messages", "compliance", "do_not_contact"]
-SUITES: tuple[Suite, ...] = ("planner", "leads", "messages", "compliance", "do_not_contact")
+Suite = Literal["planner", "planner_fresh", "leads", "messages", "compliance", "do_not_contact"]
+SUITES: tuple[Suite, ...] = ("planner", "planner_fresh", "leads", "messages", "compliance", "do_not_contact")
 
 
 class PlannerExpectation(BaseModel):
@@ -26,8 +26,12 @@ class PlannerExpectation(BaseModel):
 
     languages: list[str] | None = None
     domains: list[str] | None = None
+    keywords: list[str] | None = None
+    exclude_domains: list[str] | None = None
+    exclude_keywords: list[str] | None = None
     stars_range: str | None = None
     activity_days: int | None = None
+    activity_scope: Literal["subject", "anywhere"] | None = None
     role: Literal["maintainer", "contributor", "any"] | None = None
     target_regions: list[str] | None = None
     target_cities: list[str] | None = None
@@ -109,6 +113,7 @@ class DoNotContactExample(BaseModel):
 
 EXAMPLE_TYPES: dict[str, type[BaseModel]] = {
     "planner": PlannerExample,
+    "planner_fresh": PlannerExample,
     "leads": LeadsExample,
     "messages": MessagesExample,
     "compliance": ComplianceExample,

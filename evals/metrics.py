@@ -22,6 +22,9 @@ from foundation.schemas.prospect import Verdict
 PLANNER_LIST_FIELDS = (
     "languages",
     "domains",
+    "keywords",
+    "exclude_domains",
+    "exclude_keywords",
     "target_regions",
     "target_cities",
     "exclude_regions",
@@ -29,7 +32,9 @@ PLANNER_LIST_FIELDS = (
     "exclude_companies",
     "include_companies",
 )
-PLANNER_SCALAR_FIELDS = ("stars_range", "activity_days", "role", "max_prospects")
+PLANNER_SCALAR_FIELDS = ("stars_range", "activity_days", "activity_scope", "role", "max_prospects")
+# Subjects joined by "+" need all their parts, in any order: compared with their parts sorted.
+_COMPOUND_FIELDS = frozenset({"domains", "exclude_domains"})
 PLANNER_FIELDS = PLANNER_LIST_FIELDS + PLANNER_SCALAR_FIELDS
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 
@@ -64,20 +69,26 @@ def prf(true_positives: int, predicted: int, expected: int) -> tuple[float, floa
 # ---- planner -----------------------------------------------------------------------------------
 
 
-def _field_counts(expected: Any, actual: Any, is_list: bool) -> dict[str, int]:
-    """TP/FP/FN of one field: lists as case-insensitive sets, scalars as one exact value.
+def _field_counts(expected: Any, actual: Any, is_list: bool, compound: bool = False) -> dict[str, int]:
+    """TP/FP/FN of one field: lists as case-insensitive sets (`compound`: "+"-joined parts in any
+    order), scalars as one exact value.
 
     A wrong scalar is one false positive and one false negative; a missing one (no audience) only
     a false negative.
     """
     if is_list:
-        want = {str(v).casefold() for v in expected}
-        got = {str(v).casefold() for v in actual or ()}
+        key = _compound_key if compound else str.casefold
+        want = {key(str(v)) for v in expected}
+        got = {key(str(v)) for v in actual or ()}
         return {"tp": len(want & got), "fp": len(got - want), "fn": len(want - got)}
     if actual is None:
         return {"tp": 0, "fp": 0, "fn": 1}
     right = int(actual == expected)
     return {"tp": right, "fp": 1 - right, "fn": 1 - right}
+
+
+def _compound_key(subject: str) -> str:
+    return "+".join(sorted(part.strip().casefold() for part in subject.split("+")))
 
 
 def planner_field_scores(
@@ -99,7 +110,7 @@ def planner_field_scores(
             got = actual_max
         else:
             got = getattr(actual_audience, name) if actual_audience is not None else None
-        counts = _field_counts(want, got, name in PLANNER_LIST_FIELDS)
+        counts = _field_counts(want, got, name in PLANNER_LIST_FIELDS, name in _COMPOUND_FIELDS)
         precision, recall, _ = prf(counts["tp"], counts["tp"] + counts["fp"], counts["tp"] + counts["fn"])
         correct = counts["fp"] == 0 and counts["fn"] == 0
         fields[name] = {"precision": precision, "recall": recall, "correct": correct, **counts}

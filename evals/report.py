@@ -19,6 +19,7 @@ from evals.suites import RESULTS
 REPORT_MD, REPORT_HTML = "report.md", "report.html"
 HEADLINE: dict[str, tuple[str, ...]] = {
     "planner": ("exact_match", "f1", "refusal_accuracy"),
+    "planner_fresh": ("exact_match", "f1", "refusal_accuracy"),
     "leads": ("precision", "recall", "f1", "precision_at_k", "requests_per_qualified_lead"),
     "messages": ("pass_rate", "groundedness", "mentions_recent_project", "spam_phrases"),
     "compliance": ("accuracy", "false_approvals", "false_rejections"),

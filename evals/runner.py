@@ -22,7 +22,14 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evals import suite_compliance, suite_do_not_contact, suite_leads, suite_messages, suite_planner
+from evals import (
+    suite_compliance,
+    suite_do_not_contact,
+    suite_leads,
+    suite_messages,
+    suite_planner,
+    suite_planner_fresh,
+)
 from evals.datasets import SUITES, Suite, load_dataset
 from evals.metrics import latency_stats, llm_usage
 from evals.recording import RECORDING, LLMSession, Replay
@@ -31,6 +38,7 @@ from evals.suites import RESULTS, ExampleResult, SuiteContext, SuiteResult, scop
 SCHEMA_VERSION = 1
 SUITE_MODULES: dict[str, ModuleType] = {
     "planner": suite_planner,
+    "planner_fresh": suite_planner_fresh,
     "leads": suite_leads,
     "messages": suite_messages,
     "compliance": suite_compliance,

@@ -19,13 +19,14 @@ ADVISORY: tuple[str, ...] = ()
 _SHOWN_FIELDS = set(PLANNER_FIELDS) - {"max_prospects"}  # the audience part of what is scored
 
 
-def evaluate(example: PlannerExample, ctx: SuiteContext) -> ExampleResult:
+def evaluate(example: PlannerExample, ctx: SuiteContext, suite: str = "planner") -> ExampleResult:
+    """One goal through the planner, scored field by field; `suite` names the recording scope."""
     plan, _ = make_plan(
         example.goal,
         Campaign(),
         None,
         today=ctx.today,
-        llm=ctx.chat_model(scope("planner", example.id)),
+        llm=ctx.chat_model(scope(suite, example.id)),
         prompt_version=ctx.prompt_version,
         prompts_dir=ctx.prompts_dir,
     )

@@ -2,14 +2,23 @@
 repos to mine), the enricher (where activity counts), the sandbox's truth and the evals.
 
 A repo fits when it is not a fork or archived, its primary language is one of the audience's
-languages (when it names any), and its topics/description match the audience's subject (domains,
-else topics). Stars are a search filter, not part of the subject: activity in a small repo of the
-right subject still counts.
+languages (when it names any), and its subject is the audience's:
+- it matches one of the audience's `domains` (each may require several parts: "react_components"
+  is React AND a component-library signal; "vue+ui_components" is every part of both; see
+  `Vocabulary.domain_matches`), or, with no domains, carries one of its raw `topics`;
+- it names every one of the audience's `keywords` (subject words outside the vocabulary, such as
+  "webassembly" and "runtime") in its topics, name or description;
+- it matches none of `exclude_domains` and names none of `exclude_keywords`.
+Stars are a search filter, not part of the subject: activity in a small repo of the right subject
+still counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from foundation.schemas.campaign import TargetAudience
+from foundation.text import subject_words
 from foundation.vocabulary import load_vocabulary
 
 
@@ -17,14 +26,29 @@ def language_fits(audience: TargetAudience, language: str | None) -> bool:
     return not audience.languages or (language or "").casefold() in {lang.casefold() for lang in audience.languages}
 
 
-def subject_fits(audience: TargetAudience, topics: list[str], description: str | None) -> bool:
-    """The audience's subject: a domain of the vocabulary, else any of its raw topics, else anything."""
+def names(keyword: str, topics: Iterable[str], name: str | None, description: str | None) -> bool:
+    """Whether a repo names `keyword` (whole words, any case or number) in its topics, name or description."""
+    wanted = subject_words(keyword)
+    if wanted.strip() == "":
+        return False
+    return any(wanted in subject_words(text) for text in (*topics, name, description))
+
+
+def subject_fits(audience: TargetAudience, topics: list[str], description: str | None, name: str | None = None) -> bool:
+    """The audience's subject (see the module docstring); `name` is the repo's name without its owner."""
+    vocabulary = load_vocabulary()
     if audience.domains:
-        vocabulary = load_vocabulary()
-        return any(vocabulary.domain_matches(d, topics, description) for d in audience.domains if d in vocabulary.domains)
-    if audience.topics:
-        return bool(set(topics) & set(audience.topics))
-    return True
+        fits = any(vocabulary.domain_matches(subject, topics, description) for subject in audience.domains)
+    elif audience.topics:
+        fits = bool(set(topics) & set(audience.topics))
+    else:
+        fits = True
+    return (
+        fits
+        and all(names(keyword, topics, name, description) for keyword in audience.keywords)
+        and not any(vocabulary.domain_matches(subject, topics, description) for subject in audience.exclude_domains)
+        and not any(names(keyword, topics, name, description) for keyword in audience.exclude_keywords)
+    )
 
 
 def repo_fits(
@@ -33,10 +57,16 @@ def repo_fits(
     language: str | None,
     topics: list[str],
     description: str | None,
+    name: str | None = None,
     fork: bool = False,
     archived: bool = False,
 ) -> bool:
-    """README definition of a matching repo (language and subject; never a fork or archived repo)."""
+    """README definition of a matching repo (language and subject; never a fork or archived repo).
+
+    `name` is the repo's name (with or without its owner); without it, keywords are looked for in
+    topics and description only.
+    """
     if fork or archived:
         return False
-    return language_fits(audience, language) and subject_fits(audience, topics, description)
+    short = name.rsplit("/", 1)[-1] if name else None
+    return language_fits(audience, language) and subject_fits(audience, topics, description, short)

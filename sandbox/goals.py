@@ -6,6 +6,8 @@ Each exercises traps of the world: maintainers of ML repos whose recent work is 
 "python-ml", in "python-ml-anywhere", which says "active on GitHub"), React apps and Vue design
 systems next to React component libraries, Kubernetes tools next to operators, division staff of
 excluded companies ("Meta AI", "GitHub"), and "Paris, TX" or "Berlin, NH" next to Paris and Berlin.
+"Kubernetes operators" and "React component libraries" are conjunctive domains: Kubernetes AND an
+operator signal, React AND a component-library signal.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ class BuiltinGoal(BaseModel):
 
 
 def _goal(name: str, goal: str, domain: str, **audience: object) -> BuiltinGoal:
-    topics = load_vocabulary().domains[domain].topics
+    """A goal about one domain; `topics` are the ones its searches use (its last, narrowest part)."""
+    facet = load_vocabulary().search_facet(domain)
+    topics = list(facet.topics) if facet else []
     return BuiltinGoal(name=name, goal=goal, audience=TargetAudience(domains=[domain], topics=topics, **audience))
 
 
@@ -62,7 +66,7 @@ BUILTIN_GOALS: dict[str, BuiltinGoal] = {
         _goal(
             "go-k8s-na",
             "Go contributors to Kubernetes operators in the US or Canada with 100-5000 stars, active in the last 60 days",
-            "kubernetes",
+            "kubernetes_operators",
             languages=["Go"],
             stars_range="100..5000",
             target_regions=["US", "CA"],

@@ -42,6 +42,7 @@ def fitting(audience: TargetAudience) -> Callable[[Repo], bool]:
             language=repo.language,
             topics=repo.topics,
             description=repo.description,
+            name=repo.name,
             fork=repo.fork,
             archived=repo.archived,
         )

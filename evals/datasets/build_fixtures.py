@@ -55,9 +55,14 @@ FAANG = ["Meta", "Apple", "Amazon", "Netflix", "Google"]
 
 
 def audience(domains: list[str], **fields: Any) -> TargetAudience:
-    """An audience whose topics are its domains' vocabulary topics, as the parser would build it."""
+    """An audience whose topics are the ones its domains' searches use, as the parser would build it."""
+    return TargetAudience(domains=domains, topics=search_topics(domains), **fields)
+
+
+def search_topics(domains: list[str]) -> list[str]:
+    """The topics of each domain's searched (last) part, in order (`Vocabulary.search_facet`)."""
     vocabulary = load_vocabulary()
-    return TargetAudience(domains=domains, topics=[t for d in domains for t in vocabulary.domains[d].topics], **fields)
+    return list(dict.fromkeys(t for d in domains if (facet := vocabulary.search_facet(d)) for t in facet.topics))
 
 
 # ---- leads ------------------------------------------------------------------------------------------
@@ -86,7 +91,7 @@ LEADS: list[tuple[str, str, int, int, TargetAudience, int, int]] = [
         "Go developers working on Kubernetes operators in Europe",
         101,
         3000,
-        audience(["kubernetes"], languages=["Go"], target_regions=["EUROPE"]),
+        audience(["kubernetes_operators"], languages=["Go"], target_regions=["EUROPE"]),
         50,
         10,
     ),

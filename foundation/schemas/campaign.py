@@ -1,8 +1,10 @@
 """Campaign Configuration, field for field as in SPEC.md, plus a few optional additions.
 
 Additions (all optional, all in `target_audience`) carry what the goal parser understands but the
-SPEC has no field for: `role`, `activity_scope`, `domains`, `include_companies`, `target_cities`, and the places a goal
-leaves out, `exclude_regions` and `exclude_cities` ("anywhere but China").
+SPEC has no field for: `role`, `activity_scope`, `domains`, `keywords`, `include_companies`, `target_cities`, and
+what a goal leaves out: subjects (`exclude_domains`, `exclude_keywords`: "not React") and places
+(`exclude_regions`, `exclude_cities`: "anywhere but China"). What a subject means is
+`foundation.subjects.subject_fits`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,23 @@ class TargetAudience(BaseModel):
         default_factory=list, description="ISO 3166 alpha-2 countries and region codes (EU, EUROPE, NA, APAC, LATAM, MEA)."
     )
     role: Role = Field(default="any", description="maintainer, contributor or any developer.")
-    domains: list[str] = Field(default_factory=list, description="Vocabulary domains the topics came from.")
+    domains: list[str] = Field(
+        default_factory=list,
+        description="Subjects, any of which a repo may match: vocabulary domain keys, or keys joined by '+' when a "
+        "repo must match all of them ('vue+ui_components'). A domain itself may require several parts "
+        "(react_components = React AND a component-library signal).",
+    )
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="Subject words outside the vocabulary ('webassembly', 'runtime'): a repo must name every one in "
+        "its topics, name or description, on top of matching the domains.",
+    )
+    exclude_domains: list[str] = Field(
+        default_factory=list, description="Subjects to leave out ('not React'), as in domains: a repo matching one never counts."
+    )
+    exclude_keywords: list[str] = Field(
+        default_factory=list, description="Words a repo must not name in its topics, name or description ('no Electron')."
+    )
     include_companies: list[str] = Field(default_factory=list)
     target_cities: list[str] = Field(default_factory=list)
     exclude_regions: list[str] = Field(
@@ -55,6 +73,12 @@ class TargetAudience(BaseModel):
     exclude_cities: list[str] = Field(
         default_factory=list, description="Cities to leave out ('not in Berlin'); every city of that name."
     )
+
+    @field_validator("keywords", "exclude_keywords")
+    @classmethod
+    def _words(cls, values: list[str]) -> list[str]:
+        """Blank entries would match nothing (or everything): dropped."""
+        return [value.strip() for value in values if value.strip()]
 
     @field_validator("stars_range")
     @classmethod

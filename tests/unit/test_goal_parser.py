@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from agents.goal_parser import ParsedGoal, parse_goal
 from foundation.schemas.campaign import TargetAudience
 from foundation.vocabulary import load_vocabulary
+from sandbox.goals import BUILTIN_GOALS
 
 TODAY = date(2025, 5, 20)  # 49 days into Q2, 139 into the year, 19 into the month
 UNORDERED = {"exclude_companies", "include_companies"}
@@ -37,7 +38,7 @@ PHRASINGS = [
     ("py devs in Britain or America", {"languages": ["Python"], "target_regions": ["GB", "US"]}),
     ("Kotlin and Java contributors", {"languages": ["Kotlin", "Java"], "role": "contributor"}),
     ("node.js folks building CLI tools", {"languages": ["JavaScript"], "domains": ["cli_tools"]}),
-    ("Ruby on Rails contributors", {"languages": ["Ruby"], "domains": ["web_frameworks"], "role": "contributor"}),
+    ("Ruby on Rails contributors", {"languages": ["Ruby"], "domains": ["rails"], "role": "contributor"}),
     # ambiguous short names
     ("go developers who ship CLIs", {"languages": ["Go"], "domains": ["cli_tools"]}),
     ("Rust and Go developers", {"languages": ["Rust", "Go"]}),
@@ -52,18 +53,18 @@ PHRASINGS = [
     ("rstats people doing data science", {"languages": ["R"], "domains": ["data_science"]}),
     # typos
     ("Pyhton maintainers in Europe", {"languages": ["Python"], "target_regions": ["EUROPE"], "role": "maintainer"}),
-    ("maintainers of kubernets operators", {"domains": ["kubernetes"], "role": "maintainer"}),
+    ("maintainers of kubernets operators", {"domains": ["kubernetes_operators"], "role": "maintainer"}),
     ("machne learning contributors in Canada", {"domains": ["machine_learning"], "target_regions": ["CA"]}),
     ("Typscript developers, excluding Microsfot", {"languages": ["TypeScript"], "exclude_companies": ["Microsoft"]}),
     # domains
     ("LLM and NLP maintainers", {"domains": ["machine_learning"], "role": "maintainer"}),
     ("deep learning and computer vision folks", {"domains": ["machine_learning"]}),
-    ("React developers in Bengaluru", {"domains": ["react_components"], "target_cities": ["Bengaluru"]}),
+    ("React developers in Bengaluru", {"domains": ["react"], "target_cities": ["Bengaluru"]}),
     ("DevOps and CI/CD engineers", {"domains": ["devops"]}),
     ("security researchers in Israel", {"domains": ["security"], "target_regions": ["IL"]}),
     ("web3 and blockchain devs", {"domains": ["blockchain"]}),
-    ("Swift iOS developers", {"languages": ["Swift"], "domains": ["mobile"]}),
-    ("Postgres contributors", {"domains": ["databases"], "role": "contributor"}),
+    ("Swift iOS developers", {"languages": ["Swift"], "domains": ["ios"]}),
+    ("Postgres contributors", {"domains": ["postgresql"], "role": "contributor"}),
     # a place name that names a framework
     ("Elixir engineers who write Phoenix apps", {"languages": ["Elixir"], "target_cities": [], "target_regions": []}),
     (
@@ -92,7 +93,7 @@ PHRASINGS = [
     ("Go maintainers active in the last 6 months", {"activity_days": 180}),
     ("Java maintainers active this quarter", {"activity_days": 49}),
     ("C developers active this year", {"activity_days": 139}),
-    ("Vue frontend engineers, this month", {"activity_days": 19, "domains": ["frontend"]}),
+    ("Vue frontend engineers, this month", {"activity_days": 19, "domains": ["vue"]}),
     ("Rust maintainers, recently active", {"activity_days": 30}),
     ("ML contributors who committed recently", {"activity_days": 30}),
     ("PHP devs, last year", {"activity_days": 365}),
@@ -256,7 +257,7 @@ def test_go_kubernetes_operators_in_north_america() -> None:
     audience = parse(
         "Go contributors to Kubernetes operators in the US or Canada with 100-5000 stars, active in the last 60 days"
     ).audience
-    assert (audience.languages, audience.domains, audience.stars_range) == (["Go"], ["kubernetes"], "100..5000")
+    assert (audience.languages, audience.domains, audience.stars_range) == (["Go"], ["kubernetes_operators"], "100..5000")
     assert (audience.target_regions, audience.role, audience.activity_days) == (["US", "CA"], "contributor", 60)
 
 
@@ -438,6 +439,7 @@ GOAL_WORDS = [
     *["anywhere but", "outside", "China", "Paris", "Paris,", "Texas", "Georgia", "Victoria", "except", "Berlin"],
     *["quarter", "days", "weeks", "top", "between", "and", "over", "under", "up", "to", "Berlin,", "popular"],
     *["🇩🇪", "São", "ß", "0", "1.000", "1,5k", "99999999999999999999999", "maintainers"],
+    *["React", "Vue", "design", "systems", "like", "(", "or", "WebAssembly", "runtimes", "active on GitHub", "no"],
 ]
 
 
@@ -452,3 +454,72 @@ def test_never_raises_and_always_valid(text: str) -> None:
     parsed = parse(text)
     TargetAudience.model_validate(parsed.audience.model_dump())
     assert parsed.max_prospects is None or parsed.max_prospects >= 1
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_GOALS))
+def test_builtin_goal_audience_is_what_the_parser_reads(name: str) -> None:
+    """The sandbox scores runs of these goals against their audience: it must be the parser's own reading."""
+    goal = BUILTIN_GOALS[name]
+    assert parse_goal(goal.goal).audience == goal.audience
+
+
+# Subjects (README "Definitions"): goal -> the subject fields it must produce. Phrasings differ from
+# both eval datasets (planner.yaml, planner_fresh.yaml), which measure the parser instead of pinning it.
+SUBJECTS: list[tuple[str, dict[str, Any]]] = [
+    # conjunctive: adjacent or far subjects need each other, a list offers alternatives
+    ("people who make React UI kits", {"domains": ["react_components"], "keywords": []}),
+    ("Vue design system engineers", {"domains": ["vue+ui_components"]}),
+    ("React devs who ship a design system", {"domains": ["react_components"]}),
+    ("React or Svelte component library authors", {"domains": ["react_components", "svelte+ui_components"]}),
+    ("contributors to Kubernetes controllers", {"domains": ["kubernetes_operators"], "role": "contributor"}),
+    ("Kubernetes projects or security tools", {"domains": ["kubernetes", "security"]}),
+    ("security scanners for Kubernetes", {"domains": ["kubernetes+security"]}),
+    # siblings: the member named, never the broader domain nor a sibling
+    ("Kotlin devs building for Android", {"domains": ["android"]}),
+    ("iOS app developers who write Swift", {"languages": ["Swift"], "domains": ["ios"]}),
+    ("Flutter and mobile people", {"domains": ["flutter"]}),
+    ("Angular frontend contributors", {"domains": ["angular"]}),
+    ("game engines such as Godot or Bevy, C++ people", {"domains": ["game_dev"]}),
+    ("databases (Postgres, DuckDB) maintainers", {"domains": ["databases"]}),
+    # words outside the vocabulary are searched and checked, not dropped
+    ("maintainers of WebAssembly runtimes", {"keywords": ["webassembly", "runtime"], "domains": []}),
+    ("Terraform provider authors in Go", {"domains": ["terraform"], "keywords": ["provider"]}),
+    ("Go developers building gRPC tools", {"keywords": ["grpc"]}),
+    ("main contributors to Rust CLI tools", {"keywords": [], "domains": ["cli_tools"]}),
+    ("devops ppl who like hiking", {"keywords": [], "domains": ["devops"]}),
+    # negations: a negated subject is left out, never a target
+    ("component library maintainers, not React", {"domains": ["ui_components"], "exclude_domains": ["react"]}),
+    ("Rust people without blockchain projects", {"domains": [], "exclude_domains": ["blockchain"]}),
+    ("desktop app devs, no Electron", {"exclude_keywords": ["electron"]}),
+    ("Rust devs who are not into crypto", {"domains": [], "exclude_domains": ["blockchain"]}),
+    ("game devs using Godot instead of Unity", {"domains": ["godot"], "exclude_domains": ["unity"], "exclude_companies": []}),
+    ("game devs, not at Unity", {"exclude_companies": ["Unity"], "exclude_domains": []}),
+    ("ML maintainers, not only PyTorch", {"domains": ["pytorch"], "exclude_domains": []}),
+    # activity scope: the subject's repos unless the goal says anywhere
+    ("Python ML maintainers active on GitHub", {"activity_scope": "anywhere", "domains": ["machine_learning"]}),
+    ("Rust devs recently active anywhere", {"activity_scope": "anywhere", "activity_days": 30}),
+    ("Go devs active in the last 2 weeks anywhere on GitHub", {"activity_scope": "anywhere", "activity_days": 14}),
+    ("Go maintainers active in Kubernetes", {"activity_scope": "subject"}),
+    ("Python maintainers on GitHub", {"activity_scope": "subject", "languages": ["Python"]}),
+]
+
+
+@pytest.mark.parametrize(("goal", "expected"), SUBJECTS, ids=[goal for goal, _ in SUBJECTS])
+def test_subjects(goal: str, expected: dict[str, Any]) -> None:
+    parsed = parse(goal)
+    assert parsed.refusal is None
+    for name, value in expected.items():
+        assert field_of(parsed, name) == value, f"{name} of {goal!r}"
+
+
+def test_topics_are_the_searched_part_and_keyword_words_are_not_reported_ignored() -> None:
+    parsed = parse("TypeScript maintainers of React design systems")
+    assert parsed.audience.topics == list(load_vocabulary().domains["ui_components"].topics)
+    parsed = parse("Find maintainers of WebAssembly runtimes")
+    assert parsed.ignored_terms == [] and parsed.audience.topics == []
+    assert any("WebAssembly runtimes" in note and "webassembly, runtime" in note for note in parsed.notes)
+
+
+def test_outside_leaves_out_places_not_subjects() -> None:
+    parsed = parse("Rust devs outside the office")
+    assert (parsed.audience.exclude_keywords, parsed.audience.exclude_domains) == ([], [])

@@ -133,6 +133,44 @@ def test_domains_expand_to_vocabulary_topics_plus_extra_topics(prompt: str) -> N
     assert plan.audience.topics == expected
 
 
+def test_subjects_are_made_canonical_and_keywords_checked(prompt: str) -> None:
+    model = scripted(
+        answer({"keywords": ["WebAssembly", "stars:>1000"], "domains": ["quantum+react"]}),
+        answer(
+            {
+                "domains": ["UI_components+Vue", "react+ui_components", "mobile+android"],
+                "exclude_domains": ["React_Components", "svelte"],
+                "keywords": [" WebAssembly  Runtime "],
+                "exclude_keywords": ["Electron"],
+                "activity_scope": "anywhere",
+            }
+        ),
+    )
+
+    plan = plan_with_llm(model, "Vue or React design systems and Android apps, not Svelte, active anywhere", prompt, TODAY)
+
+    rejection = model.seen[1][-1].content
+    assert "audience.keywords: 'stars:>1000' is not a plain word" in rejection
+    assert "audience.domains: 'quantum+react' names 'quantum', not a domain" in rejection
+    audience = plan.audience
+    assert audience.domains == ["vue+ui_components", "react_components", "android"]
+    assert audience.exclude_domains == ["svelte"]  # a subject both targeted and excluded stays a target
+    assert (audience.keywords, audience.exclude_keywords) == (["webassembly runtime"], ["electron"])
+    assert audience.activity_scope == "anywhere"
+    vocabulary = load_vocabulary()
+    assert audience.topics[: len(vocabulary.domains["ui_components"].topics)] == vocabulary.domains["ui_components"].topics
+    assert "react" not in audience.topics  # searched by the narrowest part; the keep-check needs React too
+
+
+def test_the_prompt_shows_each_domains_parts_and_what_it_narrows(prompt: str) -> None:
+    rendered = render_system_prompt(prompt, load_vocabulary())
+
+    assert "  - react_components (React component libraries): react, reactjs" in rendered
+    assert " AND component-library" in rendered
+    assert "  - android (Android): android, android-app" in rendered and "; narrows mobile" in rendered
+    assert "activity_scope" in rendered and "keywords" in rendered and "exclude_domains" in rendered
+
+
 def test_unknown_domain_and_region_rejected_valid_regions_upper_cased(prompt: str) -> None:
     model = scripted(
         answer({"domains": ["Quantum"], "target_regions": ["uk"]}),
@@ -142,7 +180,7 @@ def test_unknown_domain_and_region_rejected_valid_regions_upper_cased(prompt: st
     plan = plan_with_llm(model, GOAL, prompt, TODAY)
 
     rejection = model.seen[1][-1].content
-    assert "audience.domains: 'Quantum' is not a domain" in rejection
+    assert "audience.domains: 'Quantum' names 'quantum', not a domain" in rejection
     assert "audience.target_regions: 'uk' is neither an ISO 3166-1 alpha-2 country code" in rejection
     assert plan.audience.target_regions == ["GB", "EU", "NA"]
 
