@@ -53,7 +53,13 @@ def counts_for(audience: TargetAudience, repo: RepoInfo) -> bool:
     if audience.activity_scope == "anywhere":
         return True
     return repo_fits(
-        audience, language=repo.language, topics=repo.topics, description=repo.description, fork=repo.fork, archived=repo.archived
+        audience,
+        language=repo.language,
+        topics=repo.topics,
+        description=repo.description,
+        name=repo.full_name,
+        fork=repo.fork,
+        archived=repo.archived,
     )
 
 

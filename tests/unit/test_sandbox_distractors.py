@@ -22,9 +22,6 @@ from tools.geo import normalize_location
 
 EVERYONE = TargetAudience(activity_days=3650, activity_scope="anywhere")  # every person in role on any live repo
 US_TOWNS = ("Paris, TX", "Paris, Texas", "Berlin, NH", "London, KY", "Moscow, ID")
-NEEDS_CONJUNCTIVE_SUBJECTS = pytest.mark.xfail(
-    strict=True, reason="subjects are an OR of topics until foundation/subjects.py makes them conjunctive"
-)
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +114,12 @@ def test_react_apps_vue_design_systems_and_kubernetes_tools_exist(world: World) 
     assert _lookalike_people(world, BUILTIN_GOALS["go-k8s-na"].audience, KUBERNETES, OPERATOR)
 
 
-@NEEDS_CONJUNCTIVE_SUBJECTS
 def test_react_app_and_vue_design_system_people_are_not_react_component_library_people(world: World) -> None:
     audience = BUILTIN_GOALS["ts-react-no-faang"].audience
     assert not any(fitting(audience)(r) for r in _lookalikes(world, "TypeScript", REACT, COMPONENTS))
     assert not _lookalike_people(world, audience, REACT, COMPONENTS) & truth(world, audience, world.now)
 
 
-@NEEDS_CONJUNCTIVE_SUBJECTS
 def test_kubernetes_tool_people_are_not_operator_people(world: World) -> None:
     audience = BUILTIN_GOALS["go-k8s-na"].audience
     tools = [r for r in _lookalikes(world, "Go", KUBERNETES, OPERATOR) if set(r.topics) & KUBERNETES]
@@ -178,14 +173,7 @@ def test_an_ambiguous_place_is_unknown(world: World) -> None:
 
 
 # ---- built-in goals are what the goal parser reads --------------------------------------------------
-PARSER_LACKS_ANYWHERE = pytest.mark.xfail(
-    strict=True, reason="the rules goal parser does not read 'active on GitHub' as activity_scope='anywhere' yet"
-)
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=PARSER_LACKS_ANYWHERE) if n == "python-ml-anywhere" else n for n in sorted(BUILTIN_GOALS)]
-)
+@pytest.mark.parametrize("name", sorted(BUILTIN_GOALS))
 def test_builtin_goal_audience_is_what_the_parser_reads(name: str) -> None:
     goal = BUILTIN_GOALS[name]
     assert parse_goal(goal.goal).audience == goal.audience
