@@ -92,17 +92,23 @@ def make_plan(
     return plan, updated
 
 
+SEARCH_REPOS_PER_LEAD = 2
+
+
 def build_queries(audience: TargetAudience, today: date, max_prospects: int) -> list[SearchQuery]:
     """One repository search per (language, subject term) (`subject_terms`).
 
     Searches exclude archived repos (GitHub already leaves forks out). They carry no `pushed:`
-    window: "active" is about the person, who may maintain a quiet repo and commit elsewhere.
+    window: "active" is about the person, who may maintain a quiet repo and commit elsewhere. Each
+    asks for `SEARCH_REPOS_PER_LEAD` repos a lead (at least 100): the researcher mines them in rounds,
+    only as far as needed (`agents.mining`), and every 100 results cost a search request of the 30
+    GitHub allows a minute.
     """
     common = ["archived:false"]
     if audience.stars_range:
         common.append(f"stars:{audience.stars_range}")
     languages: Sequence[str | None] = audience.languages or [None]  # None: a search with no language
-    limit = min(10_000, max(100, 4 * max_prospects))
+    limit = min(10_000, max(100, SEARCH_REPOS_PER_LEAD * max_prospects))
     subjects = subject_terms(audience)
     queries = []
     for language in languages:
