@@ -27,7 +27,7 @@ def world() -> World:
 
 @pytest.fixture(scope="module")
 def server(world: World) -> Iterator[SandboxServer]:
-    with SandboxServer(world) as srv:
+    with SandboxServer(world, search_limit=10_000) as srv:  # many runs share it: not a test of search waits
         yield srv
 
 
@@ -77,7 +77,7 @@ def test_graphql_and_rest_find_the_same_leads(world: World, server: SandboxServe
 
 def test_a_server_without_graphql_is_enriched_over_rest(world: World, server: SandboxServer, tmp_path: Path) -> None:
     goal = BUILTIN_GOALS["python-ml"].goal
-    with SandboxServer(world, graphql=False) as plain:
+    with SandboxServer(world, graphql=False, search_limit=10_000) as plain:
         result = _run(plain.url, tmp_path / "plain", goal)
     reference = _run(server.url, tmp_path / "reference", goal)
     paths = result.summary.enrichment
