@@ -28,6 +28,7 @@ from tools.github_transport import GitHubStop
 from tools.identity import is_person, noreply_user_id
 from tools.scoring import rank_prospects
 from tools.signals import Activity
+from tools.suppression import SuppressionList
 from tools.tracing import traced
 
 AGENT = "enricher"
@@ -107,7 +108,13 @@ def enricher(task: CandidateTask, runtime: Runtime[Context]) -> dict:
     ctx = runtime.context
     try:
         found = enrich_rest(
-            task["candidate"], task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days
+            task["candidate"],
+            task["repos"],
+            task["campaign"],
+            ctx.github,
+            ctx.now,
+            ctx.settings.cmo_retention_days,
+            ctx.suppression,
         )
     except GitHubStop as exc:
         return {"stop_reasons": [str(exc)], "core_stopped": exc.stops_core}
@@ -140,7 +147,13 @@ _REST_SOURCES = {
 
 
 def enrich_rest(
-    candidate: Candidate, repos: dict[str, RepoInfo], campaign: Campaign, client: GitHubClient, now: datetime, retention: int
+    candidate: Candidate,
+    repos: dict[str, RepoInfo],
+    campaign: Campaign,
+    client: GitHubClient,
+    now: datetime,
+    retention: int,
+    suppression: SuppressionList,
 ) -> dict:
     """One person over REST: profile, orgs (only when a company matters), then activity until the
     first sign of own work in a repo that counts (`counts_for`) within the window."""
@@ -160,6 +173,8 @@ def enrich_rest(
     window = now - timedelta(days=audience.activity_days)
     known = dict(repos)  # repos whose facts we hold: the matched ones, then the person's own
     events = call("public_events", lambda: client.public_events(candidate.login))
+    # Work in a suppressed person's repo is never evidence: its name carries their login.
+    events = [e for e in events if not suppression.contains(login=e.repo.partition("/")[0])]
     activity = Activity(events=_counting_events(events, known, audience, client, call))
     # Only a repo pushed within the window can hold a commit in it; stop at the first sign of activity.
     checked: list[str] = []

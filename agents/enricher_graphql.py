@@ -32,7 +32,7 @@ from tools.tracing import traced
 
 COMMIT_REPOS_PER_PERSON = 2
 _SOURCES = {
-    "profile": "POST /graphql user(login)",
+    "profile": 'POST /graphql user(login: "{login}")',
     "commit_email": "POST /graphql repository.defaultBranchRef.history (author email)",
     "activity": "GET /repos/{owner}/{repo}/contributors, POST /graphql user.contributionsCollection",
 }
@@ -67,7 +67,13 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
         if out is not None:
             found["dropped"].append(out)
             continue
-        activity = Activity(work=[w for w in person.activity if w.last_at >= since and counts_for(audience, w.repo)])
+        activity = Activity(
+            work=[
+                w
+                for w in person.activity
+                if w.last_at >= since and counts_for(audience, w.repo) and not ctx.suppression.contains(login=w.repo.owner)
+            ]
+        )
         if not is_active(activity, window):
             found["dropped"].append("inactive")
             continue
@@ -138,7 +144,9 @@ def _over_rest(task: BatchTask, ctx: Context) -> dict:
     merged: dict = {"enriched": [], "dropped": [], "links": {}, "stop_reasons": [], "enriched_via": {"rest": 0}}
     for candidate in task["candidates"]:
         try:
-            found = enrich_rest(candidate, task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days)
+            found = enrich_rest(
+                candidate, task["repos"], task["campaign"], ctx.github, ctx.now, ctx.settings.cmo_retention_days, ctx.suppression
+            )
         except GitHubStop as exc:
             merged["stop_reasons"].append(str(exc))
             merged["core_stopped"] = exc.stops_core

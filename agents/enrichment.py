@@ -79,10 +79,11 @@ def build_prospect(
     retention: int,
     sources: dict[str, str],
 ) -> Prospect:
-    """`sources`: which call each kind of fact came from (`profile`, `commit_email`, `activity`), for provenance."""
+    """`sources`: which call each kind of fact came from (`profile`, `commit_email`, `activity`), for
+    provenance; `{login}` in the profile's source is the person's login."""
     email, source = _email(profile, activity)
     provenance = {
-        f: Provenance(source=sources["profile"], fetched_at=now)
+        f: Provenance(source=sources["profile"].replace("{login}", profile.login), fetched_at=now)
         for f in ("name", "email", "company", "location", "bio", "website", "social_links")
     }
     if source == "commit":

@@ -49,7 +49,10 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
         core_stopped = exc.stops_core
     vocabulary = load_vocabulary()
     tagged = [r.model_copy(update={"domains": vocabulary.domains_of(r.topics, r.description)}) for r in found.values()]
-    kept = {repo.full_name: repo for repo in tagged if _keep(repo, plan.audience)}
+    # A suppressed person's repos are left alone too: their names carry the person's login, which
+    # would otherwise reach other leads' evidence and drafts ("Your work on <login>/<repo>").
+    suppression = runtime.context.suppression
+    kept = {repo.full_name: repo for repo in tagged if _keep(repo, plan.audience) and not suppression.contains(login=repo.owner)}
     searched = f"{ran} of {len(plan.queries)}" if stops else str(len(plan.queries))
     reasoning(
         AGENT,

@@ -121,7 +121,7 @@ def test_schema_prints_json_schemas(tmp_path: Path) -> None:
 
 
 def test_killed_run_resumes_with_the_same_leads(tmp_path: Path) -> None:
-    reference = _cmo(tmp_path, "run", GOAL, "--json", "--out", str(tmp_path / "reference"))
+    reference = _cmo(tmp_path, "run", GOAL, "--json", "--out", str(tmp_path / "reference"), GITHUB_GRAPHQL="false")
     assert reference.returncode == 0, reference.stderr
     # REST: one enricher branch per person, so the kill lands mid-wave.
     env = _env(tmp_path, SANDBOX_LATENCY_MS="25", CMO_HOME=str(tmp_path / "home2"), GITHUB_GRAPHQL="false")

@@ -9,6 +9,7 @@ from foundation.schemas import Campaign
 from foundation.schemas.github import Candidate, CommitInfo, EventInfo, RepoContribution, RepoInfo, UserProfile
 from tools.github import GitHubClient
 from tools.github_transport import RateBudget
+from tools.suppression import SuppressionList
 
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -86,7 +87,7 @@ def _kept(goal: str) -> set[str]:
     for login in PEOPLE:
         standing = RepoContribution(login=login, github_id=1, repo=REPO.full_name, contributions=5, rank=2, share=0.2)
         candidate = Candidate(login=login, github_id=1, contributions=[standing])
-        result = enrich_rest(candidate, {REPO.full_name: REPO}, campaign, client, NOW, 365)
+        result = enrich_rest(candidate, {REPO.full_name: REPO}, campaign, client, NOW, 365, SuppressionList.empty())
         if result.get("enriched"):
             kept.add(login)
         else:
