@@ -48,7 +48,7 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
         facts = traced(
             AGENT,
             "graphql_people",
-            {"people": len(logins)},
+            {"people": len(logins), "first": logins[0]},
             client.budget,
             lambda: fetch_people(client.graphql, logins, since, ctx.now),
         )
@@ -127,7 +127,11 @@ def _latest_commits(
     client = ctx.github
     try:
         return traced(
-            AGENT, "graphql_commits", {"pairs": len(pairs)}, client.budget, lambda: fetch_commits(client.graphql, pairs, since)
+            AGENT,
+            "graphql_commits",
+            {"pairs": len(pairs), "first": pairs[0][1]},
+            client.budget,
+            lambda: fetch_commits(client.graphql, pairs, since),
         ), []
     except GraphQLUnavailable as exc:
         reasoning(AGENT, f"GraphQL is unavailable ({exc}); reading these commits and the rest of the run over REST")
