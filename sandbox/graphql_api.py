@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,9 +49,18 @@ VIEWER = Account(id=1, login="sandbox-viewer", type="User", created_at=EARLIEST)
 Info = GraphQLResolveInfo
 
 
-@lru_cache(maxsize=1)
+_SCHEMA_LOCK = threading.Lock()
+
+
 def github_schema() -> GraphQLSchema:
-    """GitHub's schema, built once, on the first GraphQL request (about 0.3 s)."""
+    """GitHub's schema, built once, on the first GraphQL request (about 0.3 s). The lock keeps the
+    first requests of a busy server (16 at once) from each building their own copy."""
+    with _SCHEMA_LOCK:
+        return _build_schema()
+
+
+@lru_cache(maxsize=1)
+def _build_schema() -> GraphQLSchema:
     raw = gzip.decompress((files("sandbox") / "data" / SCHEMA_FILE).read_bytes())
     schema = build_client_schema(json.loads(raw))
     # graphql-core 3.3 requires an implementation field to be deprecated only if its interface field
@@ -140,13 +150,19 @@ def answer(world: World, payload: bytes, charge: Charge) -> GraphQLAnswer:
     operation_name = request.get("operationName") or None
     schema = github_schema()
     try:
-        document = parse(query)
+        document, errors = _checked(query)
     except GraphQLError as exc:
         return _refused([exc])
-    errors = validate(schema, document)
     if errors:
         return _refused(errors)
     return _run(world, schema, document, variables, operation_name if isinstance(operation_name, str) else None, charge)
+
+
+@lru_cache(maxsize=64)
+def _checked(query: str) -> tuple[DocumentNode, list[GraphQLError]]:
+    """A document parsed and validated once: clients send the same few documents again and again."""
+    document = parse(query)
+    return document, validate(github_schema(), document)
 
 
 def _run(
