@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_settings
 from cli.privacy import register_privacy_commands
@@ -92,6 +93,8 @@ def _finish(result: JobResult, as_json: bool) -> None:
                     "[yellow]hint:[/] no draft can be approved without a sender postal address and a real opt-out link: "
                     "set CMO_SENDER_POSTAL_ADDRESS and CMO_UNSUBSCRIBE_URL (or the campaign's sender profile)"
                 )
+            if s.enrichment is not None and s.enrichment.graphql_off:
+                console.print(f"enriched over REST ({s.enrichment.rest} people): {escape(s.enrichment.graphql_off)}")
             if s.status == "partial":
                 console.print(f"[yellow]partial:[/] {'; '.join(s.stop_reasons)}")
         console.print(f"artifacts: {result.out_dir}")
