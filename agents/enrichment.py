@@ -14,7 +14,7 @@ from typing import Any
 from foundation.companies import company_matches, display_company
 from foundation.schemas import DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
-from foundation.subjects import repo_fits
+from foundation.subjects import fits
 from tools.geo import Place, normalize_location
 from tools.identity import is_noreply, is_person
 from tools.scoring import activity_score, commit_frequency, contribution_score, explain, overall_score
@@ -52,15 +52,7 @@ def counts_for(audience: TargetAudience, repo: RepoInfo) -> bool:
     """Whether own work in `repo` makes a person active for this audience."""
     if audience.activity_scope == "anywhere":
         return True
-    return repo_fits(
-        audience,
-        language=repo.language,
-        topics=repo.topics,
-        description=repo.description,
-        name=repo.full_name,
-        fork=repo.fork,
-        archived=repo.archived,
-    )
+    return fits(audience, repo)
 
 
 def is_active(activity: Activity, window: datetime) -> bool:

@@ -20,7 +20,7 @@ from agents.state import RepoTask, State
 from foundation.events import PROSPECT_FOUND, emit, reasoning
 from foundation.schemas import SearchQuery, TargetAudience
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
-from foundation.subjects import repo_fits
+from foundation.subjects import fits
 from foundation.vocabulary import load_vocabulary
 from tools.github import SEARCH_CAP, GitHubClient, split_by_stars
 from tools.github_transport import GitHubStop
@@ -183,12 +183,4 @@ def _slices(client: GitHubClient, query: SearchQuery, base: str, lo: int, hi: in
 
 def _keep(repo: RepoInfo, audience: TargetAudience) -> bool:
     """README definition (`foundation.subjects.repo_fits`): forks and archived repos never count."""
-    return repo_fits(
-        audience,
-        language=repo.language,
-        topics=repo.topics,
-        description=repo.description,
-        name=repo.full_name,
-        fork=repo.fork,
-        archived=repo.archived,
-    )
+    return fits(audience, repo)

@@ -16,6 +16,7 @@ still counts.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from foundation.schemas.campaign import TargetAudience
 from foundation.text import subject_words
@@ -70,3 +71,33 @@ def repo_fits(
         return False
     short = name.rsplit("/", 1)[-1] if name else None
     return language_fits(audience, language) and subject_fits(audience, topics, description, short)
+
+
+class RepoFacts(Protocol):
+    """What `fits` reads of a repo: the pipeline's `RepoInfo` and the sandbox's `Repo` both have it."""
+
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def topics(self) -> list[str]: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def fork(self) -> bool: ...
+    @property
+    def archived(self) -> bool: ...
+
+
+def fits(audience: TargetAudience, repo: RepoFacts) -> bool:
+    """`repo_fits` on a repo object: the one call the researcher, the enricher and the truth make."""
+    return repo_fits(
+        audience,
+        language=repo.language,
+        topics=repo.topics,
+        description=repo.description,
+        name=repo.full_name,
+        fork=repo.fork,
+        archived=repo.archived,
+    )

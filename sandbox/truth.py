@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from foundation.companies import in_family
 from foundation.schemas.campaign import TargetAudience
-from foundation.subjects import repo_fits
+from foundation.subjects import fits
 from sandbox.search import int_range
 from sandbox.world import Repo, World
 
@@ -34,27 +34,15 @@ MAINTAINER_SHARE = 0.10
 
 
 def fitting(audience: TargetAudience) -> Callable[[Repo], bool]:
-    """`foundation.subjects.repo_fits` as a predicate on the world's repos."""
-
-    def fits(repo: Repo) -> bool:
-        return repo_fits(
-            audience,
-            language=repo.language,
-            topics=repo.topics,
-            description=repo.description,
-            name=repo.name,
-            fork=repo.fork,
-            archived=repo.archived,
-        )
-
-    return fits
+    """`foundation.subjects.fits` as a predicate on the world's repos."""
+    return lambda repo: fits(audience, repo)
 
 
 def matched_repos(world: World, audience: TargetAudience) -> list[Repo]:
     """Repos the audience is about (`fitting`) within its stars range."""
     stars = int_range(audience.stars_range) if audience.stars_range else None
-    fits = fitting(audience)
-    return [repo for repo in world.repos.values() if fits(repo) and (stars is None or stars(repo.stars))]
+    about = fitting(audience)
+    return [repo for repo in world.repos.values() if about(repo) and (stars is None or stars(repo.stars))]
 
 
 def _in_role(world: World, repo: Repo, audience: TargetAudience) -> set[str]:
