@@ -4,6 +4,7 @@ serve (no endpoint, no token, its budget spent) the run enriches over REST and s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +100,11 @@ def test_a_spent_graphql_budget_hands_the_rest_of_the_run_to_rest(world: World, 
     reference = _run(server.url, tmp_path / "reference", goal)
     paths = result.summary.enrichment
     assert paths is not None and paths.graphql_off is not None and "GraphQL budget (1 points) is spent" in paths.graphql_off
-    assert result.summary.budget is not None and result.summary.budget.core.requests > 0, "REST took over"
+    trace = (tmp_path / "spent" / "out" / "trace.jsonl").read_text().splitlines()
+    rest_calls = {json.loads(line)["data"]["tool"] for line in trace if '"tool.called"' in line} & {
+        "repo_commits",
+        "user_profile",
+    }
+    assert rest_calls, "REST took over what GraphQL could no longer read"
     assert result.summary.status == "complete"
     _same_or_more(reference, result, world)
