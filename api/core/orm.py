@@ -59,6 +59,7 @@ class Tenant(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2048))  # default for jobs without their own
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedText())  # HMAC key, generated on first use
     privacy: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())  # masking rules, retention, pseudonym key
+    sender: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())  # default sender profile of its jobs
 
 
 class ApiKey(Base):
