@@ -81,7 +81,14 @@ def make_plan(
         refusal=parsed.refusal,
         planned_by=planned_by,
     )
-    reasoning(AGENT, describe(plan), planned_by=planned_by, ignored=plan.ignored_terms)
+    reasoning(  # the audience rides along so a reader (the web app's chips) shows what was understood
+        AGENT,
+        describe(plan),
+        planned_by=planned_by,
+        ignored=plan.ignored_terms,
+        audience=audience.model_dump(mode="json"),
+        max_prospects=max_prospects,
+    )
     updated = campaign.model_copy(
         update={
             "goal": campaign.goal or goal,

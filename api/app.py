@@ -42,6 +42,7 @@ from api.routers import (
     prospects,
     suppressions,
     unsubscribe,
+    web,
     webhooks,
 )
 from api.services.bus import create_event_bus
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.mount(docs.STATIC_URL, StaticFiles(directory=docs.STATIC), name="static")
+    app.mount(web.ASSETS_URL, web.WebAssets(), name="web-assets")
     for module in (
         docs,
         health,
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         prospects,
         audit,
         privacy_settings,
+        web,
     ):
         app.include_router(module.router)
     return app

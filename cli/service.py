@@ -94,6 +94,7 @@ def serve(
         workers_inline=workers_inline, tune_gc=True, github_sandbox=open_sandbox if settings.uses_sandbox else None
     )
     factory = partial(create_app, config=config)
+    console.print(f"web app: http://{host}:{port}/ (sign in with a key from `cmo apikey create --tenant NAME`); API docs: /docs")
     uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, access_log=False)
 
 

@@ -28,11 +28,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """SQLite enforces foreign keys (cascading deletes) only when asked, per connection; WAL lets
     readers proceed while a writer commits, and the busy timeout waits out a concurrent writer. The
     timeout comes first: switching a new file to WAL needs the lock that the keyring's own connection
-    may hold while it stores a tenant's first key ("database is locked" otherwise)."""
+    may hold while it stores a tenant's first key ("database is locked" otherwise). WAL is set only
+    on a file not yet in it: the mode is persistent, and asking again can meet a busy writer."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
