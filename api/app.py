@@ -40,6 +40,7 @@ from api.routers import (
     jobs,
     privacy_settings,
     prospects,
+    session,
     suppressions,
     unsubscribe,
     webhooks,
@@ -59,7 +60,9 @@ log = structlog.get_logger("api")
 
 DESCRIPTION = """Submit a marketing goal, get evidence-backed developer leads and reviewed outreach drafts.
 
-Every `/api` route needs `Authorization: Bearer <key>` (`cmo apikey create --tenant NAME`).
+Every `/api` route but the sign-in needs `Authorization: Bearer <key>` (`cmo apikey create --tenant
+NAME`), or the `cmo_session` cookie of a browser signed in with `POST /api/session` (whose unsafe
+requests also send `X-CSRF-Token`).
 Errors are RFC 9457 `application/problem+json`. Jobs are queued and run by workers (`cmo worker`,
 or inside the API process with `cmo serve --workers-inline N`).
 """
@@ -138,6 +141,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         prospects,
         audit,
         privacy_settings,
+        session,
     ):
         app.include_router(module.router)
     return app
