@@ -25,7 +25,7 @@ from api.core.database import Database
 from api.core.errors import install_error_handlers
 from api.core.key_cache import open_key_cache
 from api.core.logging import configure_logging
-from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from api.core.migrate import ensure_embedded_schema
 from api.core.redis import open_redis
 from api.routers import (
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: refusals of the others get the headers too
     app.mount(docs.STATIC_URL, StaticFiles(directory=docs.STATIC), name="static")
     for module in (
         docs,
