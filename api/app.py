@@ -25,7 +25,7 @@ from api.core.database import Database
 from api.core.errors import install_error_handlers
 from api.core.key_cache import open_key_cache
 from api.core.logging import configure_logging
-from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from api.core.migrate import ensure_embedded_schema
 from api.core.redis import open_redis
 from api.routers import (
@@ -40,6 +40,7 @@ from api.routers import (
     jobs,
     privacy_settings,
     prospects,
+    session,
     suppressions,
     unsubscribe,
     web,
@@ -60,7 +61,9 @@ log = structlog.get_logger("api")
 
 DESCRIPTION = """Submit a marketing goal, get evidence-backed developer leads and reviewed outreach drafts.
 
-Every `/api` route needs `Authorization: Bearer <key>` (`cmo apikey create --tenant NAME`).
+Every `/api` route but the sign-in needs `Authorization: Bearer <key>` (`cmo apikey create --tenant
+NAME`), or the `cmo_session` cookie of a browser signed in with `POST /api/session` (whose unsafe
+requests also send `X-CSRF-Token`).
 Errors are RFC 9457 `application/problem+json`. Jobs are queued and run by workers (`cmo worker`,
 or inside the API process with `cmo serve --workers-inline N`).
 """
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
     install_error_handlers(app)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: refusals of the others get the headers too
     app.mount(docs.STATIC_URL, StaticFiles(directory=docs.STATIC), name="static")
     app.mount(web.ASSETS_URL, web.WebAssets(), name="web-assets")
     for module in (
@@ -140,6 +144,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         prospects,
         audit,
         privacy_settings,
+        session,
         web,
     ):
         app.include_router(module.router)

@@ -46,6 +46,8 @@ class ApiConfig:
     # API keys (api/core/key_cache.py): a principal is cached this long; 0 turns the cache off.
     auth_cache_seconds: float = 30.0  # the worst-case delay of a revocation when Redis is down
     auth_cache_entries: int = 10_000
+    # Browser sessions (api/routers/session.py): a sign-in is valid this long, then the cookie is refused.
+    web_session_hours: float = 12.0
     # Control messages (api/core/redis.py ChannelListener): a silent subscription is pinged this often.
     control_ping_seconds: float = 5.0
     # Retention purge (api/services/retention.py) run by every worker this often; 0 turns it off.

@@ -7,6 +7,10 @@ the structlog contextvars that the auth dependency binds).
   the size is announced by Content-Length or only discovered while streaming. It also refuses a NUL
   character in the path (404: no resource has one) or the query (422): Postgres can neither store
   nor compare one, so it would otherwise surface as a 500 from the first query using the value.
+- `SecurityHeadersMiddleware`: headers a browser needs on every answer now that one signs in
+  (api/routers/session.py): no MIME sniffing, no referrer, no framing (clickjacking), and no caching
+  of `/api/` answers, which are a tenant's data. A response that sets one of them keeps its own.
+  There is no Content-Security-Policy here: the web app's pages set theirs, Swagger UI needs another.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _FORM_PATHS = ("/unsubscribe/",)  # RFC 8058 one-click opt-outs post form data, not JSON
 _CSV_PATHS = frozenset({"/api/suppressions/import"})  # uploads of `kind,value` CSV files
+_SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"))
 log = structlog.get_logger("api.access")
 
 
@@ -118,3 +123,27 @@ class BodyGuardMiddleware:
 
     def _too_large(self) -> str:
         return f"the request body is larger than the limit of {self.max_body_bytes} bytes"
+
+
+class SecurityHeadersMiddleware:
+    """Adds the browser security headers to the start of every response (streams pass untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+                if is_api:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 
 from api.core.auth import CurrentPrincipal
 from api.core.errors import status_of
+from api.core.principal import Principal
 from api.services.audit import ACTION, EMAIL, Origin, append_grouped, new_record, principal_actor
 
 log = structlog.get_logger("api.audit")
@@ -48,6 +49,21 @@ def _outcome(request: Request, response: Response, error: BaseException | None) 
     return response.status_code or getattr(route, "status_code", None) or 200
 
 
+async def record_request(request: Request, response: Response, principal: Principal, action: str, outcome: int) -> None:
+    """Append the record of one request (ids from its path and `Location`); returns once committed.
+    `audited` calls it for its routes; a route whose principal is only known inside (the sign-in)
+    calls it itself."""
+    entry = new_record(
+        tenant_id=principal.tenant_id,
+        actor=principal_actor(principal),
+        action=action,
+        origin=origin_of(request),
+        outcome=outcome,
+        **_request_ids(request, response),
+    )
+    await append_grouped(request.app.state.database, entry)
+
+
 def audited(action: str) -> DependsParam:
     """A route dependency recording one `action` per request, with the final HTTP status:
     `@router.get(..., dependencies=[audited("artifact.download")])` (use it as is, not in `Depends`).
@@ -68,15 +84,7 @@ def audited(action: str) -> DependsParam:
         except Exception as exc:
             error = exc
         try:
-            entry = new_record(
-                tenant_id=principal.tenant_id,
-                actor=principal_actor(principal),
-                action=action,
-                origin=origin_of(request),
-                outcome=_outcome(request, response, error),
-                **_request_ids(request, response),
-            )
-            await append_grouped(request.app.state.database, entry)
+            await record_request(request, response, principal, action, _outcome(request, response, error))
         except Exception:
             if error is None:
                 raise

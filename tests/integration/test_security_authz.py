@@ -11,7 +11,8 @@ security requirement fails it unless it is on the open list.
   a 404 exactly like the answer for an id that exists nowhere, status and body (so probing ids
   teaches nothing). Tenant B on collection routes: its own data only, never one of A's ids.
 - A member key on an admin route: 403. Afterwards tenant A still has everything.
-- The public `/unsubscribe/{token}` routes need no key (the signed token is the credential).
+- The public `/unsubscribe/{token}` routes need no key (the signed token is the credential), nor
+  does the browser sign-in `POST /api/session` (the key is its body; test_api_web_session.py).
 
 Postgres only: the scoping is in the queries, which the other tests run on both engines; the
 world is built once per test (~10 s with the sandbox job), so the matrix runs as one test.
@@ -37,6 +38,8 @@ from tests.support.security import World, issue, tenant_world, world_settings
 
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/healthz", "/readyz", "/metrics"})
 PUBLIC_PREFIX = "/unsubscribe/"
+OPEN_OPERATIONS = frozenset({("POST", "/api/session")})
+SESSION_COOKIE_ONLY = [{"SessionCookie": []}]  # the session routes: a bearer caller is always a 401 there
 CSV = "text/csv"
 # The request body each route gets, by (method, path); `ids` are tenant A's. A body naming one of
 # A's ids makes the route tenant-scoped like a path parameter does.
@@ -65,7 +68,7 @@ def operations(app: FastAPI) -> list[Operation]:
     found = []
     for path, methods in app.openapi()["paths"].items():
         for method, operation in methods.items():
-            if path in OPEN_PATHS or path.startswith(PUBLIC_PREFIX):
+            if path in OPEN_PATHS or path.startswith(PUBLIC_PREFIX) or (method.upper(), path) in OPEN_OPERATIONS:
                 assert not operation.get("security"), f"{method} {path} is listed as open but asks for a key"
                 continue
             assert operation.get("security"), f"{method.upper()} {path} needs no key: list it as open, or protect it"
@@ -74,8 +77,9 @@ def operations(app: FastAPI) -> list[Operation]:
 
 
 def needs_admin(operation: dict[str, Any]) -> bool:
-    """Admin-only routes document their 403 (`AdminPrincipal`); no other route answers one."""
-    return "403" in operation["responses"]
+    """Admin-only routes document their 403 (`AdminPrincipal`); no other route answers one, but the
+    cookie-only session routes, whose 403 is the CSRF check."""
+    return "403" in operation["responses"] and operation["security"] != SESSION_COOKIE_ONLY
 
 
 def path_params(operation: dict[str, Any]) -> set[str]:
