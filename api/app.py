@@ -41,6 +41,7 @@ from api.routers import (
     leads,
     privacy_settings,
     prospects,
+    sender,
     suppressions,
     unsubscribe,
     webhooks,
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         prospects,
         audit,
         privacy_settings,
+        sender,
     ):
         app.include_router(module.router)
     return app
