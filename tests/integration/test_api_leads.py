@@ -180,7 +180,7 @@ def test_bulk_approval_skips_rule_rejections_and_an_edit_clears_a_decision(clien
     leads = leads_of(client, headers, job_id)
     pending = [lead["prospect_id"] for lead in leads if lead["verdict"] == "needs_review"]
     refused = next(lead for lead in leads if lead["verdict"] == "rejected")
-    assert len(pending) >= 2
+    assert len(pending) >= 3
 
     chosen = client.post(
         f"{base}/approve",
@@ -193,13 +193,22 @@ def test_bulk_approval_skips_rule_rejections_and_an_edit_clears_a_decision(clien
     assert skipped.keys() == {refused["prospect_id"], "gh_nobody"}
     assert skipped[refused["prospect_id"]] == "; ".join(refused["flags"]) and "no lead" in skipped["gh_nobody"]
 
+    # Someone suppressed after the run is never approved, although their stored review allowed it.
+    objector = pending[-1]
+    suppressed = client.post("/api/suppressions", json={"kind": "login", "value": objector.removeprefix("gh_")}, headers=headers)
+    assert suppressed.status_code == 201, suppressed.text
     rest = client.post(f"{base}/approve", json={"prospect_ids": None}, headers=headers).json()
-    assert sorted(rest["approved"]) == sorted(pending[1:]) and rest["skipped"] == []
+    assert sorted(rest["approved"]) == sorted(pending[1:-1])
+    assert [item["prospect_id"] for item in rest["skipped"]] == [objector] and rest["skipped"][0]["reason"].startswith(
+        "suppressed:"
+    )
     after = leads_of(client, headers, job_id)
-    assert {lead["prospect_id"] for lead in after if lead["verdict"] == "approved"} == set(pending)
-    assert contactable_ids(client, headers, job_id) == set(pending)
+    assert {lead["prospect_id"] for lead in after if lead["verdict"] == "approved"} == set(pending[:-1])
+    assert contactable_ids(client, headers, job_id) == set(pending[:-1])
     record = client.get("/api/audit", params={"action": "lead.bulk_review"}, headers=headers).json()["items"][0]
-    assert sorted(record["prospect_ids"]) == sorted(pending[1:]) and record["detail"] == {"decision": "approved", "skipped": 0}
+    assert sorted(record["prospect_ids"]) == sorted(pending[1:-1]) and record["detail"] == {"decision": "approved", "skipped": 1}
+    single = client.post(f"{base}/{objector}/review", json={"decision": "approved"}, headers=headers)
+    assert single.status_code == 409 and codes(single.json()["reasons"]) == {"suppressed"}
 
     detail = client.get(f"{base}/{pending[0]}", headers=headers).json()
     assert detail["review"]["reason"] == "fits" and detail["review"]["edited"] is False
