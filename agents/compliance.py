@@ -22,16 +22,31 @@ from agents.compliance_rules import RULES, review_prospect
 from agents.context import Context
 from agents.state import State
 from foundation.events import COMPLIANCE_REVIEWED, emit, reasoning
-from foundation.schemas import ComplianceReview, Prospect
+from foundation.schemas import Campaign, ComplianceReview, Prospect
+from foundation.settings import Settings
 from prompts import load_prompt
+from tools.suppression import SuppressionList
 
 AGENT = "compliance"
 TONE_RULE = "tone_review"
 DO_NOT_CONTACT = "bio_do_not_contact"  # the model's finding shares the rule's reason code
 QUOTE_CHARS = 160  # GitHub's bio limit
 MAX_CONCURRENCY = 8
+# The rules whose facts can change after a review is stored: the person is suppressed, or objects
+# through their opt-out link (`privacy_settings.contact_allowed`). A person's approval asks them again.
+LATE_RULES = ("suppressed", "contact_not_allowed")
 
-__all__ = ["DO_NOT_CONTACT", "RULES", "ToneOut", "apply_tone_review", "compliance", "review_prospect", "tone_reviews"]
+__all__ = [
+    "DO_NOT_CONTACT",
+    "LATE_RULES",
+    "RULES",
+    "ToneOut",
+    "apply_tone_review",
+    "compliance",
+    "review_again",
+    "review_prospect",
+    "tone_reviews",
+]
 
 
 class ToneOut(BaseModel):
@@ -93,6 +108,18 @@ def apply_tone_review(review: ComplianceReview, tone: ToneOut) -> ComplianceRevi
         return review.model_copy(update={"rules_checked": checked})
     reasons = [f"{TONE_RULE}: {reason}" for reason in tone.reasons] or [f"{TONE_RULE}: flagged without a reason"]
     return review.model_copy(update={"verdict": "needs_review", "reasons": [*review.reasons, *reasons], "rules_checked": checked})
+
+
+def review_again(prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings) -> ComplianceReview:
+    """The review of a draft a person has edited: the rules on the new text, and the earlier review's
+    finding that the bio asks not to be contacted (a model's, which the rules may not repeat): it is
+    about the person, whom no edit changes. The model's tone notes were about the old text and go."""
+    review = review_prospect(prospect, campaign, suppression, settings)
+    earlier = prospect.compliance.reasons if prospect.compliance else []
+    opt_outs = [reason for reason in earlier if reason.startswith(f"{DO_NOT_CONTACT}:") and reason not in review.reasons]
+    if not opt_outs:
+        return review
+    return review.model_copy(update={"verdict": "rejected", "reasons": [*review.reasons, *opt_outs], "lawful_basis": None})
 
 
 def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ Reasons read "<stable code>: <human explanation>", so reports can count codes an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -203,10 +203,16 @@ def missing_unsubscribe(r: ReviewInput) -> Flag | None:
     return None
 
 
+def is_placeholder_url(url: str) -> bool:
+    """True when a link cannot reach anyone: no host, or a reserved one (example.com, *.invalid,
+    *.test, *.example, localhost). The rule below and the service's sender settings both ask."""
+    host = (urlsplit(url).hostname or "").lower()
+    return not host or _PLACEHOLDER_HOSTS.search(host) is not None
+
+
 @rule("placeholder_unsubscribe_url")
 def placeholder_unsubscribe_url(r: ReviewInput) -> Flag | None:
-    host = (urlsplit(r.opt_out_url).hostname or "").lower()
-    if host and not _PLACEHOLDER_HOSTS.search(host):
+    if not is_placeholder_url(r.opt_out_url):
         return None
     return _review(f"the opt-out link {r.opt_out_url} cannot work; set CMO_UNSUBSCRIBE_URL")
 
@@ -269,15 +275,18 @@ def lawful_basis(country: str | None) -> str:
     return _BASIS_BY_COUNTRY.get(country, f"{DEFAULT_BASIS}; check local rules for {country}")
 
 
-def review_prospect(prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings) -> ComplianceReview:
-    """Run every rule; any rejection rejects, else any flag needs review, else approved."""
+def review_prospect(
+    prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings, codes: Iterable[str] | None = None
+) -> ComplianceReview:
+    """Run every rule (or those of `codes`); any rejection rejects, else any flag needs review, else approved."""
     subject = ReviewInput(prospect, campaign, suppression, settings)
-    flags = [(code, flag) for code, check in RULES.items() if (flag := check(subject)) is not None]
+    checked = list(RULES) if codes is None else list(codes)
+    flags = [(code, flag) for code in checked if (flag := RULES[code](subject)) is not None]
     verdicts = {flag.verdict for _, flag in flags}
     verdict = "rejected" if "rejected" in verdicts else "needs_review" if verdicts else "approved"
     return ComplianceReview(
         verdict=verdict,
         reasons=[f"{code}: {flag.explanation}" for code, flag in flags],
         lawful_basis=None if verdict == "rejected" else lawful_basis(prospect.country),
-        rules_checked=list(RULES),
+        rules_checked=checked,
     )

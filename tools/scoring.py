@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from foundation.schemas import Prospect
 from foundation.schemas.github import RepoContribution, RepoInfo
@@ -61,8 +62,23 @@ def explain(contributions: list[RepoContribution], repos: dict[str, RepoInfo], a
     return f"{role} of {best.repo} ({best.contributions} commits, {stars}★){more}; {recent} commits/pushes in 90 days"
 
 
+class Ranked(Protocol):
+    """Anything ranked like a lead (a Prospect, a row of the service's lead list)."""
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def username(self) -> str: ...
+
+
+def rank_key(lead: Ranked) -> tuple[float, str]:
+    """Best first: by score, then login, so equal scores keep one order."""
+    return -lead.score, lead.username
+
+
 def rank_prospects(prospects: Iterable[Prospect], linked_ids: Mapping[int, Iterable[int]]) -> list[Prospect]:
-    """Every person once (their accounts merged, `tools.identity.merge_duplicates`), best first: by
-    score, then login, so equal scores keep one order. A run's leads are the head of this list, both
-    when the graph ranks (the enricher's `rank` node) and for a job stopped before it did."""
-    return sorted(merge_duplicates(prospects, linked_ids), key=lambda p: (-p.score, p.username))
+    """Every person once (their accounts merged, `tools.identity.merge_duplicates`), best first
+    (`rank_key`). A run's leads are the head of this list, both when the graph ranks (the enricher's
+    `rank` node) and for a job stopped before it did."""
+    return sorted(merge_duplicates(prospects, linked_ids), key=rank_key)

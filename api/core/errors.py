@@ -47,13 +47,15 @@ class Problem(HTTPException):
 
 def service_problem(exc: ServiceError) -> Problem:
     """The problem a service's refusal is answered with: 404, 409 (with `Retry-After` when the
-    refusal says when to retry) or 422 (listing the refused field or file lines in `errors`)."""
+    refusal says when to retry, `reasons` when it names its findings) or 422 (listing the refused
+    field or file lines in `errors`)."""
     match exc:
         case NotFound():
             return Problem(404, exc.message)
         case Conflict():
             retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-            return Problem(409, exc.message, slug=exc.slug, headers=retry)
+            reasons: dict[str, Any] = {"reasons": list(exc.reasons)} if exc.reasons else {}
+            return Problem(409, exc.message, slug=exc.slug, headers=retry, **reasons)
         case InvalidInput():
             slug = exc.slug or "validation-error"
             field = [{"loc": exc.field, "msg": exc.message, "type": slug.replace("-", "_")}] if exc.field else []

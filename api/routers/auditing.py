@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
@@ -18,6 +18,7 @@ from api.core.principal import Principal
 from api.services.audit import ACTION, EMAIL, Origin, append_grouped, new_record, principal_actor
 
 log = structlog.get_logger("api.audit")
+_NOTE = "audit_note"
 
 
 def origin_of(connection: HTTPConnection) -> Origin:
@@ -25,14 +26,25 @@ def origin_of(connection: HTTPConnection) -> Origin:
     return Origin(ip=connection.client.host if connection.client else None, user_agent=connection.headers.get("user-agent"))
 
 
+def note_for_audit(request: Request, *, prospect_ids: Sequence[str] = (), **detail: str | int) -> None:
+    """What the route learned while it ran and its audit record should carry besides the path's ids:
+    the prospects a bulk action touched, the decision it recorded. Ids, codes and counts only (a value
+    that looks like an email address fails the record, and so the request)."""
+    setattr(request.state, _NOTE, (list(prospect_ids), detail))
+
+
 def _request_ids(request: Request, response: Response) -> dict[str, Any]:
     """The resource ids of a request: its path parameters (an email address in a path is stored
-    as '<email>', so that a route addressed by one still gets its record), or the job a POST created."""
-    params = {name: EMAIL.sub("<email>", str(value)) for name, value in request.path_params.items()}
+    as '<email>', so that a route addressed by one still gets its record), what the route noted
+    (`note_for_audit`), or the job a POST created."""
+    params: dict[str, Any] = {name: EMAIL.sub("<email>", str(value)) for name, value in request.path_params.items()}
+    noted_ids, noted = getattr(request.state, _NOTE, ([], {}))
+    prospect_ids = ([params.pop("prospect_id")] if "prospect_id" in params else []) + noted_ids
+    params |= noted
     ids: dict[str, Any] = {
         "job_id": params.pop("job_id", None),
         "artifact_id": params.pop("artifact_id", None),
-        "prospect_ids": [params.pop("prospect_id")] if "prospect_id" in params else None,
+        "prospect_ids": prospect_ids or None,
         "detail": params or None,
     }
     created = (response.headers.get("location") or "").rstrip("/").rsplit("/", 1)[-1]
@@ -70,8 +82,9 @@ def audited(action: str) -> DependsParam:
 
     It runs when the endpoint returns or raises, before the response is sent (for SSE: once, when
     the stream opens). Ids come from the path (`job_id`, `artifact_id`, `prospect_id`; others go
-    to `detail`) and from a created job's `Location`. The route commits its own changes first; a
-    request whose audit record cannot be written is answered 500, never served unaudited.
+    to `detail`), from what the route noted (`note_for_audit`) and from a created job's `Location`.
+    The route commits its own changes first; a request whose audit record cannot be written is
+    answered 500, never served unaudited.
     Requests refused by authentication (401) are not recorded: they touched no tenant's data.
     """
     if not ACTION.fullmatch(action):

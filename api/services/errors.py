@@ -25,12 +25,16 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """A valid request the resource's current state refuses: for now, or for good. `slug` names the
-    reason for clients that branch on it; `retry_after` (seconds) says when trying again may succeed."""
+    reason for clients that branch on it; `retry_after` (seconds) says when trying again may succeed;
+    `reasons` lists the findings that refuse it (a lead's compliance reasons), for clients to show."""
 
-    def __init__(self, message: str, *, slug: str | None = None, retry_after: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, slug: str | None = None, retry_after: int | None = None, reasons: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.slug = slug
         self.retry_after = retry_after
+        self.reasons = tuple(reasons)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from api.services.errors import Conflict, NotFound
 from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
+from api.services.sender import with_tenant_sender
 from api.services.webhooks import check_webhook_url, dispatch_for_event
 from foundation.schemas.run import RunSummary
 
@@ -39,16 +40,18 @@ async def create_job(
     schedule the `job.created` webhook (in the background, with `database`'s own sessions).
 
     The campaign is stored as the client sent it (unset fields left out), so later readers can tell
-    an explicit choice such as `analytics.conversion_goals` from a default.
+    an explicit choice such as `analytics.conversion_goals` from a default; where it names no sender
+    or opt-out URL, the tenant's sender profile fills them in (`api.services.sender`).
     """
     if request.webhook_url:
         await check_webhook_url(str(request.webhook_url), database.settings, field="body.webhook_url")
+    submitted = request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else None
     job = orm.Job(
         id=new_job_id(),
         tenant_id=tenant_id,
         status="queued",
         goal=request.goal,
-        campaign=request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else None,
+        campaign=await with_tenant_sender(session, tenant_id, submitted, database.settings),
         max_prospects=request.max_prospects,
         webhook_url=str(request.webhook_url) if request.webhook_url else None,
         metadata_=request.metadata,

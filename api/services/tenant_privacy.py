@@ -9,13 +9,14 @@ asks for it, never returned by the API, kept across updates so pseudonyms stay s
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.models.privacy_settings import PrivacySettings
-from privacy.masking import mask_artifact
+from privacy.masking import MaskingRules, mask_artifact, mask_record
 
 _HASH_KEY = "hash_key"
 
@@ -44,9 +45,20 @@ async def set_privacy(session: AsyncSession, tenant_id: str, settings: PrivacySe
     return settings
 
 
+async def _masking(session: AsyncSession, tenant_id: str) -> tuple[MaskingRules, bytes]:
+    """The tenant's masking rules and its pseudonym key."""
+    document = (await _tenant(session, tenant_id)).privacy
+    return _settings(document).masking, bytes.fromhex((document or {}).get(_HASH_KEY) or "")
+
+
 async def masked_download(session: AsyncSession, tenant_id: str, artifact: orm.Artifact) -> bytes:
     """The artifact's content as the tenant's masking rules allow it to leave the service."""
-    document = (await _tenant(session, tenant_id)).privacy
-    rules = _settings(document).masking
-    key = bytes.fromhex((document or {}).get(_HASH_KEY) or "")
+    rules, key = await _masking(session, tenant_id)
     return mask_artifact(artifact.name, artifact.content, rules, key)
+
+
+async def lead_masker(session: AsyncSession, tenant_id: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Masks one lead (a Prospect as JSON) as the tenant's leads downloads show it, for the routes
+    that serve leads one by one (`/api/jobs/{id}/leads`)."""
+    rules, key = await _masking(session, tenant_id)
+    return lambda record: mask_record(record, rules, key)

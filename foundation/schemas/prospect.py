@@ -75,7 +75,9 @@ class Message(BaseModel):
     variant: str = "A"
     template: str | None = None
     facts_used: list[Fact] = Field(default_factory=list)
-    written_by: Literal["llm", "template"] = "template"
+    written_by: Literal["llm", "template", "person"] = Field(
+        default="template", description="llm or template (the copywriter), person (edited in review: `PUT .../draft`)."
+    )
     headers: dict[str, str] = Field(
         default_factory=dict, description="Mail headers to send it with, e.g. List-Unsubscribe (RFC 8058)."
     )

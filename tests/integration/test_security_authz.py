@@ -51,6 +51,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/suppressions/import"): lambda ids: "kind,value\nlogin,someone-else\n",
     ("PUT", "/api/webhooks"): lambda ids: {"url": None},
     ("PUT", "/api/privacy/settings"): lambda ids: {},
+    ("PUT", "/api/sender"): lambda ids: {},
+    ("PUT", "/api/jobs/{job_id}/leads/{prospect_id}/draft"): lambda ids: {"subject": "Hello", "body": "Hi there"},
+    ("POST", "/api/jobs/{job_id}/leads/{prospect_id}/review"): lambda ids: {"decision": "approved"},
+    ("POST", "/api/jobs/{job_id}/leads/approve"): lambda ids: {"prospect_ids": None},
 }
 BAD_CREDENTIALS = {
     "no key": {},
