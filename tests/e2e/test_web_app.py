@@ -9,16 +9,17 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from api.core.config import ApiConfig
-from api.core.database import run_with_database
+from api.core.database import Database, run_with_database
 from api.services.tenants import issue_api_key, revoke_api_key
 from foundation.settings import Settings
 from sandbox import SandboxServer, build_world, open_sandbox
@@ -30,6 +31,7 @@ NAME = '<img src=x onerror="alert(1)">'
 BIO = "<script>alert(1)</script> I maintain things"
 COMPANY = "<b onmouseover=alert(1)>Acme</b>"
 GOAL = "Find Python maintainers active in ML"
+T = TypeVar("T")
 
 
 @contextmanager
@@ -49,9 +51,26 @@ def _settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(_env_file=None, cmo_home=tmp_path / "home", **overrides)
 
 
-def _key(settings: Settings) -> tuple[str, str]:
-    issued = run_with_database(settings, lambda db: issue_api_key(db, f"web-{uuid.uuid4().hex[:8]}"))
+def _db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
+    """A database action from a test driving Playwright, whose sync API keeps an event loop running
+    in this thread (so `asyncio.run` must happen in another)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run_with_database, settings, action).result()
+
+
+def _key(settings: Settings, role: str = "member") -> tuple[str, str]:
+    issued = _db(settings, lambda db: issue_api_key(db, f"web-{uuid.uuid4().hex[:8]}", role))
     return issued.key, issued.key_id
+
+
+@contextmanager
+def _shot_on_failure(page: Any, path: Path) -> Iterator[None]:
+    """A failing step leaves a screenshot of what the browser showed (beside the others)."""
+    try:
+        yield
+    except BaseException:
+        page.screenshot(path=path, full_page=True)
+        raise
 
 
 def _sign_in(page: Any, url: str, key: str) -> None:
@@ -70,105 +89,108 @@ def test_a_person_signs_in_runs_a_goal_watches_the_trace_reviews_and_downloads(t
         live_server(settings, ApiConfig(github_sandbox=xss_sandbox, workers_inline=1)) as url,
         chromium() as browser,
     ):
-        key, _ = _key(settings)
+        key, _ = _key(settings, "admin")  # the sender profile is an admin's setting
         context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
         page = context.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(url)
-        page.get_by_test_id("api-key-input").wait_for()
-        page.screenshot(path=shots / "1-sign-in.png")
-        _sign_in(page, url, key)
+        with _shot_on_failure(page, shots / "failure.png"):
+            page.goto(url)
+            page.get_by_test_id("api-key-input").wait_for()
+            page.screenshot(path=shots / "1-sign-in.png")
+            _sign_in(page, url, key)
 
-        # The key became an httpOnly, SameSite cookie; the page keeps no key anywhere.
-        (cookie,) = context.cookies()
-        assert cookie["name"] == "cmo_session" and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-        assert key not in cookie["value"] and key not in page.url
-        assert page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
+            # The key became an httpOnly, SameSite cookie; the page keeps no key anywhere.
+            (cookie,) = context.cookies()
+            assert cookie["name"] == "cmo_session" and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+            assert key not in cookie["value"] and key not in page.url
+            assert page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
 
-        # A goal: the plan's chips appear, the trace streams; a reload mid-job resumes it.
-        page.get_by_test_id("goal-input").fill(GOAL)
-        page.get_by_test_id("goal-submit").click()
-        page.get_by_test_id("trace-event").first.wait_for()
-        page.reload()
-        page.get_by_test_id("trace-state").filter(has_text="The job ended").wait_for(timeout=120_000)
-        plan = page.get_by_test_id("plan-summary")
-        assert "Python" in plan.inner_text() and "machine learning" in plan.inner_text()
-        stats = page.evaluate("window.cmoTrace")
-        assert stats["ended"] and stats["received"] == stats["lastSeq"] > 20, stats  # every event, from the first, once
-        assert page.get_by_test_id("trace-event").count() > 20
-        page.screenshot(path=shots / "2-chat-and-trace.png", full_page=True)
+            # A goal: the plan's chips appear, the trace streams; a reload mid-job resumes it.
+            page.get_by_test_id("goal-input").fill(GOAL)
+            page.get_by_test_id("goal-submit").click()
+            page.get_by_test_id("trace-event").first.wait_for()
+            page.reload()
+            page.get_by_test_id("trace-state").filter(has_text="The job ended").wait_for(timeout=120_000)
+            plan = page.get_by_test_id("plan-summary")
+            assert "Python" in plan.inner_text() and "machine learning" in plan.inner_text()
+            stats = page.evaluate("window.cmoTrace")
+            assert stats["ended"] and stats["received"] == stats["lastSeq"] > 20, stats  # every event, from the first, once
+            assert page.get_by_test_id("trace-event").count() > 20
+            page.screenshot(path=shots / "2-chat-and-trace.png", full_page=True)
 
-        # Leads: the table fills, sorts and filters; a lead opens its evidence, inert hostile text included.
-        page.get_by_test_id("tab-leads").click()
-        rows = page.get_by_test_id("lead-row")
-        rows.first.wait_for()
-        total = rows.count()
-        assert total > 3
-        page.locator("th[data-key=score]").click()
-        scores = [float(s) for s in page.locator("tr[data-testid=lead-row] td.num:nth-child(5)").all_inner_texts()]
-        assert scores == sorted(scores, reverse=True)
-        page.get_by_test_id("filter-verdict").select_option("needs_review")
-        assert 0 < rows.count() <= total
-        page.screenshot(path=shots / "3-leads.png", full_page=True)
-        rows.first.click()
-        evidence = page.get_by_test_id("lead-evidence")
-        evidence.wait_for()
-        text = evidence.inner_text()
-        assert BIO in text and "Evidence" in text and "Score" in text
-        assert evidence.locator("script, img, b").count() == 0  # profile strings rendered as text
-        login = page.locator("tr.selected").get_attribute("data-prospect")
-        assert login
+            # Leads: the table fills, sorts and filters; a lead opens its evidence, inert hostile text included.
+            page.get_by_test_id("tab-leads").click()
+            rows = page.get_by_test_id("lead-row")
+            rows.first.wait_for()
+            total = rows.count()
+            assert total > 3
+            page.locator("th[data-key=score]").click()
+            scores = [float(s) for s in page.locator("tr[data-testid=lead-row] td.num:nth-child(5)").all_inner_texts()]
+            assert scores == sorted(scores, reverse=True)
+            page.get_by_test_id("filter-verdict").select_option("needs_review")
+            assert 0 < rows.count() <= total
+            page.screenshot(path=shots / "3-leads.png", full_page=True)
+            rows.first.click()
+            evidence = page.get_by_test_id("lead-evidence")
+            evidence.wait_for()
+            text = evidence.inner_text()
+            assert BIO in text and "Evidence" in text and "Score" in text
+            assert evidence.locator("script, img, b").count() == 0  # profile strings rendered as text
+            login = page.locator("tr.selected").get_attribute("data-prospect")
+            assert login
 
-        # Review: an edit re-runs the compliance review (a phone number is flagged), then approval.
-        page.get_by_test_id("draft-subject").fill("A question about your ML work")
-        body = page.get_by_test_id("draft-body").input_value()
-        page.get_by_test_id("draft-body").fill(body + "\nCall me on +1 415 555 0100.")
-        page.get_by_test_id("draft-save").click()
-        page.get_by_test_id("review-status").filter(has_text="ran again").wait_for()
-        assert "personal data" in page.get_by_test_id("flags").inner_text()
-        page.get_by_test_id("draft-body").fill(body)
-        page.get_by_test_id("draft-save").click()
-        page.get_by_test_id("review-status").filter(has_text="ran again").wait_for()
-        page.get_by_test_id("review-reason").fill("checked the evidence by hand")
-        page.get_by_test_id("draft-approve").click()
-        page.get_by_test_id("verdict").filter(has_text="approved").wait_for()
-        assert "checked the evidence by hand" in page.get_by_test_id("decision").inner_text()
-        page.screenshot(path=shots / "4-lead-review.png", full_page=True)
+            # Review: an edit re-runs the compliance review (a phone number is flagged), then approval.
+            page.get_by_test_id("draft-subject").fill("A question about your ML work")
+            body = page.get_by_test_id("draft-body").input_value()
+            page.get_by_test_id("draft-body").fill(body + "\nCall me on +1 415 555 0100.")
+            page.get_by_test_id("draft-save").click()
+            page.get_by_test_id("review-status").filter(has_text="ran again").wait_for()
+            assert "personal data" in page.get_by_test_id("flags").inner_text()
+            page.get_by_test_id("draft-body").fill(body)
+            page.get_by_test_id("draft-save").click()
+            page.get_by_test_id("review-status").filter(has_text="ran again").wait_for()
+            page.get_by_test_id("review-reason").fill("checked the evidence by hand")
+            page.get_by_test_id("draft-approve").click()
+            page.get_by_test_id("verdict").filter(has_text="approved").wait_for()
+            assert "checked the evidence by hand" in page.get_by_test_id("decision").inner_text()
+            page.screenshot(path=shots / "4-lead-review.png", full_page=True)
 
-        # Downloads reflect the decision: the approved lead is in the contactable CSV.
-        page.get_by_test_id("tab-files").click()
-        with page.expect_download() as download:
-            page.get_by_test_id("download-leads_contactable.csv").click()
-        content = Path(download.value.path()).read_text(encoding="utf-8")
-        approved = [row["id"] for row in csv.DictReader(io.StringIO(content))]
-        assert login in approved
-        assert "A question about your ML work" in content
-        page.screenshot(path=shots / "5-files.png")
+            # Downloads reflect the decision: the approved lead is in the contactable CSV.
+            page.get_by_test_id("tab-files").click()
+            with page.expect_download() as download:
+                page.get_by_test_id("download-leads_contactable.csv").click()
+            content = Path(download.value.path()).read_text(encoding="utf-8")
+            approved = [row["id"] for row in csv.DictReader(io.StringIO(content))]
+            assert login in approved
+            assert "A question about your ML work" in content
+            page.screenshot(path=shots / "5-files.png")
 
-        # Job history and settings.
-        page.goto(f"{url}/#/jobs")
-        page.get_by_test_id("job-row").first.wait_for()
-        assert GOAL in page.get_by_test_id("job-row").first.inner_text()
-        page.screenshot(path=shots / "6-jobs.png")
-        page.goto(f"{url}/#/settings")
-        page.get_by_test_id("sender-name").fill("Ada from TechFlow")
-        page.get_by_test_id("sender-postal_address").fill("TechFlow, 1 Main St, Springfield, USA")
-        page.get_by_test_id("sender-unsubscribe_url").fill("https://example.invalid/unsubscribe")
-        page.get_by_test_id("sender-save").click()
-        assert page.locator("form[data-testid=sender-form] .notice.error").inner_text()  # a placeholder link is refused, with why
-        page.get_by_test_id("sender-unsubscribe_url").fill("https://techflow.dev/unsubscribe")
-        page.get_by_test_id("sender-save").click()
-        page.locator("form[data-testid=sender-form] .notice.info").wait_for()
-        csv_file = tmp_path / "suppress.csv"
-        csv_file.write_text("kind,value\nlogin,someone-else\ndomain,example.org\n", encoding="utf-8")
-        page.get_by_test_id("suppression-file").set_input_files(csv_file)
-        page.get_by_test_id("suppression-upload").click()
-        page.get_by_text(re.compile(r"Imported 2 rows")).wait_for()
-        page.screenshot(path=shots / "7-settings.png", full_page=True)
-        page.reload()
-        page.get_by_test_id("sender-name").wait_for()
-        page.wait_for_function("document.querySelector('[data-testid=sender-name]').value !== ''")
-        assert page.get_by_test_id("sender-name").input_value() == "Ada from TechFlow"
+            # Job history and settings.
+            page.goto(f"{url}/#/jobs")
+            page.get_by_test_id("job-row").first.wait_for()
+            assert GOAL in page.get_by_test_id("job-row").first.inner_text()
+            page.screenshot(path=shots / "6-jobs.png")
+            page.goto(f"{url}/#/settings")
+            page.get_by_test_id("sender-name").fill("Ada from TechFlow")
+            page.get_by_test_id("sender-postal_address").fill("TechFlow, 1 Main St, Springfield, USA")
+            page.get_by_test_id("sender-unsubscribe_url").fill("https://example.invalid/unsubscribe")
+            page.get_by_test_id("sender-save").click()
+            assert page.locator(
+                "form[data-testid=sender-form] .notice.error"
+            ).inner_text()  # a placeholder link is refused, with why
+            page.get_by_test_id("sender-unsubscribe_url").fill("https://techflow.dev/unsubscribe")
+            page.get_by_test_id("sender-save").click()
+            page.locator("form[data-testid=sender-form] .notice.info").wait_for()
+            csv_file = tmp_path / "suppress.csv"
+            csv_file.write_text("kind,value\nlogin,someone-else\ndomain,example.org\n", encoding="utf-8")
+            page.get_by_test_id("suppression-file").set_input_files(csv_file)
+            page.get_by_test_id("suppression-upload").click()
+            page.get_by_text(re.compile(r"Imported 2 rows")).wait_for()
+            page.screenshot(path=shots / "7-settings.png", full_page=True)
+            page.reload()
+            page.get_by_test_id("sender-name").wait_for()
+            page.wait_for_function("document.querySelector('[data-testid=sender-name]').value !== ''")
+            assert page.get_by_test_id("sender-name").input_value() == "Ada from TechFlow"
     assert dialogs == []  # no payload ever ran
 
 
@@ -197,9 +219,8 @@ def test_sessions_end_clearly_and_state_changes_need_the_csrf_token(tmp_path: Pa
         page.get_by_test_id("sign-out").click()
         page.get_by_text("You are signed out.").wait_for()
         _sign_in(page, url, key)
-        run_with_database(settings, lambda db: revoke_api_key(db, key_id))
-        page.goto(f"{url}/#/jobs")
-        page.reload()
+        _db(settings, lambda db: revoke_api_key(db, key_id))
+        page.goto(f"{url}/#/jobs")  # the page's next API call is answered 401, with the reason
         page.get_by_test_id("api-key-input").wait_for()
         assert "revoked" in page.locator(".notice").inner_text()
 

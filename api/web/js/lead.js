@@ -46,6 +46,7 @@ export function renderLead(container, jobId, body, { onChange, onClose }) {
   const reason = h("input", { type: "text", maxlength: 1000, placeholder: "Reason (required to reject)", testid: "review-reason", "aria-label": "Reason" });
   const status = h("div", { class: "form-status", testid: "review-status" });
   const flags = (p.compliance?.reasons || []).map((r) => h("li", { class: "flag" }, r));
+  const verdict = review?.decision ?? p.compliance?.verdict;
 
   async function act(method, path, payload, done) {
     replace(status, h("span", { class: "muted" }, "Saving…"));
@@ -66,8 +67,14 @@ export function renderLead(container, jobId, body, { onChange, onClose }) {
         h("h3", {}, "Draft", h("span", { class: "muted small" }, ` · written by ${p.message.written_by}`)),
         h("label", {}, "Subject", subject),
         h("label", {}, "Body", text),
-        h("div", { class: "review-line" }, "Compliance: ", h("span", { class: `verdict v-${p.compliance?.verdict}`, testid: "verdict" }, p.compliance?.verdict ?? "not reviewed"),
-          p.compliance?.lawful_basis ? h("span", { class: "muted small" }, ` · lawful basis: ${p.compliance.lawful_basis}`) : null),
+        h(
+          "div",
+          { class: "review-line" },
+          "Verdict: ",
+          h("span", { class: `verdict v-${verdict}`, testid: "verdict" }, verdict ?? "not reviewed"),
+          review ? h("span", { class: "muted small" }, ` (a person's decision; the rules said ${p.compliance?.verdict ?? "nothing"})`) : null,
+          p.compliance?.lawful_basis ? h("div", { class: "muted small" }, `Lawful basis: ${p.compliance.lawful_basis}`) : null,
+        ),
         flags.length ? h("ul", { class: "flags", testid: "flags" }, flags) : h("p", { class: "muted small" }, "No flags."),
         review
           ? h("p", { class: "muted small", testid: "decision" }, `${review.decision} by a person (key ${review.decided_by}) ${fmtDate(review.decided_at)}${review.reason ? `: ${review.reason}` : ""}${review.edited ? " · draft edited" : ""}`)

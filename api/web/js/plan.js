@@ -13,7 +13,9 @@ function group(label, values, kind) {
 /** Chips for one plan: languages, subject, region, activity window, role, exclusions, lead count. */
 export function planChips(audience, maxProspects, text) {
   const a = audience || {};
-  const subject = [...(a.domains || []).map((d) => d.replaceAll("_", " ")), ...(a.keywords || []), ...(a.topics || [])];
+  // Topics are the planner's expansion of a domain into GitHub tags: shown only when no domain names the subject.
+  const named = [...(a.domains || []).map((d) => d.replaceAll("_", " ")), ...(a.keywords || [])];
+  const subject = named.length ? named : [...(a.topics || [])];
   const regions = [...(a.target_regions || []).map((r) => REGION_NAMES[r] || r), ...(a.target_cities || [])];
   const excluded = [
     ...(a.exclude_companies || []),

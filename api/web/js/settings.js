@@ -54,7 +54,7 @@ function suppressionCard() {
   const file = h("input", { type: "file", accept: ".csv,text/csv", testid: "suppression-file" });
   const form = h(
     "form",
-    { class: "card" },
+    { class: "card form-grid" },
     h("h2", {}, "Suppression list"),
     h("p", { class: "muted small" }, "A CSV with the header ", h("code", {}, "kind,value"), " (kinds: login, email, domain, github_id). People on it are never contacted; all rows are added or none."),
     file,
@@ -73,7 +73,7 @@ function suppressionCard() {
 function webhookCard() {
   const status = h("div", { class: "form-status" });
   const url = h("input", { type: "url", id: "f-webhook", placeholder: "https://hooks.example.com/cmo", testid: "webhook-url" });
-  const form = h("form", { class: "card" }, h("h2", {}, "Webhook"), h("label", { for: "f-webhook" }, "Default webhook URL (job events, signed with X-CMO-Signature)"), url, h("button", { type: "submit", testid: "webhook-save" }, "Save webhook"), status);
+  const form = h("form", { class: "card form-grid" }, h("h2", {}, "Webhook"), h("label", { for: "f-webhook" }, "Default webhook URL (job events, signed with X-CMO-Signature)"), url, h("button", { type: "submit", testid: "webhook-save" }, "Save webhook"), status);
   api("GET", "/api/webhooks")
     .then((settings) => {
       url.value = settings.url ?? "";
