@@ -286,11 +286,24 @@ def _subject_at(reading: Reading, j: int) -> int | None:
     return j if unknown and token.key not in reading.index.not_subjects and token.key.isalnum() else None
 
 
+def _entry_kind(reading: Reading, j: int, known_only: bool) -> str:
+    """What the entry at item j names, as `_read_entry` would take it: a company, else a place or a subject."""
+    if _company_at(reading, j, known_only) is not None:
+        return "company"
+    return "place" if _place_at(reading, j) is not None else "subject"
+
+
 def _read_list(reading: Reading, j: int, mode: str, known_only: bool, subjects: Subjects) -> int:
-    """Read what a trigger names ("excluding Google, Meta and Acme", "anywhere but China or Russia"); the next item."""
+    """Read what a trigger names ("excluding Google, Meta and Acme", "anywhere but China or Russia"); the next item.
+
+    A comma followed by another kind of name ends the list: in "exclude Google/Meta/Microsoft, EU or
+    US" the places after the companies are the target, not more exclusions (SPEC's own example)."""
     while (after := _read_entry(reading, j, mode, known_only, subjects)) is not None:
+        kind = _entry_kind(reading, j, known_only)
         j = after
         if not (_is_separator(reading, j) and _named_at(reading, j + 1, mode, known_only, subjects)):
+            break
+        if reading.tokens[reading.items[j].start].key == "," and _entry_kind(reading, j + 1, known_only) != kind:
             break
         j += 1
     return j

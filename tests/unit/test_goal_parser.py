@@ -346,6 +346,19 @@ def test_places_and_companies_share_one_exclusion_list() -> None:
     assert (audience.exclude_regions, audience.exclude_companies, audience.target_regions) == (["CN", "RU"], ["Google"], [])
 
 
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "Find Python maintainers active in ML, exclude Google/Meta/Microsoft, EU or US",  # SPEC's example
+        "Find Python maintainers active in ML, excluding Google, Meta and Microsoft, EU or US",
+    ],
+)
+def test_places_after_a_comma_end_a_company_exclusion_and_are_the_target(goal: str) -> None:
+    audience = parse(goal).audience
+    assert (audience.target_regions, audience.exclude_regions) == (["EU", "US"], [])
+    assert audience.exclude_companies == ["Google", "Meta", "Microsoft"]
+
+
 def test_a_place_both_targeted_and_excluded_is_excluded() -> None:
     parsed = parse("Go devs in Germany and France, but not Germany")
     assert (parsed.audience.target_regions, parsed.audience.exclude_regions) == (["FR"], ["DE"])
