@@ -23,6 +23,11 @@ _NEW_GOAL = re.compile(r"^\s*(?:new goal|start over|instead)\b[\s:,-]*", re.I)
 _GOAL_VERBS = re.compile(r"^\s*(?:find|search for|look for)\b", re.I)  # not "I want": "I want shorter emails"
 _HELP = re.compile(r"^\s*(?:help|\?+|what can you do\??|what do you understand\??)\s*$", re.I)
 _WHY = re.compile(r"\bwhy\s+(?:is|was|does|did)\s+@?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\b(?P<rest>.*)", re.I | re.S)
+# "why is #3 first?", "why is lead #1 ranked first?", "why is number 2 above 3?": a rank, not a login.
+_WHY_RANK = re.compile(
+    r"\bwhy\s+(?:is|was|does|did)\s+(?:the\s+)?(?:(?:lead|prospect|person|number|no\.?)\s*)?(?:#\s*(?P<hash>\d+)|(?<=number )(?P<n>\d+))\b",
+    re.I,
+)
 _WHO = re.compile(r"\bwho\s+(?:is|was)\s+(?:ranked\s+)?(?P<rest>.*)", re.I | re.S)
 _RANK_WORDS = re.compile(r"\b(?:rank(?:ed)?|first|second|third|top|score[ds]?|high(?:er)?|above|ahead)\b|#\s*\d+", re.I)
 _ORDINALS = {"first": 1, "top": 1, "second": 2, "third": 3}
@@ -82,6 +87,8 @@ def parse_intent(message: str, *, has_goal: bool) -> Intent | None:
         return Intent("goal", text=_NEW_GOAL.sub("", message, count=1).strip() or message)
     if _HELP.match(message):
         return Intent("help")
+    if rank_asked := _WHY_RANK.search(message):
+        return Intent("explain", rank=int(rank_asked.group("hash") or rank_asked.group("n")))
     why = _WHY.search(message)
     if why and _RANK_WORDS.search(why.group("rest")):
         login = why.group("login")

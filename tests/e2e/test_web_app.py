@@ -116,6 +116,10 @@ def test_a_person_signs_in_runs_a_goal_watches_the_trace_reviews_and_downloads(t
             stats = page.evaluate("window.cmoTrace")
             assert stats["ended"] and stats["received"] == stats["lastSeq"] > 20, stats  # every event, from the first, once
             assert page.get_by_test_id("trace-event").count() > 20
+            # A question about the results is answered from their evidence, by the same rules as /api/chat.
+            page.get_by_test_id("goal-input").fill("why is #1 first?")
+            page.get_by_test_id("goal-submit").click()
+            page.locator(".bubble.assistant .bubble-meta", has_text="explain").wait_for()
             page.screenshot(path=shots / "2-chat-and-trace.png", full_page=True)
 
             # Leads: the table fills, sorts and filters; a lead opens its evidence, inert hostile text included.

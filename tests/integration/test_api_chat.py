@@ -238,6 +238,9 @@ def test_refinements_read_by_rules(message: str, audience: dict[str, Any], chang
         ("Why was @ada-lovelace scored so high?", "explain", "ada-lovelace", None),
         ("why is the top one ranked first?", "explain", None, 1),
         ("who is ranked third?", "explain", None, 3),
+        ("why is #3 first?", "explain", None, 3),  # the web app's example: a rank, not a login
+        ("why is lead #1 ranked first?", "explain", None, 1),  # not a person called "lead"
+        ("why is number 2 ranked second?", "explain", None, 2),
         ("what's the status?", "counts", None, None),
         ("new goal: Rust developers in Berlin", "goal", None, None),
         ("help", "help", None, None),
