@@ -95,6 +95,16 @@ def postgres_url(worker_id: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def migrated_postgres_url(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's Postgres schema with the service's migrations applied."""
+    from api.core.migrate import upgrade
+    from foundation.settings import Settings
+
+    upgrade(Settings(cmo_home=tmp_path_factory.mktemp("pg_home"), database_url=postgres_url))
+    return postgres_url
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     """The Redis server (real, never mocked); skipped locally when down, a failure in CI."""
     import redis

@@ -23,7 +23,7 @@ from api.core.database import Database, run_with_database
 from api.services.tenants import issue_api_key, revoke_api_key
 from foundation.settings import Settings
 from sandbox import SandboxServer, build_world, open_sandbox
-from tests.support.browser import chromium, live_server
+from tests.support.browser import chromium, cuttable, live_server
 
 pytestmark = pytest.mark.slow
 
@@ -159,6 +159,14 @@ def test_a_person_signs_in_runs_a_goal_watches_the_trace_reviews_and_downloads(t
             assert "checked the evidence by hand" in page.get_by_test_id("decision").inner_text()
             page.screenshot(path=shots / "4-lead-review.png", full_page=True)
 
+            # Rejecting needs a reason (the API's 422 is shown as words), then the verdict follows.
+            page.locator("tr[data-testid=lead-row]").nth(1).locator("td").first.click()  # beside the open drawer
+            page.get_by_test_id("draft-reject").click()
+            page.get_by_test_id("review-status").locator(".notice.error").wait_for()
+            page.get_by_test_id("review-reason").fill("not a fit for this campaign")
+            page.get_by_test_id("draft-reject").click()
+            page.get_by_test_id("verdict").filter(has_text="rejected").wait_for()
+
             # Downloads reflect the decision: the approved lead is in the contactable CSV.
             page.get_by_test_id("tab-files").click()
             with page.expect_download() as download:
@@ -193,20 +201,39 @@ def test_a_person_signs_in_runs_a_goal_watches_the_trace_reviews_and_downloads(t
             page.screenshot(path=shots / "7-settings.png", full_page=True)
             page.reload()
             page.get_by_test_id("sender-name").wait_for()
-            page.wait_for_function("document.querySelector('[data-testid=sender-name]').value !== ''")
+            page.wait_for_function("() => document.querySelector('[data-testid=sender-name]').value !== ''")
             assert page.get_by_test_id("sender-name").input_value() == "Ada from TechFlow"
     assert dialogs == []  # no payload ever ran
 
 
-def test_sessions_end_clearly_and_state_changes_need_the_csrf_token(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
-    with live_server(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)) as url, chromium() as browser:
+@pytest.fixture(params=["embedded", "postgres+redis"])
+def service_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The embedded mode (SQLite, in-process queue) and the production one (Postgres, Redis streams)."""
+    if request.param == "embedded":
+        return _settings(tmp_path)
+    return _settings(
+        tmp_path,
+        database_url=request.getfixturevalue("migrated_postgres_url"),
+        redis_url=request.getfixturevalue("redis_url"),
+    )
+
+
+def test_sessions_end_clearly_and_state_changes_need_the_csrf_token(service_settings: Settings) -> None:
+    settings = service_settings
+    config = ApiConfig(github_sandbox=open_sandbox, workers_inline=0, jobs_stream=f"cmo:test:web:{uuid.uuid4().hex}")
+    with live_server(settings, config) as url, chromium() as browser:
         key, key_id = _key(settings)
         page = browser.new_page()
         response = page.goto(url)
         assert response is not None
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+        page.get_by_test_id("api-key-input").wait_for()
+        weight = page.evaluate(
+            """performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+                .reduce((sum, e) => sum + (e.decodedBodySize || 0), 0)"""
+        )
+        assert 0 < weight < 300_000, weight  # the first load's assets, uncompressed
         page.get_by_test_id("api-key-input").fill("cmo_sk_not-a-key")
         page.get_by_test_id("sign-in").click()
         page.get_by_text("unknown or revoked API key").wait_for()
@@ -232,7 +259,8 @@ def test_sessions_end_clearly_and_state_changes_need_the_csrf_token(tmp_path: Pa
 def test_the_trace_keeps_up_with_a_1000_lead_job(tmp_path: Path) -> None:
     settings = _settings(tmp_path, sandbox_users=20_000)
     with (
-        live_server(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=1)) as url,
+        live_server(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=1)) as server_url,
+        cuttable(server_url) as (url, network),
         chromium() as browser,
     ):
         key, _ = _key(settings)
@@ -240,14 +268,20 @@ def test_the_trace_keeps_up_with_a_1000_lead_job(tmp_path: Path) -> None:
         _sign_in(page, url, key)
         page.get_by_test_id("goal-input").fill("Top 1000 Python developers active in the last 180 days")
         page.get_by_test_id("goal-submit").click()
+        page.wait_for_function("() => window.cmoTrace && window.cmoTrace.received > 500", timeout=240_000)
+        network.cut()  # the stream drops mid-job; EventSource reconnects by itself with Last-Event-ID
         page.get_by_test_id("trace-state").filter(has_text="The job ended").wait_for(timeout=240_000)
         stats = page.evaluate("window.cmoTrace")
         print(f"trace: {stats}")
-        assert stats["received"] == stats["lastSeq"] > 4000, stats
+        assert stats["received"] == stats["lastSeq"] > 4000, stats  # no event lost or shown twice
+        assert stats["opens"] >= 2, stats  # and the stream really was resumed
         assert stats["lastLagMs"] < 500, stats  # from the last SSE event to its row on screen
         page.get_by_test_id("tab-leads").click()
         page.get_by_test_id("lead-row").nth(999).wait_for()
         started = page.evaluate("performance.now()")
         page.locator("th[data-key=country]").click()  # the page still answers at once with 1,000 rows
         assert page.evaluate("performance.now()") - started < 2000
+        page.get_by_test_id("bulk-approve").click()
+        page.get_by_text(re.compile(r"Approved \d+; skipped")).wait_for(timeout=60_000)
+        assert page.locator("tr[data-testid=lead-row] .v-needs_review").count() == 0
         page.screenshot(path=tmp_path / "1000-leads.png")

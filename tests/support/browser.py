@@ -77,3 +77,69 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+class CuttableProxy:
+    """A TCP proxy in front of a server whose open connections a test can cut at once, as a flaky
+    network does: what the browser then sees is a real dropped connection, not an emulated one."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.lock = threading.Lock()
+        self.open: list[socket.socket] = []
+        self.cuts = 0
+        threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self.lock:
+                self.open += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """Reset every connection open now (new ones are served as before)."""
+        with self.lock:
+            sockets, self.open = self.open, []
+            self.cuts += 1
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+@contextmanager
+def cuttable(url: str) -> Iterator[tuple[str, CuttableProxy]]:
+    """A `CuttableProxy` in front of the server at `url`; yields the proxy's URL and the proxy."""
+    proxy = CuttableProxy(int(url.rsplit(":", 1)[1]))
+    try:
+        yield f"http://127.0.0.1:{proxy.port}", proxy
+    finally:
+        proxy.close()

@@ -38,6 +38,7 @@ function evidenceList(signal) {
 }
 
 export function renderLead(container, jobId, body, { onChange, onClose }) {
+  container.onkeydown = (event) => event.key === "Escape" && onClose();
   const p = body.prospect;
   const review = body.review;
   const base = `/api/jobs/${encodeURIComponent(jobId)}/leads/${encodeURIComponent(p.id)}`;

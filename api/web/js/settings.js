@@ -21,11 +21,10 @@ async function save(status, call, done) {
 
 function senderCard() {
   const status = h("div", { class: "form-status" });
-  const form = h(
-    "form",
-    { class: "card form-grid", testid: "sender-form" },
-    h("h2", {}, "Sender profile"),
-    h("p", { class: "muted small" }, "Every draft carries the sender's postal address and a one-click unsubscribe link (CAN-SPAM, RFC 8058); without them drafts stay in review."),
+  // Disabled until the stored profile is shown, so nothing typed meanwhile is overwritten by it.
+  const fields = h(
+    "fieldset",
+    { class: "form-grid", disabled: true },
     input("name", "Name"),
     input("company", "Company"),
     input("email", "Email", { type: "email" }),
@@ -33,13 +32,23 @@ function senderCard() {
     h("textarea", { name: "postal_address", id: "f-postal_address", rows: 3, maxlength: 500, testid: "sender-postal_address" }),
     input("unsubscribe_url", "Unsubscribe URL", { type: "url", placeholder: "https://example.com/unsubscribe" }),
     h("button", { type: "submit", testid: "sender-save" }, "Save sender profile"),
+  );
+  const form = h(
+    "form",
+    { class: "card form-grid", testid: "sender-form" },
+    h("h2", {}, "Sender profile"),
+    h("p", { class: "muted small" }, "Every draft carries the sender's postal address and a one-click unsubscribe link (CAN-SPAM, RFC 8058); without them drafts stay in review. Changing it needs an admin key."),
+    fields,
     status,
   );
   api("GET", "/api/sender")
     .then((sender) => {
       for (const [key, value] of Object.entries(sender)) if (form.elements[key]) form.elements[key].value = value ?? "";
     })
-    .catch((error) => replace(status, notice(error.detail || String(error))));
+    .catch((error) => replace(status, notice(error.detail || String(error))))
+    .finally(() => {
+      fields.disabled = false;
+    });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = {};
@@ -72,13 +81,16 @@ function suppressionCard() {
 
 function webhookCard() {
   const status = h("div", { class: "form-status" });
-  const url = h("input", { type: "url", id: "f-webhook", placeholder: "https://hooks.example.com/cmo", testid: "webhook-url" });
+  const url = h("input", { type: "url", id: "f-webhook", placeholder: "https://hooks.example.com/cmo", testid: "webhook-url", disabled: true });
   const form = h("form", { class: "card form-grid" }, h("h2", {}, "Webhook"), h("label", { for: "f-webhook" }, "Default webhook URL (job events, signed with X-CMO-Signature)"), url, h("button", { type: "submit", testid: "webhook-save" }, "Save webhook"), status);
   api("GET", "/api/webhooks")
     .then((settings) => {
       url.value = settings.url ?? "";
     })
-    .catch((error) => replace(status, notice(error.detail || String(error))));
+    .catch((error) => replace(status, notice(error.detail || String(error))))
+    .finally(() => {
+      url.disabled = false;
+    });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     save(status, () => api("PUT", "/api/webhooks", { url: url.value.trim() || null }), (r) => (r.url ? "Saved." : "Removed."));

@@ -39,7 +39,7 @@ function short(value, max = 160) {
 }
 
 export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {}) {
-  const stats = { received: 0, rendered: 0, lastSeq: 0, lastLagMs: 0, maxLagMs: 0, ended: false };
+  const stats = { received: 0, rendered: 0, lastSeq: 0, lastLagMs: 0, maxLagMs: 0, opens: 0, ended: false };
   window.cmoTrace = stats;
   const state = h("p", { class: "muted small trace-state", testid: "trace-state" }, "Connecting to the job's event stream…");
   const groupsEl = h("div", { class: "trace" });
@@ -173,7 +173,10 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
   function open() {
     const after = lastSeq ? `?last_event_id=${lastSeq}` : "";
     source = new EventSource(`/api/jobs/${encodeURIComponent(jobId)}/events${after}`);
-    source.onopen = () => replace(state, "Live: events appear as the agents work.");
+    source.onopen = () => {
+      stats.opens += 1; // more than one: the stream was resumed after a drop
+      replace(state, "Live: events appear as the agents work.");
+    };
     source.onerror = () => {
       if (stats.ended) return;
       if (source.readyState === EventSource.CONNECTING) {
