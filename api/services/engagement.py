@@ -2,6 +2,10 @@
 
 The rows it writes are what `api.services.analytics` counts; recording and counting are kept apart
 so the write path (a tracking pixel, a mail hook, a CRM) does not pull in the analytics queries.
+
+An `unsubscribed` event is an opt-out however it reached us (the client's own unsubscribe page, a
+mail provider's feedback, a CRM): it suppresses the person in the same commit, as the one-click link
+does (`forbid_contact`, reason `unsubscribe`), so no later job approves them again.
 """
 
 from __future__ import annotations
@@ -15,10 +19,15 @@ from api.core import orm
 from api.models.analytics import EngagementCreate
 from api.services.errors import NotFound
 from api.services.jobs import get_job
+from api.services.unsubscribe import forbid_contact
+from storage.keyring import tenant_scope
+
+ENGAGEMENT_SOURCE = "engagement_event"
 
 
 async def record_engagement(session: AsyncSession, tenant_id: str, body: EngagementCreate) -> orm.EngagementEvent:
-    """Record an event against a prospect of one of the tenant's jobs (anything else is `NotFound`)."""
+    """Record an event against a prospect of one of the tenant's jobs (anything else is `NotFound`);
+    an `unsubscribed` one also suppresses the person for every later job."""
     await get_job(session, tenant_id, body.job_id)
     prospect = orm.ProspectRow
     known = await session.scalar(
@@ -39,5 +48,8 @@ async def record_engagement(session: AsyncSession, tenant_id: str, body: Engagem
         occurred_at=body.occurred_at or orm.utcnow(),
     )
     session.add(event)
-    await session.commit()
+    with tenant_scope(tenant_id):  # prospect rows rewritten by an opt-out are sealed with the tenant's keys
+        if body.type == "unsubscribed":
+            await forbid_contact(session, tenant_id, body.prospect_id, None, reason="unsubscribe", source=ENGAGEMENT_SOURCE)
+        await session.commit()
     return event

@@ -6,10 +6,13 @@ tenant's stored prospects when the person objects, since the token holds no emai
 
 An objection is permanent and effective at once: in the request's own transaction the person's
 login, GitHub id and email become suppressions of the tenant (reason `objection`) and their stored
-prospects get `privacy_settings.contact_allowed = false`.
+prospects get `privacy_settings.contact_allowed = false` (`forbid_contact`, which an `unsubscribed`
+engagement event reported to `POST /api/events` goes through too, with the reason `unsubscribe`).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import structlog
 from sqlalchemy import select
@@ -40,32 +43,48 @@ async def record_objection(session: AsyncSession, recipient: Recipient, origin: 
     flag only ever goes to false (each repeat is audited, as a request of its own)."""
     tenant_id = recipient.tenant_id
     with tenant_scope(tenant_id):  # rows written here are sealed with the tenant's keys
-        rows = (
-            await session.scalars(
-                select(orm.ProspectRow).where(
-                    orm.ProspectRow.tenant_id == tenant_id, orm.ProspectRow.prospect_id == recipient.prospect_id
-                )
-            )
-        ).all()
-        wanted = {("login", recipient.login)} | ({("github_id", str(recipient.github_id))} if recipient.github_id else set())
-        for row in rows:
-            data = row.data
-            wanted.update(("login", login) for login in data.get("merged_logins") or [])
-            wanted.update((kind, str(data[kind])) for kind in ("github_id", "email") if data.get(kind))  # same names
-            privacy = data.get("privacy_settings") or {}
-            if privacy.get("contact_allowed", True):
-                row.data = {**data, "privacy_settings": {**privacy, "contact_allowed": False}}
-        for kind, value in sorted(wanted):
-            await add_suppression(session, tenant_id, kind, value, reason="objection", source=OBJECTION_SOURCE)
+        identifiers, rows = await forbid_contact(
+            session, tenant_id, recipient.prospect_id, recipient.github_id, reason="objection", source=OBJECTION_SOURCE
+        )
         await record_audit(
             session,
             tenant_id=tenant_id,
             actor="public",
             action="prospect.objection",
             prospect_ids=[recipient.prospect_id],
-            detail={"suppressed_identifiers": len(wanted), "prospect_rows": len(rows)},
+            detail={"suppressed_identifiers": identifiers, "prospect_rows": rows},
             origin=origin,
             outcome=200,
         )
         await session.commit()
-    log.info("objection recorded", tenant=tenant_id, prospect_rows=len(rows), identifiers=len(wanted))
+    log.info("objection recorded", tenant=tenant_id, prospect_rows=rows, identifiers=identifiers)
+
+
+async def forbid_contact(
+    session: AsyncSession,
+    tenant_id: str,
+    prospect_id: str,
+    github_id: int | None,
+    *,
+    reason: Literal["unsubscribe", "objection"],
+    source: str,
+) -> tuple[int, int]:
+    """Suppress every identifier the tenant holds for the person (login, merged logins, GitHub id,
+    email) and set `contact_allowed = false` on their stored prospects, in the caller's transaction
+    (inside its `tenant_scope`). Returns (identifiers suppressed, prospect rows found)."""
+    rows = (
+        await session.scalars(
+            select(orm.ProspectRow).where(orm.ProspectRow.tenant_id == tenant_id, orm.ProspectRow.prospect_id == prospect_id)
+        )
+    ).all()
+    wanted = {("login", prospect_id.removeprefix("gh_"))} | ({("github_id", str(github_id))} if github_id else set())
+    for row in rows:
+        data = row.data
+        wanted.update(("login", login) for login in data.get("merged_logins") or [])
+        wanted.update((kind, str(data[kind])) for kind in ("github_id", "email") if data.get(kind))  # same names
+        privacy = data.get("privacy_settings") or {}
+        if privacy.get("contact_allowed", True):
+            row.data = {**data, "privacy_settings": {**privacy, "contact_allowed": False}}
+    for kind, value in sorted(wanted):
+        await add_suppression(session, tenant_id, kind, value, reason=reason, source=source)
+    return len(wanted), len(rows)

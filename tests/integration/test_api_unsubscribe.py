@@ -76,11 +76,16 @@ def quiet(settings: Settings) -> Iterator[TestClient]:
 
 def run_job(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
     """A sandbox job through the API, to the end; its leads_full.json."""
+    return run_job_with_id(client, headers)[1]
+
+
+def run_job_with_id(client: TestClient, headers: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """A sandbox job through the API, to the end; its id and leads_full.json."""
     job_id = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 5}, headers=headers).json()["id"]
     wait_succeeded(client, headers, job_id, timeout=90)
     items = client.get(f"/api/jobs/{job_id}/artifacts", headers=headers).json()["items"]
     full = next(item for item in items if item["name"] == "leads_full.json")
-    return json.loads(client.get(full["download_url"], headers=headers).content)
+    return job_id, json.loads(client.get(full["download_url"], headers=headers).content)
 
 
 def query(settings: Settings, read: Callable[[Any], Any]) -> Any:
@@ -148,6 +153,31 @@ def test_one_click_unsubscribe_suppresses_at_once_and_for_every_later_job(client
 
     later = run_job(client, headers)
     assert target["id"] not in {lead["id"] for lead in later}, "a job started after the objection never surfaces them"
+
+
+def test_an_unsubscribed_engagement_event_suppresses_like_the_link(client: TestClient, settings: Settings) -> None:
+    """Issue 13's bug: `POST /api/events` stored `unsubscribed` without suppressing, so the next run
+    approved the person again."""
+    tenant_id, headers = new_tenant(settings)
+    job_id, leads = run_job_with_id(client, headers)
+    target = next(lead for lead in leads if lead["email"] and lead["compliance"]["verdict"] == "approved")
+    event = {"job_id": job_id, "prospect_id": target["id"], "type": "unsubscribed"}
+    assert client.post("/api/events", json=event, headers=headers).status_code == 201
+
+    who = {"login": target["username"], "github_id": target["github_id"], "email": target["email"]}
+    for key, value in who.items():
+        assert suppressed(settings, tenant_id, **{key: value}), f"{key} suppressed by the event"
+    rows = select(Suppression.reason, Suppression.source).where(Suppression.tenant_id == tenant_id)
+    assert set(query(settings, lambda s: s.execute(rows)).all()) == {("unsubscribe", "engagement_event")}
+    assert [p["contact_allowed"] for p in stored_privacy(settings, tenant_id, target["id"])] == [False]
+    assert client.post("/api/events", json=event, headers=headers).status_code == 201, "repeating it is harmless"
+    assert suppression_count(settings, tenant_id) == 3 + len(target["merged_logins"])
+    opened = {"job_id": job_id, "prospect_id": next(lead["id"] for lead in leads if lead is not target), "type": "opened"}
+    assert client.post("/api/events", json=opened, headers=headers).status_code == 201
+    assert suppression_count(settings, tenant_id) == 3 + len(target["merged_logins"]), "other events suppress no one"
+
+    later = run_job(client, headers)
+    assert target["id"] not in {lead["id"] for lead in later}, "the next job neither surfaces nor approves them"
 
 
 def test_bad_links_are_one_indistinct_404(quiet: TestClient, settings: Settings) -> None:
