@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from api.core.database import Database
+    from foundation.schemas import Campaign
     from foundation.settings import Settings
 
 T = TypeVar("T")
@@ -49,6 +51,22 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         fail(f"invalid environment setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+
+
+def load_campaign(path: Path) -> Campaign:
+    """A Campaign Configuration JSON file; unreadable or invalid is one red line."""
+    from pydantic import ValidationError
+
+    from foundation.schemas import Campaign
+
+    try:
+        return Campaign.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"cannot read campaign file {path}: {exc.strerror}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        fail(f"invalid campaign file {path}: {where}: {first['msg']}")
 
 
 def service_call(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:

@@ -14,15 +14,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_settings
+from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_campaign, load_settings
 from cli.privacy import register_privacy_commands
 from cli.sandbox import sandbox_app
+from cli.send import register_send_command
 from cli.service import register_service_commands
 from evals.cli import eval_app
 from foundation.limits import MAX_PROSPECTS
 
 if TYPE_CHECKING:
-    from foundation.schemas import Campaign
     from foundation.schemas.run import RunSummary
     from foundation.settings import Settings
     from graph.runner import JobResult
@@ -34,21 +34,6 @@ app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox", help="The offline GitHub sandbox (a local GitHub REST server).")
 app.add_typer(eval_app, name="eval", help="Offline evaluation harness: run suites, report, compare runs.")
-
-
-def _load_campaign(path: Path) -> Campaign:
-    from pydantic import ValidationError
-
-    from foundation.schemas import Campaign
-
-    try:
-        return Campaign.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        fail(f"cannot read campaign file {path}: {exc.strerror}")
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
-        fail(f"invalid campaign file {path}: {where}: {first['msg']}")
 
 
 def _announce(settings: Settings) -> None:
@@ -168,7 +153,7 @@ def run(
     from sandbox import open_sandbox
 
     settings = load_settings()
-    loaded = _load_campaign(campaign) if campaign else None
+    loaded = load_campaign(campaign) if campaign else None
     run_id = new_run_id()
     if not as_json:
         _announce(settings)
@@ -220,3 +205,4 @@ def schema(
 
 register_service_commands(app)
 register_privacy_commands(app)
+register_send_command(app)

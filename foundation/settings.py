@@ -81,6 +81,31 @@ class Settings(BaseSettings):
     )
     cmo_unsubscribe_secret: SecretStr | None = Field(default=None, min_length=16, description="HMAC key of opt-out links.")
 
+    # Sending (tools/mail, `cmo send`): the SMTP relay, DKIM, the RFC 8058 headers, caps and checks.
+    cmo_smtp_url: SecretStr | None = Field(
+        default=None, description="smtp://user:pass@host:port[?starttls=true] or smtps://... (implicit TLS)."
+    )
+    cmo_smtp_ca_file: Path | None = Field(default=None, description="CA bundle to verify the SMTP server with.")
+    cmo_smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="Per-command SMTP timeout.")
+    cmo_dkim_selector: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="DKIM selector.")
+    cmo_dkim_domain: str | None = Field(default=None, description="DKIM signing domain (d=), aligned with the From domain.")
+    cmo_dkim_private_key_file: Path | None = Field(default=None, description="PEM RSA private key of the selector.")
+    cmo_unsubscribe_mailto: str | None = Field(default=None, description="Address for mailto: opt-outs in List-Unsubscribe.")
+    cmo_unsubscribe_one_click: bool = Field(
+        default=False, description="CMO_UNSUBSCRIBE_URL honours RFC 8058 one-click POSTs (our signed links always do)."
+    )
+    cmo_send_daily_cap: int = Field(default=200, ge=0, description="Messages per mailbox in any 24 hours; 0: no cap.")
+    cmo_send_per_hour: int = Field(default=50, ge=0, description="Messages per mailbox in any hour; 0: no cap.")
+    cmo_send_per_domain_per_hour: int = Field(
+        default=10, ge=0, description="Messages per mailbox to one recipient domain in any hour; 0: no cap."
+    )
+    cmo_send_warmup_start: int = Field(
+        default=20, ge=0, description="A new mailbox's first-day allowance, doubling daily up to the cap; 0: no warm-up."
+    )
+    cmo_send_max_bounce_rate: float = Field(default=0.03, gt=0, le=1, description="Bounce rate that pauses a campaign.")
+    cmo_send_bounce_min_sends: int = Field(default=20, ge=1, description="Sends before the bounce rate can pause.")
+    cmo_send_check_mx: bool = Field(default=False, description="Look up the recipient domain's MX before sending.")
+
     # Encryption at rest (storage/keyring.py, privacy/key_providers.py): where the key-encryption key (KEK) wrapping the data keys lives
     cmo_key_provider: str = Field(default="local", pattern="^(local|aws-kms)$", description="local | aws-kms.")
     cmo_kek_file: Path | None = Field(default=None, description="Local KEK file (default $CMO_HOME/keys/kek.json).")

@@ -22,9 +22,9 @@ from api.services.errors import NotFound
 from api.services.jobs import get_job
 from api.services.tenant_privacy import lead_masker
 from foundation.schemas import ComplianceReview, Prospect
+from foundation.schemas.prospect import PERSON_REVIEW
 from tools.scoring import rank_key
 
-PERSON_REVIEW = "person_review"  # the reason code a person's decision adds in the leads files
 Lead = tuple[orm.ProspectRow, LeadReview | None]
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CommitFrequency = Literal["daily", "weekly", "monthly", "rarely", "inactive"]
 Verdict = Literal["approved", "rejected", "needs_review"]
+PERSON_REVIEW = "person_review"  # the reason code a person's decision adds to a review in the leads files
 
 
 class Evidence(BaseModel):
@@ -88,6 +89,11 @@ class ComplianceReview(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     lawful_basis: str | None = None
     rules_checked: list[str] = Field(default_factory=list)
+
+    @property
+    def approved_by_person(self) -> bool:
+        """A person approved this draft (the web app or API review: `api.services.leads.as_decided`)."""
+        return self.verdict == "approved" and any(reason.startswith(f"{PERSON_REVIEW}: approved") for reason in self.reasons)
 
 
 class Prospect(BaseModel):

@@ -1,0 +1,164 @@
+"""`cmo send RUN_DIR`: send a run's approved drafts through `CMO_SMTP_URL` (see tools/mail).
+
+Every attempt is appended to `RUN_DIR/sends.jsonl` (ids, statuses and reasons; never a body or an
+address), and the outbox in `$CMO_HOME` makes a second run send nothing that was sent, bounced or is
+in doubt. Exit codes as everywhere: 0 done, 2 bad input or configuration (one red line), 3 partial
+(a cap, the kill switch, an unreachable server or a message in doubt stopped or held something back:
+run it again later), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, in_tenant, load_campaign, load_settings
+
+if TYPE_CHECKING:
+    from foundation.schemas import Prospect
+    from foundation.settings import Settings
+    from tools.mail.dispatch import SendPlan, SendReport
+    from tools.suppression import SuppressionList
+
+SENDS = "sends.jsonl"
+
+
+def _load_run(run_dir: Path) -> tuple[list[Prospect], str]:
+    """The run's leads (ranked, as written) and its campaign key: summary.json's run id, else the
+    directory's name (a run directory copied elsewhere keeps its run id)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from foundation.artifacts import LEADS_FULL, SUMMARY
+    from foundation.schemas import Prospect
+
+    try:
+        prospects = TypeAdapter(list[Prospect]).validate_json((run_dir / LEADS_FULL).read_bytes())
+    except OSError as exc:
+        fail(f"cannot read {run_dir / LEADS_FULL}: {exc.strerror} (is {run_dir} a run directory?)")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"invalid {run_dir / LEADS_FULL}: {'.'.join(str(x) for x in first['loc'])}: {first['msg']}")
+    try:
+        run_id = json.loads((run_dir / SUMMARY).read_text(encoding="utf-8")).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        run_id = None
+    return prospects, str(run_id or run_dir.resolve().name)
+
+
+def _tenant_list(tenant: str) -> SuppressionList:
+    """The tenant's suppression list (objections, unsubscribes, erasure tombstones) as blind indexes."""
+    from api.services.suppressions import load_suppression_list
+
+    return in_tenant(tenant, lambda session, tenant_id: load_suppression_list(session, tenant_id or ""), encrypted=True)
+
+
+def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: str | None) -> SendPlan:
+    import dns.asyncresolver
+
+    from tools.mail.dispatch import SendConfigError, SendPlan, sender_for
+    from tools.mail.signing import DkimConfigError, DkimSigner
+    from tools.suppression import SuppressionFileError, SuppressionList
+
+    try:
+        sender = sender_for(settings, load_campaign(campaign) if campaign else None)
+        signer = DkimSigner.from_settings(settings)
+        suppression = SuppressionList.load(settings.cmo_suppression_file)
+    except (SendConfigError, DkimConfigError, SuppressionFileError) as exc:
+        fail(str(exc))
+    if tenant is not None:
+        suppression = suppression.merged(_tenant_list(tenant))
+    resolver = dns.asyncresolver.Resolver() if settings.cmo_send_check_mx else None
+    return SendPlan(campaign_key, sender, suppression, signer, resolver)
+
+
+def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
+    """The counts, the reasons, why it stopped; the exit code."""
+    from tools.mail.dispatch import CONFIG_STOPS
+
+    counts = report.counts()
+    if dry_run:
+        line = f"dry run: [bold]{counts['would_send']} would be sent[/]"
+    else:
+        line = f"[bold]{counts['sent']} sent[/], {counts['bounced']} bounced, {counts['rejected']} rejected"
+        line += f", {counts['deferred']} deferred, {counts['in_doubt']} in doubt"
+    line += f", {counts['skipped']} skipped; {report.already_sent} already sent before, {report.not_approved} not approved"
+    console.print(line, highlight=False)
+    for reason, n in sorted(report.skipped().items()):
+        console.print(f"  skipped {n}: {reason}", highlight=False)
+    if counts["in_doubt"]:
+        console.print(
+            "[yellow]in doubt:[/] a send was interrupted after its claim: it is not sent again; look its message_id "
+            f"up in the relay's log ({run_dir / SENDS})",
+            highlight=False,
+        )
+    if report.stopped is not None:
+        code, why = report.stopped
+        console.print(f"[yellow]stopped ({code}):[/] {why}", highlight=False)
+        return EXIT_BAD_INPUT if code in CONFIG_STOPS else EXIT_PARTIAL
+    held_back = counts["deferred"] + counts["in_doubt"] + report.skipped()["check_unavailable"]
+    return EXIT_PARTIAL if held_back else EXIT_OK
+
+
+def send(
+    run_dir: Annotated[Path, typer.Argument(help="A run's out directory (with leads_full.json).", file_okay=False)],
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Send at most N messages.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and build every message; send nothing.")] = False,
+    campaign: Annotated[Path | None, typer.Option("--campaign", help="Campaign JSON whose sender profile sends.")] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Also honour this tenant's suppression list (service database).")
+    ] = None,
+) -> None:
+    """Send RUN_DIR's approved drafts through CMO_SMTP_URL (once each, within the caps)."""
+    from tools.mail.dispatch import send_campaign
+    from tools.mail.outbox import OUTBOX_FILE, Caps, Outbox
+    from tools.mail.smtp import SmtpConfig, SmtpSender
+
+    settings = load_settings()
+    prospects, campaign_key = _load_run(run_dir)
+    smtp = None
+    if not dry_run:
+        if settings.cmo_smtp_url is None:
+            fail("CMO_SMTP_URL is not set (smtp://user:pass@host:587?starttls=true or smtps://...); --dry-run works without it")
+        try:
+            smtp = SmtpConfig.from_url(settings.cmo_smtp_url.get_secret_value())
+        except ValueError as exc:
+            fail(str(exc))
+    plan = _plan(settings, campaign_key, campaign, tenant)
+    outbox = Outbox(settings.home / OUTBOX_FILE, Caps.from_settings(settings))
+    console.print(f"sending campaign {campaign_key} from {plan.sender.email}" + (f" via {smtp}" if smtp else " (dry run)"))
+
+    async def go(log) -> SendReport:
+        transport = (
+            SmtpSender(smtp, ca_file=settings.cmo_smtp_ca_file, timeout=settings.cmo_smtp_timeout_seconds) if smtp else None
+        )
+        try:
+            return await send_campaign(prospects, plan, outbox, transport, limit=limit, on_record=log)
+        finally:
+            if transport is not None:
+                await transport.aclose()
+
+    try:
+        if dry_run:
+            report = asyncio.run(go(lambda record: None))
+        else:
+            with (run_dir / SENDS).open("a", encoding="utf-8") as handle:
+
+                def log(record) -> None:
+                    handle.write(record.model_dump_json(exclude_none=True) + "\n")
+                    handle.flush()
+
+                report = asyncio.run(go(log))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: run `cmo send` again; a message in flight is reported as in doubt")
+        raise typer.Exit(130) from None
+    finally:
+        outbox.close()
+    raise typer.Exit(_print(report, run_dir, dry_run))
+
+
+def register_send_command(app: typer.Typer) -> None:
+    app.command()(send)

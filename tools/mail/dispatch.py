@@ -1,0 +1,247 @@
+"""Send a campaign's approved drafts: every check, the outbox claim, the transport, the record.
+
+For each approved lead, in the run's ranked order, `send_campaign`:
+1. skips what must not be sent, with a reason: contact no longer allowed, suppressed now (the
+   operator's file and, given one, the tenant's list with its objections, unsubscribes and erasure
+   tombstones), no or invalid address, an address that hard-bounced before, a disposable domain, a
+   role account a person did not approve, no mail host (`CMO_SEND_CHECK_MX`), a draft that lost its
+   postal address or opt-out link (`tools.mail.message`);
+2. claims it in the outbox (caps, warm-up, a paused campaign: `tools.mail.outbox`);
+3. sends it and records the outcome; a hard bounce remembers the address and may trip the kill switch.
+
+The run stops early (`SendReport.stopped`) on a mailbox cap, a paused campaign, a mail server that
+cannot be used now or refuses our mailbox, and a message whose fate is unknown. A dry run does 1
+and builds every message, but claims and sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import dns.asyncresolver
+from pydantic import BaseModel, Field
+
+from foundation.schemas import Campaign, Prospect
+from foundation.settings import Settings
+from tools.mail.checks import (
+    CheckUnavailable,
+    Undeliverable,
+    check_mx,
+    deliverable_address,
+    is_disposable,
+    is_role_account,
+)
+from tools.mail.message import DraftRefused, Sender, build_mail
+from tools.mail.outbox import NotClaimed, Outbox, SendKey
+from tools.mail.sender import MailSender, OutgoingMail, PermanentFailure, TransientFailure, UnknownOutcome
+from tools.mail.signing import DkimSigner
+from tools.suppression import SuppressionList
+
+SendStatus = Literal["sent", "bounced", "rejected", "deferred", "in_doubt", "skipped", "would_send"]
+# Stops that are a configuration problem (exit 2 in the CLI), not a limit reached (exit 3).
+CONFIG_STOPS = frozenset({"mailbox_refused"})
+
+
+class SendConfigError(ValueError):
+    """Sending is not configured well enough to start (one line for the user)."""
+
+
+class SendRecord(BaseModel):
+    """One line of sends.jsonl: what one attempt did. Never a body or an address."""
+
+    at: datetime
+    prospect_id: str
+    step: int
+    status: SendStatus
+    reason: str | None = None
+    message_id: str | None = None
+    provider_id: str | None = None
+    detail: str | None = Field(default=None, description="The server's answer or the check's explanation.")
+
+
+@dataclass
+class SendReport:
+    records: list[SendRecord] = field(default_factory=list)
+    already_sent: int = 0
+    not_approved: int = 0
+    stopped: tuple[str, str] | None = None  # (code, explanation)
+
+    def counts(self) -> Counter[str]:
+        return Counter(record.status for record in self.records)
+
+    def skipped(self) -> Counter[str]:
+        return Counter(record.reason or "" for record in self.records if record.status == "skipped")
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What a campaign is sent with."""
+
+    campaign: str
+    sender: Sender
+    suppression: SuppressionList
+    signer: DkimSigner | None = None
+    resolver: dns.asyncresolver.Resolver | None = None  # set: check each domain's MX first
+    step: int = 1
+
+
+def sender_for(settings: Settings, campaign: Campaign | None = None) -> Sender:
+    """The From identity: the campaign's first sender profile, completed from `CMO_SENDER_*`."""
+    profile = campaign.messaging.sender_profiles[0] if campaign and campaign.messaging.sender_profiles else None
+    name = profile.name if profile else settings.cmo_sender_name
+    email = (profile.email if profile else None) or settings.cmo_sender_email
+    postal = (profile.postal_address if profile else None) or settings.cmo_sender_postal_address
+    if not email:
+        raise SendConfigError("no From address: set CMO_SENDER_EMAIL (or the campaign sender profile's email)")
+    if not postal:
+        raise SendConfigError("no postal address (CAN-SPAM): set CMO_SENDER_POSTAL_ADDRESS or the sender profile's")
+    if any(c in name for c in "\r\n"):
+        raise SendConfigError("the sender name contains a line break")
+    try:
+        address = deliverable_address(email)
+        mailto = deliverable_address(settings.cmo_unsubscribe_mailto) if settings.cmo_unsubscribe_mailto else None
+    except Undeliverable as exc:
+        raise SendConfigError(f"sender address: {exc}") from None
+    return Sender(name, address, postal, mailto, settings.cmo_unsubscribe_one_click)
+
+
+async def send_campaign(
+    prospects: Sequence[Prospect],
+    plan: SendPlan,
+    outbox: Outbox,
+    transport: MailSender | None,
+    *,
+    limit: int | None = None,
+    on_record: Callable[[SendRecord], None] = lambda record: None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SendReport:
+    """Send (or, without a transport, dry-run) the approved drafts; see the module docstring."""
+    report = SendReport()
+    attempts = 0
+    mx_cache: dict[str, Undeliverable | None] = {}
+
+    def record(prospect: Prospect, status: SendStatus, reason: str | None = None, **extra: str | None) -> None:
+        entry = SendRecord(at=now(), prospect_id=prospect.id, step=plan.step, status=status, reason=reason, **extra)
+        report.records.append(entry)
+        on_record(entry)
+
+    paused = outbox.paused(plan.campaign)
+    if paused is not None:
+        report.stopped = ("campaign_paused", f"the campaign is paused: {paused}")
+        return report
+    for prospect in prospects:
+        if prospect.compliance is None or prospect.compliance.verdict != "approved":
+            report.not_approved += 1
+            continue
+        key = SendKey(plan.campaign, prospect.id, plan.step)
+        status = outbox.status(key)
+        if status == "pending":
+            record(prospect, "in_doubt", "in_doubt", detail="an earlier attempt was interrupted: not sent again")
+            continue
+        if status not in (None, "deferred"):
+            report.already_sent += 1
+            continue
+        if limit is not None and attempts >= limit:
+            break
+        try:
+            recipient = await _checked_recipient(prospect, plan, outbox, mx_cache)
+            mail = build_mail(
+                prospect, recipient, plan.sender, campaign=plan.campaign, step=plan.step, now=now(), signer=plan.signer
+            )
+        except (Undeliverable, DraftRefused) as exc:
+            record(prospect, "skipped", exc.code, detail=str(exc))
+            continue
+        except CheckUnavailable as exc:
+            record(prospect, "skipped", "check_unavailable", detail=str(exc))
+            continue
+        attempts += 1
+        if transport is None:
+            record(prospect, "would_send", message_id=mail.message_id)
+            continue
+        try:
+            outbox.claim(key, mailbox=plan.sender.email, domain=recipient.rsplit("@", 1)[1], message_id=mail.message_id)
+        except NotClaimed as exc:
+            if exc.stops_run:
+                report.stopped = (exc.code, exc.detail)
+                break
+            record(prospect, "in_doubt" if exc.code == "in_doubt" else "skipped", exc.code, detail=exc.detail)
+            continue
+        stop = await _deliver(mail, key, prospect, plan, outbox, transport, record)
+        if stop is not None:
+            report.stopped = stop
+            break
+    return report
+
+
+async def _checked_recipient(
+    prospect: Prospect, plan: SendPlan, outbox: Outbox, mx_cache: dict[str, Undeliverable | None]
+) -> str:
+    """The address to send to, or `Undeliverable` / `CheckUnavailable` saying why not."""
+    if not prospect.privacy_settings.contact_allowed:
+        raise Undeliverable("contact_not_allowed", "the person may not be contacted (privacy_settings)")
+    if plan.suppression.contains_prospect(prospect):
+        raise Undeliverable("suppressed", "on the suppression list")
+    if not prospect.email:
+        raise Undeliverable("no_email", "no email address")
+    address = deliverable_address(prospect.email)
+    domain = address.rsplit("@", 1)[1]
+    if outbox.has_bounced(address):
+        raise Undeliverable("bounced_before", "this address hard-bounced before")
+    if is_disposable(domain):
+        raise Undeliverable("disposable_domain", f"{domain} is a disposable-address domain")
+    approved_by_person = prospect.compliance is not None and prospect.compliance.approved_by_person
+    if is_role_account(address) and not approved_by_person:
+        raise Undeliverable("role_account", "a role address (info@, sales@, ...): a person must approve the draft")
+    if plan.resolver is not None:
+        if domain not in mx_cache:
+            try:
+                await check_mx(domain, plan.resolver)
+                mx_cache[domain] = None
+            except Undeliverable as exc:
+                mx_cache[domain] = exc
+        refusal = mx_cache[domain]
+        if refusal is not None:
+            raise refusal
+    return address
+
+
+async def _deliver(
+    mail: OutgoingMail,
+    key: SendKey,
+    prospect: Prospect,
+    plan: SendPlan,
+    outbox: Outbox,
+    transport: MailSender,
+    record: Callable[..., None],
+) -> tuple[str, str] | None:
+    """Send one claimed message and record its outcome; a reason to stop the run, or None."""
+    ids = {"message_id": mail.message_id}
+    try:
+        provider_id = await transport.send(mail)
+    except UnknownOutcome as exc:  # the claim stays `pending`: never sent again blindly
+        record(prospect, "in_doubt", "connection_lost", detail=str(exc), **ids)
+        return ("connection_lost", f"the outcome of {mail.message_id} is unknown: {exc.detail}")
+    except PermanentFailure as exc:
+        if exc.scope == "mailbox":
+            outbox.finish(key, "deferred", detail=str(exc))
+            record(prospect, "deferred", "mailbox_refused", detail=str(exc), **ids)
+            return ("mailbox_refused", f"the mail server refused our mailbox: {exc}")
+        outbox.finish(key, "bounced" if exc.bounce else "rejected", detail=str(exc))
+        record(prospect, "bounced" if exc.bounce else "rejected", f"smtp_{exc.code}", detail=exc.detail, **ids)
+        if exc.bounce:
+            outbox.record_bounce(mail.recipient)
+            paused = outbox.pause_if_bouncing(plan.campaign)
+            if paused is not None:
+                return ("campaign_paused", f"kill switch: {paused}")
+        return None
+    except TransientFailure as exc:
+        outbox.finish(key, "deferred", detail=str(exc))
+        record(prospect, "deferred", f"smtp_{exc.code}" if exc.code else "unreachable", detail=exc.detail, **ids)
+        return ("server_unavailable", str(exc)) if exc.scope == "mailbox" else None
+    outbox.finish(key, "sent", provider_id=provider_id)
+    record(prospect, "sent", message_id=mail.message_id, provider_id=provider_id)
+    return None

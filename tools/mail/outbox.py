@@ -1,0 +1,240 @@
+"""The outbox: each (campaign, prospect, step) is sent at most once, within the mailbox's caps.
+
+One SQLite file, `$CMO_HOME/outbox.sqlite`, shared by every `cmo send` of this machine: caps and
+warm-up are facts about a mailbox (a From address) across all its campaigns, and keeping them in the
+same database as the claims lets one `BEGIN IMMEDIATE` transaction check the caps and claim the
+message, so two concurrent senders can neither send one message twice nor overrun a cap together.
+(Kept outside the run directory for that reason; the run directory gets `sends.jsonl`, the record
+of what this run's sends did.)
+
+Exactly once, and what happens on a crash:
+1. `claim` writes the row as `pending` and commits, *before* the SMTP call;
+2. `finish` records the outcome: `sent`, `bounced` (5xx for the recipient), `rejected` (5xx for the
+   message) or `deferred` (nothing delivered: a 4xx or a connection that failed before the hand-over);
+   only `deferred` rows may be claimed again, with the same Message-ID.
+3. A process killed between 1 and 2 leaves `pending`: the message may or may not have left. It is
+   never re-sent blindly; every later run reports it as `in_doubt` (at most once rather than at
+   least once: a recipient who gets nothing can be written to again, one who gets the same cold
+   email twice cannot be un-annoyed). Its stable Message-ID lets the operator look it up in the
+   relay's logs.
+
+Caps (0 turns one off): per mailbox `daily` messages in any 24 hours and `per_hour` in any hour;
+`per_domain_per_hour` messages from one mailbox to one recipient domain in any hour (large providers
+throttle senders that burst at them); and a warm-up for a new mailbox: `warmup_start` messages on the
+day of its first send here, doubling every day until the daily cap (20, 40, 80, 160, ...).
+
+Kill switch: once a campaign has `bounce_min_sends` finished sends, a bounce rate above
+`max_bounce_rate` pauses it for good (recorded here; `cmo send` refuses a paused campaign).
+Hard-bounced addresses are remembered (as a SHA-256 of the address, enough to recognise it, not to
+list it) and never sent to again from this machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from foundation.settings import Settings
+
+OUTBOX_FILE = "outbox.sqlite"
+HOUR, DAY = 3600.0, 86400.0
+Status = Literal["pending", "sent", "bounced", "rejected", "deferred"]
+Outcome = Literal["sent", "bounced", "rejected", "deferred"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sends (
+    campaign TEXT NOT NULL,
+    prospect_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    mailbox TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'bounced', 'rejected', 'deferred')),
+    detail TEXT,
+    provider_id TEXT,
+    claimed_at REAL NOT NULL,
+    finished_at REAL,
+    PRIMARY KEY (campaign, prospect_id, step)
+);
+CREATE INDEX IF NOT EXISTS sends_mailbox_time ON sends (mailbox, claimed_at);
+CREATE TABLE IF NOT EXISTS mailboxes (mailbox TEXT PRIMARY KEY, first_send_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bounced (address_sha256 TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS paused (campaign TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class SendKey:
+    campaign: str
+    prospect_id: str
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class Caps:
+    daily: int = 200
+    per_hour: int = 50
+    per_domain_per_hour: int = 10
+    warmup_start: int = 20
+    max_bounce_rate: float = 0.03
+    bounce_min_sends: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Caps:
+        return cls(
+            daily=settings.cmo_send_daily_cap,
+            per_hour=settings.cmo_send_per_hour,
+            per_domain_per_hour=settings.cmo_send_per_domain_per_hour,
+            warmup_start=settings.cmo_send_warmup_start,
+            max_bounce_rate=settings.cmo_send_max_bounce_rate,
+            bounce_min_sends=settings.cmo_send_bounce_min_sends,
+        )
+
+
+class NotClaimed(Exception):
+    """The message cannot be claimed now; `code` says why (sends.jsonl's reason), `stops_run` whether
+    no other message of the run can be claimed either (a mailbox cap, a paused campaign)."""
+
+    def __init__(self, code: str, detail: str, *, stops_run: bool) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.stops_run = stops_run
+
+
+def address_digest(address: str) -> str:
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+class Outbox:
+    """The outbox file; `clock` (seconds since the epoch) is for tests of windows and warm-up."""
+
+    def __init__(self, path: Path, caps: Caps, *, clock: Callable[[], float] = time.time) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.caps = caps
+        self._clock = clock
+        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a claim must be on disk before the SMTP call
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def status(self, key: SendKey) -> Status | None:
+        row = self._db.execute(
+            "SELECT status FROM sends WHERE campaign = ? AND prospect_id = ? AND step = ?",
+            (key.campaign, key.prospect_id, key.step),
+        ).fetchone()
+        return row[0] if row else None
+
+    def paused(self, campaign: str) -> str | None:
+        row = self._db.execute("SELECT reason FROM paused WHERE campaign = ?", (campaign,)).fetchone()
+        return row[0] if row else None
+
+    def claim(self, key: SendKey, *, mailbox: str, domain: str, message_id: str) -> None:
+        """Mark the message `pending` if the caps allow; `NotClaimed` otherwise."""
+        now = self._clock()
+        with self._write() as db:
+            reason = self.paused(key.campaign)
+            if reason is not None:
+                raise NotClaimed("campaign_paused", f"the campaign is paused: {reason}", stops_run=True)
+            status = self.status(key)
+            if status not in (None, "deferred"):
+                raise NotClaimed("in_doubt" if status == "pending" else "already_sent", f"already {status}", stops_run=False)
+            self._check_caps(db, mailbox, domain, now)
+            db.execute(
+                "INSERT INTO sends (campaign, prospect_id, step, mailbox, domain, message_id, status, claimed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (campaign, prospect_id, step) DO UPDATE SET "
+                "status = 'pending', mailbox = excluded.mailbox, domain = excluded.domain, claimed_at = excluded.claimed_at, "
+                "detail = NULL, finished_at = NULL",
+                (key.campaign, key.prospect_id, key.step, mailbox, domain, message_id, now),
+            )
+            db.execute("INSERT OR IGNORE INTO mailboxes (mailbox, first_send_at) VALUES (?, ?)", (mailbox, now))
+
+    def _check_caps(self, db: sqlite3.Connection, mailbox: str, domain: str, now: float) -> None:
+        def count(since: float, *, to_domain: bool = False) -> int:
+            query = "SELECT count(*) FROM sends WHERE mailbox = ? AND claimed_at > ?"
+            args: tuple[object, ...] = (mailbox, since)
+            if to_domain:
+                query, args = query + " AND domain = ?", (*args, domain)
+            return int(db.execute(query, args).fetchone()[0])
+
+        daily = self.daily_allowance(mailbox, now)
+        if daily is not None and count(now - DAY) >= daily:
+            raise NotClaimed("daily_cap", f"{mailbox} has sent its {daily} messages of the last 24 hours", stops_run=True)
+        if self.caps.per_hour and count(now - HOUR) >= self.caps.per_hour:
+            raise NotClaimed(
+                "hourly_cap", f"{mailbox} has sent its {self.caps.per_hour} messages of the last hour", stops_run=True
+            )
+        if self.caps.per_domain_per_hour and count(now - HOUR, to_domain=True) >= self.caps.per_domain_per_hour:
+            raise NotClaimed(
+                "domain_throttled",
+                f"{self.caps.per_domain_per_hour} messages to {domain} in the last hour",
+                stops_run=False,
+            )
+
+    def daily_allowance(self, mailbox: str, now: float | None = None) -> int | None:
+        """Messages the mailbox may send in 24 hours today: the cap, or less while it warms up (None: no limit)."""
+        now = self._clock() if now is None else now
+        cap = self.caps.daily or None
+        if not self.caps.warmup_start:
+            return cap
+        row = self._db.execute("SELECT first_send_at FROM mailboxes WHERE mailbox = ?", (mailbox,)).fetchone()
+        day = int((now - row[0]) // DAY) if row else 0
+        warm = self.caps.warmup_start * 2 ** min(day, 30)
+        return warm if cap is None else min(cap, warm)
+
+    def finish(self, key: SendKey, outcome: Outcome, *, detail: str | None = None, provider_id: str | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE sends SET status = ?, detail = ?, provider_id = ?, finished_at = ? "
+                "WHERE campaign = ? AND prospect_id = ? AND step = ?",
+                (outcome, detail, provider_id, self._clock(), key.campaign, key.prospect_id, key.step),
+            )
+
+    def record_bounce(self, address: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO bounced (address_sha256, at) VALUES (?, ?)", (address_digest(address), self._clock())
+            )
+
+    def has_bounced(self, address: str) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM bounced WHERE address_sha256 = ?", (address_digest(address),)).fetchone() is not None
+        )
+
+    def bounce_rate(self, campaign: str) -> tuple[int, int]:
+        """(bounced, finished sends) of the campaign: sent, bounced or rejected."""
+        row = self._db.execute(
+            "SELECT sum(status = 'bounced'), count(*) FROM sends WHERE campaign = ? AND status IN ('sent', 'bounced', 'rejected')",
+            (campaign,),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1])
+
+    def pause_if_bouncing(self, campaign: str) -> str | None:
+        """Pause the campaign when its bounce rate is over the limit; the reason, or None."""
+        bounced, total = self.bounce_rate(campaign)
+        if total < self.caps.bounce_min_sends or bounced / total <= self.caps.max_bounce_rate:
+            return None
+        reason = f"bounce rate {bounced}/{total} = {bounced / total:.1%} is above {self.caps.max_bounce_rate:.1%}"
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO paused (campaign, reason, at) VALUES (?, ?, ?)", (campaign, reason, self._clock()))
+        return self.paused(campaign)
