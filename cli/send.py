@@ -99,7 +99,8 @@ def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
         code, why = report.stopped
         console.print(f"[yellow]stopped ({code}):[/] {why}", highlight=False)
         return EXIT_BAD_INPUT if code in CONFIG_STOPS else EXIT_PARTIAL
-    held_back = counts["deferred"] + counts["in_doubt"] + report.skipped()["check_unavailable"]
+    retry_later = report.skipped()["check_unavailable"] + report.skipped()["domain_throttled"]
+    held_back = counts["deferred"] + counts["in_doubt"] + retry_later
     return EXIT_PARTIAL if held_back else EXIT_OK
 
 

@@ -33,6 +33,9 @@ from tools.mail.sender import OutgoingMail
 from tools.mail.signing import DkimSigner
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+# RFC 5322's hard limit instead of the 78-character folding: the email package would fold a long
+# opt-out URL into RFC 2047 encoded words, which no mail client reads back as a URL.
+_POLICY = SMTP.clone(max_line_length=998)
 
 
 class DraftRefused(ValueError):
@@ -102,7 +105,7 @@ def build_mail(
         raise DraftRefused("postal_address_missing_from_body", "the body does not contain the sender's postal address")
 
     mid = message_id(campaign, prospect.id, step, sender.domain)
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = Address(display_name=sender.name, addr_spec=sender.email)
     msg["To"] = recipient
     msg["Subject"] = draft.subject
@@ -113,7 +116,7 @@ def build_mail(
         unsubscribe += f", <mailto:{sender.unsubscribe_mailto}?subject={quote(f'unsubscribe {prospect.id}')}>"
     msg["List-Unsubscribe"] = unsubscribe
     msg["List-Unsubscribe-Post"] = ONE_CLICK
-    msg.set_content(draft.body, subtype="plain", charset="utf-8")
+    msg.set_content(draft.body, subtype="plain", charset="utf-8", cte="quoted-printable")  # 7-bit clean: no 8BITMIME needed
     data = msg.as_bytes()
     if signer is not None:
         data = signer.sign(data)
