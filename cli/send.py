@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from foundation.schemas import Prospect
     from foundation.settings import Settings
     from tools.mail.dispatch import SendPlan, SendReport
+    from tools.mail.outbox import Outbox
     from tools.suppression import SuppressionList
 
 SENDS = "sends.jsonl"
@@ -75,6 +76,17 @@ def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: 
     return SendPlan(campaign_key, sender, suppression, signer, resolver)
 
 
+def _resolve(outbox: Outbox, campaign_key: str, delivered: list[str], not_delivered: list[str]) -> None:
+    """Settle in-doubt messages as the operator found them in the relay's log, before sending."""
+    resolutions: list[tuple[Literal["sent", "deferred"], list[str]]] = [("sent", delivered), ("deferred", not_delivered)]
+    for outcome, message_ids in resolutions:
+        for message_id in message_ids:
+            if not outbox.resolve(campaign_key, message_id, outcome):
+                outbox.close()
+                fail(f"campaign {campaign_key} has no message in doubt with the Message-ID {message_id}")
+            console.print(f"{message_id}: recorded as {'delivered' if outcome == 'sent' else 'not delivered (sent again)'}")
+
+
 def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
     """The counts, the reasons, why it stopped; the exit code."""
     from tools.mail.dispatch import CONFIG_STOPS
@@ -92,7 +104,7 @@ def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
     if counts["in_doubt"]:
         console.print(
             "[yellow]in doubt:[/] a send was interrupted after its claim: it is not sent again; look its message_id "
-            f"up in the relay's log ({run_dir / SENDS})",
+            f"({run_dir / SENDS}) up in the relay's log, then run again with --delivered or --not-delivered MESSAGE_ID",
             highlight=False,
         )
     if report.stopped is not None:
@@ -112,6 +124,12 @@ def send(
     tenant: Annotated[
         str | None, typer.Option("--tenant", help="Also honour this tenant's suppression list (service database).")
     ] = None,
+    delivered: Annotated[
+        list[str] | None, typer.Option("--delivered", help="An in-doubt MESSAGE_ID the relay's log shows delivered.")
+    ] = None,
+    not_delivered: Annotated[
+        list[str] | None, typer.Option("--not-delivered", help="An in-doubt MESSAGE_ID the relay never took: send it again.")
+    ] = None,
 ) -> None:
     """Send RUN_DIR's approved drafts through CMO_SMTP_URL (once each, within the caps)."""
     from tools.mail.dispatch import send_campaign
@@ -130,6 +148,7 @@ def send(
             fail(str(exc))
     plan = _plan(settings, campaign_key, campaign, tenant)
     outbox = Outbox(settings.home / OUTBOX_FILE, Caps.from_settings(settings))
+    _resolve(outbox, campaign_key, delivered or [], not_delivered or [])
     console.print(f"sending campaign {campaign_key} from {plan.sender.email}" + (f" via {smtp}" if smtp else " (dry run)"))
 
     async def go(log) -> SendReport:

@@ -308,13 +308,22 @@ def test_no_duplicate_after_the_sender_is_killed(tmp_path: Path, env: dict[str, 
         ("gh_k5", "sent"),
     ]
 
+    in_doubt = sends(run_dir)[2]["message_id"]
+    assert in_doubt == mailbox.to("k2@example-devs.org")[0].message["Message-ID"], "found in the relay's log by its id"
+    unknown = send(run_dir, "--delivered", "<nope@acme-devtools.io>")
+    assert unknown.exit_code == 2 and "no message in doubt" in unknown.output
+    settled = send(run_dir, "--delivered", in_doubt)
+    assert settled.exit_code == 0 and "0 in doubt" in settled.output and "6 already sent" in settled.output, settled.output
+    assert len(mailbox.received) == 6
+
 
 def test_without_smtp_url_only_a_dry_run(tmp_path: Path, env: dict[str, str]) -> None:
-    run_dir = write_run(tmp_path / "run", [lead("grace"), lead("team", email="info@example-devs.org")])
+    run_dir = write_run(tmp_path / "run", [lead("grace"), lead("team", email="info@example-devs.org"), lead("linus")])
     refused = send(run_dir)
     assert refused.exit_code == 2 and "CMO_SMTP_URL is not set" in refused.output
     dry = send(run_dir, "--dry-run")
-    assert dry.exit_code == 0 and "1 would be sent" in dry.output and "role_account" in dry.output, dry.output
+    assert dry.exit_code == 0 and "2 would be sent" in dry.output and "role_account" in dry.output, dry.output
+    assert "1 would be sent" in send(run_dir, "--dry-run", "--limit", "1").output
     assert not (run_dir / "sends.jsonl").exists()
     assert send(tmp_path / "nowhere", "--dry-run").exit_code == 2
 

@@ -140,7 +140,8 @@ async def send_campaign(
         key = SendKey(plan.campaign, prospect.id, plan.step)
         status = outbox.status(key)
         if status == "pending":
-            record(prospect, "in_doubt", "in_doubt", detail="an earlier attempt was interrupted: not sent again")
+            detail = "an earlier attempt was interrupted: not sent again"
+            record(prospect, "in_doubt", "in_doubt", message_id=outbox.message_id(key), detail=detail)
             continue
         if status not in (None, "deferred"):
             report.already_sent += 1
@@ -158,8 +159,8 @@ async def send_campaign(
         except CheckUnavailable as exc:
             record(prospect, "skipped", "check_unavailable", detail=str(exc))
             continue
-        attempts += 1
         if transport is None:
+            attempts += 1
             record(prospect, "would_send", message_id=mail.message_id)
             continue
         try:
@@ -170,6 +171,7 @@ async def send_campaign(
                 break
             record(prospect, "in_doubt" if exc.code == "in_doubt" else "skipped", exc.code, detail=exc.detail)
             continue
+        attempts += 1
         stop = await _deliver(mail, key, prospect, plan, outbox, transport, record)
         if stop is not None:
             report.stopped = stop

@@ -16,7 +16,7 @@ Exactly once, and what happens on a crash:
    never re-sent blindly; every later run reports it as `in_doubt` (at most once rather than at
    least once: a recipient who gets nothing can be written to again, one who gets the same cold
    email twice cannot be un-annoyed). Its stable Message-ID lets the operator look it up in the
-   relay's logs.
+   relay's logs and `resolve` it: delivered (`sent`) or not (`deferred`: sent again, same id).
 
 Caps (0 turns one off): per mailbox `daily` messages in any 24 hours and `per_hour` in any hour;
 `per_domain_per_hour` messages from one mailbox to one recipient domain in any hour (large providers
@@ -145,6 +145,14 @@ class Outbox:
         ).fetchone()
         return row[0] if row else None
 
+    def message_id(self, key: SendKey) -> str | None:
+        """The Message-ID the claimed message was (or is being) sent with."""
+        row = self._db.execute(
+            "SELECT message_id FROM sends WHERE campaign = ? AND prospect_id = ? AND step = ?",
+            (key.campaign, key.prospect_id, key.step),
+        ).fetchone()
+        return row[0] if row else None
+
     def paused(self, campaign: str) -> str | None:
         row = self._db.execute("SELECT reason FROM paused WHERE campaign = ?", (campaign,)).fetchone()
         return row[0] if row else None
@@ -209,6 +217,17 @@ class Outbox:
                 "WHERE campaign = ? AND prospect_id = ? AND step = ?",
                 (outcome, detail, provider_id, self._clock(), key.campaign, key.prospect_id, key.step),
             )
+
+    def resolve(self, campaign: str, message_id: str, outcome: Literal["sent", "deferred"]) -> bool:
+        """Settle an in-doubt (`pending`) message of the campaign by its Message-ID, as the operator
+        found it in the relay's log; False when the campaign has no such message in doubt."""
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE sends SET status = ?, detail = 'resolved by the operator', finished_at = ? "
+                "WHERE campaign = ? AND message_id = ? AND status = 'pending'",
+                (outcome, self._clock(), campaign, message_id),
+            ).rowcount
+        return changed == 1
 
     def record_bounce(self, address: str) -> None:
         with self._write() as db:
