@@ -144,8 +144,31 @@ def test_implicit_tls(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.M
         assert result.exit_code == 0, result.output
         monkeypatch.delenv("CMO_SMTP_CA_FILE")
         untrusted = send(write_run(tmp_path / "run2", [lead("linus")], run_id="cmo_other"))
-    assert untrusted.exit_code == 3 and "certificate verify failed" in untrusted.output.replace("\n", " ")
+    assert untrusted.exit_code == 2 and "certificate is not trusted" in untrusted.output.replace("\n", " ")
     assert [m.recipients for m in mailbox.received] == [["grace@example-devs.org"]]
+
+
+def test_what_only_the_operator_can_fix_stops_with_exit_2(
+    tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tls, cert = self_signed(tmp_path)
+    monkeypatch.setenv("CMO_SMTP_CA_FILE", str(cert))
+    run_dir = write_run(tmp_path / "run", [lead("grace"), lead("linus")])
+    mailbox = Mailbox()
+    with smtp_server(mailbox, tls=tls, login=True) as port:
+        monkeypatch.setenv("CMO_SMTP_URL", f"smtp://mailer:wrong@127.0.0.1:{port}?starttls=true")
+        wrong = send(run_dir)
+        assert wrong.exit_code == 2 and "mailbox_refused" in wrong.output and "535" in wrong.output, wrong.output
+        monkeypatch.setenv("CMO_SMTP_URL", f"smtp://mailer:s3cret%20pass@127.0.0.1:{port}?starttls=true")
+        assert send(run_dir).exit_code == 0, "nothing was delivered: the next run sends both"
+    with smtp_server(mailbox) as port:
+        use_smtp(monkeypatch, port, starttls="true")
+        no_tls = send(write_run(tmp_path / "run2", [lead("ada")], run_id="cmo_2"))
+        assert no_tls.exit_code == 2 and "STARTTLS" in no_tls.output, no_tls.output
+    use_smtp(monkeypatch, port)  # the server is gone: nothing listens there any more
+    down = send(write_run(tmp_path / "run3", [lead("ada")], run_id="cmo_3"))
+    assert down.exit_code == 3 and "server_unavailable" in down.output, down.output
+    assert sorted(r for m in mailbox.received for r in m.recipients) == ["grace@example-devs.org", "linus@example-devs.org"]
 
 
 def test_caps_and_warm_up_are_honoured(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

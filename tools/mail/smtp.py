@@ -90,6 +90,9 @@ class SmtpSender:
         self._client: aiosmtplib.SMTP | None = None
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        """A connected (and logged-in) client. What only the operator can fix (a certificate we do not
+        trust, STARTTLS or AUTH required but not offered, credentials refused) is permanent for the
+        mailbox; a server that cannot be reached now is transient."""
         c = self.config
         client = aiosmtplib.SMTP(
             hostname=c.host,
@@ -103,14 +106,15 @@ class SmtpSender:
             await client.connect()
             if c.username is not None:
                 await client.login(c.username, c.password or "")
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            client.close()
-            raise _refusal(exc, "mailbox") from exc
-        except aiosmtplib.SMTPResponseException as exc:
+        except aiosmtplib.SMTPResponseException as exc:  # a refusal at the greeting, STARTTLS or AUTH
             client.close()
             raise _refusal(exc, "mailbox") from exc
         except (*_BROKEN, aiosmtplib.SMTPException, ssl.SSLError) as exc:
             client.close()
+            if _untrusted(exc):
+                raise PermanentFailure(f"{c}: the server's certificate is not trusted ({exc}); see CMO_SMTP_CA_FILE") from exc
+            if not isinstance(exc, _BROKEN):  # STARTTLS or AUTH not offered: the URL asks for what the server lacks
+                raise PermanentFailure(f"{c}: {exc}") from exc
             raise TransientFailure(f"cannot reach {c}: {exc}") from exc
         return client
 
@@ -173,6 +177,16 @@ class SmtpSender:
             except (*_BROKEN, aiosmtplib.SMTPException):
                 pass
         self._drop()
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """Whether a certificate check failed somewhere down the exception's causes."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class _StaleConnection(Exception):
