@@ -181,4 +181,8 @@ def send(
 
 
 def register_send_command(app: typer.Typer) -> None:
+    """`cmo send` and `cmo inbox`."""
+    from cli.inbox import inbox_app
+
     app.command()(send)
+    app.add_typer(inbox_app, name="inbox")

@@ -103,7 +103,8 @@ class Settings(BaseSettings):
         default=20, ge=0, description="A new mailbox's first-day allowance, doubling daily up to the cap; 0: no warm-up."
     )
     cmo_send_max_bounce_rate: float = Field(default=0.03, gt=0, le=1, description="Bounce rate that pauses a campaign.")
-    cmo_send_bounce_min_sends: int = Field(default=20, ge=1, description="Sends before the bounce rate can pause.")
+    cmo_send_max_complaint_rate: float = Field(default=0.001, gt=0, le=1, description="Complaint rate that pauses a campaign.")
+    cmo_send_rate_min_sends: int = Field(default=20, ge=1, description="Sends before the bounce or complaint rate can pause.")
     cmo_send_check_mx: bool = Field(default=False, description="Look up the recipient domain's MX before sending.")
 
     # Encryption at rest (storage/keyring.py, privacy/key_providers.py): where the key-encryption key (KEK) wrapping the data keys lives

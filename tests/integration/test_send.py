@@ -262,7 +262,7 @@ def test_people_who_must_not_be_mailed_never_are(tmp_path: Path, env: dict[str, 
 
 
 def test_the_kill_switch_pauses_a_bouncing_campaign(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CMO_SEND_BOUNCE_MIN_SENDS", "5")
+    monkeypatch.setenv("CMO_SEND_RATE_MIN_SENDS", "5")
     leads = [lead(f"p{n}", email=f"p{n}@example-devs.org") for n in range(12)]
     mailbox = Mailbox(refuse={f"p{n}@example-devs.org": "550 5.1.1 unknown user" for n in range(0, 12, 2)})
     run_dir = write_run(tmp_path / "run", leads)

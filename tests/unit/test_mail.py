@@ -178,16 +178,16 @@ def test_caps_and_the_warm_up_schedule(tmp_path: Path) -> None:
 
 
 def test_the_kill_switch_pauses_a_bouncing_campaign_for_good(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "o.sqlite", Caps(daily=0, per_hour=0, per_domain_per_hour=0, warmup_start=0, bounce_min_sends=10))
+    outbox = Outbox(tmp_path / "o.sqlite", Caps(daily=0, per_hour=0, per_domain_per_hour=0, warmup_start=0, rate_min_sends=10))
     for n in range(10):
         claim(outbox, n)
         outbox.finish(SendKey("c", f"gh_{n}"), "bounced" if n == 0 else "sent")
-        assert outbox.pause_if_bouncing("c") is None or n == 9
+        assert outbox.pause_if_over("c") is None or n == 9
     assert outbox.paused("c") == "bounce rate 1/10 = 10.0% is above 3.0%"
     with pytest.raises(NotClaimed) as refused:
         claim(outbox, 11)
     assert (refused.value.code, refused.value.stops_run) == ("campaign_paused", True)
     claim(outbox, 11, campaign="another")  # the pause is the campaign's, not the mailbox's
-    outbox.record_bounce("Grace@Example-Devs.org")
-    assert outbox.has_bounced("grace@example-devs.org")
+    outbox.block_address("Grace@Example-Devs.org", "bounce")
+    assert outbox.blocked("grace@example-devs.org") == "bounce" and outbox.blocked("ada@example-devs.org") is None
     assert b"grace" not in (tmp_path / "o.sqlite").read_bytes().lower(), "bounced addresses are kept as digests"

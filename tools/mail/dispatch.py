@@ -3,7 +3,7 @@
 For each approved lead, in the run's ranked order, `send_campaign`:
 1. skips what must not be sent, with a reason: contact no longer allowed, suppressed now (the
    operator's file and, given one, the tenant's list with its objections, unsubscribes and erasure
-   tombstones), no or invalid address, an address that hard-bounced before, a disposable domain, a
+   tombstones), no or invalid address, an address that hard-bounced or complained before, a disposable domain, a
    role account a person did not approve, no mail host (`CMO_SEND_CHECK_MX`), a draft that lost its
    postal address or opt-out link (`tools.mail.message`);
 2. claims it in the outbox (caps, warm-up, a paused campaign: `tools.mail.outbox`);
@@ -191,8 +191,10 @@ async def _checked_recipient(
         raise Undeliverable("no_email", "no email address")
     address = deliverable_address(prospect.email)
     domain = address.rsplit("@", 1)[1]
-    if outbox.has_bounced(address):
-        raise Undeliverable("bounced_before", "this address hard-bounced before")
+    blocked = outbox.blocked(address)
+    if blocked is not None:
+        code = "bounced_before" if blocked == "bounce" else "complained_before"
+        raise Undeliverable(code, f"this address {'hard-bounced' if blocked == 'bounce' else 'complained'} before")
     if is_disposable(domain):
         raise Undeliverable("disposable_domain", f"{domain} is a disposable-address domain")
     approved_by_person = prospect.compliance is not None and prospect.compliance.approved_by_person
@@ -235,8 +237,8 @@ async def _deliver(
         outbox.finish(key, "bounced" if exc.bounce else "rejected", detail=str(exc))
         record(prospect, "bounced" if exc.bounce else "rejected", f"smtp_{exc.code}", detail=exc.detail, **ids)
         if exc.bounce:
-            outbox.record_bounce(mail.recipient)
-            paused = outbox.pause_if_bouncing(plan.campaign)
+            outbox.block_address(mail.recipient, "bounce")
+            paused = outbox.pause_if_over(plan.campaign)
             if paused is not None:
                 return ("campaign_paused", f"kill switch: {paused}")
         return None

@@ -23,10 +23,12 @@ Caps (0 turns one off): per mailbox `daily` messages in any 24 hours and `per_ho
 throttle senders that burst at them); and a warm-up for a new mailbox: `warmup_start` messages on the
 day of its first send here, doubling every day until the daily cap (20, 40, 80, 160, ...).
 
-Kill switch: once a campaign has `bounce_min_sends` finished sends, a bounce rate above
-`max_bounce_rate` pauses it for good (recorded here; `cmo send` refuses a paused campaign).
-Hard-bounced addresses are remembered (as a SHA-256 of the address, enough to recognise it, not to
-list it) and never sent to again from this machine.
+Kill switch: once a campaign has `rate_min_sends` finished sends, a bounce rate above
+`max_bounce_rate` or a complaint rate above `max_complaint_rate` pauses it for good (recorded here;
+`cmo send` refuses a paused campaign). Bounces come from the SMTP answer or, after the relay
+accepted a message, from a delivery status notification; complaints from feedback reports
+(`tools.mail.inbox`). Hard-bounced and complaining addresses are remembered (as a SHA-256 of the
+address, enough to recognise it, not to list it) and never sent to again from this machine.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ OUTBOX_FILE = "outbox.sqlite"
 HOUR, DAY = 3600.0, 86400.0
 Status = Literal["pending", "sent", "bounced", "rejected", "deferred"]
 Outcome = Literal["sent", "bounced", "rejected", "deferred"]
+BlockReason = Literal["bounce", "complaint"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -60,11 +63,17 @@ CREATE TABLE IF NOT EXISTS sends (
     provider_id TEXT,
     claimed_at REAL NOT NULL,
     finished_at REAL,
+    complained_at REAL,
+    replied_at REAL,
     PRIMARY KEY (campaign, prospect_id, step)
 );
 CREATE INDEX IF NOT EXISTS sends_mailbox_time ON sends (mailbox, claimed_at);
 CREATE TABLE IF NOT EXISTS mailboxes (mailbox TEXT PRIMARY KEY, first_send_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS bounced (address_sha256 TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS blocked_addresses (
+    address_sha256 TEXT PRIMARY KEY,
+    reason TEXT NOT NULL CHECK (reason IN ('bounce', 'complaint')),
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS paused (campaign TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL);
 """
 
@@ -83,7 +92,8 @@ class Caps:
     per_domain_per_hour: int = 10
     warmup_start: int = 20
     max_bounce_rate: float = 0.03
-    bounce_min_sends: int = 20
+    max_complaint_rate: float = 0.001
+    rate_min_sends: int = 20
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Caps:
@@ -93,7 +103,8 @@ class Caps:
             per_domain_per_hour=settings.cmo_send_per_domain_per_hour,
             warmup_start=settings.cmo_send_warmup_start,
             max_bounce_rate=settings.cmo_send_max_bounce_rate,
-            bounce_min_sends=settings.cmo_send_bounce_min_sends,
+            max_complaint_rate=settings.cmo_send_max_complaint_rate,
+            rate_min_sends=settings.cmo_send_rate_min_sends,
         )
 
 
@@ -229,31 +240,67 @@ class Outbox:
             ).rowcount
         return changed == 1
 
-    def record_bounce(self, address: str) -> None:
+    def block_address(self, address: str, reason: BlockReason) -> None:
+        """Never mail this address again from here: it hard-bounced, or its owner complained."""
         with self._write() as db:
             db.execute(
-                "INSERT OR IGNORE INTO bounced (address_sha256, at) VALUES (?, ?)", (address_digest(address), self._clock())
+                "INSERT OR IGNORE INTO blocked_addresses (address_sha256, reason, at) VALUES (?, ?, ?)",
+                (address_digest(address), reason, self._clock()),
             )
 
-    def has_bounced(self, address: str) -> bool:
-        return (
-            self._db.execute("SELECT 1 FROM bounced WHERE address_sha256 = ?", (address_digest(address),)).fetchone() is not None
-        )
+    def blocked(self, address: str) -> BlockReason | None:
+        row = self._db.execute("SELECT reason FROM blocked_addresses WHERE address_sha256 = ?", (address_digest(address),))
+        found = row.fetchone()
+        return found[0] if found else None
 
-    def bounce_rate(self, campaign: str) -> tuple[int, int]:
-        """(bounced, finished sends) of the campaign: sent, bounced or rejected."""
+    def find(self, message_id: str) -> tuple[SendKey, Status] | None:
+        """The message we sent with this Message-ID (what a bounce, complaint or reply names)."""
         row = self._db.execute(
-            "SELECT sum(status = 'bounced'), count(*) FROM sends WHERE campaign = ? AND status IN ('sent', 'bounced', 'rejected')",
+            "SELECT campaign, prospect_id, step, status FROM sends WHERE message_id = ?", (message_id.strip(),)
+        ).fetchone()
+        return (SendKey(row[0], row[1], row[2]), row[3]) if row else None
+
+    def mark(self, key: SendKey, event: Literal["bounced", "complained", "replied"]) -> bool:
+        """Record what came back for a message: a bounce after the relay had accepted it (a DSN),
+        a complaint (a feedback report) or a reply. False when it was recorded before."""
+        where = "WHERE campaign = ? AND prospect_id = ? AND step = ?"
+        args = (key.campaign, key.prospect_id, key.step)
+        with self._write() as db:
+            if event == "bounced":
+                query = (
+                    f"UPDATE sends SET status = 'bounced', detail = 'delivery status notification' {where} AND status = 'sent'"
+                )
+                return db.execute(query, args).rowcount == 1
+            column = f"{event}_at"
+            return db.execute(f"UPDATE sends SET {column} = ? {where} AND {column} IS NULL", (self._clock(), *args)).rowcount == 1
+
+    def rates(self, campaign: str) -> tuple[int, int, int]:
+        """(bounced, complained, finished sends) of the campaign; finished = sent, bounced or rejected."""
+        row = self._db.execute(
+            "SELECT sum(status = 'bounced'), count(complained_at), count(*) FROM sends "
+            "WHERE campaign = ? AND status IN ('sent', 'bounced', 'rejected')",
             (campaign,),
         ).fetchone()
-        return int(row[0] or 0), int(row[1])
+        return int(row[0] or 0), int(row[1]), int(row[2])
 
-    def pause_if_bouncing(self, campaign: str) -> str | None:
-        """Pause the campaign when its bounce rate is over the limit; the reason, or None."""
-        bounced, total = self.bounce_rate(campaign)
-        if total < self.caps.bounce_min_sends or bounced / total <= self.caps.max_bounce_rate:
-            return None
-        reason = f"bounce rate {bounced}/{total} = {bounced / total:.1%} is above {self.caps.max_bounce_rate:.1%}"
-        with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO paused (campaign, reason, at) VALUES (?, ?, ?)", (campaign, reason, self._clock()))
+    def pause_if_over(self, campaign: str) -> str | None:
+        """The kill switch: pause the campaign for good when its bounce or complaint rate is over the
+        limit (once it has `rate_min_sends` finished sends); the reason it is paused, or None."""
+        bounced, complained, total = self.rates(campaign)
+        if total < self.caps.rate_min_sends:
+            return self.paused(campaign)
+        reasons = [
+            f"{name} rate {count}/{total} = {count / total:.1%} is above {limit:.1%}"
+            for name, count, limit in (
+                ("bounce", bounced, self.caps.max_bounce_rate),
+                ("complaint", complained, self.caps.max_complaint_rate),
+            )
+            if count / total > limit
+        ]
+        if reasons:
+            with self._write() as db:
+                db.execute(
+                    "INSERT OR IGNORE INTO paused (campaign, reason, at) VALUES (?, ?, ?)",
+                    (campaign, "; ".join(reasons), self._clock()),
+                )
         return self.paused(campaign)
