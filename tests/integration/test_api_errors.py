@@ -150,6 +150,7 @@ def test_missing_or_wrong_key_is_401_everywhere(client: TestClient, authorizatio
         response = client.request(method, path, headers=headers, json={"goal": "x"} if method == "POST" else None)
         assert_problem(response, 401)
         assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "[secret]" not in response.json()["detail"]  # issue 14: the help text was masked
 
 
 def test_revoked_key_is_401(client: TestClient, settings: Settings) -> None:
