@@ -42,6 +42,11 @@ INTERNAL_URLS = [
     "http://[fd12:3456::1]/",
     "http://[::ffff:127.0.0.1]/",
     "http://[::ffff:169.254.169.254]/",
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of the metadata address (issue 14: accepted and delivered to)
+    "http://[64:ff9b:1::a00:1]/",  # local-use NAT64 of 10.0.0.1
+    "http://[2002:a9fe:a9fe::]/",  # 6to4 of 169.254.169.254
+    "http://[::127.0.0.1]/",  # IPv4-compatible loopback
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo whose client is 127.0.0.1
     "http://2130706433/",
     "http://0x7f.1/",
     "http://0177.0.0.1/",
