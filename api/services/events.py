@@ -165,6 +165,9 @@ class _Position:
         """The frames of live events that follow on exactly (replayed ones skipped); None when
         something is missing in between, so the caller reads the table instead."""
         fresh = [e for e in events if e.seq > self.last]
+        if any(e.name in TERMINAL_EVENTS for e in events if e.seq <= self.last):
+            self.ended = True  # the job ended before the client's Last-Event-ID: nothing can follow
+            return b""
         if any(e.seq != self.last + i for i, e in enumerate(fresh, 1)):
             return None
         frames = []
