@@ -91,7 +91,9 @@ def audited(action: str) -> DependsParam:
     if not ACTION.fullmatch(action):
         raise ValueError(f"audit action must be a dotted verb, got {action!r}")
 
-    async def record(request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep) -> AsyncIterator[None]:
+    async def record(
+        request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep
+    ) -> AsyncIterator[None]:
         error: BaseException | None = None
         try:
             yield
