@@ -162,6 +162,10 @@ def test_engagement_drives_analytics(client: TestClient, settings: Settings) -> 
         assert response.status_code == 201, response.text
     unknown = client.post("/api/events", json={"job_id": job_id, "prospect_id": "gh_nobody", "type": "opened"}, headers=headers)
     assert unknown.status_code == 404
+    for when in ("1900-01-01T00:00:00Z", "2999-01-01T00:00:00Z"):  # issue 14: both were accepted and counted
+        dated = {"job_id": job_id, "prospect_id": "gh_ada", "type": "replied", "occurred_at": when}
+        refused = client.post("/api/events", json=dated, headers=headers)
+        assert refused.status_code == 422 and "outside the job's life" in refused.json()["detail"], refused.text
 
     [stats] = client.get("/api/analytics/campaigns", headers=headers).json()["items"]
     assert stats["campaign_id"] == "cmp_q1" and stats["prospects_found"] == 3 and stats["contactable"] == 2
