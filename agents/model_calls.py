@@ -221,8 +221,10 @@ class ModelGate:
             self._answers -= 1
             self._failures["rejected"] += 1
             self._changed = True
-        ids = {"call_id": answer.call_id, "attempt": answer.attempt, "prompt_version": answer.prompt_version} if answer else {}
-        emit(LLM_FAILED, agent, model=self.model, **ids, kind="rejected", reason=_cut(reason), will_retry=False)
+        facts: dict[str, Any] = {"call_id": answer.call_id} if answer else {}
+        facts["model"] = self.model
+        facts |= {"prompt_version": answer.prompt_version, "attempt": answer.attempt} if answer else {}
+        emit(LLM_FAILED, agent, **facts, kind="rejected", reason=_cut(reason), will_retry=False)
 
     def fell_back(self, agent: str, reason: str, count: int = 1) -> None:
         """`count` items of `agent` took the deterministic path for `reason` (summary.json's `fallbacks`)."""
