@@ -279,11 +279,11 @@ class ModelGate:
             call_id = self._calls
         facts = {"call_id": call_id, "model": self.model, "prompt_version": prompt_version, "attempt": attempt, "schema": label}
         estimate = _estimate_tokens(input) if self._limit and self._limit.tokens_per_minute else 0
-        retry = 0
+        retry, failure = 0, None
         while True:
             admitted = self._admit(estimate)
-            if admitted is None:
-                raise ModelUnavailable("breaker_open", "not sent: the circuit breaker is open")
+            if admitted is None:  # a retry the breaker stopped fails as its last try did
+                raise failure or ModelUnavailable("breaker_open", "not sent: the circuit breaker is open")
             ticket, waited = admitted
             emit(LLM_CALLED, agent, **facts, retry=retry, **({"waited_ms": round(waited * 1000)} if waited >= 0.001 else {}))
             started = time.perf_counter()
@@ -305,8 +305,9 @@ class ModelGate:
                     will_retry=again,
                     **({"breaker": "open"} if opened else {}),
                 )
+                failure = ModelUnavailable(kind, reason)
                 if not again or self._opened.wait(_backoff(retry, exc)):
-                    raise ModelUnavailable(kind, reason) from exc
+                    raise failure from exc
                 retry += 1
                 continue
             return output, _Sent(call_id, facts, retry, time.perf_counter() - started, ticket)

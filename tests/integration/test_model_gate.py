@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 
 from foundation.settings import Settings
+from graph.graph import build_graph
 from graph.runner import JobResult, run_job
 from sandbox import open_sandbox
 from sandbox.goals import BUILTIN_GOALS
+from storage.checkpoints import open_checkpointer
+from storage.keyring import LOCAL_TENANT
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 
 GOAL = BUILTIN_GOALS["python-ml"]
@@ -173,3 +176,30 @@ def test_a_good_endpoint_is_used_with_the_configured_structured_output(tmp_path:
     called = _model_events(trace, "llm.called")
     assert {c["agent"] for c in called} == {"planner", "copywriter", "compliance"}
     assert all(c["model"] == "scripted" and c["prompt_version"] == "v1" and c["retry"] == 0 for c in called)
+    with open_checkpointer(_settings(tmp_path, server), LOCAL_TENANT) as saver:  # what a resumed run's gate would count on from
+        state = build_graph(saver).get_state({"configurable": {"thread_id": result.run_id}}).values
+    assert state["llm_usage"] == usage
+
+
+def test_a_service_job_stores_and_streams_the_model_events(tmp_path: Path) -> None:
+    """The worker stores every llm.* event (nothing filters names it does not know), and the job's
+    summary says what the model did."""
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+    from api.core.config import ApiConfig
+    from tests.integration.test_api_jobs import auth
+    from tests.support.jobs import wait_succeeded
+
+    with ScriptedOpenAIServer(lambda body: Reply.error(500)) as server:
+        settings = _settings(tmp_path, server)
+        with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox))) as client:
+            headers = auth(settings)
+            job_id = client.post("/api/jobs", json={"goal": GOAL.goal, "max_prospects": LEADS}, headers=headers).json()["id"]
+            wait_succeeded(client, headers, job_id, timeout=60)
+            summary = client.get(f"/api/jobs/{job_id}/summary", headers=headers).json()["summary"]
+            with client.stream("GET", f"/api/jobs/{job_id}/events", headers=headers) as stream:
+                names = [line.removeprefix("event: ") for line in stream.iter_lines() if line.startswith("event: ")]
+
+    assert names.count("llm.called") == names.count("llm.failed") == 3
+    assert summary["llm_usage"]["status"] == "failed -> deterministic" and summary["llm_usage"]["breaker_opened"]
