@@ -1,10 +1,10 @@
 """Planner: goal text (+ optional campaign) -> target audience and the GitHub searches that find it.
 
 With an LLM it asks for structured output through the run's model gate (validated, retried);
-without one — or when the model keeps failing — the deterministic parser reads the goal. Fields the campaign file sets explicitly
-win over what the goal says; the search plan is always built by code from the audience. How many
-leads to keep follows `lead_count` instead (a number in the goal beats the campaign's), the rule the
-service's `job.created` webhook and the chat announce too.
+without one — or when the model keeps failing — the deterministic parser reads the goal. Fields the
+campaign file sets explicitly win over what the goal says; the search plan is always built by code
+from the audience. How many leads to keep follows `lead_count` instead (a number in the goal beats
+the campaign's), the rule the service's `job.created` webhook and the chat announce too.
 """
 
 from __future__ import annotations

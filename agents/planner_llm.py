@@ -1,11 +1,11 @@
 """The planner's LLM path: a goal in plain words becomes a validated `LLMPlan`, or `PlannerLLMError`.
 
 The model fills `LLMPlan` through the run's `ModelGate` (agents/model_calls.py: function calling
-unless `CMO_LLM_STRUCTURED_OUTPUT` says JSON schema; bounded, retried, observable). Pydantic checks the shape; `_normalise` then holds the
-plan to what the rest of the pipeline can search for: GitHub language names and topic slugs from
-our vocabulary, vocabulary subjects (domain keys, or keys joined by "+", made canonical and expanded
-to the topics their searches use, as the deterministic parser does), keywords as plain words and
-country or region codes the enricher understands. Every rejection goes back to the model naming
+unless `CMO_LLM_STRUCTURED_OUTPUT` says JSON schema; bounded, retried, observable). Pydantic checks
+the shape; `_normalise` then holds the plan to what the rest of the pipeline can search for: GitHub
+language names and topic slugs from our vocabulary, vocabulary subjects (domain keys, or keys joined
+by "+", made canonical and expanded to the topics their searches use, as the deterministic parser
+does), keywords as plain words and country or region codes the enricher understands. Every rejection goes back to the model naming
 exactly what was wrong, answered as a `ToolMessage` so the conversation stays valid for OpenAI
 (and reported to the gate as a rejection). After `max_attempts`, or when the gate has no reply,
 the caller gets `PlannerLLMError` and falls back to the deterministic parser.
