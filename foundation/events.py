@@ -22,6 +22,10 @@ PROSPECT_ENRICHED = "prospect.enriched"
 MESSAGE_DRAFTED = "message.drafted"
 COMPLIANCE_REVIEWED = "compliance.reviewed"
 JOB_PROGRESS = "job.progress"
+# Every model request (agents/model_calls.py): sent, answered, or failed/rejected with the reason.
+LLM_CALLED = "llm.called"
+LLM_RESULT = "llm.result"
+LLM_FAILED = "llm.failed"
 CAMPAIGN_COMPLETED = "campaign.completed"
 
 

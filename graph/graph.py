@@ -34,7 +34,8 @@ def _task(name: str, node: Callable[[Any, Runtime[Context]], Any]) -> Node:
     """`node` reporting its own start and end (`agent.started` / `agent.finished` with duration and
     error) from inside the task, then waiting until its events are stored when the caller persists
     them (`Context.events`): LangGraph saves a task's writes only after it returns, so a crash can
-    never keep a task's results while losing its events."""
+    never keep a task's results while losing its events. A task after which the model gate's totals
+    changed writes them to the state too, so a resumed run's gate counts on from them."""
 
     @functools.wraps(node)
     def run(state: Any, *, runtime: Runtime[Context]) -> Any:
@@ -42,7 +43,11 @@ def _task(name: str, node: Callable[[Any, Runtime[Context]], Any]) -> Node:
         emit(AGENT_STARTED, name, task=task)
         finished: dict[str, Any] = {"task": task}
         try:
-            return node(state, runtime)
+            update = node(state, runtime)
+            gate = runtime.context.gate
+            if isinstance(update, dict) and gate is not None and (usage := gate.changes()) is not None:
+                update = {**update, "llm_usage": usage}
+            return update
         except Exception as exc:
             finished["error"] = str(exc)
             raise

@@ -16,6 +16,7 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from pydantic import BaseModel
 
+from agents.model_calls import ModelGate
 from agents.planner_llm import PlannerLLMError, plan_with_llm
 from prompts import load_prompt
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
@@ -137,7 +138,9 @@ def test_planner_end_to_end_with_feedback_as_tool_messages() -> None:
     good = {"audience": {"languages": ["Python"], "domains": ["machine_learning"], "role": "maintainer"}}
     script = [Reply.tool("LLMPlan", '{"audience": {"languages": ["Py'), Reply.tool("LLMPlan", good)]
     with ScriptedOpenAIServer(script) as srv:
-        plan = plan_with_llm(srv.chat_model(), "Python ML maintainers", load_prompt("planner", "v1"), date(2025, 3, 14))
+        plan = plan_with_llm(
+            ModelGate(srv.chat_model()), "Python ML maintainers", load_prompt("planner", "v1"), date(2025, 3, 14)
+        )
 
     assert plan.audience.languages == ["Python"] and "deep-learning" in plan.audience.topics
     first, second = srv.requests
@@ -152,7 +155,9 @@ def test_planner_end_to_end_with_feedback_as_tool_messages() -> None:
 def test_planner_gives_up_with_planner_error_after_max_attempts() -> None:
     script = [Reply.tool("LLMPlan", {"audience": {"languages": ["Klingon"]}})] * 2
     with ScriptedOpenAIServer(script) as srv, pytest.raises(PlannerLLMError) as caught:
-        plan_with_llm(srv.chat_model(), "Klingon devs", load_prompt("planner", "v1"), date(2025, 3, 14), max_attempts=2)
+        plan_with_llm(
+            ModelGate(srv.chat_model()), "Klingon devs", load_prompt("planner", "v1"), date(2025, 3, 14), max_attempts=2
+        )
 
     assert len(srv.requests) == 2
     assert caught.value.usage is not None and caught.value.usage["total_tokens"] > 0

@@ -14,11 +14,13 @@ responder callable, on 127.0.0.1 with an ephemeral port, and records every reque
 `ChatOpenAI(base_url=...)` wants. Error replies carry `retry-after-ms: 1` so the client's retries
 do not sleep through its exponential backoff. Like OpenAI, the server answers 400 when an assistant
 message's `tool_calls` are not each answered by a `tool` message (without using up a scripted reply).
+`Reply.hang()` plays an endpoint that accepts the request and never answers (until the server closes).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -39,12 +41,15 @@ class Reply:
     (whose message is then `content`).
 
     `arguments` may be a string so tests can send malformed JSON the way a real model sometimes does.
+    `stall` seconds pass before the answer; an infinite stall never answers (the connection closes
+    with the server).
     """
 
     content: str = ""
     tool_name: str | None = None
     arguments: dict[str, Any] | str | None = None
     status: int = 200
+    stall: float = 0.0
 
     @classmethod
     def text(cls, content: str) -> Reply:
@@ -57,6 +62,11 @@ class Reply:
     @classmethod
     def error(cls, status: int = 500, message: str = "scripted failure") -> Reply:
         return cls(content=message, status=status)
+
+    @classmethod
+    def hang(cls, seconds: float = math.inf) -> Reply:
+        """No answer for `seconds` (by default never: a hung endpoint)."""
+        return cls(stall=seconds)
 
     @property
     def arguments_json(self) -> str:
@@ -83,6 +93,7 @@ class ScriptedOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self._script = script if callable(script) else list(script)
         self._lock = threading.Lock()
+        self.closing = threading.Event()  # set on exit: stalled handlers stop waiting
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         # A short poll interval: `shutdown()` waits up to one interval, and tests open many servers.
@@ -111,6 +122,7 @@ class ScriptedOpenAIServer:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -174,6 +186,8 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
         except _ServerProblem as problem:
             self._send_error(problem.status, str(problem), retry=False)
             return
+        if reply.stall and self.scripted.closing.wait(None if math.isinf(reply.stall) else reply.stall):
+            return  # closed while stalling: the connection drops without an answer
         if reply.status != 200:
             self._send_error(reply.status, reply.content, retry=True)
         elif body.get("stream"):

@@ -23,10 +23,11 @@ const EVENTS = [
   "job.created", "job.started", "job.progress", "job.failed", "job.cancelled", "campaign.completed",
   "agent.started", "agent.finished", "agent.reasoning", "tool.called", "tool.result",
   "prospect.found", "prospect.enriched", "message.drafted", "compliance.reviewed",
+  "llm.called", "llm.result", "llm.failed",
 ];
 const STATUS_OF = { "job.created": "queued", "job.started": "running", "campaign.completed": "succeeded", "job.failed": "failed", "job.cancelled": "cancelled" };
 const TERMINAL = new Set(["campaign.completed", "job.failed", "job.cancelled"]);
-const COUNTED = { "tool.called": "tool calls", "prospect.found": "found", "prospect.enriched": "enriched", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
+const COUNTED = { "tool.called": "tool calls", "llm.called": "model calls", "llm.failed": "model failures", "prospect.found": "found", "prospect.enriched": "enriched", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
 const FRAME_BUDGET_MS = 12;
 
 function time(ts) {
@@ -46,6 +47,7 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
   replace(container, state, groupsEl);
   const groups = new Map();
   const openTools = new Map();
+  const openModelCalls = new Map(); // task|call_id -> the status span of an llm.called row still waiting
   let queue = [];
   let frame = 0;
   let source = null;
@@ -100,6 +102,33 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
           return null;
         }
         return row(env, seq, h("code", {}, d.tool ?? "tool"), h("span", { class: "muted" }, ` ${facts}`));
+      }
+      case "llm.called": {
+        const status = h("span", { class: "muted" }, " waiting…");
+        openModelCalls.set(`${d.task}|${d.call_id}`, status);
+        const retry = d.retry ? ` · retry ${d.retry}` : "";
+        const waited = d.waited_ms ? ` · rate limit held it ${d.waited_ms} ms` : "";
+        const facts = ` ${d.model ?? ""} · prompt ${d.prompt_version ?? "?"} · attempt ${d.attempt ?? 1}${retry}${waited}`;
+        return row(env, seq, "model ", h("code", {}, d.schema ?? "call"), h("span", { class: "muted" }, facts), status);
+      }
+      case "llm.result": {
+        const tokens = d.tokens_in != null ? ` · ${d.tokens_in} tokens in, ${d.tokens_out} out` : "";
+        const text = ` answered in ${Math.round(d.latency_ms ?? 0)} ms${tokens}`;
+        const status = openModelCalls.get(`${d.task}|${d.call_id}`);
+        openModelCalls.delete(`${d.task}|${d.call_id}`);
+        if (status) {
+          replace(status, text);
+          return null;
+        }
+        return row(env, seq, "model ", h("code", {}, d.schema ?? "call"), h("span", { class: "muted" }, text));
+      }
+      case "llm.failed": {
+        const status = openModelCalls.get(`${d.task}|${d.call_id}`);
+        openModelCalls.delete(`${d.task}|${d.call_id}`);
+        if (status) replace(status, ` failed after ${Math.round(d.latency_ms ?? 0)} ms`);
+        const label = d.kind === "rejected" ? "answer rejected: " : `model ${d.kind ?? "failure"}: `;
+        const next = d.breaker === "open" ? " — circuit breaker open: deterministic path from here" : d.will_retry ? " — retrying" : "";
+        return row(env, seq, h("strong", { class: "error" }, label), short(d.reason ?? ""), h("span", { class: "muted" }, next));
       }
       case "prospect.found":
         return row(env, seq, "found ", h("strong", {}, d.login ?? ""), ` in ${(d.repos || []).length} repos`);
