@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -30,6 +31,7 @@ class LiveView:
         self.agent = "planner"
         self.last = "starting"
         self.counts = {"repos searched": 0, "people found": 0, "enriched": 0, "drafted": 0, "reviewed": 0}
+        self.dropped: Counter[str] = Counter()  # people left out, per reason (`prospect.dropped`)
         self.budget: Any = "-"
         self.tool_calls = 0
         self._live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
@@ -58,6 +60,8 @@ class LiveView:
             self.counts["people found"] += 1
         elif name == "prospect.enriched":
             self.counts["enriched"] += 1
+        elif name == "prospect.dropped":
+            self.dropped[str(data.get("reason", "other"))] += 1
         elif name == "message.drafted":
             self.counts["drafted"] += 1
         elif name == "compliance.reviewed":
@@ -71,6 +75,8 @@ class LiveView:
             steps.append(f" {agent} ", style=style)
             steps.append(" ")
         counts = "  ".join(f"{k}: {v}" for k, v in self.counts.items())
+        if self.dropped:
+            counts += "\ndropped: " + ", ".join(f"{reason} {n}" for reason, n in self.dropped.most_common())
         elapsed = time.monotonic() - self.started
         footer = f"GitHub calls: {self.tool_calls}  budget left: {self.budget}  elapsed: {elapsed:.0f}s"
         return Panel(
