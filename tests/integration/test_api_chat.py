@@ -252,6 +252,7 @@ def test_with_a_model_the_reply_describes_the_plan_the_job_runs(settings: Settin
             plan, _ = make_plan(goal, campaign, job["max_prospects"], today=date.today(), llm=llm)
             described = {"languages": ["Go"], "domains": ["devops"], "role": "maintainer", "target_regions": ["EU"]}
             assert plan.audience.model_dump(include=set(described)) == described and plan.max_prospects == 15
+            assert plan.audience == campaign.target_audience, "every field, defaults included, is the chat's"
 
         refined = say(client, headers, "not in Germany", first["thread_id"])
         assert refined["changes"] == ["excluding DE"] and "Go maintainers in devops in EU not in DE; top 15" in refined["reply"]
