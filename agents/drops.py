@@ -107,36 +107,34 @@ def company(profile: UserProfile, orgs: list[str], audience: TargetAudience) -> 
 def inactive(activity: Activity, window: datetime, since: datetime, audience: TargetAudience) -> Drop:
     """No own work that counts (`agents.enrichment.counts_for`) within the activity window; `since`
     is how far back activity was looked for (at least 90 days, so older work can show as evidence).
-    Evidence times are UTC ISO timestamps; the sentence shows dates, or minutes when they share one."""
+    Dates are UTC days: the same decision reads the same in two runs of one day (a resumed job's)."""
     where = "on GitHub" if audience.activity_scope == "anywhere" else "in repos that fit the goal"
     latest = activity.latest_work()
-    last = latest.date if latest is not None else None
+    last = _day(latest.date) if latest is not None and latest.date is not None else None
+    start = _day(window)
     evidence: dict[str, Any] = {
         "window_days": audience.activity_days,
-        "window_start": _stamp(window),
-        "looked_back_to": _stamp(since),
+        "window_start": start,
+        "looked_back_to": _day(since),
         "scope": audience.activity_scope,
-        "last_active": _stamp(last) if last else None,
-        "repo": latest.repo if latest and last else None,
+        "last_active": last,
+        "repo": latest.repo if latest is not None and last else None,
     }
     if last is None:
-        text = f"no own work {where} seen since {since.date().isoformat()} (the window is {audience.activity_days} days)"
+        text = f"no own work {where} seen since {evidence['looked_back_to']} (the window is {audience.activity_days} days)"
     else:
-        shown = "%Y-%m-%d %H:%M UTC" if last.date() == window.date() else "%Y-%m-%d"
-        text = (
-            f"last own work {where} seen on {last.astimezone(UTC).strftime(shown)} (in {evidence['repo']}), before the "
-            f"{audience.activity_days}-day window that starts {window.astimezone(UTC).strftime(shown)}"
-        )
+        before = "hours before the window that starts that day" if last == start else f"before the window that starts {start}"
+        text = f"last own work {where} seen on {last} (in {evidence['repo']}), {before} ({audience.activity_days} days)"
     return Drop("inactive", text, evidence)
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+def _day(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
 
 
 def beyond_limit(position: int, fitting: int, limit: int, leads: int, per_lead: int) -> Drop:
-    """Fits the role, but weaker than the `limit` strongest candidates that are enriched."""
-    text = f"candidate #{position} of {fitting} who fit; only the strongest {limit} ({per_lead}× the {leads} leads) are enriched"
+    """Fits the role, but weaker than the `limit` strongest people, the only ones enrichment looks at."""
+    text = f"#{position} of {fitting} people who fit; only the strongest {limit} ({per_lead}× the {leads} leads) are candidates"
     return Drop("beyond_candidate_limit", text, {"position": position, "fitting": fitting, "limit": limit})
 
 

@@ -143,7 +143,7 @@ def _selection_note(state: State, fitting: int, limit: int, misfits: int) -> str
         f"{fitting} people fit role '{role}' across {state.get('mined', 0)} mined of {len(state.get('repos', {}))} matched repos"
     )
     if fitting > limit:
-        text += f"; enriching the strongest {limit} ({CANDIDATES_PER_PROSPECT}× the {plan.max_prospects} leads asked for)"
+        text += f"; the strongest {limit} are candidates ({CANDIDATES_PER_PROSPECT}× the {plan.max_prospects} leads asked for)"
     if misfits:
         text += f"; {misfits} other contributors do not fit the role"
     return text

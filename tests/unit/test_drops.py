@@ -8,7 +8,7 @@ import io
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +46,15 @@ def test_each_dropped_candidate_is_named_once_with_its_reason_and_evidence(tmp_p
     assert len({d["login"] for d in dropped}) == len(dropped), "one event a person at most"
     assert {"inactive", "outside_target_regions", "beyond_candidate_limit"} <= set(by_reason), by_reason
 
-    window_start = datetime.now(UTC) - timedelta(days=30)
+    window_start = (datetime.now(UTC) - timedelta(days=30)).date()
     for d in dropped:
         assert d["text"] and d["evidence"], d
         assert not EMAIL.search(json.dumps(d["evidence"]) + d["text"]), f"an email in {d}"
         if d["reason"] == "inactive":
             evidence = d["evidence"]
-            start = datetime.fromisoformat(evidence["window_start"])
-            assert evidence["window_days"] == 30 and abs(start - window_start) < timedelta(minutes=5)
-            assert evidence["last_active"] is None or datetime.fromisoformat(evidence["last_active"]) < start, d
+            start = date.fromisoformat(evidence["window_start"])
+            assert evidence["window_days"] == 30 and abs((start - window_start).days) <= 1
+            assert evidence["last_active"] is None or evidence["last_active"] <= evidence["window_start"], d
         if d["reason"] == "outside_target_regions":
             assert d["evidence"]["target_regions"] == ["EU"] and d["evidence"]["country"] not in {"DE", "FR", "NL", "ES"}
             assert d["text"].endswith("the goal targets EU")
@@ -66,7 +66,7 @@ def test_each_dropped_candidate_is_named_once_with_its_reason_and_evidence(tmp_p
     notes = [e["data"]["text"] for e in events if e["event"] == "agent.reasoning"]
     selection = [n for n in notes if "fit role 'maintainer'" in n][-1]
     fitting = int(selection.split()[0])
-    assert by_reason["beyond_candidate_limit"] == fitting - 40 and "enriching the strongest 40" in selection
+    assert by_reason["beyond_candidate_limit"] == fitting - 40 and "the strongest 40 are candidates" in selection
     ranking = next(n for n in notes if n.startswith("looked up "))
     looked, candidates, qualified = (
         int(x) for x in re.findall(r"looked up (\d+) of (\d+) candidates: (\d+) qualified", ranking)[0]
@@ -81,13 +81,11 @@ def test_drop_sentences_quote_the_goal_and_keep_profile_strings_in_the_evidence(
     old = CommitInfo(repo="ada/nets", sha="1", date=now - timedelta(days=70))
     stale = drops.inactive(Activity(commits=[old]), now - timedelta(days=30), now - timedelta(days=90), audience)
     assert stale.text == (
-        "last own work in repos that fit the goal seen on 2026-03-23 (in ada/nets), before the 30-day window that starts 2026-05-02"
+        "last own work in repos that fit the goal seen on 2026-03-23 (in ada/nets), before the window that starts 2026-05-02 (30 days)"
     )
-    assert stale.evidence["last_active"] == "2026-03-23T00:00:00+00:00" and stale.evidence["repo"] == "ada/nets"
+    assert stale.evidence["last_active"] == "2026-03-23" and stale.evidence["repo"] == "ada/nets"
     same_day = drops.inactive(Activity(commits=[old]), old.date + timedelta(hours=3), now - timedelta(days=90), audience)
-    assert (
-        "seen on 2026-03-23 00:00 UTC (in ada/nets), before the 30-day window that starts 2026-03-23 03:00 UTC" in same_day.text
-    )
+    assert "seen on 2026-03-23 (in ada/nets), hours before the window that starts that day (30 days)" in same_day.text
 
     hostile = UserProfile(login="ada", id=1, company="@google \u202e<script>" + "x" * 200, location="\x1b[31mBeijing")
     company = drops.company(hostile, [], audience)
