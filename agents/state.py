@@ -53,6 +53,8 @@ class State(TypedDict, total=False):
     mining: list[int] | None
     contributions: Annotated[list[RepoContribution], operator.add]
     candidates: list[Candidate]
+    # People who fit but were past the candidate limit, already named in a `prospect.dropped` event.
+    passed_over: Annotated[list[str], operator.add]
     wave: list[Candidate]
     dispatched: int
     enriched: Annotated[list[Prospect], operator.add]

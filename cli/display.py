@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +33,7 @@ class LiveView:
         self.agent = "planner"
         self.last = "starting"
         self.counts = {"repos searched": 0, "people found": 0, "enriched": 0, "drafted": 0, "reviewed": 0}
+        self.dropped: Counter[str] = Counter()  # people left out, per reason (`prospect.dropped`)
         self.budget: Any = "-"
         self.tool_calls = 0
         self.model_calls: dict[Any, float] = {}  # model calls in flight: call id -> when it was sent
@@ -61,6 +63,8 @@ class LiveView:
             self.counts["people found"] += 1
         elif name == "prospect.enriched":
             self.counts["enriched"] += 1
+        elif name == "prospect.dropped":
+            self.dropped[str(data.get("reason", "other"))] += 1
         elif name == "message.drafted":
             self.counts["drafted"] += 1
         elif name == "compliance.reviewed":
@@ -80,6 +84,8 @@ class LiveView:
             steps.append(f" {agent} ", style=style)
             steps.append(" ")
         counts = "  ".join(f"{k}: {v}" for k, v in self.counts.items())
+        if self.dropped:
+            counts += "\ndropped: " + ", ".join(f"{reason} {n}" for reason, n in self.dropped.most_common())
         elapsed = time.monotonic() - self.started
         footer = f"GitHub calls: {self.tool_calls}  budget left: {self.budget}  elapsed: {elapsed:.0f}s"
         lines = [steps, Text(self.last[:160], style="italic"), Text(counts), Text(footer, style="dim")]

@@ -19,6 +19,7 @@ TOOL_CALLED = "tool.called"
 TOOL_RESULT = "tool.result"
 PROSPECT_FOUND = "prospect.found"
 PROSPECT_ENRICHED = "prospect.enriched"
+PROSPECT_DROPPED = "prospect.dropped"  # a candidate left out: login, reason, text, evidence (agents.drops)
 MESSAGE_DRAFTED = "message.drafted"
 COMPLIANCE_REVIEWED = "compliance.reviewed"
 JOB_PROGRESS = "job.progress"

@@ -45,6 +45,7 @@ CATALOGUE = frozenset(
         graph_events.TOOL_RESULT,
         graph_events.PROSPECT_FOUND,
         graph_events.PROSPECT_ENRICHED,
+        graph_events.PROSPECT_DROPPED,
         graph_events.MESSAGE_DRAFTED,
         graph_events.COMPLIANCE_REVIEWED,
         graph_events.LLM_CALLED,

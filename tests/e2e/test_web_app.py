@@ -117,6 +117,9 @@ def test_a_person_signs_in_runs_a_goal_watches_the_trace_reviews_and_downloads(t
             stats = page.evaluate("window.cmoTrace")
             assert stats["ended"] and stats["received"] == stats["lastSeq"] > 20, stats  # every event, from the first, once
             assert page.get_by_test_id("trace-event").count() > 20
+            dropped = page.locator(".ev-prospect-dropped").first  # who was left out, why, and the evidence
+            assert re.match(r"\d\d:\d\d:\d\d dropped \S+: \S.+", dropped.inner_text()), dropped.inner_text()
+            assert dropped.locator(".muted").last.inner_text().strip(), "the evidence is shown"
             # A question about the results is answered from their evidence, by the same rules as /api/chat.
             page.get_by_test_id("goal-input").fill("why is #1 first?")
             page.get_by_test_id("goal-submit").click()

@@ -22,12 +22,12 @@ const GROUP_OF = {
 const EVENTS = [
   "job.created", "job.started", "job.progress", "job.failed", "job.cancelled", "campaign.completed",
   "agent.started", "agent.finished", "agent.reasoning", "tool.called", "tool.result",
-  "prospect.found", "prospect.enriched", "message.drafted", "compliance.reviewed",
+  "prospect.found", "prospect.enriched", "prospect.dropped", "message.drafted", "compliance.reviewed",
   "llm.called", "llm.result", "llm.failed",
 ];
 const STATUS_OF = { "job.created": "queued", "job.started": "running", "campaign.completed": "succeeded", "job.failed": "failed", "job.cancelled": "cancelled" };
 const TERMINAL = new Set(["campaign.completed", "job.failed", "job.cancelled"]);
-const COUNTED = { "tool.called": "tool calls", "llm.called": "model calls", "llm.failed": "model failures", "prospect.found": "found", "prospect.enriched": "enriched", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
+const COUNTED = { "tool.called": "tool calls", "llm.called": "model calls", "llm.failed": "model failures", "prospect.found": "found", "prospect.enriched": "enriched", "prospect.dropped": "dropped", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
 const FRAME_BUDGET_MS = 12;
 
 function time(ts) {
@@ -37,6 +37,15 @@ function time(ts) {
 function short(value, max = 160) {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   return text && text.length > max ? `${text.slice(0, max)}…` : text || "";
+}
+
+// A dropped person's evidence as "key value · key value" (lists joined), for the muted part of the row.
+function evidence(facts) {
+  if (!facts || typeof facts !== "object") return "";
+  const shown = Object.entries(facts)
+    .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))
+    .map(([k, v]) => `${k.replaceAll("_", " ")} ${Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : v}`);
+  return short(shown.join(" · "), 240);
 }
 
 export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {}) {
@@ -134,6 +143,8 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
         return row(env, seq, "found ", h("strong", {}, d.login ?? ""), ` in ${(d.repos || []).length} repos`);
       case "prospect.enriched":
         return row(env, seq, "enriched ", h("strong", {}, d.prospect_id ?? ""), h("span", { class: "muted" }, ` ${(d.signals || []).join(", ")}`));
+      case "prospect.dropped":
+        return row(env, seq, "dropped ", h("strong", {}, d.login ?? ""), `: ${d.text ?? d.reason ?? ""}`, h("span", { class: "muted" }, ` ${evidence(d.evidence)}`));
       case "message.drafted":
         return row(env, seq, "drafted “", h("em", {}, d.subject ?? ""), "” for ", h("strong", {}, d.prospect_id ?? ""), h("span", { class: "muted" }, ` (${d.written_by ?? ""})`));
       case "compliance.reviewed":
