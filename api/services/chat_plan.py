@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 
 from agents.goal_parser import parse_goal
+from agents.model_calls import CallPolicy, ModelGate
 from agents.planner import make_plan
 from foundation.schemas import Campaign
 from foundation.settings import Settings
@@ -61,7 +62,7 @@ async def plan_goal(settings: Settings, goal: str) -> ChatPlan:
         Campaign(),
         None,
         today=datetime.now(UTC).date(),
-        llm=model,
+        gate=ModelGate(model, CallPolicy.from_settings(settings)),  # the job's timeouts, retries and breaker
         prompt_version=settings.cmo_prompt_version,
         prompts_dir=settings.cmo_prompts_dir,
     )

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from agents.model_calls import ModelGate
 from agents.planner import make_plan
 from api.app import create_app
 from api.core import orm
@@ -249,7 +250,8 @@ def test_with_a_model_the_reply_describes_the_plan_the_job_runs(settings: Settin
         campaign = Campaign.model_validate(job["campaign"])
         other = scripted(tool_call_message("LLMPlan", {"audience": {"languages": ["Rust"]}, "max_prospects": 3}))
         for llm in (None, other):
-            plan, _ = make_plan(goal, campaign, job["max_prospects"], today=date.today(), llm=llm)
+            gate = ModelGate(llm) if llm is not None else None
+            plan, _ = make_plan(goal, campaign, job["max_prospects"], today=date.today(), gate=gate)
             described = {"languages": ["Go"], "domains": ["devops"], "role": "maintainer", "target_regions": ["EU"]}
             assert plan.audience.model_dump(include=set(described)) == described and plan.max_prospects == 15
             assert plan.audience == campaign.target_audience, "every field, defaults included, is the chat's"
