@@ -149,10 +149,19 @@ class Messaging(BaseModel):
     unsubscribe_url: str | None = Field(default=None, description="Our addition: opt-out link base.")
 
 
+# What a prospect can do that counts as a conversion: engagement types (api `EngagementType`) other
+# than `unsubscribed`. Anything else was accepted and then silently ignored by analytics (issue 14).
+ConversionGoal = Literal["opened", "clicked", "replied", "demo_booked", "trial_started", "contact_made"]
+DEFAULT_CONVERSION_GOALS: tuple[ConversionGoal, ...] = ("demo_booked", "trial_started", "contact_made")
+
+
 class Analytics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    conversion_goals: list[str] = Field(default_factory=lambda: ["contact_made"])
+    conversion_goals: list[ConversionGoal] = Field(
+        default_factory=lambda: list(DEFAULT_CONVERSION_GOALS),
+        description="Engagement types that count as a conversion in analytics (SPEC's three by default).",
+    )
     attribution_model: str = "first_touch"
     reporting_schedule: str = "daily"
     custom_metrics: list[str] = Field(default_factory=list)

@@ -195,6 +195,19 @@ def test_campaign_conversion_goals_are_respected(client: TestClient, settings: S
     assert stats["conversion_goals"] == ["replied"] and stats["conversions"] == 2 and stats["conversion_rate"] == 1.0
 
 
+def test_the_job_shows_the_conversion_goals_analytics_uses(client: TestClient, settings: Settings) -> None:
+    """Issue 14: a job showed `["contact_made"]` while analytics counted SPEC's three defaults, and a
+    goal that is no engagement type was accepted and then silently dropped."""
+    headers = auth(settings)
+    job = create(client, headers, campaign={"name": "Q1"})
+    store_results(settings, headers, client, job["id"])
+    [stats] = client.get("/api/analytics/campaigns", headers=headers).json()["items"]
+    shown = client.get(f"/api/jobs/{job['id']}", headers=headers).json()["campaign"]["analytics"]["conversion_goals"]
+    assert shown == stats["conversion_goals"] == ["demo_booked", "trial_started", "contact_made"]
+    refused = client.post("/api/jobs", json={"goal": GOAL, "campaign": {"analytics": {"conversion_goals": ["signed_contract"]}}}, headers=headers)
+    assert refused.status_code == 422 and "conversion_goals" in refused.text
+
+
 def test_tenants_are_isolated_on_every_route(client: TestClient, settings: Settings) -> None:
     alice, mallory = auth(settings), auth(settings)
     job_id = create(client, alice)["id"]
