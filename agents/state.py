@@ -11,7 +11,7 @@ from typing import Annotated, TypedDict
 
 from foundation.schemas import Campaign, Prospect, SearchPlan
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
-from foundation.schemas.run import RunInfo, RunSummary
+from foundation.schemas.run import ResearchReport, RunInfo, RunSummary
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -55,6 +55,8 @@ class State(TypedDict, total=False):
     graphql_off: Annotated[list[str], operator.add]
     # People sent to each enrichment path ("graphql", "rest"), for the summary.
     enriched_via: Annotated[dict[str, int], add_counts]
+    # What the researcher agent did (absent when the rules researched).
+    research: ResearchReport
     summary: RunSummary
 
 

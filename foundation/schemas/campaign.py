@@ -3,7 +3,8 @@
 Additions (all optional, all in `target_audience`) carry what the goal parser understands but the
 SPEC has no field for: `role`, `activity_scope`, `domains`, `keywords`, `include_companies`, `target_cities`, and
 what a goal leaves out: subjects (`exclude_domains`, `exclude_keywords`: "not React") and places
-(`exclude_regions`, `exclude_cities`: "anywhere but China"). What a subject means is
+(`exclude_regions`, `exclude_cities`: "anywhere but China"); `subject_repos` is the subject as the
+researcher agent judged it, repo by repo. What a subject means is
 `foundation.subjects.subject_fits`.
 """
 
@@ -72,6 +73,12 @@ class TargetAudience(BaseModel):
     )
     exclude_cities: list[str] = Field(
         default_factory=list, description="Cities to leave out ('not in Berlin'); every city of that name."
+    )
+    subject_repos: list[str] = Field(
+        default_factory=list,
+        description="The subject as repositories ('owner/name'), as the researcher agent judged them for a goal "
+        "outside the vocabulary: when set, a repo is about the subject exactly when it is listed (its language "
+        "must still fit; the exclusions still apply). Set by the run, not by the planner.",
     )
 
     @field_validator("keywords", "exclude_keywords")
