@@ -67,7 +67,9 @@ def brief(goal: str, plan: SearchPlan, today: str) -> str:
 def researcher_agent(state: State, runtime: Runtime[Context]) -> dict:
     ctx = runtime.context
     plan, settings = state["plan"], ctx.settings
-    assert ctx.llm is not None, "the graph routes here only with a model (wants_agent)"
+    if ctx.llm is None:  # routed here with a model, resumed without one (`cmo resume` with no key)
+        reasoning(AGENT, "no model is configured any more; the deterministic researcher runs the plan's searches")
+        return researcher(state, runtime)
     why = "the goal's subject is outside the vocabulary" if plan.open_ended else "agent research was asked for"
     steps, budget = settings.cmo_research_max_steps, settings.cmo_research_budget
     reasoning(AGENT, f"{why}: the model researches GitHub with tools (at most {steps} turns and {budget} GitHub units)")

@@ -23,12 +23,11 @@ from typing import Any, Literal
 from github import GithubException
 from pydantic import BaseModel, ConfigDict, Field
 
+from foundation.schemas.campaign import LOGIN_PATTERN, REPO_NAME_PATTERN
 from foundation.schemas.github import RepoInfo
 from tools.github import GitHubClient
 from tools.github_transport import GitHubError
 
-REPO_NAME = r"^[A-Za-z0-9_.-]{1,39}/[A-Za-z0-9_.-]{1,100}$"
-LOGIN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"
 DESCRIPTION_CHARS, README_CHARS, BIO_CHARS, PLACE_CHARS = 240, 1500, 200, 80
 RECENT_EVENTS = 10
 
@@ -73,14 +72,14 @@ class SearchRepositoriesArgs(_Args):
 class ReadRepoArgs(_Args):
     """A repository's README excerpt, topics and description (1 core unit; 2 for a repo no search showed)."""
 
-    full_name: str = Field(pattern=REPO_NAME, description="owner/name")
+    full_name: str = Field(pattern=REPO_NAME_PATTERN, description="owner/name")
     reason: str = _reason()
 
 
 class ListContributorsArgs(_Args):
     """A repository's top contributors by commits, with who maintains it (1 core unit)."""
 
-    full_name: str = Field(pattern=REPO_NAME, description="owner/name")
+    full_name: str = Field(pattern=REPO_NAME_PATTERN, description="owner/name")
     limit: int = Field(default=10, ge=1, le=30)
     reason: str = _reason()
 
@@ -88,12 +87,12 @@ class ListContributorsArgs(_Args):
 class UserProfileArgs(_Args):
     """A user's public profile and recent public activity (2 core units)."""
 
-    login: str = Field(pattern=LOGIN)
+    login: str = Field(pattern=LOGIN_PATTERN)
     reason: str = _reason()
 
 
 class RepoJudgement(_Args):
-    full_name: str = Field(pattern=REPO_NAME, description="A repository a tool result showed you.")
+    full_name: str = Field(pattern=REPO_NAME_PATTERN, description="A repository a tool result showed you.")
     relevant: bool = Field(description="Whether its contributors are the audience the goal asks for.")
     reason: str = Field(min_length=3, max_length=300, description="Why, in one sentence.")
 
