@@ -51,6 +51,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
         llm_usage=gate.usage() if gate is not None else LLMUsage(status="none"),
         sandbox=run.sandbox,
         prompt_version=run.prompt_version,
+        research=state.get("research"),
     )
     if run.out_dir is not None:  # None: the caller stores the artifacts itself (the service)
         write_artifacts(Path(run.out_dir), prospects, summary)

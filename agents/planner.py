@@ -80,6 +80,7 @@ def make_plan(
         notes=parsed.notes,
         refusal=parsed.refusal,
         planned_by=planned_by,
+        open_ended=not parsed.refusal and open_subject(audience, parsed.ignored_terms),
     )
     reasoning(  # the audience rides along so a reader (the web app's chips) shows what was understood
         AGENT,
@@ -88,6 +89,7 @@ def make_plan(
         ignored=plan.ignored_terms,
         audience=audience.model_dump(mode="json"),
         max_prospects=max_prospects,
+        open_ended=plan.open_ended,
     )
     updated = campaign.model_copy(
         update={
@@ -97,6 +99,14 @@ def make_plan(
         }
     )
     return plan, updated
+
+
+def open_subject(audience: TargetAudience, ignored_terms: list[str]) -> bool:
+    """Whether the goal's subject is outside the vocabulary: no domain or topic matched (nor named
+    repos), only words we do not know (keywords, or words the reading ignored). Searching such words
+    literally finds little, so with a model the researcher agent explores instead (`CMO_RESEARCH`)."""
+    known = audience.domains or audience.topics or audience.subject_repos
+    return not known and bool(audience.keywords or ignored_terms)
 
 
 SEARCH_REPOS_PER_LEAD = 2
@@ -179,6 +189,8 @@ def describe(plan: SearchPlan) -> str:
     text = f"plan: {'; '.join(parts)}; {len(plan.queries)} searches; top {plan.max_prospects}"
     if plan.ignored_terms:
         text += f"; ignored words: {', '.join(plan.ignored_terms)}"
+    if plan.open_ended:
+        text += "; the subject is outside the vocabulary (open-ended)"
     return text
 
 

@@ -189,6 +189,7 @@ def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, l
             "target_regions": [region for region in _unique(regions) if region not in excluded],
             "exclude_regions": _unique(excluded),
             "exclude_cities": _unique([city.strip() for city in audience.exclude_cities if city.strip()]),
+            "subject_repos": [],  # the researcher agent's judgement, never the planner's guess
         }
     )
     return plan.model_copy(update={"audience": normalised}), []

@@ -11,7 +11,7 @@ from typing import Annotated, TypedDict
 
 from foundation.schemas import Campaign, Prospect, SearchPlan
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
-from foundation.schemas.run import LLMUsage, RunInfo, RunSummary
+from foundation.schemas.run import LLMUsage, ResearchReport, RunInfo, RunSummary
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -71,6 +71,8 @@ class State(TypedDict, total=False):
     enriched_via: Annotated[dict[str, int], add_counts]
     # The gate's totals (agents/model_calls.py) as of the last task that changed them: a resumed run's gate starts from them.
     llm_usage: Annotated[LLMUsage | None, later_usage]
+    # What the researcher agent did (absent when the rules researched).
+    research: ResearchReport
     summary: RunSummary
 
 

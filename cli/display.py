@@ -15,6 +15,7 @@ from rich.text import Text
 
 AGENTS = ("planner", "researcher", "enricher", "copywriter", "compliance", "finalize")
 _NODE_AGENT = {
+    "researcher_agent": "researcher",
     "researcher_repo": "researcher",
     "select_candidates": "researcher",
     "enricher_wave": "enricher",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
     from foundation.schemas.run import RunSummary
     from foundation.settings import Settings
     from graph.runner import JobResult
+
+
+class Research(StrEnum):
+    """`--research`: the values of CMO_RESEARCH."""
+
+    auto = "auto"
+    agent = "agent"
+    rules = "rules"
+
 
 app = typer.Typer(
     help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.",
@@ -75,6 +85,8 @@ def _announce(settings: Settings) -> None:
         )
     else:
         console.print("[yellow]LLM:[/] none (no OPENAI_API_KEY): every agent runs its deterministic path")
+        if settings.cmo_research == "agent":
+            console.print("[yellow]research:[/] the researcher agent needs a model; the deterministic researcher runs")
 
 
 def _finish(result: JobResult, as_json: bool) -> None:
@@ -190,12 +202,22 @@ def run(
     max_prospects: Annotated[int | None, typer.Option("--max-prospects", min=1, max=MAX_PROSPECTS)] = None,
     campaign: Annotated[Path | None, typer.Option("--campaign", help="Campaign Configuration JSON (SPEC).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the live view.")] = False,
+    research: Annotated[
+        Research | None,
+        typer.Option(
+            "--research",
+            help="Who researches GitHub: agent (the model, with tools), rules, or auto (the agent for open-ended "
+            "goals); overrides CMO_RESEARCH. The agent needs a model.",
+        ),
+    ] = None,
 ) -> None:
     """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
     from graph.runner import new_run_id, run_job
     from sandbox import open_sandbox
 
     settings = load_settings()
+    if research is not None:
+        settings = settings.model_copy(update={"cmo_research": research.value})
     loaded = _load_campaign(campaign) if campaign else None
     run_id = new_run_id()
     if not as_json:

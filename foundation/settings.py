@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ResearchMode = Literal["auto", "agent", "rules"]
+
 
 class Settings(BaseSettings):
     """Runtime configuration. Field names map to upper-case environment variables."""
@@ -62,6 +64,16 @@ class Settings(BaseSettings):
     cmo_llm_tokens_per_minute: int | None = Field(default=None, ge=1, description="Model tokens a run may use a minute.")
     cmo_llm_structured_output: Literal["function_calling", "json_schema"] = Field(
         default="function_calling", description="How agents ask for structured answers."
+    )
+    # The researcher agent (agents/researcher_agent.py): the model searches GitHub with typed tools.
+    cmo_research: ResearchMode = Field(
+        default="auto",
+        description="auto: the agent researches open-ended goals when a model is configured; agent: always "
+        "(with a model); rules: never.",
+    )
+    cmo_research_max_steps: int = Field(default=12, ge=1, le=50, description="Model turns the researcher agent may take.")
+    cmo_research_budget: int = Field(
+        default=60, ge=1, description="GitHub units (core + search requests) the researcher agent may spend."
     )
 
     cmo_sender_name: str = Field(default="The cmo-agent team")

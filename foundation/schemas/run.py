@@ -104,6 +104,27 @@ class LLMUsage(BaseModel):
     model_seconds: float = Field(default=0.0, description="Wall-clock seconds requests were in flight, summed.")
 
 
+ResearchStop = Literal["finished", "steps", "budget", "github", "model_error", "no_tool_call"]
+
+
+class ResearchReport(BaseModel):
+    """What the researcher agent did: how far it went, what it cost and why it stopped."""
+
+    steps: int = Field(description="Model turns taken.")
+    tool_calls: int = Field(description="Tool calls the model made, valid or not.")
+    tool_errors: int = Field(description="Calls answered as errors: bad arguments, unknown tools or repos, GitHub refusals.")
+    repeated_calls: int = Field(default=0, description="Calls identical to an earlier one (answered without GitHub).")
+    budget_units: int = Field(description="GitHub units (core + search requests) its tools spent.")
+    repos_seen: int = Field(description="Repos its tools showed it.")
+    repos_judged: int = Field(description="Repos it judged, relevant or not.")
+    repos_relevant: int = Field(
+        description="Repos it judged relevant that count (seen, of the audience's language, not forks or archived)."
+    )
+    stopped_by: ResearchStop = Field(description="finished (it called finish), or the limit or failure that stopped it.")
+    fell_back: bool = Field(default=False, description="True when it found nothing and the deterministic researcher ran instead.")
+    tokens: int = Field(default=0, description="Model tokens used, as the endpoint reported them.")
+
+
 class CampaignCompleted(BaseModel):
     """SPEC's `campaign.completed` data, field for field: the one definition of what the graph's event,
     the job's stored terminal event (and so its SSE stream) and the webhook carry."""
@@ -160,6 +181,11 @@ class RunSummary(CampaignCompleted):
     sandbox: bool | None = Field(default=None, exclude_if=_absent)
     prompt_version: str | None = Field(default=None, exclude_if=_absent)
     suppressed_after_run: int | None = Field(default=None, exclude_if=_absent)
+    research: ResearchReport | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="The researcher agent's steps, spend and stop; absent when the rules researched.",
+    )
 
     def completed_event(self) -> CampaignCompleted:
         """SPEC's `campaign.completed` data of this run, and nothing else."""

@@ -204,7 +204,9 @@ def test_the_job_shows_the_conversion_goals_analytics_uses(client: TestClient, s
     [stats] = client.get("/api/analytics/campaigns", headers=headers).json()["items"]
     shown = client.get(f"/api/jobs/{job['id']}", headers=headers).json()["campaign"]["analytics"]["conversion_goals"]
     assert shown == stats["conversion_goals"] == ["demo_booked", "trial_started", "contact_made"]
-    refused = client.post("/api/jobs", json={"goal": GOAL, "campaign": {"analytics": {"conversion_goals": ["signed_contract"]}}}, headers=headers)
+    refused = client.post(
+        "/api/jobs", json={"goal": GOAL, "campaign": {"analytics": {"conversion_goals": ["signed_contract"]}}}, headers=headers
+    )
     assert refused.status_code == 422 and "conversion_goals" in refused.text
 
 

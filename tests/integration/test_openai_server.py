@@ -89,6 +89,21 @@ def test_streamed_tool_call_deltas_are_reassembled(weather_server: ScriptedOpenA
     assert total.tool_calls[0]["args"] == {"city": "Oslo", "celsius": -3.5}
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_several_tool_calls_in_one_answer(stream: bool) -> None:
+    """OpenAI's parallel tool calls: one answer, several calls, each with its own id (`call_<n>_<i>`)."""
+    reply = Reply.tools(("Weather", {"city": "Oslo", "celsius": -3.5}), ("Weather", "Bergen, please"))
+    with ScriptedOpenAIServer([reply]) as srv:
+        model = srv.chat_model().bind_tools([Weather])
+        chunks = list(model.stream("Weather in Oslo and Bergen?")) if stream else None
+        message = sum(chunks[1:], chunks[0]) if chunks else model.invoke("Weather in Oslo and Bergen?")
+
+    assert isinstance(message, AIMessage)
+    assert [call["id"] for call in message.tool_calls] == ["call_1_1"]
+    assert message.tool_calls[0]["args"] == {"city": "Oslo", "celsius": -3.5}
+    assert [call["id"] for call in message.invalid_tool_calls] == ["call_1_2"], "malformed arguments stay malformed"
+
+
 def test_structured_output_by_function_calling(weather_server: ScriptedOpenAIServer) -> None:
     structured = weather_server.chat_model().with_structured_output(Weather, method="function_calling")
 

@@ -10,6 +10,7 @@ import { h, replace } from "./dom.js";
 const GROUP_OF = {
   planner: "Planner",
   researcher: "Researcher",
+  researcher_agent: "Researcher",
   researcher_repo: "Researcher",
   select_candidates: "Researcher",
   enricher: "Enricher",
@@ -96,7 +97,8 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
         return row(env, seq, h("span", { class: "muted" }, `${d.agent} finished${d.duration_ms != null ? ` in ${Math.round(d.duration_ms)} ms` : ""}`));
       case "tool.called": {
         const summary = h("summary", {}, h("code", {}, d.tool ?? "tool"), h("span", { class: "muted" }, " running…"));
-        const details = h("details", { class: "tool" }, summary, h("pre", {}, JSON.stringify(d.args ?? {}, null, 2)));
+        const why = d.reason ? h("p", { class: "muted" }, `why: ${d.reason}`) : null; // a model's stated reason (researcher agent)
+        const details = h("details", { class: "tool" }, summary, why, h("pre", {}, JSON.stringify(d.args ?? {}, null, 2)));
         const key = `${d.agent}|${d.task}|${d.tool}`;
         if (!openTools.has(key)) openTools.set(key, []);
         openTools.get(key).push(summary);
