@@ -90,6 +90,7 @@ def make_plan(
         audience=audience.model_dump(mode="json"),
         max_prospects=max_prospects,
         open_ended=plan.open_ended,
+        notes=plan.notes,  # how the model (or the rules) read the goal: in the trace, not only in summary.json
     )
     updated = campaign.model_copy(
         update={
@@ -189,6 +190,8 @@ def describe(plan: SearchPlan) -> str:
     text = f"plan: {'; '.join(parts)}; {len(plan.queries)} searches; top {plan.max_prospects}"
     if plan.ignored_terms:
         text += f"; ignored words: {', '.join(plan.ignored_terms)}"
+    if plan.notes:
+        text += f"; read as: {'; '.join(plan.notes)}"
     if plan.open_ended:
         text += "; the subject is outside the vocabulary (open-ended)"
     return text

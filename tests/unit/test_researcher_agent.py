@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agents.model_calls import ModelGate
 from agents.planner import make_plan
 from agents.planner_llm import plan_with_llm
 from agents.researcher_agent import brief, wants_agent
@@ -50,7 +51,9 @@ def test_a_campaign_naming_its_repos_is_not_open_ended() -> None:
 
 
 def _ctx(llm: object | None, research: str) -> Any:
-    return SimpleNamespace(llm=llm, settings=Settings(_env_file=None, cmo_research=research))
+    return SimpleNamespace(
+        llm=llm, gate=llm, settings=Settings(_env_file=None, cmo_research=research)
+    )  # the router only asks whether a gate exists
 
 
 @pytest.mark.parametrize(
@@ -90,7 +93,7 @@ def test_judged_repos_are_the_subject_language_and_exclusions_still_apply() -> N
 
 def test_the_llm_planner_cannot_set_the_judged_repos() -> None:
     answer = tool_call_message("LLMPlan", {"audience": {"languages": ["Go"], "subject_repos": ["evil/repo"]}})
-    plan = plan_with_llm(scripted(answer), "Go developers", load_prompt("planner", "v1"), TODAY)
+    plan = plan_with_llm(ModelGate(scripted(answer)), "Go developers", load_prompt("planner", "v1"), TODAY, "v1")
     assert plan.audience.subject_repos == []
 
 
