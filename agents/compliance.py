@@ -4,7 +4,9 @@ The rules (`agents.compliance_rules`) are the authority. A model may move an app
 "needs_review" for tone (pressure, flattery, claims that overreach), or reject the prospect when it
 reads the bio as a request not to be contacted that the rules missed; it never sees rejected
 prospects and can never approve anything or lift a rule's rejection, so an LLM failure cannot make
-outreach less compliant.
+outreach less compliant: a review that failed or could not be read flags the draft for a person.
+Once the run's model gate has opened its circuit breaker (agents/model_calls.py) the model is gone
+for the run, and the rules decide alone, exactly as in a run without a model.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import json
 from collections import Counter
 from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from agents.compliance_rules import RULES, review_prospect
 from agents.context import Context
+from agents.model_calls import ModelGate, ModelUnavailable
 from agents.state import State
 from foundation.events import COMPLIANCE_REVIEWED, emit, reasoning
 from foundation.schemas import Campaign, ComplianceReview, Prospect
@@ -31,7 +34,7 @@ AGENT = "compliance"
 TONE_RULE = "tone_review"
 DO_NOT_CONTACT = "bio_do_not_contact"  # the model's finding shares the rule's reason code
 QUOTE_CHARS = 160  # GitHub's bio limit
-MAX_CONCURRENCY = 8
+NOT_COMPLETED = "the tone review could not be completed"
 # The rules whose facts can change after a review is stored: the person is suppressed, or objects
 # through their opt-out link (`privacy_settings.contact_allowed`). A person's approval asks them again.
 LATE_RULES = ("suppressed", "contact_not_allowed")
@@ -76,17 +79,21 @@ def _tone_request(prospect: Prospect) -> str:
     return json.dumps(request, ensure_ascii=False, indent=1)
 
 
-def tone_reviews(llm: BaseChatModel, prospects: list[Prospect], prompt: str) -> list[ToneOut]:
-    """One tone verdict per drafted prospect; a failed or unparsable answer counts as needs_review."""
-    structured = llm.with_structured_output(ToneOut, include_raw=True)
+def tone_reviews(gate: ModelGate, prospects: list[Prospect], prompt: str, prompt_version: str = "v1") -> list[ToneOut | None]:
+    """One tone verdict per drafted prospect, the calls concurrent through `gate`. A failed or
+    unreadable answer counts as needs_review; None: not asked, the gate's circuit breaker is open."""
     inputs: list[LanguageModelInput] = [[SystemMessage(prompt), HumanMessage(_tone_request(p))] for p in prospects]
-    outputs = structured.batch(inputs, config={"max_concurrency": MAX_CONCURRENCY}, return_exceptions=True)
-    verdicts: list[ToneOut] = []
-    for output in outputs:
-        # include_raw=True answers {raw, parsed, parsing_error}; a failed call comes back as its exception
-        parsed = output.get("parsed") if isinstance(output, dict) else None
-        failed = ToneOut(verdict="needs_review", reasons=["the tone review could not be completed"])
-        verdicts.append(parsed if isinstance(parsed, ToneOut) else failed)
+    verdicts: list[ToneOut | None] = []
+    for answer in gate.structured_many(AGENT, ToneOut, inputs, prompt_version):
+        if isinstance(answer, ModelUnavailable) and answer.kind == "breaker_open":
+            verdicts.append(None)
+            gate.fell_back(AGENT, f"{answer.fallback_reason}: the rules decide")
+        elif isinstance(answer, ModelUnavailable) or answer.parsed is None:
+            verdicts.append(ToneOut(verdict="needs_review", reasons=[NOT_COMPLETED]))
+            why = answer.fallback_reason if isinstance(answer, ModelUnavailable) else "unreadable answer"
+            gate.fell_back(AGENT, f"{why}: flagged for a person")
+        else:
+            verdicts.append(answer.parsed)
     return verdicts
 
 
@@ -127,19 +134,23 @@ def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     context = runtime.context
     prospects = state.get("prospects", [])
     reviews = [review_prospect(p, state["campaign"], context.suppression, context.settings) for p in prospects]
-    if context.llm is None:
+    if context.gate is None:
         tone_note = "tone review skipped: no LLM"
     else:
         approved = [i for i, review in enumerate(reviews) if review.verdict == "approved"]
         prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
-        for i, tone in zip(approved, tone_reviews(context.llm, [prospects[i] for i in approved], prompt), strict=True):
-            reviews[i] = apply_tone_review(reviews[i], tone)
-        downgraded = sum(reviews[i].verdict == "needs_review" for i in approved)
-        opted_out = sum(reviews[i].verdict == "rejected" for i in approved)
+        tones = tone_reviews(context.gate, [prospects[i] for i in approved], prompt, context.prompt_version)
+        reviewed = [i for i, tone in zip(approved, tones, strict=True) if tone is not None]
+        for i, tone in zip(approved, tones, strict=True):
+            reviews[i] = apply_tone_review(reviews[i], tone) if tone is not None else reviews[i]
+        downgraded = sum(reviews[i].verdict == "needs_review" for i in reviewed)
+        opted_out = sum(reviews[i].verdict == "rejected" for i in reviewed)
         tone_note = (
-            f"LLM tone review moved {downgraded} of {len(approved)} approved drafts to needs_review "
+            f"LLM tone review moved {downgraded} of {len(reviewed)} approved drafts to needs_review "
             f"and rejected {opted_out} whose bio asks not to be contacted"
         )
+        if len(reviewed) < len(approved):
+            tone_note += f"; {len(approved) - len(reviewed)} not reviewed: the model's circuit breaker is open, the rules decide"
     updated = []
     for prospect, review in zip(prospects, reviews, strict=True):
         updated.append(prospect.model_copy(update={"compliance": review}))

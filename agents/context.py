@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agents.model_calls import CallPolicy, ModelGate
 from foundation.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,12 +20,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """What a node may use besides the state: settings, the GitHub client, the model (or None)."""
+    """What a node may use besides the state: settings, the GitHub client, the model (or None) and
+    the gate every call of it goes through (None exactly when the model is: agents test `gate`)."""
 
     settings: Settings
     github: GitHubClient
     suppression: SuppressionList
     llm: BaseChatModel | None = None
+    gate: ModelGate | None = None  # built from `llm` and the settings when not given (the runner seeds it on resume)
     prompt_version: str = "v1"
     prompts_dir: Path | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -32,3 +35,7 @@ class Context:
     # stream, and every task ends with `events.flush()`, so a task's results are never checkpointed
     # before its events are stored (a crash loses none; a re-run task repeats them, and they are dropped).
     events: EventSink | None = None
+
+    def __post_init__(self) -> None:
+        if self.gate is None and self.llm is not None:
+            self.gate = ModelGate(self.llm, CallPolicy.from_settings(self.settings))

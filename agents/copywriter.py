@@ -4,18 +4,19 @@ Without a model every draft comes from a template (`agents.copy_templates`). Wit
 template draft is handed over as a starting point together with the evidence, and whatever comes
 back is checked deterministically: a repository, number, achievement or fact the evidence does not
 contain, or a greeting to anyone but the quotable first name, sends the draft back with the problems
-listed, and after the retries the template draft is used. The compliance footer is always appended
-by code, never written by the model.
+listed, and after the retries the template draft is used; so is it when the run's model gate has
+no reply (every try failed, or its circuit breaker is open: agents/model_calls.py). The compliance
+footer is always appended by code, never written by the model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
@@ -32,6 +33,7 @@ from agents.copy_templates import (
     sender_identity,
 )
 from agents.grounding import claim_problems, evidence_bundle, fact_problems, greeting_problems, reference_text
+from agents.model_calls import Answer, ModelGate, ModelUnavailable
 from agents.state import State
 from foundation.events import MESSAGE_DRAFTED, emit, reasoning
 from foundation.schemas import Campaign, Fact, Message, MessageTemplate, Prospect
@@ -40,7 +42,6 @@ from prompts import load_prompt
 
 AGENT = "copywriter"
 MAX_ATTEMPTS = 3  # the first draft plus two retries
-MAX_CONCURRENCY = 8
 MAX_WORDS = {"short": 90, "medium": 150, "long": 220}
 MAX_SUBJECT_CHARS = 90
 _VARIANT_LETTERS = "ABCDEFGHIJ"
@@ -156,35 +157,28 @@ def _brief(job: _Job, campaign: Campaign, sender: SenderIdentity) -> str:
     )
 
 
-def _judge(output: dict[str, Any] | BaseModel | BaseException, job: _Job) -> tuple[DraftOut | None, list[str]]:
-    """The parsed draft and its problems; a failed call or unparsable output is a problem too.
-
-    `output` is one item of `batch(return_exceptions=True)` on `with_structured_output(include_raw=True)`:
-    the dict {raw, parsed, parsing_error}, or the exception of a failed call (batch's return type omits it).
-    """
-    if isinstance(output, BaseException):
-        return None, [f"the model call failed ({type(output).__name__})"]
-    if not isinstance(output, dict):  # a bare model instance comes only without include_raw
-        return None, ["the answer was not a valid DraftOut (no raw output)"]
-    draft = output.get("parsed")
-    if output.get("parsing_error") is not None or not isinstance(draft, DraftOut):
-        return None, [f"the answer was not a valid DraftOut ({output.get('parsing_error') or 'no structured output'})"]
-    return draft, grounding_problems(draft, job.prospect, job.template.length)
+def _judge(answer: Answer[DraftOut], job: _Job) -> tuple[DraftOut | None, list[str]]:
+    """The parsed draft and its problems; an unparsable answer is a problem too."""
+    if answer.parsed is None:
+        return None, [f"the answer was not a valid DraftOut ({answer.problem or 'no structured output'})"]
+    return answer.parsed, grounding_problems(answer.parsed, job.prospect, job.template.length)
 
 
 def draft_many_with_llm(
-    llm: BaseChatModel,
+    gate: ModelGate,
     prospects: list[Prospect],
     variants: list[str],
     campaign: Campaign,
     settings: Settings,
     prompt: str,
     tenant_id: str | None = None,
-) -> list[Message]:
-    """LLM drafts for many prospects in concurrent batches; ungrounded ones fall back to the template."""
+    prompt_version: str = "v1",
+) -> tuple[list[Message], Counter[str]]:
+    """LLM drafts for many prospects, each round's calls concurrent through `gate`, and how many fell
+    back to the template per reason: a draft that stays ungrounded or invalid, or that got no reply
+    (reported to the gate too)."""
     if not prospects:
-        return []
-    structured = llm.with_structured_output(DraftOut, include_raw=True)
+        return [], Counter()
     sender = sender_identity(campaign, settings, tenant_id)
     jobs = [
         _Job(prospect, variant, template_for(campaign, variant)) for prospect, variant in zip(prospects, variants, strict=True)
@@ -192,17 +186,19 @@ def draft_many_with_llm(
     for job in jobs:
         job.conversation = [SystemMessage(prompt), HumanMessage(_brief(job, campaign, sender))]
     messages: list[Message | None] = [None] * len(jobs)
+    why_not: dict[int, str] = {}
     pending = list(range(len(jobs)))
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(1, MAX_ATTEMPTS + 1):
         if not pending:
             break
-        outputs = structured.batch(
-            [jobs[i].conversation for i in pending], config={"max_concurrency": MAX_CONCURRENCY}, return_exceptions=True
-        )
+        answers = gate.structured_many(AGENT, DraftOut, [jobs[i].conversation for i in pending], prompt_version, attempt=attempt)
         retry: list[int] = []
-        for i, output in zip(pending, outputs, strict=True):
+        for i, answer in zip(pending, answers, strict=True):
             job = jobs[i]
-            draft, problems = _judge(output, job)
+            if isinstance(answer, ModelUnavailable):  # the gate has retried already; no point asking again
+                why_not[i] = answer.fallback_reason
+                continue
+            draft, problems = _judge(answer, job)
             if draft is not None and not problems:
                 messages[i] = Message(
                     subject=draft.subject.strip(),
@@ -214,6 +210,9 @@ def draft_many_with_llm(
                     headers=opt_out_headers(job.prospect, sender),
                 )
                 continue
+            if draft is not None:  # parsed, but not grounded in the evidence
+                gate.rejected(AGENT, "; ".join(problems), answer)
+            why_not[i] = f"ungrounded or invalid after {MAX_ATTEMPTS} attempts"
             previous = f"\nYour draft was:\n{draft.model_dump_json()}" if draft else ""
             problem_list = "\n".join(f"- {p}" for p in problems)
             job.conversation.append(
@@ -221,17 +220,27 @@ def draft_many_with_llm(
             )
             retry.append(i)
         pending = retry
-    return [
+    fallbacks = Counter(why_not[i] for i, message in enumerate(messages) if message is None)
+    for reason, count in fallbacks.items():
+        gate.fell_back(AGENT, reason, count)
+    drafts = [
         message or _template_draft(job.prospect, campaign, job.variant, sender)
         for message, job in zip(messages, jobs, strict=True)
     ]
+    return drafts, fallbacks
 
 
 def draft_with_llm(
-    llm: BaseChatModel, prospect: Prospect, campaign: Campaign, variant: str, settings: Settings, prompt: str
+    gate: ModelGate,
+    prospect: Prospect,
+    campaign: Campaign,
+    variant: str,
+    settings: Settings,
+    prompt: str,
+    prompt_version: str = "v1",
 ) -> Message:
     """One LLM draft (see `draft_many_with_llm`); `written_by` says whether the template was used."""
-    return draft_many_with_llm(llm, [prospect], [variant], campaign, settings, prompt)[0]
+    return draft_many_with_llm(gate, [prospect], [variant], campaign, settings, prompt, None, prompt_version)[0][0]
 
 
 def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -242,7 +251,7 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     arms = variant_names(campaign)
     variants = [assign_variant(p.id, arms, salt=campaign.id) for p in prospects]
     tenant_id = state["run"].tenant_id if "run" in state else None  # None: a CLI run, no tenant
-    if context.llm is None:
+    if context.gate is None:
         messages: list[Message] = []
         if prospects:  # like the LLM path, an empty run needs no sender identity
             sender = sender_identity(campaign, context.settings, tenant_id)
@@ -250,9 +259,11 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         how = "no LLM key: template path"
     else:
         prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
-        messages = draft_many_with_llm(context.llm, prospects, variants, campaign, context.settings, prompt, tenant_id)
-        fallbacks = sum(m.written_by == "template" for m in messages)
-        how = f"LLM path; {fallbacks} fell back to the template after {MAX_ATTEMPTS} ungrounded or invalid drafts"
+        messages, fallbacks = draft_many_with_llm(
+            context.gate, prospects, variants, campaign, context.settings, prompt, tenant_id, context.prompt_version
+        )
+        reasons = ", ".join(f"{reason} x{count}" for reason, count in fallbacks.most_common())
+        how = f"LLM path; {fallbacks.total()} fell back to the template" + (f": {reasons}" if reasons else "")
     updated = []
     for prospect, message in zip(prospects, messages, strict=True):
         updated.append(prospect.model_copy(update={"message": message}))

@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from agents import drops
 from agents.context import Context
+from agents.drops import Drop
 from agents.enrichment import build_prospect, counts_for, is_active, screen
 from agents.mining import next_chunk, repo_sends
 from agents.state import BatchTask, CandidateTask, State
 from foundation.events import PROSPECT_ENRICHED, emit, reasoning
 from foundation.schemas import Campaign, TargetAudience
-from foundation.schemas.github import Candidate, EventInfo, RepoInfo
+from foundation.schemas.github import Candidate, EventInfo, RepoInfo, UserProfile
 from tools.github import GitHubClient
 from tools.github_graphql_queries import PEOPLE_PER_QUERY
 from tools.github_transport import GitHubStop
@@ -48,8 +50,9 @@ def next_wave(state: State) -> dict:
     need = state["plan"].max_prospects - len(state.get("enriched", []))
     if state.get("core_stopped") or need <= 0 or dispatched >= len(candidates):
         return {"wave": []}
-    size = max(WAVE_MIN, 2 * need)
-    return {"wave": candidates[dispatched : dispatched + size], "dispatched": dispatched + size}
+    wave = candidates[dispatched : dispatched + max(WAVE_MIN, 2 * need)]
+    # Count what was sent, not the wave's room: candidates mined later take the places after these.
+    return {"wave": wave, "dispatched": dispatched + len(wave)}
 
 
 def enricher_wave(state: State, runtime: Runtime[Context]) -> dict:
@@ -139,6 +142,14 @@ def without_suppressed(found: dict, ctx: Context) -> dict:
     return {**found, "enriched": kept, "dropped": [*found.get("dropped", []), *["suppressed"] * gone]}
 
 
+def left_out(login: str, profile: UserProfile, drop: Drop, suppression: SuppressionList) -> dict:
+    """The state update for a person screened out: named in a `prospect.dropped` event, unless
+    their profile shows them suppressed (then only counted as such: `agents.drops`)."""
+    if suppression.contains(github_id=profile.id, login=profile.login, email=profile.email):
+        return {"dropped": ["suppressed"]}
+    return {"dropped": [drops.report(AGENT, login, drop)]}
+
+
 _REST_SOURCES = {
     "profile": "GET /users/{login}",
     "commit_email": "GET /repos/{owner}/{repo}/commits (author email)",
@@ -168,7 +179,7 @@ def enrich_rest(
         orgs = call("user_orgs", lambda: client.orgs(candidate.login))
     place, out = screen(profile, orgs, audience)
     if out is not None:
-        return {"dropped": [out]}
+        return left_out(candidate.login, profile, out, suppression)
     since = now - timedelta(days=max(audience.activity_days, 90))
     window = now - timedelta(days=audience.activity_days)
     known = dict(repos)  # repos whose facts we hold: the matched ones, then the person's own
@@ -197,7 +208,7 @@ def enrich_rest(
             if is_active(activity, window):
                 break
     if not is_active(activity, window):
-        return {"dropped": ["inactive"]}
+        return left_out(candidate.login, profile, drops.inactive(activity, window, since, audience), suppression)
     prospect = build_prospect(candidate, repos, profile, place, activity, audience, now, retention, _REST_SOURCES)
     linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != profile.id}
     return {"enriched": [prospect], "links": {profile.id: sorted(linked)} if linked else {}}
@@ -234,16 +245,26 @@ def _pushed_since(candidate: Candidate, repos: dict[str, RepoInfo], since: datet
 
 
 def rank(state: State, runtime: Runtime[Context]) -> dict:
-    """Merge accounts of one person, order by score, keep the best `max_prospects`."""
-    merged = rank_prospects(state.get("enriched", []), state.get("links", {}))
+    """Merge accounts of one person, order by score, keep the best `max_prospects`; name everyone
+    else who got this far in a `prospect.dropped` event (merged, ranked below the cut, never enriched)."""
+    enriched = state.get("enriched", [])
+    merged = rank_prospects(enriched, state.get("links", {}))
     ranked = merged[: state["plan"].max_prospects]
     for p in ranked:
         emit(PROSPECT_ENRICHED, AGENT, prospect_id=p.id, email=p.email, confidence_score=p.score, signals=p.signal_names())
+    for p in merged:
+        for login in p.merged_logins:
+            drops.report(AGENT, login, drops.merged_into(p.username))
+    for position, p in enumerate(merged[len(ranked) :], start=len(ranked) + 1):
+        drops.report(AGENT, p.username, drops.below_top(position, p, ranked))
+    candidates, dispatched = state.get("candidates", []), state.get("dispatched", 0)
+    for position, c in enumerate(candidates[dispatched:], start=dispatched + 1):
+        drops.report(AGENT, c.login, drops.not_reached(position, len(candidates), bool(state.get("core_stopped"))))
     dropped = state.get("dropped", [])
     counts = {reason: dropped.count(reason) for reason in sorted(set(dropped))}
     reasoning(
         AGENT,
-        f"{len(state.get('enriched', []))} people qualified ({len(merged)} after merging duplicate accounts); "
-        f"kept the top {len(ranked)}; dropped: {counts or 'none'}",
+        f"looked up {dispatched} of {len(candidates)} candidates: {len(enriched)} qualified ({len(merged)} after merging "
+        f"duplicate accounts), screened out: {counts or 'none'}; kept the top {len(ranked)}",
     )
     return {"prospects": ranked}

@@ -17,8 +17,9 @@ from functools import partial
 
 from langgraph.runtime import Runtime
 
+from agents import drops
 from agents.context import Context
-from agents.enricher import AGENT, enrich_rest, without_suppressed
+from agents.enricher import AGENT, enrich_rest, left_out, without_suppressed
 from agents.enrichment import build_prospect, counts_for, is_active, screen
 from agents.state import BatchTask
 from foundation.events import reasoning
@@ -48,7 +49,7 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
         facts = traced(
             AGENT,
             "graphql_people",
-            {"people": len(logins), "first": logins[0]},
+            {"people": len(logins), "logins": logins},
             client.budget,
             lambda: fetch_people(client.graphql, logins, since, ctx.now),
         )
@@ -60,12 +61,12 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
     places = {}
     for candidate in task["candidates"]:
         person = facts.get(candidate.login)
-        if person is None:
-            found["dropped"].append("not_a_person")  # an organization, a bot or a deleted account
+        if person is None:  # an organization, a bot or a deleted account
+            found["dropped"].append(drops.report(AGENT, candidate.login, drops.not_a_person(None, found=False)))
             continue
         place, out = screen(person.profile, person.orgs, audience)
         if out is not None:
-            found["dropped"].append(out)
+            found["dropped"] += left_out(candidate.login, person.profile, out, ctx.suppression)["dropped"]
             continue
         activity = Activity(
             work=[
@@ -75,7 +76,9 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
             ]
         )
         if not is_active(activity, window):
-            found["dropped"].append("inactive")
+            found["dropped"] += left_out(
+                candidate.login, person.profile, drops.inactive(activity, window, since, audience), ctx.suppression
+            )["dropped"]
             continue
         qualified.append((candidate, person, activity))
         places[candidate.login] = place
@@ -129,7 +132,7 @@ def _latest_commits(
         return traced(
             AGENT,
             "graphql_commits",
-            {"pairs": len(pairs), "first": pairs[0][1]},
+            {"pairs": len(pairs), "logins": list(dict.fromkeys(login for _, login, _ in pairs))},
             client.budget,
             lambda: fetch_commits(client.graphql, pairs, since),
         ), []

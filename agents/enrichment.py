@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from foundation.companies import company_matches, display_company
+from agents import drops
+from agents.drops import Drop
+from foundation.companies import display_company
 from foundation.schemas import DeveloperProfile, PrivacySettings, Prospect, Provenance, TargetAudience
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo, UserProfile
 from foundation.subjects import fits
@@ -21,31 +23,15 @@ from tools.scoring import activity_score, commit_frequency, contribution_score, 
 from tools.signals import Activity, compute_signals
 
 
-def screen(profile: UserProfile, orgs: list[str] | None, audience: TargetAudience) -> tuple[Place, str | None]:
+def screen(profile: UserProfile, orgs: list[str] | None, audience: TargetAudience) -> tuple[Place, Drop | None]:
     """The person's place, and why they are out before their activity is looked at (None: still in).
     `orgs` None means "not fetched" (the goal names no company, so they cannot matter)."""
     place = normalize_location(profile.location)
     if not is_person(profile.login, profile.type):
-        return place, "not_a_person"
+        return place, drops.not_a_person(profile.type)
     if (outside := audience.place_rejection(place.country, place.city)) is not None:
-        return place, outside
-    if _excluded(profile, orgs or [], audience):
-        return place, "excluded_company"
-    return place, None
-
-
-def _excluded(profile: UserProfile, orgs: list[str], audience: TargetAudience) -> bool:
-    if audience.exclude_companies and (
-        company_matches(profile.company, audience.exclude_companies)
-        or any(company_matches(o, audience.exclude_companies) for o in orgs)
-    ):
-        return True
-    if audience.include_companies:
-        return not (
-            company_matches(profile.company, audience.include_companies)
-            or any(company_matches(o, audience.include_companies) for o in orgs)
-        )
-    return False
+        return place, drops.outside_places(outside, place, profile.location, audience)
+    return place, drops.company(profile, orgs or [], audience)
 
 
 def counts_for(audience: TargetAudience, repo: RepoInfo) -> bool:

@@ -11,7 +11,7 @@ from agents.context import Context
 from agents.state import State
 from foundation.artifacts import ARTIFACTS, contactable, write_artifacts
 from foundation.events import CAMPAIGN_COMPLETED, emit
-from foundation.schemas.run import EnrichmentPaths, RunSummary
+from foundation.schemas.run import EnrichmentPaths, LLMUsage, RunSummary
 
 AGENT = "finalize"
 
@@ -24,6 +24,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
     stops = state.get("stop_reasons", [])
     dropped = state.get("dropped", [])
     verdicts = [p.compliance.verdict for p in prospects if p.compliance]
+    gate = runtime.context.gate
     summary = RunSummary(
         duration_seconds=round((datetime.now(UTC) - run.started_at).total_seconds(), 1),
         prospects_found=len(prospects),
@@ -47,8 +48,10 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
         ),
         api_base=run.api_base,
         llm=run.llm,
+        llm_usage=gate.usage() if gate is not None else LLMUsage(status="none"),
         sandbox=run.sandbox,
         prompt_version=run.prompt_version,
+        research=state.get("research"),
     )
     if run.out_dir is not None:  # None: the caller stores the artifacts itself (the service)
         write_artifacts(Path(run.out_dir), prospects, summary)

@@ -1,10 +1,10 @@
 """Planner: goal text (+ optional campaign) -> target audience and the GitHub searches that find it.
 
-With an LLM it asks for structured output (validated, retried); without one — or when the model
-keeps failing — the deterministic parser reads the goal. Fields the campaign file sets explicitly
-win over what the goal says; the search plan is always built by code from the audience. How many
-leads to keep follows `lead_count` instead (a number in the goal beats the campaign's), the rule the
-service's `job.created` webhook and the chat announce too.
+With an LLM it asks for structured output through the run's model gate (validated, retried);
+without one — or when the model keeps failing — the deterministic parser reads the goal. Fields the
+campaign file sets explicitly win over what the goal says; the search plan is always built by code
+from the audience. How many leads to keep follows `lead_count` instead (a number in the goal beats
+the campaign's), the rule the service's `job.created` webhook and the chat announce too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import Context
 from agents.goal_parser import ParsedGoal, parse_goal
-from agents.planner_llm import TOPIC_SLUG, LLMPlan, PlannerLLMError, plan_with_llm
+from agents.planner_llm import AGENT, TOPIC_SLUG, LLMPlan, PlannerLLMError, plan_with_llm
 from agents.state import State
 from foundation.events import reasoning
 from foundation.schemas import Campaign, SearchPlan, SearchQuery, TargetAudience
@@ -28,9 +28,8 @@ from foundation.vocabulary import load_vocabulary
 from prompts import load_prompt
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    from agents.model_calls import ModelGate
 
-AGENT = "planner"
 _MAX_TEXT_KEYWORDS = 5
 _UNSAFE = re.compile(r"[^a-z0-9 .+#-]")
 
@@ -42,7 +41,7 @@ def planner(state: State, runtime: Runtime[Context]) -> dict:
         state["campaign"],
         state.get("max_prospects"),
         today=ctx.now.date(),
-        llm=ctx.llm,
+        gate=ctx.gate,
         prompt_version=ctx.prompt_version,
         prompts_dir=ctx.prompts_dir,
     )
@@ -55,21 +54,22 @@ def make_plan(
     requested: int | None,
     *,
     today: date,
-    llm: BaseChatModel | None = None,
+    gate: ModelGate | None = None,
     prompt_version: str = "v1",
     prompts_dir: Path | None = None,
 ) -> tuple[SearchPlan, Campaign]:
-    """The plan for `goal` (the model's reading when `llm` is given and it stays valid, else the
-    rules'), and the campaign updated with the audience and lead count it settled on. The node and
+    """The plan for `goal` (the model's reading when `gate` is given and its plan stays valid, else
+    the rules'), and the campaign updated with the audience and lead count it settled on. The node and
     the planner eval share it: the eval needs no GitHub, suppression list or run context."""
     parsed: ParsedGoal | LLMPlan = parse_goal(goal, today=today)
     planned_by = "rules"
-    if llm is not None and not parsed.refusal:
+    if gate is not None and not parsed.refusal:
         try:
-            parsed = plan_with_llm(llm, goal, load_prompt("planner", prompt_version, prompts_dir), today)
+            parsed = plan_with_llm(gate, goal, load_prompt("planner", prompt_version, prompts_dir), today, prompt_version)
             planned_by = "llm"
         except PlannerLLMError as exc:
-            reasoning(AGENT, f"the model's plan stayed invalid ({exc}); using the deterministic parser")
+            gate.fell_back(AGENT, exc.fallback)
+            reasoning(AGENT, f"no plan from the model ({exc}); using the deterministic parser")
     audience = _merge(parsed.audience, campaign.target_audience)
     max_prospects = lead_count(requested, parsed.max_prospects, campaign)
     plan = SearchPlan(
@@ -80,6 +80,7 @@ def make_plan(
         notes=parsed.notes,
         refusal=parsed.refusal,
         planned_by=planned_by,
+        open_ended=not parsed.refusal and open_subject(audience, parsed.ignored_terms),
     )
     reasoning(  # the audience rides along so a reader (the web app's chips) shows what was understood
         AGENT,
@@ -88,6 +89,8 @@ def make_plan(
         ignored=plan.ignored_terms,
         audience=audience.model_dump(mode="json"),
         max_prospects=max_prospects,
+        open_ended=plan.open_ended,
+        notes=plan.notes,  # how the model (or the rules) read the goal: in the trace, not only in summary.json
     )
     updated = campaign.model_copy(
         update={
@@ -97,6 +100,14 @@ def make_plan(
         }
     )
     return plan, updated
+
+
+def open_subject(audience: TargetAudience, ignored_terms: list[str]) -> bool:
+    """Whether the goal's subject is outside the vocabulary: no domain or topic matched (nor named
+    repos), only words we do not know (keywords, or words the reading ignored). Searching such words
+    literally finds little, so with a model the researcher agent explores instead (`CMO_RESEARCH`)."""
+    known = audience.domains or audience.topics or audience.subject_repos
+    return not known and bool(audience.keywords or ignored_terms)
 
 
 SEARCH_REPOS_PER_LEAD = 2
@@ -179,6 +190,10 @@ def describe(plan: SearchPlan) -> str:
     text = f"plan: {'; '.join(parts)}; {len(plan.queries)} searches; top {plan.max_prospects}"
     if plan.ignored_terms:
         text += f"; ignored words: {', '.join(plan.ignored_terms)}"
+    if plan.notes:
+        text += f"; read as: {'; '.join(plan.notes)}"
+    if plan.open_ended:
+        text += "; the subject is outside the vocabulary (open-ended)"
     return text
 
 

@@ -1,12 +1,14 @@
 """The planner's LLM path: a goal in plain words becomes a validated `LLMPlan`, or `PlannerLLMError`.
 
-The model fills `LLMPlan` by function calling. Pydantic checks the shape; `_normalise` then holds the
-plan to what the rest of the pipeline can search for: GitHub language names and topic slugs from
-our vocabulary, vocabulary subjects (domain keys, or keys joined by "+", made canonical and expanded
-to the topics their searches use, as the deterministic parser does), keywords as plain words and
-country or region codes the enricher understands. Every rejection goes back to the model naming
-exactly what was wrong, answered as a `ToolMessage` so the conversation stays valid for OpenAI.
-After `max_attempts` the caller gets `PlannerLLMError` and falls back to the deterministic parser.
+The model fills `LLMPlan` through the run's `ModelGate` (agents/model_calls.py: function calling
+unless `CMO_LLM_STRUCTURED_OUTPUT` says JSON schema; bounded, retried, observable). Pydantic checks
+the shape; `_normalise` then holds the plan to what the rest of the pipeline can search for: GitHub
+language names and topic slugs from our vocabulary, vocabulary subjects (domain keys, or keys joined
+by "+", made canonical and expanded to the topics their searches use, as the deterministic parser
+does), keywords as plain words and country or region codes the enricher understands. Every rejection goes back to the model naming
+exactly what was wrong, answered as a `ToolMessage` so the conversation stays valid for OpenAI
+(and reported to the gate as a rejection). After `max_attempts`, or when the gate has no reply,
+the caller gets `PlannerLLMError` and falls back to the deterministic parser.
 
 Token usage, summed over all attempts, is on `LLMPlan.usage` (a private attribute, so it is not in
 the schema the model fills) and on `PlannerLLMError.usage` when planning fails.
@@ -16,15 +18,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, cast
 
 from langchain_core.exceptions import ModelRefusalError
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-from pydantic_core import ErrorDetails
 
+from agents.model_calls import Answer, ModelGate, ModelUnavailable, describe_validation
 from foundation.limits import MAX_PROSPECTS
 from foundation.regions import REGIONS
 from foundation.schemas.campaign import TargetAudience
@@ -44,7 +44,7 @@ VN VU WF WS YE YT ZA ZM ZW
 ISO_ALPHA2 = frozenset(_ISO_ALPHA2_CODES.split())
 TOPIC_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 KEYWORD = re.compile(r"^[a-z0-9][a-z0-9 .+#-]{0,39}$")
-_SHOWN_INPUT_CHARS = 80
+AGENT = "planner"
 
 
 class LLMPlan(BaseModel):
@@ -71,28 +71,31 @@ class LLMPlan(BaseModel):
 
 
 class PlannerLLMError(RuntimeError):
-    """The model gave no acceptable plan; the caller should use the deterministic parser instead."""
+    """The model gave no acceptable plan; the caller should use the deterministic parser instead.
+    `fallback` is the reason in the run's summary (the gate's `fell_back`)."""
 
-    def __init__(self, message: str, errors: list[str], usage: UsageMetadata | None) -> None:
+    def __init__(self, message: str, errors: list[str], usage: UsageMetadata | None, fallback: str) -> None:
         super().__init__(message)
         self.errors = errors
         self.usage = usage
+        self.fallback = fallback
 
 
-def plan_with_llm(llm: BaseChatModel, goal: str, prompt: str, today: date, max_attempts: int = 3) -> LLMPlan:
-    """Plan `goal` with `llm`, feeding each rejection back, up to `max_attempts` model calls.
+def plan_with_llm(
+    gate: ModelGate, goal: str, prompt: str, today: date, prompt_version: str = "v1", max_attempts: int = 3
+) -> LLMPlan:
+    """Plan `goal` through `gate`, feeding each rejection back, up to `max_attempts` model calls.
 
-    `prompt` is the raw text of `prompts/planner/<version>.md`. A refusal (the plan's own or the
-    provider's) is returned as a plan with `refusal` set and an empty audience, since retrying a
+    `prompt` is the raw text of `prompts/planner/<prompt_version>.md`. A refusal (the plan's own or
+    the provider's) is returned as a plan with `refusal` set and an empty audience, since retrying a
     refusal is pointless and nothing should search with a refused audience.
 
-    Raises `PlannerLLMError` when every attempt was rejected or when the model call itself failed
-    (the client has already retried transport errors by then).
+    Raises `PlannerLLMError` when every attempt was rejected or when the gate got no reply (it has
+    already retried transport errors by then, or its circuit breaker is open).
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     vocabulary = load_vocabulary()
-    structured = llm.with_structured_output(LLMPlan, method="function_calling", include_raw=True)
     messages: list[BaseMessage] = [
         SystemMessage(render_system_prompt(prompt, vocabulary)),
         HumanMessage(f"Goal: {goal}\nToday's date: {today.isoformat()}"),
@@ -101,18 +104,22 @@ def plan_with_llm(llm: BaseChatModel, goal: str, prompt: str, today: date, max_a
     errors: list[str] = []
     for attempt in range(1, max_attempts + 1):
         try:
-            result = cast(dict[str, Any], structured.invoke(messages))
-        except Exception as exc:  # any provider failure means the same thing to the caller: fall back
-            raise PlannerLLMError(f"planner model call failed on attempt {attempt}: {exc}", errors, usage) from exc
-        raw = result["raw"]
+            answer = gate.structured(AGENT, LLMPlan, messages, prompt_version, attempt=attempt)
+        except ModelUnavailable as exc:
+            message = f"planner model call failed on attempt {attempt}: {exc}"
+            raise PlannerLLMError(message, errors, usage, exc.fallback_reason) from exc
+        raw = answer.raw
         usage = add_usage(usage, raw.usage_metadata) if raw.usage_metadata else usage
-        plan, problems = _judge(result, vocabulary)
+        plan, problems = _judge(answer, vocabulary)
         if plan is not None:
             plan._usage = usage
             return plan
+        if answer.problem is None:  # a well-formed plan the vocabulary check refused (the gate saw nothing wrong)
+            gate.rejected(AGENT, "; ".join(problems), answer)
         errors.append(f"attempt {attempt}: " + "; ".join(problems))
         messages += _feedback(raw, problems)
-    raise PlannerLLMError(f"no valid plan after {max_attempts} attempts: {errors[-1]}", errors, usage)
+    message = f"no valid plan after {max_attempts} attempts: {errors[-1]}"
+    raise PlannerLLMError(message, errors, usage, f"no valid plan after {max_attempts} attempts")
 
 
 def render_system_prompt(prompt: str, vocabulary: Vocabulary) -> str:
@@ -130,34 +137,17 @@ def _domain_line(key: str, vocabulary: Vocabulary) -> str:
     return f"  - {key} ({spec.label}): {parts}" + (f"; narrows {', '.join(broader)}" if broader else "")
 
 
-def _judge(result: dict[str, Any], vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:
+def _judge(answer: Answer[LLMPlan], vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:
     """The accepted plan, or None and what is wrong with the answer in words the model can act on."""
-    error: BaseException | None = result["parsing_error"]
-    parsed: LLMPlan | None = result["parsed"]
-    raw: AIMessage = result["raw"]
-    if isinstance(error, ModelRefusalError):
-        return LLMPlan(audience=TargetAudience(), refusal=str(error) or "the model refused"), []
-    if isinstance(error, ValidationError):
-        return None, [_describe(detail) for detail in error.errors()]
-    if error is not None:
-        return None, [f"the LLMPlan call could not be read: {error}"]
-    if parsed is None:
-        broken = [call.get("error") or "not valid JSON" for call in raw.invalid_tool_calls]
-        if broken:
-            return None, [f"the LLMPlan arguments could not be parsed: {broken[0]}"]
-        return None, ["you answered without calling the LLMPlan tool; call it exactly once"]
-    if parsed.refusal:
-        return parsed.model_copy(update={"audience": TargetAudience()}), []
-    return _normalise(parsed, vocabulary)
-
-
-def _describe(detail: ErrorDetails) -> str:
-    """One pydantic error as `field.path: message (got value)`, the value cut short to keep prompts small."""
-    where = ".".join(str(part) for part in detail["loc"]) or "LLMPlan"
-    shown = repr(detail.get("input"))
-    if len(shown) > _SHOWN_INPUT_CHARS:
-        shown = shown[: _SHOWN_INPUT_CHARS - 3] + "..."
-    return f"{where}: {detail['msg']} (got {shown})"
+    if isinstance(answer.error, ModelRefusalError):
+        return LLMPlan(audience=TargetAudience(), refusal=str(answer.error) or "the model refused"), []
+    if isinstance(answer.error, ValidationError):
+        return None, describe_validation(answer.error)
+    if answer.parsed is None:
+        return None, [answer.problem or "no LLMPlan in the answer"]
+    if answer.parsed.refusal:
+        return answer.parsed.model_copy(update={"audience": TargetAudience()}), []
+    return _normalise(answer.parsed, vocabulary)
 
 
 def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, list[str]]:
@@ -199,6 +189,7 @@ def _normalise(plan: LLMPlan, vocabulary: Vocabulary) -> tuple[LLMPlan | None, l
             "target_regions": [region for region in _unique(regions) if region not in excluded],
             "exclude_regions": _unique(excluded),
             "exclude_cities": _unique([city.strip() for city in audience.exclude_cities if city.strip()]),
+            "subject_repos": [],  # the researcher agent's judgement, never the planner's guess
         }
     )
     return plan.model_copy(update={"audience": normalised}), []

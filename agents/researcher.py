@@ -13,6 +13,7 @@ from functools import partial
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from agents import drops
 from agents.context import Context
 from agents.enricher import graphql_off, next_wave
 from agents.mining import next_chunk, repo_order, repo_sends
@@ -87,7 +88,8 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     A selected person keeps all their matched-repo contributions, not only the qualifying ones:
     the enricher looks for recent activity in whichever of those repos was pushed most recently.
     """
-    audience = state["plan"].audience
+    plan = state["plan"]
+    audience = plan.audience
     least = max(1, audience.min_contributions)
     fits = {
         "maintainer": lambda c: c.is_maintainer,
@@ -111,23 +113,40 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
         latest = max((repos[c.repo].pushed_at or oldest for c in p.contributions if c.repo in repos), default=oldest)
         return (any(c.is_maintainer for c in p.contributions), latest.date(), sum(c.contributions for c in p.contributions))
 
-    ranked = _keep_order(state.get("candidates", [])[: state.get("dispatched", 0)], sorted(people, key=strength, reverse=True))
-    limit = CANDIDATES_PER_PROSPECT * state["plan"].max_prospects
-    if len(ranked) > limit:
-        reasoning(
-            AGENT, f"{len(ranked)} people fit; enriching the strongest {limit} ({CANDIDATES_PER_PROSPECT}× the leads asked for)"
-        )
-        ranked = ranked[:limit]
+    fitting = _keep_order(state.get("candidates", [])[: state.get("dispatched", 0)], sorted(people, key=strength, reverse=True))
+    limit = CANDIDATES_PER_PROSPECT * plan.max_prospects
+    ranked = fitting[:limit]
+    reported = set(state.get("passed_over", []))
+    passed_over = [(i, p.login) for i, p in enumerate(fitting[limit:], start=limit + 1) if p.login not in reported]
+    for position, login in passed_over:  # once past the limit, always past it: stronger people only get added
+        drops.report(AGENT, login, drops.beyond_limit(position, len(fitting), limit, plan.max_prospects, CANDIDATES_PER_PROSPECT))
     known = {c.login for c in state.get("candidates", [])}
     for person in ranked:
         if person.login not in known:
             emit(PROSPECT_FOUND, AGENT, login=person.login, repos=[c.repo for c in person.contributions])
-    mined = state.get("mined", 0)
-    reasoning(AGENT, f"{len(ranked)} people fit role '{audience.role}' across {mined} mined of {len(repos)} matched repos")
+    reasoning(AGENT, _selection_note(state, len(fitting), limit, len(by_login) - len(people)))
     selected: State = {**state, "candidates": ranked}
     more = next_chunk(selected)
-    update = {"candidates": ranked, "graphql_off": [] if state.get("graphql_off") else graphql_off(runtime.context)}
+    update = {
+        "candidates": ranked,
+        "passed_over": [login for _, login in passed_over],
+        "graphql_off": [] if state.get("graphql_off") else graphql_off(runtime.context),
+    }
     return {**update, **more} if more else {**update, "mining": None, **next_wave(selected)}
+
+
+def _selection_note(state: State, fitting: int, limit: int, misfits: int) -> str:
+    """One sentence whose numbers agree: who fits, how many of them are enriched, who does not fit."""
+    plan = state["plan"]
+    role = plan.audience.role
+    text = (
+        f"{fitting} people fit role '{role}' across {state.get('mined', 0)} mined of {len(state.get('repos', {}))} matched repos"
+    )
+    if fitting > limit:
+        text += f"; the strongest {limit} are candidates ({CANDIDATES_PER_PROSPECT}× the {plan.max_prospects} leads asked for)"
+    if misfits:
+        text += f"; {misfits} other contributors do not fit the role"
+    return text
 
 
 def _keep_order(dispatched: list[Candidate], ranked: list[Candidate]) -> list[Candidate]:

@@ -11,7 +11,7 @@ from typing import Annotated, TypedDict
 
 from foundation.schemas import Campaign, Prospect, SearchPlan
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
-from foundation.schemas.run import RunInfo, RunSummary
+from foundation.schemas.run import LLMUsage, ResearchReport, RunInfo, RunSummary
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -25,6 +25,18 @@ def add_counts(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
     for key, n in (right or {}).items():
         total[key] = total.get(key, 0) + n
     return total
+
+
+def later_usage(left: LLMUsage | None, right: LLMUsage | None) -> LLMUsage | None:
+    """Reducer: the later of two snapshots of the run's model totals. Parallel tasks may both write
+    one; every count only grows, so the snapshot that counted more is the later one."""
+    if left is None or right is None:
+        return right or left
+
+    def seen(usage: LLMUsage) -> int:
+        return usage.requests + usage.refused + sum(usage.failures.values()) + sum(f.count for f in usage.fallbacks)
+
+    return right if seen(right) >= seen(left) else left
 
 
 class State(TypedDict, total=False):
@@ -41,6 +53,8 @@ class State(TypedDict, total=False):
     mining: list[int] | None
     contributions: Annotated[list[RepoContribution], operator.add]
     candidates: list[Candidate]
+    # People who fit but were past the candidate limit, already named in a `prospect.dropped` event.
+    passed_over: Annotated[list[str], operator.add]
     wave: list[Candidate]
     dispatched: int
     enriched: Annotated[list[Prospect], operator.add]
@@ -55,6 +69,10 @@ class State(TypedDict, total=False):
     graphql_off: Annotated[list[str], operator.add]
     # People sent to each enrichment path ("graphql", "rest"), for the summary.
     enriched_via: Annotated[dict[str, int], add_counts]
+    # The gate's totals (agents/model_calls.py) as of the last task that changed them: a resumed run's gate starts from them.
+    llm_usage: Annotated[LLMUsage | None, later_usage]
+    # What the researcher agent did (absent when the rules researched).
+    research: ResearchReport
     summary: RunSummary
 
 

@@ -17,6 +17,7 @@ from importlib.metadata import version
 
 import structlog
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
@@ -27,6 +28,7 @@ from api.core.key_cache import open_key_cache
 from api.core.logging import configure_logging
 from api.core.middleware import BodyGuardMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from api.core.migrate import ensure_embedded_schema
+from api.core.openapi import use_problem_json
 from api.core.redis import open_redis
 from api.routers import (
     analytics,
@@ -69,6 +71,13 @@ requests also send `X-CSRF-Token`).
 Errors are RFC 9457 `application/problem+json`. Jobs are queued and run by workers (`cmo worker`,
 or inside the API process with `cmo serve --workers-inline N`).
 """
+
+
+def operation_id(route: APIRoute) -> str:
+    """The handler's name (`create_job`, `list_leads`): what generated clients call their methods.
+    FastAPI's default appends path and method (`create_job_api_jobs_post`); handler names are unique
+    (a test keeps them so)."""
+    return route.name
 
 
 def create_app(settings: Settings | None = None, config: ApiConfig | None = None) -> FastAPI:
@@ -124,8 +133,10 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    use_problem_json(app)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=config.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: refusals of the others get the headers too

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_campaign, load_settings
 from cli.privacy import register_privacy_commands
@@ -26,6 +28,15 @@ if TYPE_CHECKING:
     from foundation.schemas.run import RunSummary
     from foundation.settings import Settings
     from graph.runner import JobResult
+
+
+class Research(StrEnum):
+    """`--research`: the values of CMO_RESEARCH."""
+
+    auto = "auto"
+    agent = "agent"
+    rules = "rules"
+
 
 app = typer.Typer(
     help="cmo-agent: find developer prospects on GitHub and draft reviewed outreach.",
@@ -52,9 +63,15 @@ def _announce(settings: Settings) -> None:
         )
         console.print(f"[green]GitHub:[/] {settings.github_api_url or 'https://api.github.com'} ({who})")
     if settings.llm_enabled:
-        console.print(f"[green]LLM:[/] {settings.cmo_model} at {settings.openai_base_url or 'api.openai.com'}")
+        console.print(
+            f"[green]LLM:[/] {settings.cmo_model} at {settings.openai_base_url or 'api.openai.com'} "
+            f"(timeout {settings.cmo_llm_timeout_seconds:g} s, {settings.cmo_llm_max_retries} retries, "
+            f"{settings.cmo_llm_structured_output})"
+        )
     else:
         console.print("[yellow]LLM:[/] none (no OPENAI_API_KEY): every agent runs its deterministic path")
+        if settings.cmo_research == "agent":
+            console.print("[yellow]research:[/] the researcher agent needs a model; the deterministic researcher runs")
 
 
 def _finish(result: JobResult, as_json: bool) -> None:
@@ -82,8 +99,25 @@ def _finish(result: JobResult, as_json: bool) -> None:
                 console.print(f"enriched over REST ({s.enrichment.rest} people): {escape(s.enrichment.graphql_off)}")
             if s.status == "partial":
                 console.print(f"[yellow]partial:[/] {'; '.join(s.stop_reasons)}")
+        if (line := _model_line(s)) is not None:
+            console.print(line, highlight=False)
         console.print(f"artifacts: {result.out_dir}")
     raise typer.Exit(EXIT_BAD_INPUT if s.status == "refused" else EXIT_PARTIAL if s.status == "partial" else EXIT_OK)
+
+
+def _model_line(s: RunSummary) -> Text | None:
+    """One line when the model failed the run, wholly or in part: what failed and where the deterministic path ran."""
+    usage = s.llm_usage
+    if usage is None or usage.status not in ("failed -> deterministic", "partially used"):
+        return None
+    failures = ", ".join(f"{kind} x{count}" for kind, count in usage.failures.items()) or "no failed requests"
+    failures += "; circuit breaker opened" if usage.breaker_opened else ""
+    if usage.status == "failed -> deterministic":
+        text = f"the model ({s.llm}) failed ({failures}): every agent ran its deterministic path"
+    else:
+        where = "; ".join(f"{f.agent} x{f.count} ({f.reason})" for f in usage.fallbacks)
+        text = f"the model ({s.llm}) was partially used ({failures}); deterministic path for {where}"
+    return Text.assemble(("LLM: ", "bold yellow"), text)
 
 
 def _per_bucket(s: RunSummary) -> str:
@@ -131,11 +165,17 @@ def _execute(job, as_json: bool, settings: Settings) -> None:
 
 
 def _plain_observer(quiet: bool):
-    """Without a terminal (CI, pipes) print one line per reasoning step instead of a live panel."""
+    """Without a terminal (CI, pipes) print one line per reasoning step and failed model request
+    instead of a live panel."""
+    from cli.display import model_failure_line
 
     def observe(event: dict) -> None:
-        if not quiet and event["event"] == "agent.reasoning":
+        if quiet:
+            return
+        if event["event"] == "agent.reasoning":
             console.print(f"{event['agent']:>10}: {event['data'].get('text', '')}", highlight=False, markup=False)
+        elif (line := model_failure_line(event)) is not None:
+            console.print(f"{event['agent']:>10}: {line}", highlight=False, markup=False)
 
     return observe
 
@@ -147,12 +187,22 @@ def run(
     max_prospects: Annotated[int | None, typer.Option("--max-prospects", min=1, max=MAX_PROSPECTS)] = None,
     campaign: Annotated[Path | None, typer.Option("--campaign", help="Campaign Configuration JSON (SPEC).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead of the live view.")] = False,
+    research: Annotated[
+        Research | None,
+        typer.Option(
+            "--research",
+            help="Who researches GitHub: agent (the model, with tools), rules, or auto (the agent for open-ended "
+            "goals); overrides CMO_RESEARCH. The agent needs a model.",
+        ),
+    ] = None,
 ) -> None:
     """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
     from graph.runner import new_run_id, run_job
     from sandbox import open_sandbox
 
     settings = load_settings()
+    if research is not None:
+        settings = settings.model_copy(update={"cmo_research": research.value})
     loaded = load_campaign(campaign) if campaign else None
     run_id = new_run_id()
     if not as_json:

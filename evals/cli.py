@@ -35,6 +35,7 @@ SUITE_AGENTS = {
     "planner": ("planner",),
     "planner_fresh": ("planner",),
     "leads": ("planner", "copywriter", "compliance"),
+    "researcher_agent": ("researcher_agent",),
     "messages": ("copywriter",),
     "compliance": ("compliance",),
     "do_not_contact": ("compliance",),
@@ -63,7 +64,10 @@ def _suites(name: str | None) -> list[str] | None:
 def run(
     suite: Annotated[
         str | None,
-        typer.Option("--suite", help="planner, planner_fresh, leads, messages, compliance, do_not_contact or all (default all)."),
+        typer.Option(
+            "--suite",
+            help="planner, planner_fresh, leads, researcher_agent, messages, compliance, do_not_contact or all (default all).",
+        ),
     ] = None,
     prompts: Annotated[
         str | None, typer.Option("--prompts", help="Prompt version: prompts/<agent>/<VERSION>.md or CMO_PROMPTS_DIR.")

@@ -31,6 +31,7 @@ DEFAULT_GATES: dict[str, float] = {
     "planner.exact_match": 0.02,
     "planner_fresh.exact_match": 0.02,
     "leads.f1": 0.02,
+    "researcher_agent.f1": 0.02,
     "do_not_contact.holdout_recall": 0.0,
     "do_not_contact.holdout_false_alarm_rate": 0.0,
 }
@@ -48,6 +49,10 @@ DIRECTIONS: tuple[tuple[str, Direction], ...] = (
     ("*.requests_per_qualified_lead", "lower"),
     ("*.api_requests", "lower"),
     ("*.repeated_calls", "lower"),
+    ("*.truth_repos", "none"),
+    ("*.budget_units", "lower"),
+    ("*.steps", "lower"),
+    ("*.tool_errors", "lower"),
     ("*.spam_phrases", "lower"),
     ("*.over_length", "lower"),
     ("*.reading_level", "lower"),

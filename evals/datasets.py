@@ -6,6 +6,7 @@ records the versions it used, so two runs on different dataset versions are neve
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -15,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from foundation.schemas import Campaign, Prospect, TargetAudience
 
-Suite = Literal["planner", "planner_fresh", "leads", "messages", "compliance", "do_not_contact"]
-SUITES: tuple[Suite, ...] = ("planner", "planner_fresh", "leads", "messages", "compliance", "do_not_contact")
+Suite = Literal["planner", "planner_fresh", "leads", "researcher_agent", "messages", "compliance", "do_not_contact"]
+SUITES: tuple[Suite, ...] = ("planner", "planner_fresh", "leads", "researcher_agent", "messages", "compliance", "do_not_contact")
 
 
 class PlannerExpectation(BaseModel):
@@ -64,6 +65,35 @@ class LeadsExample(BaseModel):
     audience: TargetAudience
     max_prospects: int = 200
     k: int = Field(default=10, description="precision@k cut-off")
+
+
+class ReferencePolicy(BaseModel):
+    """How the committed session was recorded: the scripted reference policy's searches, in order,
+    and the words (all of them) that make a repo relevant to it (tests/support/research_policy.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    searches: list[str] = Field(min_length=1)
+    words: list[str] = Field(min_length=1)
+    language: str | None = None
+
+
+class ResearcherAgentExample(BaseModel):
+    """An open-ended goal the researcher agent researches on a pinned sandbox world (seed, users,
+    anchor day: the tool results, and so the recorded requests, never change). The truth is the
+    world's repos that fit `audience` (`sandbox.truth.matched_repos`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    goal: str
+    seed: int
+    users: int
+    anchor: date
+    audience: TargetAudience
+    max_steps: int = Field(default=12, ge=1, le=50)
+    budget: int = Field(default=60, ge=1, description="GitHub units")
+    reference: ReferencePolicy
 
 
 class MessageExpectation(BaseModel):
@@ -115,6 +145,7 @@ EXAMPLE_TYPES: dict[str, type[BaseModel]] = {
     "planner": PlannerExample,
     "planner_fresh": PlannerExample,
     "leads": LeadsExample,
+    "researcher_agent": ResearcherAgentExample,
     "messages": MessagesExample,
     "compliance": ComplianceExample,
     "do_not_contact": DoNotContactExample,

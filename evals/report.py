@@ -21,6 +21,7 @@ HEADLINE: dict[str, tuple[str, ...]] = {
     "planner": ("exact_match", "f1", "refusal_accuracy"),
     "planner_fresh": ("exact_match", "f1", "refusal_accuracy"),
     "leads": ("precision", "recall", "f1", "precision_at_k", "requests_per_qualified_lead"),
+    "researcher_agent": ("precision", "recall", "budget_units", "steps"),
     "messages": ("pass_rate", "groundedness", "mentions_recent_project", "spam_phrases"),
     "compliance": ("accuracy", "false_approvals", "false_rejections"),
     "do_not_contact": ("holdout_recall", "holdout_false_alarm_rate", "tune_recall", "tune_false_alarm_rate"),

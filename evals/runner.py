@@ -29,6 +29,7 @@ from evals import (
     suite_messages,
     suite_planner,
     suite_planner_fresh,
+    suite_researcher_agent,
 )
 from evals.datasets import SUITES, Suite, load_dataset
 from evals.metrics import latency_stats, llm_usage
@@ -40,6 +41,7 @@ SUITE_MODULES: dict[str, ModuleType] = {
     "planner": suite_planner,
     "planner_fresh": suite_planner_fresh,
     "leads": suite_leads,
+    "researcher_agent": suite_researcher_agent,
     "messages": suite_messages,
     "compliance": suite_compliance,
     "do_not_contact": suite_do_not_contact,

@@ -49,10 +49,11 @@ def evaluate(example: ComplianceExample, ctx: SuiteContext) -> ExampleResult:
     settings = ctx.settings(**example.settings)
     suppression = _suppression(example.suppressed, ctx.run_dir / "compliance" / example.id)
     review = review_prospect(example.prospect, example.campaign, suppression, settings)
-    model = ctx.chat_model(scope("compliance", example.id))
-    if model is not None and review.verdict == "approved":
+    gate = ctx.gate(scope("compliance", example.id))
+    if gate is not None and review.verdict == "approved":
         prompt = load_prompt("compliance", ctx.prompt_version, ctx.prompts_dir)
-        review = apply_tone_review(review, tone_reviews(model, [example.prospect], prompt)[0])
+        (tone,) = tone_reviews(gate, [example.prospect], prompt, ctx.prompt_version)
+        review = apply_tone_review(review, tone) if tone is not None else review
     codes = [reason.split(":", 1)[0] for reason in review.reasons]
     missing = [code for code in example.expect_reasons if code not in codes]
     failures = [f"reason {code} expected but not given" for code in missing]

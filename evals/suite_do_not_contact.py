@@ -26,13 +26,14 @@ ADVISORY: tuple[str, ...] = ()
 
 def _model_says_opt_out(example: DoNotContactExample, ctx: SuiteContext) -> bool | None:
     """The tone review's `bio_opt_out` for a template draft to this bio; None on the deterministic path."""
-    model = ctx.chat_model(scope("do_not_contact", example.id))
-    if model is None:
+    gate = ctx.gate(scope("do_not_contact", example.id))
+    if gate is None:
         return None
     prospect = Prospect(id="gh_dnc-eval", username="dnc-eval", name="Sam", email="sam@dnc-eval.dev", bio=example.bio)
     prospect = prospect.model_copy(update={"message": draft_from_template(prospect, Campaign(), "A", ctx.settings())})
     prompt = load_prompt("compliance", ctx.prompt_version, ctx.prompts_dir)
-    return tone_reviews(model, [prospect], prompt)[0].bio_opt_out
+    (tone,) = tone_reviews(gate, [prospect], prompt, ctx.prompt_version)
+    return tone.bio_opt_out if tone is not None else None
 
 
 def evaluate(example: DoNotContactExample, ctx: SuiteContext) -> ExampleResult:

@@ -36,12 +36,12 @@ def evaluate(example: MessagesExample, ctx: SuiteContext) -> ExampleResult:
     settings = ctx.settings()
     variant = assign_variant(prospect.id, variant_names(campaign), salt=campaign.id)
     template = draft_from_template(prospect, campaign, variant, settings)
-    model = ctx.chat_model(scope("messages", example.id))
-    if model is None:
+    gate = ctx.gate(scope("messages", example.id))
+    if gate is None:
         message = template
     else:
         prompt = load_prompt("copywriter", ctx.prompt_version, ctx.prompts_dir)
-        message = draft_with_llm(model, prospect, campaign, variant, settings, prompt)
+        message = draft_with_llm(gate, prospect, campaign, variant, settings, prompt, ctx.prompt_version)
     grounded = groundedness(message, prospect)
     words = length_words(message.body)
     spam = spam_phrases(f"{message.subject}\n{message.body}", expect.banned_phrases)
@@ -72,7 +72,7 @@ def evaluate(example: MessagesExample, ctx: SuiteContext) -> ExampleResult:
             "mentions_recent_project": recent["mentioned"],
             "mentions_most_recent": recent["mentions_most_recent"],
         },
-        advisory=_judged(model, message, template, prospect, example.id) if model is not None else {},
+        advisory=_judged(gate.llm, message, template, prospect, example.id) if gate is not None else {},
         passed=not failures,
         failures=failures,
     )

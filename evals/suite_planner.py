@@ -26,7 +26,7 @@ def evaluate(example: PlannerExample, ctx: SuiteContext, suite: str = "planner")
         Campaign(),
         None,
         today=ctx.today,
-        llm=ctx.chat_model(scope(suite, example.id)),
+        gate=ctx.gate(scope(suite, example.id)),
         prompt_version=ctx.prompt_version,
         prompts_dir=ctx.prompts_dir,
     )

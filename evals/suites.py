@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from agents.model_calls import ModelGate
 from evals.settings import EvalSettings
 from foundation.settings import Settings
 
@@ -70,6 +71,11 @@ class SuiteContext:
     def chat_model(self, scope: str) -> BaseChatModel | None:
         """The model for one example (its own recorded or replayed connection), None on the deterministic path."""
         return self.session.chat_model(scope) if self.session else None
+
+    def gate(self, scope: str) -> ModelGate | None:
+        """`chat_model` behind its own model gate (the default limits), as agents call a model in a run."""
+        model = self.chat_model(scope)
+        return ModelGate(model) if model is not None else None
 
     def settings(self, home: Path | None = None, **overrides: Any) -> Settings:
         """Offline settings: the sandbox, SQLite in `home`, the eval sender, this run's prompt choice."""

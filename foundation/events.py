@@ -19,9 +19,14 @@ TOOL_CALLED = "tool.called"
 TOOL_RESULT = "tool.result"
 PROSPECT_FOUND = "prospect.found"
 PROSPECT_ENRICHED = "prospect.enriched"
+PROSPECT_DROPPED = "prospect.dropped"  # a candidate left out: login, reason, text, evidence (agents.drops)
 MESSAGE_DRAFTED = "message.drafted"
 COMPLIANCE_REVIEWED = "compliance.reviewed"
 JOB_PROGRESS = "job.progress"
+# Every model request (agents/model_calls.py): sent, answered, or failed/rejected with the reason.
+LLM_CALLED = "llm.called"
+LLM_RESULT = "llm.result"
+LLM_FAILED = "llm.failed"
 CAMPAIGN_COMPLETED = "campaign.completed"
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ResearchMode = Literal["auto", "agent", "rules"]
 
 
 class Settings(BaseSettings):
@@ -51,6 +54,27 @@ class Settings(BaseSettings):
     cmo_model: str = Field(default="gpt-4o-mini", description="Chat model name.")
     cmo_prompt_version: str = Field(default="v1", description="Prompt version under prompts/<agent>/.")
     cmo_prompts_dir: Path | None = Field(default=None, description="Extra prompts folder searched first.")
+    # Bounded model calls (agents/model_calls.py): every agent's call goes through one per-run gate.
+    cmo_llm_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one model request.")
+    cmo_llm_max_retries: int = Field(default=2, ge=0, le=10, description="Retries of a failed model request.")
+    cmo_llm_breaker_failures: int = Field(
+        default=3, ge=1, description="Consecutive failed model requests after which a run stops calling the model."
+    )
+    cmo_llm_requests_per_minute: int | None = Field(default=None, ge=1, description="Model requests a run may send a minute.")
+    cmo_llm_tokens_per_minute: int | None = Field(default=None, ge=1, description="Model tokens a run may use a minute.")
+    cmo_llm_structured_output: Literal["function_calling", "json_schema"] = Field(
+        default="function_calling", description="How agents ask for structured answers."
+    )
+    # The researcher agent (agents/researcher_agent.py): the model searches GitHub with typed tools.
+    cmo_research: ResearchMode = Field(
+        default="auto",
+        description="auto: the agent researches open-ended goals when a model is configured; agent: always "
+        "(with a model); rules: never.",
+    )
+    cmo_research_max_steps: int = Field(default=12, ge=1, le=50, description="Model turns the researcher agent may take.")
+    cmo_research_budget: int = Field(
+        default=60, ge=1, description="GitHub units (core + search requests) the researcher agent may spend."
+    )
 
     cmo_sender_name: str = Field(default="The cmo-agent team")
     cmo_sender_company: str = Field(default="cmo-agent")

@@ -9,6 +9,8 @@ languages (when it names any), and its subject is the audience's:
 - it names every one of the audience's `keywords` (subject words outside the vocabulary, such as
   "webassembly" and "runtime") in its topics, name or description;
 - it matches none of `exclude_domains` and names none of `exclude_keywords`.
+An audience with `subject_repos` (the researcher agent's judgement, repo by repo, for a goal outside
+the vocabulary) replaces the first three rules with one: the repo is listed there.
 Stars are a search filter, not part of the subject: activity in a small repo of the right subject
 still counts.
 """
@@ -36,8 +38,12 @@ def names(keyword: str, topics: Iterable[str], name: str | None, description: st
 
 
 def subject_fits(audience: TargetAudience, topics: list[str], description: str | None, name: str | None = None) -> bool:
-    """The audience's subject (see the module docstring); `name` is the repo's name without its owner."""
+    """The audience's subject (see the module docstring); `name` is the repo's name, without its owner
+    unless the audience lists `subject_repos` (which name repos by their full name)."""
     vocabulary = load_vocabulary()
+    if audience.subject_repos:
+        listed = (name or "").casefold() in {repo.casefold() for repo in audience.subject_repos}
+        return listed and not _excluded(audience, topics, description, name)
     if audience.domains:
         fits = any(vocabulary.domain_matches(subject, topics, description) for subject in audience.domains)
     elif audience.topics:
@@ -47,8 +53,14 @@ def subject_fits(audience: TargetAudience, topics: list[str], description: str |
     return (
         fits
         and all(names(keyword, topics, name, description) for keyword in audience.keywords)
-        and not any(vocabulary.domain_matches(subject, topics, description) for subject in audience.exclude_domains)
-        and not any(names(keyword, topics, name, description) for keyword in audience.exclude_keywords)
+        and not _excluded(audience, topics, description, name)
+    )
+
+
+def _excluded(audience: TargetAudience, topics: list[str], description: str | None, name: str | None) -> bool:
+    vocabulary = load_vocabulary()
+    return any(vocabulary.domain_matches(subject, topics, description) for subject in audience.exclude_domains) or any(
+        names(keyword, topics, name, description) for keyword in audience.exclude_keywords
     )
 
 
@@ -64,12 +76,12 @@ def repo_fits(
 ) -> bool:
     """README definition of a matching repo (language and subject; never a fork or archived repo).
 
-    `name` is the repo's name (with or without its owner); without it, keywords are looked for in
-    topics and description only.
+    `name` is the repo's name (with or without its owner; with it, when the audience lists
+    `subject_repos`); without it, keywords are looked for in topics and description only.
     """
     if fork or archived:
         return False
-    short = name.rsplit("/", 1)[-1] if name else None
+    short = name if audience.subject_repos else name.rsplit("/", 1)[-1] if name else None
     return language_fits(audience, language) and subject_fits(audience, topics, description, short)
 
 

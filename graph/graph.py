@@ -1,4 +1,5 @@
-"""The one builder: goal -> plan -> repos -> candidates -> prospects -> messages -> review -> artifacts."""
+"""The one builder: goal -> plan -> repos (rules or the researcher agent) -> candidates -> prospects ->
+messages -> review -> artifacts."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from agents.enricher_graphql import enricher_batch
 from agents.finalize import finalize
 from agents.planner import planner
 from agents.researcher import fan_out_repos, researcher, researcher_repo, select_candidates
+from agents.researcher_agent import researcher_agent, wants_agent
 from agents.state import State
 from foundation.events import AGENT_FINISHED, AGENT_STARTED, current_task, emit
 
@@ -34,7 +36,8 @@ def _task(name: str, node: Callable[[Any, Runtime[Context]], Any]) -> Node:
     """`node` reporting its own start and end (`agent.started` / `agent.finished` with duration and
     error) from inside the task, then waiting until its events are stored when the caller persists
     them (`Context.events`): LangGraph saves a task's writes only after it returns, so a crash can
-    never keep a task's results while losing its events."""
+    never keep a task's results while losing its events. A task after which the model gate's totals
+    changed writes them to the state too, so a resumed run's gate counts on from them."""
 
     @functools.wraps(node)
     def run(state: Any, *, runtime: Runtime[Context]) -> Any:
@@ -42,7 +45,11 @@ def _task(name: str, node: Callable[[Any, Runtime[Context]], Any]) -> Node:
         emit(AGENT_STARTED, name, task=task)
         finished: dict[str, Any] = {"task": task}
         try:
-            return node(state, runtime)
+            update = node(state, runtime)
+            gate = runtime.context.gate
+            if isinstance(update, dict) and gate is not None and (usage := gate.changes()) is not None:
+                update = {**update, "llm_usage": usage}
+            return update
         except Exception as exc:
             finished["error"] = str(exc)
             raise
@@ -54,14 +61,20 @@ def _task(name: str, node: Callable[[Any, Runtime[Context]], Any]) -> Node:
     return run
 
 
-def _after_planner(state: State) -> str:
-    return "finalize" if state["plan"].refusal else "researcher"
+def _after_planner(state: State, runtime: Runtime[Context]) -> str:
+    """A refused goal ends; an open-ended one (or any, when asked) goes to the researcher agent
+    when a model is configured (`wants_agent`); the rest to the deterministic researcher."""
+    plan = state["plan"]
+    if plan.refusal:
+        return "finalize"
+    return "researcher_agent" if wants_agent(plan, runtime.context) else "researcher"
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph[State, Context, State, State]:
     builder = StateGraph(State, context_schema=Context)
     builder.add_node("planner", _task("planner", planner))
     builder.add_node("researcher", _task("researcher", researcher))
+    builder.add_node("researcher_agent", _task("researcher_agent", researcher_agent))
     builder.add_node("researcher_repo", _task("researcher_repo", researcher_repo))
     builder.add_node("select_candidates", _task("select_candidates", select_candidates))
     builder.add_node("enricher", _task("enricher", enricher))
@@ -73,8 +86,9 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_node("finalize", _task("finalize", finalize))
 
     builder.add_edge(START, "planner")
-    builder.add_conditional_edges("planner", _after_planner, ["researcher", "finalize"])
+    builder.add_conditional_edges("planner", _after_planner, ["researcher", "researcher_agent", "finalize"])
     builder.add_conditional_edges("researcher", fan_out_repos, ["researcher_repo", "select_candidates"])
+    builder.add_conditional_edges("researcher_agent", fan_out_repos, ["researcher_repo", "select_candidates"])
     builder.add_edge("researcher_repo", "select_candidates")
     builder.add_conditional_edges("select_candidates", next_step, ["enricher_batch", "enricher", "researcher_repo", "rank"])
     builder.add_edge("enricher_batch", "enricher_wave")

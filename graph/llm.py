@@ -1,7 +1,9 @@
 """The chat model factory: `ChatOpenAI` when a key is configured, otherwise None.
 
 With no key nothing here touches the network (no tiktoken download, no tracing): callers take
-their deterministic path when they get None.
+their deterministic path when they get None. The model waits `CMO_LLM_TIMEOUT_SECONDS` for a
+request and never retries by itself: the run's `ModelGate` (agents/model_calls.py) retries up to
+`CMO_LLM_MAX_RETRIES` times, so every try is an event and an open circuit breaker stops them.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def get_chat_model(settings: Settings, http_client: httpx.Client | None = None) 
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
         temperature=0,
-        max_retries=2,
-        timeout=60,
+        max_retries=0,  # the gate's retries: see the module docstring
+        timeout=settings.cmo_llm_timeout_seconds,
         http_client=http_client,
     )
 

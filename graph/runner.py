@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from langchain_core.runnables import RunnableConfig
 
 from agents.context import Context
+from agents.model_calls import CallPolicy, ModelGate
 from agents.state import State
 from foundation.artifacts import TRACE
 from foundation.events import EventSink
@@ -134,15 +135,6 @@ def _stream(
     """`suppression` (a tenant's list) is merged with the file of CMO_SUPPRESSION_FILE."""
     out = Path(run.out_dir) if run.out_dir else None
     config: RunnableConfig = {"configurable": {"thread_id": run.run_id}, "max_concurrency": settings.github_concurrency}
-    context = Context(
-        settings=settings,
-        github=client,
-        suppression=SuppressionList.load(settings.cmo_suppression_file).merged(suppression or SuppressionList.empty()),
-        llm=chat_model or get_chat_model(settings),
-        prompt_version=settings.cmo_prompt_version,
-        prompts_dir=settings.cmo_prompts_dir,
-        events=events,
-    )
     checkpointer = open_checkpointer(settings, run.tenant_id or LOCAL_TENANT)
     with checkpointer as saver, ExitStack() as files:
         trace = files.enter_context(_trace_file(out)) if out else None
@@ -150,6 +142,18 @@ def _stream(
         snapshot = graph.get_state(config)
         if inputs is None and not (snapshot.next or snapshot.tasks):
             return _result(run, out, snapshot.values)
+        llm = chat_model or get_chat_model(settings)
+        resumed = snapshot.values if inputs is None else {}  # one gate a run: a resumed one counts on from its checkpoint
+        context = Context(
+            settings=settings,
+            github=client,
+            suppression=SuppressionList.load(settings.cmo_suppression_file).merged(suppression or SuppressionList.empty()),
+            llm=llm,
+            gate=ModelGate(llm, CallPolicy.from_settings(settings), seed=resumed.get("llm_usage")) if llm else None,
+            prompt_version=settings.cmo_prompt_version,
+            prompts_dir=settings.cmo_prompts_dir,
+            events=events,
+        )
         for event in graph.stream(inputs, config, context=context, stream_mode="custom", durability="sync"):
             event["run_id"] = run.run_id
             if trace:

@@ -57,7 +57,7 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", 0, 0),
         (
             "authorization",
-            r"""\bAuthorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Digest|token)\s+)?([^\s"',;]{6,})""",
+            r"""\bAuthorization["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Digest|token)\s+)?(?!(?:Bearer|Basic|Digest|token)\b)([^\s"'`,;]{6,})""",
             re.IGNORECASE,
             1,
         ),
@@ -72,7 +72,8 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ),
     )
 )
-# An assignment whose value is a placeholder, a reference or a plain word from config/logs is not a secret.
+# An assignment (or an Authorization header) whose value is a placeholder ("Bearer <key>"), a
+# reference or a plain word from config/logs is not a secret.
 _NOT_A_SECRET = re.compile(
     r"^(?:none|null|nil|true|false|yes|no|unset|empty|required|optional|redacted|\*+|x+|\[\w+\]|<[^>]*>|\$\{?\w+\}?|\d{1,6})$",
     re.IGNORECASE,
@@ -159,7 +160,7 @@ def _secrets(text: str) -> Iterator[Finding]:
     for detail, pattern, group in _SECRET_PATTERNS:
         for match in pattern.finditer(text):
             value = match.group(group)
-            if detail == "assignment" and _NOT_A_SECRET.match(value):
+            if detail in ("assignment", "authorization") and _NOT_A_SECRET.match(value):
                 continue
             yield Finding("secret", match.start(group), match.end(group), value, detail)
 

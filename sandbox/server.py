@@ -37,7 +37,8 @@ from sandbox.goals import BUILTIN_GOALS
 from sandbox.graphql_api import RateState
 from sandbox.graphql_api import answer as graphql_answer
 from sandbox.limits import Bucket, Fault, rate_limit_body, take_fault
-from sandbox.render import Renderer, paginate, paging
+from sandbox.readme import readme_body
+from sandbox.render import WEB, Renderer, paginate, paging
 from sandbox.search import Searcher, SearchError
 from sandbox.truth import identity_groups, truth
 from sandbox.world import Repo, World
@@ -154,6 +155,7 @@ class SandboxServer:
                 (r"/repos/([^/]+)/([^/]+)/commits", self._commits),
                 (r"/repos/([^/]+)/([^/]+)/topics", self._topics),
                 (r"/repos/([^/]+)/([^/]+)/languages", self._languages),
+                (r"/repos/([^/]+)/([^/]+)/readme", self._readme),
                 (r"/users/([^/]+)", self._user),
                 (r"/user/(\d+)", self._user_by_id),
                 (r"/users/([^/]+)/orgs", self._user_orgs),
@@ -476,6 +478,12 @@ class SandboxServer:
         extras = rng.sample(("Shell", "Dockerfile", "Makefile", "HTML", "CSS"), rng.randint(0, 2))
         sizes = {repo.language: rng.randint(20_000, 2_000_000)} | {x: rng.randint(100, 15_000) for x in extras}
         return Reply(200, sizes)
+
+    def _readme(self, render: Renderer, query: dict[str, str], url: str, owner: str, name: str) -> Reply:
+        repo = self._find_repo(owner, name)
+        if repo is None or not repo.contributors:  # an empty repository has no README
+            return _not_found()
+        return Reply(200, readme_body(repo, f"{render.base}/repos/{repo.full_name}", f"{WEB}/{repo.full_name}"))
 
     def _user(self, render: Renderer, query: dict[str, str], url: str, login: str) -> Reply:
         account = self.world.account(login)

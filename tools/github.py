@@ -7,6 +7,7 @@ objects (which cannot be checkpointed).
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -172,6 +173,20 @@ class GitHubClient:
                 return None
             raise
         return _repo_info(data)
+
+    def readme(self, full_name: str) -> str | None:
+        """The repo's README as text (None: it has none, or the repo is gone). Its text is the
+        repo owner's, so callers treat it as hostile input."""
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck("GET", f"/repos/{full_name}/readme")
+        except GithubException as exc:
+            if exc.status in (404, 451):
+                return None
+            raise
+        content = data.get("content") or ""
+        if data.get("encoding") == "base64":
+            return base64.b64decode(content).decode("utf-8", "replace")
+        return content or None
 
     # --- users --------------------------------------------------------------------------------
     def user(self, login: str) -> UserProfile:

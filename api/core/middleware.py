@@ -31,6 +31,9 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _FORM_PATHS = ("/unsubscribe/",)  # RFC 8058 one-click opt-outs post form data, not JSON
 _CSV_PATHS = frozenset({"/api/suppressions/import"})  # uploads of `kind,value` CSV files
+# A JSON string escape for U+0000 that is not itself escaped ("\\u0000" is a backslash and text).
+_JSON_NUL = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
+_NUL_DETAIL = "text in the request body cannot contain NUL (U+0000) characters"
 _SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"))
 log = structlog.get_logger("api.access")
 
@@ -105,13 +108,25 @@ class BodyGuardMiddleware:
             return
 
         received = 0
+        tail = b""
 
         async def receive_with_limit() -> Message:
-            nonlocal received
+            nonlocal received, tail
             message = await receive()
-            received += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            received += len(chunk)
             if received > self.max_body_bytes:
                 raise Problem(413, self._too_large())
+            if is_json and _JSON_NUL.search(tail + chunk):
+                # Postgres stores no NUL in text or JSONB (it answered 500/422 where SQLite stored it):
+                # refused here, the same way on every storage and for every route.
+                raise Problem(
+                    422,
+                    _NUL_DETAIL,
+                    slug="validation-error",
+                    errors=[{"loc": "body", "msg": _NUL_DETAIL, "type": "nul_character"}],
+                )
+            tail = chunk[-16:]
             return message
 
         await self.app(scope, receive_with_limit, send)

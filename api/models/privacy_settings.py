@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from privacy.masking import MaskingRules
 
 
-class PrivacySettings(BaseModel):
+class TenantPrivacySettings(BaseModel):
     """What a tenant decided about personal data it downloads and keeps. A `PUT` replaces the
     whole document: a field left out goes back to its default."""
 

@@ -37,7 +37,7 @@ class DraftedMessage(BaseModel):
     written_by: str
 
 
-class Engagement(BaseModel):
+class ExportedEngagement(BaseModel):
     job_id: str
     prospect_id: str
     type: str
@@ -77,7 +77,7 @@ class SubjectExport(BaseModel):
     purposes: str
     records: list[ProspectRecord]
     messages: list[DraftedMessage]
-    engagement_events: list[Engagement]
+    engagement_events: list[ExportedEngagement]
     job_events: list[LoggedEvent]
     suppression: SuppressionStatus
     audit_record_ids: list[str] = Field(description="Audit records naming them (reads, exports) before this export.")

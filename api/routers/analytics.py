@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api", tags=["analytics"], dependencies=[Depends(auth
 
 
 @router.get("/analytics/campaigns")
-async def campaigns(
+async def campaign_analytics(
     principal: CurrentPrincipal, session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> CampaignAnalytics:
     """The funnel of each of the tenant's most recent jobs, newest first."""
@@ -25,7 +25,7 @@ async def campaigns(
 
 
 @router.get("/analytics/prospects", dependencies=[audited("analytics.prospects")])
-async def prospects(
+async def prospect_analytics(
     principal: CurrentPrincipal, session: SessionDep, top: Annotated[int, Query(ge=0, le=200)] = 20
 ) -> ProspectAnalytics:
     """Prospects by verdict and score, and the engagement of the best-scored ones."""
@@ -33,6 +33,6 @@ async def prospects(
 
 
 @router.get("/analytics/conversions")
-async def conversions(principal: CurrentPrincipal, session: SessionDep) -> ConversionAnalytics:
+async def conversion_analytics(principal: CurrentPrincipal, session: SessionDep) -> ConversionAnalytics:
     """The tenant's whole funnel: found, contactable, contacted, engaged, converted."""
     return await analytics.conversions(session, principal.tenant_id)

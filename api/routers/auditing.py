@@ -13,6 +13,7 @@ from fastapi.params import Depends as DependsParam
 from starlette.requests import HTTPConnection
 
 from api.core.auth import CurrentPrincipal
+from api.core.deps import SessionDep
 from api.core.errors import status_of
 from api.core.principal import Principal
 from api.services.audit import ACTION, EMAIL, Origin, append_grouped, new_record, principal_actor
@@ -90,12 +91,19 @@ def audited(action: str) -> DependsParam:
     if not ACTION.fullmatch(action):
         raise ValueError(f"audit action must be a dotted verb, got {action!r}")
 
-    async def record(request: Request, response: Response, principal: CurrentPrincipal) -> AsyncIterator[None]:
+    async def record(
+        request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep
+    ) -> AsyncIterator[None]:
         error: BaseException | None = None
         try:
             yield
         except Exception as exc:
             error = exc
+        if error is not None and session.in_transaction():
+            # What a failed request wrote is never committed: give its locks back before the audit
+            # record is written on another connection (SQLite: a `DELETE ... RETURNING` that matched
+            # nothing still holds the file's write lock, and the record would wait for it, then fail).
+            await session.rollback()
         try:
             await record_request(request, response, principal, action, _outcome(request, response, error))
         except Exception:

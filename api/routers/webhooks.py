@@ -24,14 +24,14 @@ async def list_deliveries(job_id: JobId, principal: CurrentPrincipal, session: S
 
 
 @router.get("/webhooks")
-async def get_settings(principal: CurrentPrincipal, session: SessionDep) -> WebhookSettings:
+async def get_webhook_settings(principal: CurrentPrincipal, session: SessionDep) -> WebhookSettings:
     """The default URL and the signing secret (created on first read)."""
     url, secret = await webhooks.webhook_settings(session, principal.tenant_id)
     return WebhookSettings(url=url, secret=secret)
 
 
 @router.put("/webhooks", responses=problems(400, 415, 422))
-async def put_settings(
+async def put_webhook_settings(
     body: WebhookSettingsUpdate, principal: CurrentPrincipal, session: SessionDep, request: Request
 ) -> WebhookSettings:
     """Set the default URL (checked now: a private address is a 422 unless the deployment allows it)."""

@@ -23,8 +23,8 @@ from api.models.analytics import (
     ProspectStats,
 )
 from foundation.schemas import Campaign
+from foundation.schemas.campaign import DEFAULT_CONVERSION_GOALS
 
-DEFAULT_CONVERSION_GOALS = ("demo_booked", "trial_started", "contact_made")
 P, E = orm.ProspectRow, orm.EngagementEvent
 
 

@@ -5,7 +5,8 @@ audience fields. A refinement never edits a job: it starts a new one with the sa
 campaign carrying every explicit field, which the planner lets win over the goal's reading, so the
 new job re-plans exactly what changed. Questions are answered from the stored prospects of the
 thread's latest job that has results (`chat_answers`). Intents are read by rules (`chat_intents`);
-a configured LLM only rephrases messages the rules did not understand (`chat_llm`).
+a configured LLM rephrases messages the rules did not understand (`chat_llm`) and plans a new goal
+exactly as the job's planner will, so the reply describes the plan the job runs (`chat_plan`).
 
 Messages of one thread are serialised by a row lock (Postgres); it is released while the job is
 created (`create_job` commits), and the thread is re-read under the lock before it is written.
@@ -21,13 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.copy_templates import DEFAULT_TEMPLATES
-from agents.goal_parser import parse_goal
 from api.core import orm
 from api.core.database import Database
 from api.models.chat import ChatIntent, ChatMessage, ChatReply, ChatRequest, ChatThread
 from api.models.jobs import Job, JobCreate
-from api.services import chat_answers, chat_llm, jobs
-from api.services.chat_intents import HELP_TEXT, Intent, Thread, apply, lead_target, parse_intent
+from api.services import chat_answers, chat_llm, chat_plan, jobs
+from api.services.chat_intents import HELP_TEXT, Intent, Thread, apply, goal_audience, lead_target, parse_intent
 from api.services.errors import NotFound
 from api.services.queue import JobQueue
 from foundation.schemas import Campaign, TargetAudience
@@ -68,7 +68,7 @@ def stream_url(job_id: str) -> str:
 
 
 def _audience(thread: Thread) -> TargetAudience:
-    return parse_goal(thread.goal).audience.model_copy(update=thread.audience)
+    return goal_audience(thread).model_copy(update=thread.audience)
 
 
 def describe(thread: Thread) -> str:
@@ -94,10 +94,11 @@ def describe(thread: Thread) -> str:
 
 
 def _campaign(thread: Thread) -> Campaign | None:
-    """Only what the thread set explicitly, so the stored campaign shows the refinements and nothing else."""
+    """Only what the thread set explicitly, so the stored campaign shows the refinements and nothing
+    else; when the model planned the goal, its whole audience too, so the job runs exactly that plan."""
     body: dict[str, Any] = {}
-    if thread.audience:
-        body["target_audience"] = thread.audience
+    if thread.planned is not None or thread.audience:
+        body["target_audience"] = {**(thread.planned or {}).get("audience", {}), **thread.audience}
     if thread.email_length and thread.email_length != "medium":
         body["messaging"] = {
             "templates": [
@@ -112,21 +113,22 @@ async def _create_job(chat: _Chat, thread: Thread, refines: str | None = None) -
     metadata: dict[str, Any] = {"chat_thread_id": chat.thread_id}
     if refines:
         metadata["refines"] = refines
-    request = JobCreate(goal=thread.goal, campaign=_campaign(thread), max_prospects=thread.max_prospects, metadata=metadata)
+    count = lead_target(thread) if thread.planned is not None else thread.max_prospects  # the model's count, pinned too
+    request = JobCreate(goal=thread.goal, campaign=_campaign(thread), max_prospects=count, metadata=metadata)
     return await jobs.create_job(chat.session, chat.queue, chat.tenant_id, request, database=chat.database)
 
 
 async def _start(chat: _Chat, current: Thread, goal: str) -> _Outcome:
-    parsed = parse_goal(goal)
-    if parsed.refusal:  # no job; the thread keeps the goal it had, if any
-        return _Outcome("refused", parsed.refusal, current)
-    thread = Thread(goal=goal)
+    plan = await chat_plan.plan_goal(chat.database.settings, goal)
+    if plan.refusal:  # no job; the thread keeps the goal it had, if any
+        return _Outcome("refused", plan.refusal, current)
+    thread = Thread(goal=goal, planned=plan.planned)
     job = await _create_job(chat, thread)
-    read = ""
-    if parsed.ignored_terms:
-        read += f" Words I did not use: {', '.join(parsed.ignored_terms)}."
-    if parsed.notes:
-        read += f" Read as: {'; '.join(n.rstrip('.') for n in parsed.notes)}."
+    read = plan.remark
+    if plan.ignored_terms:
+        read += f" Words I did not use: {', '.join(plan.ignored_terms)}."
+    if plan.notes:
+        read += f" Read as: {'; '.join(n.rstrip('.') for n in plan.notes)}."
     reply = f"Started job {job.id}: {describe(thread)}.{read} Follow it live at {stream_url(job.id)}. {_EXAMPLES}"
     return _Outcome("goal", reply, thread, job, job_created=True)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents.goal_parser import ParsedGoal, parse_goal
+from foundation.schemas import TargetAudience
 from foundation.schemas.plan import lead_count
 
 IntentKind = Literal["goal", "refine", "explain", "counts", "help"]
@@ -30,8 +31,19 @@ _WHY_RANK = re.compile(
 )
 _WHO = re.compile(r"\bwho\s+(?:is|was)\s+(?:ranked\s+)?(?P<rest>.*)", re.I | re.S)
 _RANK_WORDS = re.compile(r"\b(?:rank(?:ed)?|first|second|third|top|score[ds]?|high(?:er)?|above|ahead)\b|#\s*\d+", re.I)
-_ORDINALS = {"first": 1, "top": 1, "second": 2, "third": 3}
-_RANK = re.compile(r"#\s*(\d+)|\bnumber\s+(\d+)\b|\b(first|second|third|top)\b|\b(\d+)(?:st|nd|rd|th)\b", re.I)
+_ORDINALS = {"first": 1, "top": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+_ORDINALS |= {"sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
+_ORDINAL = rf"(?:{'|'.join(_ORDINALS)})"
+_RANK = re.compile(rf"#\s*(\d+)|\bnumber\s+(\d+)\b|\b({_ORDINAL})\b|\b(\d+)(?:st|nd|rd|th)\b", re.I)
+# A lead named by its place in the ranking anywhere in a message: "tell me about the third one", "what
+# about #2?", "explain lead 3", "number 3", "the top one", "the 4th lead". A bare count ("top 20",
+# "the first 10") is a refinement, not a reference, and "C#" is a language (no digits follow it).
+_REFERENCE = re.compile(
+    rf"(?<![\w+])#\s*(?P<hash>\d+)\b"
+    rf"|\b(?:lead|prospect|person|candidate|number|no\.)\s*#?\s*(?P<n>\d+)\b"
+    rf"|\b(?P<word>{_ORDINAL}|\d+(?:st|nd|rd|th))\s+(?:one|lead|prospect|person|candidate|result|developer|match)\b",
+    re.I,
+)
 _NOT_LOGINS = frozenset({"the", "this", "that", "it", "he", "she", "they", "number", "top", "first"})
 _COUNTS = re.compile(r"\bhow\s+many\b|\bcount\b|\bnumber\s+of\b|\bstatus\b|\bprogress\b", re.I)
 _EMAIL_WORDS = r"(?:e-?mails?|messages?|drafts?|copy|outreach|pitch(?:es)?)"
@@ -57,7 +69,8 @@ HELP_TEXT = (
     "re-run it: regions ('only EU', 'only in Germany', 'not in China'), companies ('drop Google employees', 'exclude Meta', "
     "'only people at Stripe'), role ('only maintainers'), languages or domains ('only Rust', 'only ML'), "
     "size ('top 20'), email length ('write shorter emails'); questions about the results: 'why is <login> "
-    "ranked first?', 'who is ranked #2?', 'how many are contactable?'; and 'new goal: ...' to start over."
+    "ranked first?', 'who is ranked #2?', 'tell me about the third one', 'what about lead 4?', 'how many are "
+    "contactable?'; and 'new goal: ...' to start over."
 )
 
 
@@ -81,6 +94,15 @@ def _rank(text: str) -> int | None:
     return int(number) if number else _ORDINALS[match.group(3).lower()]
 
 
+def _referenced(message: str) -> int | None:
+    """The rank a message points at ("the third one" -> 3), or None."""
+    match = _REFERENCE.search(message)
+    if match is None:
+        return None
+    number = match.group("hash") or match.group("n")
+    return int(number) if number else _rank(match.group("word"))
+
+
 def parse_intent(message: str, *, has_goal: bool) -> Intent | None:
     """Read `message`; None when it is nothing this parser knows (the caller answers with help)."""
     if not has_goal or _NEW_GOAL.match(message) or _GOAL_VERBS.match(message):
@@ -96,6 +118,8 @@ def parse_intent(message: str, *, has_goal: bool) -> Intent | None:
     who = _WHO.search(message)
     if who and _rank(who.group("rest")) is not None:
         return Intent("explain", rank=_rank(who.group("rest")))
+    if (rank := _referenced(message)) is not None and rank > 0 and not _DROP.search(message):  # not "drop the third one"
+        return Intent("explain", rank=rank)
     if _COUNTS.search(message):
         return Intent("counts")
     email_length = next((length for length, pattern in _LENGTHS if pattern.search(message)), None)
@@ -133,26 +157,37 @@ class Thread:
     audience: dict[str, Any] = field(default_factory=dict)  # explicit TargetAudience fields
     max_prospects: int | None = None
     email_length: EmailLength | None = None
+    # The model's reading of the goal (`audience` with every field, `max_prospects`) when a model
+    # planned it (`chat_plan`): the base the refinements apply to. None: the rules read the goal.
+    planned: dict[str, Any] | None = None
+
+
+def goal_audience(thread: Thread) -> TargetAudience:
+    """The audience the thread's goal stands for before any refinement: the model's, else the rules'."""
+    if thread.planned is not None:
+        return TargetAudience.model_validate(thread.planned["audience"])
+    return parse_goal(thread.goal).audience
 
 
 def lead_target(thread: Thread) -> int:
     """How many leads a job of this thread keeps, by the planner's rule (a thread's campaign never
     sets a count: refinements only change the audience and the email length)."""
-    return lead_count(thread.max_prospects, parse_goal(thread.goal).max_prospects)
+    read = thread.planned["max_prospects"] if thread.planned is not None else parse_goal(thread.goal).max_prospects
+    return lead_count(thread.max_prospects, read)
 
 
 def _describe(values: list[str], empty: str) -> str:
     return ", ".join(values) if values else empty
 
 
-def refine(explicit: dict[str, Any], goal: str, intent: Intent) -> tuple[dict[str, Any], list[str]]:
-    """The explicit audience fields after `intent` (applied on top of what `goal` says), and what changed.
+def refine(explicit: dict[str, Any], goal: TargetAudience, intent: Intent) -> tuple[dict[str, Any], list[str]]:
+    """The explicit audience fields after `intent` (applied on top of the `goal`'s audience), and what changed.
 
     Only fields that change are written, and a field is written whole: a campaign's explicit field
     replaces the goal's, so dropping Google keeps the goal's own exclusions in the list.
     """
     assert intent.parsed is not None
-    current = parse_goal(goal).audience.model_copy(update=explicit)
+    current = goal.model_copy(update=explicit)
     new, changes = dict(explicit), []
     a = intent.parsed.audience
     dropped = list(dict.fromkeys(a.exclude_companies + (a.include_companies if intent.drop else [])))
@@ -201,7 +236,7 @@ def refine(explicit: dict[str, Any], goal: str, intent: Intent) -> tuple[dict[st
 def apply(thread: Thread, intent: Intent) -> tuple[Thread, list[str]]:
     """The thread after a refinement, and one sentence per change (empty: nothing changed)."""
     assert intent.parsed is not None
-    audience, changes = refine(thread.audience, thread.goal, intent)
+    audience, changes = refine(thread.audience, goal_audience(thread), intent)
     count, max_prospects = intent.parsed.max_prospects, thread.max_prospects
     previous = lead_target(thread)
     if count and count != previous:
@@ -211,4 +246,4 @@ def apply(thread: Thread, intent: Intent) -> tuple[Thread, list[str]]:
     if intent.email_length and intent.email_length != (thread.email_length or "medium"):
         changes.append(f"emails: {thread.email_length or 'medium'} → {intent.email_length}")
         email_length = intent.email_length
-    return Thread(thread.goal, audience, max_prospects, email_length), changes
+    return Thread(thread.goal, audience, max_prospects, email_length, thread.planned), changes

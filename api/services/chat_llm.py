@@ -18,16 +18,18 @@ from api.models.jobs import MAX_GOAL_CHARS
 from foundation.settings import Settings
 from prompts import load_prompt
 
-TIMEOUT_SECONDS = 15.0  # a chat reply must not hang on a slow model; the help text is the fallback
-
 log = structlog.get_logger("api.chat")
 
 
 async def rewrite(model: BaseChatModel, settings: Settings, message: str) -> str | None:
-    """The command the model reads in `message`, or None (NONE, an error, a timeout)."""
+    """The command the model reads in `message`, or None (NONE, an error, a timeout).
+
+    A chat reply must not hang on a slow model, so it waits `CMO_LLM_TIMEOUT_SECONDS` at most, as an
+    agent's request does (one try: the help text is the fallback)."""
     try:
         prompt = load_prompt("chat", settings.cmo_prompt_version, settings.cmo_prompts_dir)
-        reply = await asyncio.wait_for(model.ainvoke([SystemMessage(prompt), HumanMessage(message)]), TIMEOUT_SECONDS)
+        request = model.ainvoke([SystemMessage(prompt), HumanMessage(message)])
+        reply = await asyncio.wait_for(request, settings.cmo_llm_timeout_seconds)
     except Exception as exc:  # a missing prompt version or any model failure means: answer without it
         log.warning("chat model unavailable; answering with the rules alone", error=f"{type(exc).__name__}: {exc}")
         return None

@@ -11,24 +11,36 @@ does (`forbid_contact`, reason `unsubscribe`), so no later job approves them aga
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.models.analytics import EngagementCreate
-from api.services.errors import NotFound
+from api.services.errors import InvalidInput, NotFound
 from api.services.jobs import get_job
 from api.services.unsubscribe import forbid_contact
 from storage.keyring import tenant_scope
 
 ENGAGEMENT_SOURCE = "engagement_event"
+CLOCK_SKEW = timedelta(minutes=5)  # between the caller's clock and ours
 
 
 async def record_engagement(session: AsyncSession, tenant_id: str, body: EngagementCreate) -> orm.EngagementEvent:
     """Record an event against a prospect of one of the tenant's jobs (anything else is `NotFound`);
-    an `unsubscribed` one also suppresses the person for every later job."""
-    await get_job(session, tenant_id, body.job_id)
+    `occurred_at` must fall between the job's creation and now (a clock's skew allowed): analytics
+    would otherwise count a reply from 1900 or 2999. An `unsubscribed` event also suppresses the
+    person for every later job."""
+    job = await get_job(session, tenant_id, body.job_id)
+    if body.occurred_at is not None:
+        now = orm.utcnow()
+        if not job.created_at - CLOCK_SKEW <= body.occurred_at <= now + CLOCK_SKEW:
+            raise InvalidInput(
+                f"occurred_at {body.occurred_at.isoformat()} is outside the job's life "
+                f"({job.created_at.isoformat(timespec='seconds')} to now)",
+                field="body.occurred_at",
+            )
     prospect = orm.ProspectRow
     known = await session.scalar(
         select(

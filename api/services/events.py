@@ -45,8 +45,12 @@ CATALOGUE = frozenset(
         graph_events.TOOL_RESULT,
         graph_events.PROSPECT_FOUND,
         graph_events.PROSPECT_ENRICHED,
+        graph_events.PROSPECT_DROPPED,
         graph_events.MESSAGE_DRAFTED,
         graph_events.COMPLIANCE_REVIEWED,
+        graph_events.LLM_CALLED,
+        graph_events.LLM_RESULT,
+        graph_events.LLM_FAILED,
         graph_events.JOB_PROGRESS,
         graph_events.CAMPAIGN_COMPLETED,
         JOB_FAILED,
@@ -165,6 +169,9 @@ class _Position:
         """The frames of live events that follow on exactly (replayed ones skipped); None when
         something is missing in between, so the caller reads the table instead."""
         fresh = [e for e in events if e.seq > self.last]
+        if any(e.name in TERMINAL_EVENTS for e in events if e.seq <= self.last):
+            self.ended = True  # the job ended before the client's Last-Event-ID: nothing can follow
+            return b""
         if any(e.seq != self.last + i for i, e in enumerate(fresh, 1)):
             return None
         frames = []

@@ -14,11 +14,12 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.goal_parser import parse_goal
 from api.core import orm
 from api.core.database import Database
 from api.models.jobs import JobCreate, JobSummary
 from api.services.cancel import announce_cancel
-from api.services.errors import Conflict, NotFound
+from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
@@ -43,6 +44,9 @@ async def create_job(
     an explicit choice such as `analytics.conversion_goals` from a default; where it names no sender
     or opt-out URL, the tenant's sender profile fills them in (`api.services.sender`).
     """
+    refusal = parse_goal(request.goal).refusal
+    if refusal:  # refused at once, as the chat and `cmo run` refuse it (not a job that then fails)
+        raise InvalidInput(f"cannot run this goal: {refusal}", slug="goal-refused", field="body.goal")
     if request.webhook_url:
         await check_webhook_url(str(request.webhook_url), database.settings, field="body.webhook_url")
     submitted = request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else None

@@ -20,7 +20,7 @@ from api.core import orm
 from api.core.orm_privacy import Suppression
 from api.models.prospects import (
     DraftedMessage,
-    Engagement,
+    ExportedEngagement,
     LoggedEvent,
     ProspectRecord,
     Source,
@@ -107,11 +107,11 @@ def _message(row: orm.ProspectRow) -> DraftedMessage:
     )
 
 
-async def _engagement(session: AsyncSession, tenant_id: str, person: Person) -> list[Engagement]:
+async def _engagement(session: AsyncSession, tenant_id: str, person: Person) -> list[ExportedEngagement]:
     table = orm.EngagementEvent
     query = select(table).where(table.tenant_id == tenant_id, table.prospect_id.in_(sorted(person.prospect_ids)))
     rows = (await session.execute(query.order_by(table.occurred_at))).scalars().all()
-    return [Engagement(job_id=r.job_id, prospect_id=r.prospect_id, type=r.type, occurred_at=r.occurred_at) for r in rows]
+    return [ExportedEngagement(job_id=r.job_id, prospect_id=r.prospect_id, type=r.type, occurred_at=r.occurred_at) for r in rows]
 
 
 async def _events(session: AsyncSession, tenant_id: str, person: Person) -> list[LoggedEvent]:

@@ -1,7 +1,7 @@
 """A tenant's privacy settings (masking rules, retention) and their application to downloads.
 
 The settings live in `tenants.privacy` as JSON, null until the tenant changes a default, so a new
-tenant gets `PrivacySettings()` (see `privacy.masking` for why those defaults). Next to them the
+tenant gets `TenantPrivacySettings()` (see `privacy.masking` for why those defaults). Next to them the
 document holds `hash_key`, the tenant's HMAC key for `hash` masking: created the first time a rule
 asks for it, never returned by the API, kept across updates so pseudonyms stay stable.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
-from api.models.privacy_settings import PrivacySettings
+from api.models.privacy_settings import TenantPrivacySettings
 from privacy.masking import MaskingRules, mask_artifact, mask_record
 
 _HASH_KEY = "hash_key"
@@ -25,15 +25,15 @@ async def _tenant(session: AsyncSession, tenant_id: str) -> orm.Tenant:
     return await session.get_one(orm.Tenant, tenant_id)
 
 
-def _settings(document: dict[str, Any] | None) -> PrivacySettings:
-    return PrivacySettings.model_validate({k: v for k, v in (document or {}).items() if k != _HASH_KEY})
+def _settings(document: dict[str, Any] | None) -> TenantPrivacySettings:
+    return TenantPrivacySettings.model_validate({k: v for k, v in (document or {}).items() if k != _HASH_KEY})
 
 
-async def get_privacy(session: AsyncSession, tenant_id: str) -> PrivacySettings:
+async def get_privacy(session: AsyncSession, tenant_id: str) -> TenantPrivacySettings:
     return _settings((await _tenant(session, tenant_id)).privacy)
 
 
-async def set_privacy(session: AsyncSession, tenant_id: str, settings: PrivacySettings) -> PrivacySettings:
+async def set_privacy(session: AsyncSession, tenant_id: str, settings: TenantPrivacySettings) -> TenantPrivacySettings:
     """Replace the tenant's settings (commits); the hash key is kept, or created when first needed."""
     tenant = await _tenant(session, tenant_id)
     hash_key = (tenant.privacy or {}).get(_HASH_KEY)

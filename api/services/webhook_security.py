@@ -69,9 +69,29 @@ class PinnedRequest:
     extensions: dict[str, str]
 
 
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))  # RFC 6052, RFC 8215
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and a gateway would reach: mapped (::ffff:a.b.c.d),
+    compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::) and Teredo (client and
+    server). `ipaddress` calls several of these global although they lead to a private IPv4 host."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    if int(address) >> 32 == 0 and int(address) > 1:  # IPv4-compatible (deprecated), not :: or ::1
+        found.append(low32)
+    if any(address in network for network in _NAT64):
+        found.append(low32)
+    return found
+
+
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded:
+            return all(_public(inner) for inner in embedded)
     return address.is_global and not address.is_multicast
 
 

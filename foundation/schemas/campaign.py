@@ -3,16 +3,17 @@
 Additions (all optional, all in `target_audience`) carry what the goal parser understands but the
 SPEC has no field for: `role`, `activity_scope`, `domains`, `keywords`, `include_companies`, `target_cities`, and
 what a goal leaves out: subjects (`exclude_domains`, `exclude_keywords`: "not React") and places
-(`exclude_regions`, `exclude_cities`: "anywhere but China"). What a subject means is
+(`exclude_regions`, `exclude_cities`: "anywhere but China"); `subject_repos` is the subject as the
+researcher agent judged it, repo by repo. What a subject means is
 `foundation.subjects.subject_fits`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from foundation.limits import DEFAULT_MAX_PROSPECTS, MAX_PROSPECTS
 from foundation.regions import PlaceRejection, place_rejection
@@ -22,6 +23,10 @@ ActivityScope = Literal["subject", "anywhere"]
 ComplianceLevel = Literal["strict", "standard", "permissive"]
 Channel = Literal["email", "linkedin", "github"]
 
+# GitHub's rules: a login is letters, digits and inner hyphens (at most 39); a repo name adds `.` and `_`.
+LOGIN_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"
+REPO_NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_.-]{1,100}$"
+RepoName = Annotated[str, StringConstraints(pattern=REPO_NAME_PATTERN)]
 _STARS_RANGE = re.compile(r"^(\d+\.\.\d+|\d+\.\.\*|\*\.\.\d+|[<>]=?\d+|\d+)$")
 
 
@@ -72,6 +77,13 @@ class TargetAudience(BaseModel):
     )
     exclude_cities: list[str] = Field(
         default_factory=list, description="Cities to leave out ('not in Berlin'); every city of that name."
+    )
+    subject_repos: list[RepoName] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The subject as repositories ('owner/name'), as the researcher agent judged them for a goal "
+        "outside the vocabulary: when set, a repo is about the subject exactly when it is listed (its language "
+        "must still fit; the exclusions still apply). Set by the run, not by the planner.",
     )
 
     @field_validator("keywords", "exclude_keywords")
@@ -149,10 +161,19 @@ class Messaging(BaseModel):
     unsubscribe_url: str | None = Field(default=None, description="Our addition: opt-out link base.")
 
 
+# What a prospect can do that counts as a conversion: engagement types (api `EngagementType`) other
+# than `unsubscribed`. Anything else was accepted and then silently ignored by analytics (issue 14).
+ConversionGoal = Literal["opened", "clicked", "replied", "demo_booked", "trial_started", "contact_made"]
+DEFAULT_CONVERSION_GOALS: tuple[ConversionGoal, ...] = ("demo_booked", "trial_started", "contact_made")
+
+
 class Analytics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    conversion_goals: list[str] = Field(default_factory=lambda: ["contact_made"])
+    conversion_goals: list[ConversionGoal] = Field(
+        default_factory=lambda: list(DEFAULT_CONVERSION_GOALS),
+        description="Engagement types that count as a conversion in analytics (SPEC's three by default).",
+    )
     attribution_model: str = "first_touch"
     reporting_schedule: str = "daily"
     custom_metrics: list[str] = Field(default_factory=list)

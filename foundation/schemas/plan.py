@@ -29,6 +29,11 @@ class SearchPlan(BaseModel):
     notes: list[str] = Field(default_factory=list)
     refusal: str | None = Field(default=None, description="Why the goal cannot be run (e.g. not about developers).")
     planned_by: Literal["llm", "rules"] = "rules"
+    open_ended: bool = Field(
+        default=False,
+        description="The subject is outside the vocabulary: no domain or topic matched, only unknown words "
+        "(keywords or ignored words). With a model, the researcher agent explores such goals (CMO_RESEARCH=auto).",
+    )
 
 
 def lead_count(requested: int | None, goal: int | None, campaign: Campaign | None = None) -> int:

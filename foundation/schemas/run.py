@@ -58,6 +58,73 @@ class EnrichmentPaths(BaseModel):
     graphql_off: str | None = Field(default=None, description="Why GraphQL did not serve (all or part of) the run.")
 
 
+LLMStatus = Literal["none", "unused", "used", "partially used", "failed -> deterministic"]
+"""How much of a run the model did: `none` no model configured; `unused` configured, no agent needed
+it; `used` every agent that asked got its answers; `partially used` some agents or items took their
+deterministic path; `failed -> deterministic` the model contributed nothing and every agent ran
+deterministically."""
+FailureKind = Literal["timeout", "rate_limited", "error", "unparsable", "invalid", "rejected", "breaker_open"]
+"""Why a model call gave no usable answer (`llm.failed`'s `kind`): `timeout`, `rate_limited` (HTTP 429)
+or `error` the request failed; `unparsable` no structured answer could be read from the reply;
+`invalid` the answer broke the schema; `rejected` an agent's own check (grounding, vocabulary)
+refused it; `breaker_open` the call was not sent because the run's circuit breaker was open."""
+
+
+class LLMFallback(BaseModel):
+    """Items of one agent that took the deterministic path for one reason."""
+
+    agent: str
+    reason: str
+    count: int = Field(description="Items (a plan, drafts, reviews) that fell back for this reason.")
+
+
+class LLMTokens(BaseModel):
+    """Tokens the model reported (`usage`) over every answered request, failed or rejected ones included."""
+
+    input: int = 0
+    output: int = 0
+
+
+class LLMUsage(BaseModel):
+    """What the run asked of the model and what came of it: the gate's totals (agents/model_calls.py)."""
+
+    status: LLMStatus
+    structured_output: Literal["function_calling", "json_schema"] | None = Field(
+        default=None, description="How agents asked for structured answers; null without a model."
+    )
+    requests: int = Field(default=0, description="Model requests sent, every retry included.")
+    answers: int = Field(default=0, description="Answers an agent used.")
+    failures: dict[FailureKind, int] = Field(
+        default_factory=dict, description="Requests or answers that gave nothing usable, per kind."
+    )
+    refused: int = Field(default=0, description="Calls not sent because the circuit breaker was open.")
+    breaker_opened: bool = Field(default=False, description="The circuit breaker opened during the run.")
+    fallbacks: list[LLMFallback] = Field(default_factory=list, description="Where agents took their deterministic path, and why.")
+    tokens: LLMTokens = Field(default_factory=LLMTokens)
+    model_seconds: float = Field(default=0.0, description="Wall-clock seconds requests were in flight, summed.")
+
+
+ResearchStop = Literal["finished", "steps", "budget", "github", "model_error", "no_tool_call"]
+
+
+class ResearchReport(BaseModel):
+    """What the researcher agent did: how far it went, what it cost and why it stopped."""
+
+    steps: int = Field(description="Model turns taken.")
+    tool_calls: int = Field(description="Tool calls the model made, valid or not.")
+    tool_errors: int = Field(description="Calls answered as errors: bad arguments, unknown tools or repos, GitHub refusals.")
+    repeated_calls: int = Field(default=0, description="Calls identical to an earlier one (answered without GitHub).")
+    budget_units: int = Field(description="GitHub units (core + search requests) its tools spent.")
+    repos_seen: int = Field(description="Repos its tools showed it.")
+    repos_judged: int = Field(description="Repos it judged, relevant or not.")
+    repos_relevant: int = Field(
+        description="Repos it judged relevant that count (seen, of the audience's language, not forks or archived)."
+    )
+    stopped_by: ResearchStop = Field(description="finished (it called finish), or the limit or failure that stopped it.")
+    fell_back: bool = Field(default=False, description="True when it found nothing and the deterministic researcher ran instead.")
+    tokens: int = Field(default=0, description="Model tokens used, as the endpoint reported them.")
+
+
 class CampaignCompleted(BaseModel):
     """SPEC's `campaign.completed` data, field for field: the one definition of what the graph's event,
     the job's stored terminal event (and so its SSE stream) and the webhook carry."""
@@ -108,9 +175,17 @@ class RunSummary(CampaignCompleted):
     )
     api_base: str | None = Field(default=None, exclude_if=_absent, description="GitHub API base URL, or sandbox:...")
     llm: str | None = Field(default=None, exclude_if=_absent, description="'none' or the model name.")
+    llm_usage: LLMUsage | None = Field(
+        default=None, exclude_if=_absent, description="Model requests, answers, failures, fallbacks, tokens and status."
+    )
     sandbox: bool | None = Field(default=None, exclude_if=_absent)
     prompt_version: str | None = Field(default=None, exclude_if=_absent)
     suppressed_after_run: int | None = Field(default=None, exclude_if=_absent)
+    research: ResearchReport | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="The researcher agent's steps, spend and stop; absent when the rules researched.",
+    )
 
     def completed_event(self) -> CampaignCompleted:
         """SPEC's `campaign.completed` data of this run, and nothing else."""

@@ -54,6 +54,17 @@ def test_json_mode_prints_only_the_summary(tmp_path: Path) -> None:
     assert summary["prospects_found"] <= 5 and summary["artifacts"][0] == "leads_full.json"
 
 
+def test_an_unreachable_model_is_one_line_and_the_deterministic_path_runs(tmp_path: Path) -> None:
+    """Nothing listens on 127.0.0.1:9: the planner's tries fail at once, the breaker opens, no agent waits."""
+    model = {"OPENAI_API_KEY": "x", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "CMO_LLM_TIMEOUT_SECONDS": "2"}
+    result = _cmo(tmp_path, "run", GOAL, "--out", str(tmp_path / "out"), "--max-prospects", "5", **model)
+    assert result.returncode == 0, result.stderr
+    assert "every agent ran its deterministic path" in " ".join(result.stderr.split())
+    assert "circuit breaker open" in " ".join(result.stderr.split())
+    usage = json.loads((tmp_path / "out" / "summary.json").read_text())["llm_usage"]
+    assert usage["status"] == "failed -> deterministic" and usage["breaker_opened"] is True
+
+
 @pytest.mark.parametrize(
     ("args", "env", "needle"),
     [

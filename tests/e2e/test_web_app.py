@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -116,6 +117,9 @@ def test_a_person_signs_in_runs_a_goal_watches_the_trace_reviews_and_downloads(t
             stats = page.evaluate("window.cmoTrace")
             assert stats["ended"] and stats["received"] == stats["lastSeq"] > 20, stats  # every event, from the first, once
             assert page.get_by_test_id("trace-event").count() > 20
+            dropped = page.locator(".ev-prospect-dropped").first  # who was left out, why, and the evidence
+            assert re.match(r"\d\d:\d\d:\d\d dropped \S+: \S.+", dropped.inner_text()), dropped.inner_text()
+            assert dropped.locator(".muted").last.inner_text().strip(), "the evidence is shown"
             # A question about the results is answered from their evidence, by the same rules as /api/chat.
             page.get_by_test_id("goal-input").fill("why is #1 first?")
             page.get_by_test_id("goal-submit").click()
@@ -285,3 +289,51 @@ def test_the_trace_keeps_up_with_a_1000_lead_job(tmp_path: Path) -> None:
         page.get_by_text(re.compile(r"Approved \d+; skipped")).wait_for(timeout=60_000)
         assert page.locator("tr[data-testid=lead-row] .v-needs_review").count() == 0
         page.screenshot(path=tmp_path / "1000-leads.png")
+
+
+def test_the_trace_shows_every_model_request_as_text(tmp_path: Path) -> None:
+    """A scripted model: one draft request gets a 503 and is retried, one draft names a repository the
+    evidence lacks (its reason, model-written text, is shown inert); each request is a readable row."""
+    from tests.support.openai_server import Reply, ScriptedOpenAIServer
+
+    drafts: list[int] = []
+
+    def model(body: dict[str, Any]) -> Reply:
+        name = body["tools"][0]["function"]["name"]
+        if name == "LLMPlan":
+            audience = {"languages": ["Python"], "domains": ["machine_learning"], "role": "maintainer"}
+            return Reply.tool(name, {"audience": audience, "max_prospects": 3})
+        if name == "ToneOut":
+            return Reply.tool(name, {"verdict": "ok", "reasons": []})
+        drafts.append(1)
+        if len(drafts) == 1:
+            return Reply.error(503, "overloaded")
+        if len(drafts) == 2:
+            return Reply.tool(name, {"subject": "Hi", "body": f"Loved bob/megaproject. {NAME}", "facts_used": []})
+        brief = json.loads(body["messages"][1]["content"])["template_draft"]
+        return Reply.tool(name, {"subject": brief["subject"], "body": brief["body"], "facts_used": []})
+
+    dialogs: list[str] = []
+    with ScriptedOpenAIServer(model) as llm:
+        settings = _settings(
+            tmp_path, sandbox_users=300, openai_api_key="test", openai_base_url=llm.base_url, cmo_model="scripted"
+        )
+        with live_server(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=1)) as url, chromium() as browser:
+            key, _ = _key(settings)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            with _shot_on_failure(page, tmp_path / "failure.png"):
+                _sign_in(page, url, key)
+                page.get_by_test_id("goal-input").fill(GOAL)
+                page.get_by_test_id("goal-submit").click()
+                page.get_by_test_id("trace-state").filter(has_text="The job ended").wait_for(timeout=120_000)
+                rows = page.get_by_test_id("trace-event")
+                planner = rows.filter(has_text="model LLMPlan").first.inner_text()
+                assert "scripted · prompt v1 · attempt 1" in planner and "answered in" in planner and "tokens in" in planner
+                assert "retrying" in rows.filter(has_text="model error:").first.inner_text()
+                rejected = rows.filter(has_text="answer rejected:").first.inner_text()
+                assert "bob/megaproject" in rejected
+                assert rows.filter(has_text="retry 1").count() >= 1
+                assert "model calls" in page.locator("[data-group=Copywriter] .counts").inner_text()
+                page.screenshot(path=tmp_path / "model-trace.png", full_page=True)
+    assert dialogs == []

@@ -6,6 +6,7 @@ database refuses to rewrite it, and `cmo audit verify` notices tampering done be
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -301,3 +302,16 @@ def test_apikey_create_role_admin_reads_the_trail(client: TestClient, settings: 
     assert client.get("/api/audit", headers=keys["admin"]).status_code == 200
     assert client.get("/api/audit", headers=keys["member"]).status_code == 403
     assert runner.invoke(cli, ["apikey", "create", "--tenant", tenant, "--role", "root"]).exit_code == 2
+
+
+def test_a_refused_delete_is_answered_at_once_and_audited(client: TestClient, settings: Settings) -> None:
+    """Issue 14: on SQLite, `DELETE /api/artifacts/<unknown>` held the file's write lock until the
+    request ended, so its audit record (written on another connection) waited 10 s for it and was
+    lost ("database is locked"), and every other writer stalled meanwhile."""
+    tenant = new_tenant()
+    member, admin = issue(settings, tenant), issue(settings, tenant, "admin")
+    started = time.monotonic()
+    assert client.delete("/api/artifacts/art_unknown", headers=bearer(member)).status_code == 404
+    assert time.monotonic() - started < 5  # the busy timeout is 10 s: a waited-out lock fails this
+    records = client.get("/api/audit", params={"action": "artifact.delete"}, headers=bearer(admin)).json()["items"]
+    assert [(r["artifact_id"], r["outcome"]) for r in records] == [("art_unknown", 404)]

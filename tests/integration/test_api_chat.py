@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,18 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from agents.model_calls import ModelGate
+from agents.planner import make_plan
 from api.app import create_app
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.services.chat_intents import Thread, apply, parse_intent
 from api.services.prospects import save_prospects
-from foundation.schemas import ComplianceReview, Evidence, Prospect, Signal
+from foundation.schemas import Campaign, ComplianceReview, Evidence, Prospect, Signal
 from foundation.settings import Settings
 from sandbox import open_sandbox
+from tests.support.fake_llm import scripted, tool_call_message
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
 from tests.support.tenants import auth
 
@@ -159,6 +163,10 @@ def test_questions_are_answered_from_the_stored_evidence(client: TestClient, set
     assert not_first["reply"].startswith(f"ada is ranked #2 of 3 in job {job_id}, not #1")
     second = say(client, headers, "who is ranked #3?", thread)
     assert second["details"]["username"] == "bob"
+    for message, login in (("tell me about the third one", "bob"), ("what about #2?", "ada"), ("explain lead 1", "octocat")):
+        about = say(client, headers, message, thread)
+        assert (about["intent"], about["details"]["username"]) == ("explain", login), message
+    assert "nobody is ranked #7" in say(client, headers, "and number 7?", thread)["reply"]
     missing = say(client, headers, "why is linus ranked first?", thread)
     assert "linus is not among the 3 prospects" in missing["reply"] and "octocat, ada, bob" in missing["reply"]
 
@@ -191,20 +199,76 @@ def test_threads_belong_to_their_tenant_and_odd_messages_get_help(client: TestCl
     assert client.post("/api/chat", json={"message": GOAL}).status_code == 401
 
 
-def test_a_model_only_rephrases_what_the_rules_did_not_understand(settings: Settings, redis_url: str) -> None:
+@contextmanager
+def model_client(settings: Settings, redis_url: str, script: list[Reply]) -> Iterator[tuple[TestClient, ScriptedOpenAIServer]]:
+    """An app whose chat (and jobs) use a scripted OpenAI-compatible model."""
     stream = f"cmo:test:jobs:{uuid.uuid4().hex}"
-    with ScriptedOpenAIServer([Reply.text("only in Germany"), Reply.error(400, "model down")]) as server:
+    with ScriptedOpenAIServer(script) as server:
         with_llm = settings.model_copy(update={"openai_api_key": SecretStr("test"), "openai_base_url": server.base_url})
         with TestClient(create_app(with_llm, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
-            headers = auth(settings)
-            thread = say(client, headers, GOAL)["thread_id"]  # the rules read goals: the model is not asked
-            assert server.requests == []
-            rephrased = say(client, headers, "keep it to the land of beer and pretzels please", thread)
-            assert rephrased["intent"] == "refine" and rephrased["changes"] == ["regions: anywhere → DE"]
-            assert server.requests[0]["messages"][1]["content"] == "keep it to the land of beer and pretzels please"
-            failed = say(client, headers, "something the model cannot help with", thread)
-            assert failed["intent"] == "help" and failed["job_created"] is False
+            yield client, server
     redis.Redis.from_url(redis_url).delete(stream)
+
+
+RULES_PLAN = {"audience": {"languages": ["Python"], "domains": ["machine_learning"]}, "notes": ["as the rules read it"]}
+
+
+def test_a_model_only_rephrases_what_the_rules_did_not_understand(settings: Settings, redis_url: str) -> None:
+    script = [Reply.tool("LLMPlan", RULES_PLAN), Reply.text("only in Germany"), Reply.error(400, "model down")]
+    with model_client(settings, redis_url, script) as (client, server):
+        headers = auth(settings)
+        thread = say(client, headers, GOAL)["thread_id"]  # the model plans the goal, as the job's planner will
+        assert [r["tools"][0]["function"]["name"] for r in server.requests] == ["LLMPlan"]
+        rephrased = say(client, headers, "keep it to the land of beer and pretzels please", thread)
+        assert rephrased["intent"] == "refine" and rephrased["changes"] == ["regions: anywhere → DE"]
+        assert server.requests[1]["messages"][1]["content"] == "keep it to the land of beer and pretzels please"
+        failed = say(client, headers, "something the model cannot help with", thread)
+        assert failed["intent"] == "help" and failed["job_created"] is False
+
+
+def test_with_a_model_the_reply_describes_the_plan_the_job_runs(settings: Settings, redis_url: str) -> None:
+    """The rules read keywords in this goal; the model reads Go maintainers of DevOps tools in the EU. The
+    reply says so, the job's campaign pins that audience and count, and the job's planner (whatever its
+    own model call answers) runs exactly it; a refinement applies on top of the model's reading."""
+    goal = "Find developers who build self-hosted home automation software"
+    model_plan = {
+        "audience": {"languages": ["Go"], "domains": ["devops"], "role": "maintainer", "target_regions": ["EU"]},
+        "max_prospects": 15,
+        "notes": ["self-hosted home automation read as DevOps tooling in Go"],
+    }
+    with model_client(settings, redis_url, [Reply.tool("LLMPlan", model_plan)]) as (client, _):
+        headers = auth(settings)
+        first = say(client, headers, goal)
+        assert "Go maintainers in devops in EU; top 15." in first["reply"]
+        assert "Planned by the model (gpt-4o-mini); the job runs this plan." in first["reply"]
+        assert "Read as: self-hosted home automation read as DevOps tooling in Go." in first["reply"]
+        job = first["job"]
+        assert job["max_prospects"] == 15 and job["campaign"]["target_audience"]["domains"] == ["devops"]
+
+        # What the job's planner makes of that campaign: the reply's plan, without a model or with one
+        # that reads the goal differently.
+        campaign = Campaign.model_validate(job["campaign"])
+        other = scripted(tool_call_message("LLMPlan", {"audience": {"languages": ["Rust"]}, "max_prospects": 3}))
+        for llm in (None, other):
+            gate = ModelGate(llm) if llm is not None else None
+            plan, _ = make_plan(goal, campaign, job["max_prospects"], today=date.today(), gate=gate)
+            described = {"languages": ["Go"], "domains": ["devops"], "role": "maintainer", "target_regions": ["EU"]}
+            assert plan.audience.model_dump(include=set(described)) == described and plan.max_prospects == 15
+            assert plan.audience == campaign.target_audience, "every field, defaults included, is the chat's"
+
+        refined = say(client, headers, "not in Germany", first["thread_id"])
+        assert refined["changes"] == ["excluding DE"] and "Go maintainers in devops in EU not in DE; top 15" in refined["reply"]
+        pinned = stored_campaign(settings, refined["job"]["id"])["target_audience"]  # type: ignore[index]
+        assert (pinned["languages"], pinned["exclude_regions"], refined["job"]["max_prospects"]) == (["Go"], ["DE"], 15)
+
+
+def test_when_the_model_cannot_plan_the_reply_says_it_is_a_preview(settings: Settings, redis_url: str) -> None:
+    with model_client(settings, redis_url, [Reply.error(400, "model down")]) as (client, _):
+        first = say(client, auth(settings), GOAL)
+        assert "Python developers in machine_learning anywhere; top 50." in first["reply"]
+        assert "This is the rules' reading, a preview: the model gave no usable plan." in first["reply"]
+        assert "the plan it runs is in the job's first agent.reasoning event" in first["reply"]
+        assert first["job"]["campaign"] is None and first["job"]["max_prospects"] is None, "the job plans by itself"
 
 
 @pytest.mark.parametrize(
@@ -241,6 +305,15 @@ def test_refinements_read_by_rules(message: str, audience: dict[str, Any], chang
         ("why is #3 first?", "explain", None, 3),  # the web app's example: a rank, not a login
         ("why is lead #1 ranked first?", "explain", None, 1),  # not a person called "lead"
         ("why is number 2 ranked second?", "explain", None, 2),
+        ("tell me about the third one", "explain", None, 3),
+        ("what about #2?", "explain", None, 2),
+        ("explain lead 3", "explain", None, 3),
+        ("lead #1", "explain", None, 1),
+        ("number 3", "explain", None, 3),
+        ("and the top one?", "explain", None, 1),
+        ("Tell me more about the 4th lead", "explain", None, 4),
+        ("top 20", "refine", None, None),  # a count, not a reference
+        ("only C# developers", "refine", None, None),  # a language, not #n
         ("what's the status?", "counts", None, None),
         ("new goal: Rust developers in Berlin", "goal", None, None),
         ("help", "help", None, None),

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.core.config import ApiConfig
 from api.routers.docs import STATIC
+from api.routers.web import WEB
 from foundation.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,4 +79,22 @@ def test_a_wheel_carries_the_assets() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["api"]
     packaged = {path for pattern in patterns for path in (ROOT / "api").glob(pattern)}
-    assert {path for path in STATIC.rglob("*") if path.is_file()} <= packaged
+    web = {path for path in WEB.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+    assert {path for path in STATIC.rglob("*") if path.is_file()} | web <= packaged
+
+
+def test_the_openapi_document_reads_well_in_generated_clients(client: TestClient) -> None:
+    """Issue 14: operation ids were `create_job_api_jobs_post`, two models were named `Engagement`,
+    and error answers were filed under `application/json` (422 as FastAPI's `HTTPValidationError`),
+    while the service answers every error as `application/problem+json`."""
+    doc = client.get("/openapi.json").json()
+    operations = [op for path in doc["paths"].values() for op in path.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids)) and "create_job" in ids and all(re.fullmatch(r"[a-z][a-z_]*", i) for i in ids)
+    assert not [name for name in doc["components"]["schemas"] if "__" in name or name == "HTTPValidationError"]
+    for op in operations:
+        for status, response in op["responses"].items():
+            if status[0] in "45" and "content" in response:
+                assert response["content"] == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+                }

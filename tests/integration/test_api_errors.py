@@ -150,6 +150,7 @@ def test_missing_or_wrong_key_is_401_everywhere(client: TestClient, authorizatio
         response = client.request(method, path, headers=headers, json={"goal": "x"} if method == "POST" else None)
         assert_problem(response, 401)
         assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "[secret]" not in response.json()["detail"]  # issue 14: the help text was masked
 
 
 def test_revoked_key_is_401(client: TestClient, settings: Settings) -> None:
@@ -180,3 +181,11 @@ def test_a_bug_is_a_bare_500_problem(client: TestClient) -> None:
     body = assert_problem(client.get("/api/boom", headers={"X-Request-ID": "trace-123"}), 500)
     assert body["request_id"] == "trace-123"
     assert "hunter2" not in str(body) and "RuntimeError" not in str(body)
+
+
+def test_a_goal_the_planner_refuses_is_refused_at_once(client: TestClient) -> None:
+    """Issue 14: it got 201 and then `job.failed`, while the chat refused it at once and `cmo run` exited 2."""
+    before = client.get("/api/jobs").json()["items"]
+    body = assert_problem(client.post("/api/jobs", json={"goal": "write me a poem about cats"}), 422, "not about developers")
+    assert body["type"].endswith("goal-refused")
+    assert client.get("/api/jobs").json()["items"] == before  # no job was created

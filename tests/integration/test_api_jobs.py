@@ -162,6 +162,10 @@ def test_engagement_drives_analytics(client: TestClient, settings: Settings) -> 
         assert response.status_code == 201, response.text
     unknown = client.post("/api/events", json={"job_id": job_id, "prospect_id": "gh_nobody", "type": "opened"}, headers=headers)
     assert unknown.status_code == 404
+    for when in ("1900-01-01T00:00:00Z", "2999-01-01T00:00:00Z"):  # issue 14: both were accepted and counted
+        dated = {"job_id": job_id, "prospect_id": "gh_ada", "type": "replied", "occurred_at": when}
+        refused = client.post("/api/events", json=dated, headers=headers)
+        assert refused.status_code == 422 and "outside the job's life" in refused.json()["detail"], refused.text
 
     [stats] = client.get("/api/analytics/campaigns", headers=headers).json()["items"]
     assert stats["campaign_id"] == "cmp_q1" and stats["prospects_found"] == 3 and stats["contactable"] == 2
@@ -189,6 +193,21 @@ def test_campaign_conversion_goals_are_respected(client: TestClient, settings: S
         client.post("/api/events", json={"job_id": job_id, "prospect_id": prospect, "type": "replied"}, headers=headers)
     [stats] = client.get("/api/analytics/campaigns", headers=headers).json()["items"]
     assert stats["conversion_goals"] == ["replied"] and stats["conversions"] == 2 and stats["conversion_rate"] == 1.0
+
+
+def test_the_job_shows_the_conversion_goals_analytics_uses(client: TestClient, settings: Settings) -> None:
+    """Issue 14: a job showed `["contact_made"]` while analytics counted SPEC's three defaults, and a
+    goal that is no engagement type was accepted and then silently dropped."""
+    headers = auth(settings)
+    job = create(client, headers, campaign={"name": "Q1"})
+    store_results(settings, headers, client, job["id"])
+    [stats] = client.get("/api/analytics/campaigns", headers=headers).json()["items"]
+    shown = client.get(f"/api/jobs/{job['id']}", headers=headers).json()["campaign"]["analytics"]["conversion_goals"]
+    assert shown == stats["conversion_goals"] == ["demo_booked", "trial_started", "contact_made"]
+    refused = client.post(
+        "/api/jobs", json={"goal": GOAL, "campaign": {"analytics": {"conversion_goals": ["signed_contract"]}}}, headers=headers
+    )
+    assert refused.status_code == 422 and "conversion_goals" in refused.text
 
 
 def test_tenants_are_isolated_on_every_route(client: TestClient, settings: Settings) -> None:

@@ -190,6 +190,17 @@ async def test_last_event_id_resumes_exactly_after_the_given_event(api: Api) -> 
         assert [(e.id, e.event) for e in await stream.rest()] == [(8, "job.failed")]
 
 
+async def test_a_stream_resumed_past_the_end_closes_when_the_job_ends(api: Api) -> None:
+    """Issue 14: with `Last-Event-ID: 2147483647` on a running job the stream stayed open ~31 s after
+    the job ended (until the resync read the table), sending only pings. The default resync is 30 s:
+    `rest(timeout=5)` fails if the end is only noticed then."""
+    job_id = await api.create_job()
+    async with open_stream(api.client, job_id, {**api.headers, "Last-Event-ID": "2147483647"}) as stream:
+        await asyncio.sleep(0.2)  # the stream is live (nothing to replay past that id)
+        await api.append(job_id, "job.failed", {"error": "GitHub unreachable"})
+        assert await stream.rest(timeout=5) == []
+
+
 async def test_a_finished_job_replays_its_history_and_the_stream_ends(api: Api) -> None:
     job_id = await api.create_job()
     assert (await api.client.delete(f"/api/jobs/{job_id}", headers=api.headers)).status_code == 200

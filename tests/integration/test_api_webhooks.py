@@ -266,6 +266,11 @@ def test_the_url_guard_refuses_internal_targets(url: str) -> None:
         asyncio.run(resolve_target(url, allow_private=False))
 
 
+def test_the_url_guard_lets_public_addresses_embedded_in_ipv6_through() -> None:
+    for url in ("http://[64:ff9b::808:808]/", "http://[2002:808:808::]/", "http://[2001:4860:4860::8888]/"):
+        assert asyncio.run(resolve_target(url, allow_private=False)).url.host
+
+
 def test_the_url_guard_pins_the_checked_address() -> None:
     pinned = asyncio.run(resolve_target("https://93.184.215.14:8443/hook?x=1", allow_private=False))
     assert str(pinned.url) == "https://93.184.215.14:8443/hook?x=1"

@@ -16,6 +16,7 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from pydantic import BaseModel
 
+from agents.model_calls import ModelGate
 from agents.planner_llm import PlannerLLMError, plan_with_llm
 from prompts import load_prompt
 from tests.support.openai_server import Reply, ScriptedOpenAIServer
@@ -88,6 +89,21 @@ def test_streamed_tool_call_deltas_are_reassembled(weather_server: ScriptedOpenA
     assert total.tool_calls[0]["args"] == {"city": "Oslo", "celsius": -3.5}
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_several_tool_calls_in_one_answer(stream: bool) -> None:
+    """OpenAI's parallel tool calls: one answer, several calls, each with its own id (`call_<n>_<i>`)."""
+    reply = Reply.tools(("Weather", {"city": "Oslo", "celsius": -3.5}), ("Weather", "Bergen, please"))
+    with ScriptedOpenAIServer([reply]) as srv:
+        model = srv.chat_model().bind_tools([Weather])
+        chunks = list(model.stream("Weather in Oslo and Bergen?")) if stream else None
+        message = sum(chunks[1:], chunks[0]) if chunks else model.invoke("Weather in Oslo and Bergen?")
+
+    assert isinstance(message, AIMessage)
+    assert [call["id"] for call in message.tool_calls] == ["call_1_1"]
+    assert message.tool_calls[0]["args"] == {"city": "Oslo", "celsius": -3.5}
+    assert [call["id"] for call in message.invalid_tool_calls] == ["call_1_2"], "malformed arguments stay malformed"
+
+
 def test_structured_output_by_function_calling(weather_server: ScriptedOpenAIServer) -> None:
     structured = weather_server.chat_model().with_structured_output(Weather, method="function_calling")
 
@@ -137,7 +153,9 @@ def test_planner_end_to_end_with_feedback_as_tool_messages() -> None:
     good = {"audience": {"languages": ["Python"], "domains": ["machine_learning"], "role": "maintainer"}}
     script = [Reply.tool("LLMPlan", '{"audience": {"languages": ["Py'), Reply.tool("LLMPlan", good)]
     with ScriptedOpenAIServer(script) as srv:
-        plan = plan_with_llm(srv.chat_model(), "Python ML maintainers", load_prompt("planner", "v1"), date(2025, 3, 14))
+        plan = plan_with_llm(
+            ModelGate(srv.chat_model()), "Python ML maintainers", load_prompt("planner", "v1"), date(2025, 3, 14)
+        )
 
     assert plan.audience.languages == ["Python"] and "deep-learning" in plan.audience.topics
     first, second = srv.requests
@@ -152,7 +170,9 @@ def test_planner_end_to_end_with_feedback_as_tool_messages() -> None:
 def test_planner_gives_up_with_planner_error_after_max_attempts() -> None:
     script = [Reply.tool("LLMPlan", {"audience": {"languages": ["Klingon"]}})] * 2
     with ScriptedOpenAIServer(script) as srv, pytest.raises(PlannerLLMError) as caught:
-        plan_with_llm(srv.chat_model(), "Klingon devs", load_prompt("planner", "v1"), date(2025, 3, 14), max_attempts=2)
+        plan_with_llm(
+            ModelGate(srv.chat_model()), "Klingon devs", load_prompt("planner", "v1"), date(2025, 3, 14), max_attempts=2
+        )
 
     assert len(srv.requests) == 2
     assert caught.value.usage is not None and caught.value.usage["total_tokens"] > 0

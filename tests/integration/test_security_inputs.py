@@ -42,6 +42,11 @@ INTERNAL_URLS = [
     "http://[fd12:3456::1]/",
     "http://[::ffff:127.0.0.1]/",
     "http://[::ffff:169.254.169.254]/",
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of the metadata address (issue 14: accepted and delivered to)
+    "http://[64:ff9b:1::a00:1]/",  # local-use NAT64 of 10.0.0.1
+    "http://[2002:a9fe:a9fe::]/",  # 6to4 of 169.254.169.254
+    "http://[::127.0.0.1]/",  # IPv4-compatible loopback
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo whose client is 127.0.0.1
     "http://2130706433/",
     "http://0x7f.1/",
     "http://0177.0.0.1/",
@@ -179,9 +184,14 @@ def test_campaign_uploads_are_size_limited_and_typed(client: tuple[TestClient, d
     assert chat.status_code == 422 and chat.json()["errors"][0]["loc"] == "body.message"
 
 
-def test_nul_characters_never_reach_postgres_as_a_500(tmp_path: Path, migrated_postgres_url: str) -> None:
-    """Postgres stores no U+0000 in text or jsonb: a 422 (body, query) or 404 (path), never a 500."""
-    settings = world_settings(tmp_path / "home", migrated_postgres_url)
+@pytest.mark.parametrize("storage", ["sqlite", "postgres"])
+def test_nul_characters_get_the_same_answer_on_every_storage(
+    tmp_path: Path, storage: str, request: pytest.FixtureRequest
+) -> None:
+    """Postgres stores no U+0000 in text or jsonb: a 422 (body, query) or 404 (path), never a 500; and
+    SQLite, which could store it, answers the same (issue 14: it answered 201)."""
+    url = None if storage == "sqlite" else request.getfixturevalue("migrated_postgres_url")
+    settings = world_settings(tmp_path / "home", url)
     with TestClient(
         create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0)), raise_server_exceptions=False
     ) as api:

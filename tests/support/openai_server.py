@@ -5,7 +5,7 @@ parsing, tool-call deltas, usage accounting and the OpenAI client's retries. Thi
 `POST /v1/chat/completions` (JSON or SSE) and `GET /v1/models` from a fixed script, or from a
 responder callable, on 127.0.0.1 with an ephemeral port, and records every request body.
 
-    with ScriptedOpenAIServer([Reply.error(500), Reply.tool("LLMPlan", {...})]) as srv:
+    with ScriptedOpenAIServer([Reply.error(500), Reply.tool("LLMPlan", {...}), Reply.tools(("a", {}), ("b", {}))]) as srv:
         llm = srv.chat_model()  # or ChatOpenAI(base_url=srv.base_url, api_key="test", model="scripted")
         ...
         assert srv.requests[-1]["tools"][0]["function"]["name"] == "LLMPlan"
@@ -14,11 +14,13 @@ responder callable, on 127.0.0.1 with an ephemeral port, and records every reque
 `ChatOpenAI(base_url=...)` wants. Error replies carry `retry-after-ms: 1` so the client's retries
 do not sleep through its exponential backoff. Like OpenAI, the server answers 400 when an assistant
 message's `tool_calls` are not each answered by a `tool` message (without using up a scripted reply).
+`Reply.hang()` plays an endpoint that accepts the request and never answers (until the server closes).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -35,16 +37,20 @@ _CREATED = 1_700_000_000
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: text `content`, a call of tool `tool_name`, or an error `status`
-    (whose message is then `content`).
+    """One scripted answer: text `content`, a call of tool `tool_name`, several calls in one answer
+    (`calls`, as OpenAI's parallel tool calls), or an error `status` (whose message is then `content`).
 
     `arguments` may be a string so tests can send malformed JSON the way a real model sometimes does.
+    `stall` seconds pass before the answer; an infinite stall never answers (the connection closes
+    with the server).
     """
 
     content: str = ""
     tool_name: str | None = None
     arguments: dict[str, Any] | str | None = None
     status: int = 200
+    stall: float = 0.0
+    calls: tuple[tuple[str, dict[str, Any] | str], ...] = ()
 
     @classmethod
     def text(cls, content: str) -> Reply:
@@ -55,12 +61,31 @@ class Reply:
         return cls(tool_name=name, arguments=arguments)
 
     @classmethod
+    def tools(cls, *calls: tuple[str, dict[str, Any] | str]) -> Reply:
+        """One answer calling several tools (ids `call_<n>_<i>`)."""
+        return cls(calls=calls)
+
+    @classmethod
     def error(cls, status: int = 500, message: str = "scripted failure") -> Reply:
         return cls(content=message, status=status)
+
+    @classmethod
+    def hang(cls, seconds: float = math.inf) -> Reply:
+        """No answer for `seconds` (by default never: a hung endpoint)."""
+        return cls(stall=seconds)
 
     @property
     def arguments_json(self) -> str:
         return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments or {})
+
+    def tool_calls(self, number: int) -> list[dict[str, Any]]:
+        """The answer's calls in OpenAI's shape (empty for a text answer)."""
+        if self.tool_name:
+            return [_tool_call(f"call_{number}", self.tool_name, self.arguments_json)]
+        return [
+            _tool_call(f"call_{number}_{i}", name, args if isinstance(args, str) else json.dumps(args))
+            for i, (name, args) in enumerate(self.calls, start=1)
+        ]
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -83,6 +108,7 @@ class ScriptedOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self._script = script if callable(script) else list(script)
         self._lock = threading.Lock()
+        self.closing = threading.Event()  # set on exit: stalled handlers stop waiting
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         # A short poll interval: `shutdown()` waits up to one interval, and tests open many servers.
@@ -111,6 +137,7 @@ class ScriptedOpenAIServer:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -174,6 +201,8 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
         except _ServerProblem as problem:
             self._send_error(problem.status, str(problem), retry=False)
             return
+        if reply.stall and self.scripted.closing.wait(None if math.isinf(reply.stall) else reply.stall):
+            return  # closed while stalling: the connection drops without an answer
         if reply.status != 200:
             self._send_error(reply.status, reply.content, retry=True)
         elif body.get("stream"):
@@ -228,23 +257,25 @@ def _protocol_error(body: dict[str, Any]) -> str | None:
 
 def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
     prompt = approx_tokens(json.dumps(body.get("messages", [])))
-    completion = approx_tokens(reply.arguments_json if reply.tool_name else reply.content)
+    calls = reply.tool_calls(0)
+    completion = approx_tokens("".join(c["function"]["arguments"] for c in calls) if calls else reply.content)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _tool_call(reply: Reply, number: int, arguments: str) -> dict[str, Any]:
-    return {"id": f"call_{number}", "type": "function", "function": {"name": reply.tool_name, "arguments": arguments}}
+def _tool_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 def _finish_reason(reply: Reply) -> str:
-    return "tool_calls" if reply.tool_name else "stop"
+    return "tool_calls" if reply.tool_calls(0) else "stop"
 
 
 def _completion(reply: Reply, body: dict[str, Any], model: str, number: int) -> dict[str, Any]:
     """A non-streaming `chat.completion` object."""
-    message: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_name else reply.content}
-    if reply.tool_name:
-        message["tool_calls"] = [_tool_call(reply, number, reply.arguments_json)]
+    calls = reply.tool_calls(number)
+    message: dict[str, Any] = {"role": "assistant", "content": None if calls else reply.content}
+    if calls:
+        message["tool_calls"] = calls
     return {
         "id": f"chatcmpl-{number}",
         "object": "chat.completion",
@@ -269,12 +300,15 @@ def _chunks(reply: Reply, body: dict[str, Any], model: str, number: int) -> Iter
     def delta(content: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return chunk([{"index": 0, "delta": content, "finish_reason": finish, "logprobs": None}])
 
-    if reply.tool_name:
-        opening = {"index": 0} | _tool_call(reply, number, "")
-        yield delta({"role": "assistant", "content": None, "tool_calls": [opening]})
-        arguments = reply.arguments_json
-        for start in range(0, len(arguments), 8):
-            yield delta({"tool_calls": [{"index": 0, "function": {"arguments": arguments[start : start + 8]}}]})
+    calls = reply.tool_calls(number)
+    if calls:
+        yield delta({"role": "assistant", "content": None})
+        for index, call in enumerate(calls):
+            opening = {"index": index} | call | {"function": {"name": call["function"]["name"], "arguments": ""}}
+            yield delta({"tool_calls": [opening]})
+            arguments = call["function"]["arguments"]
+            for start in range(0, len(arguments), 8):
+                yield delta({"tool_calls": [{"index": index, "function": {"arguments": arguments[start : start + 8]}}]})
     else:
         yield delta({"role": "assistant", "content": ""})
         for word in re.findall(r"\s*\S+", reply.content):

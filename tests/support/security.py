@@ -30,7 +30,7 @@ GOAL = "Find Python maintainers active in ML"
 CLOSED_PORT_HOOK = "http://127.0.0.1:9/hook"  # the discard port: refused at once, one logged attempt
 
 
-def world_settings(home: Path, database_url: str) -> Settings:
+def world_settings(home: Path, database_url: str | None) -> Settings:
     """Postgres, private webhook targets allowed (the world's receiver URL is local), one attempt
     per delivery, and an unsubscribe secret (Postgres deployments must set one)."""
     settings = Settings(

@@ -25,6 +25,7 @@ from agents.copywriter import (
     grounding_problems,
     variant_names,
 )
+from agents.model_calls import ModelGate
 from agents.state import State
 from foundation.schemas import (
     Campaign,
@@ -261,7 +262,7 @@ def draft_call(args: dict[str, Any]) -> Any:
 def test_llm_draft_is_accepted_and_footer_is_added_by_code() -> None:
     llm = scripted(draft_call(GOOD))
     prompt = load_prompt("copywriter", "v1")
-    message = draft_with_llm(llm, alice(), CAMPAIGN, "B", SETTINGS, prompt)
+    message = draft_with_llm(ModelGate(llm), alice(), CAMPAIGN, "B", SETTINGS, prompt)
     assert message.written_by == "llm" and message.variant == "B"
     assert message.body.startswith(GOOD["body"])
     assert "https://optout.techflow.io/u?u=gh_alice" in message.body and POSTAL in message.body
@@ -275,7 +276,7 @@ def test_llm_draft_is_accepted_and_footer_is_added_by_code() -> None:
 
 def test_invented_repository_falls_back_to_template_after_retries() -> None:
     llm = scripted(draft_call(INVENTED), draft_call(INVENTED), draft_call(INVENTED))
-    message = draft_with_llm(llm, alice(), CAMPAIGN, "A", SETTINGS, "prompt")
+    message = draft_with_llm(ModelGate(llm), alice(), CAMPAIGN, "A", SETTINGS, "prompt")
     assert message.written_by == "template"
     assert "bob/megaproject" not in message.body
     assert len(llm.seen) == 3, "first attempt plus two retries"
@@ -285,7 +286,7 @@ def test_invented_repository_falls_back_to_template_after_retries() -> None:
 
 def test_retry_with_feedback_can_succeed() -> None:
     llm = scripted("I cannot produce JSON today", draft_call(GOOD))
-    message = draft_with_llm(llm, alice(), CAMPAIGN, "A", SETTINGS, "prompt")
+    message = draft_with_llm(ModelGate(llm), alice(), CAMPAIGN, "A", SETTINGS, "prompt")
     assert message.written_by == "llm"
     assert "not a valid DraftOut" in llm.seen[1][-1].content
 

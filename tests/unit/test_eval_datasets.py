@@ -24,16 +24,25 @@ from evals.datasets import (
     LeadsExample,
     MessagesExample,
     PlannerExample,
+    ResearcherAgentExample,
     load_dataset,
 )
 from foundation.schemas import ComplianceReview
 from foundation.settings import Settings
 from foundation.vocabulary import load_vocabulary
 from sandbox import build_world
-from sandbox.truth import truth
+from sandbox.truth import matched_repos, truth
 from tools.suppression import SuppressionList
 
-MINIMUM = {"planner": 60, "planner_fresh": 40, "leads": 6, "messages": 30, "compliance": 40, "do_not_contact": 80}
+MINIMUM = {
+    "planner": 60,
+    "planner_fresh": 40,
+    "leads": 6,
+    "researcher_agent": 4,
+    "messages": 30,
+    "compliance": 40,
+    "do_not_contact": 80,
+}
 FOOTER_START = "\n\n--\n"  # the line `agents.copy_templates.footer` starts with
 KNOWN_BUG = "known-bug"
 
@@ -97,9 +106,9 @@ def test_fresh_planner_covers_the_subject_definitions() -> None:
     """planner_fresh measures the rules on phrasings they were not tuned on: every definition of issue 10 is in it."""
     fresh: list[PlannerExample] = examples("planner_fresh")
     tags = Counter(tag for e in fresh for tag in e.tags)
-    for tag in ("conjunctive", "oov", "sibling", "negation", "activity-scope", "round-1", "round-2"):
+    for tag in ("conjunctive", "oov", "sibling", "negation", "activity-scope", "round-1", "round-2", "round-3"):
         assert tags[tag] >= 5, tag
-    assert all({"round-1", "round-2"} & set(e.tags) for e in fresh)
+    assert all({"round-1", "round-2", "round-3"} & set(e.tags) for e in fresh)
     assert not {e.goal for e in fresh} & {e.goal for e in examples("planner")}, "a fresh goal is one the rules were tuned on"
 
 
@@ -142,6 +151,26 @@ def test_leads_have_enough_truth_and_cheap_worlds() -> None:
         for example in (e for e in leads if (e.seed, e.users) == (seed, users)):
             found = truth(world, example.audience, world.now)
             assert len(found) >= 8, f"{example.id}: only {len(found)} truth people"
+
+
+# ---- researcher_agent -------------------------------------------------------------------------------
+def test_researcher_goals_are_open_ended_with_truth_and_a_committed_session() -> None:
+    """Each goal is outside the vocabulary (the planner marks it open-ended), its truth holds >= 5 repos
+    and >= 3 people, and the committed sessions hold its exchanges (re-record: see its README section)."""
+    from agents.planner import make_plan
+    from evals.suite_researcher_agent import SUITE, committed_sessions
+    from foundation.schemas import Campaign
+
+    recorded = {exchange["scope"] for exchange in committed_sessions()}
+    researched: list[ResearcherAgentExample] = examples("researcher_agent")
+    for example in researched:
+        assert (example.seed, example.users) != (7, 1500), f"{example.id} reuses the tests' world"
+        plan, _ = make_plan(example.goal, Campaign(), None, today=example.anchor)
+        assert plan.open_ended, example.id
+        world = build_world(example.seed, example.users, example.anchor)
+        assert len(matched_repos(world, example.audience)) >= 5, example.id
+        assert len(truth(world, example.audience, world.now)) >= 3, example.id
+        assert f"{SUITE}/{example.id}" in recorded, f"{example.id} has no committed session"
 
 
 # ---- messages ---------------------------------------------------------------------------------------

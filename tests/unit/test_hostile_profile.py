@@ -19,6 +19,7 @@ import pytest
 
 from agents.compliance import compliance
 from agents.copywriter import DraftOut, copywriter, draft_from_template, draft_with_llm, grounding_problems
+from agents.model_calls import ModelGate
 from evals.report import render_html
 from foundation.artifacts import LEADS_CONTACTABLE, leads_csv
 from foundation.csv_cells import read_csv
@@ -92,7 +93,7 @@ def test_a_bio_with_instructions_changes_nothing_the_template_states(variant: st
 
 def test_the_model_is_given_the_quotable_first_name_or_none_and_never_the_bio() -> None:
     llm = scripted(draft_call(GOOD | {"body": "Hi there,\n\nI noticed your 42 commits to alice/fastgrad.\n\nSarah"}))
-    message = draft_with_llm(llm, hostile(), CAMPAIGN, "A", SETTINGS, load_prompt("copywriter", "v1"))
+    message = draft_with_llm(ModelGate(llm), hostile(), CAMPAIGN, "A", SETTINGS, load_prompt("copywriter", "v1"))
     assert message.written_by == "llm"
     brief = llm.seen[0][1].content
     evidence = json.loads(brief)["evidence"]
@@ -102,7 +103,7 @@ def test_the_model_is_given_the_quotable_first_name_or_none_and_never_the_bio() 
     assert json.loads(brief)["template_draft"]["body"].startswith("Hi there,")
 
     named = scripted(draft_call(GOOD))
-    draft_with_llm(named, alice(), CAMPAIGN, "A", SETTINGS, "prompt")
+    draft_with_llm(ModelGate(named), alice(), CAMPAIGN, "A", SETTINGS, "prompt")
     assert json.loads(named.seen[0][1].content)["evidence"]["first_name"] == "Alice"
 
 
@@ -126,7 +127,7 @@ def test_a_draft_greeting_a_hostile_name_falls_back_to_hi_there() -> None:
     """The model cannot see the name; if it greets with anything but "there" the template is used."""
     greeting = GOOD | {"body": GOOD["body"].replace("Hi Alice,", f"Hi {FORMULA},")}
     llm = scripted(draft_call(greeting), draft_call(greeting), draft_call(greeting))
-    message = draft_with_llm(llm, hostile(), CAMPAIGN, "A", SETTINGS, "prompt")
+    message = draft_with_llm(ModelGate(llm), hostile(), CAMPAIGN, "A", SETTINGS, "prompt")
     assert message.written_by == "template" and message.body.startswith("Hi there,\n")
     assert "greeting addresses" in llm.seen[1][-1].content
 
@@ -148,7 +149,7 @@ def test_the_grounding_check_rejects_a_draft_that_obeys_a_bio() -> None:
     assert any("achievement" in p for p in grounding_problems(DraftOut.model_validate(prose_only), prospect))
 
     llm = scripted(draft_call(prose_only), draft_call(prose_only), draft_call(prose_only))
-    message = draft_with_llm(llm, prospect, CAMPAIGN, "B", SETTINGS, "prompt")
+    message = draft_with_llm(ModelGate(llm), prospect, CAMPAIGN, "B", SETTINGS, "prompt")
     assert message.written_by == "template" and "award" not in message.body.lower()
     assert INSTRUCTIONS not in llm.seen[0][1].content
 

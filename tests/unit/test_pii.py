@@ -178,3 +178,21 @@ def test_sender_and_recipient_contact_data_in_a_draft_pass() -> None:
     assert "third_party_personal_data" in result.rules_checked
     assert "third_party_personal_data" not in codes(result), result.reasons
     assert "third_party_personal_data" in codes(review(message=draft.model_copy(update={"body": body})))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "missing API key: send `Authorization: Bearer <key>` (create one with `cmo apikey create --tenant NAME`)",
+        "Authorization: <your-key-here>",
+        "header Authorization: Bearer ${CMO_KEY}",
+    ],
+)
+def test_placeholders_in_help_texts_are_not_secrets(text: str) -> None:
+    """Issue 14: the 401 help text came out as "send `Authorization: Bearer [secret] (create one ..."."""
+    assert redact_secrets(text) == text
+
+
+def test_real_authorization_values_are_still_redacted() -> None:
+    assert redact_secrets("Authorization: Bearer abcdef1234567890xyz") == "Authorization: Bearer [secret]"
+    assert redact_secrets("Authorization: Basic dXNlcjpwYXNz") == "Authorization: Basic [secret]"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
+from agents.model_calls import ModelGate
 from agents.planner_llm import LLMPlan, PlannerLLMError, plan_with_llm, render_system_prompt
 from foundation.vocabulary import load_vocabulary
 from prompts import load_prompt
@@ -44,7 +45,7 @@ def test_valid_first_answer_is_accepted_and_prompted_with_vocabulary(prompt: str
         )
     )
 
-    plan = plan_with_llm(model, GOAL, prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
     assert isinstance(plan, LLMPlan)
     assert plan.audience.languages == ["Python"]
@@ -66,7 +67,7 @@ def test_invalid_answer_is_fed_back_then_valid_answer_accepted(prompt: str) -> N
         with_usage(answer({"languages": ["Python"], "topics": ["machine-learning"]}), tokens=150),
     )
 
-    plan = plan_with_llm(model, GOAL, prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
     assert plan.audience.topics == ["machine-learning"]
     assert len(model.seen) == 2
@@ -84,7 +85,7 @@ def test_pydantic_error_is_fed_back_with_its_location(prompt: str) -> None:
         answer({"stars_range": ">=1000"}),
     )
 
-    plan = plan_with_llm(model, GOAL, prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
     assert plan.audience.stars_range == ">=1000"
     assert "audience.stars_range" in model.seen[1][-1].content and "'lots'" in model.seen[1][-1].content
@@ -93,7 +94,7 @@ def test_pydantic_error_is_fed_back_with_its_location(prompt: str) -> None:
 def test_prose_answer_is_told_to_call_the_tool(prompt: str) -> None:
     model = scripted("Sure! Here are some Python developers.", answer({"languages": ["Python"]}))
 
-    plan_with_llm(model, GOAL, prompt, TODAY)
+    plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
     feedback = model.seen[1][-1]
     assert isinstance(feedback, HumanMessage) and "without calling the LLMPlan tool" in feedback.content
@@ -103,7 +104,7 @@ def test_always_invalid_raises_after_max_attempts(prompt: str) -> None:
     model = scripted(*(answer({"languages": ["Klingon"]}) for _ in range(3)))
 
     with pytest.raises(PlannerLLMError) as caught:
-        plan_with_llm(model, GOAL, prompt, TODAY, max_attempts=3)
+        plan_with_llm(ModelGate(model), GOAL, prompt, TODAY, max_attempts=3)
 
     assert len(model.seen) == 3
     assert len(caught.value.errors) == 3 and all("Klingon" in error for error in caught.value.errors)
@@ -115,7 +116,7 @@ def test_unknown_language_rejected_and_known_ones_case_normalised(prompt: str) -
         answer({"languages": ["python", "c++", "GO"]}),
     )
 
-    plan = plan_with_llm(model, GOAL, prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
     rejection = model.seen[1][-1].content
     assert "'Brainfudge' is not a GitHub language we know" in rejection and "'python'" not in rejection
@@ -125,7 +126,7 @@ def test_unknown_language_rejected_and_known_ones_case_normalised(prompt: str) -
 def test_domains_expand_to_vocabulary_topics_plus_extra_topics(prompt: str) -> None:
     model = scripted(answer({"domains": ["Databases", "cli_tools"], "topics": ["graphql", "sql"]}))
 
-    plan = plan_with_llm(model, GOAL, prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
     vocabulary = load_vocabulary()
     expected = [*vocabulary.domains["databases"].topics, *vocabulary.domains["cli_tools"].topics, "graphql"]
@@ -147,7 +148,9 @@ def test_subjects_are_made_canonical_and_keywords_checked(prompt: str) -> None:
         ),
     )
 
-    plan = plan_with_llm(model, "Vue or React design systems and Android apps, not Svelte, active anywhere", prompt, TODAY)
+    plan = plan_with_llm(
+        ModelGate(model), "Vue or React design systems and Android apps, not Svelte, active anywhere", prompt, TODAY
+    )
 
     rejection = model.seen[1][-1].content
     assert "audience.keywords: 'stars:>1000' is not a plain word" in rejection
@@ -177,7 +180,7 @@ def test_unknown_domain_and_region_rejected_valid_regions_upper_cased(prompt: st
         answer({"target_regions": ["gb", "eu", "NA"]}),
     )
 
-    plan = plan_with_llm(model, GOAL, prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
     rejection = model.seen[1][-1].content
     assert "audience.domains: 'Quantum' names 'quantum', not a domain" in rejection
@@ -191,7 +194,7 @@ def test_excluded_places_are_checked_like_targets_and_never_targeted(prompt: str
         answer({"target_regions": ["eu", "de"], "exclude_regions": ["de", "cn"], "exclude_cities": [" Berlin "]}),
     )
 
-    plan = plan_with_llm(model, "Go devs in the EU, anywhere but Germany or China, not Berlin", prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), "Go devs in the EU, anywhere but Germany or China, not Berlin", prompt, TODAY)
 
     assert "audience.exclude_regions: 'China' is neither an ISO 3166-1 alpha-2 country code" in model.seen[1][-1].content
     audience = plan.audience
@@ -202,7 +205,7 @@ def test_excluded_places_are_checked_like_targets_and_never_targeted(prompt: str
 def test_refusal_is_returned_with_an_empty_audience(prompt: str) -> None:
     model = scripted(answer({"languages": ["Klingon"]}, refusal="Home addresses are private data."))
 
-    plan = plan_with_llm(model, "home addresses of k8s maintainers", prompt, TODAY)
+    plan = plan_with_llm(ModelGate(model), "home addresses of k8s maintainers", prompt, TODAY)
 
     assert plan.refusal == "Home addresses are private data."
     assert plan.audience.languages == []
@@ -212,7 +215,7 @@ def test_model_failure_becomes_planner_error(prompt: str) -> None:
     model = scripted()  # an empty script raises on the first call, like a dead endpoint
 
     with pytest.raises(PlannerLLMError, match="model call failed on attempt 1"):
-        plan_with_llm(model, GOAL, prompt, TODAY)
+        plan_with_llm(ModelGate(model), GOAL, prompt, TODAY)
 
 
 def test_usage_is_not_part_of_the_schema_the_model_fills() -> None:

@@ -46,5 +46,7 @@ def test_research_and_enrichment_skip_suppressed_people(tmp_path: Path) -> None:
     assert by_email.username in found, "their email is only known once the profile is read"
     # Them, and any second account of theirs that shows the same email (sandbox seed 7: zara1303-work).
     assert (second.summary.dropped or {}).get("suppressed", 0) >= 1, "enrichment drops them"
+    named = {e["data"]["login"] for e in events if e["event"] == "prospect.dropped"}
+    assert not {by_login.username, by_email.username} & named, "people who objected are counted, never named"
     assert not {by_login.id, by_email.id} & {p.id for p in second.prospects}
     assert second.prospects, "everyone else is still found"

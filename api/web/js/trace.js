@@ -10,6 +10,7 @@ import { h, replace } from "./dom.js";
 const GROUP_OF = {
   planner: "Planner",
   researcher: "Researcher",
+  researcher_agent: "Researcher",
   researcher_repo: "Researcher",
   select_candidates: "Researcher",
   enricher: "Enricher",
@@ -22,11 +23,12 @@ const GROUP_OF = {
 const EVENTS = [
   "job.created", "job.started", "job.progress", "job.failed", "job.cancelled", "campaign.completed",
   "agent.started", "agent.finished", "agent.reasoning", "tool.called", "tool.result",
-  "prospect.found", "prospect.enriched", "message.drafted", "compliance.reviewed",
+  "prospect.found", "prospect.enriched", "prospect.dropped", "message.drafted", "compliance.reviewed",
+  "llm.called", "llm.result", "llm.failed",
 ];
 const STATUS_OF = { "job.created": "queued", "job.started": "running", "campaign.completed": "succeeded", "job.failed": "failed", "job.cancelled": "cancelled" };
 const TERMINAL = new Set(["campaign.completed", "job.failed", "job.cancelled"]);
-const COUNTED = { "tool.called": "tool calls", "prospect.found": "found", "prospect.enriched": "enriched", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
+const COUNTED = { "tool.called": "tool calls", "llm.called": "model calls", "llm.failed": "model failures", "prospect.found": "found", "prospect.enriched": "enriched", "prospect.dropped": "dropped", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
 const FRAME_BUDGET_MS = 12;
 
 function time(ts) {
@@ -38,6 +40,15 @@ function short(value, max = 160) {
   return text && text.length > max ? `${text.slice(0, max)}…` : text || "";
 }
 
+// A dropped person's evidence as "key value · key value" (lists joined), for the muted part of the row.
+function evidence(facts) {
+  if (!facts || typeof facts !== "object") return "";
+  const shown = Object.entries(facts)
+    .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))
+    .map(([k, v]) => `${k.replaceAll("_", " ")} ${Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : v}`);
+  return short(shown.join(" · "), 240);
+}
+
 export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {}) {
   const stats = { received: 0, rendered: 0, lastSeq: 0, lastLagMs: 0, maxLagMs: 0, opens: 0, ended: false };
   window.cmoTrace = stats;
@@ -46,6 +57,7 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
   replace(container, state, groupsEl);
   const groups = new Map();
   const openTools = new Map();
+  const openModelCalls = new Map(); // task|call_id -> the status span of an llm.called row still waiting
   let queue = [];
   let frame = 0;
   let source = null;
@@ -85,7 +97,8 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
         return row(env, seq, h("span", { class: "muted" }, `${d.agent} finished${d.duration_ms != null ? ` in ${Math.round(d.duration_ms)} ms` : ""}`));
       case "tool.called": {
         const summary = h("summary", {}, h("code", {}, d.tool ?? "tool"), h("span", { class: "muted" }, " running…"));
-        const details = h("details", { class: "tool" }, summary, h("pre", {}, JSON.stringify(d.args ?? {}, null, 2)));
+        const why = d.reason ? h("p", { class: "muted" }, `why: ${d.reason}`) : null; // a model's stated reason (researcher agent)
+        const details = h("details", { class: "tool" }, summary, why, h("pre", {}, JSON.stringify(d.args ?? {}, null, 2)));
         const key = `${d.agent}|${d.task}|${d.tool}`;
         if (!openTools.has(key)) openTools.set(key, []);
         openTools.get(key).push(summary);
@@ -101,10 +114,39 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
         }
         return row(env, seq, h("code", {}, d.tool ?? "tool"), h("span", { class: "muted" }, ` ${facts}`));
       }
+      case "llm.called": {
+        const status = h("span", { class: "muted" }, " waiting…");
+        openModelCalls.set(`${d.task}|${d.call_id}`, status);
+        const retry = d.retry ? ` · retry ${d.retry}` : "";
+        const waited = d.waited_ms ? ` · rate limit held it ${d.waited_ms} ms` : "";
+        const facts = ` ${d.model ?? ""} · prompt ${d.prompt_version ?? "?"} · attempt ${d.attempt ?? 1}${retry}${waited}`;
+        return row(env, seq, "model ", h("code", {}, d.schema ?? "call"), h("span", { class: "muted" }, facts), status);
+      }
+      case "llm.result": {
+        const tokens = d.tokens_in != null ? ` · ${d.tokens_in} tokens in, ${d.tokens_out} out` : "";
+        const text = ` answered in ${Math.round(d.latency_ms ?? 0)} ms${tokens}`;
+        const status = openModelCalls.get(`${d.task}|${d.call_id}`);
+        openModelCalls.delete(`${d.task}|${d.call_id}`);
+        if (status) {
+          replace(status, text);
+          return null;
+        }
+        return row(env, seq, "model ", h("code", {}, d.schema ?? "call"), h("span", { class: "muted" }, text));
+      }
+      case "llm.failed": {
+        const status = openModelCalls.get(`${d.task}|${d.call_id}`);
+        openModelCalls.delete(`${d.task}|${d.call_id}`);
+        if (status) replace(status, ` failed after ${Math.round(d.latency_ms ?? 0)} ms`);
+        const label = d.kind === "rejected" ? "answer rejected: " : `model ${d.kind ?? "failure"}: `;
+        const next = d.breaker === "open" ? " — circuit breaker open: deterministic path from here" : d.will_retry ? " — retrying" : "";
+        return row(env, seq, h("strong", { class: "error" }, label), short(d.reason ?? ""), h("span", { class: "muted" }, next));
+      }
       case "prospect.found":
         return row(env, seq, "found ", h("strong", {}, d.login ?? ""), ` in ${(d.repos || []).length} repos`);
       case "prospect.enriched":
         return row(env, seq, "enriched ", h("strong", {}, d.prospect_id ?? ""), h("span", { class: "muted" }, ` ${(d.signals || []).join(", ")}`));
+      case "prospect.dropped":
+        return row(env, seq, "dropped ", h("strong", {}, d.login ?? ""), `: ${d.text ?? d.reason ?? ""}`, h("span", { class: "muted" }, ` ${evidence(d.evidence)}`));
       case "message.drafted":
         return row(env, seq, "drafted “", h("em", {}, d.subject ?? ""), "” for ", h("strong", {}, d.prospect_id ?? ""), h("span", { class: "muted" }, ` (${d.written_by ?? ""})`));
       case "compliance.reviewed":
