@@ -6,7 +6,11 @@ STAMP  := $(VENV)/.installed
 GOAL   ?= Find Python maintainers active in ML
 ARGS   ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean checkov
+
+# checkov scans deploy/ (tests/unit/test_deploy.py); it lives in its own venv because its pins clash with ours.
+CHECKOV_VENV    := .venv-checkov
+CHECKOV_VERSION := 3.3.30
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cmo-agent needs Python 3.11+, found " + sys.version.split()[0])'
@@ -19,11 +23,17 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 setup: $(STAMP)
 
+$(CHECKOV_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+
+checkov: $(CHECKOV_VENV)/bin/checkov
+
 run: setup
 	$(BIN)/cmo run "$(GOAL)" $(ARGS)
 
 # The architecture, lint and type checks first (seconds), then the suite (README "Architecture").
-test: setup lint
+test: setup lint checkov
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: setup
@@ -45,4 +55,4 @@ eval: setup
 	$(BIN)/cmo eval compare evals/baselines/$(EVAL_BASELINE) $$out
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build *.egg-info .pytest_cache
