@@ -37,6 +37,7 @@ from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database
 from api.services.artifacts import save_artifact
+from api.services.estimates import LEADS
 from api.services.events import JOB_CANCELLED, JOB_FAILED, JOB_STARTED, append_event
 from api.services.job_results import (
     CONTENT_TYPES,
@@ -324,7 +325,7 @@ class JobRun:
                 status=status,
                 error=error,
                 summary=summary.model_dump(mode="json"),
-                counts=self.counts,
+                counts=self.counts | {LEADS: summary.prospects_found},  # for job.created estimates
             ):
                 await session.rollback()
                 return "lost"
