@@ -52,7 +52,9 @@ _DECEPTIVE_SUBJECT = tuple(
         (r"!{2,}", "repeated exclamation marks"),
     )
 )
-_PLACEHOLDER_HOSTS = re.compile(r"(^|\.)(example\.(com|org|net)|[^.]+\.(invalid|example|test|localhost))$|^localhost$")
+_DOCUMENTATION_DOMAIN = re.compile(r"(^|\.)(example\.(?:com|org|net))$")
+_RESERVED_TLD = re.compile(r"\.(invalid|example|test)$")
+_LOOPBACK = re.compile(r"(^|\.)localhost$")
 
 
 @dataclass(frozen=True)
@@ -203,18 +205,29 @@ def missing_unsubscribe(r: ReviewInput) -> Flag | None:
     return None
 
 
-def is_placeholder_url(url: str) -> bool:
-    """True when a link cannot reach anyone: no host, or a reserved one (example.com, *.invalid,
-    *.test, *.example, localhost). The rule below and the service's sender settings both ask."""
+def placeholder_reason(url: str) -> str | None:
+    """Why a link cannot reach anyone (None: it can): no host, or a reserved one (example.com,
+    *.invalid, *.test, *.example, localhost). The rule below and the service's sender settings both
+    ask, and both say why, so whoever set the link learns the rule and not just "placeholder"."""
     host = (urlsplit(url).hostname or "").lower()
-    return not host or _PLACEHOLDER_HOSTS.search(host) is not None
+    if not host:
+        return "the link has no host"
+    if (domain := _DOCUMENTATION_DOMAIN.search(host)) is not None:
+        return f"{domain.group(2)} is reserved for documentation (RFC 2606) and reaches no one"
+    if (tld := _RESERVED_TLD.search(host)) is not None:
+        return f".{tld.group(1)} is a top-level domain reserved by RFC 2606 that never resolves on the internet"
+    if _LOOPBACK.search(host):
+        return f"{host} is the sender's own machine (RFC 6761), which no recipient can reach"
+    return None
 
 
 @rule("placeholder_unsubscribe_url")
 def placeholder_unsubscribe_url(r: ReviewInput) -> Flag | None:
-    if not is_placeholder_url(r.opt_out_url):
+    if (reason := placeholder_reason(r.opt_out_url)) is None:
         return None
-    return _review(f"the opt-out link {r.opt_out_url} cannot work; set CMO_UNSUBSCRIBE_URL")
+    return _review(
+        f"the opt-out link {r.opt_out_url} cannot work: {reason}; set CMO_UNSUBSCRIBE_URL to an opt-out page on your own domain"
+    )
 
 
 @rule("missing_ad_identification")

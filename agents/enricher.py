@@ -10,7 +10,7 @@ closes a wave; `rank` merges duplicate accounts, sorts by score and keeps the pl
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -209,6 +209,7 @@ def enrich_rest(
                 break
     if not is_active(activity, window):
         return left_out(candidate.login, profile, drops.inactive(activity, window, since, audience), suppression)
+    activity.fetched_at = datetime.now(UTC)  # its last request has just been answered
     prospect = build_prospect(candidate, repos, profile, place, activity, audience, now, retention, _REST_SOURCES)
     linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != profile.id}
     return {"enriched": [prospect], "links": {profile.id: sorted(linked)} if linked else {}}

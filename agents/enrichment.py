@@ -60,13 +60,17 @@ def build_prospect(
     """`sources`: which call each kind of fact came from (`profile`, `commit_email`, `activity`), for
     provenance; `{login}` in the profile's source is the person's login."""
     email, source = _email(profile, activity)
+    # Provenance says when each fact was fetched (GDPR export), not when the run began; `now` only
+    # stands in where the fetch time is unknown (fixtures).
+    profile_at = profile.fetched_at or now
+    activity_at = activity.fetched_at or profile_at
     provenance = {
-        f: Provenance(source=sources["profile"].replace("{login}", profile.login), fetched_at=now)
+        f: Provenance(source=sources["profile"].replace("{login}", profile.login), fetched_at=profile_at)
         for f in ("name", "email", "company", "location", "bio", "website", "social_links")
     }
     if source == "commit":
-        provenance["email"] = Provenance(source=sources["commit_email"], fetched_at=now)
-    provenance["developer_profile"] = Provenance(source=sources["activity"], fetched_at=now)
+        provenance["email"] = Provenance(source=sources["commit_email"], fetched_at=activity_at)
+    provenance["developer_profile"] = Provenance(source=sources["activity"], fetched_at=activity_at)
     social = {"github": profile.html_url} if profile.html_url else {}
     if profile.twitter_username:
         social["twitter"] = f"https://twitter.com/{profile.twitter_username}"

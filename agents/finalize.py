@@ -26,7 +26,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict:
     verdicts = [p.compliance.verdict for p in prospects if p.compliance]
     gate = runtime.context.gate
     summary = RunSummary(
-        duration_seconds=round((datetime.now(UTC) - run.started_at).total_seconds(), 1),
+        duration_seconds=round((datetime.now(UTC) - run.started_at).total_seconds()),
         prospects_found=len(prospects),
         emails_contactable=len(contactable(prospects)),
         artifacts=ARTIFACTS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from github import Auth, Github, GithubException
@@ -206,6 +206,7 @@ class GitHubClient:
             public_repos=u.public_repos or 0,
             created_at=u.created_at,
             html_url=u.html_url,
+            fetched_at=datetime.now(UTC),  # a 304 revalidation confirmed it current now, too
         )
 
     def owned_repos(self, login: str, limit: int = 5) -> list[RepoInfo]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -30,6 +31,7 @@ from tools.github_transport import GitHubStop, RateBudget
 
 ERRORS_SHOWN = 3
 _EXPIRES = "graphql-expires:"  # a cached answer's "ETag" is its expiry time
+_FETCHED = "fetched-at"  # a cached answer's "header": when GitHub gave it (its facts' provenance)
 
 
 class GraphQLUnavailable(Exception):
@@ -64,23 +66,32 @@ class GraphQLClient:
         digest = hashlib.sha256(json.dumps([query, variables], sort_keys=True).encode()).hexdigest()
         return f"{self._namespace}|graphql|{digest}"
 
-    def _cached(self, key: str) -> dict[str, Any] | None:
+    def _cached(self, key: str) -> tuple[dict[str, Any], datetime] | None:
+        """A live cached answer and when GitHub gave it (GraphQL has no revalidation: a cached answer
+        is as old as its fetch, never "now")."""
         entry = self._cache.get(key) if self._cache is not None and self._cache_seconds > 0 else None
         if entry is None or not entry.etag.startswith(_EXPIRES) or float(entry.etag.removeprefix(_EXPIRES)) < time.time():
             return None
         body = json.loads(entry.body)
-        return body if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            return None
+        fetched = entry.headers.get(_FETCHED)
+        expires = float(entry.etag.removeprefix(_EXPIRES))
+        at = datetime.fromisoformat(fetched) if fetched else datetime.fromtimestamp(expires - self._cache_seconds, UTC)
+        return body, at
 
-    def execute(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """`(data, not_found_paths)` of one query; aliases GitHub could not resolve are None in `data`
-        and their top-level alias is listed. Every other error makes GraphQL unavailable."""
+    def execute(self, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], datetime]:
+        """`(data, not_found_paths, fetched_at)` of one query; aliases GitHub could not resolve are
+        None in `data` and their top-level alias is listed. Every other error makes GraphQL unavailable."""
         if not self.authenticated:
             raise GraphQLUnavailable("GitHub's GraphQL API needs a token or a GitHub App; none is set")
         key = self._cache_key(query, variables)
-        cached = self._cached(key)
-        if cached is not None:
+        hit = self._cached(key)
+        if hit is not None:
+            cached, fetched_at = hit
             self.budget.count_cached("graphql")
-            return cached.get("data") or {}, [e for e in cached.get("errors") or [] if e.get("type") == "NOT_FOUND"]
+            found = [e for e in cached.get("errors") or [] if e.get("type") == "NOT_FOUND"]
+            return cached.get("data") or {}, found, fetched_at
         with self.budget.lock:
             bucket = self.budget.buckets["graphql"]
             if bucket.counted >= bucket.limit:
@@ -95,6 +106,7 @@ class GraphQLClient:
             raise GraphQLTimeout(f"GraphQL at {self.url} timed out") from exc
         except Exception as exc:  # connection errors surface as many requests/urllib3 types
             raise GraphQLUnavailable(f"GraphQL at {self.url} unreachable: {type(exc).__name__}") from exc
+        fetched_at = datetime.now(UTC)
         if not isinstance(body, dict):
             raise GraphQLUnavailable(f"GraphQL at {self.url} answered something that is not GraphQL")
         data = body.get("data") or {}
@@ -110,5 +122,6 @@ class GraphQLClient:
             raise GraphQLUnavailable(f"{what}: {messages[: 200 * ERRORS_SHOWN]}")
         if self._cache is not None and self._cache_seconds > 0:
             expires = f"{_EXPIRES}{time.time() + self._cache_seconds:.0f}"
-            self._cache.put(key, CachedResponse(expires, json.dumps({"data": data, "errors": not_found}).encode(), {}))
-        return data, not_found
+            body_bytes = json.dumps({"data": data, "errors": not_found}).encode()
+            self._cache.put(key, CachedResponse(expires, body_bytes, {_FETCHED: fetched_at.isoformat()}))
+        return data, not_found, fetched_at

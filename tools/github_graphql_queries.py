@@ -105,18 +105,19 @@ def _people(client: GraphQLClient, chunk: list[str], spans: list[tuple[datetime,
         if i:
             variables[f"to{i}"] = end.isoformat()
     try:
-        data, _ = client.execute(people_query(len(chunk), len(spans)), variables)
+        data, _, fetched_at = client.execute(people_query(len(chunk), len(spans)), variables)
     except GraphQLTimeout:
         if len(chunk) <= MIN_PEOPLE_PER_QUERY:
             raise
         half = len(chunk) // 2
         return {**_people(client, chunk[:half], spans), **_people(client, chunk[half:], spans)}
     return {
-        login: _person(node, len(spans)) if isinstance(node := data.get(f"u{i}"), dict) else None for i, login in enumerate(chunk)
+        login: _person(node, len(spans), fetched_at) if isinstance(node := data.get(f"u{i}"), dict) else None
+        for i, login in enumerate(chunk)
     }
 
 
-def _person(node: dict[str, Any], windows: int) -> PersonFacts:
+def _person(node: dict[str, Any], windows: int, fetched_at: datetime) -> PersonFacts:
     try:
         profile = UserProfile(
             login=node["login"],
@@ -133,6 +134,7 @@ def _person(node: dict[str, Any], windows: int) -> PersonFacts:
             public_repos=(node.get("repositories") or {}).get("totalCount", 0),
             created_at=node.get("createdAt"),
             html_url=node.get("url") or "",
+            fetched_at=fetched_at,
         )
         latest: dict[tuple[str, str], RepoActivity] = {}
         for w in range(windows):
@@ -206,7 +208,7 @@ def fetch_commits(
         for i, (repo, _, node_id) in enumerate(chunk):
             owner, _, name = repo.partition("/")
             variables.update({f"o{i}": owner, f"n{i}": name, f"a{i}": node_id})
-        data, _ = client.execute(commits_query(len(chunk)), variables)
+        data, _, _ = client.execute(commits_query(len(chunk)), variables)
         for i, (repo, login, _) in enumerate(chunk):
             try:
                 history = ((((data.get(f"c{i}") or {}).get("defaultBranchRef") or {}).get("target") or {}).get("history")) or {}

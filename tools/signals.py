@@ -31,6 +31,7 @@ class Activity:
     commits: list[CommitInfo] = field(default_factory=list)
     events: list[EventInfo] = field(default_factory=list)
     work: list[RepoActivity] = field(default_factory=list)
+    fetched_at: datetime | None = None  # when the last of it was fetched: its provenance (None: unknown)
 
     def dates(self) -> list[datetime]:
         pushes = [e.created_at for e in self.events if e.type in WORK_EVENTS]

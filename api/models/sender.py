@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from agents.compliance_rules import is_placeholder_url
+from agents.compliance_rules import placeholder_reason
 from tools.suppression import normalize_entry
 
 MAX_NAME_CHARS = 200
@@ -30,10 +30,10 @@ def _opt_out_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError(f"{url!r} is not an absolute https URL (e.g. https://acme.dev/unsubscribe)")
-    if is_placeholder_url(url):
+    if (reason := placeholder_reason(url)) is not None:
         raise ValueError(
-            f"{parts.hostname} is a placeholder host that reaches no one: the compliance rule "
-            "placeholder_unsubscribe_url would send every draft to review; use your real opt-out page"
+            f"{reason}, so the compliance rule placeholder_unsubscribe_url would send every draft to review;"
+            " use an opt-out page on your own domain"
         )
     return url
 

@@ -93,10 +93,12 @@ def describe(thread: Thread) -> str:
     return f"{' '.join(parts)}; top {count}{emails}"
 
 
-def _campaign(thread: Thread) -> Campaign | None:
+def _campaign(thread: Thread, thread_id: str) -> Campaign:
     """Only what the thread set explicitly, so the stored campaign shows the refinements and nothing
-    else; when the model planned the goal, its whole audience too, so the job runs exactly that plan."""
-    body: dict[str, Any] = {}
+    else; when the model planned the goal, its whole audience too, so the job runs exactly that plan.
+    Its id is the thread's: a thread's jobs are drafts of one campaign, so analytics groups the first
+    job and its refinements together (not every chat job under the schema's `cmp_default`)."""
+    body: dict[str, Any] = {"id": thread_id}
     if thread.planned is not None or thread.audience:
         body["target_audience"] = {**(thread.planned or {}).get("audience", {}), **thread.audience}
     if thread.email_length and thread.email_length != "medium":
@@ -106,7 +108,7 @@ def _campaign(thread: Thread) -> Campaign | None:
                 for t in DEFAULT_TEMPLATES
             ]
         }
-    return Campaign.model_validate(body) if body else None
+    return Campaign.model_validate(body)
 
 
 async def _create_job(chat: _Chat, thread: Thread, refines: str | None = None) -> orm.Job:
@@ -114,7 +116,7 @@ async def _create_job(chat: _Chat, thread: Thread, refines: str | None = None) -
     if refines:
         metadata["refines"] = refines
     count = lead_target(thread) if thread.planned is not None else thread.max_prospects  # the model's count, pinned too
-    request = JobCreate(goal=thread.goal, campaign=_campaign(thread), max_prospects=count, metadata=metadata)
+    request = JobCreate(goal=thread.goal, campaign=_campaign(thread, chat.thread_id), max_prospects=count, metadata=metadata)
     return await jobs.create_job(chat.session, chat.queue, chat.tenant_id, request, database=chat.database)
 
 

@@ -36,7 +36,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database
+from api.services import db_blips
 from api.services.artifacts import save_artifact
+from api.services.estimates import LEADS
 from api.services.events import JOB_CANCELLED, JOB_FAILED, JOB_STARTED, append_event
 from api.services.job_results import (
     CONTENT_TYPES,
@@ -217,7 +219,43 @@ class JobRun:
             return exc
 
     def _run_graph(self, loop: asyncio.AbstractEventLoop) -> JobResult:
-        """In the thread: continue from the job's checkpoint if a worker already started it."""
+        """In the thread: the graph, resumed from its checkpoint after a database blip (a lost or
+        refused connection, a locked file) with backoff for up to `db_blips.RETRY_SECONDS`, so a blip
+        of seconds costs seconds, not a failed attempt and the claim-idle wait before the next."""
+        waits = iter(db_blips.delays())
+        while True:
+            try:
+                return self._run_graph_once(loop)
+            except JobStopped:
+                raise
+            except Exception as exc:
+                delay = next(waits, None)
+                if delay is None or not db_blips.is_transient(exc):
+                    raise
+                log.warning("database blip: resuming the job from its checkpoint", error=str(exc), retry_in=delay)
+                if self._stop.wait(delay) or not self._rebase(loop):
+                    raise
+
+    def _rebase(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Before resuming within this attempt: wait until every event handed over is stored (the
+        loop retries its writes), then count them as the log's, so the events the resumed graph
+        emits again are dropped as on a resume by another worker. False when they could not be
+        stored in time or the job is stopping."""
+        with self._stored_upto:
+            target = self._sent
+            stored = self._stored_upto.wait_for(
+                lambda: self._saved >= target or self._stop.is_set(), timeout=db_blips.RETRY_SECONDS
+            )
+        if not stored or self._stop.is_set():
+            return False
+        asyncio.run_coroutine_threadsafe(self._forget_emitted(), loop).result()
+        return True
+
+    async def _forget_emitted(self) -> None:
+        self._stored, self._emitted = self._stored | self._emitted, Counter()
+
+    def _run_graph_once(self, loop: asyncio.AbstractEventLoop) -> JobResult:
+        """Continue from the job's checkpoint if a worker (or an earlier try of this one) started it."""
 
         suppression = load_from_thread(self.database, self.job.tenant_id, loop)  # the tenant's list, read now
         if checkpoint_values(self.settings, self.job.id, self.job.tenant_id):
@@ -324,7 +362,7 @@ class JobRun:
                 status=status,
                 error=error,
                 summary=summary.model_dump(mode="json"),
-                counts=self.counts,
+                counts=self.counts | {LEADS: summary.prospects_found},  # for job.created estimates
             ):
                 await session.rollback()
                 return "lost"

@@ -55,7 +55,7 @@ def stopped_summary(job: orm.Job, values: dict[str, Any], leads: Sequence[Prospe
     """The summary of a job that did not reach `finalize`: SPEC's fields plus why it stopped."""
     started = job.started_at or job.created_at
     return RunSummary(
-        duration_seconds=round((orm.utcnow() - started).total_seconds(), 1),
+        duration_seconds=round((orm.utcnow() - started).total_seconds()),
         prospects_found=len(leads),
         emails_contactable=len(contactable(list(leads))),
         artifacts=ARTIFACTS,

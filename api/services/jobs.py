@@ -20,6 +20,7 @@ from api.core.database import Database
 from api.models.jobs import JobCreate, JobSummary
 from api.services.cancel import announce_cancel
 from api.services.errors import Conflict, InvalidInput, NotFound
+from api.services.estimates import job_created_data
 from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
@@ -65,13 +66,9 @@ async def create_job(
     )
     session.add(job)
     await session.flush()
-    await append_event(
-        session,
-        job.id,
-        JOB_CREATED,
-        {"goal": job.goal, "max_prospects": job.max_prospects, "campaign_id": (job.campaign or {}).get("id")},
-        new_job=True,
-    )
+    created = await job_created_data(session, job)  # the stored event and the webhook carry the same numbers
+    data = created | {"max_prospects": job.max_prospects, "campaign_id": (job.campaign or {}).get("id")}
+    await append_event(session, job.id, JOB_CREATED, data, new_job=True)
     # Most tenants have no webhook: knowing it here spares a background lookup per created job.
     notify = bool(job.webhook_url) or bool(await session.scalar(select(orm.Tenant.webhook_url).where(orm.Tenant.id == tenant_id)))
     await session.commit()
@@ -82,7 +79,7 @@ async def create_job(
         # The row is the source of truth: workers re-enqueue queued jobs the stream does not hold.
         log.warning("job stored but not enqueued", error=str(exc))
     if notify:
-        await dispatch_for_event(database, job.id, JOB_CREATED, {"goal": job.goal}, occurred_at=job.created_at)
+        await dispatch_for_event(database, job.id, JOB_CREATED, created, occurred_at=job.created_at)
     return job
 
 

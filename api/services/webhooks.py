@@ -17,7 +17,6 @@ import asyncio
 import json
 import random
 import secrets
-import statistics
 import time
 import weakref
 from collections.abc import Coroutine, Sequence
@@ -32,7 +31,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agents.goal_parser import parse_goal
 from api.core import orm
 from api.core.database import Database
 from api.services.errors import InvalidInput
@@ -40,9 +38,7 @@ from api.services.events import JOB_CREATED
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign
 from foundation.events import CAMPAIGN_COMPLETED, PROSPECT_ENRICHED
-from foundation.schemas import Campaign
-from foundation.schemas.plan import lead_count
-from foundation.schemas.run import CampaignCompleted, RunSummary
+from foundation.schemas.run import CampaignCompleted
 from foundation.settings import Settings
 
 SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPEC's, whatever the log stores
@@ -53,7 +49,6 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPE
 WEBHOOK_EVENTS = frozenset(SPEC_FIELDS)
 MAX_BACKOFF_SECONDS = 300.0
 CONCURRENT_REQUESTS = 16  # per process: a job with thousands of enriched prospects must not open thousands of sockets
-_HISTORY_JOBS = 20  # finished jobs the job.created duration estimate learns from
 
 log = structlog.get_logger("api.webhooks")
 
@@ -135,8 +130,7 @@ async def dispatch_for_event(
     """Schedule the webhook of one committed event (other events are ignored) and return at once.
 
     `data` is the event's data as logged; only SPEC's fields of the event are sent (extras such as
-    the emitting `agent` are dropped). For `job.created` the missing SPEC fields (`prospect_count`,
-    `estimated_duration`) are filled in from the job, off the caller's path.
+    the emitting `agent` are dropped).
     """
     if event not in WEBHOOK_EVENTS:
         return
@@ -164,7 +158,7 @@ class _Target:
     secret: str
 
 
-async def _target(session: AsyncSession, job_id: str) -> tuple[_Target, orm.Job] | None:
+async def _target(session: AsyncSession, job_id: str) -> _Target | None:
     """The job's URL, else its tenant's default, and the tenant's secret; None when there is no URL.
     The URLs are read first on their own: most events of most jobs have none, and then neither the
     job row nor the (encrypted) secret needs loading."""
@@ -177,14 +171,14 @@ async def _target(session: AsyncSession, job_id: str) -> tuple[_Target, orm.Job]
     ).first()
     if urls is None or not (url := urls[0] or urls[1]):
         return None
-    job, secret = (
+    tenant_id, secret = (
         await session.execute(
-            select(orm.Job, orm.Tenant.webhook_secret)
+            select(orm.Job.tenant_id, orm.Tenant.webhook_secret)
             .join(orm.Tenant, orm.Tenant.id == orm.Job.tenant_id)
             .where(orm.Job.id == job_id)
         )
     ).one()
-    return _Target(job.tenant_id, url, secret or await tenant_secret(session, job.tenant_id)), job
+    return _Target(tenant_id, url, secret or await tenant_secret(session, tenant_id))
 
 
 async def tenant_secret(session: AsyncSession, tenant_id: str) -> str:
@@ -202,25 +196,6 @@ async def tenant_secret(session: AsyncSession, tenant_id: str) -> str:
 
 def new_secret() -> str:
     return f"whsec_{secrets.token_hex(24)}"
-
-
-async def _job_created_data(session: AsyncSession, job: orm.Job) -> dict[str, Any]:
-    """SPEC's job.created data: the prospect target as the planner will decide it, and a duration
-    estimated from the tenant's recent finished jobs (seconds per prospect; null without history)."""
-    campaign = Campaign.model_validate(job.campaign) if job.campaign is not None else None
-    count = lead_count(job.max_prospects, parse_goal(job.goal).max_prospects, campaign)
-    stored = (
-        await session.execute(
-            select(orm.Job.summary)
-            .where(orm.Job.tenant_id == job.tenant_id, orm.Job.status == "succeeded", orm.Job.summary.is_not(None))
-            .order_by(orm.Job.created_at.desc())
-            .limit(_HISTORY_JOBS)
-        )
-    ).scalars()
-    summaries = [RunSummary.model_validate(summary) for summary in stored]
-    rates = [s.duration_seconds / s.prospects_found for s in summaries if s.prospects_found]
-    estimate = round(statistics.median(rates) * count) if rates else None
-    return {"goal": job.goal, "estimated_duration": estimate, "prospect_count": count}
 
 
 @dataclass(frozen=True)
@@ -279,12 +254,9 @@ async def _record(sessions: async_sessionmaker[AsyncSession], row: orm.WebhookDe
 
 async def _deliver(dispatcher: _Dispatcher, job_id: str, event: str, data: dict[str, Any], occurred_at: datetime) -> None:
     async with dispatcher.sessions() as session:
-        found = await _target(session, job_id)
-        if found is None:
+        target = await _target(session, job_id)
+        if target is None:
             return
-        target, job = found
-        if event == JOB_CREATED:
-            data = await _job_created_data(session, job) | data
         login = str(data.get("prospect_id") or "").removeprefix("gh_") or None
         if event == PROSPECT_ENRICHED and await is_suppressed(session, target.tenant_id, login=login, email=data.get("email")):
             return  # suppressed by now (maybe while the job ran): no receiver learns about them

@@ -65,6 +65,9 @@ class UserProfile(BaseModel):
     public_repos: int = 0
     created_at: datetime | None = None
     html_url: str = ""
+    # When GitHub answered (or, for an ETag-cached answer, confirmed with a 304 that it is current):
+    # the provenance of every fact read from this profile. None: unknown (fixtures).
+    fetched_at: datetime | None = None
 
 
 class CommitInfo(BaseModel):

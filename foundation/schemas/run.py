@@ -4,9 +4,9 @@ what it ends with (`RunSummary`, whose first fields are SPEC's `campaign.complet
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from foundation.schemas.plan import SearchPlan
 
@@ -131,7 +131,10 @@ class CampaignCompleted(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    duration_seconds: float = Field(description="Wall-clock seconds from the start of the run to its end.")
+    # Whole seconds, as SPEC's example shows; a fractional value (a summary stored before) is rounded.
+    duration_seconds: Annotated[int, BeforeValidator(round)] = Field(
+        description="Wall-clock seconds from the start of the run to its end, whole."
+    )
     prospects_found: int = Field(description="Leads kept (ranked, after suppression).")
     emails_contactable: int = Field(description="Leads whose compliance review is `approved`.")
     conversion_rate: float | None = Field(default=None, description="Null: engagement is recorded after the run.")

@@ -67,10 +67,17 @@ def test_second_identical_run_is_mostly_served_by_the_etag_cache(tmp_path: Path)
     # One world for both runs, even if they straddle midnight.
     settings = _settings(tmp_path / "home").model_copy(update={"sandbox_anchor": datetime.now(UTC).date()})
     goal = BUILTIN_GOALS["python-ml"].goal
+    before = datetime.now(UTC)
     first = run_job(goal, settings, sandbox=open_sandbox, out_dir=tmp_path / "one")
+    after = datetime.now(UTC)
     second = run_job(goal, settings, sandbox=open_sandbox, out_dir=tmp_path / "two")
     assert second.summary.api_requests <= 0.2 * first.summary.api_requests, (first.summary, second.summary)
     assert first.summary.budget is not None and second.summary.budget is not None
     assert second.summary.budget.budget_units <= 0.1 * first.summary.budget.budget_units, "GraphQL answers are reused too"
     assert second.summary.api_requests_saved_by_cache > 0
     assert [p.id for p in first.prospects] == [p.id for p in second.prospects]
+    # Provenance says when each fact was fetched, not when the run began (it flows into the GDPR
+    # export): a GraphQL answer reused from the cache is as old as the first run's fetch.
+    fetched = [{f: v.fetched_at for f, v in p.provenance.items()} for p in first.prospects]
+    assert all(before < at < after for facts in fetched for at in facts.values())
+    assert [{f: v.fetched_at for f, v in p.provenance.items()} for p in second.prospects] == fetched

@@ -108,7 +108,8 @@ def test_a_goal_starts_a_job_and_refinements_start_refined_jobs(client: TestClie
     first = say(client, headers, GOAL)
     job = first["job"]
     assert first["intent"] == "goal" and first["job_created"] is True
-    assert job["status"] == "queued" and job["goal"] == GOAL and job["campaign"] is None
+    assert job["status"] == "queued" and job["goal"] == GOAL
+    assert job["campaign"]["id"] == first["thread_id"], "a thread's jobs are one campaign, not cmp_default"
     assert first["stream_url"] == f"/api/jobs/{job['id']}/events"
     assert job["metadata"] == {"chat_thread_id": first["thread_id"]}
     assert job["id"] in first["reply"] and "Python developers" in first["reply"]
@@ -119,7 +120,8 @@ def test_a_goal_starts_a_job_and_refinements_start_refined_jobs(client: TestClie
     assert eu["intent"] == "refine" and eu["job_created"] and eu["job"]["id"] != job["id"]
     assert eu["changes"] == ["regions: anywhere → EU"] and "regions: anywhere → EU" in eu["reply"]
     assert eu["job"]["metadata"] == {"chat_thread_id": thread, "refines": job["id"]}
-    assert stored_campaign(settings, eu["job"]["id"]) == {"target_audience": {"target_regions": ["EU"]}}
+    assert stored_campaign(settings, eu["job"]["id"]) == {"id": thread, "target_audience": {"target_regions": ["EU"]}}
+    assert eu["job"]["campaign"]["id"] == thread
 
     refined = say(client, headers, "drop Google employees", thread)
     refined = say(client, headers, "only maintainers", thread)
@@ -268,7 +270,8 @@ def test_when_the_model_cannot_plan_the_reply_says_it_is_a_preview(settings: Set
         assert "Python developers in machine_learning anywhere; top 50." in first["reply"]
         assert "This is the rules' reading, a preview: the model gave no usable plan." in first["reply"]
         assert "the plan it runs is in the job's first agent.reasoning event" in first["reply"]
-        assert first["job"]["campaign"] is None and first["job"]["max_prospects"] is None, "the job plans by itself"
+        assert stored_campaign(settings, first["job"]["id"]) == {"id": first["thread_id"]}, "the job plans by itself"
+        assert first["job"]["max_prospects"] is None
 
 
 @pytest.mark.parametrize(

@@ -251,14 +251,20 @@ def test_tenants_are_isolated_on_every_route(client: TestClient, settings: Setti
 
 def test_job_created_event_is_logged(client: TestClient, settings: Settings) -> None:
     headers = auth(settings)
-    job_id = create(client, headers)["id"]
+    job_id = create(client, headers, max_prospects=5)["id"]
     client.delete(f"/api/jobs/{job_id}", headers=headers)
 
-    async def events(db: Database) -> list[tuple[int, str]]:
+    async def events(db: Database) -> list[tuple[int, str, dict[str, Any]]]:
         async with db.sessions() as session:
             rows = await session.execute(
-                select(orm.JobEvent.seq, orm.JobEvent.event).where(orm.JobEvent.job_id == job_id).order_by(orm.JobEvent.seq)
+                select(orm.JobEvent.seq, orm.JobEvent.event, orm.JobEvent.data)
+                .where(orm.JobEvent.job_id == job_id)
+                .order_by(orm.JobEvent.seq)
             )
-            return [(seq, event) for seq, event in rows]
+            return [(seq, event, data) for seq, event, data in rows]
 
-    assert run_with_database(settings, events) == [(1, "job.created"), (2, "job.cancelled")]
+    logged = run_with_database(settings, events)
+    assert [(seq, event) for seq, event, _ in logged] == [(1, "job.created"), (2, "job.cancelled")]
+    # SPEC's job.created data is in the stored event (and so on the SSE stream), not only the webhook.
+    created = logged[0][2]
+    assert created["goal"] == GOAL and created["prospect_count"] == 5 and created["estimated_duration"] is None, created

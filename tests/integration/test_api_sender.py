@@ -45,7 +45,9 @@ def test_put_get_roundtrip_validation_and_roles(client: TestClient, settings: Se
 
     refused: list[tuple[dict[str, Any], str, str]] = [
         ({"unsubscribe_url": "https://example.com/unsubscribe"}, "unsubscribe_url", "placeholder_unsubscribe_url"),
-        ({"unsubscribe_url": "https://opt.out.test/u"}, "unsubscribe_url", "placeholder"),
+        ({"unsubscribe_url": "https://example.com/unsubscribe"}, "unsubscribe_url", "reserved for documentation (RFC 2606)"),
+        ({"unsubscribe_url": "https://opt.out.test/u"}, "unsubscribe_url", ".test is a top-level domain reserved by RFC 2606"),
+        ({"unsubscribe_url": "https://localhost/u"}, "unsubscribe_url", "own machine (RFC 6761)"),
         ({"unsubscribe_url": "http://acme-devtools.io/u"}, "unsubscribe_url", "https"),
         ({"unsubscribe_url": "/unsubscribe"}, "unsubscribe_url", "absolute"),
         ({"postal_address": "x" * 501}, "postal_address", "500"),

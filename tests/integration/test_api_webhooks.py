@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -210,13 +211,20 @@ def test_a_job_run_by_a_worker_reports_its_leads_and_its_end(
             time.sleep(0.05)
         summary = client.get(f"/api/jobs/{job_id}/summary", headers=headers).json()["summary"]
         assert summary["prospects_found"] >= 1
+        assert isinstance(summary["duration_seconds"], int), "whole seconds, as SPEC shows"
+        ran = client.get(f"/api/jobs/{job_id}", headers=headers).json()
+        seconds = (datetime.fromisoformat(ran["finished_at"]) - datetime.fromisoformat(ran["started_at"])).total_seconds()
         receiver.wait_for(summary["prospects_found"] + 2)  # deliveries run concurrently: no order is promised
         events = len(receiver.requests)
         second = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 10, "webhook_url": receiver.url}, headers=headers)
         estimate = json.loads(receiver.wait_for(events + 1)[events]["body"])
         assert estimate["job_id"] == second.json()["id"]
-        expected = round(summary["duration_seconds"] / summary["prospects_found"] * 10)
+        expected = round(seconds / summary["prospects_found"] * 10)
         assert estimate["data"]["estimated_duration"] == expected, "learnt from the tenant's finished job"
+        with client.stream("GET", f"/api/jobs/{second.json()['id']}/events", headers=headers) as sse:
+            line = next(line for line in sse.iter_lines() if line.startswith("data:"))
+        streamed = json.loads(line.removeprefix("data:"))["data"]
+        assert {k: streamed[k] for k in estimate["data"]} == estimate["data"], "the SSE event and the webhook agree"
 
     received = [e for e in (json.loads(r["body"]) for r in receiver.requests) if e["job_id"] == job_id]
     envelopes = {(e["event"], e["data"].get("prospect_id")): e for e in received}

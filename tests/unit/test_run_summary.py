@@ -46,7 +46,7 @@ def test_summary_json_is_what_finalize_wrote_as_a_dict() -> None:
     one deliberate addition since is `budget` (issue 10: GitHub's buckets), after the api_* totals it
     breaks down, which keep their meaning (api_requests = core + search requests)."""
     as_dict = {
-        "duration_seconds": 42.0,
+        "duration_seconds": 42,
         "prospects_found": 20,
         "emails_contactable": 7,
         "conversion_rate": None,
@@ -96,7 +96,7 @@ def test_campaign_completed_is_exactly_specs_data() -> None:
     event = FINISHED.completed_event()
     assert type(event) is CampaignCompleted
     assert event.model_dump(mode="json") == {
-        "duration_seconds": 42.0,
+        "duration_seconds": 42,
         "prospects_found": 20,
         "emails_contactable": 7,
         "conversion_rate": None,

@@ -158,3 +158,4 @@ def test_a_local_public_url_is_flagged_as_an_opt_out_that_cannot_work() -> None:
     review = review_prospect(prospect.model_copy(update={"message": draft}), CAMPAIGN, SuppressionList.empty(), local)
     assert review.verdict == "needs_review"
     assert [r.split(":", 1)[0] for r in review.reasons] == ["placeholder_unsubscribe_url"]
+    assert "localhost is the sender's own machine (RFC 6761)" in review.reasons[0], "the flag says why"
