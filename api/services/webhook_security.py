@@ -1,6 +1,12 @@
 """Webhook signatures (both sides) and the guard that keeps webhook URLs off internal networks.
 
-Signature: `X-CMO-Signature: sha256=<hex HMAC-SHA256(secret, "<X-CMO-Timestamp>.<raw body>")>`, the
+Signatures: Standard Webhooks (https://www.standardwebhooks.com): `webhook-id` (the delivery id, the
+same on every retry), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,<base64
+HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed by the `whsec_` secret as the spec decodes it), made
+by the maintained `standardwebhooks` package, whose verifiers exist for most languages. The older
+`X-CMO-Signature` is still sent for one release (deprecated):
+
+Legacy signature: `X-CMO-Signature: sha256=<hex HMAC-SHA256(secret, "<X-CMO-Timestamp>.<raw body>")>`, the
 timestamp being Unix seconds at the attempt. Signing the timestamp with the body lets a receiver
 refuse a replayed request (`tolerance_seconds`) without keeping state. `verify_signature` uses only
 the standard library, so a receiver can copy it as is.
@@ -21,11 +27,19 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
+from standardwebhooks import Webhook
 
 SIGNATURE_PREFIX = "sha256="
 DEFAULT_TOLERANCE_SECONDS = 300
+
+
+def standard_headers(secret: str, delivery_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt (`Webhook(secret).verify(body, headers)` accepts them)."""
+    signature = Webhook(secret).sign(delivery_id, datetime.fromtimestamp(timestamp, UTC), body)
+    return {"webhook-id": delivery_id, "webhook-timestamp": str(timestamp), "webhook-signature": signature}
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

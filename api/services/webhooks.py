@@ -36,7 +36,7 @@ from api.core.database import Database
 from api.services.errors import InvalidInput
 from api.services.events import JOB_CREATED
 from api.services.suppressions import is_suppressed
-from api.services.webhook_security import RefusedUrl, resolve_target, sign
+from api.services.webhook_security import RefusedUrl, resolve_target, sign, standard_headers
 from foundation.events import CAMPAIGN_COMPLETED, PROSPECT_ENRICHED
 from foundation.schemas.run import CampaignCompleted
 from foundation.settings import Settings
@@ -231,8 +231,15 @@ async def _attempt(
         return _Outcome(None, f"refused: {exc}", elapsed(), permanent=True)
     except OSError as exc:  # DNS failure: may be transient
         return _Outcome(None, f"cannot resolve host: {exc}", elapsed())
-    timestamp = str(int(time.time()))
-    signed = {**headers, **pinned.headers, "X-CMO-Timestamp": timestamp, "X-CMO-Signature": sign(target.secret, timestamp, body)}
+    now = int(time.time())
+    timestamp = str(now)
+    signed = {
+        **headers,
+        **pinned.headers,
+        **standard_headers(target.secret, headers["X-CMO-Delivery"], now, body),
+        "X-CMO-Timestamp": timestamp,  # legacy (deprecated, sent for one more release)
+        "X-CMO-Signature": sign(target.secret, timestamp, body),
+    }
     try:
         async with dispatcher.requests:
             started = time.perf_counter()  # the duration is the receiver's, not our queue's

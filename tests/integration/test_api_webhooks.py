@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.app import create_app
 from api.core.config import ApiConfig
@@ -132,6 +134,14 @@ def test_signed_envelope_retried_with_backoff_and_logged(
     assert envelope["data"] == {"goal": GOAL, "estimated_duration": None, "prospect_count": 25}
     sent = third["headers"]
     assert third["path"] == "/hooks/cmo" and sent["Content-Type"] == "application/json"
+    # Standard Webhooks, checked with the maintained verifier a receiver would use (issue 14)
+    standard = {name: sent[name] for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    assert standard["webhook-id"] == sent["X-CMO-Delivery"] and standard["webhook-signature"].startswith("v1,")
+    assert Webhook(secret).verify(body, standard) == envelope
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body + b" ", standard)
+    assert first["headers"]["webhook-id"] == standard["webhook-id"]  # the same message id on every retry
+    # the legacy signature, still sent for one release
     assert sent["X-CMO-Signature"].startswith("sha256=")
     assert verify_signature(secret, sent["X-CMO-Timestamp"], body, sent["X-CMO-Signature"])
     assert not verify_signature(secret, sent["X-CMO-Timestamp"], body + b" ", sent["X-CMO-Signature"])
