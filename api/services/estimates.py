@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.goal_parser import parse_goal
+from agents.goal_parser import ParsedGoal
 from api.core import orm
 from foundation.schemas import Campaign
 from foundation.schemas.plan import lead_count
@@ -24,11 +24,12 @@ HISTORY_JOBS = 20  # recent succeeded jobs the duration estimate learns from
 LEADS = "leads"  # the `jobs.counts` key of a finished job's leads (SPEC's prospects_found)
 
 
-async def job_created_data(session: AsyncSession, job: orm.Job) -> dict[str, Any]:
-    """SPEC's job.created data: the goal, the prospect target as the planner will decide it, and a
-    duration estimated from the tenant's recent succeeded jobs (whole seconds; null without history)."""
+async def job_created_data(session: AsyncSession, job: orm.Job, parsed: ParsedGoal) -> dict[str, Any]:
+    """SPEC's job.created data: the goal, the prospect target as the planner will decide it (from the
+    goal the caller already parsed), and a duration estimated from the tenant's recent succeeded jobs
+    (whole seconds; null without history)."""
     campaign = Campaign.model_validate(job.campaign) if job.campaign is not None else None
-    count = lead_count(job.max_prospects, parse_goal(job.goal).max_prospects, campaign)
+    count = lead_count(job.max_prospects, parsed.max_prospects, campaign)
     history = await session.execute(
         select(orm.Job.started_at, orm.Job.finished_at, orm.Job.counts)
         .where(orm.Job.tenant_id == job.tenant_id, orm.Job.status == "succeeded")

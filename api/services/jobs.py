@@ -45,7 +45,8 @@ async def create_job(
     an explicit choice such as `analytics.conversion_goals` from a default; where it names no sender
     or opt-out URL, the tenant's sender profile fills them in (`api.services.sender`).
     """
-    refusal = parse_goal(request.goal).refusal
+    parsed = parse_goal(request.goal)  # once: the refusal here, the lead count in job.created
+    refusal = parsed.refusal
     if refusal:  # refused at once, as the chat and `cmo run` refuse it (not a job that then fails)
         raise InvalidInput(f"cannot run this goal: {refusal}", slug="goal-refused", field="body.goal")
     if request.webhook_url:
@@ -66,7 +67,7 @@ async def create_job(
     )
     session.add(job)
     await session.flush()
-    created = await job_created_data(session, job)  # the stored event and the webhook carry the same numbers
+    created = await job_created_data(session, job, parsed)  # the stored event and the webhook carry the same numbers
     data = created | {"max_prospects": job.max_prospects, "campaign_id": (job.campaign or {}).get("id")}
     await append_event(session, job.id, JOB_CREATED, data, new_job=True)
     # Most tenants have no webhook: knowing it here spares a background lookup per created job.
