@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -43,9 +45,9 @@ class ETagCache(Protocol):
 class SQLiteETagCache:
     """One table in a local SQLite file; safe across threads (one connection per thread)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_wait_seconds: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = str(path)
+        self._path, self._busy_wait = str(path), busy_wait_seconds
         self._local = threading.local()
         with self._conn() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -58,11 +60,13 @@ class SQLiteETagCache:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA secure_delete=ON")  # a replaced body leaves no stale bytes behind
             self._local.conn = conn
         return conn
 
     def get(self, key: str) -> CachedResponse | None:
-        row = self._conn().execute("SELECT etag, body, headers FROM etags WHERE key = ?", (key,)).fetchone()
+        with closing(self._conn().execute("SELECT etag, body, headers FROM etags WHERE key = ?", (key,))) as cursor:
+            row = cursor.fetchone()  # closed at once: a cursor left open keeps a snapshot that stalls erasure
         return CachedResponse(row[0], bytes(row[1]), json.loads(row[2])) if row else None
 
     def put(self, key: str, entry: CachedResponse) -> None:
@@ -74,10 +78,22 @@ class SQLiteETagCache:
     def forget(self, matches: Callable[[str, bytes], bool]) -> int:
         conn = self._conn()
         keys = [(key,) for key, body in conn.execute("SELECT key, body FROM etags").fetchall() if matches(key, bytes(body))]
-        conn.execute("PRAGMA secure_delete=ON")  # freed pages are overwritten, and the WAL emptied
         conn.executemany("DELETE FROM etags WHERE key = ?", keys)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if keys:
+            conn.execute("VACUUM")  # rebuilt pages carry no leftovers of cells freed before secure_delete
+        _empty_wal(conn, self._busy_wait)
         return len(keys)
+
+
+def _empty_wal(conn: sqlite3.Connection, wait_seconds: float) -> None:
+    """Copy the WAL into the database file and truncate it. A reader still on an older snapshot
+    makes the checkpoint report busy and leave the old pages (and the erased person) in place,
+    so it is retried until every reader has moved on; past `wait_seconds` the erasure fails loudly."""
+    deadline = time.monotonic() + wait_seconds
+    while conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the ETag cache stayed busy: its erased entries are still in the file")
+        time.sleep(0.05)
 
 
 def _as_bytes(value: bytes | str) -> bytes:

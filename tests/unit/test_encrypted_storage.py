@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,33 @@ def test_forgetting_matches_the_decrypted_bodies(keyring: Keyring, tmp_path: Pat
     cache.put("https://api.github.com/users/bob", CachedResponse('"v2"', b'{"login": "bob"}', {}))
     assert cache.forget(lambda key, body: b"ada.lovelace@example.org" in body) == 1
     assert cache.get(URL) is None and cache.get("https://api.github.com/users/bob") is not None
+
+
+def _cache_with_a_reader_on_the_old_snapshot(path: Path, busy_wait_seconds: float) -> tuple[SQLiteETagCache, sqlite3.Connection]:
+    cache = SQLiteETagCache(path, busy_wait_seconds=busy_wait_seconds)
+    for number in range(40):
+        cache.put(f"https://api.github.com/users/other{number}", CachedResponse('"e"', b"x" * 300, {}))
+    cache.put("https://api.github.com/users/zara1303", CachedResponse('"e"', b'{"login": "zara1303"}', {}))
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM etags").fetchone()
+    return cache, reader
+
+
+def test_forgetting_waits_for_readers_on_an_old_snapshot_so_no_bytes_stay_in_the_file(tmp_path: Path) -> None:
+    """A reader still in a transaction makes the checkpoint report busy; left at that, the erased
+    login stays in the database file's old page (a CI run found it there)."""
+    cache, reader = _cache_with_a_reader_on_the_old_snapshot(tmp_path / "etags.sqlite", busy_wait_seconds=10)
+    threading.Timer(0.3, reader.rollback).start()
+    assert cache.forget(lambda key, body: "zara1303" in key) == 1
+    for file in tmp_path.iterdir():
+        assert b"zara1303" not in file.read_bytes(), file.name
+
+
+def test_forgetting_fails_loudly_when_a_reader_never_lets_go(tmp_path: Path) -> None:
+    cache, reader = _cache_with_a_reader_on_the_old_snapshot(tmp_path / "etags.sqlite", busy_wait_seconds=0.3)
+    with pytest.raises(TimeoutError, match="still in the file"):
+        cache.forget(lambda key, body: "zara1303" in key)
+    reader.rollback()
