@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     cmo_webhook_max_attempts: int = Field(default=8, ge=1, le=20, description="Attempts per webhook event.")
     cmo_webhook_backoff_seconds: float = Field(default=2.0, ge=0, description="First retry delay; doubles per retry.")
     cmo_webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Per-attempt webhook timeout.")
+    cmo_webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="A retrying process counts as dead this long after its next attempt was due."
+    )
+    cmo_webhook_sweep_seconds: float = Field(default=30.0, gt=0, description="How often a process looks for dead ones' retries.")
 
     # One-click unsubscribe (api/services/unsubscribe.py): the service's public base URL puts a signed
     # per-recipient opt-out link in every draft; the secret signs it (generated under CMO_HOME in the

@@ -162,6 +162,10 @@ async def scrub(session: AsyncSession, tenant_id: str, person: Person, *, job_id
             threads = (await session.execute(select(orm.ChatThread).where(orm.ChatThread.tenant_id == tenant_id))).scalars().all()
             for thread in threads:
                 _redact_columns(person, thread, ("messages", "state"), done)
+        owed = (await session.execute(select(orm.WebhookPending).where(orm.WebhookPending.tenant_id == tenant_id))).scalars()
+        for pending in owed.all():  # a retry still owed about them is not sent any more
+            if person.mentions(pending.body.decode("utf-8", "replace")):
+                await session.delete(pending)
         await session.flush()
     return done
 

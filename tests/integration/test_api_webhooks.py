@@ -203,6 +203,45 @@ def test_worker_events_reach_the_tenant_default_url_and_give_up_after_max_attemp
     assert all(e["job_id"] == job_id for e in received.values())
 
 
+def test_a_process_that_dies_between_attempts_leaves_its_retries_to_the_next_one(
+    make_settings: Callable[..., Settings], stream: str, receiver: Receiver
+) -> None:
+    """The first process fails an attempt and dies while sleeping on the retry; the next process's
+    sweep claims the delivery once the lease has run out and carries it on: same webhook-id, same
+    body, the attempt numbers continuing. Before migration 0016 the retries died with the process."""
+    receiver.fail_first = 1
+    settings = make_settings(
+        cmo_webhook_max_attempts=5, cmo_webhook_backoff_seconds=0.4, cmo_webhook_lease_seconds=0.3, cmo_webhook_sweep_seconds=0.1
+    )
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
+        headers = auth(settings)
+        job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]  # before the URL: no job.created
+        assert client.put("/api/webhooks", json={"url": receiver.url}, headers=headers).status_code == 200
+
+    async def die_after_the_first_attempt(db: Database) -> None:
+        await dispatch_for_event(db, job_id, "campaign.completed", {"duration_seconds": 3, "prospects_found": 0})
+        deadline = time.monotonic() + 10
+        while sum(json.loads(r["body"])["event"] == "campaign.completed" for r in receiver.requests) < 1:
+            assert time.monotonic() < deadline, "the first attempt never came"
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # it failed and is sleeping on the retry
+        await drain_deliveries(db, timeout_seconds=0)  # killed: the task is cancelled mid-sleep
+
+    run_with_database(settings, die_after_the_first_attempt)
+    killed_at = len(receiver.requests)
+
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
+        log = deliveries(
+            client, headers, job_id, lambda items: any(d["delivered"] and d["event"] == "campaign.completed" for d in items)
+        )
+    completed = [r for r in receiver.requests if json.loads(r["body"])["event"] == "campaign.completed"]
+    assert len(completed) == 2 and len(receiver.requests) > killed_at, "resumed by the second process"
+    assert completed[0]["body"] == completed[1]["body"]
+    assert completed[0]["headers"]["webhook-id"] == completed[1]["headers"]["webhook-id"]
+    attempts = [(d["attempt"], d["delivered"]) for d in log if d["event"] == "campaign.completed"]
+    assert attempts == [(1, False), (2, True)]
+
+
 def test_a_job_run_by_a_worker_reports_its_leads_and_its_end(
     make_settings: Callable[..., Settings], stream: str, receiver: Receiver, private_postgres_url: str
 ) -> None:
