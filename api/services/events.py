@@ -63,7 +63,7 @@ HISTORY_PAGE = 500
 _BUS = "cmo.event_bus"
 _PENDING = "cmo.events_pending"
 
-STREAMS = Gauge("cmo_sse_streams", "Open job event streams in this process.")
+STREAMS = Gauge("cmo_sse_streams", "Open job event streams in this process.", multiprocess_mode="livesum")
 CATCH_UPS = Counter(
     "cmo_sse_catch_ups_total",
     "Event-table reads by live streams (a lost notification, a client too slow for its buffer, a silent job).",
