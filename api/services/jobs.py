@@ -43,7 +43,9 @@ async def create_job(
 
     The campaign is stored as the client sent it (unset fields left out), so later readers can tell
     an explicit choice such as `analytics.conversion_goals` from a default; where it names no sender
-    or opt-out URL, the tenant's sender profile fills them in (`api.services.sender`).
+    or opt-out URL, the tenant's sender profile fills them in (`api.services.sender`). A campaign
+    without an id is the job's own (`cmp_<job hex>`), so analytics never lumps unrelated jobs
+    together under the schema's `cmp_default`.
     """
     parsed = parse_goal(request.goal)  # once: the refusal here, the lead count in job.created
     refusal = parsed.refusal
@@ -51,9 +53,11 @@ async def create_job(
         raise InvalidInput(f"cannot run this goal: {refusal}", slug="goal-refused", field="body.goal")
     if request.webhook_url:
         await check_webhook_url(str(request.webhook_url), database.settings, field="body.webhook_url")
-    submitted = request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else None
+    job_id = new_job_id()
+    submitted = request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else {}
+    submitted.setdefault("id", f"cmp_{job_id.removeprefix('cmo_')}")
     job = orm.Job(
-        id=new_job_id(),
+        id=job_id,
         tenant_id=tenant_id,
         status="queued",
         goal=request.goal,
