@@ -24,7 +24,7 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.core.errors import Problem, problem_response
+from api.core.errors import SECURITY_HEADERS, Problem, problem_response
 from api.core.metrics import LATENCY, REQUESTS
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -34,7 +34,6 @@ _CSV_PATHS = frozenset({"/api/suppressions/import"})  # uploads of `kind,value` 
 # A JSON string escape for U+0000 that is not itself escaped ("\\u0000" is a backslash and text).
 _JSON_NUL = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
 _NUL_DETAIL = "text in the request body cannot contain NUL (U+0000) characters"
-_SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"))
 log = structlog.get_logger("api.access")
 
 
@@ -155,7 +154,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in _SECURITY_HEADERS:
+                for name, value in SECURITY_HEADERS:
                     headers.setdefault(name, value)
                 if is_api:
                     headers.setdefault("Cache-Control", "no-store")
