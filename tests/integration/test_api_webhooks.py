@@ -44,6 +44,10 @@ class Receiver:
     fail_first: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    answering: threading.Event = field(default_factory=threading.Event)  # cleared: requests wait before the answer
+
+    def __post_init__(self) -> None:
+        self.answering.set()
 
     def wait_for(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -61,6 +65,7 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.requests.append({"at": time.monotonic(), "path": self.path, "headers": dict(self.headers), "body": body})
+            state.answering.wait(30)
             self.send_response(500 if len(state.requests) <= state.fail_first else 200)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -112,14 +117,16 @@ def test_signed_envelope_retried_with_backoff_and_logged(
     make_settings: Callable[..., Settings], stream: str, receiver: Receiver
 ) -> None:
     receiver.fail_first = 2
-    settings = make_settings()
+    receiver.answering.clear()  # the receiver hangs until the POST has been answered
+    settings = make_settings(cmo_webhook_timeout_seconds=20.0)
     with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
         headers = auth(settings)
-        started = time.perf_counter()
         created = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 25, "webhook_url": receiver.url}, headers=headers)
         assert created.status_code == 201
-        assert time.perf_counter() - started < 1.0  # the request never waits for the receiver
         job_id = created.json()["id"]
+        unanswered = client.get(f"/api/jobs/{job_id}/webhooks", headers=headers).json()["items"]
+        receiver.answering.set()
+        assert unanswered == [], "the request never waits for the receiver: no attempt had ended when it was answered"
         secret = client.get("/api/webhooks", headers=headers).json()["secret"]
 
         first, second, third = receiver.wait_for(3)
