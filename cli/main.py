@@ -195,6 +195,10 @@ def run(
             "goals); overrides CMO_RESEARCH. The agent needs a model.",
         ),
     ] = None,
+    no_follow_ups: Annotated[
+        bool,
+        typer.Option("--no-follow-ups", help="Draft the first message only: no follow-up steps (CMO_FOLLOW_UP_DAYS, campaign)."),
+    ] = False,
 ) -> None:
     """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
     from graph.runner import new_run_id, run_job
@@ -204,6 +208,10 @@ def run(
     if research is not None:
         settings = settings.model_copy(update={"cmo_research": research.value})
     loaded = load_campaign(campaign) if campaign else None
+    if no_follow_ups:  # wins over the setting and over the campaign file's own days
+        settings = settings.model_copy(update={"cmo_follow_up_days": ""})
+        if loaded is not None:
+            loaded.campaign_settings.follow_up_days = []
     run_id = new_run_id()
     if not as_json:
         _announce(settings)

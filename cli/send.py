@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -57,7 +58,7 @@ def _tenant_list(tenant: str) -> SuppressionList:
     return in_tenant(tenant, lambda session, tenant_id: load_suppression_list(session, tenant_id or ""), encrypted=True)
 
 
-def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: str | None) -> SendPlan:
+def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: str | None, follow_ups: bool) -> SendPlan:
     import dns.asyncresolver
 
     from tools.mail.dispatch import SendConfigError, SendPlan, sender_for
@@ -73,7 +74,7 @@ def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: 
     if tenant is not None:
         suppression = suppression.merged(_tenant_list(tenant))
     resolver = dns.asyncresolver.Resolver() if settings.cmo_send_check_mx else None
-    return SendPlan(campaign_key, sender, suppression, signer, resolver)
+    return SendPlan(campaign_key, sender, suppression, signer, resolver, follow_ups=follow_ups)
 
 
 def _resolve(outbox: Outbox, campaign_key: str, delivered: list[str], not_delivered: list[str]) -> None:
@@ -85,6 +86,29 @@ def _resolve(outbox: Outbox, campaign_key: str, delivered: list[str], not_delive
                 outbox.close()
                 fail(f"campaign {campaign_key} has no message in doubt with the Message-ID {message_id}")
             console.print(f"{message_id}: recorded as {'delivered' if outcome == 'sent' else 'not delivered (sent again)'}")
+
+
+def _print_sequences(report: SendReport) -> None:
+    """Per step: this run's counts; then the sequences that ended, the steps held back and what is due next."""
+    steps = report.by_step()
+    if len(steps) > 1 or any(step > 1 for step in steps) or report.waiting:
+        for step, counts in steps.items():
+            shown = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
+            console.print(f"  step {step}: {shown}", highlight=False)
+    if report.ended:
+        ended = ", ".join(f"{n} {reason}" for reason, n in sorted(report.ended.items()))
+        console.print(f"sequences ended: {ended}", highlight=False)
+    for step, n in sorted(report.held.items()):
+        console.print(f"  step {step} held for {n}: the follow-up is not approved", highlight=False)
+    due: dict[int, list[datetime]] = {}
+    for step, at in report.waiting:
+        due.setdefault(step, []).append(at)
+    for step, times in sorted(due.items()):
+        console.print(
+            f"next: step {step} for {len(times)} people, due from {min(times):%Y-%m-%d %H:%M} UTC "
+            f"(last {max(times):%Y-%m-%d %H:%M} UTC); run `cmo send` again then",
+            highlight=False,
+        )
 
 
 def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
@@ -101,6 +125,7 @@ def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
     console.print(line, highlight=False)
     for reason, n in sorted(report.skipped().items()):
         console.print(f"  skipped {n}: {reason}", highlight=False)
+    _print_sequences(report)
     if counts["in_doubt"]:
         console.print(
             "[yellow]in doubt:[/] a send was interrupted after its claim: it is not sent again; look its message_id "
@@ -130,6 +155,9 @@ def send(
     not_delivered: Annotated[
         list[str] | None, typer.Option("--not-delivered", help="An in-doubt MESSAGE_ID the relay never took: send it again.")
     ] = None,
+    no_follow_ups: Annotated[
+        bool, typer.Option("--no-follow-ups", help="Send first messages only; no follow-up step of a sequence.")
+    ] = False,
 ) -> None:
     """Send RUN_DIR's approved drafts through CMO_SMTP_URL (once each, within the caps)."""
     from tools.mail.dispatch import send_campaign
@@ -146,7 +174,7 @@ def send(
             smtp = SmtpConfig.from_url(settings.cmo_smtp_url.get_secret_value())
         except ValueError as exc:
             fail(str(exc))
-    plan = _plan(settings, campaign_key, campaign, tenant)
+    plan = _plan(settings, campaign_key, campaign, tenant, follow_ups=not no_follow_ups)
     outbox = Outbox(settings.home / OUTBOX_FILE, Caps.from_settings(settings))
     _resolve(outbox, campaign_key, delivered or [], not_delivered or [])
     console.print(f"sending campaign {campaign_key} from {plan.sender.email}" + (f" via {smtp}" if smtp else " (dry run)"))

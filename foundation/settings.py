@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ResearchMode = Literal["auto", "agent", "rules"]
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     )
     cmo_llm_requests_per_minute: int | None = Field(default=None, ge=1, description="Model requests a run may send a minute.")
     cmo_llm_tokens_per_minute: int | None = Field(default=None, ge=1, description="Model tokens a run may use a minute.")
+    cmo_llm_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Model calls of one agent's batch in flight at once (drafts, tone reviews)."
+    )
     cmo_llm_structured_output: Literal["function_calling", "json_schema"] = Field(
         default="function_calling", description="How agents ask for structured answers."
     )
@@ -133,6 +137,11 @@ class Settings(BaseSettings):
     cmo_send_max_bounce_rate: float = Field(default=0.03, gt=0, le=1, description="Bounce rate that pauses a campaign.")
     cmo_send_max_complaint_rate: float = Field(default=0.001, gt=0, le=1, description="Complaint rate that pauses a campaign.")
     cmo_send_rate_min_sends: int = Field(default=20, ge=1, description="Sends before the bounce or complaint rate can pause.")
+    cmo_follow_up_days: str = Field(
+        default="3,7",
+        pattern=r"^\s*(\d+\s*(,\s*\d+\s*)*)?$",
+        description="Follow-up steps, days after the first message, for campaigns that set none; empty: no follow-ups.",
+    )
     cmo_send_check_mx: bool = Field(default=False, description="Look up the recipient domain's MX before sending.")
 
     # Encryption at rest (storage/keyring.py, privacy/key_providers.py): where the key-encryption key (KEK) wrapping the data keys lives
@@ -172,6 +181,20 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """The sandbox runs only when the user configured no GitHub at all."""
         return self.github_api_url is None and self.github_token is None and not self.uses_github_app
+
+    @field_validator("cmo_follow_up_days")
+    @classmethod
+    def _follow_up_days(cls, value: str) -> str:
+        """The same rule as a campaign's `follow_up_days`: increasing days, 1 to 90."""
+        days = [int(day) for day in value.split(",") if day.strip()]
+        if any(not 1 <= day <= 90 for day in days) or any(b <= a for a, b in pairwise(days)):
+            raise ValueError(f"CMO_FOLLOW_UP_DAYS {value!r}: increasing days after the first message, each 1 to 90")
+        return value
+
+    @property
+    def follow_up_days(self) -> list[int]:
+        """`CMO_FOLLOW_UP_DAYS` as numbers ("3,7" -> [3, 7]; "" -> [])."""
+        return [int(day) for day in self.cmo_follow_up_days.split(",") if day.strip()]
 
     @property
     def llm_enabled(self) -> bool:

@@ -1,6 +1,8 @@
 """Send a campaign's approved drafts: every check, the outbox claim, the transport, the record.
 
-For each approved lead, in the run's ranked order, `send_campaign`:
+For each approved lead, in the run's ranked order, `send_campaign` takes the step of its sequence
+that is due now (the first message, or a follow-up whose delay after the previous step has passed and
+that no reply, bounce or complaint stopped: `tools.mail.sequence`), and:
 1. skips what must not be sent, with a reason: contact no longer allowed, suppressed now (the
    operator's file and, given one, the tenant's list with its objections, unsubscribes and erasure
    tombstones), no or invalid address, an address that hard-bounced or complained before, a disposable domain, a
@@ -16,6 +18,7 @@ and builds every message, but claims and sends nothing.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ from tools.mail.checks import (
 from tools.mail.message import DraftRefused, Sender, build_mail
 from tools.mail.outbox import NotClaimed, Outbox, SendKey
 from tools.mail.sender import MailSender, OutgoingMail, PermanentFailure, TransientFailure, UnknownOutcome
+from tools.mail.sequence import next_step
 from tools.mail.signing import DkimSigner
 from tools.suppression import SuppressionList
 
@@ -66,12 +70,22 @@ class SendRecord(BaseModel):
 @dataclass
 class SendReport:
     records: list[SendRecord] = field(default_factory=list)
-    already_sent: int = 0
+    already_sent: int = 0  # prospects with nothing due now whose first message went out before
     not_approved: int = 0
     stopped: tuple[str, str] | None = None  # (code, explanation)
+    waiting: list[tuple[int, datetime]] = field(default_factory=list)  # (step, when it is due) per prospect
+    ended: Counter[str] = field(default_factory=Counter)  # sequences over, by why: replied, bounced, finished, ...
+    held: Counter[int] = field(default_factory=Counter)  # follow-up steps not sent because not approved
 
     def counts(self) -> Counter[str]:
         return Counter(record.status for record in self.records)
+
+    def by_step(self) -> dict[int, Counter[str]]:
+        """The statuses of this run's records per sequence step."""
+        steps: dict[int, Counter[str]] = {}
+        for record in self.records:
+            steps.setdefault(record.step, Counter())[record.status] += 1
+        return dict(sorted(steps.items()))
 
     def skipped(self) -> Counter[str]:
         return Counter(record.reason or "" for record in self.records if record.status == "skipped")
@@ -86,7 +100,7 @@ class SendPlan:
     suppression: SuppressionList
     signer: DkimSigner | None = None
     resolver: dns.asyncresolver.Resolver | None = None  # set: check each domain's MX first
-    step: int = 1
+    follow_ups: bool = True  # False: first messages only (`cmo send --no-follow-ups`)
 
 
 def sender_for(settings: Settings, campaign: Campaign | None = None) -> Sender:
@@ -124,8 +138,8 @@ async def send_campaign(
     attempts = 0
     mx_cache: dict[str, Undeliverable | None] = {}
 
-    def record(prospect: Prospect, status: SendStatus, reason: str | None = None, **extra: str | None) -> None:
-        entry = SendRecord(at=now(), prospect_id=prospect.id, step=plan.step, status=status, reason=reason, **extra)
+    def record(prospect: Prospect, step: int, status: SendStatus, reason: str | None = None, **extra: str | None) -> None:
+        entry = SendRecord(at=now(), prospect_id=prospect.id, step=step, status=status, reason=reason, **extra)
         report.records.append(entry)
         on_record(entry)
 
@@ -137,31 +151,48 @@ async def send_campaign(
         if prospect.compliance is None or prospect.compliance.verdict != "approved":
             report.not_approved += 1
             continue
-        key = SendKey(plan.campaign, prospect.id, plan.step)
-        status = outbox.status(key)
-        if status == "pending":
+        history = outbox.history(plan.campaign, prospect.id)
+        nxt = next_step(prospect, history, now().timestamp(), follow_ups=plan.follow_ups)
+        if nxt.kind == "in_doubt":
+            key = SendKey(plan.campaign, prospect.id, nxt.step)
             detail = "an earlier attempt was interrupted: not sent again"
-            record(prospect, "in_doubt", "in_doubt", message_id=outbox.message_id(key), detail=detail)
+            record(prospect, nxt.step, "in_doubt", "in_doubt", message_id=outbox.message_id(key), detail=detail)
             continue
-        if status not in (None, "deferred"):
-            report.already_sent += 1
+        if nxt.kind != "due" or nxt.draft is None:
+            report.already_sent += 1 if 1 in history else 0
+            if nxt.kind == "waiting" and nxt.due_at is not None:
+                report.waiting.append((nxt.step, datetime.fromtimestamp(nxt.due_at, UTC)))
+            elif nxt.kind == "held":
+                report.held[nxt.step] += 1
+            elif nxt.reason is not None:
+                report.ended[nxt.reason] += 1
             continue
         if limit is not None and attempts >= limit:
             break
+        step, draft = nxt.step, nxt.draft
+        key = SendKey(plan.campaign, prospect.id, step)
+        first_id = outbox.message_id(SendKey(plan.campaign, prospect.id, 1)) if step > 1 else None
         try:
             recipient = await _checked_recipient(prospect, plan, outbox, mx_cache)
             mail = build_mail(
-                prospect, recipient, plan.sender, campaign=plan.campaign, step=plan.step, now=now(), signer=plan.signer
+                draft,
+                recipient,
+                plan.sender,
+                campaign=plan.campaign,
+                step=step,
+                now=now(),
+                signer=plan.signer,
+                in_reply_to=first_id,
             )
         except (Undeliverable, DraftRefused) as exc:
-            record(prospect, "skipped", exc.code, detail=str(exc))
+            record(prospect, step, "skipped", exc.code, detail=str(exc))
             continue
         except CheckUnavailable as exc:
-            record(prospect, "skipped", "check_unavailable", detail=str(exc))
+            record(prospect, step, "skipped", "check_unavailable", detail=str(exc))
             continue
         if transport is None:
             attempts += 1
-            record(prospect, "would_send", message_id=mail.message_id)
+            record(prospect, step, "would_send", message_id=mail.message_id)
             continue
         try:
             outbox.claim(key, mailbox=plan.sender.email, domain=recipient.rsplit("@", 1)[1], message_id=mail.message_id)
@@ -169,10 +200,10 @@ async def send_campaign(
             if exc.stops_run:
                 report.stopped = (exc.code, exc.detail)
                 break
-            record(prospect, "in_doubt" if exc.code == "in_doubt" else "skipped", exc.code, detail=exc.detail)
+            record(prospect, step, "in_doubt" if exc.code == "in_doubt" else "skipped", exc.code, detail=exc.detail)
             continue
         attempts += 1
-        stop = await _deliver(mail, key, prospect, plan, outbox, transport, record)
+        stop = await _deliver(mail, key, plan, outbox, transport, functools.partial(record, prospect, step))
         if stop is not None:
             report.stopped = stop
             break
@@ -216,7 +247,6 @@ async def _checked_recipient(
 async def _deliver(
     mail: OutgoingMail,
     key: SendKey,
-    prospect: Prospect,
     plan: SendPlan,
     outbox: Outbox,
     transport: MailSender,
@@ -227,15 +257,15 @@ async def _deliver(
     try:
         provider_id = await transport.send(mail)
     except UnknownOutcome as exc:  # the claim stays `pending`: never sent again blindly
-        record(prospect, "in_doubt", "connection_lost", detail=str(exc), **ids)
+        record("in_doubt", "connection_lost", detail=str(exc), **ids)
         return ("connection_lost", f"the outcome of {mail.message_id} is unknown: {exc.detail}")
     except PermanentFailure as exc:
         if exc.scope == "mailbox":
             outbox.finish(key, "deferred", detail=str(exc))
-            record(prospect, "deferred", "mailbox_refused", detail=str(exc), **ids)
+            record("deferred", "mailbox_refused", detail=str(exc), **ids)
             return ("mailbox_refused", f"the mail server refused our mailbox: {exc}")
         outbox.finish(key, "bounced" if exc.bounce else "rejected", detail=str(exc))
-        record(prospect, "bounced" if exc.bounce else "rejected", f"smtp_{exc.code}", detail=exc.detail, **ids)
+        record("bounced" if exc.bounce else "rejected", f"smtp_{exc.code}", detail=exc.detail, **ids)
         if exc.bounce:
             outbox.block_address(mail.recipient, "bounce")
             paused = outbox.pause_if_over(plan.campaign)
@@ -244,8 +274,8 @@ async def _deliver(
         return None
     except TransientFailure as exc:
         outbox.finish(key, "deferred", detail=str(exc))
-        record(prospect, "deferred", f"smtp_{exc.code}" if exc.code else "unreachable", detail=exc.detail, **ids)
+        record("deferred", f"smtp_{exc.code}" if exc.code else "unreachable", detail=exc.detail, **ids)
         return ("server_unavailable", str(exc)) if exc.scope == "mailbox" else None
     outbox.finish(key, "sent", provider_id=provider_id)
-    record(prospect, "sent", message_id=mail.message_id, provider_id=provider_id)
+    record("sent", message_id=mail.message_id, provider_id=provider_id)
     return None

@@ -108,6 +108,31 @@ class Caps:
         )
 
 
+# What stops a prospect's sequence, read from any of its steps' rows (the contract with whatever
+# records what came back: `tools.mail.inbox` today, SES notifications later): the `status` column
+# says `bounced` (or another value of `STOP_STATUSES`), or `replied_at` / `complained_at` is set.
+STOP_STATUSES = frozenset({"bounced", "replied", "complained"})
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One claimed step of a prospect's sequence, as the outbox has it."""
+
+    status: str
+    finished_at: float | None
+    replied_at: float | None
+    complained_at: float | None
+
+    @property
+    def stops_sequence(self) -> str | None:
+        """Why no later step may be sent after this one: the person replied, complained or bounced."""
+        if self.replied_at is not None:
+            return "replied"
+        if self.complained_at is not None:
+            return "complained"
+        return self.status if self.status in STOP_STATUSES else None
+
+
 class NotClaimed(Exception):
     """The message cannot be claimed now; `code` says why (sends.jsonl's reason), `stops_run` whether
     no other message of the run can be claimed either (a mailbox cap, a paused campaign)."""
@@ -163,6 +188,15 @@ class Outbox:
             (key.campaign, key.prospect_id, key.step),
         ).fetchone()
         return row[0] if row else None
+
+    def history(self, campaign: str, prospect_id: str) -> dict[int, StepRecord]:
+        """Every claimed step of one prospect's sequence in the campaign, by step number."""
+        rows = self._db.execute(
+            "SELECT step, status, coalesce(finished_at, claimed_at), replied_at, complained_at FROM sends "
+            "WHERE campaign = ? AND prospect_id = ?",
+            (campaign, prospect_id),
+        ).fetchall()
+        return {row[0]: StepRecord(row[1], row[2], row[3], row[4]) for row in rows}
 
     def paused(self, campaign: str) -> str | None:
         row = self._db.execute("SELECT reason FROM paused WHERE campaign = ?", (campaign,)).fetchone()
