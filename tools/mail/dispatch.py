@@ -207,6 +207,9 @@ async def send_campaign(
         if stop is not None:
             report.stopped = stop
             break
+        after = next_step(prospect, outbox.history(plan.campaign, prospect.id), now().timestamp(), follow_ups=plan.follow_ups)
+        if after.kind == "waiting" and after.due_at is not None:  # what this send made due later
+            report.waiting.append((after.step, datetime.fromtimestamp(after.due_at, UTC)))
     return report
 
 
