@@ -11,6 +11,7 @@ from email import message_from_string
 from pathlib import Path
 
 import pytest
+
 from foundation.schemas import Prospect
 from tests.integration.test_send import env, send, use_smtp  # noqa: F401 - the env fixture
 from tests.support.outreach import POSTAL, SENDER_EMAIL, lead, sends, with_follow_ups, write_run
@@ -164,7 +165,8 @@ async def test_a_follow_up_nobody_approved_is_held(world: tuple[Mailbox, Outbox,
     assert sent(held) == [] and held.held == {2: 1}
 
 
-def test_cmo_send_prints_steps_and_what_is_due_next(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("env")
+def test_cmo_send_prints_steps_and_what_is_due_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CMO_UNSUBSCRIBE_ONE_CLICK", "true")
     run_dir = write_run(tmp_path / "run", [with_follow_ups(lead("grace")), with_follow_ups(lead("linus")), lead("solo")])
     mailbox = Mailbox()
