@@ -46,6 +46,9 @@ def _responder(research: Any) -> Any:
         if tool == "DraftOut":
             draft = json.loads(body["messages"][-1]["content"])["template_draft"]
             return Reply.tool("DraftOut", {"subject": draft["subject"], "body": draft["body"], "facts_used": []})
+        if tool == "FollowUpOut":
+            draft = json.loads(body["messages"][-1]["content"])["template_draft"]
+            return Reply.tool("FollowUpOut", {"body": draft["body"], "facts_used": []})
         if tool == "ToneOut":
             return Reply.tool("ToneOut", {"verdict": "ok", "reasons": []})
         raise AssertionError(f"unexpected request for {tool}")
