@@ -69,8 +69,8 @@ def sequence_days(campaign: Campaign, settings: Settings) -> list[int]:
     return list(days) if days is not None else settings.follow_up_days
 
 
-def first_body(message: Message) -> str:
-    """The first message without its footer: what a follow-up refers back to."""
+def without_footer(message: Message) -> str:
+    """A draft's text above the footer (of the first message: what a follow-up refers back to)."""
     return message.body.split(FOOTER_START, 1)[0]
 
 
@@ -118,17 +118,19 @@ def template_follow_ups(prospect: Prospect, days: list[int], sender: SenderIdent
     ]
 
 
-def _brief(prospect: Prospect, first: Message, fu: FollowUp, last: bool, template_body: str, sender: SenderIdentity) -> str:
+def _brief(prospect: Prospect, fu: FollowUp, last: bool, sender: SenderIdentity) -> str:
     """The user message: the evidence, the first message (no footer), the step and its template draft."""
+    assert prospect.message is not None  # follow-ups exist only after a first message
+    first = prospect.message
     return json.dumps(
         {
             "evidence": evidence_bundle(prospect),
-            "first_message": {"subject": first.subject, "body": first_body(first)},
+            "first_message": {"subject": first.subject, "body": without_footer(first)},
             "step": fu.step,
             "days_after_first_message": fu.day,
             "last_step": last,
             "max_words": MAX_FOLLOW_UP_WORDS,
-            "template_draft": {"body": template_body},
+            "template_draft": {"body": without_footer(fu.message)},
             "sender": {"name": sender.name, "title": sender.title, "company": sender.company},
         },
         ensure_ascii=False,
@@ -153,9 +155,7 @@ def llm_follow_ups(
         return drafts, Counter()
     conversations: list[list[BaseMessage]] = []
     for p, i in items:
-        prospect, fu = prospects[p], drafts[p][i]
-        assert prospect.message is not None  # template_follow_ups drafts only after a first message
-        brief = _brief(prospect, prospect.message, fu, i == len(days) - 1, first_body(fu.message), sender)
+        brief = _brief(prospects[p], drafts[p][i], i == len(days) - 1, sender)
         conversations.append([SystemMessage(prompt), HumanMessage(brief)])
 
     def judge(n: int, answer: FollowUpOut) -> list[str]:

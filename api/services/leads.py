@@ -68,6 +68,7 @@ def _summary(record: dict[str, Any], row: orm.ProspectRow, review: LeadReview | 
         verdict=row.verdict,
         signals=[signal["name"] for signal in record.get("signals") or []],
         subject=message.get("subject"),
+        follow_ups=len(record.get("follow_ups") or []),
         flags=(record.get("compliance") or {}).get("reasons") or [],
         decision=review.decision if review else None,
         decided_at=review.decided_at if review else None,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from agents.compliance import compliance
 from agents.copy_templates import sender_identity
 from agents.copywriter import copywriter, draft_from_template
-from agents.follow_ups import MAX_FOLLOW_UP_WORDS, PROMPT, first_body, llm_follow_ups, sequence_days, template_follow_ups
+from agents.follow_ups import MAX_FOLLOW_UP_WORDS, PROMPT, llm_follow_ups, sequence_days, template_follow_ups, without_footer
 from agents.model_calls import CallPolicy, ModelGate
 from foundation.schemas import Campaign, CampaignSettings, ComplianceReview, Prospect
 from foundation.settings import Settings
@@ -63,7 +63,7 @@ def test_template_follow_ups_are_short_grounded_and_carry_the_footer() -> None:
         assert [(f.name, f.value) for f in message.facts_used] == [("first_name", "Alice"), ("recent_project", "alice/fastgrad")]
     assert "my earlier note about alice/fastgrad" in first.message.body
     assert "One last note from me about alice/fastgrad" in last.message.body and "I will not write" in last.message.body
-    assert first_body(first.message) == first_body_text(first.message.body)
+    assert without_footer(first.message) == first_body_text(first.message.body)
 
 
 def test_without_evidence_a_follow_up_says_nothing_specific() -> None:
@@ -138,7 +138,7 @@ def test_compliance_reviews_every_follow_up_like_a_first_message() -> None:
     stripped = ok.model_copy(
         update={
             "follow_ups": [
-                fu.model_copy(update={"message": fu.message.model_copy(update={"body": first_body(fu.message)})})
+                fu.model_copy(update={"message": fu.message.model_copy(update={"body": without_footer(fu.message)})})
                 for fu in ok.follow_ups
             ]
         }
