@@ -292,6 +292,7 @@ class ModelGate:
             try:
                 output = runnable.invoke(input)
             except Exception as exc:  # every provider failure is classified, counted and maybe retried
+                self._answered_by_provider(ticket)
                 seconds = time.perf_counter() - started
                 kind, reason = _kind(exc), _reason(exc)
                 opened = self._failed(kind, seconds)
@@ -312,7 +313,13 @@ class ModelGate:
                     raise failure from exc
                 retry += 1
                 continue
+            self._answered_by_provider(ticket)
             return output, _Sent(call_id, facts, retry, time.perf_counter() - started, ticket)
+
+    def _answered_by_provider(self, ticket: Ticket | None) -> None:
+        """The request is over (answered or failed): the minute limit counts it for one more minute."""
+        if ticket is not None and self._limit is not None:
+            self._limit.finish(ticket)
 
     def _admit(self, estimate: int) -> tuple[Ticket | None, float] | None:
         """Count one request, after the rate limit lets it through; None: the breaker is open."""

@@ -2,7 +2,8 @@
 requests-per-minute limit (SPEC: 50,000 drafts/hour, without exceeding the limit).
 
 The model is the project's scripted OpenAI-compatible server (`tests/support/openai_server.py`) on
-127.0.0.1, answering every `DraftOut` request after `--latency` seconds with the brief's template
+127.0.0.1, in a process of its own (as a provider is: its threads do not compete for the drafting
+process's interpreter lock, and it notes arrivals as they happen), answering every `DraftOut` request after `--latency` seconds with the brief's template
 draft (so each draft is accepted at its first attempt: one request per draft), reached over real
 HTTP by the real `ChatOpenAI` through the run's `ModelGate`, exactly as `cmo run` drafts:
 `agents.copywriter.draft_many_with_llm` with its grounding checks and footers. The server notes the
@@ -19,15 +20,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import threading
 import time
 from bisect import bisect_left
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from langchain_openai import ChatOpenAI
 
 from agents.copywriter import assign_variant, draft_many_with_llm, variant_names
 from agents.model_calls import CallPolicy, ModelGate
@@ -81,15 +86,31 @@ class Model:
         draft = json.loads(body["messages"][-1]["content"])["template_draft"]
         return Reply(tool_name="DraftOut", arguments={**draft, "facts_used": []}, stall=self.latency)
 
-    def max_per_minute(self, since: float) -> int:
-        """The most requests that arrived in any 60 s window (each window starting at an arrival)."""
-        times = sorted(t for t in self.arrivals if t >= since)
-        return max((bisect_left(times, t + 60.0) - i for i, t in enumerate(times)), default=0)
+    def arrived(self) -> list[float]:
+        with self._lock:
+            return list(self.arrivals)
 
 
-def measure(server: ScriptedOpenAIServer, model: Model, drafts: int, concurrency: int, rpm: int | None) -> dict[str, Any]:
+def serve(latency: float, conn: Connection) -> None:
+    """The server process: sends its base URL, then the arrival times whenever asked, until "stop"."""
+    model = Model(latency)
+    with ScriptedOpenAIServer(model) as server:
+        conn.send(server.base_url)
+        while conn.recv() != "stop":
+            conn.send(model.arrived())
+
+
+def max_per_minute(arrivals: list[float], since: float) -> int:
+    """The most requests that arrived in any 60 s window (each window starting at an arrival);
+    `time.monotonic` is the same clock in both processes on Linux."""
+    times = sorted(t for t in arrivals if t >= since)
+    return max((bisect_left(times, t + 60.0) - i for i, t in enumerate(times)), default=0)
+
+
+def measure(base_url: str, server: Connection, drafts: int, concurrency: int, rpm: int | None) -> dict[str, Any]:
     settings = SETTINGS.model_copy(update={"cmo_llm_concurrency": concurrency, "cmo_llm_requests_per_minute": rpm})
-    gate = ModelGate(server.chat_model(timeout=30, max_retries=0), CallPolicy.from_settings(settings))
+    llm = ChatOpenAI(base_url=base_url, api_key="test", model="scripted", timeout=30, max_retries=0)  # type: ignore[arg-type]
+    gate = ModelGate(llm, CallPolicy.from_settings(settings))
     prospects = [prospect(n) for n in range(drafts)]
     arms = variant_names(CAMPAIGN)
     variants = [assign_variant(p.id, arms, salt=CAMPAIGN.id) for p in prospects]
@@ -98,6 +119,7 @@ def measure(server: ScriptedOpenAIServer, model: Model, drafts: int, concurrency
     messages, fallbacks = draft_many_with_llm(gate, prospects, variants, CAMPAIGN, settings, prompt)
     seconds = time.monotonic() - since
     usage = gate.usage()
+    server.send("arrivals")
     return {
         "drafts": len(messages),
         "by_llm": sum(m.written_by == "llm" for m in messages),
@@ -105,7 +127,8 @@ def measure(server: ScriptedOpenAIServer, model: Model, drafts: int, concurrency
         "requests": usage.requests,
         "seconds": seconds,
         "per_hour": len(messages) / seconds * 3600,
-        "max_per_minute": model.max_per_minute(since),
+        "max_per_minute": max_per_minute(server.recv(), since),
+        "tokens_per_request": usage.tokens.input / max(usage.requests, 1),
     }
 
 
@@ -114,7 +137,8 @@ def show(name: str, result: dict[str, Any], rpm: int | None) -> None:
     print(
         f"{name:<34} {result['drafts']:>6} drafts ({result['by_llm']} by the model, {result['fallbacks']} fell back) "
         f"in {result['seconds']:7.1f} s = {result['per_hour']:>9,.0f} drafts/hour; "
-        f"{result['requests']} requests, at most {result['max_per_minute']} in any 60 s ({limit})",
+        f"{result['requests']} requests, at most {result['max_per_minute']} in any 60 s ({limit}); "
+        f"{result['tokens_per_request']:,.0f} prompt tokens a request",
         flush=True,
     )
 
@@ -122,19 +146,25 @@ def show(name: str, result: dict[str, Any], rpm: int | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--latency", type=float, default=2.0, help="seconds the model takes per request")
-    parser.add_argument("--rpm", type=int, default=900, help="CMO_LLM_REQUESTS_PER_MINUTE of the configured run")
-    parser.add_argument("--concurrency", type=int, default=32, help="CMO_LLM_CONCURRENCY of the configured run")
-    parser.add_argument("--drafts", type=int, default=1500, help="drafts of the configured run")
+    parser.add_argument("--rpm", type=int, default=1000, help="CMO_LLM_REQUESTS_PER_MINUTE of the configured run")
+    parser.add_argument("--concurrency", type=int, default=36, help="CMO_LLM_CONCURRENCY of the configured run")
+    parser.add_argument("--drafts", type=int, default=3000, help="drafts of the configured run")
     parser.add_argument("--baseline-drafts", type=int, default=10, help="drafts of the sequential baseline")
     parser.add_argument("--default-drafts", type=int, default=80, help="drafts at the old default of 8 in flight")
     args = parser.parse_args()
-    model = Model(args.latency)
     print(f"model latency {args.latency} s per request; SPEC target 50,000 drafts/hour", flush=True)
-    with ScriptedOpenAIServer(model) as server:
-        show("baseline: 1 in flight", measure(server, model, args.baseline_drafts, 1, None), None)
-        show("old default: 8 in flight", measure(server, model, args.default_drafts, 8, None), None)
-        configured = measure(server, model, args.drafts, args.concurrency, args.rpm)
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=serve, args=(args.latency, theirs), daemon=True)
+    process.start()
+    base_url = ours.recv()
+    try:
+        show("baseline: 1 in flight", measure(base_url, ours, args.baseline_drafts, 1, None), None)
+        show("old default: 8 in flight", measure(base_url, ours, args.default_drafts, 8, None), None)
+        configured = measure(base_url, ours, args.drafts, args.concurrency, args.rpm)
         show(f"configured: {args.concurrency} in flight, {args.rpm} RPM", configured, args.rpm)
+    finally:
+        ours.send("stop")
+        process.join(timeout=10)
 
 
 if __name__ == "__main__":
