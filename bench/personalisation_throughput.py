@@ -3,13 +3,14 @@ requests-per-minute limit (SPEC: 50,000 drafts/hour, without exceeding the limit
 
 The model is the project's scripted OpenAI-compatible server (`tests/support/openai_server.py`) on
 127.0.0.1, in a process of its own (as a provider is: its threads do not compete for the drafting
-process's interpreter lock, and it notes arrivals as they happen), answering every `DraftOut` request after `--latency` seconds with the brief's template
-draft (so each draft is accepted at its first attempt: one request per draft), reached over real
-HTTP by the real `ChatOpenAI` through the run's `ModelGate`, exactly as `cmo run` drafts:
+process's interpreter lock, and it notes arrivals as they happen), answering every `DraftOut`
+request after `--latency` seconds with the brief's template draft (so each draft is accepted at its
+first attempt: one request per draft), reached over real HTTP by the real `ChatOpenAI` through the
+run's `ModelGate`, exactly as `cmo run` drafts:
 `agents.copywriter.draft_many_with_llm` with its grounding checks and footers. The server notes the
 arrival time of every request, and the bench reports the most requests that arrived in any 60 s.
 
-Runs, in one process, one after the other:
+Runs, one after the other, against the same server:
 1. baseline: one call in flight (`CMO_LLM_CONCURRENCY=1`), no rate limit: latency-bound;
 2. the previous default, 8 calls in flight (the gate's old hard-coded cap), no rate limit;
 3. the configured run: `--concurrency` calls in flight under `CMO_LLM_REQUESTS_PER_MINUTE=--rpm`.
