@@ -240,3 +240,19 @@ def test_a_job_still_running_or_not_configured_refuses(client: TestClient, setti
     assert refused.status_code == 409 and refused.json()["type"].endswith("job-not-finished")
     assert client.post(f"/api/jobs/{job_id}/send", json={"limit": 0}, headers=headers).status_code == 422
     assert client.get("/api/jobs/cmo_nope/sends", headers=headers).status_code == 404
+
+
+def test_two_concurrent_requests_send_each_message_once(client: TestClient, settings: Settings, mailbox: Mailbox) -> None:
+    _, headers = tenant(settings)
+    names = [f"dev{i:02d}" for i in range(12)]
+    job_id = job_with(client, settings, headers, [lead(name) for name in names])
+    first = client.post(f"/api/jobs/{job_id}/send", json={}, headers=headers).json()
+    second = client.post(f"/api/jobs/{job_id}/send", json={}, headers=headers).json()
+    deadline = time.monotonic() + 30
+    for run in (first, second):
+        while client.get(f"/api/jobs/{job_id}/send-runs/{run['id']}", headers=headers).json()["status"] != "finished":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    recipients = [r for item in mailbox.received for r in item.recipients]
+    assert sorted(recipients) == sorted(f"{name}@example-devs.org" for name in names), "each person exactly once"
+    assert {item["status"] for item in sends_of(client, headers, job_id).values()} == {"sent"}
