@@ -8,6 +8,7 @@ no address, and a bounce or reply recorded later reaches the job and its analyti
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -30,6 +31,7 @@ from foundation.settings import Settings
 from sandbox import open_sandbox
 from tests.support.outreach import POSTAL, SENDER_EMAIL, lead
 from tests.support.smtp import Mailbox, smtp_server
+from tests.support.webhook_receiver import Receiver
 
 GOAL = "Find Python maintainers active in ML"
 
@@ -62,6 +64,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, smtp_port: int) -> 
         cmo_send_per_domain_per_hour=0,
         cmo_send_warmup_start=0,
         cmo_send_rate_min_sends=5,
+        cmo_webhook_allow_private=True,  # the webhook receiver is on 127.0.0.1
     )
 
 
@@ -83,9 +86,9 @@ def tenant(settings: Settings) -> tuple[str, dict[str, str]]:
     return issued.tenant_id, {"Authorization": f"Bearer {issued.key}"}
 
 
-def job_with(client: TestClient, settings: Settings, headers: dict[str, str], leads: list[Prospect]) -> str:
+def job_with(client: TestClient, settings: Settings, headers: dict[str, str], leads: list[Prospect], **body: Any) -> str:
     """A finished job holding `leads` (ranked as listed), as a worker leaves it."""
-    response = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 10}, headers=headers)
+    response = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 10, **body}, headers=headers)
     assert response.status_code == 201, response.text
     job_id = response.json()["id"]
     ranked = [p.model_copy(update={"score": round(1 - i / 100, 2)}) for i, p in enumerate(leads)]
@@ -202,11 +205,13 @@ def test_only_approved_drafts_are_sent_once_and_a_suppressed_person_is_skipped(
     assert (stats["sent"], stats["bounced"], stats["replied"]) == (3, 0, 1)
 
 
-def test_the_kill_switch_pauses_the_campaign(client: TestClient, settings: Settings, mailbox: Mailbox) -> None:
+def test_the_kill_switch_pauses_the_campaign(
+    client: TestClient, settings: Settings, mailbox: Mailbox, receiver: Receiver
+) -> None:
     tenant_id, headers = tenant(settings)
     mailbox.refuse["zed@example-devs.org"] = "550 5.1.1 no such user"
     leads = [lead(name) for name in ("amy", "ben", "cat", "dan", "eve")] + [lead("zed"), lead("zoe")]
-    job_id = job_with(client, settings, headers, leads)
+    job_id = job_with(client, settings, headers, leads, webhook_url=receiver.url)
 
     run = send(client, headers, job_id)
     assert run["counts"]["sent"] == 5 and run["counts"]["bounced"] == 1, run
@@ -225,6 +230,20 @@ def test_the_kill_switch_pauses_the_campaign(client: TestClient, settings: Setti
     assert names.count("message.sent") == 5 and names.count("message.bounced") == 1 and names.count("campaign.paused") == 1
     paused = next(e for e in events if e["event"] == "campaign.paused")
     assert paused["data"]["bounced"] == 1 and paused["data"]["finished"] == 6
+
+    # The same events reach the job's webhook (job.created first), with ids only.
+    hooks = [json.loads(r["body"]) for r in receiver.wait_for(8)]
+    assert sorted(h["event"] for h in hooks if h["event"] != "job.created") == sorted(
+        ["message.sent"] * 5 + ["message.bounced", "campaign.paused"]
+    )
+    bounced = next(h for h in hooks if h["event"] == "message.bounced")
+    assert bounced["data"] == {
+        "prospect_id": "gh_zed",
+        "step": 1,
+        "message_id": listed["gh_zed"]["message_id"],
+        "reason": "smtp",
+    }
+    assert "@example-devs.org" not in json.dumps(hooks)
 
     # The bounced address is on the tenant's list now: the next job does not write to it.
     second = job_with(client, settings, headers, [lead("zed")])
@@ -256,3 +275,33 @@ def test_two_concurrent_requests_send_each_message_once(client: TestClient, sett
     recipients = [r for item in mailbox.received for r in item.recipients]
     assert sorted(recipients) == sorted(f"{name}@example-devs.org" for name in names), "each person exactly once"
     assert {item["status"] for item in sends_of(client, headers, job_id).values()} == {"sent"}
+
+
+def test_two_processes_racing_on_one_job_send_each_message_once(client: TestClient, settings: Settings, mailbox: Mailbox) -> None:
+    """Two engines (as two API processes or workers have) run a send run of the same job at once."""
+    from api.core.config import ApiConfig
+    from api.models.sends import SendRequest
+    from api.services.sends import request_send, run_send
+
+    tenant_id, headers = tenant(settings)
+    names = [f"dev{i:03d}" for i in range(100)]
+    job_id = job_with(client, settings, headers, [lead(name) for name in names])
+
+    async def race() -> float:
+        first, second = Database(settings, ApiConfig()), Database(settings, ApiConfig())
+        try:
+            runs = []
+            for database in (first, second):
+                async with database.sessions() as session:
+                    runs.append(await request_send(session, tenant_id, job_id, SendRequest(), "key_test", settings))
+            started = time.monotonic()
+            await asyncio.gather(run_send(first, runs[0].id), run_send(second, runs[1].id))
+            return time.monotonic() - started
+        finally:
+            await first.dispose()
+            await second.dispose()
+
+    elapsed = asyncio.run(race())
+    recipients = [r for item in mailbox.received for r in item.recipients]
+    assert sorted(recipients) == sorted(f"{name}@example-devs.org" for name in names), "each person exactly once"
+    print(f"{(settings.database_url and 'postgres') or 'sqlite'}: 100 messages by two racing runs in {elapsed:.2f} s")
