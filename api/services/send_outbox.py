@@ -40,6 +40,7 @@ from api.services.events import CAMPAIGN_PAUSED, MESSAGE_BOUNCED, MESSAGE_SENT, 
 from api.services.suppressions import add_suppression, is_suppressed
 from api.services.webhooks import dispatch_for_event
 from storage.tables import utcnow
+from tools.mail.dispatch import SendRecord
 from tools.mail.outbox import BlockReason, Caps, NotClaimed, Outcome, SendKey, Status, over_limits, warm_allowance
 
 T = TypeVar("T")
@@ -200,6 +201,22 @@ class ServiceOutbox:
         for event, data in self._published:
             await dispatch_for_event(self.database, self.job_id, event, data)
         self._published.clear()
+
+    def record_skip(self, record: SendRecord) -> None:
+        """A send-time check refused the message: `skipped`, with why (a later run checks it again).
+        A message another run has claimed meanwhile is left as that run has it."""
+
+        async def write(session: AsyncSession) -> None:
+            key = SendKey(self.job_id, record.prospect_id, record.step)
+            values = {"reason": record.reason, "detail": record.detail, "send_run_id": self.send_run_id}
+            row = {"job_id": key.campaign, "prospect_id": key.prospect_id, "step": key.step, "id": new_send_id()}
+            row |= {"tenant_id": self.tenant_id, "status": "skipped", "created_at": self.clock()}
+            await session.execute(insert_new(session, SendRow, row | values))
+            skippable = SendRow.status.in_(("skipped", "deferred"))
+            await session.execute(update(SendRow).where(*self._where(key), skippable).values(status="skipped", **values))
+            await session.commit()
+
+        self._call(write)
 
     def block_address(self, address: str, reason: BlockReason) -> None:
         async def write(session: AsyncSession) -> None:

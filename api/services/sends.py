@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,7 +47,7 @@ from foundation.schemas import Campaign, Prospect
 from foundation.settings import Settings
 from privacy.masking import mask_text
 from storage.tables import utcnow
-from tools.mail.dispatch import SendConfigError, SendPlan, SendReport, send_campaign, sender_for
+from tools.mail.dispatch import SendConfigError, SendPlan, SendRecord, SendReport, send_campaign, sender_for
 from tools.mail.message import Sender
 from tools.mail.outbox import Caps
 from tools.mail.signing import DkimConfigError, DkimSigner
@@ -217,23 +216,22 @@ async def run_send(database: Database, run_id: str) -> None:
         outbox = ServiceOutbox(
             database, asyncio.get_running_loop(), run.tenant_id, run.job_id, run.id, Caps.from_settings(settings)
         )
-        skipped: list[Any] = []
+
+        def record(entry: SendRecord) -> None:
+            if entry.status == "skipped" and not run.dry_run:
+                outbox.record_skip(entry)
 
         async def send() -> SendReport:
             transport = (
                 SmtpSender(smtp, ca_file=settings.cmo_smtp_ca_file, timeout=settings.cmo_smtp_timeout_seconds) if smtp else None
             )
             try:
-                return await send_campaign(
-                    prepared.leads, prepared.plan, outbox, transport, limit=run.limit, on_record=skipped.append
-                )
+                return await send_campaign(prepared.leads, prepared.plan, outbox, transport, limit=run.limit, on_record=record)
             finally:
                 if transport is not None:
                     await transport.aclose()
 
         report = await asyncio.to_thread(asyncio.run, send())
-        if not run.dry_run:
-            await _record_skips(database, run, [r for r in skipped if r.status == "skipped"])
         stopped = report.stopped
     except SendConfigError as exc:
         stopped = ("not_configured", str(exc))
@@ -249,36 +247,6 @@ async def run_send(database: Database, run_id: str) -> None:
         row.counts = counts
         row.stopped, row.stopped_detail = stopped if stopped else (None, None)
         row.finished_at = utcnow()
-        await session.commit()
-
-
-async def _record_skips(database: Database, run: SendRun, records: Sequence[Any]) -> None:
-    """Write the messages a send-time check refused as `skipped` (a later run checks them again);
-    a message another run claimed meanwhile is left as that run has it."""
-    if not records:
-        return
-    async with database.sessions() as session:
-        for record in records:
-            where = (SendRow.job_id == run.job_id, SendRow.prospect_id == record.prospect_id, SendRow.step == record.step)
-            existing = await session.scalar(select(SendRow).where(*where))
-            values = {"reason": record.reason, "detail": record.detail, "send_run_id": run.id}
-            if existing is None:
-                session.add(
-                    SendRow(
-                        job_id=run.job_id,
-                        prospect_id=record.prospect_id,
-                        step=record.step,
-                        id=f"msg_{secrets.token_hex(10)}",
-                        tenant_id=run.tenant_id,
-                        status="skipped",
-                        created_at=utcnow(),
-                        **values,
-                    )
-                )
-            elif existing.status in ("skipped", "deferred"):
-                existing.status = "skipped"
-                for name, value in values.items():
-                    setattr(existing, name, value)
         await session.commit()
 
 

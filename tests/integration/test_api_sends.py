@@ -198,6 +198,8 @@ def test_only_approved_drafts_are_sent_once_and_a_suppressed_person_is_skipped(
     alice = listed["gh_alice"]["message_id"]
     recorded = run_with_database(settings, lambda db: record_delivery_event(db, tenant_id, alice, "replied"))
     assert recorded is not None and recorded.replied_at is not None
+    run_with_database(settings, lambda db: record_delivery_event(db, tenant_id, alice, "replied"))  # again: no change
+    assert run_with_database(settings, lambda db: record_delivery_event(db, tenant_id, "<nope@x>", "replied")) is None
     assert [e["data"]["prospect_id"] for e in replayed(client, headers, job_id) if e["event"] == "message.replied"] == [
         "gh_alice"
     ]
