@@ -44,7 +44,7 @@ from tools.mail.dispatch import SendRecord
 from tools.mail.outbox import BlockReason, Caps, NotClaimed, Outcome, SendKey, Status, over_limits, warm_allowance
 
 T = TypeVar("T")
-CALL_TIMEOUT_SECONDS = 120.0  # a loop that stopped (the process is shutting down) must not hang the thread
+CALL_TIMEOUT_SECONDS = 120  # a stuck database must not hang the send thread for ever
 FINISHED = ("sent", "bounced", "rejected")
 
 
@@ -82,7 +82,16 @@ class ServiceOutbox:
             async with self.database.sessions() as session:
                 return await work(session)
 
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(CALL_TIMEOUT_SECONDS)
+        future = asyncio.run_coroutine_threadsafe(run(), self.loop)
+        for _ in range(CALL_TIMEOUT_SECONDS):
+            try:
+                return future.result(1.0)
+            except TimeoutError:
+                if not self.loop.is_running():  # the process is shutting down: stop sending (a claim stays in doubt)
+                    future.cancel()
+                    raise RuntimeError("the event loop stopped during a send run") from None
+        future.cancel()
+        raise TimeoutError(f"an outbox call took more than {CALL_TIMEOUT_SECONDS} s")
 
     def _where(self, key: SendKey) -> tuple[Any, ...]:
         return (SendRow.job_id == key.campaign, SendRow.prospect_id == key.prospect_id, SendRow.step == key.step)

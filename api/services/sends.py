@@ -170,12 +170,6 @@ def spawn_send_run(database: Database, run_id: str) -> None:
     task.add_done_callback(_runs.discard)
 
 
-async def wait_for_send_runs() -> None:
-    """Until the send runs this process started have ended (tests, shutdown)."""
-    while _runs:
-        await asyncio.wait(set(_runs))
-
-
 @dataclass(frozen=True)
 class _Prepared:
     run: SendRun
