@@ -181,10 +181,8 @@ def send(
 
 
 def register_send_command(app: typer.Typer) -> None:
-    """`cmo send`, `cmo review` (the decisions it sends by) and `cmo inbox`."""
+    """`cmo send` and `cmo inbox`."""
     from cli.inbox import inbox_app
-    from cli.review import review
 
     app.command()(send)
-    app.command()(review)
     app.add_typer(inbox_app, name="inbox")
