@@ -26,6 +26,7 @@ from agents.model_calls import ModelGate, ModelUnavailable
 from agents.state import State
 from foundation.events import COMPLIANCE_REVIEWED, emit, reasoning
 from foundation.schemas import Campaign, ComplianceReview, FollowUp, Prospect
+from foundation.schemas.prospect import PERSON_REVIEW
 from foundation.settings import Settings
 from prompts import load_prompt
 from tools.suppression import SuppressionList
@@ -45,10 +46,12 @@ __all__ = [
     "RULES",
     "ToneOut",
     "apply_tone_review",
+    "approval_refusal",
     "compliance",
     "review_again",
     "review_prospect",
     "tone_reviews",
+    "with_person_decision",
 ]
 
 
@@ -115,6 +118,29 @@ def apply_tone_review(review: ComplianceReview, tone: ToneOut) -> ComplianceRevi
         return review.model_copy(update={"rules_checked": checked})
     reasons = [f"{TONE_RULE}: {reason}" for reason in tone.reasons] or [f"{TONE_RULE}: flagged without a reason"]
     return review.model_copy(update={"verdict": "needs_review", "reasons": [*review.reasons, *reasons], "rules_checked": checked})
+
+
+def approval_refusal(prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings) -> list[str]:
+    """Why a person may not approve the lead's draft (empty: they may): an approval never overrides
+    a rejection by a rule, neither the stored review's nor a late rule's (the person was suppressed,
+    or objected, after the review). Used by the service's review and by `cmo review`."""
+    if prospect.compliance is None:
+        return ["no_review: the job stopped before this lead's draft was reviewed; edit the draft to have it reviewed"]
+    if prospect.compliance.verdict == "rejected":
+        return prospect.compliance.reasons or ["rejected: the compliance review rejected this draft"]
+    late = review_prospect(prospect, campaign, suppression, settings, codes=LATE_RULES)
+    return late.reasons if late.verdict == "rejected" else []
+
+
+def with_person_decision(prospect: Prospect, decision: Literal["approved", "rejected"], who: str) -> Prospect:
+    """The lead as its files show a person's decision: the decision is its verdict (contactable
+    exactly when approved), and a reason says a person decided (`who`), next to the rules' reasons
+    it overrode; `ComplianceReview.approved_by_person` reads that reason."""
+    base = prospect.compliance or ComplianceReview(verdict=decision)
+    note = f"{PERSON_REVIEW}: {decision} by a person ({who})"
+    return prospect.model_copy(
+        update={"compliance": base.model_copy(update={"verdict": decision, "reasons": [*base.reasons, note]})}
+    )
 
 
 def review_again(prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings) -> ComplianceReview:

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_campaign, load_settings
 from cli.privacy import register_privacy_commands
+from cli.review import review
 from cli.sandbox import sandbox_app
 from cli.send import register_send_command
 from cli.service import register_service_commands
@@ -264,3 +265,4 @@ def schema(
 register_service_commands(app)
 register_privacy_commands(app)
 register_send_command(app)
+app.command()(review)  # `cmo review`: the decisions `cmo send` sends by

@@ -1,4 +1,4 @@
-"""Outgoing webhooks: SPEC's `job.created`, `prospect.enriched` and `campaign.completed`, signed,
+"""Outgoing webhooks: SPEC's `job.created`, `prospect.enriched` and `campaign.completed`, and the sending events (`message.*`, `campaign.paused`), signed,
 retried with exponential backoff, every attempt written to `webhook_deliveries`.
 
 Whoever writes one of those events calls `dispatch_for_event` right after committing it (the jobs
@@ -37,7 +37,7 @@ from api.core import orm
 from api.core.database import Database
 from api.services import webhook_retries as retries
 from api.services.errors import InvalidInput
-from api.services.events import JOB_CREATED
+from api.services.events import CAMPAIGN_PAUSED, JOB_CREATED, MESSAGE_BOUNCED, MESSAGE_REPLIED, MESSAGE_SENT
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign, standard_headers
 from foundation.events import CAMPAIGN_COMPLETED, PROSPECT_ENRICHED
@@ -48,6 +48,11 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPE
     JOB_CREATED: ("goal", "estimated_duration", "prospect_count"),
     PROSPECT_ENRICHED: ("prospect_id", "email", "confidence_score", "signals"),
     CAMPAIGN_COMPLETED: tuple(CampaignCompleted.model_fields),
+    # Sending (api/services/sends.py): ids only, never an address.
+    MESSAGE_SENT: ("prospect_id", "step", "message_id", "send_run_id"),
+    MESSAGE_BOUNCED: ("prospect_id", "step", "message_id", "reason"),
+    MESSAGE_REPLIED: ("prospect_id", "step", "message_id"),
+    CAMPAIGN_PAUSED: ("reason", "bounced", "complained", "finished"),
 }
 WEBHOOK_EVENTS = frozenset(SPEC_FIELDS)
 MAX_BACKOFF_SECONDS = 300.0

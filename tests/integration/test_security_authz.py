@@ -55,6 +55,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/jobs/{job_id}/leads/{prospect_id}/draft"): lambda ids: {"subject": "Hello", "body": "Hi there"},
     ("POST", "/api/jobs/{job_id}/leads/{prospect_id}/review"): lambda ids: {"decision": "approved"},
     ("POST", "/api/jobs/{job_id}/leads/approve"): lambda ids: {"prospect_ids": None},
+    ("POST", "/api/jobs/{job_id}/send"): lambda ids: {"dry_run": True},
 }
 BAD_CREDENTIALS = {
     "no key": {},
@@ -138,7 +139,7 @@ def world(tmp_path: Path, private_postgres_url: str) -> Iterator[World]:
 
 
 def test_every_route_is_in_the_matrix(tmp_path: Path) -> None:
-    known_params = {"job_id", "artifact_id", "thread_id", "prospect_id", "suppression_id"}
+    known_params = {"job_id", "artifact_id", "thread_id", "prospect_id", "suppression_id", "run_id"}
     listed = operations(create_app(Settings(cmo_home=tmp_path / "home")))
     assert len(listed) >= 20 and any(needs_admin(operation) for _, _, operation in listed), "the routes are enumerated"
     for method, path, operation in listed:

@@ -93,8 +93,14 @@ def tenant_world(settings: Settings) -> Iterator[World]:
         artifacts = {a["name"]: a["id"] for a in client.get(f"/api/jobs/{job_id}/artifacts", headers=member_a).json()["items"]}
         leads = json.loads(client.get(f"/api/artifacts/{artifacts['leads_full.json']}", headers=member_a).content)
         assert client.get(f"/api/jobs/{job_id}/webhooks", headers=member_a).json()["items"], "a delivery was logged"
+        # A (dry-run) send of the job, from the tenant's sender profile: its run is a resource of A too.
+        sender = {"email": "ada@acme-devtools.io", "postal_address": "Acme DevTools, 1 Main St, Springfield"}
+        assert client.put("/api/sender", json=sender, headers=admin_a).status_code == 200
+        send_run = client.post(f"/api/jobs/{job_id}/send", json={"dry_run": True}, headers=member_a)
+        assert send_run.status_code == 202, send_run.text
         ids = {
             "job_id": job_id,
+            "run_id": send_run.json()["id"],
             "artifact_id": artifacts["summary.json"],
             "thread_id": chat["thread_id"],
             "prospect_id": leads[0]["id"],

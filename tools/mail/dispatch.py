@@ -39,7 +39,7 @@ from tools.mail.checks import (
     is_role_account,
 )
 from tools.mail.message import DraftRefused, Sender, build_mail
-from tools.mail.outbox import NotClaimed, Outbox, SendKey
+from tools.mail.outbox import NotClaimed, OutboxStore, SendKey
 from tools.mail.sender import MailSender, OutgoingMail, PermanentFailure, TransientFailure, UnknownOutcome
 from tools.mail.sequence import next_step
 from tools.mail.signing import DkimSigner
@@ -126,7 +126,7 @@ def sender_for(settings: Settings, campaign: Campaign | None = None) -> Sender:
 async def send_campaign(
     prospects: Sequence[Prospect],
     plan: SendPlan,
-    outbox: Outbox,
+    outbox: OutboxStore,
     transport: MailSender | None,
     *,
     limit: int | None = None,
@@ -214,7 +214,7 @@ async def send_campaign(
 
 
 async def _checked_recipient(
-    prospect: Prospect, plan: SendPlan, outbox: Outbox, mx_cache: dict[str, Undeliverable | None]
+    prospect: Prospect, plan: SendPlan, outbox: OutboxStore, mx_cache: dict[str, Undeliverable | None]
 ) -> str:
     """The address to send to, or `Undeliverable` / `CheckUnavailable` saying why not."""
     if not prospect.privacy_settings.contact_allowed:
@@ -251,7 +251,7 @@ async def _deliver(
     mail: OutgoingMail,
     key: SendKey,
     plan: SendPlan,
-    outbox: Outbox,
+    outbox: OutboxStore,
     transport: MailSender,
     record: Callable[..., None],
 ) -> tuple[str, str] | None:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from foundation.settings import Settings
 
@@ -148,6 +148,44 @@ def address_digest(address: str) -> str:
     return hashlib.sha256(address.strip().lower().encode()).hexdigest()
 
 
+def warm_allowance(caps: Caps, first_send_at: float | None, now: float) -> int | None:
+    """Messages a mailbox may send in 24 hours: the daily cap, or less while it warms up (the day of
+    its first send, `first_send_at`, allows `warmup_start`, doubling daily); None: no limit."""
+    cap = caps.daily or None
+    if not caps.warmup_start:
+        return cap
+    day = int((now - first_send_at) // DAY) if first_send_at is not None else 0
+    warm = caps.warmup_start * 2 ** min(day, 30)
+    return warm if cap is None else min(cap, warm)
+
+
+def over_limits(caps: Caps, bounced: int, complained: int, total: int) -> str | None:
+    """Why the kill switch pauses a campaign with these counts of finished sends, or None."""
+    if total < caps.rate_min_sends:
+        return None
+    reasons = [
+        f"{name} rate {count}/{total} = {count / total:.1%} is above {limit:.1%}"
+        for name, count, limit in (("bounce", bounced, caps.max_bounce_rate), ("complaint", complained, caps.max_complaint_rate))
+        if count / total > limit
+    ]
+    return "; ".join(reasons) or None
+
+
+class OutboxStore(Protocol):
+    """What `tools.mail.dispatch` needs of an outbox: the CLI's SQLite file (`Outbox`) or the
+    service's database (`api.services.send_outbox`)."""
+
+    def status(self, key: SendKey) -> Status | None: ...
+    def message_id(self, key: SendKey) -> str | None: ...
+    def history(self, campaign: str, prospect_id: str) -> dict[int, StepRecord]: ...
+    def paused(self, campaign: str) -> str | None: ...
+    def claim(self, key: SendKey, *, mailbox: str, domain: str, message_id: str) -> None: ...
+    def finish(self, key: SendKey, outcome: Outcome, *, detail: str | None = None, provider_id: str | None = None) -> None: ...
+    def block_address(self, address: str, reason: BlockReason) -> None: ...
+    def blocked(self, address: str) -> BlockReason | None: ...
+    def pause_if_over(self, campaign: str) -> str | None: ...
+
+
 class Outbox:
     """The outbox file; `clock` (seconds since the epoch) is for tests of windows and warm-up."""
 
@@ -247,13 +285,8 @@ class Outbox:
     def daily_allowance(self, mailbox: str, now: float | None = None) -> int | None:
         """Messages the mailbox may send in 24 hours today: the cap, or less while it warms up (None: no limit)."""
         now = self._clock() if now is None else now
-        cap = self.caps.daily or None
-        if not self.caps.warmup_start:
-            return cap
         row = self._db.execute("SELECT first_send_at FROM mailboxes WHERE mailbox = ?", (mailbox,)).fetchone()
-        day = int((now - row[0]) // DAY) if row else 0
-        warm = self.caps.warmup_start * 2 ** min(day, 30)
-        return warm if cap is None else min(cap, warm)
+        return warm_allowance(self.caps, row[0] if row else None, now)
 
     def finish(self, key: SendKey, outcome: Outcome, *, detail: str | None = None, provider_id: str | None = None) -> None:
         with self._write() as db:
@@ -320,21 +353,10 @@ class Outbox:
     def pause_if_over(self, campaign: str) -> str | None:
         """The kill switch: pause the campaign for good when its bounce or complaint rate is over the
         limit (once it has `rate_min_sends` finished sends); the reason it is paused, or None."""
-        bounced, complained, total = self.rates(campaign)
-        if total < self.caps.rate_min_sends:
-            return self.paused(campaign)
-        reasons = [
-            f"{name} rate {count}/{total} = {count / total:.1%} is above {limit:.1%}"
-            for name, count, limit in (
-                ("bounce", bounced, self.caps.max_bounce_rate),
-                ("complaint", complained, self.caps.max_complaint_rate),
-            )
-            if count / total > limit
-        ]
-        if reasons:
+        reason = over_limits(self.caps, *self.rates(campaign))
+        if reason is not None:
             with self._write() as db:
                 db.execute(
-                    "INSERT OR IGNORE INTO paused (campaign, reason, at) VALUES (?, ?, ?)",
-                    (campaign, "; ".join(reasons), self._clock()),
+                    "INSERT OR IGNORE INTO paused (campaign, reason, at) VALUES (?, ?, ?)", (campaign, reason, self._clock())
                 )
         return self.paused(campaign)
