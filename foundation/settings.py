@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     cmo_ses_configuration_set: str | None = Field(
         default=None, description="SES configuration set (its event destination publishes bounces and complaints to SNS)."
     )
+    cmo_ses_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts of a throttled SES send before it is deferred."
+    )
+    cmo_ses_backoff_seconds: float = Field(default=1.0, ge=0, description="Wait before the 2nd attempt, doubling after.")
     cmo_sns_endpoint_url: str | None = Field(
         default=None,
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",

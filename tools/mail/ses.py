@@ -19,7 +19,7 @@ What each answer means (SendEmail errors, https://docs.aws.amazon.com/ses/latest
 - No connection, or 503: `TransientFailure`; a connection lost after the request went out, or any
   other 5xx: `UnknownOutcome` (SES may have accepted it; SendEmail is not idempotent).
 
-botocore's own retries are off (`max_attempts=1`) so each of these decisions is made here, once.
+botocore's own retries are off (`total_max_attempts=1`) so each of these decisions is made here, once.
 boto3 is synchronous: each request runs in a worker thread (the client is thread-safe), so
 `CMO_SEND_CONNECTIONS` requests can be in flight at once.
 """
@@ -77,7 +77,7 @@ class SesSender:
     ) -> None:
         if not region:
             raise ValueError("Amazon SES needs a region: set CMO_SES_REGION or AWS_REGION")
-        config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=timeout, read_timeout=timeout)
+        config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=timeout, read_timeout=timeout)
         self._client = boto3.client("sesv2", region_name=region, endpoint_url=endpoint_url, config=config)
         self._configuration_set = configuration_set
         self._max_attempts = max(1, max_attempts)
@@ -92,6 +92,8 @@ class SesSender:
             endpoint_url=settings.cmo_ses_endpoint_url,
             configuration_set=settings.cmo_ses_configuration_set,
             timeout=settings.cmo_smtp_timeout_seconds,
+            max_attempts=settings.cmo_ses_max_attempts,
+            backoff_seconds=settings.cmo_ses_backoff_seconds,
         )
 
     def __str__(self) -> str:
