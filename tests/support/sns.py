@@ -103,7 +103,9 @@ class SnsStub:
             **message,
         }
 
-    def notification(self, topic: str, event: dict[str, Any], *, version: str = "2", subject: str | None = None) -> dict[str, Any]:
+    def notification(
+        self, topic: str, event: dict[str, Any], *, version: str = "2", subject: str | None = None
+    ) -> dict[str, Any]:
         message = {
             "Type": "Notification",
             "MessageId": str(uuid.uuid4()),
