@@ -36,6 +36,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Literal
 
@@ -55,9 +56,13 @@ from api.services.unsubscribe import forbid_contact
 from foundation.settings import Settings
 from privacy.optout import unsubscribe_key
 from storage.keyring import tenant_scope
+from tools.mail.inbox import Feedback
 
 SES_SOURCE = "ses"
 REPLY_SOURCE = "reply"
+# Where `cmo inbox import --tenant` found it: a delivery status notification, a feedback report, a
+# mailto: unsubscribe (what the suppression's `source` says).
+INBOX_SOURCES: dict[str, str] = {"bounce": "dsn", "complaint": "arf", "reply": REPLY_SOURCE, "unsubscribe": "mailto"}
 _TOKEN_CONTEXT = b"cmo-inbound-ses/v1\x00"
 FeedbackKind = Literal["hard_bounce", "soft_bounce", "complaint", "delivery"]
 log = structlog.get_logger("api.mail_feedback")
@@ -276,3 +281,42 @@ async def record_reply(
             )
     body = EngagementCreate(job_id=job_id, prospect_id=prospect_id, type="replied", occurred_at=occurred_at)
     return await record_engagement(session, tenant_id, body)
+
+
+async def apply_inbox_feedback(session: AsyncSession, tenant_id: str, items: list[Feedback], *, actor: str) -> Counter[str]:
+    """What `cmo inbox import --tenant` read, applied to the tenant: hard bounces and complaints
+    suppress the address (sources `dsn`, `arf`); an objecting reply or a mailto: unsubscribe
+    suppresses the address and the person (`objection` / `unsubscribe`, for good); a reply to a
+    message of one of the tenant's jobs (the campaign is the job id) is a `replied` engagement event,
+    once. Commits. The counts of what was done."""
+    counts: Counter[str] = Counter()
+    with tenant_scope(tenant_id):
+        for item in items:
+            source = INBOX_SOURCES[item.kind]
+            if item.kind in ("bounce", "complaint") and item.address:
+                reason: Literal["bounce", "complaint", "unsubscribe", "objection"] = item.kind
+            elif item.objection:
+                reason = "unsubscribe" if item.kind == "unsubscribe" else "objection"
+                if item.prospect_id:
+                    await forbid_contact(session, tenant_id, item.prospect_id, None, reason=reason, source=source)
+            else:
+                continue
+            if item.address:
+                try:
+                    await add_suppression(session, tenant_id, "email", item.address, reason=reason, source=source)
+                except ValueError:
+                    pass  # a From address that is no address: the person's other identifiers still count
+            counts[reason] += 1
+        await record_audit(session, tenant_id=tenant_id, actor=actor, action="inbox.import", detail=dict(counts))
+        await session.commit()
+    for item in items:
+        if item.kind != "reply" or not item.new or not item.campaign or not item.prospect_id:
+            continue
+        try:
+            await record_reply(session, tenant_id, item.campaign, item.prospect_id, objection=False)
+        except NotFound:
+            counts["reply_not_of_a_job"] += 1
+            await session.rollback()
+            continue
+        counts["replied"] += 1
+    return counts

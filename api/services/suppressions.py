@@ -3,9 +3,9 @@
 Identifiers are stored by their blind index (the tenant's keyed HMAC of the normalised value), so
 looking someone up never needs plaintext, and the original is kept only encrypted for listing and
 export. Reasons are ranked: an erasure outranks an objection or a spam complaint, which outrank an
-unsubscribe, which outranks a hard bounce, which outranks a manual or imported entry. Adding an identifier again is a no-op unless the new reason is
-stronger, which then replaces the old one (an erasure also drops the encrypted original, leaving a
-tombstone). Unsubscribes, complaints, objections and erasures are permanent: they cannot be deleted.
+unsubscribe, which outranks a hard bounce, which outranks a manual or imported entry. Adding an
+identifier again is a no-op unless the new reason is stronger, which then replaces the old one (an
+erasure also drops the encrypted original, leaving a tombstone). Unsubscribes, complaints, objections and erasures are permanent: they cannot be deleted.
 
 Every writer here works inside the caller's transaction and never commits: the unsubscribe endpoint
 and the erasure service add their suppression in the same transaction as the rest of their change.

@@ -2,11 +2,12 @@
 
 For each approved lead, in the run's ranked order, `send_campaign`:
 1. skips what must not be sent, with a reason: contact no longer allowed, suppressed now (the
-   operator's file and, given one, the tenant's list with its objections, unsubscribes and erasure
-   tombstones), no or invalid address, an address that hard-bounced or complained before, a disposable domain, a
-   role account a person did not approve, no mail host (`CMO_SEND_CHECK_MX`), a draft that lost its
-   postal address or opt-out link (`tools.mail.message`); and a recipient whose local time is
-   outside `CMO_SEND_WINDOW` (`tools.mail.window`) waits, unclaimed, for a later run;
+   operator's file and, given one, the tenant's list with its objections, unsubscribes, bounces,
+   complaints and erasure tombstones), no or invalid address, an address that hard-bounced,
+   complained or objected before, a disposable domain, a role account a person did not approve, no
+   mail host (`CMO_SEND_CHECK_MX`), a draft that lost its postal address or opt-out link
+   (`tools.mail.message`); and a recipient whose local time is outside `CMO_SEND_WINDOW`
+   (`tools.mail.window`) waits, unclaimed, for a later run;
 2. claims it in the outbox (caps, warm-up, a paused campaign: `tools.mail.outbox`);
 3. sends it and records the outcome; a hard bounce remembers the address and may trip the kill switch.
    Up to `CMO_SEND_CONNECTIONS` messages are in flight at once, one per transport.
@@ -39,7 +40,7 @@ from tools.mail.checks import (
     is_role_account,
 )
 from tools.mail.message import DraftRefused, Sender, build_mail
-from tools.mail.outbox import NotClaimed, Outbox, SendKey
+from tools.mail.outbox import BlockReason, NotClaimed, Outbox, SendKey
 from tools.mail.sender import MailSender, OutgoingMail, PermanentFailure, TransientFailure, UnknownOutcome
 from tools.mail.signing import DkimSigner
 from tools.mail.window import SendWindow, recipient_zone
@@ -48,6 +49,11 @@ from tools.suppression import SuppressionList
 SendStatus = Literal["sent", "bounced", "rejected", "deferred", "in_doubt", "skipped", "would_send"]
 # Stops that are a configuration problem (exit 2 in the CLI), not a limit reached (exit 3).
 CONFIG_STOPS = frozenset({"mailbox_refused"})
+_BLOCKED: dict[BlockReason, tuple[str, str]] = {
+    "bounce": ("bounced_before", "hard-bounced"),
+    "complaint": ("complained_before", "complained"),
+    "objection": ("objected_before", "objected (a reply or a mailto: unsubscribe)"),
+}
 
 
 class SendConfigError(ValueError):
@@ -235,8 +241,8 @@ async def _checked_recipient(
     domain = address.rsplit("@", 1)[1]
     blocked = outbox.blocked(address)
     if blocked is not None:
-        code = "bounced_before" if blocked == "bounce" else "complained_before"
-        raise Undeliverable(code, f"this address {'hard-bounced' if blocked == 'bounce' else 'complained'} before")
+        code, past = _BLOCKED[blocked]
+        raise Undeliverable(code, f"this address {past} before")
     if is_disposable(domain):
         raise Undeliverable("disposable_domain", f"{domain} is a disposable-address domain")
     approved_by_person = prospect.compliance is not None and prospect.compliance.approved_by_person
