@@ -3,39 +3,36 @@ Amazon SNS topic of SES bounce and complaint notifications is subscribed to.
 
 No API key: SNS cannot send one. The token in the path names the tenant and the one SNS topic allowed
 to post there, and SNS's signature is checked before anything is done (see
-`api.services.mail_feedback` and `api.services.sns`). `GET /api/inbound/ses/endpoint?topic_arn=…`
-(admin key) hands out the URL to subscribe. SNS posts its JSON as `text/plain`, which the body guard
+`api.services.mail_feedback` and `api.services.sns`). `POST /api/inbound/ses/endpoint` with
+`{"topic_arn": …}` (admin key) hands out the URL to subscribe. SNS posts its JSON as `text/plain`, which the body guard
 lets through for this path only.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import structlog
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from api.core.auth import AdminPrincipal, authenticate
 from api.core.deps import SessionDep
 from api.core.errors import Problem
+from api.models.inbound import InboundEndpoint, InboundEndpointRequest
 from api.models.problem import problems
 from api.services.mail_feedback import inbound_url, receive_sns
 from api.services.sns import SnsRejected
 
 router = APIRouter(prefix="/api/inbound", tags=["inbound"])
 log = structlog.get_logger("api.inbound")
-TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$"
 
 
-@router.get("/ses/endpoint", dependencies=[Depends(authenticate)], responses=problems(400, 401, 403, 422))
-async def ses_endpoint(
-    principal: AdminPrincipal,
-    request: Request,
-    topic_arn: Annotated[str, Query(pattern=TOPIC_ARN, description="The SNS topic SES publishes to.")],
-) -> dict[str, str]:
-    """The URL to subscribe to the topic (protocol HTTPS): only that topic's signed messages are taken there."""
-    return {"url": inbound_url(request.app.state.settings, principal.tenant_id, topic_arn), "topic_arn": topic_arn}
+@router.post("/ses/endpoint", dependencies=[Depends(authenticate)], responses=problems(400, 401, 403, 415, 422))
+async def ses_endpoint(body: InboundEndpointRequest, principal: AdminPrincipal, request: Request) -> InboundEndpoint:
+    """The URL to subscribe the topic to (protocol HTTPS): only that topic's signed messages are taken there."""
+    url = inbound_url(request.app.state.settings, principal.tenant_id, body.topic_arn, request_base=str(request.base_url))
+    return InboundEndpoint(url=url, topic_arn=body.topic_arn)
 
 
 @router.post("/ses/{token}", responses=problems(400, 403, 404, 413))

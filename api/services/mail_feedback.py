@@ -2,7 +2,7 @@
 replies, applied to the tenant's suppression list and engagement events.
 
 **Which tenant.** SNS posts to a URL we hand out, `{CMO_PUBLIC_URL}/api/inbound/ses/{token}`
-(`GET /api/inbound/ses/endpoint?topic_arn=…` with an admin key). The token is an HMAC, under the
+(`POST /api/inbound/ses/endpoint` `{"topic_arn": …}` with an admin key). The token is an HMAC, under the
 deployment's secret (`CMO_UNSUBSCRIBE_SECRET`, with a label of its own so neither kind of token
 passes as the other), over the tenant id *and the SNS topic ARN* the tenant subscribes. So:
 - nobody can guess a tenant's URL, and the tenant id in it cannot be changed without the secret;
@@ -93,12 +93,11 @@ def inbound_token(settings: Settings, target: InboundTarget) -> str:
     return f"{payload}.{_mac(settings, payload)}"
 
 
-def inbound_url(settings: Settings, tenant_id: str, topic_arn: str) -> str:
-    """The URL to subscribe to `topic_arn` (HTTPS protocol); `InvalidInput` without `CMO_PUBLIC_URL`."""
-    if not settings.cmo_public_url:
-        raise InvalidInput("set CMO_PUBLIC_URL: SNS must reach this service at a public https URL", field="topic_arn")
+def inbound_url(settings: Settings, tenant_id: str, topic_arn: str, *, request_base: str) -> str:
+    """The URL to subscribe to `topic_arn` (HTTPS protocol), under `CMO_PUBLIC_URL`, else under the
+    base URL the caller reached us at (`request_base`)."""
     token = inbound_token(settings, InboundTarget(tenant_id=tenant_id, topic_arn=topic_arn))
-    return f"{settings.cmo_public_url.rstrip('/')}/api/inbound/ses/{token}"
+    return f"{(settings.cmo_public_url or request_base).rstrip('/')}/api/inbound/ses/{token}"
 
 
 def read_inbound_token(settings: Settings, token: str) -> InboundTarget:

@@ -40,6 +40,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api.models.inbound import TOPIC_ARN
+
 SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 MessageType = Literal["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"]
 _NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -60,7 +62,7 @@ class SnsMessage(BaseModel):
 
     type: MessageType = Field(alias="Type")
     message_id: str = Field(alias="MessageId", max_length=100)
-    topic_arn: str = Field(alias="TopicArn", pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+    topic_arn: str = Field(alias="TopicArn", pattern=TOPIC_ARN)
     message: str = Field(alias="Message")
     timestamp: str = Field(alias="Timestamp")
     subject: str | None = Field(default=None, alias="Subject")

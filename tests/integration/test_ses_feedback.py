@@ -71,7 +71,7 @@ def admin_tenant(settings: Settings) -> tuple[str, str, dict[str, str]]:
 
 
 def endpoint(client: TestClient, headers: dict[str, str], topic: str = TOPIC) -> str:
-    answer = client.get("/api/inbound/ses/endpoint", params={"topic_arn": topic}, headers=headers)
+    answer = client.post("/api/inbound/ses/endpoint", json={"topic_arn": topic}, headers=headers)
     assert answer.status_code == 200, answer.text
     url = answer.json()["url"]
     assert url.startswith(f"{PUBLIC_URL}/api/inbound/ses/")
@@ -174,7 +174,7 @@ def test_messages_sns_did_not_sign_for_this_topic_are_refused(client: TestClient
     assert post(client, "/api/inbound/ses/not-a-token", good).status_code == 404
     other_path = endpoint(client, headers, other_topic)
     assert post(client, other_path, good).status_code == 403, "the token's topic must be the message's"
-    assert client.get("/api/inbound/ses/endpoint", params={"topic_arn": "not an arn"}, headers=headers).status_code == 422
+    assert client.post("/api/inbound/ses/endpoint", json={"topic_arn": "not an arn"}, headers=headers).status_code == 422
 
 
 def test_only_sns_hosts_are_trusted() -> None:
