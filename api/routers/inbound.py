@@ -35,7 +35,7 @@ async def ses_endpoint(body: InboundEndpointRequest, principal: AdminPrincipal, 
     return InboundEndpoint(url=url, topic_arn=body.topic_arn)
 
 
-@router.post("/ses/{token}", responses=problems(400, 403, 404, 413))
+@router.post("/ses/{token}", responses=problems(403, 404, 413, 415, 422))
 async def ses_notification(token: str, request: Request, session: SessionDep) -> dict[str, Any]:
     """An SNS message: a subscription confirmation (confirmed) or an SES notification (applied)."""
     settings = request.app.state.settings

@@ -223,3 +223,21 @@ def test_a_bounced_address_is_never_sent_again(
         ("gh_linus", "sent", None),
     ]
     assert mailbox.to("grace@example-devs.org") == []
+
+
+def test_event_publishing_shapes_and_events_we_do_not_act_on(client: TestClient, settings: Settings, sns: SnsStub) -> None:
+    """A configuration set's event destination says `eventType` where identity notifications say
+    `notificationType`; deliveries and other events are recorded as such or ignored, never suppress."""
+    tenant_id, _, headers = admin_tenant(settings)
+    path = endpoint(client, headers)
+    published = ses_bounce("old@example-devs.org")
+    published["eventType"] = published.pop("notificationType")
+    answer = post(client, path, sns.notification(TOPIC, published))
+    assert answer.status_code == 200 and answer.json()["feedback"]["kind"] == "hard_bounce"
+    delivery = {"eventType": "Delivery", "mail": {"messageId": "0100018c-x"}, "delivery": {"recipients": ["a@example-devs.org"]}}
+    assert post(client, path, sns.notification(TOPIC, delivery)).json()["feedback"]["kind"] == "delivery"
+    assert post(client, path, sns.notification(TOPIC, {"eventType": "Open", "mail": {}})).json() == {"status": "ignored"}
+    unsigned_json = sns.notification(TOPIC, {"eventType": "Bounce"})
+    unsigned_json = sns.sign({**unsigned_json, "Message": "not json"}, "2")
+    assert post(client, path, unsigned_json).status_code == 422, "a signed message that is no SES event"
+    assert suppressions(settings, tenant_id) == {("email", "bounce", "ses")}

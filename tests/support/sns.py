@@ -92,15 +92,15 @@ class SnsStub:
         return f"{self.url}/SimpleNotificationService-test.pem"
 
     def sign(self, message: dict[str, Any], version: str = "1", key: rsa.RSAPrivateKey | None = None) -> dict[str, Any]:
-        """The message with `SignatureVersion`, `Signature` and `SigningCertURL` (unless already set)."""
+        """The message signed anew: `SignatureVersion`, `Signature`, and `SigningCertURL` unless it names one."""
         text = "".join(f"{name}\n{message[name]}\n" for name in _FIELDS[message["Type"]] if message.get(name) is not None)
         algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
         signature = (key or self.key).sign(text.encode(), padding.PKCS1v15(), algorithm)
         return {
+            **message,
             "SignatureVersion": version,
             "Signature": base64.b64encode(signature).decode(),
-            "SigningCertURL": self.cert_url,
-            **message,
+            "SigningCertURL": message.get("SigningCertURL", self.cert_url),
         }
 
     def notification(
