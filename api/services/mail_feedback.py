@@ -2,8 +2,8 @@
 replies, applied to the tenant's suppression list and engagement events.
 
 **Which tenant.** SNS posts to a URL we hand out, `{CMO_PUBLIC_URL}/api/inbound/ses/{token}`
-(`POST /api/inbound/ses/endpoint` `{"topic_arn": …}` with an admin key). The token is an HMAC, under the
-deployment's secret (`CMO_UNSUBSCRIBE_SECRET`, with a label of its own so neither kind of token
+(`POST /api/inbound/ses/endpoint` `{"topic_arn": …}` with an admin key). The token is an HMAC,
+under the deployment's secret (`CMO_UNSUBSCRIBE_SECRET`, with a label of its own so neither kind of token
 passes as the other), over the tenant id *and the SNS topic ARN* the tenant subscribes. So:
 - nobody can guess a tenant's URL, and the tenant id in it cannot be changed without the secret;
 - a message is taken only when SNS signed it (`api.services.sns`) and its `TopicArn` is the one in
@@ -28,6 +28,9 @@ records once it exists; `apply_ses_notification` is the single function to wire 
 **Replies** (`record_reply`): a reply to one of a job's messages is a `replied` engagement event
 (analytics, and it stops a sequence); one that objects ("unsubscribe", "stop", ...) also suppresses
 the person for good, as the one-click link does (GDPR Art. 21, reason `objection`, source `reply`).
+`apply_inbox_feedback` applies what `cmo inbox import --tenant` read (DSNs, ARF reports, replies,
+mailto: unsubscribes; `tools.mail.inbox.Feedback`). Replies received by SES itself (receipt rules)
+are not read yet: they would come through the same SNS route as `Received` notifications.
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ async def send_campaign(
     idle: asyncio.Queue[MailSender] = asyncio.Queue()
     for sender in senders:
         idle.put_nowait(sender)
-    in_flight: set[asyncio.Task[None]] = set()
+    deliveries: list[asyncio.Task[None]] = []  # kept to the end, so no failure goes unseen
 
     def record(prospect: Prospect, status: SendStatus, reason: str | None = None, **extra: str | None) -> None:
         entry = SendRecord(at=now(), prospect_id=prospect.id, step=plan.step, status=status, reason=reason, **extra)
@@ -207,10 +207,8 @@ async def send_campaign(
             record(prospect, "in_doubt" if exc.code == "in_doubt" else "skipped", exc.code, detail=exc.detail)
             continue
         attempts += 1
-        task = asyncio.create_task(deliver(sender, mail, key, prospect))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-    failures = [result for result in await asyncio.gather(*in_flight, return_exceptions=True) if result is not None]
+        deliveries.append(asyncio.create_task(deliver(sender, mail, key, prospect)))
+    failures = [result for result in await asyncio.gather(*deliveries, return_exceptions=True) if result is not None]
     if failures:
         raise failures[0]
     return report
