@@ -22,11 +22,11 @@ from cli.main import app
 from foundation.schemas import Prospect
 from tests.support.outreach import POSTAL, SENDER_EMAIL, lead, sends, write_run
 from tests.support.ses_stub import SesStub
-from tests.support.smtp import Mailbox, smtp_server
+from tests.support.smtp import Mailbox, free_port, smtp_server
 from tools.mail.dispatch import SendPlan, send_campaign
 from tools.mail.message import Sender
 from tools.mail.outbox import Caps, Outbox
-from tools.mail.sender import OutgoingMail, TransientFailure
+from tools.mail.sender import OutgoingMail, PermanentFailure, TransientFailure, UnknownOutcome
 from tools.mail.ses import SesSender
 from tools.mail.window import SendWindow
 from tools.suppression import SuppressionList
@@ -103,6 +103,27 @@ def test_ses_throttling_is_retried_then_deferred(ses: SesStub, tmp_path: Path) -
     with pytest.raises(TransientFailure) as caught:
         asyncio.run(sender.send(mail))
     assert caught.value.scope == "mailbox" and caught.value.reason == "ses_TooManyRequestsException"
+
+
+def test_ses_failures_are_typed_by_what_they_mean(ses: SesStub) -> None:
+    """A 5xx may hide an accepted message (in doubt); 503 and an unreachable endpoint delivered nothing."""
+    mail = OutgoingMail(SENDER_EMAIL, "grace@example-devs.org", "<m2@acme-devtools.io>", b"Subject: hi\r\n\r\nhi\r\n")
+    sender = SesSender(region="eu-west-1", endpoint_url=ses.url)
+    ses.fail_next = (500, "InternalFailure")
+    with pytest.raises(UnknownOutcome):
+        asyncio.run(sender.send(mail))
+    ses.fail_next = (503, "ServiceUnavailable")
+    with pytest.raises(TransientFailure) as unavailable:
+        asyncio.run(sender.send(mail))
+    assert unavailable.value.scope == "mailbox"
+    ses.fail_next = (400, "MailFromDomainNotVerifiedException")
+    with pytest.raises(PermanentFailure) as refused:
+        asyncio.run(sender.send(mail))
+    assert refused.value.scope == "mailbox"
+    unreachable = SesSender(region="eu-west-1", endpoint_url=f"http://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(TransientFailure, match="cannot reach SES"):
+        asyncio.run(unreachable.send(mail))
+    assert ses.sent == []
 
 
 def test_ses_throttled_run_defers_and_a_later_run_sends(ses: SesStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,6 +54,7 @@ class SesStub:
         self.requests = 0
         self.configuration_sets = configuration_sets
         self.paused = False
+        self.fail_next: tuple[int, str] | None = None  # (HTTP status, error type) for the next request
         self._throttled = 0
         self._rejected: set[str] = set()
         self._lock = threading.Lock()
@@ -103,6 +104,9 @@ class SesStub:
             if self._throttled > 0:
                 self._throttled -= 1
                 return 429, {"message": "Maximum sending rate exceeded."}, "TooManyRequestsException"
+        if self.fail_next is not None:
+            (status, kind), self.fail_next = self.fail_next, None
+            return status, {"message": f"{kind} (stub)"}, kind
         if self.paused:
             return 400, {"message": "Sending is paused for this account."}, "SendingPausedException"
         config_set = body.get("ConfigurationSetName")
