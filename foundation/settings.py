@@ -143,6 +143,30 @@ class Settings(BaseSettings):
         description="Follow-up steps, days after the first message, for campaigns that set none; empty: no follow-ups.",
     )
     cmo_send_check_mx: bool = Field(default=False, description="Look up the recipient domain's MX before sending.")
+    cmo_send_window: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$",
+        description="HH:MM-HH:MM: send only inside this window of the recipient's local weekdays, when their time zone is known.",
+    )
+    cmo_send_connections: int = Field(
+        default=4, ge=1, le=64, description="Parallel SMTP connections (or SES requests) of one run."
+    )
+    # Amazon SES v2 (tools/mail/ses.py) instead of SMTP, and its bounce/complaint notifications through SNS.
+    cmo_mail_transport: Literal["smtp", "ses"] = Field(default="smtp", description="smtp (CMO_SMTP_URL) or ses (Amazon SES v2).")
+    cmo_ses_region: str | None = Field(default=None, description="Amazon SES region (else AWS_REGION).")
+    cmo_ses_endpoint_url: str | None = Field(default=None, description="Amazon SES endpoint override (VPC endpoint, tests).")
+    cmo_ses_configuration_set: str | None = Field(
+        default=None, description="SES configuration set (its event destination publishes bounces and complaints to SNS)."
+    )
+    cmo_ses_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts of a throttled SES send before it is deferred."
+    )
+    cmo_ses_backoff_seconds: float = Field(default=1.0, ge=0, description="Wait before the 2nd attempt, doubling after.")
+    cmo_sns_endpoint_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="Trust SNS certificates and subscribe URLs under this base URL too (tests, private SNS endpoints).",
+    )
 
     # Encryption at rest (storage/keyring.py, privacy/key_providers.py): where the key-encryption key (KEK) wrapping the data keys lives
     cmo_key_provider: str = Field(default="local", pattern="^(local|aws-kms)$", description="local | aws-kms.")

@@ -289,9 +289,9 @@ async def block_in_tenant(session: AsyncSession, tenant_id: str, address: str, r
     """Suppress a hard-bouncing or complaining address on the tenant's list (within the caller's
     transaction): a complaint is an objection to the mail, a bounce an address not to use again."""
     if reason == "complaint":
-        await add_suppression(session, tenant_id, "email", address, reason="objection", source="complaint")
+        await add_suppression(session, tenant_id, "email", address, reason="complaint", source="complaint")
     else:
-        await add_suppression(session, tenant_id, "email", address, reason="manual", source="hard bounce")
+        await add_suppression(session, tenant_id, "email", address, reason="bounce", source="hard bounce")
 
 
 async def campaign_rates(session: AsyncSession, job_id: str) -> tuple[int, int, int]:

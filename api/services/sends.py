@@ -51,7 +51,8 @@ from tools.mail.dispatch import SendConfigError, SendPlan, SendRecord, SendRepor
 from tools.mail.message import Sender
 from tools.mail.outbox import Caps
 from tools.mail.signing import DkimConfigError, DkimSigner
-from tools.mail.smtp import SmtpConfig, SmtpSender
+from tools.mail.transports import TransportConfigError, describe_transport, open_transports
+from tools.mail.window import SendWindow
 from tools.scoring import rank_key
 from tools.suppression import SuppressionFileError, SuppressionList
 
@@ -72,13 +73,20 @@ def new_run_id() -> str:
     return f"snd_{secrets.token_hex(10)}"
 
 
-def _smtp(settings: Settings) -> SmtpConfig:
-    if settings.cmo_smtp_url is None:
-        raise SendConfigError("CMO_SMTP_URL is not set (smtp://user:pass@host:587?starttls=true); a dry run works without it")
+def _transport_checked(settings: Settings) -> None:
+    """`SendConfigError` unless the configured transport (SMTP or SES) and send window are usable."""
     try:
-        return SmtpConfig.from_url(settings.cmo_smtp_url.get_secret_value())
-    except ValueError as exc:
+        describe_transport(settings)
+        _window(settings)
+    except TransportConfigError as exc:
         raise SendConfigError(str(exc)) from None
+
+
+def _window(settings: Settings) -> SendWindow | None:
+    try:
+        return SendWindow.parse(settings.cmo_send_window) if settings.cmo_send_window else None
+    except ValueError as exc:
+        raise SendConfigError(f"CMO_SEND_WINDOW: {exc}") from None
 
 
 async def _sender(session: AsyncSession, job: orm.Job, settings: Settings) -> Sender:
@@ -112,7 +120,7 @@ async def request_send(
     try:
         await _sender(session, job, settings)
         if not request.dry_run:
-            _smtp(settings)
+            _transport_checked(settings)
     except SendConfigError as exc:
         raise Conflict(f"sending is not configured: {exc}", slug="sending-not-configured") from None
     run = SendRun(
@@ -195,7 +203,7 @@ async def _prepare(database: Database, run_id: str) -> _Prepared:
             raise SendConfigError(str(exc)) from None
         suppression = suppression.merged(await load_suppression_list(session, run.tenant_id))
     resolver = dns.asyncresolver.Resolver() if settings.cmo_send_check_mx else None
-    return _Prepared(run, leads, SendPlan(run.job_id, sender, suppression, signer, resolver))
+    return _Prepared(run, leads, SendPlan(run.job_id, sender, suppression, signer, resolver, window=_window(settings)))
 
 
 async def run_send(database: Database, run_id: str) -> None:
@@ -206,7 +214,8 @@ async def run_send(database: Database, run_id: str) -> None:
     try:
         prepared = await _prepare(database, run_id)
         run = prepared.run
-        smtp = None if run.dry_run else _smtp(settings)
+        if not run.dry_run:
+            _transport_checked(settings)
         outbox = ServiceOutbox(
             database, asyncio.get_running_loop(), run.tenant_id, run.job_id, run.id, Caps.from_settings(settings)
         )
@@ -216,14 +225,13 @@ async def run_send(database: Database, run_id: str) -> None:
                 outbox.record_skip(entry)
 
         async def send() -> SendReport:
-            transport = (
-                SmtpSender(smtp, ca_file=settings.cmo_smtp_ca_file, timeout=settings.cmo_smtp_timeout_seconds) if smtp else None
-            )
+            transports = None if run.dry_run else open_transports(settings)  # CMO_SEND_CONNECTIONS in parallel
+            senders = transports.senders if transports is not None else None
             try:
-                return await send_campaign(prepared.leads, prepared.plan, outbox, transport, limit=run.limit, on_record=record)
+                return await send_campaign(prepared.leads, prepared.plan, outbox, senders, limit=run.limit, on_record=record)
             finally:
-                if transport is not None:
-                    await transport.aclose()
+                if transports is not None:
+                    await transports.aclose()
 
         report = await asyncio.to_thread(asyncio.run, send())
         stopped = report.stopped

@@ -64,6 +64,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, smtp_port: int) -> 
         cmo_send_per_domain_per_hour=0,
         cmo_send_warmup_start=0,
         cmo_send_rate_min_sends=5,
+        cmo_send_connections=1,  # one message at a time: the kill switch test counts exactly what went out (parallel: tests/integration/test_send.py)
         cmo_webhook_allow_private=True,  # the webhook receiver is on 127.0.0.1
     )
 

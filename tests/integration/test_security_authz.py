@@ -12,7 +12,8 @@ security requirement fails it unless it is on the open list.
   teaches nothing). Tenant B on collection routes: its own data only, never one of A's ids.
 - A member key on an admin route: 403. Afterwards tenant A still has everything.
 - The public `/unsubscribe/{token}` routes need no key (the signed token is the credential), nor
-  does the browser sign-in `POST /api/session` (the key is its body; test_api_web_session.py).
+  does the browser sign-in `POST /api/session` (the key is its body; test_api_web_session.py), nor
+  SNS's `POST /api/inbound/ses/{token}` (test_ses_feedback.py).
 
 Postgres only: the scoping is in the queries, which the other tests run on both engines; the
 world is built once per test (~10 s with the sandbox job), so the matrix runs as one test.
@@ -38,7 +39,8 @@ from tests.support.security import World, issue, tenant_world, world_settings
 
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/healthz", "/readyz", "/metrics"})
 PUBLIC_PREFIX = "/unsubscribe/"
-OPEN_OPERATIONS = frozenset({("POST", "/api/session")})
+# The session sign-in (the key is its body) and SNS's posts (the signed token and SNS's signature are the credentials).
+OPEN_OPERATIONS = frozenset({("POST", "/api/session"), ("POST", "/api/inbound/ses/{token}")})
 SESSION_COOKIE_ONLY = [{"SessionCookie": []}]  # the session routes: a bearer caller is always a 401 there
 CSV = "text/csv"
 # The request body each route gets, by (method, path); `ids` are tenant A's. A body naming one of
@@ -56,6 +58,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/jobs/{job_id}/leads/{prospect_id}/review"): lambda ids: {"decision": "approved"},
     ("POST", "/api/jobs/{job_id}/leads/approve"): lambda ids: {"prospect_ids": None},
     ("POST", "/api/jobs/{job_id}/send"): lambda ids: {"dry_run": True},
+    ("POST", "/api/inbound/ses/endpoint"): lambda ids: {"topic_arn": "arn:aws:sns:eu-west-1:111122223333:ses-feedback"},
 }
 BAD_CREDENTIALS = {
     "no key": {},

@@ -27,8 +27,8 @@ Kill switch: once a campaign has `rate_min_sends` finished sends, a bounce rate 
 `max_bounce_rate` or a complaint rate above `max_complaint_rate` pauses it for good (recorded here;
 `cmo send` refuses a paused campaign). Bounces come from the SMTP answer or, after the relay
 accepted a message, from a delivery status notification; complaints from feedback reports
-(`tools.mail.inbox`). Hard-bounced and complaining addresses are remembered (as a SHA-256 of the
-address, enough to recognise it, not to list it) and never sent to again from this machine.
+(`tools.mail.inbox`). Hard-bounced, complaining and objecting addresses are remembered (as a SHA-256
+of the address, enough to recognise it, not to list it) and never sent to again from this machine.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ OUTBOX_FILE = "outbox.sqlite"
 HOUR, DAY = 3600.0, 86400.0
 Status = Literal["pending", "sent", "bounced", "rejected", "deferred"]
 Outcome = Literal["sent", "bounced", "rejected", "deferred"]
-BlockReason = Literal["bounce", "complaint"]
+BlockReason = Literal["bounce", "complaint", "objection"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS blocked_addresses (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS paused (campaign TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL);
+-- Art. 21 objections read back from replies and mailto: unsubscribes (a table of its own: the CHECK
+-- of blocked_addresses in existing outbox files predates this reason).
+CREATE TABLE IF NOT EXISTS objections (address_sha256 TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 
@@ -308,15 +311,24 @@ class Outbox:
         return changed == 1
 
     def block_address(self, address: str, reason: BlockReason) -> None:
-        """Never mail this address again from here: it hard-bounced, or its owner complained."""
+        """Never mail this address again from here: it hard-bounced, its owner complained or objected."""
         with self._write() as db:
+            if reason == "objection":
+                db.execute(
+                    "INSERT OR IGNORE INTO objections (address_sha256, at) VALUES (?, ?)",
+                    (address_digest(address), self._clock()),
+                )
+                return
             db.execute(
                 "INSERT OR IGNORE INTO blocked_addresses (address_sha256, reason, at) VALUES (?, ?, ?)",
                 (address_digest(address), reason, self._clock()),
             )
 
     def blocked(self, address: str) -> BlockReason | None:
-        row = self._db.execute("SELECT reason FROM blocked_addresses WHERE address_sha256 = ?", (address_digest(address),))
+        digest = address_digest(address)
+        if self._db.execute("SELECT 1 FROM objections WHERE address_sha256 = ?", (digest,)).fetchone():
+            return "objection"
+        row = self._db.execute("SELECT reason FROM blocked_addresses WHERE address_sha256 = ?", (digest,))
         found = row.fetchone()
         return found[0] if found else None
 
