@@ -144,6 +144,11 @@ class World:
     accounts: dict[str, Account]
     repos: dict[str, Repo]
     aliases: dict[str, str]  # secondary login -> primary login (one person, two accounts)
+    # Hidden truth, never served (`sandbox/personas.py`): each person's main interest, the open-ended
+    # subject of the planted repos that have one, and which planted repo copies which.
+    personas: dict[str, str] = field(default_factory=dict)  # login -> persona label
+    subjects: dict[str, str] = field(default_factory=dict)  # repo full name -> open-ended subject key
+    copies: dict[str, str] = field(default_factory=dict)  # renamed copy or mirror -> the original repo
     users: dict[str, Account] = field(init=False)  # people only (type User), by login
     by_id: dict[int, Account] = field(init=False)
     repos_by_owner: dict[str, list[Repo]] = field(init=False)
