@@ -1,0 +1,109 @@
+"""One body of behaviour every vector store must show (embedded here; Pinecone and pgvector join
+through the `store` fixture's parameters)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools.vectors.base import VectorRecord, VectorStore
+from tools.vectors.embedded import EmbeddedVectorStore
+from tools.vectors.filters import FilterError, person_filter, without_people
+
+DIMS = 4
+
+
+@pytest.fixture(params=["embedded"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    yield EmbeddedVectorStore(tmp_path / "vectors.sqlite3", space="test-4", dimensions=DIMS)
+
+
+def _records() -> list[VectorRecord]:
+    return [
+        VectorRecord(id="repo:a/x", values=[1, 0, 0, 0], metadata={"kind": "repository", "topics": ["ml", "python"]}),
+        VectorRecord(id="repo:b/y", values=[0.9, 0.1, 0, 0], metadata={"kind": "repository", "topics": ["web"]}),
+        VectorRecord(id="profile:alice", values=[0.8, 0.2, 0, 0], metadata={"kind": "profile", "person": "alice", "stars": 5}),
+        VectorRecord(id="profile:bob", values=[0, 1, 0, 0], metadata={"kind": "profile", "person": "bob", "active": True}),
+        VectorRecord(id="profile:carol", values=[0, 0, 1, 0], metadata={"kind": "profile", "person": "carol", "stars": 1}),
+    ]
+
+
+def test_query_ranks_by_cosine_and_returns_metadata(store: VectorStore) -> None:
+    store.upsert("t1", _records())
+    matches = store.query("t1", [1, 0, 0, 0], top_k=3)
+    assert [m.id for m in matches] == ["repo:a/x", "repo:b/y", "profile:alice"]
+    assert matches[0].score == pytest.approx(1.0, abs=1e-5) and matches[0].score > matches[1].score > matches[2].score
+    assert matches[0].metadata == {"kind": "repository", "topics": ["ml", "python"]}
+    assert store.count("t1") == 5
+
+
+def test_filters_equality_in_nin_lists_and_booleans(store: VectorStore) -> None:
+    store.upsert("t1", _records())
+
+    def ids(metadata_filter: dict[str, object]) -> set[str]:
+        return {m.id for m in store.query("t1", [1, 1, 1, 1], top_k=10, metadata_filter=metadata_filter)}
+
+    assert ids({"kind": "profile"}) == {"profile:alice", "profile:bob", "profile:carol"}
+    assert ids({"kind": {"$eq": "repository"}}) == {"repo:a/x", "repo:b/y"}
+    assert ids({"person": {"$in": ["alice", "carol"]}}) == {"profile:alice", "profile:carol"}
+    assert ids({"topics": "ml"}) == {"repo:a/x"}  # a list value matches when one item does
+    assert ids({"topics": {"$in": ["web", "go"]}}) == {"repo:b/y"}
+    assert ids({"stars": 5}) == {"profile:alice"} and ids({"stars": 5.0}) == {"profile:alice"}
+    assert ids({"active": True}) == {"profile:bob"}
+    assert ids({"kind": "profile", "stars": {"$in": [1, 5]}}) == {"profile:alice", "profile:carol"}
+    # suppression: $nin drops the named people and keeps records that name nobody
+    assert ids(without_people(["Alice", "bob"])) == {"repo:a/x", "repo:b/y", "profile:carol"}
+    assert ids({"kind": "nothing"}) == set()
+    with pytest.raises(FilterError):
+        store.query("t1", [1, 0, 0, 0], top_k=1, metadata_filter={"kind": {"$gt": 1}})
+
+
+def test_upsert_replaces_and_fetch_returns_what_was_stored(store: VectorStore) -> None:
+    store.upsert("t1", _records())
+    store.upsert("t1", [VectorRecord(id="profile:bob", values=[0, 0, 0, 1], metadata={"kind": "profile", "person": "bob"})])
+    fetched = {r.id: r for r in store.fetch("t1", ["profile:bob", "repo:a/x", "missing"])}
+    assert set(fetched) == {"profile:bob", "repo:a/x"}
+    assert fetched["profile:bob"].values == pytest.approx([0, 0, 0, 1]) and fetched["profile:bob"].metadata == {
+        "kind": "profile",
+        "person": "bob",
+    }
+    assert store.count("t1") == 5
+    assert store.query("t1", [0, 0, 0, 1], top_k=1)[0].id == "profile:bob"
+
+
+def test_delete_by_ids_and_by_filter(store: VectorStore) -> None:
+    store.upsert("t1", _records())
+    store.delete("t1", ids=["repo:a/x"])
+    assert store.count("t1") == 4
+    store.delete("t1", metadata_filter=person_filter("ALICE"))
+    assert {r.id for r in store.fetch("t1", ["profile:alice", "profile:bob"])} == {"profile:bob"}
+    store.delete("t1", metadata_filter={"kind": "profile"})
+    assert [m.id for m in store.query("t1", [1, 0, 0, 0], top_k=10)] == ["repo:b/y"]
+
+
+def test_namespaces_are_isolated(store: VectorStore) -> None:
+    store.upsert("t1", _records())
+    store.upsert("t2", [VectorRecord(id="profile:alice", values=[0, 0, 0, 1], metadata={"kind": "profile", "person": "alice"})])
+    assert store.count("t2") == 1 and store.count("t1") == 5 and store.count("empty") == 0
+    assert [m.id for m in store.query("t2", [1, 0, 0, 0], top_k=10)] == ["profile:alice"]
+    store.delete("t2", metadata_filter=person_filter("alice"))
+    assert store.count("t2") == 0 and store.count("t1") == 5
+    assert store.query("empty", [1, 0, 0, 0], top_k=3) == []
+
+
+def test_embedded_forget_person_reaches_every_space_and_leaves_no_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "vectors.sqlite3"
+    small = EmbeddedVectorStore(path, space="m-4", dimensions=4)
+    wide = EmbeddedVectorStore(path, space="m-8", dimensions=8)
+    small.upsert("t1", _records())
+    wide.upsert("t1", [VectorRecord(id="profile:alice", values=[1] * 8, metadata={"kind": "profile", "person": "alice"})])
+    wide.upsert("t9", [VectorRecord(id="profile:alice", values=[1] * 8, metadata={"kind": "profile", "person": "alice"})])
+    assert small.query("t1", [1, 0, 0, 0], top_k=5)  # loads t1 into memory: the erasure must invalidate it
+    assert EmbeddedVectorStore(path, space="", dimensions=0).forget_person("Alice", ["t1"]) == 2
+    assert "profile:alice" not in {m.id for m in small.query("t1", [1, 0, 0, 0], top_k=10)}
+    assert wide.count("t1") == 0 and wide.count("t9") == 1
+    assert b"alice" in path.read_bytes()  # t9 still holds alice: the scan below would be vacuous otherwise
+    EmbeddedVectorStore(path, space="", dimensions=0).forget_person("alice", ["t9"])
+    assert b"alice" not in path.read_bytes()
