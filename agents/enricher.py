@@ -48,7 +48,7 @@ def next_wave(state: State) -> dict:
     """
     candidates = state.get("candidates", [])
     dispatched = state.get("dispatched", 0)
-    need = state["plan"].max_prospects - len(state.get("enriched", []))
+    need = state["plan"].qualified_wanted - len(state.get("enriched", []))
     if state.get("core_stopped") or need <= 0 or dispatched >= len(candidates):
         return {"wave": []}
     wave = candidates[dispatched : dispatched + max(WAVE_MIN, 2 * need)]

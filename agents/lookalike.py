@@ -174,16 +174,48 @@ def rerank(prospects: list[Prospect], state: State, ctx: Context) -> list[Prospe
     own = {s.casefold() for s in seeds.logins}
     people = [p for p in prospects if p.username.casefold() not in own]
     matched = {p.username: [repos[r] for r in p.developer_profile.repositories if r in repos] for p in people}
-    texts = [profile_text(p.bio, matched[p.username], p.developer_profile.languages) for p in people]
+    owned = _owned_repos(ctx, [p.username for p in people])
+    works = {
+        p.username: list({r.full_name: r for r in [*matched[p.username], *owned.get(p.username, [])]}.values()) for p in people
+    }
+    distinct = {r.full_name: r for rs in works.values() for r in rs}
+    repo_vectors = (
+        dict(zip(distinct, ctx.embedder.embed([repo_text(r) for r in distinct.values()]), strict=True)) if distinct else {}
+    )
+    texts = [profile_text(p.bio, works[p.username], p.developer_profile.languages) for p in people]
     vectors = ctx.embedder.embed(texts) if texts else []
     if ctx.vectors is not None and people:
         now = datetime.now(UTC)
         ctx.vectors.upsert(
             ctx.vector_namespace, [profile_record(p.username, v, now) for p, v in zip(people, vectors, strict=True)]
         )
-    similarity = {p.username: cosine(v, seeds.vector) for p, v in zip(people, vectors, strict=True)}
+    similarity = {
+        p.username: _similarity(v, [repo_vectors[r.full_name] for r in works[p.username]], seeds.vector)
+        for p, v in zip(people, vectors, strict=True)
+    }
     ordered = sorted(people, key=lambda p: (-similarity[p.username], p.username))
     return [_explained(p, similarity[p.username], matched[p.username], seeds) for p in ordered]
+
+
+def _similarity(profile: list[float], repos: list[list[float]], seeds: list[float]) -> float:
+    """Half the profile's closeness, half the mean closeness of their repos one by one: a person
+    whose every repo is like the seeds' outranks one who sent a patch to one of them."""
+    each = [cosine(v, seeds) for v in repos]
+    return 0.5 * cosine(profile, seeds) + 0.5 * (sum(each) / len(each) if each else 0.0)
+
+
+def _owned_repos(ctx: Context, logins: list[str]) -> dict[str, list[RepoInfo]]:
+    """Each person's own repos (one request each): what they build away from the seeds' neighbourhood
+    tells a member of the seeds' community from someone who sent one patch there. When GitHub stops
+    answering, the people not reached are ranked on their matched repos alone."""
+    client, owned = ctx.github, {}
+    for login in logins:
+        try:
+            repos = traced(AGENT, "owned_repos", {"login": login}, client.budget, partial(client.owned_repos, login, OWN_REPOS))
+        except GitHubStop:
+            break
+        owned[login] = [r for r in repos if not r.fork]
+    return owned
 
 
 def _explained(prospect: Prospect, similarity: float, repos: list[RepoInfo], seeds: SeedProfile) -> Prospect:

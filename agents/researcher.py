@@ -44,13 +44,16 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
     queries = [q for q in plan.queries if q.purpose != "language"] + open_queries(plan) if semantic else plan.queries
     found: dict[str, RepoInfo] = {}
     ran, stops, core_stopped = _search(ctx.github, queries, found)
-    kept = _kept(found, plan.audience, ctx.suppression)
+    # With semantic relevance deciding, an open-ended subject's words need not all be named literally
+    # (a CRDT library may never say "sync"): the relevance score replaces the keyword rule.
+    rules = plan.audience.model_copy(update={"keywords": []}) if semantic else plan.audience
+    kept = _kept(found, rules, ctx.suppression)
     scores = score(ctx, plan, kept)
     if semantic and not stops:
         more = feedback_queries(plan, scores, kept, {q.q for q in queries})
         extra, stops, core_stopped = _search(ctx.github, more, found)
         ran, queries = ran + extra, queries + more
-        kept = _kept(found, plan.audience, ctx.suppression)
+        kept = _kept(found, rules, ctx.suppression)
         scores = score(ctx, plan, kept)
     searched = f"{ran} of {len(queries)}" if stops else str(len(queries))
     reasoning(
@@ -146,13 +149,20 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     repos = state.get("repos", {})
     oldest = datetime.min.replace(tzinfo=UTC)
 
+    # A lookalike run mines repos closest to the seeds first (`repo_order`); its people go first in that order too.
+    closeness = {name: -i for i, name in enumerate(state.get("repo_order", []))} if plan.lookalike_of else {}
+
     def strength(p: Candidate) -> tuple:
-        """Maintainers first, then people in the most recently pushed repos, then by commits."""
+        """Maintainers first, then people in the most recently pushed repos, then by commits (a
+        lookalike run: people of the repos closest to the seeds first, then the same)."""
         latest = max((repos[c.repo].pushed_at or oldest for c in p.contributions if c.repo in repos), default=oldest)
-        return (any(c.is_maintainer for c in p.contributions), latest.date(), sum(c.contributions for c in p.contributions))
+        rule = (any(c.is_maintainer for c in p.contributions), latest.date(), sum(c.contributions for c in p.contributions))
+        if closeness:
+            return (max(closeness.get(c.repo, -len(closeness)) for c in p.contributions), len(p.contributions), *rule)
+        return rule
 
     fitting = _keep_order(state.get("candidates", [])[: state.get("dispatched", 0)], sorted(people, key=strength, reverse=True))
-    limit = CANDIDATES_PER_PROSPECT * plan.max_prospects
+    limit = CANDIDATES_PER_PROSPECT * plan.qualified_wanted
     ranked = fitting[:limit]
     reported = set(state.get("passed_over", []))
     passed_over = [(i, p.login) for i, p in enumerate(fitting[limit:], start=limit + 1) if p.login not in reported]

@@ -25,8 +25,8 @@ from sandbox.world import EARLIEST, Account, Contribution, Repo
 LOCAL_FIRST = "local_first"
 LOCAL_FIRST_PERSONA = "local-first sync"
 PERSONA_OF_DOMAIN = {
-    "machine_learning": "ML engineering",
-    "data_science": "data science",
+    "machine_learning": "ML and data science",
+    "data_science": "ML and data science",
     "web_frameworks": "web backends",
     "databases": "databases",
     "cli_tools": "CLI tools",
@@ -45,7 +45,7 @@ FUZZY_GOALS = {
     )
 }
 
-_MEMBER_SHARE, _DISTRACTOR_SHARE, _COPIES = 0.04, 0.012, 3
+_MEMBER_SHARE, _DISTRACTOR_SHARE, _COPIES = 0.07, 0.012, 3
 _LANGUAGES = (("Rust", 3), ("TypeScript", 3), ("JavaScript", 1), ("Go", 1), ("Swift", 1), ("Kotlin", 1))
 _STEMS = ("sync", "replica", "crdt", "merge", "offline", "peer", "mesh", "delta", "converge", "relay", "mirrorless")
 _SUFFIXES = ("", "-core", "-engine", "kit", "-rs", "-js", "ly", "-lab")

@@ -11,6 +11,7 @@ from foundation.limits import DEFAULT_MAX_PROSPECTS
 from foundation.schemas.campaign import Campaign, TargetAudience
 
 MAX_LOOKALIKE_SEEDS = 20
+LOOKALIKE_POOL = 3
 
 
 class SearchQuery(BaseModel):
@@ -42,6 +43,12 @@ class SearchPlan(BaseModel):
         description="The subject is outside the vocabulary: no domain or topic matched, only unknown words "
         "(keywords or ignored words). With a model, the researcher agent explores such goals (CMO_RESEARCH=auto).",
     )
+
+    @property
+    def qualified_wanted(self) -> int:
+        """How many people should qualify before the search stops: the leads kept, or for a lookalike
+        run `LOOKALIKE_POOL` times as many, since the leads are the closest of them to the seeds."""
+        return self.max_prospects * (LOOKALIKE_POOL if self.lookalike_of else 1)
 
 
 class SeedProfile(BaseModel):
