@@ -244,6 +244,12 @@ def _explained(prospect: Prospect, similarity: float, repos: list[RepoInfo], see
         parts.append(f"co-contributed to {', '.join(r.full_name for r in shared_repos[:3])}")
     explanation = "; ".join(parts) + (f". {prospect.score_explanation}" if prospect.score_explanation else "")
     signals = [s for s in prospect.signals if s.name != SIGNAL]
+    # The score of a lookalike lead is its similarity: every reader that ranks by score (the CSV, the
+    # service's lead lists, the chat's "#3") then agrees with the run's order.
     return prospect.model_copy(
-        update={"signals": [*signals, Signal(name=SIGNAL, evidence=evidence)], "score_explanation": explanation}
+        update={
+            "signals": [*signals, Signal(name=SIGNAL, evidence=evidence)],
+            "score_explanation": explanation,
+            "score": round(min(1.0, max(0.0, similarity)), 4),
+        }
     )

@@ -28,3 +28,14 @@ def parse_seeds(values: Iterable[str]) -> list[str]:
     if len(seeds) > MAX_LOOKALIKE_SEEDS:
         raise ValueError(f"at most {MAX_LOOKALIKE_SEEDS} seed logins, got {len(seeds)}")
     return list(seeds.values())
+
+
+def goal_with_seeds(goal: str, seeds: list[str]) -> str:
+    """The goal naming its seeds the way a person would ("... like @alice, @bob"), unless it already
+    @-mentions every one: where a job or chat turn stores only its goal, the seeds travel in it, and
+    the goal parser reads them back (`agents.goal_parser.lookalike_seeds`)."""
+    mentioned = {m.casefold() for m in re.findall(r"@([A-Za-z0-9-]+)", goal)}
+    missing = [s for s in seeds if s.casefold() not in mentioned]
+    if not missing:
+        return goal
+    return f"{goal.rstrip(' .')} like {', '.join('@' + s for s in seeds)}"
