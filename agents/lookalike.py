@@ -30,8 +30,9 @@ from foundation.schemas.plan import SeedProfile
 from foundation.subjects import fits
 from tools.github import GitHubClient
 from tools.github_transport import GitHubStop
-from tools.semantic import centroid, cosine, profile_record, profile_text, repo_text
+from tools.semantic import EmbeddingFailed, centroid, cosine, profile_record, profile_text, repo_text
 from tools.tracing import traced
+from tools.vectors.base import Embedder
 
 AGENT = "lookalike"
 OWN_REPOS = 10
@@ -63,9 +64,12 @@ def lookalike(state: State, runtime: Runtime[Context]) -> dict:
                 partial(ctx.github.search_repositories, query.q, query.sort, query.order, query.max_results),
             )
             found.update((r.full_name, r) for r in repos if r.full_name not in found)
+        ranked = rank_repos(ctx, seeds, found, state)
     except GitHubStop as exc:
         return {**empty, "stop_reasons": [str(exc)], "core_stopped": exc.stops_core}
-    ranked = rank_repos(ctx, seeds, found, state)
+    except EmbeddingFailed as exc:
+        reasoning(AGENT, f"the seeds cannot be compared with anyone ({exc}): no lookalikes are searched")
+        return {**empty, "stop_reasons": [f"lookalikes need embeddings: {exc}"]}
     merged = merge_copies(ctx, ranked)
     kept = {name: repo for name, repo in ranked.items() if name not in merged}
     reasoning(
@@ -170,6 +174,14 @@ def rerank(prospects: list[Prospect], state: State, ctx: Context) -> list[Prospe
     seeds = state.get("seed_profile")
     if seeds is None or not seeds.vector or ctx.embedder is None or not prospects:
         return prospects
+    try:
+        return _rerank(prospects, state, ctx, ctx.embedder, seeds)
+    except EmbeddingFailed as exc:
+        reasoning(AGENT, f"leads ranked by score, not by similarity to the seeds ({exc})")
+        return prospects
+
+
+def _rerank(prospects: list[Prospect], state: State, ctx: Context, embedder: Embedder, seeds: SeedProfile) -> list[Prospect]:
     repos = state.get("repos", {})
     own = {s.casefold() for s in seeds.logins}
     people = [p for p in prospects if p.username.casefold() not in own]
@@ -179,11 +191,9 @@ def rerank(prospects: list[Prospect], state: State, ctx: Context) -> list[Prospe
         p.username: list({r.full_name: r for r in [*matched[p.username], *owned.get(p.username, [])]}.values()) for p in people
     }
     distinct = {r.full_name: r for rs in works.values() for r in rs}
-    repo_vectors = (
-        dict(zip(distinct, ctx.embedder.embed([repo_text(r) for r in distinct.values()]), strict=True)) if distinct else {}
-    )
+    repo_vectors = dict(zip(distinct, embedder.embed([repo_text(r) for r in distinct.values()]), strict=True)) if distinct else {}
     texts = [profile_text(p.bio, works[p.username], p.developer_profile.languages) for p in people]
-    vectors = ctx.embedder.embed(texts) if texts else []
+    vectors = embedder.embed(texts) if texts else []
     if ctx.vectors is not None and people:
         now = datetime.now(UTC)
         ctx.vectors.upsert(

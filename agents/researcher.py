@@ -55,6 +55,8 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
         ran, queries = ran + extra, queries + more
         kept = _kept(found, rules, ctx.suppression)
         scores = score(ctx, plan, kept)
+    if semantic and not scores:  # the embedder failed: the rules' keep-check, keywords included
+        kept, semantic = _kept(found, plan.audience, ctx.suppression), False
     searched = f"{ran} of {len(queries)}" if stops else str(len(queries))
     reasoning(
         AGENT,

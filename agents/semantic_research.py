@@ -22,7 +22,8 @@ from foundation.schemas import SearchPlan, SearchQuery
 from foundation.schemas.github import RepoInfo
 from foundation.text import singular
 from foundation.vocabulary import load_vocabulary
-from tools.semantic import Relevance, duplicates, relevance, repo_record, repo_text
+from tools.semantic import EmbeddingFailed, Relevance, duplicates, relevance, repo_record, repo_text
+from tools.vectors.base import Embedder
 
 AGENT = "researcher"
 # Words of an open-ended goal never worth a search of their own.
@@ -112,7 +113,11 @@ def score(ctx: Context, plan: SearchPlan, repos: dict[str, RepoInfo]) -> dict[st
     subject = subject_text(plan)
     if ctx.embedder is None or not subject or not repos:
         return {}
-    return relevance(ctx.embedder, subject, {name: repo_text(repo) for name, repo in repos.items()})
+    try:
+        return relevance(ctx.embedder, subject, {name: repo_text(repo) for name, repo in repos.items()})
+    except EmbeddingFailed as exc:
+        reasoning(AGENT, f"no semantic relevance ({exc}): the topic rules alone decide")
+        return {}
 
 
 def decide(ctx: Context, plan: SearchPlan, kept: dict[str, RepoInfo], scores: dict[str, Relevance]) -> SemanticOutcome:
@@ -144,12 +149,20 @@ def merge_copies(ctx: Context, repos: dict[str, RepoInfo]) -> dict[str, str]:
     repo's vector with its provenance when a vector store is configured."""
     if ctx.embedder is None or not repos:
         return {}
+    try:
+        return _merge_copies(ctx, ctx.embedder, repos)
+    except EmbeddingFailed as exc:
+        reasoning(AGENT, f"near-duplicate repos not merged ({exc})")
+        return {}
+
+
+def _merge_copies(ctx: Context, embedder: Embedder, repos: dict[str, RepoInfo]) -> dict[str, str]:
     names = list(repos)
-    vectors = dict(zip(names, ctx.embedder.embed([repo_text(repos[n]) for n in names]), strict=True))
     if ctx.vectors is not None:
+        vectors = embedder.embed([repo_text(repos[n]) for n in names])
         now = datetime.now(UTC)
-        ctx.vectors.upsert(ctx.vector_namespace, [repo_record(repos[n], vectors[n], now) for n in names])
-    merged = duplicates(list(repos.values()), vectors)
+        ctx.vectors.upsert(ctx.vector_namespace, [repo_record(repos[n], v, now) for n, v in zip(names, vectors, strict=True)])
+    merged = duplicates(list(repos.values()), embedder)
     if merged:
         pairs = ", ".join(f"{copy} -> {kept}" for copy, kept in sorted(merged.items()))
         reasoning(AGENT, f"merged {len(merged)} near-duplicate repos before mining (same text and name or description): {pairs}")

@@ -33,6 +33,7 @@ from tools.etag_cache import open_etag_cache
 from tools.github import GitHubClient
 from tools.github_app import AppCredentials
 from tools.github_transport import RateBudget
+from tools.semantic import GuardedEmbedder
 from tools.suppression import SuppressionList
 from tools.vectors.factory import LOCAL_NAMESPACE, open_embedder, open_vector_store
 
@@ -149,7 +150,7 @@ def _stream(
             return _result(run, out, snapshot.values)
         llm = chat_model or get_chat_model(settings)
         resumed = snapshot.values if inputs is None else {}  # one gate a run: a resumed one counts on from its checkpoint
-        embedder = open_embedder(settings)
+        embedder = GuardedEmbedder(open_embedder(settings))  # a failing endpoint costs the run its semantics, not the run
         context = Context(
             settings=settings,
             github=client,

@@ -10,7 +10,7 @@ short, and a profile's text never carries an e-mail address (a bio may hold one)
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
@@ -35,6 +35,35 @@ DUPLICATE_AT = 0.97
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
 _NAME_SPLIT = re.compile(r"[-_.]+")
 _COPY_SUFFIX = re.compile(r"([-_.](mirror|copy|vendored|fork|old|backup|archive))+$", re.IGNORECASE)
+
+
+class EmbeddingFailed(RuntimeError):
+    """The embedder could not answer (endpoint down or refusing, timeout): semantic matching steps
+    aside for the run, which says so, instead of failing it."""
+
+
+class GuardedEmbedder:
+    """An `Embedder` whose every failure is one `EmbeddingFailed`, so callers catch one type; after
+    the first failure it is not asked again in the run (a dead endpoint would cost a timeout per call)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.offline = inner.offline
+        self.failure: str | None = None
+
+    @property
+    def dimensions(self) -> int:
+        return self.inner.dimensions
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self.failure is not None:
+            raise EmbeddingFailed(self.failure)
+        try:
+            return self.inner.embed(texts)
+        except Exception as exc:
+            self.failure = f"{self.name}: {type(exc).__name__}: {str(exc)[:200]}"
+            raise EmbeddingFailed(self.failure) from exc
 
 
 class Relevance(BaseModel):
@@ -116,23 +145,39 @@ def relevance(embedder: Embedder, subject: str, texts: dict[str, str], threshold
     return result
 
 
-def duplicates(repos: Sequence[RepoInfo], vectors: Mapping[str, Sequence[float]]) -> dict[str, str]:
+def duplicates(repos: Sequence[RepoInfo], embedder: Embedder) -> dict[str, str]:
     """Copies (mirrors, vendored or backup copies) -> the repo kept in their place: a repo whose name is
     another's plus a copy marker (`-mirror`, `-copy`, `-vendored`, `-fork`, `-old`, `-backup`,
-    `-archive`) and whose text is at least `DUPLICATE_AT` alike. Same name and description alone are
-    not enough: thousands of unrelated repos are called `blog`, "Personal blog"."""
+    `-archive`) and whose description, topics and README (the name left out) are at least
+    `DUPLICATE_AT` alike. Same name and description alone are not enough: thousands of unrelated
+    repos are called `blog`, "Personal blog"."""
     by_name: dict[str, list[RepoInfo]] = {}
     for repo in repos:
         by_name.setdefault(_short(repo), []).append(repo)
-    merged: dict[str, str] = {}
-    for repo in sorted(repos, key=lambda r: r.full_name):
-        stem = _COPY_SUFFIX.sub("", _short(repo))
-        if stem == _short(repo):
+    pairs = [
+        (repo, original)
+        for repo in sorted(repos, key=lambda r: r.full_name)
+        if (stem := _COPY_SUFFIX.sub("", _short(repo))) != _short(repo)
+        for original in by_name.get(stem, [])
+    ]
+    if not pairs:
+        return {}
+    involved = list({r.full_name: r for pair in pairs for r in pair}.values())
+    vectors = dict(zip([r.full_name for r in involved], embedder.embed([_content(r) for r in involved]), strict=True))
+    merged: dict[str, RepoInfo] = {}
+    for repo, original in pairs:  # several originals of one name: the most starred is kept
+        if cosine(vectors[repo.full_name], vectors[original.full_name]) < DUPLICATE_AT:
             continue
-        originals = [o for o in by_name.get(stem, []) if cosine(vectors[repo.full_name], vectors[o.full_name]) >= DUPLICATE_AT]
-        if originals:
-            merged[repo.full_name] = max(originals, key=lambda o: (o.stars, o.full_name)).full_name
-    return merged
+        current = merged.get(repo.full_name)
+        if current is None or (original.stars, original.full_name) > (current.stars, current.full_name):
+            merged[repo.full_name] = original
+    return {copy: original.full_name for copy, original in merged.items()}
+
+
+def _content(repo: RepoInfo) -> str:
+    """What a copy shares with its original: description and topics (its name differs)."""
+    topics = " ".join(t.replace("-", " ") for t in repo.topics)
+    return untrusted(f"{repo.description or ''} {topics}", 2 * README_CHARS) or repo.full_name
 
 
 def _short(repo: RepoInfo) -> str:

@@ -36,7 +36,9 @@ def client(settings: Settings, redis_url: str) -> Iterator[TestClient]:
 
 def test_a_job_with_lookalike_of_names_its_seeds_in_the_goal(client: TestClient, settings: Settings) -> None:
     headers = auth(settings)
-    created = client.post("/api/jobs", json={"goal": "Find Rust developers", "lookalike_of": ["alice", "@bob-x"]}, headers=headers)
+    created = client.post(
+        "/api/jobs", json={"goal": "Find Rust developers", "lookalike_of": ["alice", "@bob-x"]}, headers=headers
+    )
     assert created.status_code == 201, created.text
     job = created.json()
     assert job["goal"] == "Find Rust developers like @alice, @bob-x"
