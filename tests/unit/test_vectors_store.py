@@ -1,5 +1,6 @@
-"""One body of behaviour every vector store must show (embedded here; Pinecone and pgvector join
-through the `store` fixture's parameters)."""
+"""One body of behaviour every vector store must show: the embedded store, and Pinecone driven by
+its real SDK over HTTP against tests/support/pinecone_stub.py (pgvector could not be installed on
+this machine: its SQL is tested in test_vectors_pgvector.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,33 @@ from pathlib import Path
 
 import pytest
 
+from foundation.settings import Settings
+from tests.support.pinecone_stub import PineconeStub
 from tools.vectors.base import VectorRecord, VectorStore
 from tools.vectors.embedded import EmbeddedVectorStore
 from tools.vectors.filters import FilterError, person_filter, without_people
+from tools.vectors.pinecone_store import PineconeVectorStore
 
 DIMS = 4
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "pinecone"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    yield EmbeddedVectorStore(tmp_path / "vectors.sqlite3", space="test-4", dimensions=DIMS)
+    if request.param == "embedded":
+        yield EmbeddedVectorStore(tmp_path / "vectors.sqlite3", space="test-4", dimensions=DIMS)
+        return
+    with PineconeStub() as stub:
+        yield PineconeVectorStore.from_settings(_pinecone_settings(stub), dimensions=DIMS)
+
+
+def _pinecone_settings(stub: PineconeStub, **overrides: object) -> Settings:
+    options: dict[str, object] = {
+        "pinecone_api_key": stub.api_key,
+        "cmo_pinecone_api_url": stub.url,
+        "cmo_vector_store": "pinecone",
+        "cmo_home": Path("/nonexistent-cmo-home"),
+    }
+    return Settings(_env_file=None, **(options | overrides))  # type: ignore[arg-type]
 
 
 def _records() -> list[VectorRecord]:
@@ -107,3 +125,47 @@ def test_embedded_forget_person_reaches_every_space_and_leaves_no_bytes(tmp_path
     assert b"alice" in path.read_bytes()  # t9 still holds alice: the scan below would be vacuous otherwise
     EmbeddedVectorStore(path, space="", dimensions=0).forget_person("alice", ["t9"])
     assert b"alice" not in path.read_bytes()
+
+
+def test_pinecone_creates_a_serverless_cosine_index_once_and_speaks_the_documented_paths() -> None:
+    with PineconeStub() as stub:
+        store = PineconeVectorStore.from_settings(_pinecone_settings(stub, cmo_pinecone_region="eu-west-1"), dimensions=DIMS)
+        index = stub.indexes["cmo-agent"]
+        assert index["schema"]["fields"]["_values"] == {"type": "dense_vector", "dimension": DIMS, "metric": "cosine"}
+        assert index["deployment"] == {"deployment_type": "managed", "cloud": "aws", "region": "eu-west-1"}
+        store.upsert("t1", _records())
+        store.query("t1", [1, 0, 0, 0], top_k=2, metadata_filter={"kind": "profile"})
+        store.fetch("t1", ["profile:alice"])
+        store.delete("t1", ids=["repo:a/x"], metadata_filter=person_filter("bob"))
+        assert store.count("t1") == 3
+        PineconeVectorStore.from_settings(_pinecone_settings(stub), dimensions=DIMS)  # exists: not created again
+        paths = {path for _, path in stub.requests}
+        assert paths == {
+            "/indexes",
+            "/indexes/cmo-agent",
+            "/vectors/upsert",
+            "/query",
+            "/vectors/fetch",
+            "/vectors/delete",
+            "/describe_index_stats",
+        }
+        assert [method for method, path in stub.requests if path == "/indexes"] == ["POST"]
+
+
+def test_pinecone_refuses_an_index_of_another_width_and_erasure_never_creates_one() -> None:
+    with PineconeStub() as stub:
+        PineconeVectorStore.from_settings(_pinecone_settings(stub), dimensions=DIMS)
+        with pytest.raises(ValueError, match="CMO_PINECONE_INDEX"):
+            PineconeVectorStore.from_settings(_pinecone_settings(stub), dimensions=DIMS * 2)
+        with pytest.raises(LookupError):
+            PineconeVectorStore.from_settings(_pinecone_settings(stub, cmo_pinecone_index="other"), dimensions=None)
+        assert list(stub.indexes) == ["cmo-agent"]
+
+
+def test_pinecone_host_override_skips_the_control_plane() -> None:
+    with PineconeStub() as stub:
+        PineconeVectorStore.from_settings(_pinecone_settings(stub), dimensions=DIMS)
+        stub.requests.clear()
+        store = PineconeVectorStore.from_settings(_pinecone_settings(stub, cmo_pinecone_host=stub.url), dimensions=DIMS)
+        store.upsert("t1", _records()[:1])
+        assert [path for _, path in stub.requests] == ["/vectors/upsert"]
