@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.core import orm
 from api.core.database import Database
 from api.services.audit import record_audit
-from api.services.erasure import Person, overwrite_freed, scrub, truncate_wal
+from api.services.erasure import Person, forget_vectors, overwrite_freed, scrub, truncate_wal
 from foundation.schemas.prospect import PrivacySettings
 from foundation.settings import Settings
 from storage.checkpoints import delete_threads
@@ -143,19 +143,30 @@ async def _purge_tenant(
         .all()
     )
     counts = PurgeCounts(jobs=len(old_jobs), chat_threads=len(chats))
-    counts.prospects, emptied = await _expire_prospects(session, tenant.id, finished, old_jobs, now, dry_run)
+    counts.prospects, emptied = await _expire_prospects(session, settings, tenant.id, finished, old_jobs, now, dry_run)
     checkpoint_cutoff = now - timedelta(days=settings.cmo_checkpoint_retention_days)
     stale = set((await session.execute(select(orm.Job.id).where(*finished, orm.Job.finished_at < checkpoint_cutoff))).scalars())
     if not dry_run:
+        leaving = Person()  # the people of the jobs deleted whole: their vectors go with them
+        for record in (await session.execute(select(orm.ProspectRow.data).where(orm.ProspectRow.job_id.in_(old_jobs)))).scalars():
+            leaving.absorb(record)
+        await asyncio.to_thread(forget_vectors, settings, tenant.id, leaving.logins)
         await session.execute(delete(orm.ChatThread).where(orm.ChatThread.id.in_(chats)))
         await session.execute(delete(orm.Job).where(orm.Job.id.in_(old_jobs)))  # cascades to everything of the job
     return counts, old_jobs | emptied | stale
 
 
 async def _expire_prospects(
-    session: AsyncSession, tenant_id: str, finished: tuple[Any, ...], skip: set[str], now: datetime, dry_run: bool
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: str,
+    finished: tuple[Any, ...],
+    skip: set[str],
+    now: datetime,
+    dry_run: bool,
 ) -> tuple[int, set[str]]:
-    """Remove prospect records past their own retention from their jobs; returns how many, and the jobs."""
+    """Remove prospect records past their own retention from their jobs, and the vectors derived from
+    those people; returns how many records, and the jobs."""
     day_old = now - timedelta(days=1)
     jobs = (await session.execute(select(orm.Job).where(*finished, orm.Job.created_at < day_old))).scalars().all()
     removed, touched = 0, set()
@@ -173,6 +184,7 @@ async def _expire_prospects(
             for record in expired:
                 person.absorb(record)
             await scrub(session, tenant_id, person, job_ids=[job.id])
+            await asyncio.to_thread(forget_vectors, settings, tenant_id, person.logins)
     return removed, touched
 
 
