@@ -4,7 +4,7 @@ this machine: its SQL is tested in test_vectors_pgvector.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from foundation.settings import Settings
 from tests.support.pinecone_stub import PineconeStub
 from tools.vectors.base import VectorRecord, VectorStore
 from tools.vectors.embedded import EmbeddedVectorStore
+from tools.vectors.factory import forget_person_vectors, open_vector_store
 from tools.vectors.filters import FilterError, person_filter, without_people
 from tools.vectors.pinecone_store import PineconeVectorStore
 
@@ -169,3 +170,36 @@ def test_pinecone_host_override_skips_the_control_plane() -> None:
         store = PineconeVectorStore.from_settings(_pinecone_settings(stub, cmo_pinecone_host=stub.url), dimensions=DIMS)
         store.upsert("t1", _records()[:1])
         assert [path for _, path in stub.requests] == ["/vectors/upsert"]
+
+
+class _Tiny:
+    """A 4-dimension embedder for factory tests (the stores only read its name and width)."""
+
+    name, dimensions, offline = "tiny-4", DIMS, True
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        raise AssertionError("not called")
+
+
+def test_the_factory_opens_the_configured_store_and_erasure_reaches_the_embedded_file_and_pinecone(tmp_path: Path) -> None:
+    with PineconeStub() as stub:
+        embedded = open_vector_store(Settings(_env_file=None, cmo_home=tmp_path), _Tiny())
+        assert isinstance(embedded, EmbeddedVectorStore)
+        settings = _pinecone_settings(stub, cmo_home=tmp_path)
+        pinecone = open_vector_store(settings, _Tiny())
+        assert isinstance(pinecone, PineconeVectorStore)
+        for store in (embedded, pinecone):
+            store.upsert("t1", _records())
+            store.upsert("t2", _records())
+        assert forget_person_vectors(settings, "ALICE", ["t1"]) == 1  # Pinecone does not say how many
+        for store in (embedded, pinecone):
+            assert {r.id for r in store.fetch("t1", ["profile:alice", "profile:bob"])} == {"profile:bob"}
+            assert store.count("t2") == 5
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        open_vector_store(Settings(_env_file=None, cmo_home=tmp_path, cmo_vector_store="pgvector"), _Tiny())
+
+
+def test_erasure_without_any_vectors_touches_nothing(tmp_path: Path) -> None:
+    with PineconeStub() as stub:
+        assert forget_person_vectors(_pinecone_settings(stub, cmo_home=tmp_path), "alice", ["t1"]) == 0
+        assert stub.indexes == {} and not (tmp_path / "vectors.sqlite3").exists()
