@@ -56,6 +56,10 @@ def test_query_ranks_by_cosine_and_returns_metadata(store: VectorStore) -> None:
     assert matches[0].score == pytest.approx(1.0, abs=1e-5) and matches[0].score > matches[1].score > matches[2].score
     assert matches[0].metadata == {"kind": "repository", "topics": ["ml", "python"]}
     assert store.count("t1") == 5
+    store.upsert("t1", [VectorRecord(id="long", values=[0, 5, 5, 0], metadata={"kind": "repository"})])
+    bob, long = store.query("t1", [0, 1, 0, 0], top_k=2)
+    assert (bob.id, long.id) == ("profile:bob", "long"), "cosine, not the dot product: length does not win"
+    assert long.score == pytest.approx(0.7071, abs=1e-4)
 
 
 def test_filters_equality_in_nin_lists_and_booleans(store: VectorStore) -> None:
@@ -203,3 +207,19 @@ def test_erasure_without_any_vectors_touches_nothing(tmp_path: Path) -> None:
     with PineconeStub() as stub:
         assert forget_person_vectors(_pinecone_settings(stub, cmo_home=tmp_path), "alice", ["t1"]) == 0
         assert stub.indexes == {} and not (tmp_path / "vectors.sqlite3").exists()
+
+
+def test_the_embedded_store_follows_its_own_writes_in_memory_and_reloads_after_anothers(tmp_path: Path) -> None:
+    path = tmp_path / "vectors.sqlite3"
+    mine, theirs = (EmbeddedVectorStore(path, space="test-4", dimensions=DIMS) for _ in range(2))
+    mine.upsert("t1", _records())
+    assert mine.query("t1", [0, 0, 0, 1], top_k=1)[0].id != "new"  # loaded now
+    mine.upsert("t1", [VectorRecord(id="new", values=[0, 0, 0, 1], metadata={"kind": "profile", "person": "dan"})])
+    mine.upsert("t1", [VectorRecord(id="repo:a/x", values=[0, 0, 0, 0.5], metadata={"kind": "repository"})])
+    mine.delete("t1", ids=["profile:bob"])
+    assert [m.id for m in mine.query("t1", [0, 0, 0, 1], top_k=2)] == ["new", "repo:a/x"]  # a tie, by id
+    assert [m.id for m in mine.query("t1", [0, 0, 0, 1], top_k=10, metadata_filter={"person": "dan"})] == ["new"]
+    assert "profile:bob" not in {m.id for m in mine.query("t1", [0, 1, 0, 0], top_k=10)}
+    theirs.upsert("t1", [VectorRecord(id="theirs", values=[0, 1, 0, 0], metadata={"kind": "profile"})])
+    assert mine.query("t1", [0, 1, 0, 0], top_k=1)[0].id == "theirs", "another writer's change is seen"
+    assert {m.id for m in mine.query("t1", [1, 1, 1, 1], top_k=10)} == {m.id for m in theirs.query("t1", [1, 1, 1, 1], top_k=10)}
