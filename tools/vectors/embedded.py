@@ -12,7 +12,9 @@ from in-memory inverted lists before the product, so a selective filter is exact
 post-filter of an approximate top-k.
 
 Each (space, namespace) is loaded into memory on first query and reloaded when its generation
-(bumped in the same transaction as every write, by any process) has moved on.
+(bumped in the same transaction as every write, by any process) has moved on; this process's own
+writes are applied to the loaded copy instead, so a lookalike search that stores candidates and
+then queries does not reload 100,000 rows each time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,37 @@ class _Loaded:
     matrix: np.ndarray
     metadata: list[dict[str, MetadataValue]]
     postings: dict[str, dict[object, np.ndarray]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = {vector_id: row for row, vector_id in enumerate(self.ids)}
+
+    def put(self, records: Sequence[VectorRecord]) -> None:
+        """This process's upsert, applied in place (new ids appended)."""
+        fresh: list[VectorRecord] = []
+        for record in records:
+            row = self.rows.get(record.id)
+            if row is None:
+                self.rows[record.id] = len(self.ids) + len(fresh)
+                fresh.append(record)
+            else:
+                self.matrix[row] = _unit(np.asarray([record.values], dtype=np.float32))[0]
+                self.metadata[row] = dict(record.metadata)
+        if fresh:
+            self.matrix = np.vstack([self.matrix, _unit(np.asarray([r.values for r in fresh], dtype=np.float32))])
+            self.ids += [r.id for r in fresh]
+            self.metadata += [dict(r.metadata) for r in fresh]
+        self.postings.clear()
+
+    def drop(self, ids: Sequence[str]) -> None:
+        """This process's delete, applied in place."""
+        keep = np.ones(len(self.ids), dtype=bool)
+        keep[[self.rows[i] for i in set(ids) if i in self.rows]] = False
+        self.matrix = self.matrix[keep]
+        self.ids = [vector_id for vector_id, kept in zip(self.ids, keep, strict=True) if kept]
+        self.metadata = [meta for meta, kept in zip(self.metadata, keep, strict=True) if kept]
+        self.__post_init__()
+        self.postings.clear()
 
     def rows_with(self, key: str) -> dict[object, np.ndarray]:
         """Value -> rows holding it under `key` (built on first use; list items each count)."""
@@ -74,6 +107,11 @@ class _Loaded:
                     hit[rows] = True
             keep &= ~hit if condition.op == "$nin" else hit
         return keep
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1, so a product is the cosine (stored values stay as given)."""
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
 def _posting_key(value: object) -> object:
@@ -106,20 +144,43 @@ class EmbeddedVectorStore:
             self._local.conn = conn
         return conn
 
-    def _bump(self, conn: sqlite3.Connection, namespace: str) -> None:
+    def _generation(self, conn: sqlite3.Connection, namespace: str) -> int:
+        with closing(
+            conn.execute("SELECT generation FROM generations WHERE space = ? AND namespace = ?", (self._space, namespace))
+        ) as cursor:
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump(self, conn: sqlite3.Connection, namespace: str) -> int:
+        """Moves the namespace's generation on (inside the write's transaction); returns the one before."""
+        before = self._generation(conn, namespace)
         conn.execute(
             "INSERT INTO generations (space, namespace, generation) VALUES (?, ?, 1)"
             " ON CONFLICT (space, namespace) DO UPDATE SET generation = generation + 1",
             (self._space, namespace),
         )
+        return before
+
+    def _follow(self, namespace: str, before: int, change: Callable[[_Loaded], None]) -> None:
+        """Apply this process's committed write to the loaded copy when it was current before the
+        write (else another process wrote in between: drop it, the next query reloads)."""
+        with self._cache_lock:
+            cached = self._cache.get(namespace)
+            if cached is None:
+                return
+            if cached.generation != before:
+                del self._cache[namespace]
+                return
+            change(cached)
+            cached.generation = before + 1
 
     def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         if not records:
             return
         rows = []
         for record in records:
-            if len(record.values) != self._dimensions:
-                raise ValueError(f"vector {record.id!r} has {len(record.values)} dimensions, the store {self._dimensions}")
+            if len(record.values) != self._dimensions or not any(record.values):
+                raise ValueError(f"vector {record.id!r} must be {self._dimensions} floats, not all zero")
             person = record.metadata.get(PERSON_KEY)
             rows.append(
                 (
@@ -139,27 +200,24 @@ class EmbeddedVectorStore:
                 " metadata = excluded.metadata, person = excluded.person",
                 rows,
             )
-            self._bump(conn, namespace)
+            before = self._bump(conn, namespace)
+        self._follow(namespace, before, lambda loaded: loaded.put(records))
 
     def _loaded(self, namespace: str) -> _Loaded:
         conn = self._conn()
-        with closing(
-            conn.execute("SELECT generation FROM generations WHERE space = ? AND namespace = ?", (self._space, namespace))
-        ) as cursor:
-            row = cursor.fetchone()
-        generation = row[0] if row else 0
+        generation = self._generation(conn, namespace)
         with self._cache_lock:
             cached = self._cache.get(namespace)
             if cached is not None and cached.generation == generation:
                 return cached
         with closing(
             conn.execute(
-                "SELECT id, embedding, metadata FROM vectors WHERE space = ? AND namespace = ? ORDER BY id",
+                "SELECT id, embedding, metadata FROM vectors WHERE space = ? AND namespace = ?",
                 (self._space, namespace),
             )
         ) as cursor:
             rows = cursor.fetchall()
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), self._dimensions)
+        matrix = _unit(np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), self._dimensions))
         loaded = _Loaded(generation, [r[0] for r in rows], matrix, [json.loads(r[2]) for r in rows])
         with self._cache_lock:
             self._cache[namespace] = loaded
@@ -179,11 +237,15 @@ class EmbeddedVectorStore:
         rows = np.flatnonzero(loaded.mask(conditions)) if conditions else np.arange(len(loaded.ids))
         if not len(rows):
             return []
-        scores = loaded.matrix[rows] @ (query / norm) if conditions else loaded.matrix @ (query / norm)
+        unit = query / norm
+        if len(rows) * 4 < len(loaded.ids):  # a selective filter: score only its rows
+            scores = loaded.matrix[rows] @ unit
+        else:  # copying most of the matrix costs more than scoring all of it
+            scores = (loaded.matrix @ unit)[rows]
         k = min(top_k, len(rows))
         best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.lexsort((best, -scores[best]))]  # score, then row (ids sorted): ties in a stable order
-        return [VectorMatch(id=loaded.ids[rows[i]], score=float(scores[i]), metadata=loaded.metadata[rows[i]]) for i in best]
+        ranked = sorted(best.tolist(), key=lambda i: (-scores[i], loaded.ids[rows[i]]))  # ties by id: a stable order
+        return [VectorMatch(id=loaded.ids[rows[i]], score=float(scores[i]), metadata=loaded.metadata[rows[i]]) for i in ranked]
 
     def fetch(self, namespace: str, ids: Sequence[str]) -> list[VectorRecord]:
         if not ids:
@@ -214,7 +276,8 @@ class EmbeddedVectorStore:
                 "DELETE FROM vectors WHERE space = ? AND namespace = ? AND id = ?",
                 [(self._space, namespace, vector_id) for vector_id in doomed],
             )
-            self._bump(conn, namespace)
+            before = self._bump(conn, namespace)
+        self._follow(namespace, before, lambda loaded: loaded.drop(doomed))
 
     def count(self, namespace: str) -> int:
         with closing(

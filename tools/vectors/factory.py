@@ -59,8 +59,14 @@ def embedder_note(settings: Settings) -> str:
 def open_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
     """The configured store (`CMO_VECTOR_STORE`), holding `embedder`'s vector space."""
     kind = settings.cmo_vector_store
-    if kind != "embedded":
-        raise ValueError(f"CMO_VECTOR_STORE={kind} is not built yet on this branch")
+    if kind == "pinecone":
+        from tools.vectors.pinecone_store import PineconeVectorStore
+
+        return PineconeVectorStore.from_settings(settings, dimensions=embedder.dimensions)
+    if kind == "pgvector":
+        from tools.vectors.pgvector_store import PgVectorStore
+
+        return PgVectorStore.from_settings(settings, space=embedder.name, dimensions=embedder.dimensions)
     return EmbeddedVectorStore(settings.home / VECTORS_FILE, space=embedder.name, dimensions=embedder.dimensions)
 
 
@@ -72,4 +78,15 @@ def forget_person_vectors(settings: Settings, login: str, namespaces: Sequence[s
     path = settings.home / VECTORS_FILE
     if path.exists():
         deleted += EmbeddedVectorStore(path, space="", dimensions=0).forget_person(login, namespaces)
+    if settings.cmo_vector_store == "pinecone":
+        from tools.vectors.pinecone_store import PineconeVectorStore
+
+        try:
+            PineconeVectorStore.from_settings(settings, dimensions=None).forget_person(login, namespaces)
+        except LookupError:
+            pass  # no index yet: nothing was ever stored there
+    elif settings.cmo_vector_store == "pgvector":
+        from tools.vectors.pgvector_store import PgVectorStore
+
+        deleted += PgVectorStore.from_settings(settings, space="", dimensions=0).forget_person(login, namespaces)
     return deleted
