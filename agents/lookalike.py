@@ -21,7 +21,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import Context
 from agents.mining import next_chunk
-from agents.semantic_research import merge_copies
+from agents.semantic_research import merge_copies, store
 from agents.state import State
 from foundation.events import reasoning
 from foundation.schemas import Evidence, Prospect, SearchQuery, Signal
@@ -114,9 +114,8 @@ def read_seeds(ctx: Context, logins: list[str]) -> tuple[SeedProfile, list[RepoI
         return SeedProfile(logins=[], skipped=skipped), []
     assert ctx.embedder is not None
     vectors = ctx.embedder.embed(texts)
-    if ctx.vectors is not None:  # seeds are people: their vectors carry `person` so erasure finds them
-        now = datetime.now(UTC)
-        ctx.vectors.upsert(ctx.vector_namespace, [profile_record(login, v, now) for login, v in zip(found, vectors, strict=True)])
+    now = datetime.now(UTC)  # seeds are people: their vectors carry `person` so erasure finds them
+    store(ctx, AGENT, [profile_record(login, v, now) for login, v in zip(found, vectors, strict=True)])
     repos = list(all_repos.values())
     topics = Counter(t for r in repos for t in r.topics)
     languages = Counter(r.language for r in repos if r.language)
@@ -194,11 +193,8 @@ def _rerank(prospects: list[Prospect], state: State, ctx: Context, embedder: Emb
     repo_vectors = dict(zip(distinct, embedder.embed([repo_text(r) for r in distinct.values()]), strict=True)) if distinct else {}
     texts = [profile_text(p.bio, works[p.username], p.developer_profile.languages) for p in people]
     vectors = embedder.embed(texts) if texts else []
-    if ctx.vectors is not None and people:
-        now = datetime.now(UTC)
-        ctx.vectors.upsert(
-            ctx.vector_namespace, [profile_record(p.username, v, now) for p, v in zip(people, vectors, strict=True)]
-        )
+    now = datetime.now(UTC)
+    store(ctx, AGENT, [profile_record(p.username, v, now) for p, v in zip(people, vectors, strict=True)])
     similarity = {
         p.username: _similarity(v, [repo_vectors[r.full_name] for r in works[p.username]], seeds.vector)
         for p, v in zip(people, vectors, strict=True)

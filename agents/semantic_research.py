@@ -23,7 +23,7 @@ from foundation.schemas.github import RepoInfo
 from foundation.text import singular
 from foundation.vocabulary import load_vocabulary
 from tools.semantic import EmbeddingFailed, Relevance, duplicates, relevance, repo_record, repo_text
-from tools.vectors.base import Embedder
+from tools.vectors.base import Embedder, VectorRecord
 
 AGENT = "researcher"
 # Words of an open-ended goal never worth a search of their own.
@@ -144,6 +144,17 @@ def decide(ctx: Context, plan: SearchPlan, kept: dict[str, RepoInfo], scores: di
     return SemanticOutcome(kept=kept, order=order, scores=scores, merged=merged)
 
 
+def store(ctx: Context, agent: str, records: list[VectorRecord]) -> None:
+    """Upsert `records` into the run's vector store, in its namespace. A store that fails (a remote
+    index unreachable) costs the run its stored vectors, not its results: one reasoning line says so."""
+    if ctx.vectors is None or not records:
+        return
+    try:
+        ctx.vectors.upsert(ctx.vector_namespace, records)
+    except Exception as exc:
+        reasoning(agent, f"{len(records)} vectors not stored in {ctx.vectors.name} ({type(exc).__name__})")
+
+
 def merge_copies(ctx: Context, repos: dict[str, RepoInfo]) -> dict[str, str]:
     """Near-duplicate repos (renamed copies, mirrors) -> the one mined in their place; stores every
     repo's vector with its provenance when a vector store is configured."""
@@ -161,7 +172,7 @@ def _merge_copies(ctx: Context, embedder: Embedder, repos: dict[str, RepoInfo]) 
     if ctx.vectors is not None:
         vectors = embedder.embed([repo_text(repos[n]) for n in names])
         now = datetime.now(UTC)
-        ctx.vectors.upsert(ctx.vector_namespace, [repo_record(repos[n], v, now) for n, v in zip(names, vectors, strict=True)])
+        store(ctx, AGENT, [repo_record(repos[n], v, now) for n, v in zip(names, vectors, strict=True)])
     merged = duplicates(list(repos.values()), embedder)
     if merged:
         pairs = ", ".join(f"{copy} -> {kept}" for copy, kept in sorted(merged.items()))

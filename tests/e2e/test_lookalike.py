@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 from cli.main import app
 from sandbox import LOCAL_FIRST, LOCAL_FIRST_PERSONA, generate_world, persona_of, subject_repos
 from sandbox.world import World
+from tools.vectors.embedded import VECTORS_FILE, EmbeddedVectorStore
+from tools.vectors.factory import LOCAL_NAMESPACE
+from tools.vectors.offline import OfflineEmbedder
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +67,11 @@ def test_developers_like_three_seeds_in_the_goal(env: Path, world: World) -> Non
     assert [lead["score"] for lead in leads] == sorted((lead["score"] for lead in leads), reverse=True)
     tools = {e["data"]["tool"] for e in trace if e["event"] == "tool.called" and e["agent"] == "lookalike"}
     assert {"user", "owned_repos", "public_events", "search_repositories"} <= tools
+    embedder = OfflineEmbedder()
+    vectors = EmbeddedVectorStore(env / "home" / VECTORS_FILE, space=embedder.name, dimensions=embedder.dimensions)
+    stored = vectors.fetch(LOCAL_NAMESPACE, [f"profile:{seeds[0].lower()}", f"profile:{logins[0].lower()}"])
+    assert {r.metadata["person"] for r in stored} == {seeds[0].lower(), logins[0].lower()}
+    assert all(r.metadata["kind"] == "profile" and r.metadata["source"] == "github" and r.metadata["fetched_at"] for r in stored)
 
 
 def test_like_option_with_a_goal_and_a_suppressed_person(env: Path, world: World) -> None:
