@@ -563,5 +563,5 @@ def build_world(seed: int, users: int, anchor: date) -> World:
     generator = _Generator(seed, users, datetime.combine(anchor, time(), tzinfo=UTC))
     accounts, repos, aliases = generator.run()
     personas = community_personas({login: theme.domain for login, theme in generator.home.items()})
-    planted, subjects, copies = plant_local_first(seed, users, generator.now, accounts, repos)
-    return World(seed, generator.now, accounts, repos, aliases, personas | planted, subjects, copies)
+    planted, subjects, copies, added = plant_local_first(seed, users, generator.now, accounts, repos)
+    return World(seed, generator.now, accounts, repos, aliases, personas | planted, subjects, copies, added)

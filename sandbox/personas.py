@@ -244,8 +244,9 @@ class _Planter:
 
 def plant_local_first(
     seed: int, size: int, now: datetime, accounts: dict[str, Account], repos: dict[str, Repo]
-) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """Add the local-first community to `accounts` and `repos`; returns (personas, subjects, copies)."""
+) -> tuple[dict[str, str], dict[str, str], dict[str, str], frozenset[str]]:
+    """Add the local-first community to `accounts` and `repos`; returns (personas, subjects, copies,
+    every planted repo's full name)."""
     planter = _Planter(seed, size, now, accounts, repos)
     planter.run()
-    return planter.personas, planter.subjects, planter.copies
+    return planter.personas, planter.subjects, planter.copies, frozenset(r.full_name for r in planter.planted)
