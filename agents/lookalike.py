@@ -52,8 +52,9 @@ def lookalike(state: State, runtime: Runtime[Context]) -> dict:
     try:
         seeds, seed_repos = read_seeds(ctx, plan.lookalike_of)
         if not seeds.logins:
-            reasoning(AGENT, f"none of the seeds is a person on GitHub that may be used: {', '.join(seeds.skipped)}")
-            return {**empty, "seed_profile": seeds}
+            why = f"none of the seeds is a person on GitHub that may be used: {', '.join(seeds.skipped)}"
+            reasoning(AGENT, why)
+            return {**empty, "seed_profile": seeds, "stop_reasons": [why]}
         found = {r.full_name: r for r in seed_repos}
         for query in seed_queries(seeds, plan.audience.languages):
             _, repos = traced(

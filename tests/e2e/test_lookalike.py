@@ -105,3 +105,11 @@ def test_an_open_ended_goal_keeps_repos_by_relevance_and_says_why(env: Path, wor
     assert summary["plan"]["audience"]["subject_repos"], "the kept repos become the subject"
     merged = [e["data"]["text"] for e in trace if e["event"] == "agent.reasoning" and "near-duplicate" in e["data"]["text"]]
     assert merged and all(copy.split(" -> ")[0] in world.copies for copy in merged[0].split(": ", 1)[1].split(", "))
+
+
+def test_seeds_that_are_no_people_end_the_run_with_the_reason(env: Path) -> None:
+    out = env / "out"
+    result = CliRunner().invoke(app, ["run", "Find developers like @no-such-person-zz", "--out", str(out)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert result.exit_code == 3 and summary["prospects_found"] == 0, result.output
+    assert any("none of the seeds is a person" in reason and "no-such-person-zz" in reason for reason in summary["stop_reasons"])
