@@ -13,7 +13,7 @@
      from `sqlean.py` (this interpreter's sqlite3 cannot load extensions);
    - usearch: HNSW (cosine, defaults), build time, recall@10 against the exact answer; filters by a
      per-candidate predicate are not in its Python API, so only unfiltered queries;
-   - Pinecone (stub): the real SDK over HTTP to tests/support/pinecone_stub.py holding 2,000 vectors:
+   - Pinecone (stub): the real SDK over HTTP to tests/support/pinecone_stub.py holding 100 vectors (so the stub's own pure-Python scoring is small):
      the client path (SDK, JSON, HTTP on loopback), not Pinecone's own latency.
 Candidates that are not installed are reported as such. Numbers only; nothing is asserted.
 """
@@ -205,6 +205,13 @@ def bench_embedded(matrix: np.ndarray, queries: np.ndarray, home: Path) -> None:
         ("embedded, person $nin 100 logins", without_people(suppressed)),
     ):
         report(label, timed(queries, lambda q, f=metadata_filter: store.query("bench", q.tolist(), 10, f)))
+    extra = [VectorRecord(id=f"new{i}", values=row.tolist(), metadata=metadata(i)) for i, row in enumerate(queries[:50])]
+
+    def upsert_then_query(q: np.ndarray) -> object:
+        store.upsert("bench", extra[:1])
+        return store.query("bench", q.tolist(), 10)
+
+    report("embedded, upsert 1 then query (in memory)", timed(queries[:50], upsert_then_query))
 
 
 def bench_sqlite_vec(matrix: np.ndarray, queries: np.ndarray) -> None:
@@ -263,12 +270,12 @@ def bench_pinecone_stub(matrix: np.ndarray, queries: np.ndarray) -> None:
     with PineconeStub() as stub:
         settings = Settings(_env_file=None, pinecone_api_key=stub.api_key, cmo_pinecone_api_url=stub.url)
         store = PineconeVectorStore.from_settings(settings, dimensions=matrix.shape[1])
-        small = matrix[:2000]
+        small = matrix[:100]
         store.upsert(
             "bench", [VectorRecord(id=f"v{i}", values=row.tolist(), metadata=metadata(i)) for i, row in enumerate(small)]
         )
         report(
-            "pinecone SDK -> stub (2,000 vectors), kind=profile",
+            "pinecone SDK -> stub (100 vectors), kind=profile",
             timed(queries[:50], lambda q: store.query("bench", q.tolist(), 10, {"kind": "profile"})),
         )
 
@@ -278,7 +285,11 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=20_000, help="profiles embedded for the throughput")
     parser.add_argument("--vectors", type=int, default=100_000, help="vectors in each store")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per case")
+    parser.add_argument(
+        "--stores", default="numpy,embedded,sqlite-vec,usearch,pinecone", help="which to measure (usearch's build is minutes)"
+    )
     args = parser.parse_args()
+    stores = set(args.stores.split(","))
     rng = random.Random(15)
     texts = [profile_text(rng) for _ in range(args.profiles)]
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, numpy {np.__version__}")
@@ -287,12 +298,17 @@ def main() -> None:
     matrix = corpus(base, args.vectors, noise)
     queries = corpus(base[::-1], args.queries, noise)
     print(f"query latency, top 10 of {args.vectors:,} vectors of {matrix.shape[1]} floats, {args.queries} queries:")
-    bench_numpy(matrix, queries)
-    with tempfile.TemporaryDirectory() as home:
-        bench_embedded(matrix, queries, Path(home))
-    bench_sqlite_vec(matrix, queries)
-    bench_usearch(matrix, queries)
-    bench_pinecone_stub(matrix, queries)
+    if "numpy" in stores:
+        bench_numpy(matrix, queries)
+    if "embedded" in stores:
+        with tempfile.TemporaryDirectory() as home:
+            bench_embedded(matrix, queries, Path(home))
+    if "sqlite-vec" in stores:
+        bench_sqlite_vec(matrix, queries)
+    if "usearch" in stores:
+        bench_usearch(matrix, queries)
+    if "pinecone" in stores:
+        bench_pinecone_stub(matrix, queries)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ Shapes follow Pinecone's API reference, https://docs.pinecone.io/reference/api/2
   `POST /query` (`namespace`, `vector`, `topK`, `filter`, `includeMetadata`, `includeValues` ->
   `matches [{id, score, values, metadata}]`, `namespace`, `usage.readUnits`), `GET /vectors/fetch`
   (`ids` repeated, `namespace` -> `vectors {id: {id, values, metadata}}`), `POST /vectors/delete`
-  (`ids` | `filter` | `deleteAll`, `namespace` -> `{}`), `POST /describe_index_stats` (->
+  (exactly one of `ids` (at most 1,000), `filter`, `deleteAll`, per the "Delete data" guide,
+  https://docs.pinecone.io/guides/manage-data/delete-data; `namespace` -> `{}`), `POST /describe_index_stats` (->
   `namespaces {ns: {vectorCount}}`, `dimension`, `indexFullness`, `totalVectorCount`, `metric`).
 Every request must carry `Api-Key` (401 otherwise). Filters follow the "filter by metadata" guide
 (https://docs.pinecone.io/guides/search/filter-by-metadata): `$eq $ne $gt $gte $lt $lte $in $nin
@@ -196,6 +197,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/query":
                 self._reply(200, self._query(space, body, namespace))
             elif path == "/vectors/delete":
+                if sum(bool(body.get(selector)) for selector in ("ids", "filter", "deleteAll")) != 1:
+                    self._error(400, "INVALID_ARGUMENT", "exactly one of ids, filter and deleteAll must be given")
+                    return
                 if body.get("deleteAll"):
                     space.clear()
                 for vector_id in body.get("ids") or []:

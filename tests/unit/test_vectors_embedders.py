@@ -9,6 +9,7 @@ import pytest
 
 from foundation.settings import Settings
 from tests.support.openai_server import ScriptedOpenAIServer
+from tools.vectors import offline
 from tools.vectors.endpoint import EndpointEmbedder
 from tools.vectors.factory import embedder_note, open_embedder
 from tools.vectors.offline import OfflineEmbedder
@@ -16,6 +17,13 @@ from tools.vectors.offline import OfflineEmbedder
 
 def _cos(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_the_offline_model_loads_from_the_wheel_without_the_network(
+    block_internet: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(offline, "_model", None)  # load afresh, under the network block
+    assert len(OfflineEmbedder().embed(["offline"])[0]) == 256
 
 
 def test_offline_vectors_are_unit_length_deterministic_and_256_wide() -> None:

@@ -6,6 +6,9 @@ The vectors API (`Index.upsert/query/fetch/delete`) serves indexes created with 
 only, which SDK 10 keeps as deprecated sugar for a one-field schema; that is the index this adapter
 needs, so it passes them and silences that one warning. Timeouts come from
 `CMO_VECTOR_TIMEOUT_SECONDS`; the SDK retries 408/429/5xx three times with jittered backoff.
+Pinecone's docs now call this the legacy vectors API (new projects are steered to the Documents API,
+which SDK 10 serves as `index.documents`); it stays supported, and it is what this SDK's typed vector
+calls speak. Deletes send ids and a filter in separate requests (a request takes exactly one).
 `CMO_PINECONE_API_URL` and `CMO_PINECONE_HOST` point the two planes elsewhere (tests use a local stub:
 tests/support/pinecone_stub.py).
 """
