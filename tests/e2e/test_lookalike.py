@@ -74,16 +74,13 @@ def test_developers_like_three_seeds_in_the_goal(env: Path, world: World) -> Non
     assert all(r.metadata["kind"] == "profile" and r.metadata["source"] == "github" and r.metadata["fetched_at"] for r in stored)
 
 
-def test_like_option_with_a_goal_and_a_suppressed_person(env: Path, world: World) -> None:
+def test_like_option_with_a_goal_and_a_suppressed_person(env: Path, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     seeds = seeds_of(world, "databases")
     first, _, _ = run(env, "Find developers", "--like", ",".join(seeds))
     suppressed = first[0]["username"]
     (env / "suppressed.csv").write_text(f"kind,value\nlogin,{suppressed}\n")
-    os.environ["CMO_SUPPRESSION_FILE"] = str(env / "suppressed.csv")
-    try:
-        again, _, summary = run(env, "Find developers", "--like", ",".join(seeds))
-    finally:
-        del os.environ["CMO_SUPPRESSION_FILE"]
+    monkeypatch.setenv("CMO_SUPPRESSION_FILE", str(env / "suppressed.csv"))
+    again, _, summary = run(env, "Find developers", "--like", ",".join(seeds))
     assert summary["plan"]["lookalike_of"] == seeds
     logins = {lead["username"].lower() for lead in again}
     assert suppressed.lower() not in logins and not {s.lower() for s in seeds} & logins
@@ -113,3 +110,14 @@ def test_seeds_that_are_no_people_end_the_run_with_the_reason(env: Path) -> None
     summary = json.loads((out / "summary.json").read_text())
     assert result.exit_code == 3 and summary["prospects_found"] == 0, result.output
     assert any("none of the seeds is a person" in reason and "no-such-person-zz" in reason for reason in summary["stop_reasons"])
+
+
+def test_a_suppressed_seed_is_never_fetched(env: Path, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = seeds_of(world, LOCAL_FIRST_PERSONA)
+    (env / "suppressed.csv").write_text(f"kind,value\nlogin,{seeds[0]}\n")
+    monkeypatch.setenv("CMO_SUPPRESSION_FILE", str(env / "suppressed.csv"))
+    leads, trace, _ = run(env, "Find developers", "--like", ",".join(seeds))
+    fetched = [e["data"]["args"].get("login") for e in trace if e["event"] == "tool.called" and e["agent"] == "lookalike"]
+    assert seeds[0] not in fetched and seeds[1] in fetched
+    skipped = next(e["data"]["skipped"] for e in trace if e["event"] == "agent.reasoning" and "seed profile" in e["data"]["text"])
+    assert skipped == [seeds[0]] and seeds[0].lower() not in {lead["username"].lower() for lead in leads}
