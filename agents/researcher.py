@@ -41,7 +41,9 @@ def researcher(state: State, runtime: Runtime[Context]) -> dict:
     ctx = runtime.context
     semantic = plan.open_ended and ctx.embedder is not None
     # An open-ended subject is searched by its own words (a language-only search finds nothing about it).
-    queries = [q for q in plan.queries if q.purpose != "language"] + open_queries(plan) if semantic else plan.queries
+    queries = (
+        [q for q in plan.queries if q.purpose != "language"] + open_queries(plan, state["goal"]) if semantic else plan.queries
+    )
     found: dict[str, RepoInfo] = {}
     ran, stops, core_stopped = _search(ctx.github, queries, found)
     # With semantic relevance deciding, an open-ended subject's words need not all be named literally

@@ -66,22 +66,26 @@ class SemanticOutcome(BaseModel):
     merged: dict[str, str] = Field(default_factory=dict)
 
 
-def subject_text(plan: SearchPlan) -> str:
+def subject_text(plan: SearchPlan, goal: str = "") -> str:
     """The goal's subject in words: the domains' labels and the keywords, or, for an open-ended goal,
-    the words the planner could not place."""
+    the words the planner could not place; in the goal's own order when it is given (the planner
+    lists keywords and ignored words apart, and "offline-first" must stay a pair)."""
     vocabulary = load_vocabulary()
     audience = plan.audience
     labels = [vocabulary.domains[d].label for part in audience.domains for d in part.split("+") if d in vocabulary.domains]
-    words = [*labels, *audience.keywords]
+    words = list(audience.keywords)
     if plan.open_ended:
         words += plan.ignored_terms
-    return " ".join(dict.fromkeys(words))
+    if goal:
+        text = goal.casefold()
+        words.sort(key=lambda w: text.find(w.casefold()) if w.casefold() in text else len(text))
+    return " ".join(dict.fromkeys([*labels, *words]))
 
 
-def open_queries(plan: SearchPlan) -> list[SearchQuery]:
+def open_queries(plan: SearchPlan, goal: str = "") -> list[SearchQuery]:
     """Literal searches for an open-ended subject: adjacent word pairs as topic slugs ("local-first")
     and each content word in names, descriptions and topics; the relevance score sorts them out."""
-    words = [w for w in subject_text(plan).split() if w.isascii() and w.replace("-", "").isalnum()]
+    words = [w for w in subject_text(plan, goal).split() if w.isascii() and w.replace("-", "").isalnum()]
     content = [singular(w) for w in words if w.casefold() not in _FILLER]
     pairs = [f"topic:{a}-{b}" for a, b in itertools.pairwise(words) if a not in _FILLER and b not in _FILLER]
     terms = [*pairs, *(f"{w} in:name,description,topics" for w in dict.fromkeys(content))][: MAX_WORD_SEARCHES + len(pairs)]
