@@ -50,8 +50,8 @@ def erase(tenant: Tenant, email: Email = None, login: Login = None, prospect_id:
     typer.echo(
         f"erased from {len(detail['jobs'])} job(s): {detail['prospect_rows']} prospect record(s), "
         f"{detail['events_deleted']} event(s) deleted, {detail['records_redacted']} record(s) redacted, "
-        f"{detail['artifacts_regenerated']} artifact(s) regenerated, {detail['checkpoint_threads']} checkpoint thread(s) "
-        f"and {detail['cache_entries']} cache entr(ies) deleted; tombstones: {', '.join(report.suppression_ids) or 'none'}; "
+        f"{detail['artifacts_regenerated']} artifact(s) regenerated, {detail['checkpoint_threads']} checkpoint thread(s), "
+        f"{detail['cache_entries']} cache entr(ies) and {detail['vectors']} vector(s) deleted; tombstones: {', '.join(report.suppression_ids) or 'none'}; "
         f"audit record {report.audit_id}"
     )
 

@@ -73,6 +73,9 @@ def _announce(settings: Settings) -> None:
         console.print("[yellow]LLM:[/] none (no OPENAI_API_KEY): every agent runs its deterministic path")
         if settings.cmo_research == "agent":
             console.print("[yellow]research:[/] the researcher agent needs a model; the deterministic researcher runs")
+    from tools.vectors.factory import embedder_note
+
+    console.print(embedder_note(settings))
 
 
 def _finish(result: JobResult, as_json: bool) -> None:
@@ -200,11 +203,23 @@ def run(
         bool,
         typer.Option("--no-follow-ups", help="Draft the first message only: no follow-up steps (CMO_FOLLOW_UP_DAYS, campaign)."),
     ] = False,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            "--like",
+            help="Comma-separated GitHub logins: find developers like them (lookalikes; at most 20, never themselves).",
+        ),
+    ] = None,
 ) -> None:
     """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
+    from foundation.seeds import parse_seeds
     from graph.runner import new_run_id, run_job
     from sandbox import open_sandbox
 
+    try:
+        seeds = parse_seeds(like.split(",")) if like else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--like") from exc
     settings = load_settings()
     if research is not None:
         settings = settings.model_copy(update={"cmo_research": research.value})
@@ -227,6 +242,7 @@ def run(
             observer=observer,
             run_id=run_id,
             sandbox=open_sandbox,
+            lookalike_of=seeds,
         ),
         as_json,
         settings,

@@ -80,6 +80,29 @@ class Settings(BaseSettings):
         default=60, ge=1, description="GitHub units (core + search requests) the researcher agent may spend."
     )
 
+    # Embeddings and vector stores (tools/vectors): research relevance, lookalikes.
+    cmo_embeddings: Literal["auto", "offline", "endpoint"] = Field(
+        default="auto",
+        description="auto: the OpenAI-compatible endpoint when OPENAI_API_KEY is set, else the offline model; "
+        "offline: always the shipped model; endpoint: always the endpoint.",
+    )
+    cmo_embedding_model: str = Field(default="text-embedding-3-small", description="Embeddings model of the endpoint.")
+    cmo_embedding_dimensions: int | None = Field(
+        default=None, ge=1, description="Ask the endpoint for this many dimensions (text-embedding-3 models shorten)."
+    )
+    cmo_vector_store: Literal["embedded", "pinecone", "pgvector"] = Field(
+        default="embedded", description="Where vectors live: embedded (SQLite in CMO_HOME), pinecone, pgvector."
+    )
+    pinecone_api_key: SecretStr | None = Field(default=None, description="Pinecone API key (CMO_VECTOR_STORE=pinecone).")
+    cmo_pinecone_index: str = Field(
+        default="cmo-agent", pattern=r"^[a-z0-9][a-z0-9-]{0,44}$", description="Pinecone index name (one per embedding model)."
+    )
+    cmo_pinecone_host: str | None = Field(default=None, description="The index's data-plane host (skips the describe call).")
+    cmo_pinecone_api_url: str | None = Field(default=None, description="Pinecone control-plane URL override.")
+    cmo_pinecone_cloud: str = Field(default="aws", description="Cloud of a serverless index created on first use.")
+    cmo_pinecone_region: str = Field(default="us-east-1", description="Region of a serverless index created on first use.")
+    cmo_vector_timeout_seconds: float = Field(default=20.0, gt=0, description="Timeout of one vector-store request.")
+
     cmo_sender_name: str = Field(default="The cmo-agent team")
     cmo_sender_company: str = Field(default="cmo-agent")
     cmo_sender_postal_address: str | None = Field(default=None, description="CAN-SPAM postal address.")

@@ -81,18 +81,18 @@ class SQLiteETagCache:
         conn.executemany("DELETE FROM etags WHERE key = ?", keys)
         if keys:
             conn.execute("VACUUM")  # rebuilt pages carry no leftovers of cells freed before secure_delete
-        _empty_wal(conn, self._busy_wait)
+        empty_wal(conn, self._busy_wait, "the ETag cache")
         return len(keys)
 
 
-def _empty_wal(conn: sqlite3.Connection, wait_seconds: float) -> None:
+def empty_wal(conn: sqlite3.Connection, wait_seconds: float, store: str) -> None:
     """Copy the WAL into the database file and truncate it. A reader still on an older snapshot
     makes the checkpoint report busy and leave the old pages (and the erased person) in place,
     so it is retried until every reader has moved on; past `wait_seconds` the erasure fails loudly."""
     deadline = time.monotonic() + wait_seconds
     while conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
         if time.monotonic() > deadline:
-            raise TimeoutError("the ETag cache stayed busy: its erased entries are still in the file")
+            raise TimeoutError(f"{store} stayed busy: its erased entries are still in the file")
         time.sleep(0.05)
 
 

@@ -15,7 +15,9 @@ Why it works this way:
   job may be collecting the person right now, into events and a checkpoint this pass would miss:
   while any job of the tenant runs, the erasure refuses (`Conflict`, with a retry delay; the tombstone
   already holds) and is simply repeated. Queued jobs are safe: they read the tombstone when they start.
-- There is no vector index in this code base, so there is nothing to erase there.
+- Vectors derived from the person (embedded profiles, tools/vectors) carry `person=<login>`: they
+  are deleted by that filter from every store that may hold them (the embedded file, and Pinecone or
+  pgvector when configured), in the tenant's namespace.
 - The audit record names the tombstones' ids and counts, not the prospect id (which is the login):
   the append-only trail must not itself keep what was erased.
 """
@@ -50,6 +52,7 @@ from storage.checkpoints import delete_threads
 from storage.keyring import get_keyring, tenant_scope
 from tools.etag_cache import open_etag_cache
 from tools.suppression import normalize_entry
+from tools.vectors.factory import forget_person_vectors
 
 ERASED = "[erased]"
 RETRY_AFTER_SECONDS = 30
@@ -263,6 +266,7 @@ class ErasureReport:
     scrubbed: Scrubbed
     checkpoint_threads: int = 0
     cache_entries: int = 0
+    vectors: int = 0
     audit_id: str = ""
 
     def detail(self) -> dict[str, Any]:
@@ -275,6 +279,7 @@ class ErasureReport:
             "artifacts_regenerated": self.scrubbed.artifacts,
             "checkpoint_threads": self.checkpoint_threads,
             "cache_entries": self.cache_entries,
+            "vectors": self.vectors,
         }
 
 
@@ -331,6 +336,7 @@ async def erase(
     settings: Settings = session.info[SETTINGS_INFO]
     report.checkpoint_threads = len(await asyncio.to_thread(delete_threads, settings, tenant_id, report.scrubbed.jobs))
     report.cache_entries = await asyncio.to_thread(forget_cached, settings, person.mentions)
+    report.vectors = await asyncio.to_thread(forget_vectors, settings, tenant_id, person.logins)
     record = await record_audit(
         session, tenant_id=tenant_id, actor=actor, action="prospect.erase", detail=report.detail(), origin=origin
     )
@@ -371,3 +377,8 @@ def forget_cached(settings: Settings, mentions: Callable[[str], bool]) -> int:
     repos, and search or contributor pages naming them): the next job simply fetches them again."""
     cache = open_etag_cache(settings.home, settings.redis_url, get_keyring(settings))
     return cache.forget(lambda key, body: mentions(key) or mentions(body.decode("utf-8", "replace")))
+
+
+def forget_vectors(settings: Settings, tenant_id: str, logins: Iterable[str]) -> int:
+    """The person's vectors in the tenant's namespace, from every configured store (erasure, retention)."""
+    return sum(forget_person_vectors(settings, login, [tenant_id]) for login in sorted(logins))

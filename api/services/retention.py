@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.core import orm
 from api.core.database import Database
 from api.services.audit import record_audit
-from api.services.erasure import Person, overwrite_freed, scrub, truncate_wal
+from api.services.erasure import Person, forget_vectors, overwrite_freed, scrub, truncate_wal
 from foundation.schemas.prospect import PrivacySettings
 from foundation.settings import Settings
 from storage.checkpoints import delete_threads
@@ -143,19 +143,38 @@ async def _purge_tenant(
         .all()
     )
     counts = PurgeCounts(jobs=len(old_jobs), chat_threads=len(chats))
-    counts.prospects, emptied = await _expire_prospects(session, tenant.id, finished, old_jobs, now, dry_run)
+    leaving = Person()  # everyone whose records this purge removes: their vectors go once nothing of them is left
+    counts.prospects, emptied = await _expire_prospects(session, tenant.id, finished, old_jobs, now, dry_run, leaving)
     checkpoint_cutoff = now - timedelta(days=settings.cmo_checkpoint_retention_days)
     stale = set((await session.execute(select(orm.Job.id).where(*finished, orm.Job.finished_at < checkpoint_cutoff))).scalars())
     if not dry_run:
+        for record in (await session.execute(select(orm.ProspectRow.data).where(orm.ProspectRow.job_id.in_(old_jobs)))).scalars():
+            leaving.absorb(record)
         await session.execute(delete(orm.ChatThread).where(orm.ChatThread.id.in_(chats)))
         await session.execute(delete(orm.Job).where(orm.Job.id.in_(old_jobs)))  # cascades to everything of the job
+        await _forget_vectors_of_the_departed(session, settings, tenant.id, leaving)
     return counts, old_jobs | emptied | stale
 
 
+async def _forget_vectors_of_the_departed(session: AsyncSession, settings: Settings, tenant_id: str, leaving: Person) -> None:
+    """Vectors derived from people the tenant no longer holds any record of (a login still in another
+    job keeps its vectors: they are derived from data still held)."""
+    held = (await session.execute(select(orm.ProspectRow.prospect_id).where(orm.ProspectRow.tenant_id == tenant_id))).scalars()
+    still = {prospect_id.removeprefix("gh_").lower() for prospect_id in held}
+    await asyncio.to_thread(forget_vectors, settings, tenant_id, leaving.logins - still)
+
+
 async def _expire_prospects(
-    session: AsyncSession, tenant_id: str, finished: tuple[Any, ...], skip: set[str], now: datetime, dry_run: bool
+    session: AsyncSession,
+    tenant_id: str,
+    finished: tuple[Any, ...],
+    skip: set[str],
+    now: datetime,
+    dry_run: bool,
+    leaving: Person,
 ) -> tuple[int, set[str]]:
-    """Remove prospect records past their own retention from their jobs; returns how many, and the jobs."""
+    """Remove prospect records past their own retention from their jobs (their people join
+    `leaving`); returns how many, and the jobs."""
     day_old = now - timedelta(days=1)
     jobs = (await session.execute(select(orm.Job).where(*finished, orm.Job.created_at < day_old))).scalars().all()
     removed, touched = 0, set()
@@ -173,6 +192,7 @@ async def _expire_prospects(
             for record in expired:
                 person.absorb(record)
             await scrub(session, tenant_id, person, job_ids=[job.id])
+            leaving.logins |= person.logins
     return removed, touched
 
 

@@ -40,6 +40,9 @@ from tests.integration.test_api_suppressions import in_session, with_keys
 from tests.support.jobs import download_artifacts, wait_succeeded
 from tests.support.tenants import new_tenant
 from tools.etag_cache import open_etag_cache
+from tools.vectors.base import VectorRecord
+from tools.vectors.factory import open_vector_store
+from tools.vectors.offline import OfflineEmbedder
 
 GOAL = "Find the top 12 Python maintainers active in ML"
 SENDER = {"cmo_sender_postal_address": "1 Main St, Springfield", "cmo_unsubscribe_url": "https://acme-devtools.io/unsubscribe"}
@@ -204,6 +207,19 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
     engaged = client.post("/api/events", json={"job_id": job_id, "prospect_id": target["id"], "type": "replied"}, headers=headers)
     assert engaged.status_code == 201, engaged.text
 
+    embedder = OfflineEmbedder()  # a profile vector of the person and one of another lead, as lookalikes store them
+    vectors = open_vector_store(settings, embedder)
+    other = next(lead["username"].lower() for lead in leads if lead["username"].lower() not in {x.lower() for x in logins})
+    people = [login.lower() for login in logins] + [other]
+    values = embedder.embed([f"profile of {person}" for person in people])
+    vectors.upsert(
+        tenant_id,
+        [
+            VectorRecord(id=f"profile:{p}", values=v, metadata={"kind": "profile", "person": p})
+            for p, v in zip(people, values, strict=True)
+        ],
+    )
+
     before = Traces(logins, target["email"], target["name"])
     scan_everything(settings, client, headers, [job_id], thread_id, before)
     seen = " ".join(before.found)
@@ -225,6 +241,7 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
     scan_everything(settings, client, headers, [job_id], thread_id, after)
     assert after.found == [], "traces left after the erasure:\n" + "\n".join(after.found)
     assert thread_checkpoints(settings, tenant_id, job_id, after) == 0, "the finished job's LangGraph thread is deleted"
+    assert [r.id for r in vectors.fetch(tenant_id, [f"profile:{p}" for p in people])] == [f"profile:{other}"]
     kept = client.get(f"/api/jobs/{job_id}/summary", headers=headers).json()["summary"]
     assert kept["prospects_found"] == len(leads) - 1, "the summary's counts no longer include them"
     erase_records = [
@@ -233,6 +250,7 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
         if r.action == "prospect.erase"
     ]
     assert len(erase_records) == 1 and erase_records[0].prospect_ids is None and erase_records[0].detail["jobs"] == [job_id]
+    assert erase_records[0].detail["vectors"] == len(logins)
     assert client.delete(f"/api/prospects/{target['id']}", headers=headers).status_code == 204, "erasing again is harmless"
 
     again = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]

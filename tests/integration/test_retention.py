@@ -44,6 +44,8 @@ from storage.checkpoints import open_checkpointer
 from storage.encrypted_types import bind_keyring
 from storage.keyring import forget_keyrings, get_keyring, tenant_scope
 from tests.integration.test_api_suppressions import with_keys
+from tools.vectors.base import VectorRecord
+from tools.vectors.embedded import VECTORS_FILE, EmbeddedVectorStore
 
 DAY = timedelta(days=1)
 
@@ -238,6 +240,31 @@ def test_purge_removes_what_is_past_retention_and_nothing_else(settings: Setting
 
     again = run_purge(settings)
     assert not again.counts.any(), "a second purge finds nothing"
+
+
+def seed_vectors(settings: Settings, world: World) -> EmbeddedVectorStore:
+    store = EmbeddedVectorStore(settings.home / VECTORS_FILE, space="test-2", dimensions=2)
+    for namespace, people in ((world.tenant_id, ["ada", "bob", "zed"]), ("another-tenant", ["ada"])):
+        store.upsert(namespace, [VectorRecord(id=f"profile:{p}", values=[1, 0], metadata={"person": p}) for p in people])
+    return store
+
+
+def test_vectors_go_only_when_the_tenant_holds_nothing_of_the_person_any_more(settings: Settings) -> None:
+    world = seed(settings)
+    vectors = seed_vectors(settings, world)
+    run_purge(settings)  # ada expires from two jobs but stays in the fresh and the running one
+    assert vectors.count(world.tenant_id) == 3
+
+    async def finish_running(db: Database) -> None:
+        await _execute(
+            db, update(orm.Job).where(orm.Job.id == world.running_job).values(status="succeeded", finished_at=orm.utcnow())
+        )
+
+    run_with_database(settings, finish_running)
+    run_purge(settings, now=orm.utcnow() + 400 * DAY)  # every job is past the tenant's retention now
+    assert not read(settings, select(orm.ProspectRow.prospect_id).where(orm.ProspectRow.tenant_id == world.tenant_id))
+    assert [r.id for r in vectors.fetch(world.tenant_id, ["profile:ada", "profile:bob", "profile:zed"])] == ["profile:zed"]
+    assert vectors.count("another-tenant") == 1, "another tenant's vectors are its own"
 
 
 def test_the_tenant_retention_setting_wins_and_the_cli_purges_one_tenant(settings: Settings) -> None:

@@ -15,6 +15,12 @@ responder callable, on 127.0.0.1 with an ephemeral port, and records every reque
 do not sleep through its exponential backoff. Like OpenAI, the server answers 400 when an assistant
 message's `tool_calls` are not each answered by a `tool` message (without using up a scripted reply).
 `Reply.hang()` plays an endpoint that accepts the request and never answers (until the server closes).
+
+`POST /v1/embeddings` answers OpenAI's documented shape (https://platform.openai.com/docs/api-reference/embeddings/create:
+`data [{object: "embedding", index, embedding}]`, `model`, `usage`) with deterministic, deliberately
+unnormalised bag-of-words vectors of `embedding_dimensions` floats (or the request's `dimensions`),
+listed in reverse order so clients must sort by `index`; the first `embedding_failures` requests get a
+retryable 500. Every embeddings request body is kept in `embedding_requests`.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import math
 import re
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,9 +110,18 @@ class ScriptedOpenAIServer:
     non-retryable error (`x-should-retry: false`), so the test fails at once with a readable message.
     """
 
-    def __init__(self, script: list[Reply] | Responder, model: str = "scripted") -> None:
+    def __init__(
+        self,
+        script: list[Reply] | Responder,
+        model: str = "scripted",
+        *,
+        embedding_dimensions: int = 8,
+        embedding_failures: int = 0,
+    ) -> None:
         self.model = model
         self.requests: list[dict[str, Any]] = []
+        self.embedding_requests: list[dict[str, Any]] = []
+        self.embedding_dimensions, self.embedding_failures = embedding_dimensions, embedding_failures
         self._script = script if callable(script) else list(script)
         self._lock = threading.Lock()
         self.closing = threading.Event()  # set on exit: stalled handlers stop waiting
@@ -160,6 +176,27 @@ class ScriptedOpenAIServer:
                 raise _ServerProblem(400, f"script exhausted after {len(self.requests) - 1} requests")
             return len(self.requests), self._script.pop(0)
 
+    def embeddings(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Record `body`; a scripted failure, or the embeddings of its `input` (a string or a list)."""
+        with self._lock:
+            self.embedding_requests.append(body)
+            if len(self.embedding_requests) <= self.embedding_failures:
+                return 500, {"error": {"message": "scripted embeddings failure", "type": "server_error"}}
+        texts = [body["input"]] if isinstance(body["input"], str) else list(body["input"])
+        width = int(body.get("dimensions") or self.embedding_dimensions)
+        data = [{"object": "embedding", "index": i, "embedding": _bag_of_words(text, width)} for i, text in enumerate(texts)]
+        tokens = sum(approx_tokens(text) for text in texts)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return 200, {"object": "list", "data": data[::-1], "model": body.get("model", self.model), "usage": usage}
+
+
+def _bag_of_words(text: str, width: int) -> list[float]:
+    """Each word adds 3 to one coordinate picked by its CRC: texts sharing words point alike."""
+    vector = [0.0] * width
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[zlib.crc32(word.encode()) % width] += 3.0
+    return vector
+
 
 class _ServerProblem(Exception):
     """A request the script cannot answer; sent as a non-retryable error so the test fails at once."""
@@ -192,6 +229,10 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
         self._send_json(200, {"object": "list", "data": [model]})
 
     def do_POST(self) -> None:
+        if self.path.rstrip("/") == "/v1/embeddings":
+            status, payload = self.scripted.embeddings(json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0")))))
+            self._send_json(status, payload, {"retry-after-ms": "1"} if status != 200 else None)
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send_error(404, f"no route POST {self.path}", retry=False)
             return

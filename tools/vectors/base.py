@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 MetadataValue = str | int | float | bool | list[str]
 VectorKind = Literal["repository", "profile"]
+PERSON_KEY = "person"  # metadata key of the lower-cased GitHub login a vector was derived from
 
 
 class VectorRecord(BaseModel):
@@ -32,18 +33,26 @@ class VectorMatch(BaseModel):
 
 
 class Embedder(Protocol):
-    """Texts to unit-length vectors of `dimensions` floats."""
+    """Texts to unit-length vectors of `dimensions` floats. `name` identifies the vector space
+    (model and dimensions): vectors of two embedders are never compared, so stores keep them apart."""
 
-    name: str
-    dimensions: int
-    offline: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def offline(self) -> bool: ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 class VectorStore(Protocol):
-    """Filters are equality on metadata keys (`{"kind": "profile"}`) or `{"key": {"$in": [...]}}`:
-    the subset Pinecone, pgvector and the embedded store all answer the same way."""
+    """Filters (`tools/vectors/filters.py`) are equality on metadata keys (`{"kind": "profile"}`,
+    `{"kind": {"$eq": "profile"}}`), `{"key": {"$in": [...]}}` and `{"key": {"$nin": [...]}}`, all
+    keys ANDed: the subset Pinecone, pgvector and the embedded store all answer the same way. A list
+    value matches when any of its items does; `$nin` also admits records without the key."""
 
     name: str
 
