@@ -239,14 +239,22 @@ def resume(
 
 @app.command()
 def schema(
-    name: Annotated[str, typer.Argument(help="prospect, campaign, plan or all")] = "all",
+    name: Annotated[str, typer.Argument(help="prospect, campaign, plan, destination, mapping or all")] = "all",
 ) -> None:
-    """Print the JSON Schemas of the data contract."""
+    """Print the JSON Schemas of the data contract (and of a destination's config and field mapping)."""
     from pydantic import BaseModel
 
     from foundation.schemas import Campaign, Prospect, SearchPlan
+    from tools.destinations.config import DestinationConfig
+    from tools.destinations.mapping import FieldMapping
 
-    models: dict[str, type[BaseModel]] = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
+    models: dict[str, type[BaseModel]] = {
+        "prospect": Prospect,
+        "campaign": Campaign,
+        "plan": SearchPlan,
+        "destination": DestinationConfig,
+        "mapping": FieldMapping,
+    }
     if name != "all" and name not in models:
         fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
     chosen = models if name == "all" else {name: models[name]}
