@@ -41,7 +41,6 @@ def erase(tenant: Tenant, email: Email = None, login: Login = None, prospect_id:
     """Erase one person from every store of the tenant and tombstone them (GDPR Art. 17)."""
     from api.services.audit import cli_actor
     from api.services.erasure import erase as erase_person
-
     from cli.sync import forget_everywhere
 
     person = _person(email, login, prospect_id)
