@@ -1,8 +1,8 @@
 """`/api/destinations` (a tenant's CRMs, marketing and analytics tools) and `POST /api/jobs/{id}/sync`.
 
-Creating, changing, deleting and testing a destination takes an admin key: a destination's token
-reaches outside the service, and its mapping decides what personal data leaves. Any key lists them
-(never with their tokens) and starts a sync. Every route is audited.
+Creating, changing and testing a destination takes an admin key: a destination's token reaches
+outside the service, and its mapping decides what personal data leaves. Any key lists them (never
+with their tokens), deletes one and starts a sync. Every route is audited.
 """
 
 from __future__ import annotations
@@ -62,10 +62,11 @@ async def put_destination(
 
 
 @router.delete(
-    PREFIX + "/{destination_id}", status_code=204, responses=problems(403, 404, 409), dependencies=[audited("destination.delete")]
+    PREFIX + "/{destination_id}", status_code=204, responses=problems(404, 409), dependencies=[audited("destination.delete")]
 )
-async def delete_destination(destination_id: str, principal: AdminPrincipal, session: SessionDep) -> Response:
-    """Delete it (refused while it holds people this service sent: 409)."""
+async def delete_destination(destination_id: str, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """Delete it, with its stored credentials (any key of the tenant, as jobs and suppressions: it sends
+    nothing anywhere); refused while it holds people this service sent (409)."""
     await destinations.delete_destination(session, principal.tenant_id, destination_id)
     return Response(status_code=204)
 

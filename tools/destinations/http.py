@@ -2,7 +2,7 @@
 
 - pacing: at most `rate_limit_per_second` requests (the vendor's documented per-app limit, set in
   the destination's config);
-- retries of 429 and 5xx (and lost connections) with `Retry-After` honoured when the vendor sends
+- retries of 429 and 5xx (and lost connections, not refused ones) with `Retry-After` honoured when the vendor sends
   it (seconds or an HTTP date, RFC 9110 §10.2.3), else exponential backoff with jitter; a wait
   longer than `max_wait` gives up rather than stall a sync;
 - `batched()` for the vendors' batch-size caps.
@@ -137,8 +137,8 @@ def classify_sdk_error(exc: Exception) -> None:
 def _classify_httpx(exc: Exception) -> None:
     if isinstance(exc, VendorHTTPError) and exc.status in RETRYABLE_STATUSES:
         raise RetryLater(exc.retry_after)
-    if isinstance(exc, httpx.TransportError):
-        raise RetryLater(None)
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.ConnectError):
+        raise RetryLater(None)  # a lost connection or a timeout; a refused one (a wrong base_url) fails at once
 
 
 class DestinationHTTP:
@@ -168,7 +168,10 @@ class DestinationHTTP:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             raise VendorHTTPError(response.status_code, _vendor_message(response), retry_after)
 
-        return with_retries(once, _classify_httpx, pacer=self.pacer, attempts=self.attempts, sleep=self._sleep)
+        try:
+            return with_retries(once, _classify_httpx, pacer=self.pacer, attempts=self.attempts, sleep=self._sleep)
+        except httpx.TransportError as exc:  # connectors see one error type, unreachable included
+            raise VendorHTTPError(0, f"cannot reach {self.client.base_url}: {type(exc).__name__}") from exc
 
     def close(self) -> None:
         self.client.close()
