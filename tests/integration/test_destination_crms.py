@@ -188,6 +188,20 @@ def test_sync_then_resync_creates_no_duplicates(driver: Driver) -> None:
     assert [r.remote_id for r in first.results] == [r.remote_id for r in second.results]
 
 
+def test_duplicate_searches_and_pulls_read_every_page(driver: Driver) -> None:
+    driver.stub.page_cap = 2  # the vendor answers two records a page: every search and pull must follow the cursor
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    destination = _destination(driver)
+    contacts = _contacts(driver, _prospects(7))
+    first = destination.push(contacts, list_name=None, policy="fill_blanks")
+    assert {r.outcome for r in first.results} == {"created"}
+    assert {r.outcome for r in destination.push(contacts, list_name=None, policy="fill_blanks").results} == {"unchanged"}
+    assert driver.count() == 7
+    for result in first.results[:5]:
+        driver.mark_unsubscribed(result.remote_id or "")
+    assert len([c for c in destination.pull_changes(since) if c.kind == "unsubscribed"]) == 5
+
+
 def test_existing_records_are_found_by_email_or_github_url_and_conflicts_follow_the_policy(driver: Driver) -> None:
     prospects = _prospects(3)
     by_email = driver.seed("dev1@example.org", "", "Globex")

@@ -88,6 +88,7 @@ class ContractStub:
     def __init__(self, token: str = "test-token", *, tls: ssl.SSLContext | None = None) -> None:
         self.token = token
         self.tls = tls
+        self.page_cap: int | None = None  # a page size below the vendor's maximum, so tests see several pages
         self.requests: list[StubRequest] = []
         self._failures: deque[_Failure] = deque()
         self._lock = threading.RLock()
@@ -137,6 +138,10 @@ class ContractStub:
         with self._lock:
             for _ in range(count):
                 self._failures.append(_Failure(status, headers if headers is not None else {"Retry-After": "1"}, body))
+
+    def page_size(self, requested: int, vendor_max: int) -> int:
+        """What the vendor would answer per page, lowered to `page_cap` when a test set one."""
+        return min(requested, vendor_max, self.page_cap or vendor_max)
 
     def calls(self, method: str, path_regex: str) -> list[StubRequest]:
         pattern = re.compile(path_regex)

@@ -93,7 +93,9 @@ class HubSpotStub(ContractStub):
     # --- routes -------------------------------------------------------------------------------------------------
     @route("GET", r"/crm/v3/objects/contacts")
     def page(self, request: StubRequest) -> Reply:
-        chunk = paginate(sorted(self.contacts), request.query.get("after"), int(request.query.get("limit", 10)))
+        chunk = paginate(
+            sorted(self.contacts), request.query.get("after"), self.page_size(int(request.query.get("limit", 10)), 100)
+        )
         paging = {"next": {"after": chunk.next_cursor}} if chunk.next_cursor else None
         return 200, {"results": [self._object(i) for i in chunk.items]} | ({"paging": paging} if paging else {})
 
@@ -106,7 +108,7 @@ class HubSpotStub(ContractStub):
             for i, c in sorted(self.contacts.items())
             if not groups or any(all(self._matches(c["properties"], f) for f in g["filters"]) for g in groups)
         ]
-        chunk = paginate(hits, body.get("after"), min(int(body.get("limit") or 10), 200))
+        chunk = paginate(hits, body.get("after"), self.page_size(int(body.get("limit") or 10), 200))
         answer: dict[str, Any] = {"total": chunk.total, "results": [self._object(i, body.get("properties")) for i in chunk.items]}
         if chunk.next_cursor:
             answer["paging"] = {"next": {"after": chunk.next_cursor, "link": "?after=" + chunk.next_cursor}}

@@ -68,7 +68,7 @@ class PipedriveStub(ContractStub):
         return [i for i in items if not since or i["update_time"] >= since]
 
     def _page(self, items: list[Any], request: StubRequest) -> Reply:
-        chunk = paginate(items, request.query.get("cursor"), min(int(request.query.get("limit", 100)), 500))
+        chunk = paginate(items, request.query.get("cursor"), self.page_size(int(request.query.get("limit", 100)), 500))
         return 200, {"success": True, "data": chunk.items, "additional_data": {"next_cursor": chunk.next_cursor}}
 
     def _shown(self, person: dict[str, Any], request: StubRequest) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class PipedriveStub(ContractStub):
                 values += [str(v).lower() for v in person["custom_fields"].values()]
             if term in values:
                 hits.append({"result_score": 1.0, "item": {"id": person["id"], "type": "person", "name": person["name"]}})
-        chunk = paginate(hits, request.query.get("cursor"), int(request.query.get("limit", 100)))
+        chunk = paginate(hits, request.query.get("cursor"), self.page_size(int(request.query.get("limit", 100)), 100))
         return 200, {"success": True, "data": {"items": chunk.items}, "additional_data": {"next_cursor": chunk.next_cursor}}
 
     @route("GET", r"/api/v2/persons")

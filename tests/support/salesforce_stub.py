@@ -24,7 +24,7 @@ from tests.support.destination_stubs import ContractStub, Reply, StubRequest, ro
 
 V = "/services/data/v59.0"
 PREFIX = {"Lead": "00Q", "Contact": "003", "Campaign": "701", "CampaignMember": "00v", "Opportunity": "006"}
-QUERY_PAGE = 5  # small, so paging is exercised (Salesforce's default batch is 2,000)
+QUERY_BATCH = 2000  # Salesforce's default query batch size (tests lower it with page_cap)
 _QUERY = re.compile(r"SELECT (?P<fields>.+?) FROM (?P<object>\w+)(?: WHERE (?P<where>.+?))?(?: LIMIT (?P<limit>\d+))?", re.S)
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
@@ -75,10 +75,11 @@ class SalesforceStub(ContractStub):
         return {"attributes": attributes} | {f: record.get(f) for f in fields}
 
     def _page(self, records: list[dict[str, Any]], total: int) -> Reply:
-        head, rest = records[:QUERY_PAGE], records[QUERY_PAGE:]
+        size = self.page_size(QUERY_BATCH, QUERY_BATCH)
+        head, rest = records[:size], records[size:]
         answer: dict[str, Any] = {"totalSize": total, "done": not rest, "records": head}
         if rest:
-            cursor = f"01gD0000000{next(self._ids):07d}-{QUERY_PAGE}"
+            cursor = f"01gD0000000{next(self._ids):07d}-{size}"
             self._cursors[cursor] = rest
             answer["nextRecordsUrl"] = f"{V}/query/{cursor}"
         return 200, answer

@@ -122,3 +122,17 @@ def test_stub_refuses_wrong_credentials() -> None:
         with pytest.raises(VendorHTTPError) as refused:
             client.request("GET", "/items")
         assert refused.value.status == 401
+
+
+def test_cmo_schema_prints_the_destination_and_mapping_schemas() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["schema", "mapping"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)["mapping"]
+    assert "github_url" in json.dumps(schema) and "bio" not in json.dumps(schema)
+    assert "conflict_policy" in CliRunner().invoke(app, ["schema", "destination"]).output
