@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.core.database import Database
@@ -41,7 +42,7 @@ log = structlog.get_logger("api.destination_sync")
 DETAIL_CHARS = 200
 
 
-async def start_sync(database: Database, session: Any, tenant_id: str, job_id: str, body: SyncRequest) -> None:
+async def start_sync(database: Database, session: AsyncSession, tenant_id: str, job_id: str, body: SyncRequest) -> None:
     """Check what can be checked at once (the job is finished, the destination exists), then sync in
     the background."""
     job = await get_job(session, tenant_id, job_id)
@@ -120,7 +121,12 @@ def _who(change: RemoteChange, prospects: list[Prospect]) -> str | None:
 
 
 async def _apply_changes(
-    session: Any, tenant_id: str, job_id: str, prospects: list[Prospect], changes: list[RemoteChange], config: DestinationConfig
+    session: AsyncSession,
+    tenant_id: str,
+    job_id: str,
+    prospects: list[Prospect],
+    changes: list[RemoteChange],
+    config: DestinationConfig,
 ) -> dict[str, int]:
     recorded: Counter[str] = Counter()
     job = await get_job(session, tenant_id, job_id)
