@@ -162,7 +162,7 @@ def _prospects(count: int) -> list[Prospect]:
             email=f"dev{i}@example.org" if i % 4 else None,
             company="Acme",
             location="Berlin",
-            score=0.5 + i / 100,
+            score=round(0.5 + (i % 50) / 100, 2),
             signals=[Signal(name="active_maintainer", evidence=[Evidence(kind="commits", repo=f"dev{i}/x", count=i)])],
             compliance=ComplianceReview(verdict="approved", lawful_basis="legitimate_interest"),
         )

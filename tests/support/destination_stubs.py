@@ -102,6 +102,8 @@ class ContractStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # one write per response: headers and body in separate packets meet the
+            disable_nagle_algorithm = True  # client's delayed ACK (40 ms a request on keep-alive connections)
 
             def _serve(self) -> None:
                 stub._serve(self)
