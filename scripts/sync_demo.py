@@ -9,6 +9,7 @@ them and changes nothing. Everything stays on this machine.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,7 @@ def main() -> int:
     finally:
         for stub in stubs.values():
             stub.stop()
+        shutil.rmtree(work, ignore_errors=True)  # generated people only, but nothing is left behind
     return 0
 
 
