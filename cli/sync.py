@@ -143,6 +143,11 @@ def sync(
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: run `cmo sync` again; records already pushed are found, not duplicated")
         raise typer.Exit(130) from None
+    except Exception as exc:  # a vendor answer no connector expected, or a bug: one line
+        if settings.cmo_debug:
+            raise
+        console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc)[:300]} (CMO_DEBUG=1 shows the traceback)")
+        raise typer.Exit(1) from None
     if not dry_run:
         _record(report, chosen, config, run_dir, {p.id: p.email for p in leads})
     raise typer.Exit(_report(report, run_dir))
