@@ -48,7 +48,7 @@ def _hubspot() -> Driver:
         return stub.add_contact(email=email, github_url=url, company=company)
 
     def stage(rid: str, value: str) -> None:
-        stub._write(rid, {"lifecyclestage": value})
+        stub.add_deal(rid, value)  # a deal in that stage, associated with the contact
 
     def unsubscribe(rid: str) -> None:
         stub._write(rid, {"hs_email_optout": "true"})

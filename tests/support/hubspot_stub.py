@@ -2,7 +2,7 @@
 
 Follows HubSpot's API reference (https://developers.hubspot.com/docs/api/crm/contacts, .../crm/search,
 https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts,
-.../crm/lists, and .../api/usage-details for 429s): private-app bearer tokens; search filter groups
+.../crm/lists, .../crm/associations/associations-v4, and .../api/usage-details for 429s): private-app bearer tokens; search filter groups
 are ORed, filters in a group ANDed, `IN`/`EQ`/`GTE` operators, `after` cursors, `paging.next.after`;
 batch answers carry `objectWriteTraceId`, 201/200 when all succeed and 207 with `errors` (each with
 `context.objectWriteTraceId`) when some fail; email is unique (a create with a known email is an
@@ -31,6 +31,7 @@ class HubSpotStub(ContractStub):
         self.memberships: dict[str, list[str]] = {}
         self.refuse_github_url: str | None = None  # inputs carrying this github_url fail (a 207 partial failure)
         self.gdpr_deleted: list[str] = []
+        self.deals: dict[str, dict[str, Any]] = {}  # id -> {"properties", "updatedAt", "contacts": [ids]}
 
     # --- helpers for tests --------------------------------------------------------------------------------
     def add_contact(self, **properties: Any) -> str:
@@ -41,6 +42,16 @@ class HubSpotStub(ContractStub):
             "updatedAt": when,
         }
         return contact_id
+
+    def add_deal(self, contact_id: str, stage: str) -> str:
+        deal_id = str(next(self._ids))
+        when = _now()
+        self.deals[deal_id] = {
+            "properties": {"dealstage": stage, "hs_lastmodifieddate": when},
+            "updatedAt": when,
+            "contacts": [contact_id],
+        }
+        return deal_id
 
     def _object(self, contact_id: str, properties: list[str] | None = None, trace: str | None = None) -> dict[str, Any]:
         props = self.contacts[contact_id]["properties"]
@@ -113,6 +124,56 @@ class HubSpotStub(ContractStub):
         if chunk.next_cursor:
             answer["paging"] = {"next": {"after": chunk.next_cursor, "link": "?after=" + chunk.next_cursor}}
         return 200, answer
+
+    @route("POST", r"/crm/v3/objects/deals/search")
+    def search_deals(self, request: StubRequest) -> Reply:
+        body = request.body
+        groups = body.get("filterGroups") or []
+        hits = [
+            i
+            for i, d in sorted(self.deals.items())
+            if any(all(self._matches(d["properties"], f) for f in g["filters"]) for g in groups)
+        ]
+        chunk = paginate(hits, body.get("after"), self.page_size(int(body.get("limit") or 10), 200))
+        results = [
+            {
+                "id": i,
+                "properties": {k: self.deals[i]["properties"].get(k) for k in body.get("properties", [])},
+                "createdAt": _now(),
+                "updatedAt": self.deals[i]["updatedAt"],
+                "archived": False,
+            }
+            for i in chunk.items
+        ]
+        answer: dict[str, Any] = {"total": chunk.total, "results": results}
+        if chunk.next_cursor:
+            answer["paging"] = {"next": {"after": chunk.next_cursor}}
+        return 200, answer
+
+    @route("POST", r"/crm/v4/associations/deals/contacts/batch/read")
+    def deal_contacts(self, request: StubRequest) -> Reply:
+        results = [
+            {
+                "from": {"id": item["id"]},
+                "to": [
+                    {"toObjectId": int(c), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}]}
+                    for c in self.deals[item["id"]]["contacts"]
+                    if c in self.contacts
+                ],
+            }
+            for item in request.body["inputs"]
+            if item["id"] in self.deals
+        ]
+        return 200, {"status": "COMPLETE", "results": results, "startedAt": _now(), "completedAt": _now()}
+
+    @route("POST", r"/crm/v3/objects/contacts/batch/read")
+    def batch_read(self, request: StubRequest) -> Reply:
+        found = [
+            self._object(item["id"], request.body.get("properties"))
+            for item in request.body["inputs"]
+            if item["id"] in self.contacts
+        ]
+        return 200, {"status": "COMPLETE", "results": found, "startedAt": _now(), "completedAt": _now()}
 
     @route("POST", r"/crm/v3/objects/contacts/batch/upsert")
     def upsert(self, request: StubRequest) -> Reply:

@@ -40,6 +40,7 @@ DEFAULT_STAGE_EVENTS: dict[str, Conversion] = {
     "contacted": "contact_made",
     "qualified": "contact_made",
     "opportunity": "demo_booked",
+    "appointmentscheduled": "demo_booked",
     "demo scheduled": "demo_booked",
     "demo booked": "demo_booked",
     "trial": "trial_started",

@@ -9,7 +9,9 @@ Calls (https://developers.hubspot.com/docs/api/crm/contacts, .../crm/search, ...
   result and each error of a 207 answer is matched to its record; at most 100 inputs a batch;
 - lists: `GET /crm/v3/lists/object-type-id/0-1/name/{name}`, else `POST /crm/v3/lists` (MANUAL),
   then `PUT /crm/v3/lists/{listId}/memberships/add`;
-- changes: search by `lastmodifieddate >= since` for lifecycle stage, opt-out and hard bounce;
+- changes: contacts searched by `lastmodifieddate >= since` (lifecycle stage, opt-out, hard bounce)
+  and deals by `hs_lastmodifieddate >= since` (their `dealstage`, for each associated contact: v4
+  associations batch read, then the contacts' batch read);
 - erasure: `POST /crm/v3/objects/contacts/gdpr-delete` (HubSpot's permanent GDPR delete).
 
 Limits: 429 with `Retry-After` (https://developers.hubspot.com/docs/api/usage-details); the SDK's own
@@ -87,13 +89,14 @@ class HubSpotDestination:
         """One SDK call under the shared retry policy."""
         return with_retries(lambda: call(**kwargs), classify_sdk_error, pacer=self.pacer)
 
-    def _search(self, filter_groups: list[dict[str, Any]], properties: list[str]) -> list[Any]:
-        """Every page of a contacts search."""
+    def _search(self, filter_groups: list[dict[str, Any]], properties: list[str], objects: str = "contacts") -> list[Any]:
+        """Every page of a contacts (or deals) search."""
+        search_api = getattr(self.client.crm, objects).search_api
         found: list[Any] = []
         after: str | None = None
         while True:
             request = {"filterGroups": filter_groups, "properties": properties, "limit": SEARCH_PAGE, "after": after}
-            page = self._call(self.client.crm.contacts.search_api.do_search, public_object_search_request=request)
+            page = self._call(search_api.do_search, public_object_search_request=request)
             found.extend(page.results or [])
             after = page.paging.next.after if page.paging and page.paging.next else None
             if not after:
@@ -214,6 +217,47 @@ class HubSpotDestination:
                 changes.append(RemoteChange(kind="unsubscribed", value="hs_email_optout", **base))
             if p.get("hs_email_hard_bounce_reason_enum"):
                 changes.append(RemoteChange(kind="bounced", value=p["hs_email_hard_bounce_reason_enum"], **base))
+        return changes + self._deal_changes(since_ms)
+
+    def _deal_changes(self, since_ms: str) -> list[RemoteChange]:
+        """Deals modified since, with the stage they are in, for each contact associated with them
+        (`POST /crm/v4/associations/deals/contacts/batch/read`, then the contacts' batch read)."""
+        groups = [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since_ms}]}]
+        deals = {str(d.id): d for d in self._search(groups, ["dealstage", "hs_lastmodifieddate"], objects="deals")}
+        links: dict[str, list[str]] = {}
+        for group in batched(sorted(deals), MAX_BATCH):
+            request = {"inputs": [{"id": deal_id} for deal_id in group]}
+            answer = self._call(
+                self.client.crm.associations.v4.batch_api.get_page,
+                from_object_type="deals",
+                to_object_type="contacts",
+                batch_input_public_fetch_associations_batch_request=request,
+            )
+            for row in answer.results or []:
+                links[str(row._from.id)] = [str(to.to_object_id) for to in row.to or []]
+        contact_ids = sorted({c for ids in links.values() for c in ids})
+        people: dict[str, Any] = {}
+        for group in batched(contact_ids, MAX_BATCH):
+            read: dict[str, Any] = {"properties": ["email", self.url_property], "inputs": [{"id": c} for c in group]}
+            answer = self._call(self.client.crm.contacts.batch_api.read, batch_read_input_simple_public_object_id=read)
+            people |= {str(c.id): c.properties or {} for c in answer.results or []}
+        changes = []
+        for deal_id, contacts in sorted(links.items()):
+            deal = deals[deal_id]
+            stage = (deal.properties or {}).get("dealstage")
+            for contact_id in contacts:
+                person = people.get(contact_id, {})
+                if stage:
+                    changes.append(
+                        RemoteChange(
+                            kind="deal_stage",
+                            value=stage,
+                            email=person.get("email"),
+                            github_url=person.get(self.url_property),
+                            remote_id=contact_id,
+                            occurred_at=deal.updated_at or datetime.now(UTC),
+                        )
+                    )
         return changes
 
     def track(self, events: Sequence[AnalyticsEvent]) -> list[RecordResult]:
