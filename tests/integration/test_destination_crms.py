@@ -261,3 +261,23 @@ def test_connection_test_tells_good_from_bad_credentials(driver: Driver) -> None
     assert _destination(driver).test_connection().ok
     bad = DestinationConfig(platform=driver.platform, base_url=driver.stub.url, token="wrong", options=driver.options)
     assert not build(bad).test_connection().ok
+
+
+def test_salesforce_contacts_instead_of_leads(tmp_path: Path) -> None:
+    context, cert = self_signed(tmp_path)
+    with SalesforceStub(context) as stub:
+        config = DestinationConfig(
+            platform="salesforce",
+            base_url=stub.url,
+            token="test-token",
+            list_name="cmo",
+            options={"object": "Contact", "ca_file": str(cert)},
+        )
+        destination = build(config)
+        contacts = _contacts(Driver("salesforce", stub, *([None] * 7), {}), _prospects(3))  # type: ignore[arg-type]
+        report = destination.push(contacts, list_name="cmo", policy="fill_blanks")
+        assert [r.outcome for r in report.results] == ["created"] * 3
+        assert {r.outcome for r in destination.push(contacts, list_name="cmo", policy="fill_blanks").results} == {"unchanged"}
+        assert len(stub.objects["Contact"]) == 3 and not stub.objects["Lead"]
+        assert all("Company" not in c for c in stub.objects["Contact"].values())  # a Contact has no Company field
+        assert {m["ContactId"] for m in stub.objects["CampaignMember"].values()} == set(stub.objects["Contact"])

@@ -73,6 +73,7 @@ DEFAULT_MAPPING = FieldMapping(
         "CMO_Source__c": "source",
     },
 )
+LEAD_ONLY = frozenset({"Company"})  # a Contact's company is its Account: the field does not exist there
 COMPANY_UNKNOWN = "[not provided]"  # Lead.Company is required; Salesforce's own placeholder for web-to-lead
 
 
@@ -131,7 +132,8 @@ class SalesforceDestination:
         )
         self.pacer = Pacer(config.rate_limit_per_second)
         mapping = config.mapping or DEFAULT_MAPPING
-        self.mapped = [f for f in {**mapping.fields, **mapping.custom} if f.replace("_", "").isalnum()]
+        self.skipped = LEAD_ONLY if self.object == "Contact" else frozenset()
+        self.mapped = [f for f in {**mapping.fields, **mapping.custom} if f.replace("_", "").isalnum() and f not in self.skipped]
 
     def _call(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return with_retries(lambda: call(*args, **kwargs), self.session.classify, pacer=self.pacer)
@@ -224,6 +226,10 @@ class SalesforceDestination:
         return ConnectionStatus(ok=True, detail=f"Salesforce: {self.object} reachable; daily API requests left: {left}")
 
     def push(self, contacts: Sequence[DestinationContact], *, list_name: str | None, policy: ConflictPolicy) -> PushReport:
+        if self.skipped:  # fields the object does not have are never sent (nor compared)
+            contacts = [
+                c.model_copy(update={"fields": {k: v for k, v in c.fields.items() if k not in self.skipped}}) for c in contacts
+            ]
         return push_records(self, self.name, contacts, list_name=list_name, policy=policy, batch_size=self.config.batch_size)
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
