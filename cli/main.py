@@ -22,6 +22,7 @@ from cli.review import review
 from cli.sandbox import sandbox_app
 from cli.send import register_send_command
 from cli.service import register_service_commands
+from cli.sync import register_sync_commands
 from evals.cli import eval_app
 from foundation.limits import MAX_PROSPECTS
 
@@ -264,14 +265,22 @@ def resume(
 
 @app.command()
 def schema(
-    name: Annotated[str, typer.Argument(help="prospect, campaign, plan or all")] = "all",
+    name: Annotated[str, typer.Argument(help="prospect, campaign, plan, destination, mapping or all")] = "all",
 ) -> None:
-    """Print the JSON Schemas of the data contract."""
+    """Print the JSON Schemas of the data contract (and of a destination's config and field mapping)."""
     from pydantic import BaseModel
 
     from foundation.schemas import Campaign, Prospect, SearchPlan
+    from tools.destinations.config import DestinationConfig
+    from tools.destinations.mapping import FieldMapping
 
-    models: dict[str, type[BaseModel]] = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
+    models: dict[str, type[BaseModel]] = {
+        "prospect": Prospect,
+        "campaign": Campaign,
+        "plan": SearchPlan,
+        "destination": DestinationConfig,
+        "mapping": FieldMapping,
+    }
     if name != "all" and name not in models:
         fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
     chosen = models if name == "all" else {name: models[name]}
@@ -282,3 +291,4 @@ register_service_commands(app)
 register_privacy_commands(app)
 register_send_command(app)
 app.command()(review)  # `cmo review`: the decisions `cmo send` sends by
+register_sync_commands(app)

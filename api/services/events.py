@@ -40,6 +40,8 @@ MESSAGE_BOUNCED = "message.bounced"
 MESSAGE_REPLIED = "message.replied"
 CAMPAIGN_PAUSED = "campaign.paused"
 SEND_EVENTS = frozenset({MESSAGE_SENT, MESSAGE_BOUNCED, MESSAGE_REPLIED, CAMPAIGN_PAUSED})
+SYNC_COMPLETED = "sync.completed"  # a destination sync of the job's leads (api/services/destination_sync.py)
+SYNC_FAILED = "sync.failed"
 CATALOGUE = frozenset(
     {
         JOB_CREATED,
@@ -62,6 +64,8 @@ CATALOGUE = frozenset(
         JOB_FAILED,
         JOB_CANCELLED,
         *SEND_EVENTS,
+        SYNC_COMPLETED,
+        SYNC_FAILED,
     }
 )
 TERMINAL_EVENTS = frozenset({graph_events.CAMPAIGN_COMPLETED, JOB_FAILED, JOB_CANCELLED})

@@ -37,7 +37,15 @@ from api.core import orm
 from api.core.database import Database
 from api.services import webhook_retries as retries
 from api.services.errors import InvalidInput
-from api.services.events import CAMPAIGN_PAUSED, JOB_CREATED, MESSAGE_BOUNCED, MESSAGE_REPLIED, MESSAGE_SENT
+from api.services.events import (
+    CAMPAIGN_PAUSED,
+    JOB_CREATED,
+    MESSAGE_BOUNCED,
+    MESSAGE_REPLIED,
+    MESSAGE_SENT,
+    SYNC_COMPLETED,
+    SYNC_FAILED,
+)
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign, standard_headers
 from foundation.events import CAMPAIGN_COMPLETED, PROSPECT_ENRICHED
@@ -53,6 +61,18 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPE
     MESSAGE_BOUNCED: ("prospect_id", "step", "message_id", "reason"),
     MESSAGE_REPLIED: ("prospect_id", "step", "message_id"),
     CAMPAIGN_PAUSED: ("reason", "bounced", "complained", "finished"),
+    SYNC_COMPLETED: (
+        "destination_id",
+        "destination",
+        "platform",
+        "dry_run",
+        "counts",
+        "failed",
+        "conflicts",
+        "list_id",
+        "changes",
+    ),
+    SYNC_FAILED: ("destination_id", "error"),
 }
 WEBHOOK_EVENTS = frozenset(SPEC_FIELDS)
 MAX_BACKOFF_SECONDS = 300.0

@@ -22,6 +22,7 @@ world is built once per test (~10 s with the sandbox job), so the matrix runs as
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from api.core.config import ApiConfig
 from foundation.settings import Settings
 from privacy.optout import Recipient, sign_token, unsubscribe_key
 from sandbox import open_sandbox
-from tests.support.security import World, issue, tenant_world, world_settings
+from tests.support.security import World, destination_body, issue, tenant_world, world_settings
 
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/healthz", "/readyz", "/metrics"})
 PUBLIC_PREFIX = "/unsubscribe/"
@@ -59,6 +60,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/jobs/{job_id}/leads/approve"): lambda ids: {"prospect_ids": None},
     ("POST", "/api/jobs/{job_id}/send"): lambda ids: {"dry_run": True},
     ("POST", "/api/inbound/ses/endpoint"): lambda ids: {"topic_arn": "arn:aws:sns:eu-west-1:111122223333:ses-feedback"},
+    ("POST", "/api/destinations"): lambda ids: destination_body(f"d-{uuid.uuid4().hex[:8]}"),
+    ("PUT", "/api/destinations/{destination_id}"): lambda ids: destination_body("crm"),
+    ("POST", "/api/jobs/{job_id}/sync"): lambda ids: {"destination_id": ids["destination_id"]},
 }
 BAD_CREDENTIALS = {
     "no key": {},
@@ -142,7 +146,7 @@ def world(tmp_path: Path, private_postgres_url: str) -> Iterator[World]:
 
 
 def test_every_route_is_in_the_matrix(tmp_path: Path) -> None:
-    known_params = {"job_id", "artifact_id", "thread_id", "prospect_id", "suppression_id", "run_id"}
+    known_params = {"job_id", "artifact_id", "thread_id", "prospect_id", "suppression_id", "run_id", "destination_id"}
     listed = operations(create_app(Settings(cmo_home=tmp_path / "home")))
     assert len(listed) >= 20 and any(needs_admin(operation) for _, _, operation in listed), "the routes are enumerated"
     for method, path, operation in listed:
@@ -196,7 +200,8 @@ def test_the_authorization_matrix(world: World) -> None:
                 "a member of tenant A",
                 denied,
             )
-            expect(call(client, args, world.admin_a).status_code < 300, method, path, "an admin of tenant A", denied)
+            granted = call(client, args, world.admin_a)
+            expect(granted.status_code < 300, method, path, "an admin of tenant A", granted)
 
     assert not failures, "\n".join(failures)
     # Nothing B did touched A: every read of A's resources still answers.

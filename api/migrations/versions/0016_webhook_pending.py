@@ -5,7 +5,7 @@ process is sleeping on it, and a row whose lease ran out is claimed by the next 
 signed envelope, sealed with the tenant's data key (prospect.enriched carries an email).
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-08
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0012"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

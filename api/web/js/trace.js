@@ -26,6 +26,7 @@ const EVENTS = [
   "prospect.found", "prospect.enriched", "prospect.dropped", "message.drafted", "compliance.reviewed",
   "llm.called", "llm.result", "llm.failed",
   "message.sent", "message.bounced", "message.replied", "campaign.paused",
+  "sync.completed", "sync.failed",
 ];
 const STATUS_OF = { "job.created": "queued", "job.started": "running", "campaign.completed": "succeeded", "job.failed": "failed", "job.cancelled": "cancelled" };
 const TERMINAL = new Set(["campaign.completed", "job.failed", "job.cancelled"]);
