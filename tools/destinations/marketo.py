@@ -1,0 +1,212 @@
+"""Marketo Engage over its REST API with httpx (Adobe publishes no Python SDK for it).
+
+- auth: `GET /identity/oauth/token?grant_type=client_credentials` with `options.client_id` and the
+  config token as the client secret; the access token is reused until Marketo says 601/602
+  (invalid/expired), then fetched again;
+- limits: 100 calls in 20 s and 10 at once per instance; Marketo answers HTTP 200 with
+  `success: false` and error 606 (rate) or 615 (concurrency), which are retried with backoff like
+  a 429; 300 records a call;
+- push: `GET /rest/v1/leads.json?filterType=email` then `filterType=<GitHub URL field>` for the rest,
+  then `POST /rest/v1/leads.json` (`createOnly` by email for new leads, `updateOnly` by id for the
+  found ones, so a lead found by its GitHub URL is never duplicated under a new email);
+- list: a static list (`/rest/asset/v1/staticList/byName.json`, created in `options.folder_id`),
+  members added with `POST /rest/v1/lists/{id}/leads.json`;
+- pull: activities since a paging token (`/rest/v1/activities/pagingtoken.json`), types 8 (Email
+  Bounced), 9 (Unsubscribe Email), 104 (Change Status in Progression);
+- forget: `POST /rest/v1/leads/delete.json`.
+
+Reference: https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/lead-database/leads
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from tools.destinations.base import DestinationContact, RemoteChange
+from tools.destinations.config import DestinationConfig, DestinationConfigError
+from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email, usable_emails
+from tools.destinations.http import DestinationHTTP, RetryLater, VendorHTTPError, batched, with_retries
+from tools.destinations.mapping import FieldMapping
+
+DEFAULT_MAPPING = FieldMapping(
+    fields={
+        "firstName": "first_name",
+        "lastName": "last_name",
+        "email": "email",
+        "company": "company",
+        "city": "location",
+        "leadSource": "source",
+    },
+    custom={"githubURL": "github_url", "cmoScore": "score", "cmoSignals": "signals", "cmoEvidence": "evidence_summary"},
+)
+MAX_BATCH = 300
+RETRY_CODES = frozenset({"606", "615"})  # rate limit, concurrent access limit
+TOKEN_CODES = frozenset({"601", "602"})  # access token invalid, expired
+ACTIVITY_KINDS = {8: "bounced", 9: "unsubscribed", 104: "lifecycle_stage"}
+
+
+class MarketoError(VendorHTTPError):
+    """Marketo's `success: false` (HTTP 200): its error code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(0, f"Marketo error {code}: {message}")
+        self.code = code
+
+
+def _classify(exc: Exception) -> None:
+    if isinstance(exc, MarketoError) and exc.code in RETRY_CODES | TOKEN_CODES:
+        raise RetryLater(None)
+
+
+class Marketo(ContactSync):
+    kind = "marketing"
+
+    def __init__(self, config: DestinationConfig) -> None:
+        if not config.base_url:
+            raise DestinationConfigError(f"{config.label}: Marketo needs base_url (https://<munchkin id>.mktorest.com)")
+        self.name = config.label
+        self.client_id = config.options.get("client_id", "")
+        self.client_secret = config.resolved_token()
+        self.folder_id = config.options.get("folder_id")
+        self.github_field = config.options.get("github_url_field", "githubURL")
+        self.batch_size = min(config.batch_size, MAX_BATCH)
+        self.http = DestinationHTTP(config.base_url, headers={}, rate_limit_per_second=config.rate_limit_per_second)
+        self._access: str | None = None
+
+    def _token(self) -> str:
+        if self._access is None:
+            params = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
+            body = self.http.request("GET", "/identity/oauth/token", params=params).json()
+            if "access_token" not in body:
+                raise VendorHTTPError(401, str(body.get("error_description", "Marketo refused the client credentials")))
+            self._access = str(body["access_token"])
+        return self._access
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        def once() -> dict[str, Any]:
+            headers = {"Authorization": f"Bearer {self._token()}"}
+            body: dict[str, Any] = self.http.request(method, path, headers=headers, **kwargs).json()
+            if body.get("success") is False:
+                error = (body.get("errors") or [{}])[0]
+                code = str(error.get("code", ""))
+                if code in TOKEN_CODES:
+                    self._access = None
+                raise MarketoError(code, str(error.get("message", "")))
+            return body
+
+        return with_retries(once, _classify)
+
+    def _leads(self, filter_type: str, values: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
+        if not values:
+            return []
+        params = {"filterType": filter_type, "filterValues": ",".join(values), "fields": ",".join(fields)}
+        return list(self._call("GET", "/rest/v1/leads.json", params=params).get("result", []))
+
+    def _fields(self, contacts: Sequence[DestinationContact]) -> list[str]:
+        names = {"id", "email", self.github_field}
+        for contact in contacts:
+            names.update(self.values(contact))
+        return sorted(names)
+
+    def find(self, contacts: Sequence[DestinationContact]) -> dict[str, Remote]:
+        fields = self._fields(contacts)
+        by_email = {str(r.get("email", "")).lower(): r for r in self._leads("email", usable_emails(contacts), fields)}
+        found = {
+            c.prospect_id: Remote(str(r["id"]), r, "email") for c in contacts if (r := by_email.get(usable_email(c.email) or ""))
+        }
+        rest = [c for c in contacts if c.prospect_id not in found and "," not in c.github_url]
+        by_url = {str(r.get(self.github_field)): r for r in self._leads(self.github_field, [c.github_url for c in rest], fields)}
+        found.update({c.prospect_id: Remote(str(r["id"]), r, "GitHub URL") for c in rest if (r := by_url.get(c.github_url))})
+        return found
+
+    def write(self, items: Sequence[Planned]) -> dict[str, Written]:
+        written: dict[str, Written] = {}
+        new = [i for i in items if i.remote is None]
+        known = [i for i in items if i.remote is not None]
+        for group, action, lookup in ((new, "createOnly", "email"), (known, "updateOnly", "id")):
+            if not group:
+                continue
+            records = [{**i.write, **({"id": int(i.remote.remote_id)} if i.remote else {})} for i in group]
+            rows = self._call(
+                "POST", "/rest/v1/leads.json", json={"action": action, "lookupField": lookup, "input": records}
+            ).get("result", [])
+            for item, row in zip(group, rows, strict=False):
+                if row.get("status") in ("created", "updated"):
+                    written[item.contact.prospect_id] = Written(str(row["id"]), created=row["status"] == "created")
+                else:
+                    reason = (row.get("reasons") or [{}])[0]
+                    written[item.contact.prospect_id] = Written(error=f"Marketo {reason.get('code')}: {reason.get('message')}")
+        return written
+
+    def ensure_list(self, name: str) -> str:
+        existing = self._call("GET", "/rest/asset/v1/staticList/byName.json", params={"name": name}).get("result") or []
+        if existing:
+            return str(existing[0]["id"])
+        if not self.folder_id:
+            raise VendorHTTPError(0, f"static list {name!r} does not exist and options.folder_id is not set to create it")
+        form = {"name": name, "folder": f'{{"id":{int(self.folder_id)},"type":"Folder"}}'}
+        return str(self._call("POST", "/rest/asset/v1/staticLists.json", data=form)["result"][0]["id"])
+
+    def add_to_list(self, list_id: str, members: Sequence[tuple[DestinationContact, str]]) -> None:
+        self._call("POST", f"/rest/v1/lists/{list_id}/leads.json", json={"input": [{"id": int(rid)} for _, rid in members]})
+
+    def pull_changes(self, since: datetime) -> list[RemoteChange]:
+        token = self._call(
+            "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": since.astimezone(UTC).isoformat()}
+        )["nextPageToken"]
+        activities: list[dict[str, Any]] = []
+        while True:
+            params = {"nextPageToken": token, "activityTypeIds": ",".join(str(t) for t in ACTIVITY_KINDS)}
+            body = self._call("GET", "/rest/v1/activities.json", params=params)
+            activities.extend(body.get("result", []))
+            token = body.get("nextPageToken", token)
+            if not body.get("moreResult"):
+                break
+        ids = sorted({str(a["leadId"]) for a in activities})
+        leads = {
+            str(r["id"]): r
+            for chunk in batched(ids, MAX_BATCH)
+            for r in self._leads("id", chunk, ["id", "email", self.github_field])
+        }
+        return [self._change(a, leads.get(str(a["leadId"]), {})) for a in activities]
+
+    def _change(self, activity: dict[str, Any], lead: dict[str, Any]) -> RemoteChange:
+        attributes = {a.get("name"): a.get("value") for a in activity.get("attributes", [])}
+        kind = ACTIVITY_KINDS[int(activity["activityTypeId"])]
+        value = (
+            str(attributes.get("New Status") or activity.get("primaryAttributeValue") or "") if kind == "lifecycle_stage" else ""
+        )
+        return RemoteChange(
+            email=lead.get("email"),
+            github_url=lead.get(self.github_field),
+            remote_id=str(activity["leadId"]),
+            kind=kind,
+            value=value,
+            occurred_at=datetime.fromisoformat(str(activity["activityDate"]).replace("Z", "+00:00")),
+        )
+
+    def find_all(self, email: str | None, github_url: str | None) -> list[str]:
+        fields = ["id", "email", self.github_field]
+        leads = self._leads("email", [email] if email else [], fields)
+        leads += self._leads(self.github_field, [github_url] if github_url and "," not in github_url else [], fields)
+        return sorted({str(r["id"]) for r in leads})
+
+    def erase(self, remote_ids: list[str], email: str | None) -> tuple[ErasureOutcome, str]:
+        for chunk in batched(remote_ids, MAX_BATCH):
+            self._call("POST", "/rest/v1/leads/delete.json", json={"input": [{"id": int(rid)} for rid in chunk]})
+        return "deleted", "leads deleted"
+
+    def probe(self) -> str:
+        fields = {f.get("rest", {}).get("name") for f in self._call("GET", "/rest/v1/leads/describe.json").get("result", [])}
+        missing = (
+            ""
+            if self.github_field in fields
+            else f"; custom field {self.github_field} is missing (duplicates by GitHub URL go unseen)"
+        )
+        return f"Marketo answered with {len(fields)} lead fields{missing}"
+
+
+def create(config: DestinationConfig) -> Marketo:
+    return Marketo(config)
