@@ -26,7 +26,7 @@ from typing import Any
 
 from tools.destinations.base import DestinationContact, FieldValue, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
-from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email
+from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email, write_each
 from tools.destinations.http import DestinationHTTP
 from tools.destinations.mapping import FieldMapping
 
@@ -120,23 +120,19 @@ class ActiveCampaign(ContactSync):
         return {"contact": body}
 
     def write(self, items: Sequence[Planned]) -> dict[str, Written]:
-        written = {}
-        for item in items:
-            try:
-                body = self._body(item.write)
-            except LookupError as exc:
-                written[item.contact.prospect_id] = Written(error=str(exc))
-                continue
-            if item.remote is None:
-                body["contact"]["email"] = usable_email(item.contact.email)
-                response = self.http.request("POST", "/contact/sync", json=body)
-                written[item.contact.prospect_id] = Written(
-                    str(response.json()["contact"]["id"]), created=response.status_code == 201
-                )
-            else:
-                self.http.request("PUT", f"/contacts/{item.remote.remote_id}", json=body)
-                written[item.contact.prospect_id] = Written(item.remote.remote_id, created=False)
-        return written
+        return write_each(items, self._write_one)
+
+    def _write_one(self, item: Planned) -> Written:
+        try:
+            body = self._body(item.write)
+        except LookupError as exc:
+            return Written(error=str(exc))
+        if item.remote is None:
+            body["contact"]["email"] = usable_email(item.contact.email)
+            response = self.http.request("POST", "/contact/sync", json=body)
+            return Written(str(response.json()["contact"]["id"]), created=response.status_code == 201)
+        self.http.request("PUT", f"/contacts/{item.remote.remote_id}", json=body)
+        return Written(item.remote.remote_id, created=False)
 
     def ensure_list(self, name: str) -> str:
         for existing in self.http.request("GET", "/lists", params={"filters[name]": name}).json().get("lists", []):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -114,6 +114,17 @@ def plan(contact: DestinationContact, ours: dict[str, FieldValue], remote: Remot
         else:
             conflicts[name] = (value, theirs)
     return Planned(contact, remote, write, conflicts, overwritten)
+
+
+def write_each(items: Sequence[Planned], write_one: Callable[[Planned], Written]) -> dict[str, Written]:
+    """For vendors written one record a request: a refused record fails alone."""
+    written = {}
+    for item in items:
+        try:
+            written[item.contact.prospect_id] = write_one(item)
+        except VendorHTTPError as exc:
+            written[item.contact.prospect_id] = Written(error=str(exc))
+    return written
 
 
 def _result(item: Planned, written: Written | None) -> RecordResult:

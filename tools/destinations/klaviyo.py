@@ -25,6 +25,7 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from klaviyo_api import KlaviyoAPI
 from openapi_client.exceptions import ApiException
@@ -32,7 +33,16 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from tools.destinations.base import DestinationContact, FieldValue, RemoteChange
 from tools.destinations.config import DestinationConfig
-from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email, usable_emails
+from tools.destinations.contact_sync import (
+    ContactSync,
+    ErasureOutcome,
+    Planned,
+    Remote,
+    Written,
+    usable_email,
+    usable_emails,
+    write_each,
+)
 from tools.destinations.http import (
     RETRYABLE_STATUSES,
     Pacer,
@@ -102,9 +112,10 @@ class Klaviyo(ContactSync):
         while True:
             page = self._call(self.profiles.get_profiles, filter=filter_, page_size=PAGE_SIZE, page_cursor=cursor, **extra)
             found.extend(page.get("data", []))
-            cursor = (page.get("links") or {}).get("next")
-            if not cursor:
+            following = (page.get("links") or {}).get("next")
+            if not following:
                 return found
+            cursor = parse_qs(urlsplit(following).query).get("page[cursor]", [""])[0]  # the SDK parses https:// links only
 
     def _any(self, field: str, values: Sequence[str]) -> list[dict[str, Any]]:
         return self._profiles(f"any({field},[{','.join(_quoted(v) for v in values)}])") if values else []
@@ -131,21 +142,17 @@ class Klaviyo(ContactSync):
         return found
 
     def write(self, items: Sequence[Planned]) -> dict[str, Written]:
-        written = {}
-        for item in items:
-            attributes: dict[str, Any] = {k: v for k, v in item.write.items() if k in STANDARD}
-            properties = {k: v for k, v in item.write.items() if k not in STANDARD}
-            if properties:
-                attributes["properties"] = properties
-            data: dict[str, Any] = {"type": "profile", "attributes": attributes}
-            if item.remote:
-                data["id"] = item.remote.remote_id
-            try:
-                answer = self._call(self.profiles.create_or_update_profile, {"data": data})
-                written[item.contact.prospect_id] = Written(str(answer["data"]["id"]))
-            except VendorHTTPError as exc:
-                written[item.contact.prospect_id] = Written(error=str(exc))
-        return written
+        return write_each(items, self._write_one)
+
+    def _write_one(self, item: Planned) -> Written:
+        attributes: dict[str, Any] = {k: v for k, v in item.write.items() if k in STANDARD}
+        properties = {k: v for k, v in item.write.items() if k not in STANDARD}
+        if properties:
+            attributes["properties"] = properties
+        data: dict[str, Any] = {"type": "profile", "attributes": attributes}
+        if item.remote:
+            data["id"] = item.remote.remote_id
+        return Written(str(self._call(self.profiles.create_or_update_profile, {"data": data})["data"]["id"]))
 
     def ensure_list(self, name: str) -> str:
         existing = self._call(self.lists.get_lists, filter=f"equals(name,{_quoted(name)})").get("data", [])
@@ -187,7 +194,10 @@ class Klaviyo(ContactSync):
 
     def erase(self, remote_ids: list[str], email: str | None) -> tuple[ErasureOutcome, str]:
         for remote_id in remote_ids:
-            job = {"type": "data-privacy-deletion-job", "attributes": {"profile": {"data": {"type": "profile", "id": remote_id}}}}
+            job = {
+                "type": "data-privacy-deletion-job",
+                "attributes": {"profile": {"data": {"type": "profile", "id": remote_id, "attributes": {}}}},
+            }
             self._call(self.privacy.request_profile_deletion, {"data": job})
         return "gdpr_delete_requested", "Klaviyo deletes the profiles asynchronously (data privacy deletion jobs)"
 

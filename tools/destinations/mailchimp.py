@@ -30,7 +30,7 @@ from typing import Any
 
 from tools.destinations.base import ConflictPolicy, DestinationContact, FieldValue, PushReport, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
-from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email
+from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email, write_each
 from tools.destinations.http import DestinationHTTP
 from tools.destinations.mapping import FieldMapping
 
@@ -139,13 +139,16 @@ class Mailchimp(ContactSync):
                     if email in ids
                     else Written(error=errors.get(email, "not in Mailchimp's answer"))
                 )
-        for item in items:
-            if item.remote is not None:
-                address = item.write.get("email_address") or item.remote.values.get("email_address")
-                body = {"email_address": address, "status_if_new": self.status_if_new, **self._body(item.write)}
-                member = self.http.request("PUT", f"{self.members_path}/{item.remote.remote_id}", json=body).json()
-                written[item.contact.prospect_id] = Written(str(member["id"]), created=False)
+        written.update(write_each([i for i in items if i.remote is not None], self._update))
         return written
+
+    def _update(self, item: Planned) -> Written:
+        """PUT by subscriber hash, without `status`: an unsubscribed member stays unsubscribed."""
+        assert item.remote is not None
+        address = item.write.get("email_address") or item.remote.values.get("email_address")
+        body = {"email_address": address, "status_if_new": self.status_if_new, **self._body(item.write)}
+        member = self.http.request("PUT", f"{self.members_path}/{item.remote.remote_id}", json=body).json()
+        return Written(str(member["id"]), created=False)
 
     def ensure_list(self, name: str) -> str:
         segments = self.http.request(
