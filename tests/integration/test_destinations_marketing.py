@@ -196,3 +196,30 @@ def test_marketo_waits_out_its_in_body_rate_limit() -> None:
         stub.rate_limited = 2  # HTTP 200 with error 606, twice
         assert destination.test_connection().ok
         assert len(stub.calls("GET", r"/rest/v1/leads/describe\.json")) == 3
+
+
+@pytest.mark.parametrize("platform", PLATFORMS, ids=[p.name for p in PLATFORMS])
+def test_pull_follows_every_page(platform: Platform) -> None:
+    """The stubs serve two items a page: five unsubscribes take three pages on every platform."""
+    with platform.stub() as stub:
+        destination = platform.destination(stub)
+        since = datetime.now(UTC) - timedelta(seconds=2)
+        emails = [f"dev{i}@example.org" for i in range(5)]
+        for i, email in enumerate(emails):
+            stub.seed(email, f"https://github.com/dev{i}", "Acme")
+            stub.unsubscribe(email)
+        pulled = {str(c.email) for c in destination.pull_changes(since) if c.kind == "unsubscribed"}
+        assert pulled == set(emails)
+
+
+def test_mailchimp_never_resubscribes_an_unsubscribed_member() -> None:
+    platform = PLATFORMS[2]
+    with MailchimpStub() as stub:
+        destination = platform.destination(stub)
+        stub.seed("ada@example.org", "https://github.com/ada", "Old Co")
+        stub.unsubscribe("ada@example.org")
+        ada = _contact(platform, "ada", "Ada Lovelace", "ada@example.org", "Analytical")
+        assert destination.push([ada], list_name=None, policy="ours_wins").results[0].outcome == "updated"
+        (put,) = stub.calls("PUT", r"/3\.0/lists/\w+/members/[0-9a-f]{32}")
+        assert "status" not in put.body and put.body["merge_fields"]["COMPANY"] == "Analytical"
+        assert stub.members[put.path.rsplit("/", 1)[1]]["status"] == "unsubscribed"

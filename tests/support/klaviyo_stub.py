@@ -31,6 +31,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _subscriptions() -> dict[str, Any]:
+    return {"email": {"marketing": {"consent": "NEVER_SUBSCRIBED", "suppression": [], "list_suppressions": []}}}
+
+
 def _error(status: int, code: str, title: str, detail: str) -> Reply:
     return status, {
         "errors": [
@@ -104,11 +108,10 @@ class KlaviyoStub(ContractStub):
         status = 200 if existing else 201
         if existing is None:
             profile_id = f"01GDDKASAP8TKDDA2GRZDSVP4{next(self._ids):X}"
-            marketing = {"consent": "NEVER_SUBSCRIBED", "suppression": [], "list_suppressions": []}
             existing = {
                 "type": "profile",
                 "id": profile_id,
-                "attributes": {"created": _now(), "subscriptions": {"email": {"marketing": marketing}}, "properties": {}},
+                "attributes": {"created": _now(), "subscriptions": _subscriptions(), "properties": {}},
             }
             self.profiles[profile_id] = existing
         properties = attributes.pop("properties", {})
@@ -179,6 +182,7 @@ class KlaviyoStub(ContractStub):
             "last_name": "Seeded",
             "updated": _now(),
             "properties": {},
+            "subscriptions": _subscriptions(),
         }
         profile_id = f"01SEEDED{next(self._ids)}"
         self.profiles[profile_id] = {"type": "profile", "id": profile_id, "attributes": attributes}
