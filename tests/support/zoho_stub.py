@@ -1,4 +1,5 @@
 """Zoho CRM contract stub (Leads), shapes from Zoho's REST API reference:
+- update: https://www.zoho.com/crm/developer/docs/api/v6/update-records.html (`PUT /Leads`, `id` in each record);
 - upsert: https://www.zoho.com/crm/developer/docs/api/v6/upsert-records.html (`data`,
   `duplicate_check_fields`; per record `code`/`status`/`action` insert|update/`details.id`;
   MANDATORY_NOT_FOUND for a lead without Last_Name);
@@ -107,6 +108,32 @@ class ZohoStub(ContractStub):
             )
         status = 200 if any(a["status"] == "success" for a in answers) else 400
         return status, {"data": answers}
+
+    @route("PUT", V + r"/Leads")
+    def update(self, request: StubRequest) -> Reply:
+        answers = []
+        for record in request.body["data"]:
+            lead = self.leads.get(str(record.get("id")))
+            if lead is None:
+                answers.append(
+                    {
+                        "code": "INVALID_DATA",
+                        "details": {"api_name": "id"},
+                        "message": "the id given seems to be invalid",
+                        "status": "error",
+                    }
+                )
+                continue
+            lead.update({k: v for k, v in record.items() if k != "id"}, Modified_Time=_now())
+            answers.append(
+                {
+                    "code": "SUCCESS",
+                    "details": {"id": lead["id"], "Modified_Time": lead["Modified_Time"]},
+                    "message": "record updated",
+                    "status": "success",
+                }
+            )
+        return (200 if any(a["status"] == "success" for a in answers) else 400), {"data": answers}
 
     @route("POST", V + r"/Leads/actions/add_tags")
     def add_tags(self, request: StubRequest) -> Reply:

@@ -26,20 +26,27 @@ from typing import Any
 
 from tools.destinations.base import DestinationContact, FieldValue, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
-from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email, write_each
-from tools.destinations.http import DestinationHTTP
+from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, each, usable_email
+from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
+from tools.destinations.http import DestinationHTTP, VendorHTTPError
 from tools.destinations.mapping import FieldMapping
 
 DEFAULT_MAPPING = FieldMapping(
     fields={"email": "email", "firstName": "first_name", "lastName": "last_name"},
-    custom={"COMPANY": "company", "CMO_SCORE": "score", "CMO_SIGNALS": "signals", "CMO_EVIDENCE": "evidence_summary"},
+    custom={
+        "GITHUB_URL": "github_url",
+        "COMPANY": "company",
+        "CMO_SCORE": "score",
+        "CMO_SIGNALS": "signals",
+        "CMO_EVIDENCE": "evidence_summary",
+    },
 )
 STANDARD = frozenset({"email", "firstName", "lastName", "phone"})
 PAGE_SIZE = 100
 PULLED = {"2": "unsubscribed", "3": "bounced"}
 
 
-class ActiveCampaign(ContactSync):
+class ActiveCampaign(ContactConnector):
     kind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
@@ -48,7 +55,8 @@ class ActiveCampaign(ContactSync):
         self.name = config.label
         self.github_field = config.options.get("github_url_field", "GITHUB_URL")
         self.sender_url = config.options.get("sender_url", "https://example.invalid")
-        self.batch_size = min(config.batch_size, PAGE_SIZE)
+        self.batch_size = config.batch_size
+        self.max_batch = PAGE_SIZE
         self.http = DestinationHTTP(
             config.base_url.rstrip("/") + "/api/3",
             headers={"Api-Token": config.resolved_token()},
@@ -76,7 +84,7 @@ class ActiveCampaign(ContactSync):
                         self._fields[str(name)] = str(field["id"])
         return self._fields
 
-    def _remote(self, contact: dict[str, Any], matched_by: str) -> Remote:
+    def _record(self, contact: dict[str, Any]) -> RemoteRecord:
         """The contact's standard fields and custom values, under every name its fields answer to."""
         names: dict[str, list[str]] = {}
         for name, field_id in self.field_ids().items():
@@ -84,7 +92,10 @@ class ActiveCampaign(ContactSync):
         values: dict[str, FieldValue] = {k: contact.get(k) for k in STANDARD}
         for row in self.http.request("GET", f"/contacts/{contact['id']}/fieldValues").json().get("fieldValues", []):
             values.update(dict.fromkeys(names.get(str(row.get("field")), []), row.get("value")))
-        return Remote(str(contact["id"]), values, matched_by)
+        github = values.get(self.github_field)
+        return RemoteRecord(
+            id=str(contact["id"]), email=contact.get("email"), github_url=str(github) if github else None, values=values
+        )
 
     def _by_email(self, email: str) -> list[dict[str, Any]]:
         return list(self.http.request("GET", "/contacts", params={"email": email}).json().get("contacts", []))
@@ -100,58 +111,56 @@ class ActiveCampaign(ContactSync):
         )
         return [self.http.request("GET", f"/contacts/{row['contact']}").json()["contact"] for row in rows]
 
-    def find(self, contacts: Sequence[DestinationContact]) -> dict[str, Remote]:
+    def find(self, contacts: Sequence[DestinationContact]) -> list[RemoteRecord]:
         found = {}
         for contact in contacts:
             email = usable_email(contact.email)
-            if email and (hits := self._by_email(email)):
-                found[contact.prospect_id] = self._remote(hits[0], "email")
-            elif hits := self._by_github(contact.github_url):
-                found[contact.prospect_id] = self._remote(hits[0], "GitHub URL")
-        return found
+            for hit in (self._by_email(email) if email else []) or self._by_github(contact.github_url):
+                found[str(hit["id"])] = hit
+        return [self._record(hit) for hit in found.values()]
 
     def _body(self, write: dict[str, FieldValue]) -> dict[str, Any]:
         ids = self.field_ids()
         missing = sorted(k for k in write if k not in STANDARD and k not in ids)
         if missing:
-            raise LookupError(f"no ActiveCampaign custom field for: {', '.join(missing)}")
+            raise VendorHTTPError(
+                0, f"no ActiveCampaign custom field for: {', '.join(missing)} (create it, or change the mapping)"
+            )
         body: dict[str, Any] = {k: v for k, v in write.items() if k in STANDARD}
         body["fieldValues"] = [{"field": ids[k], "value": v} for k, v in write.items() if k not in STANDARD]
         return {"contact": body}
 
-    def write(self, items: Sequence[Planned]) -> dict[str, Written]:
-        return write_each(items, self._write_one)
+    def _sync(self, write: Write) -> str:
+        """`POST /contact/sync`: by email, so a contact another writer just added is updated."""
+        body = self._body(write.values)
+        body["contact"]["email"] = usable_email(write.contact.email)
+        return str(self.http.request("POST", "/contact/sync", json=body).json()["contact"]["id"])
 
-    def _write_one(self, item: Planned) -> Written:
-        try:
-            body = self._body(item.write)
-        except LookupError as exc:
-            return Written(error=str(exc))
-        if item.remote is None:
-            body["contact"]["email"] = usable_email(item.contact.email)
-            response = self.http.request("POST", "/contact/sync", json=body)
-            return Written(str(response.json()["contact"]["id"]), created=response.status_code == 201)
-        self.http.request("PUT", f"/contacts/{item.remote.remote_id}", json=body)
-        return Written(item.remote.remote_id, created=False)
+    def _update(self, write: Write) -> str:
+        """`PUT /contacts/{id}`: a contact found by its GitHub URL keeps its id and its email."""
+        self.http.request("PUT", f"/contacts/{write.remote_id}", json=self._body(write.values))
+        return str(write.remote_id)
 
-    def ensure_list(self, name: str) -> str:
+    def create(self, writes: Sequence[Write]) -> BatchOutcome:
+        return each(writes, self._sync)
+
+    def update(self, writes: Sequence[Write]) -> BatchOutcome:
+        return each(writes, self._update)
+
+    def _list_id(self, name: str) -> str:
         for existing in self.http.request("GET", "/lists", params={"filters[name]": name}).json().get("lists", []):
             if existing.get("name") == name:
                 return str(existing["id"])
         stringid = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "cmo-list"
-        body = {
-            "list": {
-                "name": name,
-                "stringid": stringid,
-                "sender_url": self.sender_url,
-                "sender_reminder": "You are on this list because of your public GitHub activity.",
-            }
-        }
+        reminder = "You are on this list because of your public GitHub activity."
+        body = {"list": {"name": name, "stringid": stringid, "sender_url": self.sender_url, "sender_reminder": reminder}}
         return str(self.http.request("POST", "/lists", json=body).json()["list"]["id"])
 
-    def add_to_list(self, list_id: str, members: Sequence[tuple[DestinationContact, str]]) -> None:
-        for _, remote_id in members:
+    def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
+        list_id = self._list_id(list_name)
+        for remote_id in remote_ids:
             self.http.request("POST", "/contactLists", json={"contactList": {"list": list_id, "contact": remote_id, "status": 1}})
+        return list_id
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
         after = since.astimezone(UTC).isoformat(timespec="seconds")
@@ -172,7 +181,7 @@ class ActiveCampaign(ContactSync):
         contacts = (self._by_email(email) if email else []) + (self._by_github(github_url) if github_url else [])
         return sorted({str(c["id"]) for c in contacts})
 
-    def erase(self, remote_ids: list[str], email: str | None) -> tuple[ErasureOutcome, str]:
+    def erase(self, remote_ids: list[str]) -> tuple[ErasureOutcome, str]:
         for remote_id in remote_ids:
             self.http.request("DELETE", f"/contacts/{remote_id}")
         return "deleted", "contacts deleted"

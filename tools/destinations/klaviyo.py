@@ -29,33 +29,22 @@ from urllib.parse import parse_qs, urlsplit
 
 from klaviyo_api import KlaviyoAPI
 from openapi_client.exceptions import ApiException
-from urllib3.exceptions import HTTPError as Urllib3Error
 
-from tools.destinations.base import DestinationContact, FieldValue, RemoteChange
+from tools.destinations.base import DestinationContact, RemoteChange
 from tools.destinations.config import DestinationConfig
-from tools.destinations.contact_sync import (
-    ContactSync,
-    ErasureOutcome,
-    Planned,
-    Remote,
-    Written,
-    usable_email,
-    usable_emails,
-    write_each,
-)
-from tools.destinations.http import (
-    RETRYABLE_STATUSES,
-    Pacer,
-    RetryLater,
-    VendorHTTPError,
-    batched,
-    retry_after_seconds,
-    with_retries,
-)
+from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, each, usable_emails
+from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
+from tools.destinations.http import Pacer, VendorHTTPError, batched, classify_sdk_error, with_retries
 from tools.destinations.mapping import FieldMapping
 
 DEFAULT_MAPPING = FieldMapping(
-    fields={"email": "email", "first_name": "first_name", "last_name": "last_name", "organization": "company"},
+    fields={
+        "email": "email",
+        "external_id": "github_url",
+        "first_name": "first_name",
+        "last_name": "last_name",
+        "organization": "company",
+    },
     custom={"cmo_score": "score", "cmo_signals": "signals", "cmo_evidence": "evidence_summary", "cmo_source": "source"},
 )
 STANDARD = frozenset({"email", "phone_number", "external_id", "first_name", "last_name", "organization", "title", "locale"})
@@ -64,13 +53,11 @@ LIST_BATCH = 1000
 
 
 def _classify(exc: Exception) -> None:
-    """The SDK's ApiException as the shared policy reads it; connection failures are retried."""
+    """The shared reading of SDK errors (429/5xx, lost connections: retried); any other
+    ApiException becomes a VendorHTTPError with Klaviyo's words."""
+    classify_sdk_error(exc)
     if isinstance(exc, ApiException):
-        if exc.status in RETRYABLE_STATUSES:
-            raise RetryLater(retry_after_seconds((exc.headers or {}).get("Retry-After")))
         raise VendorHTTPError(int(exc.status or 0), _detail(exc)) from exc
-    if isinstance(exc, Urllib3Error):
-        raise RetryLater(None)
 
 
 def _detail(exc: ApiException) -> str:
@@ -86,13 +73,14 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class Klaviyo(ContactSync):
+class Klaviyo(ContactConnector):
     kind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
         self.name = config.label
         self.github_field = config.options.get("github_url_field", "external_id")
-        self.batch_size = min(config.batch_size, PAGE_SIZE)
+        self.batch_size = config.batch_size
+        self.max_batch = PAGE_SIZE
         self.pacer = Pacer(config.rate_limit_per_second)
         sdk = KlaviyoAPI(
             config.resolved_token(),
@@ -121,49 +109,46 @@ class Klaviyo(ContactSync):
         return self._profiles(f"any({field},[{','.join(_quoted(v) for v in values)}])") if values else []
 
     @staticmethod
-    def _values(profile: dict[str, Any]) -> dict[str, FieldValue]:
+    def _record(profile: dict[str, Any]) -> RemoteRecord:
         attributes = profile.get("attributes", {})
-        standard = {k: v for k, v in attributes.items() if k in STANDARD}
-        return {**standard, **(attributes.get("properties") or {})}
+        values = {**{k: v for k, v in attributes.items() if k in STANDARD}, **(attributes.get("properties") or {})}
+        return RemoteRecord(
+            id=str(profile["id"]), email=attributes.get("email"), github_url=attributes.get("external_id"), values=values
+        )
 
-    def find(self, contacts: Sequence[DestinationContact]) -> dict[str, Remote]:
-        by_email = {str(p["attributes"].get("email", "")).lower(): p for p in self._any("email", usable_emails(contacts))}
-        found = {
-            c.prospect_id: Remote(p["id"], self._values(p), "email")
-            for c in contacts
-            if (p := by_email.get(usable_email(c.email) or ""))
-        }
+    def find(self, contacts: Sequence[DestinationContact]) -> list[RemoteRecord]:
+        profiles = self._any("email", usable_emails(contacts))
         if self.github_field == "external_id":
-            rest = [c for c in contacts if c.prospect_id not in found]
-            by_url = {str(p["attributes"].get("external_id")): p for p in self._any("external_id", [c.github_url for c in rest])}
-            found.update(
-                {c.prospect_id: Remote(p["id"], self._values(p), "GitHub URL") for c in rest if (p := by_url.get(c.github_url))}
-            )
-        return found
+            profiles += self._any("external_id", [c.github_url for c in contacts])
+        return [self._record(p) for p in profiles]
 
-    def write(self, items: Sequence[Planned]) -> dict[str, Written]:
-        return write_each(items, self._write_one)
-
-    def _write_one(self, item: Planned) -> Written:
-        attributes: dict[str, Any] = {k: v for k, v in item.write.items() if k in STANDARD}
-        properties = {k: v for k, v in item.write.items() if k not in STANDARD}
+    def _import(self, write: Write) -> str:
+        """`POST /api/profile-import`: standard attributes at the top, custom ones in `properties`."""
+        attributes: dict[str, Any] = {k: v for k, v in write.values.items() if k in STANDARD}
+        properties = {k: v for k, v in write.values.items() if k not in STANDARD}
         if properties:
             attributes["properties"] = properties
         data: dict[str, Any] = {"type": "profile", "attributes": attributes}
-        if item.remote:
-            data["id"] = item.remote.remote_id
-        return Written(str(self._call(self.profiles.create_or_update_profile, {"data": data})["data"]["id"]))
+        if write.remote_id:
+            data["id"] = write.remote_id
+        return str(self._call(self.profiles.create_or_update_profile, {"data": data})["data"]["id"])
 
-    def ensure_list(self, name: str) -> str:
-        existing = self._call(self.lists.get_lists, filter=f"equals(name,{_quoted(name)})").get("data", [])
+    def create(self, writes: Sequence[Write]) -> BatchOutcome:
+        return each(writes, self._import)
+
+    update = create
+
+    def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
+        existing = self._call(self.lists.get_lists, filter=f"equals(name,{_quoted(list_name)})").get("data", [])
         if existing:
-            return str(existing[0]["id"])
-        created = self._call(self.lists.create_list, {"data": {"type": "list", "attributes": {"name": name}}})
-        return str(created["data"]["id"])
-
-    def add_to_list(self, list_id: str, members: Sequence[tuple[DestinationContact, str]]) -> None:
-        for chunk in batched(list(members), LIST_BATCH):
-            self._call(self.lists.add_profiles_to_list, list_id, {"data": [{"type": "profile", "id": rid} for _, rid in chunk]})
+            list_id = str(existing[0]["id"])
+        else:
+            list_id = str(
+                self._call(self.lists.create_list, {"data": {"type": "list", "attributes": {"name": list_name}}})["data"]["id"]
+            )
+        for chunk in batched(list(remote_ids), LIST_BATCH):
+            self._call(self.lists.add_profiles_to_list, list_id, {"data": [{"type": "profile", "id": rid} for rid in chunk]})
+        return list_id
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
         stamp = since.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -192,7 +177,7 @@ class Klaviyo(ContactSync):
             profiles += self._any("external_id", [github_url])
         return sorted({str(p["id"]) for p in profiles})
 
-    def erase(self, remote_ids: list[str], email: str | None) -> tuple[ErasureOutcome, str]:
+    def erase(self, remote_ids: list[str]) -> tuple[ErasureOutcome, str]:
         for remote_id in remote_ids:
             job = {
                 "type": "data-privacy-deletion-job",

@@ -10,9 +10,9 @@ lower-cased email (the subscriber hash).
   members paged by `count`/`offset` to match the GitHub URL merge field (Mailchimp searches no merge
   field); new members in one `POST /lists/{id}` batch (500 a call) with `status` =
   `options.status_if_new` (default `transactional`: no marketing consent is implied); existing ones
-  `PUT /lists/{id}/members/{hash}` with only the changed merge fields and no `status`, so an
-  unsubscribed member is never re-subscribed;
-- list: a static segment of the audience (`/lists/{id}/segments`);
+  `PATCH /lists/{id}/members/{hash}` with only the changed merge fields and no `status`, so an
+  unsubscribed member is never re-subscribed (batch subscribe with update_existing would reset it);
+- list: a member tag (`POST /lists/{id}/members/{hash}/tags`), Mailchimp's own segmentation;
 - pull: members with `status=unsubscribed` or `cleaned` (bounced) `since_last_changed`;
 - forget: `POST /lists/{id}/members/{hash}/actions/delete-permanent` (Mailchimp's GDPR erasure; the
   address can never be re-imported).
@@ -30,7 +30,8 @@ from typing import Any
 
 from tools.destinations.base import ConflictPolicy, DestinationContact, FieldValue, PushReport, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
-from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email, write_each
+from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, each, usable_email
+from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
 from tools.destinations.http import DestinationHTTP
 from tools.destinations.mapping import FieldMapping
 
@@ -38,7 +39,7 @@ DEFAULT_MAPPING = FieldMapping(
     fields={"email_address": "email", "FNAME": "first_name", "LNAME": "last_name"},
     custom={"GITHUB": "github_url", "COMPANY": "company", "CMOSCORE": "score"},
 )
-MAX_BATCH = 500  # batch subscribe and static segment members: 500 a call
+MAX_BATCH = 500  # batch subscribe: 500 members a call
 PAGE_SIZE = 1000
 MEMBER_FIELDS = "id,email_address,status,merge_fields,last_changed"
 PULLED = {"unsubscribed": "unsubscribed", "cleaned": "bounced"}
@@ -48,7 +49,7 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
 
 
-class Mailchimp(ContactSync):
+class Mailchimp(ContactConnector):
     kind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
@@ -62,7 +63,8 @@ class Mailchimp(ContactSync):
         self.list_path = f"/lists/{audience}"
         self.status_if_new = config.options.get("status_if_new", "transactional")
         self.github_field = config.options.get("github_url_field", "GITHUB")
-        self.batch_size = min(config.batch_size, MAX_BATCH)
+        self.batch_size = config.batch_size
+        self.max_batch = MAX_BATCH
         self.http = DestinationHTTP(
             config.base_url or f"https://{data_centre}.api.mailchimp.com/3.0",
             headers={"Authorization": "Basic " + _basic("cmo-agent", token)},
@@ -74,9 +76,15 @@ class Mailchimp(ContactSync):
         self._by_github = None  # the audience is scanned at most once a push
         return super().push(contacts, list_name=list_name, policy=policy)
 
-    def _remote(self, member: dict[str, Any], matched_by: str) -> Remote:
-        values: dict[str, FieldValue] = {**member.get("merge_fields", {}), "email_address": member.get("email_address")}
-        return Remote(str(member["id"]), values, matched_by)
+    def _record(self, member: dict[str, Any]) -> RemoteRecord:
+        merge: dict[str, FieldValue] = member.get("merge_fields") or {}
+        values = {**merge, "email_address": member.get("email_address")}
+        return RemoteRecord(
+            id=str(member["id"]),
+            email=member.get("email_address"),
+            github_url=str(merge.get(self.github_field) or "") or None,
+            values=values,
+        )
 
     def _member(self, email: str) -> dict[str, Any] | None:
         response = self.http.request(
@@ -105,65 +113,63 @@ class Mailchimp(ContactSync):
             self._by_github = {str(m.get("merge_fields", {}).get(self.github_field)): m for m in self._members()}
         return self._by_github.get(github_url)
 
-    def find(self, contacts: Sequence[DestinationContact]) -> dict[str, Remote]:
-        found = {}
+    def find(self, contacts: Sequence[DestinationContact]) -> list[RemoteRecord]:
+        found = []
         for contact in contacts:
             email = usable_email(contact.email)
-            if email and (member := self._member(email)):
-                found[contact.prospect_id] = self._remote(member, "email")
-            elif member := self._github_member(contact.github_url):
-                found[contact.prospect_id] = self._remote(member, "GitHub URL")
+            member = (self._member(email) if email else None) or self._github_member(contact.github_url)
+            if member:
+                found.append(self._record(member))
         return found
 
-    def _body(self, write: dict[str, FieldValue]) -> dict[str, Any]:
-        merge = {k: v for k, v in write.items() if k != "email_address"}
+    def _merge_fields(self, values: dict[str, FieldValue]) -> dict[str, Any]:
+        merge = {k: v for k, v in values.items() if k != "email_address"}
         return {"merge_fields": merge} if merge else {}
 
-    def write(self, items: Sequence[Planned]) -> dict[str, Written]:
-        written: dict[str, Written] = {}
-        new = [i for i in items if i.remote is None]
-        if new:
-            members = [
-                {"email_address": usable_email(i.contact.email), "status": self.status_if_new, **self._body(i.write)} for i in new
-            ]
-            body = self.http.request("POST", self.list_path, json={"members": members, "update_existing": False}).json()
-            ids = {str(m["email_address"]).lower(): str(m["id"]) for m in body.get("new_members", [])}
-            errors = {
-                str(e.get("email_address", "")).lower(): f"{e.get('error_code')}: {e.get('error')}"
-                for e in body.get("errors", [])
-            }
-            for item in new:
-                email = usable_email(item.contact.email) or ""
-                written[item.contact.prospect_id] = (
-                    Written(ids[email], created=True)
-                    if email in ids
-                    else Written(error=errors.get(email, "not in Mailchimp's answer"))
-                )
-        written.update(write_each([i for i in items if i.remote is not None], self._update))
-        return written
+    def create(self, writes: Sequence[Write]) -> BatchOutcome:
+        """One batch-subscribe call (500 members at most), `status` = options.status_if_new."""
+        members = [
+            {"email_address": usable_email(w.contact.email), "status": self.status_if_new, **self._merge_fields(w.values)}
+            for w in writes
+        ]
+        body = self.http.request("POST", self.list_path, json={"members": members, "update_existing": False}).json()
+        ids = {str(m["email_address"]).lower(): str(m["id"]) for m in body.get("new_members", [])}
+        errors = {
+            str(e.get("email_address", "")).lower(): f"{e.get('error_code')}: {e.get('error')}" for e in body.get("errors", [])
+        }
+        outcome = BatchOutcome()
+        for write in writes:
+            email = usable_email(write.contact.email) or ""
+            if email in ids:
+                outcome.ids[write.contact.prospect_id] = ids[email]
+            else:
+                outcome.errors[write.contact.prospect_id] = errors.get(email, "not in Mailchimp's answer")
+        return outcome
 
-    def _update(self, item: Planned) -> Written:
-        """PUT by subscriber hash, without `status`: an unsubscribed member stays unsubscribed."""
-        assert item.remote is not None
-        address = item.write.get("email_address") or item.remote.values.get("email_address")
-        body = {"email_address": address, "status_if_new": self.status_if_new, **self._body(item.write)}
-        member = self.http.request("PUT", f"{self.members_path}/{item.remote.remote_id}", json=body).json()
-        return Written(str(member["id"]), created=False)
+    def update(self, writes: Sequence[Write]) -> BatchOutcome:
+        return each(writes, self._patch)
 
-    def ensure_list(self, name: str) -> str:
-        segments = self.http.request(
-            "GET", f"{self.list_path}/segments", params={"type": "static", "count": str(PAGE_SIZE)}
-        ).json()
-        for segment in segments.get("segments", []):
-            if segment.get("name") == name:
-                return str(segment["id"])
-        return str(
-            self.http.request("POST", f"{self.list_path}/segments", json={"name": name, "static_segment": []}).json()["id"]
+    def _patch(self, write: Write) -> str:
+        """PATCH by subscriber hash with only what changed and no `status`: an unsubscribed member
+        stays unsubscribed (the PUT upsert would need the address and batch subscribe resets status)."""
+        body: dict[str, Any] = self._merge_fields(write.values)
+        if "email_address" in write.values:
+            body["email_address"] = write.values["email_address"]
+        return str(self.http.request("PATCH", f"{self.members_path}/{write.remote_id}", json=body).json()["id"])
+
+    def _member_by_id(self, remote_id: str) -> dict[str, Any] | None:
+        response = self.http.request(
+            "GET", f"{self.members_path}/{remote_id}", params={"fields": MEMBER_FIELDS}, ok=frozenset({404})
         )
+        return None if response.status_code == 404 else dict(response.json())
 
-    def add_to_list(self, list_id: str, members: Sequence[tuple[DestinationContact, str]]) -> None:
-        emails = [e for contact, _ in members if (e := usable_email(contact.email))]
-        self.http.request("POST", f"{self.list_path}/segments/{list_id}", json={"members_to_add": emails})
+    def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
+        """A member tag (Mailchimp's segmentation; a tag is created by its first use)."""
+        for remote_id in remote_ids:
+            self.http.request(
+                "POST", f"{self.members_path}/{remote_id}/tags", json={"tags": [{"name": list_name, "status": "active"}]}
+            )
+        return list_name
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
         changes = []
@@ -189,7 +195,7 @@ class Mailchimp(ContactSync):
         }
         return sorted(ids)
 
-    def erase(self, remote_ids: list[str], email: str | None) -> tuple[ErasureOutcome, str]:
+    def erase(self, remote_ids: list[str]) -> tuple[ErasureOutcome, str]:
         for remote_id in remote_ids:
             self.http.request("POST", f"{self.members_path}/{remote_id}/actions/delete-permanent")
         return "deleted", "permanently deleted; Mailchimp refuses to re-import the address"

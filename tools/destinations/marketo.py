@@ -26,7 +26,8 @@ from typing import Any
 
 from tools.destinations.base import DestinationContact, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
-from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email, usable_emails
+from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, usable_emails
+from tools.destinations.crm import BatchOutcome, RemoteRecord, Write, contact_values
 from tools.destinations.http import DestinationHTTP, RetryLater, VendorHTTPError, batched, with_retries
 from tools.destinations.mapping import FieldMapping
 
@@ -60,7 +61,7 @@ def _classify(exc: Exception) -> None:
         raise RetryLater(None)
 
 
-class Marketo(ContactSync):
+class Marketo(ContactConnector):
     kind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
@@ -71,7 +72,8 @@ class Marketo(ContactSync):
         self.client_secret = config.resolved_token()
         self.folder_id = config.options.get("folder_id")
         self.github_field = config.options.get("github_url_field", "githubURL")
-        self.batch_size = min(config.batch_size, MAX_BATCH)
+        self.batch_size = config.batch_size
+        self.max_batch = MAX_BATCH
         self.http = DestinationHTTP(config.base_url, headers={}, rate_limit_per_second=config.rate_limit_per_second)
         self._access: str | None = None
 
@@ -107,40 +109,39 @@ class Marketo(ContactSync):
     def _fields(self, contacts: Sequence[DestinationContact]) -> list[str]:
         names = {"id", "email", self.github_field}
         for contact in contacts:
-            names.update(self.values(contact))
+            names.update(contact_values(contact))
         return sorted(names)
 
-    def find(self, contacts: Sequence[DestinationContact]) -> dict[str, Remote]:
+    def _records(self, leads: list[dict[str, Any]]) -> list[RemoteRecord]:
+        return [RemoteRecord(id=str(r["id"]), email=r.get("email"), github_url=r.get(self.github_field), values=r) for r in leads]
+
+    def find(self, contacts: Sequence[DestinationContact]) -> list[RemoteRecord]:
         fields = self._fields(contacts)
-        by_email = {str(r.get("email", "")).lower(): r for r in self._leads("email", usable_emails(contacts), fields)}
-        found = {
-            c.prospect_id: Remote(str(r["id"]), r, "email") for c in contacts if (r := by_email.get(usable_email(c.email) or ""))
-        }
-        rest = [c for c in contacts if c.prospect_id not in found and "," not in c.github_url]
-        by_url = {str(r.get(self.github_field)): r for r in self._leads(self.github_field, [c.github_url for c in rest], fields)}
-        found.update({c.prospect_id: Remote(str(r["id"]), r, "GitHub URL") for c in rest if (r := by_url.get(c.github_url))})
-        return found
+        urls = [c.github_url for c in contacts if "," not in c.github_url]
+        return self._records(self._leads("email", usable_emails(contacts), fields) + self._leads(self.github_field, urls, fields))
 
-    def write(self, items: Sequence[Planned]) -> dict[str, Written]:
-        written: dict[str, Written] = {}
-        new = [i for i in items if i.remote is None]
-        known = [i for i in items if i.remote is not None]
-        for group, action, lookup in ((new, "createOnly", "email"), (known, "updateOnly", "id")):
-            if not group:
-                continue
-            records = [{**i.write, **({"id": int(i.remote.remote_id)} if i.remote else {})} for i in group]
-            rows = self._call(
-                "POST", "/rest/v1/leads.json", json={"action": action, "lookupField": lookup, "input": records}
-            ).get("result", [])
-            for item, row in zip(group, rows, strict=False):
-                if row.get("status") in ("created", "updated"):
-                    written[item.contact.prospect_id] = Written(str(row["id"]), created=row["status"] == "created")
-                else:
-                    reason = (row.get("reasons") or [{}])[0]
-                    written[item.contact.prospect_id] = Written(error=f"Marketo {reason.get('code')}: {reason.get('message')}")
-        return written
+    def _sync(self, writes: Sequence[Write], action: str, lookup: str) -> BatchOutcome:
+        records = [{**w.values, **({"id": int(w.remote_id)} if w.remote_id else {})} for w in writes]
+        rows = self._call("POST", "/rest/v1/leads.json", json={"action": action, "lookupField": lookup, "input": records}).get(
+            "result", []
+        )
+        outcome = BatchOutcome()
+        for write, row in zip(writes, rows, strict=False):
+            if row.get("status") in ("created", "updated"):
+                outcome.ids[write.contact.prospect_id] = str(row["id"])
+            else:
+                reason = (row.get("reasons") or [{}])[0]
+                outcome.errors[write.contact.prospect_id] = f"Marketo {reason.get('code')}: {reason.get('message')}"
+        return outcome
 
-    def ensure_list(self, name: str) -> str:
+    def create(self, writes: Sequence[Write]) -> BatchOutcome:
+        return self._sync(writes, "createOnly", "email")
+
+    def update(self, writes: Sequence[Write]) -> BatchOutcome:
+        """By id: a lead found by its GitHub URL is updated, never duplicated under a new email."""
+        return self._sync(writes, "updateOnly", "id")
+
+    def _static_list(self, name: str) -> str:
         existing = self._call("GET", "/rest/asset/v1/staticList/byName.json", params={"name": name}).get("result") or []
         if existing:
             return str(existing[0]["id"])
@@ -149,8 +150,11 @@ class Marketo(ContactSync):
         form = {"name": name, "folder": f'{{"id":{int(self.folder_id)},"type":"Folder"}}'}
         return str(self._call("POST", "/rest/asset/v1/staticLists.json", data=form)["result"][0]["id"])
 
-    def add_to_list(self, list_id: str, members: Sequence[tuple[DestinationContact, str]]) -> None:
-        self._call("POST", f"/rest/v1/lists/{list_id}/leads.json", json={"input": [{"id": int(rid)} for _, rid in members]})
+    def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
+        list_id = self._static_list(list_name)
+        for chunk in batched(list(remote_ids), MAX_BATCH):
+            self._call("POST", f"/rest/v1/lists/{list_id}/leads.json", json={"input": [{"id": int(rid)} for rid in chunk]})
+        return list_id
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
         token = self._call(
@@ -193,7 +197,7 @@ class Marketo(ContactSync):
         leads += self._leads(self.github_field, [github_url] if github_url and "," not in github_url else [], fields)
         return sorted({str(r["id"]) for r in leads})
 
-    def erase(self, remote_ids: list[str], email: str | None) -> tuple[ErasureOutcome, str]:
+    def erase(self, remote_ids: list[str]) -> tuple[ErasureOutcome, str]:
         for chunk in batched(remote_ids, MAX_BATCH):
             self._call("POST", "/rest/v1/leads/delete.json", json={"input": [{"id": int(rid)} for rid in chunk]})
         return "deleted", "leads deleted"

@@ -1,9 +1,9 @@
 """Zoho CRM (Leads module) over its REST API with httpx: Zoho publishes no maintained Python SDK
 that takes a plain base URL (its `zohocrmsdk` needs its own token store and DC objects).
 
-- upsert: `POST /Leads/upsert` with `duplicate_check_fields` [Email, the GitHub URL field], 100
-  records a call (Zoho's cap), after a search by email and by the GitHub URL field
-  (`GET /Leads/search`, 204 when nothing matches);
+- push: a search by email and by the GitHub URL field (`GET /Leads/search`, 204 when nothing
+  matches); new leads `POST /Leads/upsert` with `duplicate_check_fields` [Email, GitHub URL field],
+  found ones `PUT /Leads` by id; 100 records a call (Zoho's cap);
 - list: a tag on the leads (`POST /Leads/actions/add_tags`), created by its first use;
 - pull: `GET /Leads` with `If-Modified-Since`, paged by `page`/`per_page` (200) until
   `info.more_records` is false: `Lead_Status` -> lifecycle_stage, `Email_Opt_Out` -> unsubscribed;
@@ -26,7 +26,8 @@ import httpx
 
 from tools.destinations.base import DestinationContact, RemoteChange
 from tools.destinations.config import DestinationConfig
-from tools.destinations.contact_sync import ContactSync, ErasureOutcome, Planned, Remote, Written, usable_email
+from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, usable_email
+from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
 from tools.destinations.http import DestinationHTTP, VendorHTTPError, batched
 from tools.destinations.mapping import FieldMapping
 
@@ -46,7 +47,7 @@ MAX_BATCH = 100  # Zoho: at most 100 records per insert/update/upsert call
 PAGE_SIZE = 200
 
 
-class ZohoCRM(ContactSync):
+class ZohoCRM(ContactConnector):
     kind = "crm"
     needs_email = False  # a lead is keyed by its GitHub URL too
 
@@ -55,7 +56,8 @@ class ZohoCRM(ContactSync):
         self.options = config.options
         self.module = config.options.get("module", "Leads")
         self.github_field = config.options.get("github_url_field", "GitHub_URL")
-        self.batch_size = min(config.batch_size, MAX_BATCH)
+        self.batch_size = config.batch_size
+        self.max_batch = MAX_BATCH
         self.http = DestinationHTTP(
             config.base_url or DEFAULT_BASE_URL,
             headers={"Authorization": f"Zoho-oauthtoken {config.resolved_token()}"},
@@ -96,42 +98,45 @@ class ZohoCRM(ContactSync):
         escaped = value.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace(",", "\\,")
         return f"({self.github_field}:equals:{escaped})"
 
-    def _lookup(self, email: str | None, github_url: str | None) -> list[Remote]:
-        if email and (records := self._search(email=email)):
-            return [Remote(str(r["id"]), r, "email") for r in records]
-        if github_url and (records := self._search(criteria=self._criteria(github_url))):
-            return [Remote(str(r["id"]), r, "GitHub URL") for r in records]
-        return []
+    def _lookup(self, email: str | None, github_url: str | None) -> list[RemoteRecord]:
+        records = self._search(email=email) if email else []
+        if github_url and not records:
+            records = self._search(criteria=self._criteria(github_url))
+        return [
+            RemoteRecord(id=str(r["id"]), email=r.get("Email"), github_url=r.get(self.github_field), values=r) for r in records
+        ]
 
-    def find(self, contacts: Sequence[DestinationContact]) -> dict[str, Remote]:
-        found = {}
-        for contact in contacts:
-            matches = self._lookup(usable_email(contact.email), contact.github_url)
-            if matches:
-                found[contact.prospect_id] = matches[0]
-        return found
+    def find(self, contacts: Sequence[DestinationContact]) -> list[RemoteRecord]:
+        return [record for c in contacts for record in self._lookup(usable_email(c.email), c.github_url)]
 
     # --- writes ---------------------------------------------------------------------------------
-    def write(self, items: Sequence[Planned]) -> dict[str, Written]:
-        records = [{**item.write, **({"id": item.remote.remote_id} if item.remote else {})} for item in items]
-        body = {"data": records, "duplicate_check_fields": ["Email", self.github_field]}
-        answer = self._call("POST", f"/{self.module}/upsert", json=body, ok=frozenset({400})).json()
+    def create(self, writes: Sequence[Write]) -> BatchOutcome:
+        """Upsert, not insert: should another writer have created the lead meanwhile, Zoho's own
+        duplicate check on Email and the (unique) GitHub URL field updates it instead."""
+        body = {"data": [w.values for w in writes], "duplicate_check_fields": ["Email", self.github_field]}
+        return self._outcome(writes, self._call("POST", f"/{self.module}/upsert", json=body, ok=frozenset({400})).json())
+
+    def update(self, writes: Sequence[Write]) -> BatchOutcome:
+        body = {"data": [{**w.values, "id": w.remote_id} for w in writes]}
+        return self._outcome(writes, self._call("PUT", f"/{self.module}", json=body, ok=frozenset({400})).json())
+
+    def _outcome(self, writes: Sequence[Write], answer: dict[str, Any]) -> BatchOutcome:
+        """Zoho answers per record, in order: `status` success with `details.id`, or a `code`."""
         if not isinstance(answer.get("data"), list):
             raise VendorHTTPError(400, str(answer.get("message", "Zoho refused the upsert")))
-        written = {}
-        for item, row in zip(items, answer["data"], strict=False):
+        outcome = BatchOutcome()
+        for write, row in zip(writes, answer["data"], strict=False):
             if row.get("status") == "success":
-                written[item.contact.prospect_id] = Written(str(row["details"]["id"]), created=row.get("action") == "insert")
+                outcome.ids[write.contact.prospect_id] = str(row["details"]["id"])
             else:
-                written[item.contact.prospect_id] = Written(error=f"{row.get('code')}: {row.get('message')}")
-        return written
+                outcome.errors[write.contact.prospect_id] = f"{row.get('code')}: {row.get('message')}"
+        return outcome
 
-    def ensure_list(self, name: str) -> str:
-        return name  # a Zoho tag is created by its first use
-
-    def add_to_list(self, list_id: str, members: Sequence[tuple[DestinationContact, str]]) -> None:
-        body = {"tags": [{"name": list_id}], "ids": [remote_id for _, remote_id in members]}
-        self._call("POST", f"/{self.module}/actions/add_tags", json=body)
+    def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
+        """A Zoho tag, created by its first use."""
+        for chunk in batched(list(remote_ids), MAX_BATCH):
+            self._call("POST", f"/{self.module}/actions/add_tags", json={"tags": [{"name": list_name}], "ids": chunk})
+        return list_name
 
     # --- the rest of the interface --------------------------------------------------------------
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
@@ -167,9 +172,9 @@ class ZohoCRM(ContactSync):
         return out
 
     def find_all(self, email: str | None, github_url: str | None) -> list[str]:
-        return sorted({m.remote_id for m in self._lookup(email, None) + self._lookup(None, github_url)})
+        return sorted({r.id for r in self._lookup(email, None) + self._lookup(None, github_url)})
 
-    def erase(self, remote_ids: list[str], email: str | None) -> tuple[ErasureOutcome, str]:
+    def erase(self, remote_ids: list[str]) -> tuple[ErasureOutcome, str]:
         for chunk in batched(remote_ids, MAX_BATCH):
             self._call("DELETE", f"/{self.module}", params={"ids": ",".join(chunk)})
         return "deleted", "in Zoho's recycle bin until Zoho purges it (60 days)"
