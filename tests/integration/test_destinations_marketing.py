@@ -5,6 +5,7 @@ rate limits and errors, pull of changes, erasure propagation, and the connection
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,10 +20,10 @@ from tests.support.klaviyo_stub import KlaviyoStub
 from tests.support.mailchimp_stub import AUDIENCE, MailchimpStub
 from tests.support.marketo_stub import MarketoStub
 from tests.support.zoho_stub import ZohoStub
-from tools.destinations import activecampaign, klaviyo, mailchimp, marketo, zoho
 from tools.destinations.base import Destination, DestinationContact
 from tools.destinations.config import DestinationConfig
 from tools.destinations.mapping import map_prospect
+from tools.destinations.registry import Connector
 
 LIST = "cmo ML maintainers"
 
@@ -31,7 +32,6 @@ LIST = "cmo ML maintainers"
 class Platform:
     name: str
     stub: Callable[[], Any]
-    module: Any
     connection: Callable[[Any, str], dict[str, Any]]  # stub, token -> base_url and options
     company_field: str
     pulled: str  # the kind the stub's bounce() shows up as
@@ -41,7 +41,7 @@ class Platform:
         config = DestinationConfig(
             platform=self.name, token=token or stub.token, rate_limit_per_second=500, **self.connection(stub, token or stub.token)
         )
-        return self.module.create(config)  # type: ignore[no-any-return]
+        return Connector(self.name)(config)  # the registry's lazy factory, as `cmo sync` builds it
 
 
 def _zoho(stub: Any, token: str) -> dict[str, Any]:
@@ -53,11 +53,10 @@ def _zoho(stub: Any, token: str) -> dict[str, Any]:
 
 
 PLATFORMS = [
-    Platform("zoho", ZohoStub, zoho, _zoho, "Company", "lifecycle_stage", "deleted"),
+    Platform("zoho", ZohoStub, _zoho, "Company", "lifecycle_stage", "deleted"),
     Platform(
         "marketo",
         MarketoStub,
-        marketo,
         lambda s, t: {"base_url": s.url, "options": {"client_id": s.client_id, "folder_id": "12"}},
         "company",
         "bounced",
@@ -66,18 +65,13 @@ PLATFORMS = [
     Platform(
         "mailchimp",
         MailchimpStub,
-        mailchimp,
         lambda s, t: {"base_url": s.url + "/3.0", "options": {"audience_id": AUDIENCE}},
         "COMPANY",
         "bounced",
         "deleted",
     ),
-    Platform(
-        "klaviyo", KlaviyoStub, klaviyo, lambda s, t: {"base_url": s.url}, "organization", "bounced", "gdpr_delete_requested"
-    ),
-    Platform(
-        "activecampaign", ActiveCampaignStub, activecampaign, lambda s, t: {"base_url": s.url}, "COMPANY", "bounced", "deleted"
-    ),
+    Platform("klaviyo", KlaviyoStub, lambda s, t: {"base_url": s.url}, "organization", "bounced", "gdpr_delete_requested"),
+    Platform("activecampaign", ActiveCampaignStub, lambda s, t: {"base_url": s.url}, "COMPANY", "bounced", "deleted"),
 ]
 
 
@@ -91,7 +85,7 @@ def _contact(platform: Platform, login: str, name: str, email: str | None, compa
         score=0.8,
         compliance=ComplianceReview(verdict="approved", lawful_basis="legitimate_interest"),
     )
-    return map_prospect(prospect, platform.module.DEFAULT_MAPPING)
+    return map_prospect(prospect, Connector(platform.name).default_mapping())
 
 
 def _outcomes(report: Any) -> dict[str, str]:
@@ -223,3 +217,13 @@ def test_mailchimp_never_resubscribes_an_unsubscribed_member() -> None:
         (put,) = stub.calls("PATCH", r"/3\.0/lists/\w+/members/[0-9a-f]{32}")
         assert "status" not in put.body and put.body["merge_fields"]["COMPANY"] == "Analytical"
         assert stub.members[put.path.rsplit("/", 1)[1]]["status"] == "unsubscribed"
+
+
+def test_klaviyo_sdk_calls_honour_retry_after() -> None:
+    """The SDK path (ApiException, read by http.classify_sdk_error) waits as long as Klaviyo says."""
+    with KlaviyoStub() as stub:
+        destination = PLATFORMS[3].destination(stub)
+        stub.fail_next(1, status=429, headers={"Retry-After": "1"})
+        started = time.monotonic()
+        assert destination.test_connection().ok
+        assert time.monotonic() - started >= 1.0 and len(stub.calls("GET", r"/api/accounts")) == 2
