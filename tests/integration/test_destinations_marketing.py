@@ -227,3 +227,14 @@ def test_klaviyo_sdk_calls_honour_retry_after() -> None:
         started = time.monotonic()
         assert destination.test_connection().ok
         assert time.monotonic() - started >= 1.0 and len(stub.calls("GET", r"/api/accounts")) == 2
+
+
+def test_a_refused_list_call_keeps_the_records_results() -> None:
+    """Marketo cannot create a static list without a folder: the leads are still reported created."""
+    with MarketoStub() as stub:
+        config = DestinationConfig(platform="marketo", base_url=stub.url, token=stub.token, options={"client_id": stub.client_id})
+        destination = Connector("marketo")(config)
+        ada = _contact(PLATFORMS[1], "ada", "Ada Lovelace", "ada@example.org", "Analytical")
+        report = destination.push([ada], list_name="new list", policy="fill_blanks")
+        assert report.results[0].outcome == "created" and "folder_id" in report.results[0].detail
+        assert report.list_id is None and stub.count() == 1

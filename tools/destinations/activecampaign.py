@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tools.destinations.base import DestinationContact, FieldValue, RemoteChange
+from tools.destinations.base import DestinationContact, DestinationKind, FieldValue, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
 from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, each, usable_email
 from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
@@ -47,7 +47,7 @@ PULLED = {"2": "unsubscribed", "3": "bounced"}
 
 
 class ActiveCampaign(ContactConnector):
-    kind = "marketing"
+    kind: DestinationKind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
         if not config.base_url:

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from klaviyo_api import KlaviyoAPI
 from openapi_client.exceptions import ApiException
 
-from tools.destinations.base import DestinationContact, RemoteChange
+from tools.destinations.base import DestinationContact, DestinationKind, RemoteChange
 from tools.destinations.config import DestinationConfig
 from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, each, usable_emails
 from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
@@ -74,7 +74,7 @@ def _quoted(value: str) -> str:
 
 
 class Klaviyo(ContactConnector):
-    kind = "marketing"
+    kind: DestinationKind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
         self.name = config.label

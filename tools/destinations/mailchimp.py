@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tools.destinations.base import ConflictPolicy, DestinationContact, FieldValue, PushReport, RemoteChange
+from tools.destinations.base import ConflictPolicy, DestinationContact, DestinationKind, FieldValue, PushReport, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
 from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, each, usable_email
 from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
@@ -50,7 +50,7 @@ def subscriber_hash(email: str) -> str:
 
 
 class Mailchimp(ContactConnector):
-    kind = "marketing"
+    kind: DestinationKind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
         token = config.resolved_token()

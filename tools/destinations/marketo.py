@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tools.destinations.base import DestinationContact, RemoteChange
+from tools.destinations.base import DestinationContact, DestinationKind, RemoteChange
 from tools.destinations.config import DestinationConfig, DestinationConfigError
 from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, usable_emails
 from tools.destinations.crm import BatchOutcome, RemoteRecord, Write, contact_values
@@ -62,7 +62,7 @@ def _classify(exc: Exception) -> None:
 
 
 class Marketo(ContactConnector):
-    kind = "marketing"
+    kind: DestinationKind = "marketing"
 
     def __init__(self, config: DestinationConfig) -> None:
         if not config.base_url:

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tools.destinations.base import DestinationContact, RemoteChange
+from tools.destinations.base import DestinationContact, DestinationKind, RemoteChange
 from tools.destinations.config import DestinationConfig
 from tools.destinations.contact_sync import ContactConnector, ErasureOutcome, usable_email
 from tools.destinations.crm import BatchOutcome, RemoteRecord, Write
@@ -48,7 +48,7 @@ PAGE_SIZE = 200
 
 
 class ZohoCRM(ContactConnector):
-    kind = "crm"
+    kind: DestinationKind = "crm"
     needs_email = False  # a lead is keyed by its GitHub URL too
 
     def __init__(self, config: DestinationConfig) -> None:
