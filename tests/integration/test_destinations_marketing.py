@@ -238,3 +238,22 @@ def test_a_refused_list_call_keeps_the_records_results() -> None:
         report = destination.push([ada], list_name="new list", policy="fill_blanks")
         assert report.results[0].outcome == "created" and "folder_id" in report.results[0].detail
         assert report.list_id is None and stub.count() == 1
+
+
+def test_marketo_long_lookups_go_as_post_method_get() -> None:
+    """300 addresses pass Marketo's 8 KB URL limit: the lookup is a POST ?_method=GET with a form body."""
+    platform = PLATFORMS[1]
+    with MarketoStub() as stub:
+        options = {"client_id": stub.client_id}
+        config = DestinationConfig(
+            platform="marketo", base_url=stub.url, token=stub.token, batch_size=300, rate_limit_per_second=500, options=options
+        )
+        destination = Connector("marketo")(config)
+        contacts = [
+            _contact(platform, f"dev{i}", f"Dev Number{i}", f"developer.number.{i}@example-company.org", "Acme")
+            for i in range(300)
+        ]
+        report = destination.push(contacts, list_name=None, policy="fill_blanks")
+        assert {r.outcome for r in report.results} == {"created"} and stub.count() == 300
+        lookups = stub.calls("POST", r"/rest/v1/leads\.json")
+        assert any(r.query.get("_method") == "GET" and "filterValues" in r.body for r in lookups)

@@ -2,7 +2,8 @@
 - identity: https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/authentication
   (`GET /identity/oauth/token?grant_type=client_credentials`; errors 601/602 for a bad or expired token);
 - leads: https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/lead-database/leads
-  (`GET /rest/v1/leads.json?filterType=&filterValues=&fields=`, `POST` with `action`
+  (`GET /rest/v1/leads.json?filterType=&filterValues=&fields=`, or `POST ?_method=GET` with those
+  as a form body for long lookups; `POST` with `action`
   createOnly|updateOnly|createOrUpdate and `lookupField`, per-record `status` created|updated|skipped
   with `reasons` 1004/1005, `POST /rest/v1/leads/delete.json`, `leads/describe.json`);
 - limits and errors: https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/error-codes
@@ -78,6 +79,8 @@ class MarketoStub(ContractStub):
 
     @route("POST", r"/rest/v1/leads\.json")
     def sync(self, request: StubRequest) -> Reply:
+        if request.query.get("_method") == "GET":  # a long lookup: the query in a form body
+            return self.query(StubRequest("GET", request.path, request.body, request.headers, None))
         action, lookup = request.body.get("action", "createOrUpdate"), request.body.get("lookupField", "email")
         rows = []
         for record in request.body["input"]:

@@ -6,7 +6,8 @@
 - limits: 100 calls in 20 s and 10 at once per instance; Marketo answers HTTP 200 with
   `success: false` and error 606 (rate) or 615 (concurrency), which are retried with backoff like
   a 429; 300 records a call;
-- push: `GET /rest/v1/leads.json?filterType=email` then `filterType=<GitHub URL field>` for the rest,
+- push: `GET /rest/v1/leads.json?filterType=email` and `filterType=<GitHub URL field>` (as
+  `POST ?_method=GET` with a form body when 300 values would pass Marketo's 8 KB URL limit),
   then `POST /rest/v1/leads.json` (`createOnly` by email for new leads, `updateOnly` by id for the
   found ones, so a lead found by its GitHub URL is never duplicated under a new email);
 - list: a static list (`/rest/asset/v1/staticList/byName.json`, created in `options.folder_id`),
@@ -43,6 +44,7 @@ DEFAULT_MAPPING = FieldMapping(
     custom={"githubURL": "github_url", "cmoScore": "score", "cmoSignals": "signals", "cmoEvidence": "evidence_summary"},
 )
 MAX_BATCH = 300
+LONG_QUERY = 6000  # characters of filter values and fields beyond which a lookup goes as POST ?_method=GET
 RETRY_CODES = frozenset({"606", "615"})  # rate limit, concurrent access limit
 TOKEN_CODES = frozenset({"601", "602"})  # access token invalid, expired
 ACTIVITY_KINDS = {8: "bounced", 9: "unsubscribed", 104: "lifecycle_stage"}
@@ -104,7 +106,11 @@ class Marketo(ContactConnector):
         if not values:
             return []
         params = {"filterType": filter_type, "filterValues": ",".join(values), "fields": ",".join(fields)}
-        return list(self._call("GET", "/rest/v1/leads.json", params=params).get("result", []))
+        if sum(len(v) for v in params.values()) > LONG_QUERY:  # Marketo's documented way past its 8 KB URL limit
+            answer = self._call("POST", "/rest/v1/leads.json", params={"_method": "GET"}, data=params)
+        else:
+            answer = self._call("GET", "/rest/v1/leads.json", params=params)
+        return list(answer.get("result", []))
 
     def _fields(self, contacts: Sequence[DestinationContact]) -> list[str]:
         names = {"id", "email", self.github_field}
