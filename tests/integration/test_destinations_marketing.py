@@ -121,7 +121,9 @@ def test_sync_resync_pull_and_forget(platform: Platform) -> None:
 
         # re-sync: nothing new, nothing written (a 503 on the way is retried)
         stub.fail_next(1, status=503, headers={})
+        before_resync = len(stub.requests)
         again = destination.push([ada, bob], list_name=LIST, policy="fill_blanks")
+        assert not [r for r in stub.requests[before_resync:] if r.method in ("PUT", "PATCH", "DELETE")]
         assert _outcomes(again) == {"gh_ada": "unchanged", "gh_bob": "unchanged"}, again
         assert again.list_id == report.list_id and stub.count() == people
 

@@ -111,7 +111,10 @@ class MailchimpStub(ContractStub):
     @route("GET", L + r"/members/(?P<hash_>[0-9a-f]{32})")
     def member(self, request: StubRequest, hash_: str) -> Reply:
         found = self.members.get(hash_)
-        return (200, found) if found else _problem(404, "Resource Not Found", "The requested resource could not be found.")
+        if not found:
+            return _problem(404, "Resource Not Found", "The requested resource could not be found.")
+        tags = [{"id": i, "name": name} for i, (name, hashes) in enumerate(self.tagged.items()) if hash_ in hashes]
+        return 200, {**found, "tags": tags, "tags_count": len(tags)}
 
     @route("PATCH", L + r"/members/(?P<hash_>[0-9a-f]{32})")
     def update(self, request: StubRequest, hash_: str) -> Reply:

@@ -41,7 +41,7 @@ DEFAULT_MAPPING = FieldMapping(
 )
 MAX_BATCH = 500  # batch subscribe: 500 members a call
 PAGE_SIZE = 1000
-MEMBER_FIELDS = "id,email_address,status,merge_fields,last_changed"
+MEMBER_FIELDS = "id,email_address,status,merge_fields,last_changed,tags"
 PULLED = {"unsubscribed": "unsubscribed", "cleaned": "bounced"}
 
 
@@ -71,12 +71,15 @@ class Mailchimp(ContactConnector):
             rate_limit_per_second=config.rate_limit_per_second,
         )
         self._by_github: dict[str, dict[str, Any]] | None = None
+        self._tags: dict[str, set[str]] = {}
 
     def push(self, contacts: Sequence[DestinationContact], *, list_name: str | None, policy: ConflictPolicy) -> PushReport:
         self._by_github = None  # the audience is scanned at most once a push
+        self._tags = {}  # member id -> its tags, as found: a re-sync re-tags no one
         return super().push(contacts, list_name=list_name, policy=policy)
 
     def _record(self, member: dict[str, Any]) -> RemoteRecord:
+        self._tags[str(member["id"])] = {str(t.get("name")) for t in member.get("tags") or []}
         merge: dict[str, FieldValue] = member.get("merge_fields") or {}
         values = {**merge, "email_address": member.get("email_address")}
         return RemoteRecord(
@@ -87,10 +90,7 @@ class Mailchimp(ContactConnector):
         )
 
     def _member(self, email: str) -> dict[str, Any] | None:
-        response = self.http.request(
-            "GET", f"{self.members_path}/{subscriber_hash(email)}", params={"fields": MEMBER_FIELDS}, ok=frozenset({404})
-        )
-        return None if response.status_code == 404 else dict(response.json())
+        return self._member_by_id(subscriber_hash(email))
 
     def _members(self, **filters: str) -> list[dict[str, Any]]:
         """Every member matching `filters`, page by page (`count`/`offset`, until `total_items`)."""
