@@ -259,3 +259,15 @@ def test_marketo_long_lookups_go_as_post_method_get() -> None:
         assert {r.outcome for r in report.results} == {"created"} and stub.count() == 300
         lookups = stub.calls("POST", r"/rest/v1/leads\.json")
         assert any(r.query.get("_method") == "GET" and "filterValues" in r.body for r in lookups)
+
+
+def test_activecampaign_never_resubscribes_a_contact_to_a_list() -> None:
+    """`contactLists` status 1 would re-activate an unsubscribed contact: members already on the list are left alone."""
+    platform = PLATFORMS[4]
+    with ActiveCampaignStub() as stub:
+        destination = platform.destination(stub)
+        ada = _contact(platform, "ada", "Ada Lovelace", "ada@example.org", "Analytical")
+        destination.push([ada], list_name=LIST, policy="fill_blanks")
+        stub.unsubscribe("ada@example.org")
+        assert destination.push([ada], list_name=LIST, policy="fill_blanks").results[0].outcome == "unchanged"
+        assert len(stub.calls("POST", r"/api/3/contactLists")) == 1

@@ -1,7 +1,7 @@
 """ActiveCampaign API v3 contract stub, shapes from ActiveCampaign's reference
 (https://developers.activecampaign.com/reference/overview: `Api-Token` header, `limit`/`offset`
 pagination with `meta.total`, 5 requests/s then 429, 422 `errors[]` with title/detail/code/source):
-- contacts: https://developers.activecampaign.com/reference/list-all-contacts (`email`, `status`
+- contacts: https://developers.activecampaign.com/reference/list-all-contacts (`email`, `listid`, `status`
   -1/0/1/2 unsubscribed/3 bounced, `filters[updated_after]`), sync-a-contacts-data
   (`POST /api/3/contact/sync`: 201 created, 200 updated), update-a-contact-new (`PUT`),
   delete-contact (`DELETE`, 404 `No Result found for Subscriber with id`);
@@ -69,6 +69,8 @@ class ActiveCampaignStub(ContractStub):
         chosen = list(self.contacts.values())
         if "email" in request.query:
             chosen = self._by_email(request.query["email"])
+        if "listid" in request.query:
+            chosen = [c for c in chosen if c["id"] in self.lists[request.query["listid"]]["members"]]
         if "status" in request.query:
             chosen = [c for c in chosen if c["status"] == request.query["status"]]
         if after := request.query.get("filters[updated_after]"):

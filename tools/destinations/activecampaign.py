@@ -9,8 +9,9 @@ ActiveCampaign allows 5 requests a second per account and answers 429 beyond it.
   (`GET /api/3/fieldValues?filters[fieldid]=&filters[val]=`); a found contact's values come from
   `GET /api/3/contacts/{id}/fieldValues`; new contacts `POST /api/3/contact/sync`, found ones
   `PUT /api/3/contacts/{id}` (so one found by its GitHub URL keeps its id);
-- list: `GET /api/3/lists?filters[name]=`, created with `POST /api/3/lists`; members by
-  `POST /api/3/contactLists` (status 1, active);
+- list: `GET /api/3/lists?filters[name]=`, created with `POST /api/3/lists`; contacts not on it yet
+  (`GET /api/3/contacts?listid=`) added by `POST /api/3/contactLists` (status 1), so one who
+  unsubscribed from the list is never re-subscribed;
 - pull: contacts `status=2` (unsubscribed) and `status=3` (bounced) with `filters[updated_after]`;
 - forget: `DELETE /api/3/contacts/{id}`.
 
@@ -157,9 +158,13 @@ class ActiveCampaign(ContactConnector):
         return str(self.http.request("POST", "/lists", json=body).json()["list"]["id"])
 
     def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
+        """Only contacts not on the list yet: `contactLists` with status 1 would re-subscribe one who
+        unsubscribed from it."""
         list_id = self._list_id(list_name)
-        for remote_id in remote_ids:
-            self.http.request("POST", "/contactLists", json={"contactList": {"list": list_id, "contact": remote_id, "status": 1}})
+        on_list = {str(c["id"]) for c in self._paged("/contacts", "contacts", {"listid": list_id})}
+        for remote_id in [r for r in remote_ids if r not in on_list]:
+            body = {"contactList": {"list": list_id, "contact": remote_id, "status": 1}}
+            self.http.request("POST", "/contactLists", json=body)
         return list_id
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
