@@ -165,10 +165,9 @@ class Mailchimp(ContactConnector):
 
     def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
         """A member tag (Mailchimp's segmentation; a tag is created by its first use)."""
-        for remote_id in remote_ids:
-            self.http.request(
-                "POST", f"{self.members_path}/{remote_id}/tags", json={"tags": [{"name": list_name, "status": "active"}]}
-            )
+        tag = {"tags": [{"name": list_name, "status": "active"}]}
+        for remote_id in [r for r in remote_ids if list_name not in self._tags.get(r, set())]:
+            self.http.request("POST", f"{self.members_path}/{remote_id}/tags", json=tag)
         return list_name
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
