@@ -75,14 +75,15 @@ class AmplitudeDestination(AnalyticsDestination):
                 e.user_id,
                 self.event_id(e),
                 e.name,
-                BaseEvent(
-                    event_type=e.name,
-                    user_id=self.user_id(e.user_id),
-                    time=epoch_millis(e.occurred_at),
-                    insert_id=self.event_id(e),
-                    event_properties={k: v for k, v in e.properties.items() if v is not None},
-                    library=LIBRARY,
-                ).get_event_body(),
+                _body(
+                    BaseEvent(
+                        event_type=e.name,
+                        user_id=self.user_id(e.user_id),
+                        time=epoch_millis(e.occurred_at),
+                        insert_id=self.event_id(e),
+                        event_properties={k: v for k, v in e.properties.items() if v is not None},
+                    )
+                ),
             )
             for e in events
         ]
@@ -98,11 +99,8 @@ class AmplitudeDestination(AnalyticsDestination):
                 user_id=self.user_id(contact.prospect_id),
                 user_properties=identify.user_properties,
                 insert_id=self.profile_id(contact),
-                library=LIBRARY,
             )
-            outgoing.append(
-                _Outgoing(contact.prospect_id, self.user_id(contact.prospect_id), "$identify", event.get_event_body())
-            )
+            outgoing.append(_Outgoing(contact.prospect_id, self.user_id(contact.prospect_id), "$identify", _body(event)))
         return self._deliver(outgoing, "updated")
 
     def _deliver(self, outgoing: list[_Outgoing], success: RecordOutcome) -> list[RecordResult]:
@@ -114,10 +112,13 @@ class AmplitudeDestination(AnalyticsDestination):
             return self._deliver(outgoing[:half], success) + self._deliver(outgoing[half:], success)
         rejected = answer.invalid_or_silenced_index() if answer.status == HttpStatus.INVALID_REQUEST else set()
         if rejected and not answer.missing_field and len(rejected) < len(outgoing):
-            refused = [item for i, item in enumerate(outgoing) if i in rejected]
-            rest = [item for i, item in enumerate(outgoing) if i not in rejected]
-            failed = [result(item.prospect_id, "failed", item.remote_id, f"{item.label}: {answer.error}") for item in refused]
-            return failed + self._deliver(rest, success)
+            resent = iter(self._deliver([item for i, item in enumerate(outgoing) if i not in rejected], success))
+            return [
+                result(item.prospect_id, "failed", item.remote_id, f"{item.label}: {answer.error}")
+                if i in rejected
+                else next(resent)
+                for i, item in enumerate(outgoing)
+            ]
         detail = answer.error or f"HTTP {answer.code}"
         return [result(item.prospect_id, "failed", item.remote_id, f"{item.label}: {detail}") for item in outgoing]
 
@@ -139,6 +140,12 @@ class AmplitudeDestination(AnalyticsDestination):
         body = {"user_ids": [user_id], "requester": "cmo-agent erasure", "ignore_invalid_id": "True"}
         answer = self.deletion_call("/api/2/deletions/users", body, auth=(self.token, self.deletion_token))
         return [user_id], f"Amplitude deletion job for {answer.get('day', '?')}, status {answer.get('status', '?')}"
+
+
+def _body(event: BaseEvent) -> dict[str, object]:
+    """The event as the SDK serialises it, with the library tag its context plugin would add."""
+    event.library = LIBRARY
+    return dict(event.get_event_body())
 
 
 def create(config: DestinationConfig) -> AmplitudeDestination:

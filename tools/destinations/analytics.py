@@ -62,7 +62,7 @@ ANALYTICS_MAPPING = FieldMapping(
     }
 )
 _INSERT_ID_NAMESPACE = uuid.UUID("8f4d0c52-6d0e-4f43-9a55-0f7d2a1c9e31")
-SendFailure = (VendorHTTPError, httpx.HTTPError)
+SendFailure = (VendorHTTPError, httpx.HTTPError, ValueError)  # refused, unreachable, or an unreadable answer
 
 
 def contact_traits(contact: DestinationContact) -> dict[str, FieldValue]:

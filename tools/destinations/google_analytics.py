@@ -23,12 +23,20 @@ from __future__ import annotations
 
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from typing import ClassVar
 
-from tools.destinations.analytics import ANALYTICS_MAPPING, AnalyticsDestination, epoch_millis, option, result, utc
+from tools.destinations.analytics import (
+    ANALYTICS_MAPPING,
+    AnalyticsDestination,
+    SendFailure,
+    epoch_millis,
+    option,
+    result,
+    utc,
+)
 from tools.destinations.base import AnalyticsEvent, ConnectionStatus, RecordOutcome, RecordResult
 from tools.destinations.config import DestinationConfig, DestinationConfigError
 from tools.destinations.http import VendorHTTPError
@@ -75,24 +83,29 @@ class GoogleAnalytics(AnalyticsDestination):
         return ConnectionStatus(ok=True, detail="GA4 validation server accepts the payload (it does not check the API secret)")
 
     def _send_events(self, events: list[AnalyticsEvent]) -> list[RecordResult]:
-        """One request per user (a request carries one client_id), invalid events reported, not sent."""
-        results: list[RecordResult] = []
+        """One request per user (a request carries one client_id); invalid events reported, not
+        sent; a user's refused request fails that user's events only. Results in input order."""
+        results: dict[int, RecordResult] = {}
+        by_user: dict[str, list[int]] = defaultdict(list)
         now = datetime.now(UTC)
-        for prospect_id, group in groupby(sorted(events, key=lambda e: e.user_id), key=lambda e: e.user_id):
-            sendable: list[AnalyticsEvent] = []
-            for event in group:
-                problem = _problem(event, now)
-                if problem:
-                    outcome: RecordOutcome = "skipped" if problem.startswith("older") else "failed"
-                    results.append(result(prospect_id, outcome, self.event_id(event), f"{event.name}: {problem}"))
-                else:
-                    sendable.append(event)
-            if sendable:
-                pseudonym = self.user_id(prospect_id)
-                body = {"client_id": pseudonym, "user_id": pseudonym, "events": [_ga_event(e) for e in sendable]}
+        for index, event in enumerate(events):
+            problem = _problem(event, now)
+            if problem:
+                outcome: RecordOutcome = "skipped" if problem.startswith("older") else "failed"
+                results[index] = result(event.user_id, outcome, self.event_id(event), f"{event.name}: {problem}")
+            else:
+                by_user[event.user_id].append(index)
+        for prospect_id, indexes in by_user.items():
+            pseudonym = self.user_id(prospect_id)
+            body = {"client_id": pseudonym, "user_id": pseudonym, "events": [_ga_event(events[i]) for i in indexes]}
+            try:
                 self.collect.request("POST", "/mp/collect", params=self.params, json=body)
-                results += [result(prospect_id, "created", self.event_id(e), e.name) for e in sendable]
-        return results
+                outcome, detail = "created", ""
+            except SendFailure as exc:
+                outcome, detail = "failed", f"{self.platform}: {exc}"
+            for i in indexes:
+                results[i] = result(prospect_id, outcome, self.event_id(events[i]), detail or events[i].name)
+        return [results[i] for i in range(len(events))]
 
     def _request_deletion(self, user_id: str) -> tuple[list[str], str]:
         if not self.property_id:

@@ -32,6 +32,7 @@ from tools.destinations.http import VendorHTTPError
 
 DEFAULT_MAPPING = ANALYTICS_MAPPING
 JSON = {"Content-Type": "application/json"}
+SDK_PROPERTIES = frozenset({"token", "distinct_id", "time", "$insert_id"})  # the SDK sets them; a property must not override
 
 
 class _Kept:
@@ -71,7 +72,8 @@ class MixpanelDestination(AnalyticsDestination):
 
     def _send_events(self, events: list[AnalyticsEvent]) -> list[RecordResult]:
         for event in events:
-            properties = {**event.properties, "$insert_id": self.event_id(event)}
+            properties = {k: v for k, v in event.properties.items() if k not in SDK_PROPERTIES and v is not None}
+            properties["$insert_id"] = self.event_id(event)
             self.sdk.import_data(None, self.user_id(event.user_id), event.name, epoch_millis(event.occurred_at), properties)
         answer = self._import(self.kept.take("imports"))
         if answer.get("code", 200) == 200:

@@ -39,7 +39,7 @@ from tools.destinations.config import DestinationConfig
 from tools.destinations.http import RETRYABLE_STATUSES, Pacer, RetryLater, VendorHTTPError, retry_after_seconds, with_retries
 
 DEFAULT_MAPPING = ANALYTICS_MAPPING
-Message = tuple[str, str, str, dict[str, Any]]  # prospect id, remote id, label, the SDK's message
+Message = tuple[int, str, str, str, dict[str, Any]]  # input index, prospect id, remote id, label, the SDK's message
 
 
 def _classify(exc: Exception) -> None:
@@ -102,22 +102,24 @@ class SegmentDestination(AnalyticsDestination):
     def _deliver(
         self, items: list[tuple[str, str, str, Any]], build: Callable[[Any], dict[str, Any]], success: RecordOutcome
     ) -> list[RecordResult]:
-        """Messages the SDK refuses (too large) fail alone; the rest go in batches under 500 KB."""
-        results: list[RecordResult] = []
+        """Messages the SDK refuses (too large) fail alone; the rest go in batches under 500 KB.
+        Results in input order."""
+        results: dict[int, RecordResult] = {}
         messages: list[Message] = []
-        for prospect_id, remote_id, label, item in items:
+        for index, (prospect_id, remote_id, label, item) in enumerate(items):
             try:
-                messages.append((prospect_id, remote_id, label, build(item)))
+                messages.append((index, prospect_id, remote_id, label, build(item)))
             except (RuntimeError, AssertionError) as exc:  # the SDK's size and type checks
-                results.append(result(prospect_id, "failed", remote_id, f"{label}: {exc}"))
+                results[index] = result(prospect_id, "failed", remote_id, f"{label}: {exc}")
         for batch in _by_size(messages):
             try:
                 self._post([message for *_, message in batch])
+                outcome, failure = success, ""
             except VendorHTTPError as exc:
-                results += [result(p, "failed", r, f"{label}: {exc}") for p, r, label, _ in batch]
-            else:
-                results += [result(p, success, r, label) for p, r, label, _ in batch]
-        return results
+                outcome, failure = "failed", f": {exc}"
+            for index, prospect_id, remote_id, label, _ in batch:
+                results[index] = result(prospect_id, outcome, remote_id, label + failure)
+        return [results[i] for i in range(len(items))]
 
     def _post(self, batch: list[dict[str, Any]]) -> None:
         try:
@@ -140,7 +142,7 @@ def _by_size(messages: list[Message]) -> Iterator[list[Message]]:
     batch: list[Message] = []
     size = 0
     for message in messages:
-        length = len(json.dumps(message[3], cls=DatetimeSerializer).encode())
+        length = len(json.dumps(message[4], cls=DatetimeSerializer).encode())
         if batch and size + length >= BATCH_SIZE_LIMIT:
             yield batch
             batch, size = [], 0
