@@ -41,12 +41,19 @@ def erase(tenant: Tenant, email: Email = None, login: Login = None, prospect_id:
     """Erase one person from every store of the tenant and tombstone them (GDPR Art. 17)."""
     from api.services.audit import cli_actor
     from api.services.erasure import erase as erase_person
+    from cli.sync import forget_everywhere
 
     person = _person(email, login, prospect_id)
+    # First the destinations `cmo sync` delivered them to (its ledger in $CMO_HOME; GDPR Art. 17(2)),
+    # which hold them whether or not the tenant's database does.
+    for line in forget_everywhere(prospect_ids=person.prospect_ids | {f"gh_{login}" for login in person.logins}, email=email):
+        typer.echo(f"destination (cmo sync) {line}")
     report = in_tenant(
         tenant, lambda session, tenant_id: erase_person(session, tenant_id or "", person, actor=cli_actor()), encrypted=True
     )
     detail = report.detail()
+    for line in detail.get("destinations", []):
+        typer.echo(f"destination {line['destination']}: {line['outcome']} {line['records']} record(s)")
     typer.echo(
         f"erased from {len(detail['jobs'])} job(s): {detail['prospect_rows']} prospect record(s), "
         f"{detail['events_deleted']} event(s) deleted, {detail['records_redacted']} record(s) redacted, "

@@ -21,6 +21,7 @@ from cli.privacy import register_privacy_commands
 from cli.sandbox import sandbox_app
 from cli.send import register_send_command
 from cli.service import register_service_commands
+from cli.sync import register_sync_commands
 from evals.cli import eval_app
 from foundation.limits import MAX_PROSPECTS
 
@@ -264,3 +265,4 @@ def schema(
 register_service_commands(app)
 register_privacy_commands(app)
 register_send_command(app)
+register_sync_commands(app)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -84,8 +85,9 @@ def paginate(items: Sequence[Any], cursor: str | None, limit: int) -> Page:
 class ContractStub:
     """The server. `requests` lists what was received; `fail_next()` queues refusals."""
 
-    def __init__(self, token: str = "test-token") -> None:
+    def __init__(self, token: str = "test-token", *, tls: ssl.SSLContext | None = None) -> None:
         self.token = token
+        self.tls = tls
         self.requests: list[StubRequest] = []
         self._failures: deque[_Failure] = deque()
         self._lock = threading.RLock()
@@ -110,6 +112,8 @@ class ContractStub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if tls:  # for clients that only speak https (simple-salesforce); trust the cert with tests.support.smtp.self_signed
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # --- what vendor stubs override -----------------------------------------------------------
@@ -126,7 +130,7 @@ class ContractStub:
     # --- controls -------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.server_address[1]}"
 
     def fail_next(self, count: int = 1, *, status: int = 429, headers: dict[str, str] | None = None, body: Any = None) -> None:
         """The next `count` requests (authenticated or not) are answered `status` without reaching a route."""

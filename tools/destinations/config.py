@@ -22,12 +22,29 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.destinations.base import ConflictPolicy
 from tools.destinations.mapping import FieldMapping
+
+Conversion = Literal["demo_booked", "trial_started", "contact_made"]
+# Pulled stage names (lowercased) that count as conversions; common defaults of the three CRMs
+# (HubSpot lifecycle stages, Salesforce lead status and opportunity stages, Pipedrive's default
+# pipeline); a config's `stage_events` replaces them.
+DEFAULT_STAGE_EVENTS: dict[str, Conversion] = {
+    "salesqualifiedlead": "contact_made",
+    "working - contacted": "contact_made",
+    "contacted": "contact_made",
+    "qualified": "contact_made",
+    "opportunity": "demo_booked",
+    "demo scheduled": "demo_booked",
+    "demo booked": "demo_booked",
+    "trial": "trial_started",
+    "trial started": "trial_started",
+}
 
 
 class DestinationConfigError(ValueError):
@@ -47,6 +64,10 @@ class DestinationConfig(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=1000)
     rate_limit_per_second: float = Field(default=5.0, gt=0)
     options: dict[str, str] = Field(default_factory=dict, description="vendor specifics (see each connector)")
+    stage_events: dict[str, Conversion] = Field(
+        default_factory=lambda: dict(DEFAULT_STAGE_EVENTS),
+        description="pulled lifecycle/deal stage name (case-insensitive) -> the conversion it records",
+    )
 
     @property
     def label(self) -> str:

@@ -119,6 +119,21 @@ def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
+def classify_sdk_error(exc: Exception) -> None:
+    """For SDKs whose exceptions carry `status` (and maybe `headers`), as OpenAPI-generated ones do;
+    lost connections (the SDK's transport errors) are retried too."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status in RETRYABLE_STATUSES:
+        headers = getattr(exc, "headers", None) or {}
+        raise RetryLater(retry_after_seconds(headers.get("Retry-After")))
+    if isinstance(exc, ConnectionError | TimeoutError) or type(exc).__name__ in {
+        "MaxRetryError",
+        "ProtocolError",
+        "ConnectionError",
+    }:
+        raise RetryLater(None)
+
+
 def _classify_httpx(exc: Exception) -> None:
     if isinstance(exc, VendorHTTPError) and exc.status in RETRYABLE_STATUSES:
         raise RetryLater(exc.retry_after)
