@@ -25,6 +25,7 @@ from tools.destinations.config import DestinationConfig, DestinationConfigError
 from tools.destinations.google_analytics import GoogleAnalytics
 from tools.destinations.mapping import FieldMapping, map_prospect
 from tools.destinations.mixpanel import MixpanelDestination
+from tools.destinations.registry import connector
 from tools.destinations.segment import SegmentDestination
 
 ENGAGEMENT = ("demo_booked", "trial_started", "contact_made", "replied")
@@ -130,6 +131,7 @@ def test_engagement_events_arrive_under_a_pseudonym(setup: Setup) -> None:
     sent = _raw(setup.stub)
     assert "gh_ada" not in sent and "gh_linus" not in sent  # the prospect id names the person
     assert connector.user_id("gh_ada") in sent and connector.user_id("gh_ada").startswith("cmo_")
+    assert connector.user_id("gh_Ada") == connector.user_id("gh_ada")  # GitHub logins ignore case
     assert connector.user_id("gh_ada") != setup.connector(options={"pseudonym_key": "other" * 8}).user_id("gh_ada")
     assert connector.pull_changes(NOW - timedelta(days=1)) == []
 
@@ -235,6 +237,15 @@ def test_connection_test_answers(setup: Setup) -> None:
 def test_a_pseudonym_key_is_required(setup: Setup) -> None:
     with pytest.raises(DestinationConfigError, match="pseudonym_key"):
         setup.connector(options={"pseudonym_key": ""})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.platform for c in CASES])
+def test_each_module_answers_the_registry_contract(case: Case) -> None:
+    entry = connector(case.platform)  # registry line: "<platform>": connector("<platform>")
+    assert entry.default_mapping() == ANALYTICS_MAPPING
+    options = {"pseudonym_key": "k", **case.options}
+    built = entry(DestinationConfig(platform=case.platform, token="t", options=options))
+    assert isinstance(built, case.connector) and built.kind == "analytics" and built.name == case.platform
 
 
 # --- what only some vendors do ---------------------------------------------------------------------

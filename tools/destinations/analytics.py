@@ -126,8 +126,10 @@ class AnalyticsDestination:
         self.sleep = sleep
 
     def user_id(self, prospect_id: str) -> str:
-        """The pseudonym the vendor knows this prospect by (32 hex digits: 128 bits)."""
-        return "cmo_" + hmac.new(self._pseudonym_key, prospect_id.encode(), hashlib.sha256).hexdigest()[:32]
+        """The pseudonym the vendor knows this prospect by (32 hex digits: 128 bits). Lowercased
+        first: GitHub logins compare case-insensitively, and erasure must find what was sent."""
+        digest = hmac.new(self._pseudonym_key, prospect_id.lower().encode(), hashlib.sha256).hexdigest()
+        return "cmo_" + digest[:32]
 
     def event_id(self, event: AnalyticsEvent) -> str:
         """The same (person, event, time) always yields the same 36-character id (Mixpanel's cap)."""
