@@ -274,6 +274,7 @@ def test_ga4_caps_requests_at_25_events_and_one_user() -> None:
         assert [r.outcome for r in results] == ["created"] * 60
         bodies = [r.body for r in stub.calls("POST", r"/mp/collect")]
         assert all(len(b["events"]) <= 25 and b["client_id"] == b["user_id"] for b in bodies)
+        assert len(bodies) == 4  # two users of 30 events: 25 + 5 each, not one request per user switch
         assert len(stub.ingested) == 60 and stub.dropped == 0
 
 

@@ -39,7 +39,7 @@ from tools.destinations.analytics import (
 )
 from tools.destinations.base import AnalyticsEvent, ConnectionStatus, RecordOutcome, RecordResult
 from tools.destinations.config import DestinationConfig, DestinationConfigError
-from tools.destinations.http import VendorHTTPError
+from tools.destinations.http import VendorHTTPError, batched
 
 DEFAULT_MAPPING = ANALYTICS_MAPPING
 
@@ -55,7 +55,7 @@ _RESERVED_PREFIXES = ("_", "firebase_", "ga_", "google_", "gtag.")
 
 class GoogleAnalytics(AnalyticsDestination):
     platform = "google_analytics"
-    event_batch_limit = MAX_EVENTS_PER_REQUEST
+    event_batch_limit = 1000  # events taken at a time; they leave per user, MAX_EVENTS_PER_REQUEST a request
     no_profile_reason = "GA4 has no profile call: the Measurement Protocol sets user properties only alongside events"
     dedupes_resends = False
     default_base_url = "https://www.google-analytics.com"
@@ -83,8 +83,8 @@ class GoogleAnalytics(AnalyticsDestination):
         return ConnectionStatus(ok=True, detail="GA4 validation server accepts the payload (it does not check the API secret)")
 
     def _send_events(self, events: list[AnalyticsEvent]) -> list[RecordResult]:
-        """One request per user (a request carries one client_id); invalid events reported, not
-        sent; a user's refused request fails that user's events only. Results in input order."""
+        """Requests per user (a request carries one client_id) of at most 25 events; invalid events
+        reported, not sent; a refused request fails its own events only. Results in input order."""
         results: dict[int, RecordResult] = {}
         by_user: dict[str, list[int]] = defaultdict(list)
         now = datetime.now(UTC)
@@ -97,14 +97,15 @@ class GoogleAnalytics(AnalyticsDestination):
                 by_user[event.user_id].append(index)
         for prospect_id, indexes in by_user.items():
             pseudonym = self.user_id(prospect_id)
-            body = {"client_id": pseudonym, "user_id": pseudonym, "events": [_ga_event(events[i]) for i in indexes]}
-            try:
-                self.collect.request("POST", "/mp/collect", params=self.params, json=body)
-                outcome, detail = "created", ""
-            except SendFailure as exc:
-                outcome, detail = "failed", f"{self.platform}: {exc}"
-            for i in indexes:
-                results[i] = result(prospect_id, outcome, self.event_id(events[i]), detail or events[i].name)
+            for chunk in batched(indexes, MAX_EVENTS_PER_REQUEST):
+                body = {"client_id": pseudonym, "user_id": pseudonym, "events": [_ga_event(events[i]) for i in chunk]}
+                try:
+                    self.collect.request("POST", "/mp/collect", params=self.params, json=body)
+                    outcome, detail = "created", ""
+                except SendFailure as exc:
+                    outcome, detail = "failed", f"{self.platform}: {exc}"
+                for i in chunk:
+                    results[i] = result(prospect_id, outcome, self.event_id(events[i]), detail or events[i].name)
         return [results[i] for i in range(len(events))]
 
     def _request_deletion(self, user_id: str) -> tuple[list[str], str]:
