@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from cli.sync import forget_everywhere
 from foundation.schemas import ComplianceReview, Prospect, Signal
 from tests.support.amplitude_stub import AmplitudeStub
 from tests.support.analytics_stub import AnalyticsStub
@@ -23,10 +26,13 @@ from tools.destinations.analytics import ANALYTICS_MAPPING, AnalyticsDestination
 from tools.destinations.base import AnalyticsEvent
 from tools.destinations.config import DestinationConfig, DestinationConfigError
 from tools.destinations.google_analytics import GoogleAnalytics
+from tools.destinations.ledger import Delivery, Ledger
 from tools.destinations.mapping import FieldMapping, map_prospect
 from tools.destinations.mixpanel import MixpanelDestination
-from tools.destinations.registry import connector
+from tools.destinations.registry import FACTORIES, connector
 from tools.destinations.segment import SegmentDestination
+from tools.destinations.sync import sync
+from tools.suppression import SuppressionList
 
 ENGAGEMENT = ("demo_booked", "trial_started", "contact_made", "replied")
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -246,6 +252,36 @@ def test_each_module_answers_the_registry_contract(case: Case) -> None:
     options = {"pseudonym_key": "k", **case.options}
     built = entry(DestinationConfig(platform=case.platform, token="t", options=options))
     assert isinstance(built, case.connector) and built.kind == "analytics" and built.name == case.platform
+
+
+def test_sync_resync_and_erasure_through_the_cmo_sync_ledger(
+    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync core and `cmo erase`'s propagation with an analytics connector: suppressed people
+    are never sent, a re-sync leaves one profile a person, and the erasure reaches the vendor."""
+    monkeypatch.setitem(FACTORIES, setup.case.platform, connector(setup.case.platform))
+    monkeypatch.setenv("CMO_HOME", str(tmp_path / "home"))
+    destination = setup.connector()
+    config = destination.config
+    config_path = tmp_path / "destinations.yaml"
+    config_path.write_text(yaml.safe_dump({"destinations": {config.label: config.model_dump(exclude_none=True)}}))
+    ada, linus = _prospect(), _prospect().model_copy(update={"id": "gh_linus", "username": "linus", "email": None})
+    suppression = SuppressionList.from_entries([("login", "linus")])
+    for _ in ("sync", "re-sync"):
+        report = sync(destination, config, [ada, linus], suppression=suppression)
+        assert {r.prospect_id: r.outcome for r in report.results}["gh_linus"] == "skipped"
+    assert "linus" not in _raw(setup.stub)
+    if not destination.profile_batch_limit:  # GA4: nothing delivered, nothing in the ledger to erase
+        assert not report.delivered
+        return
+    assert len(setup.stub.profiles) == 1
+    Ledger(tmp_path / "home").record(
+        [Delivery(destination=config.label, platform=config.platform, config_path=str(config_path),
+                  prospect_id=r.prospect_id, remote_id=r.remote_id or "") for r in report.delivered]
+    )  # fmt: skip  # what `cmo sync` records
+    lines = forget_everywhere(prospect_ids={"gh_ada"}, email="ada@example.org")
+    assert len(lines) == 1 and "gdpr_delete_requested" in lines[0], lines
+    assert setup.stub.deletions and destination.user_id("gh_ada") in str(setup.stub.deletions[-1])
 
 
 # --- what only some vendors do ---------------------------------------------------------------------
