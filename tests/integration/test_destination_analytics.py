@@ -23,7 +23,7 @@ from tests.support.mixpanel_stub import MixpanelStub
 from tests.support.segment_stub import SegmentStub
 from tools.destinations.amplitude import AmplitudeDestination
 from tools.destinations.analytics import ANALYTICS_MAPPING, AnalyticsDestination
-from tools.destinations.base import AnalyticsEvent
+from tools.destinations.base import AnalyticsEvent, DestinationContact
 from tools.destinations.config import DestinationConfig, DestinationConfigError
 from tools.destinations.google_analytics import GoogleAnalytics
 from tools.destinations.ledger import Delivery, Ledger
@@ -192,13 +192,15 @@ def test_a_bad_event_fails_alone_and_results_keep_the_input_order(setup: Setup) 
 def test_push_sends_only_the_mapped_traits(setup: Setup) -> None:
     connector = setup.connector()
     contact = map_prospect(_prospect(), ANALYTICS_MAPPING)
-    report = connector.push([contact], list_name=None, policy="fill_blanks")
+    bare = DestinationContact(prospect_id="gh_bare", github_url="https://github.com/bare")  # no traits
+    report = connector.push([bare, contact], list_name=None, policy="fill_blanks")
+    assert [r.prospect_id for r in report.results] == ["gh_bare", "gh_ada"] and report.results[0].outcome == "skipped"
     sent = _raw(setup.stub)
     assert "ada@example.org" not in sent and "Ada Lovelace" not in sent and "gh_ada" not in sent
     if not connector.profile_batch_limit:  # GA4 has no profile call
-        assert report.results[0].outcome == "skipped" and not setup.stub.requests
+        assert report.results[1].outcome == "skipped" and not setup.stub.requests
         return
-    assert report.results[0].outcome == "updated"
+    assert report.results[1].outcome == "updated"
     profile = setup.stub.profiles[connector.user_id("gh_ada")]
     assert profile["company"] == "Analytical Engines" and profile["cmo_score"] == 0.9 and profile["country"] == "GB"
     connector.push([contact], list_name=None, policy="fill_blanks")

@@ -171,6 +171,8 @@ class AnalyticsDestination:
         report.results = [result(c.prospect_id, "skipped", detail="the mapping rendered no traits") for c in bare]
         with_traits = [c for c in contacts if contact_traits(c)]
         report.results += self._in_batches(with_traits, self.profile_batch_limit, self._send_profiles, lambda c: c.prospect_id)
+        position = {c.prospect_id: i for i, c in enumerate(contacts)}
+        report.results.sort(key=lambda r: position.get(r.prospect_id, len(position)))  # the input's order
         return report
 
     def pull_changes(self, since: datetime) -> list[RemoteChange]:
