@@ -19,7 +19,6 @@ Privacy) and `options.deletion_base_url` defaults to https://mixpanel.com (EU: h
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -36,17 +35,18 @@ SDK_PROPERTIES = frozenset({"token", "distinct_id", "time", "$insert_id"})  # th
 
 
 class _Kept:
-    """A Mixpanel consumer that keeps the SDK's messages per endpoint instead of sending them."""
+    """A Mixpanel consumer that keeps the SDK's messages instead of sending them. One per batch, so
+    concurrent calls (a sync and forwarded events) never share a buffer."""
 
     def __init__(self) -> None:
-        self.messages: dict[str, list[str]] = defaultdict(list)
+        self.messages: list[str] = []
 
     def send(self, endpoint: str, json_message: str, api_key: object = None, api_secret: object = None) -> None:
-        self.messages[endpoint].append(json_message)
+        self.messages.append(json_message)
 
-    def take(self, endpoint: str) -> str:
+    def array(self) -> str:
         """The kept messages as one JSON array (how the SDK's BufferedConsumer joins them)."""
-        return "[" + ",".join(self.messages.pop(endpoint, [])) + "]"
+        return "[" + ",".join(self.messages) + "]"
 
 
 class MixpanelDestination(AnalyticsDestination):
@@ -59,8 +59,6 @@ class MixpanelDestination(AnalyticsDestination):
     def __init__(self, config: DestinationConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(config, sleep=sleep)
         self.api = self.http(self.base_url)
-        self.kept = _Kept()
-        self.sdk = Mixpanel(self.token, consumer=self.kept)
 
     def test_connection(self) -> ConnectionStatus:
         """An empty `/import` batch: Mixpanel authenticates the project token and records nothing."""
@@ -71,11 +69,13 @@ class MixpanelDestination(AnalyticsDestination):
         return ConnectionStatus(ok=True, detail="Mixpanel accepts the project token")
 
     def _send_events(self, events: list[AnalyticsEvent]) -> list[RecordResult]:
+        kept = _Kept()
+        sdk = Mixpanel(self.token, consumer=kept)
         for event in events:
             properties = {k: v for k, v in event.properties.items() if k not in SDK_PROPERTIES and v is not None}
             properties["$insert_id"] = self.event_id(event)
-            self.sdk.import_data(None, self.user_id(event.user_id), event.name, epoch_millis(event.occurred_at), properties)
-        answer = self._import(self.kept.take("imports"))
+            sdk.import_data(None, self.user_id(event.user_id), event.name, epoch_millis(event.occurred_at), properties)
+        answer = self._import(kept.array())
         if answer.get("code", 200) == 200:
             return [result(e.user_id, "created", self.event_id(e), e.name) for e in events]
         failed = {record.get("index"): record for record in answer.get("failed_records") or []}
@@ -97,9 +97,11 @@ class MixpanelDestination(AnalyticsDestination):
         return answer if isinstance(answer, dict) else {}
 
     def _send_profiles(self, contacts: list[DestinationContact]) -> list[RecordResult]:
+        kept = _Kept()
+        sdk = Mixpanel(self.token, consumer=kept)
         for contact in contacts:
-            self.sdk.people_set(self.user_id(contact.prospect_id), contact_traits(contact))
-        answer = self.api.request("POST", "/engage", data={"data": self.kept.take("people"), "verbose": "1"}).json()
+            sdk.people_set(self.user_id(contact.prospect_id), contact_traits(contact))
+        answer = self.api.request("POST", "/engage", data={"data": kept.array(), "verbose": "1"}).json()
         if answer.get("status") == 1:
             return [result(c.prospect_id, "updated", self.user_id(c.prospect_id)) for c in contacts]
         return [result(c.prospect_id, "failed", detail=f"Mixpanel /engage: {answer.get('error')}") for c in contacts]
