@@ -35,6 +35,7 @@ from api.routers import (
     artifacts,
     audit,
     chat,
+    destinations,
     docs,
     engagement,
     events,
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         audit,
         privacy_settings,
         sender,
+        destinations,
         session,
         web,
     ):

@@ -16,6 +16,9 @@ Why it works this way:
   while any job of the tenant runs, the erasure refuses (`Conflict`, with a retry delay; the tombstone
   already holds) and is simply repeated. Queued jobs are safe: they read the tombstone when they start.
 - There is no vector index in this code base, so there is nothing to erase there.
+- Every destination (CRM, marketing, analytics) that received the person is asked to delete them
+  (GDPR Art. 17(2)); the audit record lists each destination's outcome (Art. 19), and a destination
+  that failed keeps its delivery row, so repeating the erasure asks it again.
 - The audit record names the tombstones' ids and counts, not the prospect id (which is the login):
   the append-only trail must not itself keep what was erased.
 """
@@ -38,6 +41,7 @@ from api.core import orm
 from api.core.orm_privacy import Suppression
 from api.services.artifacts import save_artifact
 from api.services.audit import Origin, record_audit
+from api.services.destinations import forget_everywhere
 from api.services.errors import Conflict, NotFound
 from api.services.job_results import artifact_files, trace_file
 from api.services.suppressions import SETTINGS_INFO, add_suppression, event_identifiers, keyring_of
@@ -259,6 +263,7 @@ class ErasureReport:
     scrubbed: Scrubbed
     checkpoint_threads: int = 0
     cache_entries: int = 0
+    destinations: list[dict[str, Any]] = field(default_factory=list)  # Art. 17(2): each recipient asked to delete
     audit_id: str = ""
 
     def detail(self) -> dict[str, Any]:
@@ -271,6 +276,7 @@ class ErasureReport:
             "artifacts_regenerated": self.scrubbed.artifacts,
             "checkpoint_threads": self.checkpoint_threads,
             "cache_entries": self.cache_entries,
+            "destinations": self.destinations,
         }
 
 
@@ -327,6 +333,7 @@ async def erase(
     settings: Settings = session.info[SETTINGS_INFO]
     report.checkpoint_threads = len(await asyncio.to_thread(delete_threads, settings, tenant_id, report.scrubbed.jobs))
     report.cache_entries = await asyncio.to_thread(forget_cached, settings, person.mentions)
+    report.destinations = await forget_everywhere(session, tenant_id, person.prospect_ids, person.emails)
     record = await record_audit(
         session, tenant_id=tenant_id, actor=actor, action="prospect.erase", detail=report.detail(), origin=origin
     )

@@ -34,6 +34,8 @@ JOB_CREATED = "job.created"
 JOB_STARTED = "job.started"
 JOB_FAILED = "job.failed"
 JOB_CANCELLED = "job.cancelled"
+SYNC_COMPLETED = "sync.completed"  # a destination sync of the job's leads (api/services/destination_sync.py)
+SYNC_FAILED = "sync.failed"
 CATALOGUE = frozenset(
     {
         JOB_CREATED,
@@ -55,6 +57,8 @@ CATALOGUE = frozenset(
         graph_events.CAMPAIGN_COMPLETED,
         JOB_FAILED,
         JOB_CANCELLED,
+        SYNC_COMPLETED,
+        SYNC_FAILED,
     }
 )
 TERMINAL_EVENTS = frozenset({graph_events.CAMPAIGN_COMPLETED, JOB_FAILED, JOB_CANCELLED})

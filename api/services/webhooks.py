@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.core import orm
 from api.core.database import Database
 from api.services.errors import InvalidInput
-from api.services.events import JOB_CREATED
+from api.services.events import JOB_CREATED, SYNC_COMPLETED, SYNC_FAILED
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign, standard_headers
 from foundation.events import CAMPAIGN_COMPLETED, PROSPECT_ENRICHED
@@ -45,6 +45,18 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPE
     JOB_CREATED: ("goal", "estimated_duration", "prospect_count"),
     PROSPECT_ENRICHED: ("prospect_id", "email", "confidence_score", "signals"),
     CAMPAIGN_COMPLETED: tuple(CampaignCompleted.model_fields),
+    SYNC_COMPLETED: (
+        "destination_id",
+        "destination",
+        "platform",
+        "dry_run",
+        "counts",
+        "failed",
+        "conflicts",
+        "list_id",
+        "changes",
+    ),
+    SYNC_FAILED: ("destination_id", "error"),
 }
 WEBHOOK_EVENTS = frozenset(SPEC_FIELDS)
 MAX_BACKOFF_SECONDS = 300.0

@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.core import orm, orm_audit, orm_privacy, orm_web  # noqa: F401 - their tables join orm.Base's metadata
+from api.core import orm, orm_audit, orm_destinations, orm_privacy, orm_web  # noqa: F401 - their tables join orm.Base's metadata
 from api.core.config import ApiConfig
 from api.core.migrate import upgrade
 from api.core.orm_audit import AuditRecord

@@ -24,7 +24,7 @@ const EVENTS = [
   "job.created", "job.started", "job.progress", "job.failed", "job.cancelled", "campaign.completed",
   "agent.started", "agent.finished", "agent.reasoning", "tool.called", "tool.result",
   "prospect.found", "prospect.enriched", "prospect.dropped", "message.drafted", "compliance.reviewed",
-  "llm.called", "llm.result", "llm.failed",
+  "llm.called", "llm.result", "llm.failed", "sync.completed", "sync.failed",
 ];
 const STATUS_OF = { "job.created": "queued", "job.started": "running", "campaign.completed": "succeeded", "job.failed": "failed", "job.cancelled": "cancelled" };
 const TERMINAL = new Set(["campaign.completed", "job.failed", "job.cancelled"]);
