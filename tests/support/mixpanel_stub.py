@@ -6,7 +6,8 @@ Shapes from Mixpanel's references:
   array of up to 2000 `{event, properties{token, distinct_id, time, $insert_id}}`; project token as
   the Basic-auth username; 200 `{code, num_records_imported, status}`; a 400 is a partial success
   whose `failed_records[]` carry `index`, `insert_id`, `field`, `message`; deduplication on
-  `$insert_id`);
+  `$insert_id`). An empty array (the connection test) is answered like any batch with nothing
+  imported: the reference does not say what Mixpanel answers, and the connector takes a 400 alike;
 - Profile Set: https://developer.mixpanel.com/reference/profile-set (`POST /engage`, form field
   `data` holding a JSON array of `{$token, $distinct_id, $set}`; `verbose=1` answers `{status, error}`);
 - GDPR API v3: https://developer.mixpanel.com/reference/gdpr-api (`POST
