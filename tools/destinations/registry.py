@@ -44,6 +44,15 @@ FACTORIES: dict[str, Connector] = {
     "hubspot": connector("hubspot"),
     "salesforce": connector("salesforce"),
     "pipedrive": connector("pipedrive"),
+    "zoho": connector("zoho"),
+    "marketo": connector("marketo"),
+    "mailchimp": connector("mailchimp"),
+    "klaviyo": connector("klaviyo"),
+    "activecampaign": connector("activecampaign"),
+    "google_analytics": connector("google_analytics"),
+    "mixpanel": connector("mixpanel"),
+    "amplitude": connector("amplitude"),
+    "segment": connector("segment"),
 }
 
 
