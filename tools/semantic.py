@@ -185,11 +185,19 @@ def _short(repo: RepoInfo) -> str:
 
 
 def repo_record(repo: RepoInfo, vector: Sequence[float], fetched_at: datetime, source: str = "github") -> VectorRecord:
-    """A repository's vector with its provenance (the text is not stored: it can be fetched again)."""
+    """A repository's vector with its provenance (the text is not stored: it can be fetched again).
+    Its name starts with the owner's login, so it is tagged `person=<owner>` too: erasing or retiring
+    that person (an organisation is never one) removes their repositories' vectors with their profile."""
     return VectorRecord(
         id=f"repo:{repo.full_name.casefold()}",
         values=list(vector),
-        metadata={"kind": "repository", "repo": repo.full_name, "source": source, "fetched_at": fetched_at.isoformat()},
+        metadata={
+            "kind": "repository",
+            "repo": repo.full_name,
+            "person": repo.full_name.split("/", 1)[0].casefold(),
+            "source": source,
+            "fetched_at": fetched_at.isoformat(),
+        },
     )
 
 

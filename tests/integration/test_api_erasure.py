@@ -250,7 +250,7 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
         if r.action == "prospect.erase"
     ]
     assert len(erase_records) == 1 and erase_records[0].prospect_ids is None and erase_records[0].detail["jobs"] == [job_id]
-    assert erase_records[0].detail["vectors"] == len(logins)
+    assert erase_records[0].detail["vectors"] >= len(logins), "their profiles and the vectors of the repositories they own"
     assert client.delete(f"/api/prospects/{target['id']}", headers=headers).status_code == 204, "erasing again is harmless"
 
     again = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]

@@ -65,7 +65,7 @@ def test_vector_records_carry_provenance_and_the_person() -> None:
     assert record.id == "profile:octocat"
     assert record.metadata == {"kind": "profile", "person": "octocat", "source": "github", "fetched_at": when.isoformat()}
     repository = repo_record(repo("Octo/Kit", "x"), [0.0, 1.0], when)
-    assert repository.metadata["kind"] == "repository" and "person" not in repository.metadata
+    assert repository.metadata["kind"] == "repository" and repository.metadata["person"] == "octo", "erasing the owner removes it"
 
 
 @pytest.mark.parametrize(
