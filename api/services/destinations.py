@@ -239,8 +239,16 @@ async def forward_engagement(
     session: AsyncSession, tenant_id: str, *, prospect_id: str, name: str, occurred_at: datetime, job_id: str
 ) -> None:
     """Send one engagement event to every analytics destination of the tenant: their configs are read
-    now, the vendor calls happen in the background (engagement recording never waits for them)."""
-    configs = [config_of(row) for row in await list_destinations(session, tenant_id) if row.kind == "analytics"]
+    now, the vendor calls happen in the background (engagement recording never waits for them). Each
+    such destination is recorded as holding the person (committed), so an erasure
+    asks it to delete them too (Art. 17(2)), even when no sync ever pushed them there."""
+    rows = [row for row in await list_destinations(session, tenant_id) if row.kind == "analytics"]
+    new = [row for row in rows if await session.get(DestinationDelivery, (row.id, prospect_id)) is None]
+    for row in new:
+        await record_deliveries(session, tenant_id, row.id, job_id, {prospect_id: prospect_id})
+    if new:
+        await session.commit()
+    configs = [config_of(row) for row in rows]
     if configs:
         event = AnalyticsEvent(user_id=prospect_id, name=name, occurred_at=occurred_at, properties={"job_id": job_id})
         spawn(_forward(configs, event))

@@ -23,7 +23,7 @@ from tests.support.hubspot_stub import HubSpotStub
 from tests.support.jobs import run_here
 from tests.support.tenants import new_tenant
 from tools.destinations import registry
-from tools.destinations.base import AnalyticsEvent, RecordResult
+from tools.destinations.base import AnalyticsEvent, ForgetResult, RecordResult
 from tools.destinations.mapping import FieldMapping
 
 GOAL = "Find the top 12 Python maintainers active in ML"
@@ -69,9 +69,15 @@ class _Analytics:
     def default_mapping(self) -> FieldMapping:
         return FieldMapping()
 
+    forgotten: list[str] = []  # noqa: RUF012 - shared with the instances the service builds
+
     def track(self, events: list[AnalyticsEvent]) -> list[RecordResult]:
         _Analytics.received.extend(events)
         return [RecordResult(prospect_id=e.user_id, outcome="created") for e in events]
+
+    def forget(self, *, email: str | None, github_url: str | None, prospect_id: str) -> ForgetResult:
+        _Analytics.forgotten.append(prospect_id)
+        return ForgetResult(destination=self.name, outcome="deleted", remote_ids=[prospect_id])
 
 
 def _events(settings: Settings, job_id: str, name: str) -> list[dict[str, Any]]:
@@ -186,6 +192,7 @@ def test_sync_pull_and_erasure_through_the_service(
 
     monkeypatch.setitem(registry.FACTORIES, "memory", _Analytics())  # type: ignore[arg-type]
     _Analytics.received.clear()
+    _Analytics.forgotten.clear()
     client.post("/api/destinations", json={"name": "metrics", "platform": "memory"}, headers=headers)
     other = approved[-1]
     recorded = client.post(
@@ -197,3 +204,6 @@ def test_sync_pull_and_erasure_through_the_service(
         time.sleep(0.05)
     assert [(e.user_id, e.name) for e in _Analytics.received] == [(other["prospect_id"], "replied")]
     assert isinstance(_Analytics.received[0].occurred_at, datetime)
+    # It only ever received events about them, and still hears of their erasure (Art. 17(2)).
+    assert client.delete(f"/api/prospects/{other['prospect_id']}", headers=headers).status_code == 204
+    assert _Analytics.forgotten == [other["prospect_id"]]
