@@ -45,6 +45,11 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/leads_per_request.py
 
+# A sandbox run synced into the HubSpot, Salesforce and Pipedrive contract stubs (README "Destinations").
+.PHONY: sync-demo
+sync-demo: setup
+	$(BIN)/python scripts/sync_demo.py
+
 # All eval suites on the deterministic path (no LLM, sandbox only) into runs/eval-<timestamp>, then
 # compared with the committed baseline under the default gates (see evals/README.md); exit 1 on a regression.
 EVAL_BASELINE ?= deterministic-v1

@@ -25,7 +25,8 @@ from agents.context import Context
 from agents.model_calls import ModelGate, ModelUnavailable
 from agents.state import State
 from foundation.events import COMPLIANCE_REVIEWED, emit, reasoning
-from foundation.schemas import Campaign, ComplianceReview, Prospect
+from foundation.schemas import Campaign, ComplianceReview, FollowUp, Prospect
+from foundation.schemas.prospect import PERSON_REVIEW
 from foundation.settings import Settings
 from prompts import load_prompt
 from tools.suppression import SuppressionList
@@ -45,10 +46,12 @@ __all__ = [
     "RULES",
     "ToneOut",
     "apply_tone_review",
+    "approval_refusal",
     "compliance",
     "review_again",
     "review_prospect",
     "tone_reviews",
+    "with_person_decision",
 ]
 
 
@@ -117,6 +120,29 @@ def apply_tone_review(review: ComplianceReview, tone: ToneOut) -> ComplianceRevi
     return review.model_copy(update={"verdict": "needs_review", "reasons": [*review.reasons, *reasons], "rules_checked": checked})
 
 
+def approval_refusal(prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings) -> list[str]:
+    """Why a person may not approve the lead's draft (empty: they may): an approval never overrides
+    a rejection by a rule, neither the stored review's nor a late rule's (the person was suppressed,
+    or objected, after the review). Used by the service's review and by `cmo review`."""
+    if prospect.compliance is None:
+        return ["no_review: the job stopped before this lead's draft was reviewed; edit the draft to have it reviewed"]
+    if prospect.compliance.verdict == "rejected":
+        return prospect.compliance.reasons or ["rejected: the compliance review rejected this draft"]
+    late = review_prospect(prospect, campaign, suppression, settings, codes=LATE_RULES)
+    return late.reasons if late.verdict == "rejected" else []
+
+
+def with_person_decision(prospect: Prospect, decision: Literal["approved", "rejected"], who: str) -> Prospect:
+    """The lead as its files show a person's decision: the decision is its verdict (contactable
+    exactly when approved), and a reason says a person decided (`who`), next to the rules' reasons
+    it overrode; `ComplianceReview.approved_by_person` reads that reason."""
+    base = prospect.compliance or ComplianceReview(verdict=decision)
+    note = f"{PERSON_REVIEW}: {decision} by a person ({who})"
+    return prospect.model_copy(
+        update={"compliance": base.model_copy(update={"verdict": decision, "reasons": [*base.reasons, note]})}
+    )
+
+
 def review_again(prospect: Prospect, campaign: Campaign, suppression: SuppressionList, settings: Settings) -> ComplianceReview:
     """The review of a draft a person has edited: the rules on the new text, and the earlier review's
     finding that the bio asks not to be contacted (a model's, which the rules may not repeat): it is
@@ -129,32 +155,74 @@ def review_again(prospect: Prospect, campaign: Campaign, suppression: Suppressio
     return review.model_copy(update={"verdict": "rejected", "reasons": [*review.reasons, *opt_outs], "lawful_basis": None})
 
 
+def _as_step(prospect: Prospect, follow_up: FollowUp) -> Prospect:
+    """The prospect with a follow-up's draft as its message: every rule and the tone review read `message`."""
+    return prospect.model_copy(update={"message": follow_up.message})
+
+
+def _tone_checked(context: Context, prospects: list[Prospect], reviews: list[ComplianceReview]) -> tuple[int, int, int, int]:
+    """Apply the model's tone review (in place) to the approved drafts of `prospects`; how many were
+    reviewed, moved to needs_review and rejected, and how many the open circuit breaker left to the rules."""
+    assert context.gate is not None
+    approved = [i for i, review in enumerate(reviews) if review.verdict == "approved"]
+    prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
+    tones = tone_reviews(context.gate, [prospects[i] for i in approved], prompt, context.prompt_version)
+    reviewed = [i for i, tone in zip(approved, tones, strict=True) if tone is not None]
+    for i, tone in zip(approved, tones, strict=True):
+        reviews[i] = apply_tone_review(reviews[i], tone) if tone is not None else reviews[i]
+    downgraded = sum(reviews[i].verdict == "needs_review" for i in reviewed)
+    opted_out = sum(reviews[i].verdict == "rejected" for i in reviewed)
+    return len(reviewed), downgraded, opted_out, len(approved) - len(reviewed)
+
+
+def review_follow_ups(context: Context, campaign: Campaign, prospects: list[Prospect]) -> list[Prospect]:
+    """Every follow-up reviewed like a first message: the rules on its own draft, then the tone review.
+    A prospect whose first message is rejected has every step rejected for the same reasons (the
+    rules about the person do not change between steps)."""
+    steps = [(p, n) for p, prospect in enumerate(prospects) for n in range(len(prospect.follow_ups))]
+    drafts = [_as_step(prospects[p], prospects[p].follow_ups[n]) for p, n in steps]
+    reviews: list[ComplianceReview] = []
+    for (p, _), draft in zip(steps, drafts, strict=True):
+        first = prospects[p].compliance
+        if first is not None and first.verdict == "rejected":
+            reviews.append(first)
+        else:
+            reviews.append(review_prospect(draft, campaign, context.suppression, context.settings))
+    if context.gate is not None and drafts:
+        _tone_checked(context, drafts, reviews)
+    updated = list(prospects)
+    for (p, n), review in zip(steps, reviews, strict=True):
+        follow_ups = list(updated[p].follow_ups)
+        follow_ups[n] = follow_ups[n].model_copy(update={"compliance": review})
+        updated[p] = updated[p].model_copy(update={"follow_ups": follow_ups})
+    return updated
+
+
 def compliance(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Graph node: attach a `ComplianceReview` to every prospect, in the same order."""
+    """Graph node: attach a `ComplianceReview` to every prospect and every follow-up, in the same order."""
     context = runtime.context
     prospects = state.get("prospects", [])
     reviews = [review_prospect(p, state["campaign"], context.suppression, context.settings) for p in prospects]
     if context.gate is None:
         tone_note = "tone review skipped: no LLM"
     else:
-        approved = [i for i, review in enumerate(reviews) if review.verdict == "approved"]
-        prompt = load_prompt(AGENT, context.prompt_version, context.prompts_dir)
-        tones = tone_reviews(context.gate, [prospects[i] for i in approved], prompt, context.prompt_version)
-        reviewed = [i for i, tone in zip(approved, tones, strict=True) if tone is not None]
-        for i, tone in zip(approved, tones, strict=True):
-            reviews[i] = apply_tone_review(reviews[i], tone) if tone is not None else reviews[i]
-        downgraded = sum(reviews[i].verdict == "needs_review" for i in reviewed)
-        opted_out = sum(reviews[i].verdict == "rejected" for i in reviewed)
+        reviewed, downgraded, opted_out, unreviewed = _tone_checked(context, prospects, reviews)
         tone_note = (
-            f"LLM tone review moved {downgraded} of {len(reviewed)} approved drafts to needs_review "
+            f"LLM tone review moved {downgraded} of {reviewed} approved drafts to needs_review "
             f"and rejected {opted_out} whose bio asks not to be contacted"
         )
-        if len(reviewed) < len(approved):
-            tone_note += f"; {len(approved) - len(reviewed)} not reviewed: the model's circuit breaker is open, the rules decide"
+        if unreviewed:
+            tone_note += f"; {unreviewed} not reviewed: the model's circuit breaker is open, the rules decide"
     updated = []
     for prospect, review in zip(prospects, reviews, strict=True):
         updated.append(prospect.model_copy(update={"compliance": review}))
         emit(COMPLIANCE_REVIEWED, AGENT, prospect_id=prospect.id, verdict=review.verdict, reasons=review.reasons)
+    updated = review_follow_ups(context, state["campaign"], updated)
+    steps = Counter(fu.compliance.verdict for p in updated for fu in p.follow_ups if fu.compliance)
+    if steps:
+        tone_note += (
+            f"; follow-ups: {steps['approved']} approved, {steps['needs_review']} need review, {steps['rejected']} rejected"
+        )
     verdicts = Counter(review.verdict for review in reviews)
     codes = Counter(reason.split(":", 1)[0] for review in reviews for reason in review.reasons)
     common = ", ".join(f"{code} x{count}" for code, count in codes.most_common(3)) or "none"

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from foundation.events import EventSink
     from tools.github import GitHubClient
     from tools.suppression import SuppressionList
+    from tools.vectors.base import Embedder, VectorStore
 
 
 @dataclass
@@ -35,6 +36,11 @@ class Context:
     # stream, and every task ends with `events.flush()`, so a task's results are never checkpointed
     # before its events are stored (a crash loses none; a re-run task repeats them, and they are dropped).
     events: EventSink | None = None
+    # Semantic matching (`tools/semantic.py`): None leaves the researcher to its topic rules and makes a
+    # lookalike goal stop with one line. Vectors go to `vectors` (when set) in the tenant's namespace.
+    embedder: Embedder | None = None
+    vectors: VectorStore | None = None
+    vector_namespace: str = "local"
 
     def __post_init__(self) -> None:
         if self.gate is None and self.llm is not None:

@@ -19,7 +19,6 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
 
 from agents.context import Context
 from agents.copy_templates import (
@@ -32,27 +31,31 @@ from agents.copy_templates import (
     render_subject,
     sender_identity,
 )
-from agents.grounding import claim_problems, evidence_bundle, fact_problems, greeting_problems, reference_text
-from agents.model_calls import Answer, ModelGate, ModelUnavailable
+from agents.drafting import AGENT, MAX_ATTEMPTS, MAX_WORDS, DraftOut, ask_grounded, grounding_problems
+from agents.follow_ups import PROMPT as FOLLOW_UP_PROMPT
+from agents.follow_ups import llm_follow_ups, sequence_days, template_follow_ups
+from agents.grounding import evidence_bundle
+from agents.model_calls import ModelGate
 from agents.state import State
 from foundation.events import MESSAGE_DRAFTED, emit, reasoning
 from foundation.schemas import Campaign, Fact, Message, MessageTemplate, Prospect
 from foundation.settings import Settings
 from prompts import load_prompt
 
-AGENT = "copywriter"
-MAX_ATTEMPTS = 3  # the first draft plus two retries
-MAX_WORDS = {"short": 90, "medium": 150, "long": 220}
-MAX_SUBJECT_CHARS = 90
+__all__ = [
+    "MAX_ATTEMPTS",
+    "MAX_WORDS",
+    "DraftOut",
+    "assign_variant",
+    "copywriter",
+    "draft_from_template",
+    "draft_many_with_llm",
+    "draft_with_llm",
+    "grounding_problems",
+    "template_for",
+    "variant_names",
+]
 _VARIANT_LETTERS = "ABCDEFGHIJ"
-
-
-class DraftOut(BaseModel):
-    """What the model returns; the footer is not part of it because code appends the footer."""
-
-    subject: str = Field(description="Subject line, plain and specific, no Re:/Fwd:, no urgency.")
-    body: str = Field(description="Message body without signature footer, unsubscribe text or postal address.")
-    facts_used: list[Fact] = Field(description="Every fact about the recipient the draft states, with its source.")
 
 
 def variant_names(campaign: Campaign) -> list[str]:
@@ -111,24 +114,6 @@ def _template_draft(prospect: Prospect, campaign: Campaign, variant: str, sender
     )
 
 
-def grounding_problems(draft: DraftOut, prospect: Prospect, length: str = "medium") -> list[str]:
-    """Everything in a model draft that is not backed by the evidence (empty list = grounded)."""
-    reference = reference_text(prospect)
-    text = f"{draft.subject}\n{draft.body}"
-    problems = ["unfilled {{placeholder}} left in the text"] if "{{" in text or "}}" in text else []
-    if not draft.subject.strip() or not draft.body.strip():
-        problems.append("subject and body must not be empty")
-    if len(draft.subject) > MAX_SUBJECT_CHARS:
-        problems.append(f"subject longer than {MAX_SUBJECT_CHARS} characters")
-    if len(draft.body.split()) > MAX_WORDS[length]:
-        problems.append(f"body longer than {MAX_WORDS[length]} words")
-    problems += claim_problems(text, prospect, reference)
-    problems += greeting_problems(draft.body, prospect)
-    for fact in draft.facts_used:
-        problems += fact_problems(fact, prospect, reference)
-    return problems
-
-
 @dataclass
 class _Job:
     """One prospect's drafting conversation, grown by feedback after each rejected attempt."""
@@ -157,13 +142,6 @@ def _brief(job: _Job, campaign: Campaign, sender: SenderIdentity) -> str:
     )
 
 
-def _judge(answer: Answer[DraftOut], job: _Job) -> tuple[DraftOut | None, list[str]]:
-    """The parsed draft and its problems; an unparsable answer is a problem too."""
-    if answer.parsed is None:
-        return None, [f"the answer was not a valid DraftOut ({answer.problem or 'no structured output'})"]
-    return answer.parsed, grounding_problems(answer.parsed, job.prospect, job.template.length)
-
-
 def draft_many_with_llm(
     gate: ModelGate,
     prospects: list[Prospect],
@@ -185,42 +163,28 @@ def draft_many_with_llm(
     ]
     for job in jobs:
         job.conversation = [SystemMessage(prompt), HumanMessage(_brief(job, campaign, sender))]
-    messages: list[Message | None] = [None] * len(jobs)
-    why_not: dict[int, str] = {}
-    pending = list(range(len(jobs)))
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        if not pending:
-            break
-        answers = gate.structured_many(AGENT, DraftOut, [jobs[i].conversation for i in pending], prompt_version, attempt=attempt)
-        retry: list[int] = []
-        for i, answer in zip(pending, answers, strict=True):
-            job = jobs[i]
-            if isinstance(answer, ModelUnavailable):  # the gate has retried already; no point asking again
-                why_not[i] = answer.fallback_reason
-                continue
-            draft, problems = _judge(answer, job)
-            if draft is not None and not problems:
-                messages[i] = Message(
-                    subject=draft.subject.strip(),
-                    body=f"{draft.body.strip()}\n\n{footer(job.prospect, sender)}",
-                    variant=job.variant,
-                    template=job.template.name,
-                    facts_used=draft.facts_used,
-                    written_by="llm",
-                    headers=opt_out_headers(job.prospect, sender),
-                )
-                continue
-            if draft is not None:  # parsed, but not grounded in the evidence
-                gate.rejected(AGENT, "; ".join(problems), answer)
-            why_not[i] = f"ungrounded or invalid after {MAX_ATTEMPTS} attempts"
-            previous = f"\nYour draft was:\n{draft.model_dump_json()}" if draft else ""
-            problem_list = "\n".join(f"- {p}" for p in problems)
-            job.conversation.append(
-                HumanMessage(f"The draft was rejected:\n{problem_list}{previous}\nReturn a corrected DraftOut.")
-            )
-            retry.append(i)
-        pending = retry
-    fallbacks = Counter(why_not[i] for i, message in enumerate(messages) if message is None)
+    answers, why_not = ask_grounded(
+        gate,
+        DraftOut,
+        [job.conversation for job in jobs],
+        lambda i, draft: grounding_problems(draft, jobs[i].prospect, jobs[i].template.length),
+        prompt_version,
+    )
+    messages = [
+        None
+        if answer is None
+        else Message(
+            subject=answer.subject.strip(),
+            body=f"{answer.body.strip()}\n\n{footer(job.prospect, sender)}",
+            variant=job.variant,
+            template=job.template.name,
+            facts_used=answer.facts_used,
+            written_by="llm",
+            headers=opt_out_headers(job.prospect, sender),
+        )
+        for answer, job in zip(answers, jobs, strict=True)
+    ]
+    fallbacks = Counter(why_not.values())
     for reason, count in fallbacks.items():
         gate.fell_back(AGENT, reason, count)
     drafts = [
@@ -276,5 +240,26 @@ def copywriter(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             written_by=message.written_by,
         )
     names = ", ".join(repr(name) for name in dict.fromkeys(m.template for m in messages)) or "none"
-    reasoning(AGENT, f"drafted {len(messages)} messages from template(s) {names}, variants {'/'.join(arms)} ({how})")
+    sequences = _with_follow_ups(updated, campaign, context, tenant_id)
+    reasoning(AGENT, f"drafted {len(messages)} messages from template(s) {names}, variants {'/'.join(arms)} ({how}); {sequences}")
     return {"prospects": updated}
+
+
+def _with_follow_ups(prospects: list[Prospect], campaign: Campaign, context: Context, tenant_id: str | None) -> str:
+    """Attach the sequence's follow-ups (in place) to every prospect with an address; what was done."""
+    days = sequence_days(campaign, context.settings)
+    wanted = [i for i, p in enumerate(prospects) if p.email and p.message is not None]
+    if not days or not wanted:
+        return "no follow-ups" + (" configured" if not days else "")
+    sender = sender_identity(campaign, context.settings, tenant_id)
+    chosen = [prospects[i] for i in wanted]
+    if context.gate is None:
+        sequences = [template_follow_ups(p, days, sender) for p in chosen]
+        how = "template path"
+    else:
+        prompt = load_prompt(FOLLOW_UP_PROMPT, context.prompt_version, context.prompts_dir)
+        sequences, fallbacks = llm_follow_ups(context.gate, chosen, days, sender, prompt, context.prompt_version)
+        how = f"LLM path; {fallbacks.total()} fell back to the template"
+    for i, sequence in zip(wanted, sequences, strict=True):
+        prospects[i] = prospects[i].model_copy(update={"follow_ups": sequence})
+    return f"{len(days)} follow-up(s) on days {', '.join(map(str, days))} for {len(wanted)} prospects with an address ({how})"

@@ -19,6 +19,7 @@ from agents import drops
 from agents.context import Context
 from agents.drops import Drop
 from agents.enrichment import build_prospect, counts_for, is_active, screen
+from agents.lookalike import rerank
 from agents.mining import next_chunk, repo_sends
 from agents.state import BatchTask, CandidateTask, State
 from foundation.events import PROSPECT_ENRICHED, emit, reasoning
@@ -47,7 +48,7 @@ def next_wave(state: State) -> dict:
     """
     candidates = state.get("candidates", [])
     dispatched = state.get("dispatched", 0)
-    need = state["plan"].max_prospects - len(state.get("enriched", []))
+    need = state["plan"].qualified_wanted - len(state.get("enriched", []))
     if state.get("core_stopped") or need <= 0 or dispatched >= len(candidates):
         return {"wave": []}
     wave = candidates[dispatched : dispatched + max(WAVE_MIN, 2 * need)]
@@ -250,6 +251,8 @@ def rank(state: State, runtime: Runtime[Context]) -> dict:
     else who got this far in a `prospect.dropped` event (merged, ranked below the cut, never enriched)."""
     enriched = state.get("enriched", [])
     merged = rank_prospects(enriched, state.get("links", {}))
+    if state["plan"].lookalike_of:  # closest to the seeds first, each with what they share
+        merged = rerank(merged, state, runtime.context)
     ranked = merged[: state["plan"].max_prospects]
     for p in ranked:
         emit(PROSPECT_ENRICHED, AGENT, prospect_id=p.id, email=p.email, confidence_score=p.score, signals=p.signal_names())

@@ -14,6 +14,7 @@ and decides whether the goal may run.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -37,6 +38,10 @@ REFUSE_PRIVATE = (
 )
 
 _ROLE_ORDER: tuple[Role, ...] = ("maintainer", "contributor", "any")
+# "developers like @alice, @bob and @carol", "similar to @alice": the @-named people are seeds of a
+# lookalike search, never words of the subject. A mention is a GitHub login (letters, digits, inner hyphens).
+_LOOKALIKE_CUE = re.compile(r"\b(?:like|similar\s+to|resembling|lookalikes?\s+of)\b", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})(?![\w-])")
 
 
 class ParsedGoal(BaseModel):
@@ -47,6 +52,21 @@ class ParsedGoal(BaseModel):
     ignored_terms: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     refusal: str | None = None
+    lookalike_of: list[str] = Field(default_factory=list, description="Seed logins of a lookalike goal ('like @alice').")
+
+
+def lookalike_seeds(text: str) -> tuple[list[str], str]:
+    """The @-mentioned logins of a lookalike goal, and the goal with them taken out; ([], text)
+    when the goal asks for no lookalikes (no "like" / "similar to" before a mention)."""
+    cue = _LOOKALIKE_CUE.search(text)
+    if cue is None:
+        return [], text
+    seeds = list(dict.fromkeys(m.group(1) for m in _MENTION.finditer(text, cue.end())))
+    if not seeds:
+        return [], text
+    rest = _MENTION.sub(" ", text[cue.end() :])
+    rest = re.sub(r"(?:\s*(?:,|&|\band\b|\bor\b))+\s*", " ", rest)
+    return seeds, text[: cue.start()] + " " + rest
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -63,6 +83,7 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
     """Read a goal such as "Find Python maintainers active in ML, excluding Google" into an audience."""
     if not text or not text.strip():
         return ParsedGoal(audience=TargetAudience(), refusal=REFUSE_EMPTY)
+    seeds, text = lookalike_seeds(text)
     vocabulary = load_vocabulary()
     index = goal_index()
     numbers = extract_quantities(text, today or date.today(), vocabulary.goal_parser)
@@ -118,7 +139,7 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
     refusal = None
     if reading.private:
         refusal = REFUSE_PRIVATE.format(terms=", ".join(_unique(reading.private)))
-    elif not about_software:
+    elif not about_software and not seeds:
         refusal = REFUSE_OFF_TOPIC
     return ParsedGoal(
         audience=audience,
@@ -126,4 +147,5 @@ def parse_goal(text: str, today: date | None = None) -> ParsedGoal:
         ignored_terms=_unique(reading.ignored),
         notes=_unique(reading.notes),
         refusal=refusal,
+        lookalike_of=seeds,
     )

@@ -39,7 +39,7 @@ def next_chunk(state: State) -> dict:
     order, mined = state.get("repo_order", []), state.get("mined", 0)
     if state.get("core_stopped") or mined >= len(order):
         return {}
-    need = state["plan"].max_prospects - len(state.get("enriched", []))
+    need = state["plan"].qualified_wanted - len(state.get("enriched", []))
     pending = len(state.get("candidates", [])) - state.get("dispatched", 0)
     want = 2 * need - pending
     if need <= 0 or want <= 0:

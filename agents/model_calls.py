@@ -14,7 +14,8 @@ every agent and every concurrent call, so the limits hold for the run as a whole
   no readable structured answer counts: a server that cannot produce one will not start to). From
   then on every call is refused at once with `ModelUnavailable`, retries waiting for their turn stop,
   and each agent takes its deterministic path. It stays open for the rest of the run.
-- An optional requests/tokens-per-minute limit (`agents.rate_limit`) holds calls back.
+- An optional requests/tokens-per-minute limit (`agents.rate_limit`) holds calls back; at most
+  `CMO_LLM_CONCURRENCY` calls of one batch (`structured_many`) are in flight at once.
 - Every try emits `llm.called`, then `llm.result` or `llm.failed` (agent, model, prompt version,
   attempt, retry, latency, tokens, the reason); agents report the answers they reject (`rejected`)
   and where they fell back (`fell_back`), and `usage()` is the run's totals for summary.json.
@@ -51,7 +52,6 @@ from foundation.settings import Settings
 StructuredMethod = Literal["function_calling", "json_schema"]
 T = TypeVar("T", bound=BaseModel)
 
-MAX_CONCURRENCY = 8  # calls of one `structured_many` in flight at once
 BREAKER_KINDS: frozenset[FailureKind] = frozenset({"timeout", "rate_limited", "error", "unparsable"})
 _MAX_RETRY_AFTER_SECONDS = 60.0
 _MAX_BACKOFF_SECONDS = 8.0
@@ -69,6 +69,7 @@ class CallPolicy:
     requests_per_minute: int | None = None
     tokens_per_minute: int | None = None
     structured_output: StructuredMethod = "function_calling"
+    concurrency: int = 8  # calls of one `structured_many` in flight at once
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallPolicy:
@@ -78,6 +79,7 @@ class CallPolicy:
             requests_per_minute=settings.cmo_llm_requests_per_minute,
             tokens_per_minute=settings.cmo_llm_tokens_per_minute,
             structured_output=settings.cmo_llm_structured_output,
+            concurrency=settings.cmo_llm_concurrency,
         )
 
 
@@ -184,7 +186,7 @@ class ModelGate:
     def structured_many(
         self, agent: str, schema: type[T], conversations: Sequence[LanguageModelInput], prompt_version: str, *, attempt: int = 1
     ) -> list[Answer[T] | ModelUnavailable]:
-        """`structured` for many conversations, `MAX_CONCURRENCY` at a time, in order; a call that got
+        """`structured` for many conversations, `policy.concurrency` at a time, in order; a call that got
         no reply is its `ModelUnavailable`. Once the breaker opens the calls not yet sent are refused."""
 
         def one(messages: LanguageModelInput) -> Answer[T] | ModelUnavailable:
@@ -195,7 +197,7 @@ class ModelGate:
 
         if len(conversations) <= 1:
             return [one(messages) for messages in conversations]
-        with ContextThreadPoolExecutor(max_workers=min(MAX_CONCURRENCY, len(conversations))) as pool:
+        with ContextThreadPoolExecutor(max_workers=min(self.policy.concurrency, len(conversations))) as pool:
             return list(pool.map(one, conversations))
 
     def invoke(
@@ -290,6 +292,7 @@ class ModelGate:
             try:
                 output = runnable.invoke(input)
             except Exception as exc:  # every provider failure is classified, counted and maybe retried
+                self._answered_by_provider(ticket)
                 seconds = time.perf_counter() - started
                 kind, reason = _kind(exc), _reason(exc)
                 opened = self._failed(kind, seconds)
@@ -310,7 +313,13 @@ class ModelGate:
                     raise failure from exc
                 retry += 1
                 continue
+            self._answered_by_provider(ticket)
             return output, _Sent(call_id, facts, retry, time.perf_counter() - started, ticket)
+
+    def _answered_by_provider(self, ticket: Ticket | None) -> None:
+        """The request is over (answered or failed): the minute limit counts it for one more minute."""
+        if ticket is not None and self._limit is not None:
+            self._limit.finish(ticket)
 
     def _admit(self, estimate: int) -> tuple[Ticket | None, float] | None:
         """Count one request, after the rate limit lets it through; None: the breaker is open."""

@@ -40,6 +40,7 @@ def planner(state: State, runtime: Runtime[Context]) -> dict:
         state["goal"],
         state["campaign"],
         state.get("max_prospects"),
+        lookalike_of=state.get("lookalike_of", []),
         today=ctx.now.date(),
         gate=ctx.gate,
         prompt_version=ctx.prompt_version,
@@ -53,6 +54,7 @@ def make_plan(
     campaign: Campaign,
     requested: int | None,
     *,
+    lookalike_of: Sequence[str] = (),
     today: date,
     gate: ModelGate | None = None,
     prompt_version: str = "v1",
@@ -60,8 +62,11 @@ def make_plan(
 ) -> tuple[SearchPlan, Campaign]:
     """The plan for `goal` (the model's reading when `gate` is given and its plan stays valid, else
     the rules'), and the campaign updated with the audience and lead count it settled on. The node and
-    the planner eval share it: the eval needs no GitHub, suppression list or run context."""
-    parsed: ParsedGoal | LLMPlan = parse_goal(goal, today=today)
+    the planner eval share it: the eval needs no GitHub, suppression list or run context.
+    `lookalike_of` (seeds given with the run) wins over the goal's @-mentions ("like @alice")."""
+    rules = parse_goal(goal, today=today)
+    parsed: ParsedGoal | LLMPlan = rules
+    seeds = list(dict.fromkeys(lookalike_of)) or rules.lookalike_of
     planned_by = "rules"
     if gate is not None and not parsed.refusal:
         try:
@@ -75,12 +80,13 @@ def make_plan(
     plan = SearchPlan(
         audience=audience,
         max_prospects=max_prospects,
-        queries=[] if parsed.refusal else build_queries(audience, today, max_prospects),
+        queries=[] if parsed.refusal or seeds else build_queries(audience, today, max_prospects),
         ignored_terms=parsed.ignored_terms,
         notes=parsed.notes,
         refusal=parsed.refusal,
         planned_by=planned_by,
-        open_ended=not parsed.refusal and open_subject(audience, parsed.ignored_terms),
+        open_ended=not parsed.refusal and not seeds and open_subject(audience, parsed.ignored_terms),
+        lookalike_of=seeds,
     )
     reasoning(  # the audience rides along so a reader (the web app's chips) shows what was understood
         AGENT,
@@ -187,13 +193,16 @@ def describe(plan: SearchPlan) -> str:
         parts.append(f"not in {', '.join(a.exclude_cities + a.exclude_regions)}")
     if a.exclude_companies:
         parts.append(f"excluding {', '.join(a.exclude_companies)}")
-    text = f"plan: {'; '.join(parts)}; {len(plan.queries)} searches; top {plan.max_prospects}"
+    searches = "searches from the seeds" if plan.lookalike_of else f"{len(plan.queries)} searches"
+    text = f"plan: {'; '.join(parts)}; {searches}; top {plan.max_prospects}"
     if plan.ignored_terms:
         text += f"; ignored words: {', '.join(plan.ignored_terms)}"
     if plan.notes:
         text += f"; read as: {'; '.join(plan.notes)}"
     if plan.open_ended:
         text += "; the subject is outside the vocabulary (open-ended)"
+    if plan.lookalike_of:
+        text += f"; lookalikes of {', '.join('@' + s for s in plan.lookalike_of)}"
     return text
 
 

@@ -17,6 +17,7 @@ from agents import drops
 from agents.context import Context
 from agents.enricher import graphql_off, next_wave
 from agents.mining import next_chunk, repo_order, repo_sends
+from agents.semantic_research import decide, feedback_queries, open_queries, score, subject_text
 from agents.state import RepoTask, State
 from foundation.events import PROSPECT_FOUND, emit, reasoning
 from foundation.schemas import SearchQuery, TargetAudience
@@ -26,6 +27,7 @@ from foundation.vocabulary import load_vocabulary
 from tools.github import SEARCH_CAP, GitHubClient, split_by_stars
 from tools.github_transport import GitHubStop
 from tools.identity import is_person
+from tools.suppression import SuppressionList
 from tools.tracing import traced
 
 AGENT = "researcher"
@@ -36,33 +38,73 @@ CANDIDATES_PER_PROSPECT = 4
 
 def researcher(state: State, runtime: Runtime[Context]) -> dict:
     plan = state["plan"]
-    client = runtime.context.github
+    ctx = runtime.context
+    semantic = plan.open_ended and ctx.embedder is not None
+    # An open-ended subject is searched by its own words (a language-only search finds nothing about it).
+    queries = (
+        [q for q in plan.queries if q.purpose != "language"] + open_queries(plan, state["goal"]) if semantic else plan.queries
+    )
     found: dict[str, RepoInfo] = {}
-    stops: list[str] = []
-    core_stopped, ran = False, 0
-    try:
-        for query in plan.queries:
-            for repo in search_all(client, query):
-                found.setdefault(repo.full_name, repo)
-            ran += 1
-    except GitHubStop as exc:
-        stops.append(str(exc))
-        core_stopped = exc.stops_core
-    vocabulary = load_vocabulary()
-    tagged = [r.model_copy(update={"domains": vocabulary.domains_of(r.topics, r.description)}) for r in found.values()]
-    # A suppressed person's repos are left alone too: their names carry the person's login, which
-    # would otherwise reach other leads' evidence and drafts ("Your work on <login>/<repo>").
-    suppression = runtime.context.suppression
-    kept = {repo.full_name: repo for repo in tagged if _keep(repo, plan.audience) and not suppression.contains(login=repo.owner)}
-    searched = f"{ran} of {len(plan.queries)}" if stops else str(len(plan.queries))
+    ran, stops, core_stopped = _search(ctx.github, queries, found)
+    # With semantic relevance deciding, an open-ended subject's words need not all be named literally
+    # (a CRDT library may never say "sync"): the relevance score replaces the keyword rule.
+    rules = plan.audience.model_copy(update={"keywords": []}) if semantic else plan.audience
+    kept = _kept(found, rules, ctx.suppression)
+    scores = score(ctx, plan, kept)
+    if semantic and not stops:
+        more = feedback_queries(plan, scores, kept, {q.q for q in queries})
+        extra, stops, core_stopped = _search(ctx.github, more, found)
+        ran, queries = ran + extra, queries + more
+        kept = _kept(found, rules, ctx.suppression)
+        scores = score(ctx, plan, kept)
+    if semantic and not scores:  # the embedder failed: the rules' keep-check, keywords included
+        kept, semantic = _kept(found, plan.audience, ctx.suppression), False
+    searched = f"{ran} of {len(queries)}" if stops else str(len(queries))
     reasoning(
         AGENT,
         f"{searched} searches returned {len(found)} repos; {len(kept)} match the audience "
         "(forks, archived repos and off-topic repos never count)",
         repos=len(kept),
     )
-    update: State = {"repos": kept, "repo_order": repo_order(kept), "mined": 0, "core_stopped": core_stopped}
+    outcome = decide(ctx, plan, kept, scores)
+    update: State = {
+        "repos": outcome.kept,
+        "repo_order": outcome.order or repo_order(outcome.kept),
+        "mined": 0,
+        "core_stopped": core_stopped,
+    }
+    if semantic and outcome.kept:
+        reasoning(
+            AGENT,
+            f"{len(outcome.kept)} repos are close enough to {subject_text(plan)!r}: they are the subject",
+            repos=len(outcome.kept),
+        )
+        audience = plan.audience.model_copy(update={"subject_repos": sorted(outcome.kept)[:1000]})
+        update["plan"] = plan.model_copy(update={"audience": audience})
+        update["campaign"] = state["campaign"].model_copy(update={"target_audience": audience})
     return {"stop_reasons": stops, **update, **next_chunk({**state, **update})}
+
+
+def _search(client: GitHubClient, queries: list[SearchQuery], found: dict[str, RepoInfo]) -> tuple[int, list[str], bool]:
+    """Run `queries` into `found`: how many ran, and why and whether GitHub stopped them."""
+    ran = 0
+    try:
+        for query in queries:
+            for repo in search_all(client, query):
+                found.setdefault(repo.full_name, repo)
+            ran += 1
+    except GitHubStop as exc:
+        return ran, [str(exc)], exc.stops_core
+    return ran, [], False
+
+
+def _kept(found: dict[str, RepoInfo], audience: TargetAudience, suppression: SuppressionList) -> dict[str, RepoInfo]:
+    """The found repos that fit the audience, tagged with their vocabulary domains. A suppressed
+    person's repos are left alone too: their names carry the person's login, which would otherwise
+    reach other leads' evidence and drafts ("Your work on <login>/<repo>")."""
+    vocabulary = load_vocabulary()
+    tagged = [r.model_copy(update={"domains": vocabulary.domains_of(r.topics, r.description)}) for r in found.values()]
+    return {repo.full_name: repo for repo in tagged if _keep(repo, audience) and not suppression.contains(login=repo.owner)}
 
 
 def fan_out_repos(state: State) -> list[Send] | str:
@@ -97,7 +139,10 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
         "any": lambda c: c.is_maintainer or c.contributions >= least,
     }[audience.role]
     by_login: dict[str, list[RepoContribution]] = {}
+    seeds = {login.casefold() for login in plan.lookalike_of}  # a lookalike run's seeds are never its leads
     for c in state.get("contributions", []):
+        if c.login.casefold() in seeds:
+            continue
         if is_person(c.login, c.account_type) and not runtime.context.suppression.contains(github_id=c.github_id, login=c.login):
             by_login.setdefault(c.login, []).append(c)
     people = [
@@ -108,13 +153,20 @@ def select_candidates(state: State, runtime: Runtime[Context]) -> dict:
     repos = state.get("repos", {})
     oldest = datetime.min.replace(tzinfo=UTC)
 
+    # A lookalike run mines repos closest to the seeds first (`repo_order`); its people go first in that order too.
+    closeness = {name: -i for i, name in enumerate(state.get("repo_order", []))} if plan.lookalike_of else {}
+
     def strength(p: Candidate) -> tuple:
-        """Maintainers first, then people in the most recently pushed repos, then by commits."""
+        """Maintainers first, then people in the most recently pushed repos, then by commits (a
+        lookalike run: people of the repos closest to the seeds first, then the same)."""
         latest = max((repos[c.repo].pushed_at or oldest for c in p.contributions if c.repo in repos), default=oldest)
-        return (any(c.is_maintainer for c in p.contributions), latest.date(), sum(c.contributions for c in p.contributions))
+        rule = (any(c.is_maintainer for c in p.contributions), latest.date(), sum(c.contributions for c in p.contributions))
+        if closeness:
+            return (max(closeness.get(c.repo, -len(closeness)) for c in p.contributions), len(p.contributions), *rule)
+        return rule
 
     fitting = _keep_order(state.get("candidates", [])[: state.get("dispatched", 0)], sorted(people, key=strength, reverse=True))
-    limit = CANDIDATES_PER_PROSPECT * plan.max_prospects
+    limit = CANDIDATES_PER_PROSPECT * plan.qualified_wanted
     ranked = fitting[:limit]
     reported = set(state.get("passed_over", []))
     passed_over = [(i, p.login) for i, p in enumerate(fitting[limit:], start=limit + 1) if p.login not in reported]

@@ -11,6 +11,7 @@ from typing import Annotated, TypedDict
 
 from foundation.schemas import Campaign, Prospect, SearchPlan
 from foundation.schemas.github import Candidate, RepoContribution, RepoInfo
+from foundation.schemas.plan import SeedProfile
 from foundation.schemas.run import LLMUsage, ResearchReport, RunInfo, RunSummary
 
 
@@ -43,6 +44,10 @@ class State(TypedDict, total=False):
     run: RunInfo
     goal: str
     max_prospects: int | None
+    # Seed logins given with the run (`cmo run --like`, the API's `lookalike_of`, chat "more like #3").
+    lookalike_of: list[str]
+    # The lookalike run's seed profile (`agents/lookalike.py`), read again when the results are ranked.
+    seed_profile: SeedProfile
     campaign: Campaign
     plan: SearchPlan
     repos: Annotated[dict[str, RepoInfo], merge_dicts]

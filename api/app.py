@@ -35,15 +35,18 @@ from api.routers import (
     artifacts,
     audit,
     chat,
+    destinations,
     docs,
     engagement,
     events,
     health,
+    inbound,
     jobs,
     leads,
     privacy_settings,
     prospects,
     sender,
+    sends,
     session,
     suppressions,
     unsubscribe,
@@ -54,7 +57,7 @@ from api.services.bus import create_event_bus
 from api.services.cancel import bind_cancel_publisher
 from api.services.events import bind_event_bus
 from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
-from api.services.webhooks import drain_deliveries
+from api.services.webhooks import drain_deliveries, orphan_sweeps
 from api.services.worker import inline_workers
 from foundation.settings import Settings, get_settings
 from storage.encrypted_types import bind_keyring
@@ -115,7 +118,10 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
             gc.set_threshold(10_000, 50, 100)  # and what streams allocate is collected in rarer passes
         log.info("api started", database=describe(settings), queue=type(queue).__name__)
         try:
-            async with inline_workers(database, settings, config, queue, redis_configured=redis is not None):
+            async with (
+                orphan_sweeps(database),
+                inline_workers(database, settings, config, queue, redis_configured=redis is not None),
+            ):
                 yield
         finally:
             await drain_deliveries(database)  # in-flight webhooks get a moment before the pool closes
@@ -147,6 +153,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         health,
         jobs,
         leads,
+        sends,
         artifacts,
         analytics,
         webhooks,
@@ -155,10 +162,12 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         events,
         suppressions,
         unsubscribe,
+        inbound,
         prospects,
         audit,
         privacy_settings,
         sender,
+        destinations,
         session,
         web,
     ):

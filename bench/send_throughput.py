@@ -1,16 +1,18 @@
 """Benchmark: messages per hour `cmo send` hands to an SMTP server, caps off (SPEC: 10,000/h).
 
-An aiosmtpd server (its `Sink` handler: accepts and discards) runs as a separate process on
-127.0.0.1; `cmo send` runs as another, over a run directory of N approved leads with real drafts
-(the copywriter's footer, signed one-click links), first without DKIM, then with a 2048-bit DKIM
-key. Every message goes through the whole path: the send-time checks, the outbox's durable claim and
-record (two SQLite commits with fsync), message building, the SMTP transaction on one reused
-connection. Numbers only; nothing is asserted.
+An aiosmtpd server (`SlowSink`: accepts and discards each message, after `--latency-ms` to stand in
+for a real relay's answer time) runs as a separate process on 127.0.0.1; `cmo send` runs as another,
+over a run directory of N approved leads with real drafts (the copywriter's footer, signed one-click
+links), without DKIM and with a 2048-bit DKIM key, with 1 and with 4 parallel connections
+(`CMO_SEND_CONNECTIONS`). Every message goes through the whole path: the send-time checks, the
+outbox's durable claim and record (two SQLite commits with fsync), message building, the SMTP
+transaction on a reused connection. Numbers only; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
@@ -29,6 +31,21 @@ from tests.support.smtp import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class SlowSink:
+    """aiosmtpd handler (`-c send_throughput.SlowSink MS`): discards each message after MS milliseconds."""
+
+    def __init__(self, delay_ms: float = 0.0) -> None:
+        self.delay = delay_ms / 1000
+
+    @classmethod
+    def from_cli(cls, parser: argparse.ArgumentParser, *args: str) -> SlowSink:
+        return cls(float(args[0]) if args else 0.0)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        await asyncio.sleep(self.delay)
+        return "250 2.0.0 OK"
+
+
 def wait_listening(port: int, deadline: float) -> None:
     import socket
 
@@ -41,16 +58,18 @@ def wait_listening(port: int, deadline: float) -> None:
     raise SystemExit(f"the SMTP server did not listen on {port}")
 
 
-def run(messages: int, dkim: bool, work: Path, port: int) -> float:
+def run(messages: int, dkim: bool, connections: int, work: Path, port: int) -> float:
+    name = f"{'dkim' if dkim else 'plain'}-{connections}-{port}"
     run_dir = write_run(
-        work / f"run-{'dkim' if dkim else 'plain'}",
+        work / f"run-{name}",
         [lead(f"dev{n}", email=f"dev{n}@d{n % 500}.example-devs.org") for n in range(messages)],
-        run_id=f"bench-{dkim}",
+        run_id=f"bench-{name}",
     )
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "CMO_HOME": str(work / f"home-{dkim}"),
+        "CMO_HOME": str(work / f"home-{name}"),
+        "CMO_SEND_CONNECTIONS": str(connections),
         "CMO_SMTP_URL": f"smtp://127.0.0.1:{port}?starttls=false",
         "CMO_SENDER_EMAIL": SENDER_EMAIL,
         "CMO_SENDER_POSTAL_ADDRESS": POSTAL,
@@ -80,27 +99,33 @@ def run(messages: int, dkim: bool, work: Path, port: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--connections", default="1,4", help="comma-separated CMO_SEND_CONNECTIONS values")
+    parser.add_argument("--latency-ms", default="0,50", help="comma-separated server answer delays")
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_listening(port, time.monotonic() + 30)
-        with tempfile.TemporaryDirectory(prefix="cmo-send-bench-") as tmp:
-            for dkim in (False, True):
-                elapsed = run(args.messages, dkim, Path(tmp), port)
-                print(
-                    f"{'DKIM-signed' if dkim else 'unsigned'}: {args.messages} messages in {elapsed:.1f} s "
-                    f"(process start included) = {args.messages / elapsed * 3600:,.0f} messages/hour",
-                    flush=True,
-                )
-    finally:
-        server.terminate()
-        server.wait(10)
+    for latency in [float(x) for x in args.latency_ms.split(",")]:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "send_throughput.SlowSink", str(latency)],
+            env={**os.environ, "PYTHONPATH": f"{ROOT / 'bench'}{os.pathsep}{ROOT}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_listening(port, time.monotonic() + 30)
+            with tempfile.TemporaryDirectory(prefix="cmo-send-bench-") as tmp:
+                for connections in [int(x) for x in args.connections.split(",")]:
+                    for dkim in (False, True):
+                        elapsed = run(args.messages, dkim, connections, Path(tmp), port)
+                        print(
+                            f"latency {latency:.0f} ms, {connections} connection(s), {'DKIM-signed' if dkim else 'unsigned'}: "
+                            f"{args.messages} messages in {elapsed:.1f} s (process start included) = "
+                            f"{args.messages / elapsed * 3600:,.0f} messages/hour",
+                            flush=True,
+                        )
+        finally:
+            server.terminate()
+            server.wait(10)
 
 
 if __name__ == "__main__":

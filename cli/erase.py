@@ -18,7 +18,7 @@ from cli.common import fail, in_tenant, load_settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from api.services.erasure import Person
+    from api.services.erasure import ErasureReport, Person
 
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (as given to `cmo apikey create`).")]
 Email = Annotated[str | None, typer.Option("--email", help="The person's email address.")]
@@ -41,12 +41,31 @@ def erase(tenant: Tenant, email: Email = None, login: Login = None, prospect_id:
     """Erase one person from every store of the tenant and tombstone them (GDPR Art. 17)."""
     from api.services.audit import cli_actor
     from api.services.erasure import erase as erase_person
+    from api.services.errors import NotFound
+    from cli.sync import forget_everywhere
 
     person = _person(email, login, prospect_id)
-    report = in_tenant(
-        tenant, lambda session, tenant_id: erase_person(session, tenant_id or "", person, actor=cli_actor()), encrypted=True
-    )
+    # First the destinations `cmo sync` delivered them to (its ledger in $CMO_HOME; GDPR Art. 17(2)),
+    # which hold them whether or not the tenant's database does.
+    reached = forget_everywhere(prospect_ids=person.prospect_ids | {f"gh_{login}" for login in person.logins}, email=email)
+    for line in reached:
+        typer.echo(f"destination (cmo sync) {line}")
+
+    async def work(session: AsyncSession, tenant_id: str | None) -> ErasureReport | None:
+        try:
+            return await erase_person(session, tenant_id or "", person, actor=cli_actor())
+        except NotFound:
+            if reached:  # only `cmo sync` destinations held them
+                return None
+            raise
+
+    report = in_tenant(tenant, work, encrypted=True)
+    if report is None:
+        typer.echo("the tenant's database holds nothing about them: erased from the destinations above only")
+        return
     detail = report.detail()
+    for line in detail.get("destinations", []):
+        typer.echo(f"destination {line['destination']}: {line['outcome']} {line['records']} record(s)")
     typer.echo(
         f"erased from {len(detail['jobs'])} job(s): {detail['prospect_rows']} prospect record(s), "
         f"{detail['events_deleted']} event(s) deleted, {detail['records_redacted']} record(s) redacted, "

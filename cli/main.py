@@ -18,9 +18,11 @@ from rich.text import Text
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_campaign, load_settings
 from cli.privacy import register_privacy_commands
+from cli.review import review
 from cli.sandbox import sandbox_app
 from cli.send import register_send_command
 from cli.service import register_service_commands
+from cli.sync import register_sync_commands
 from evals.cli import eval_app
 from foundation.limits import MAX_PROSPECTS
 
@@ -72,6 +74,9 @@ def _announce(settings: Settings) -> None:
         console.print("[yellow]LLM:[/] none (no OPENAI_API_KEY): every agent runs its deterministic path")
         if settings.cmo_research == "agent":
             console.print("[yellow]research:[/] the researcher agent needs a model; the deterministic researcher runs")
+    from tools.vectors.factory import embedder_note
+
+    console.print(embedder_note(settings))
 
 
 def _finish(result: JobResult, as_json: bool) -> None:
@@ -195,15 +200,35 @@ def run(
             "goals); overrides CMO_RESEARCH. The agent needs a model.",
         ),
     ] = None,
+    no_follow_ups: Annotated[
+        bool,
+        typer.Option("--no-follow-ups", help="Draft the first message only: no follow-up steps (CMO_FOLLOW_UP_DAYS, campaign)."),
+    ] = False,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            "--like",
+            help="Comma-separated GitHub logins: find developers like them (lookalikes; at most 20, never themselves).",
+        ),
+    ] = None,
 ) -> None:
     """Run GOAL: plan, research, enrich, draft, review, write artifacts."""
+    from foundation.seeds import parse_seeds
     from graph.runner import new_run_id, run_job
     from sandbox import open_sandbox
 
+    try:
+        seeds = parse_seeds(like.split(",")) if like else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--like") from exc
     settings = load_settings()
     if research is not None:
         settings = settings.model_copy(update={"cmo_research": research.value})
     loaded = load_campaign(campaign) if campaign else None
+    if no_follow_ups:  # wins over the setting and over the campaign file's own days
+        settings = settings.model_copy(update={"cmo_follow_up_days": ""})
+        if loaded is not None:
+            loaded.campaign_settings.follow_up_days = []
     run_id = new_run_id()
     if not as_json:
         _announce(settings)
@@ -218,6 +243,7 @@ def run(
             observer=observer,
             run_id=run_id,
             sandbox=open_sandbox,
+            lookalike_of=seeds,
         ),
         as_json,
         settings,
@@ -239,14 +265,22 @@ def resume(
 
 @app.command()
 def schema(
-    name: Annotated[str, typer.Argument(help="prospect, campaign, plan or all")] = "all",
+    name: Annotated[str, typer.Argument(help="prospect, campaign, plan, destination, mapping or all")] = "all",
 ) -> None:
-    """Print the JSON Schemas of the data contract."""
+    """Print the JSON Schemas of the data contract (and of a destination's config and field mapping)."""
     from pydantic import BaseModel
 
     from foundation.schemas import Campaign, Prospect, SearchPlan
+    from tools.destinations.config import DestinationConfig
+    from tools.destinations.mapping import FieldMapping
 
-    models: dict[str, type[BaseModel]] = {"prospect": Prospect, "campaign": Campaign, "plan": SearchPlan}
+    models: dict[str, type[BaseModel]] = {
+        "prospect": Prospect,
+        "campaign": Campaign,
+        "plan": SearchPlan,
+        "destination": DestinationConfig,
+        "mapping": FieldMapping,
+    }
     if name != "all" and name not in models:
         fail(f"unknown schema {name!r}; choose one of: {', '.join(models)}, all")
     chosen = models if name == "all" else {name: models[name]}
@@ -256,3 +290,5 @@ def schema(
 register_service_commands(app)
 register_privacy_commands(app)
 register_send_command(app)
+app.command()(review)  # `cmo review`: the decisions `cmo send` sends by
+register_sync_commands(app)

@@ -1,9 +1,9 @@
-"""`cmo send RUN_DIR`: send a run's approved drafts through `CMO_SMTP_URL` (see tools/mail).
+"""`cmo send RUN_DIR`: send a run's approved drafts through `CMO_SMTP_URL` or Amazon SES (see tools/mail).
 
 Every attempt is appended to `RUN_DIR/sends.jsonl` (ids, statuses and reasons; never a body or an
 address), and the outbox in `$CMO_HOME` makes a second run send nothing that was sent, bounced or is
 in doubt. Exit codes as everywhere: 0 done, 2 bad input or configuration (one red line), 3 partial
-(a cap, the kill switch, an unreachable server or a message in doubt stopped or held something back:
+(a cap, the kill switch, an unreachable server, the send window or a message in doubt held something back:
 run it again later), 130 interrupted.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -57,11 +58,12 @@ def _tenant_list(tenant: str) -> SuppressionList:
     return in_tenant(tenant, lambda session, tenant_id: load_suppression_list(session, tenant_id or ""), encrypted=True)
 
 
-def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: str | None) -> SendPlan:
+def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: str | None, follow_ups: bool) -> SendPlan:
     import dns.asyncresolver
 
     from tools.mail.dispatch import SendConfigError, SendPlan, sender_for
     from tools.mail.signing import DkimConfigError, DkimSigner
+    from tools.mail.window import SendWindow
     from tools.suppression import SuppressionFileError, SuppressionList
 
     try:
@@ -73,7 +75,11 @@ def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: 
     if tenant is not None:
         suppression = suppression.merged(_tenant_list(tenant))
     resolver = dns.asyncresolver.Resolver() if settings.cmo_send_check_mx else None
-    return SendPlan(campaign_key, sender, suppression, signer, resolver)
+    try:
+        window = SendWindow.parse(settings.cmo_send_window) if settings.cmo_send_window else None
+    except ValueError as exc:
+        fail(str(exc))
+    return SendPlan(campaign_key, sender, suppression, signer, resolver, follow_ups=follow_ups, window=window)
 
 
 def _resolve(outbox: Outbox, campaign_key: str, delivered: list[str], not_delivered: list[str]) -> None:
@@ -85,6 +91,29 @@ def _resolve(outbox: Outbox, campaign_key: str, delivered: list[str], not_delive
                 outbox.close()
                 fail(f"campaign {campaign_key} has no message in doubt with the Message-ID {message_id}")
             console.print(f"{message_id}: recorded as {'delivered' if outcome == 'sent' else 'not delivered (sent again)'}")
+
+
+def _print_sequences(report: SendReport) -> None:
+    """Per step: this run's counts; then the sequences that ended, the steps held back and what is due next."""
+    steps = report.by_step()
+    if len(steps) > 1 or any(step > 1 for step in steps) or report.waiting:
+        for step, counts in steps.items():
+            shown = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
+            console.print(f"  step {step}: {shown}", highlight=False)
+    if report.ended:
+        ended = ", ".join(f"{n} {reason}" for reason, n in sorted(report.ended.items()))
+        console.print(f"sequences ended: {ended}", highlight=False)
+    for step, n in sorted(report.held.items()):
+        console.print(f"  step {step} held for {n}: the follow-up is not approved", highlight=False)
+    due: dict[int, list[datetime]] = {}
+    for step, at in report.waiting:
+        due.setdefault(step, []).append(at)
+    for step, times in sorted(due.items()):
+        console.print(
+            f"next: step {step} for {len(times)} people, due from {min(times):%Y-%m-%d %H:%M} UTC "
+            f"(last {max(times):%Y-%m-%d %H:%M} UTC); run `cmo send` again then",
+            highlight=False,
+        )
 
 
 def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
@@ -101,6 +130,7 @@ def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
     console.print(line, highlight=False)
     for reason, n in sorted(report.skipped().items()):
         console.print(f"  skipped {n}: {reason}", highlight=False)
+    _print_sequences(report)
     if counts["in_doubt"]:
         console.print(
             "[yellow]in doubt:[/] a send was interrupted after its claim: it is not sent again; look its message_id "
@@ -111,7 +141,7 @@ def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
         code, why = report.stopped
         console.print(f"[yellow]stopped ({code}):[/] {why}", highlight=False)
         return EXIT_BAD_INPUT if code in CONFIG_STOPS else EXIT_PARTIAL
-    retry_later = report.skipped()["check_unavailable"] + report.skipped()["domain_throttled"]
+    retry_later = sum(report.skipped()[reason] for reason in ("check_unavailable", "domain_throttled", "outside_send_window"))
     held_back = counts["deferred"] + counts["in_doubt"] + retry_later
     return EXIT_PARTIAL if held_back else EXIT_OK
 
@@ -130,36 +160,36 @@ def send(
     not_delivered: Annotated[
         list[str] | None, typer.Option("--not-delivered", help="An in-doubt MESSAGE_ID the relay never took: send it again.")
     ] = None,
+    no_follow_ups: Annotated[
+        bool, typer.Option("--no-follow-ups", help="Send first messages only; no follow-up step of a sequence.")
+    ] = False,
 ) -> None:
-    """Send RUN_DIR's approved drafts through CMO_SMTP_URL (once each, within the caps)."""
+    """Send RUN_DIR's approved drafts through CMO_SMTP_URL or Amazon SES (once each, within the caps)."""
     from tools.mail.dispatch import send_campaign
     from tools.mail.outbox import OUTBOX_FILE, Caps, Outbox
-    from tools.mail.smtp import SmtpConfig, SmtpSender
+    from tools.mail.transports import TransportConfigError, describe_transport, open_transports
 
     settings = load_settings()
     prospects, campaign_key = _load_run(run_dir)
-    smtp = None
+    via = None
     if not dry_run:
-        if settings.cmo_smtp_url is None:
-            fail("CMO_SMTP_URL is not set (smtp://user:pass@host:587?starttls=true or smtps://...); --dry-run works without it")
         try:
-            smtp = SmtpConfig.from_url(settings.cmo_smtp_url.get_secret_value())
-        except ValueError as exc:
+            via = describe_transport(settings)
+        except TransportConfigError as exc:
             fail(str(exc))
-    plan = _plan(settings, campaign_key, campaign, tenant)
+    plan = _plan(settings, campaign_key, campaign, tenant, follow_ups=not no_follow_ups)
     outbox = Outbox(settings.home / OUTBOX_FILE, Caps.from_settings(settings))
     _resolve(outbox, campaign_key, delivered or [], not_delivered or [])
-    console.print(f"sending campaign {campaign_key} from {plan.sender.email}" + (f" via {smtp}" if smtp else " (dry run)"))
+    console.print(f"sending campaign {campaign_key} from {plan.sender.email}" + (f" via {via}" if via else " (dry run)"))
 
     async def go(log) -> SendReport:
-        transport = (
-            SmtpSender(smtp, ca_file=settings.cmo_smtp_ca_file, timeout=settings.cmo_smtp_timeout_seconds) if smtp else None
-        )
+        transports = open_transports(settings) if via else None
         try:
-            return await send_campaign(prospects, plan, outbox, transport, limit=limit, on_record=log)
+            senders = transports.senders if transports else None
+            return await send_campaign(prospects, plan, outbox, senders, limit=limit, on_record=log)
         finally:
-            if transport is not None:
-                await transport.aclose()
+            if transports is not None:
+                await transports.aclose()
 
     try:
         if dry_run:

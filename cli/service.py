@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import bind_keys, console, fail, load_settings, service_call
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 db_app = typer.Typer(help="The service database: Postgres at DATABASE_URL, else SQLite under CMO_HOME.", no_args_is_help=True)
 
@@ -66,6 +70,9 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key id printed
     typer.echo(f"revoked {key_id}")
 
 
+SERVE_WORKERS_INLINE_ENV = "CMO_SERVE_WORKERS_INLINE"  # how `--workers-inline` reaches the processes uvicorn spawns
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
@@ -73,29 +80,70 @@ def serve(
         int | None,
         typer.Option("--workers-inline", min=0, help="Jobs this process runs at once (default: 1 without REDIS_URL, 0 with it)."),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=64,
+            help="API processes sharing the port (needs DATABASE_URL and REDIS_URL when above 1; /metrics sums them all).",
+        ),
+    ] = 1,
 ) -> None:
-    """uvicorn calls the `create_app` factory itself, so pools open in the serving event loop."""
-    from functools import partial
+    """uvicorn calls the app factory itself, so pools open in the serving event loop (of each process)."""
+    import os
 
     import uvicorn
+
+    settings = load_settings()
+    bind_keys(settings)  # missing keys or schema: one clear line before the server starts
+    if processes > 1 and not (settings.database_url and settings.redis_url):
+        fail(
+            "--processes above 1 needs DATABASE_URL (Postgres) and REDIS_URL: the embedded SQLite database and the "
+            "in-process queue and event bus belong to one process"
+        )
+    if settings.uses_sandbox:
+        console.print(
+            "[yellow]GitHub:[/] no GITHUB_TOKEN, GitHub App or GITHUB_API_URL set: jobs use the built-in SANDBOX "
+            "(generated data, not real people)"
+        )
+    if workers_inline is not None:
+        os.environ[SERVE_WORKERS_INLINE_ENV] = str(workers_inline)
+    if processes > 1:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_fresh_metrics_dir(settings.home))
+    console.print(f"web app: http://{host}:{port}/ (sign in with a key from `cmo apikey create --tenant NAME`); API docs: /docs")
+    uvicorn.run(
+        "cli.service:served_app", factory=True, host=host, port=port, workers=processes, log_config=None, access_log=False
+    )
+
+
+def served_app() -> FastAPI:
+    """The app of one `cmo serve` process (uvicorn imports this by name in each process it starts)."""
+    import os
 
     from api.app import create_app
     from api.core.config import ApiConfig
     from sandbox import open_sandbox
 
     settings = load_settings()
-    bind_keys(settings)  # missing keys or schema: one clear line before the server starts
-    if settings.uses_sandbox:
-        console.print(
-            "[yellow]GitHub:[/] no GITHUB_TOKEN, GitHub App or GITHUB_API_URL set: jobs use the built-in SANDBOX "
-            "(generated data, not real people)"
-        )
+    inline = os.environ.get(SERVE_WORKERS_INLINE_ENV)
     config = ApiConfig(
-        workers_inline=workers_inline, tune_gc=True, github_sandbox=open_sandbox if settings.uses_sandbox else None
+        workers_inline=int(inline) if inline is not None else None,
+        tune_gc=True,
+        github_sandbox=open_sandbox if settings.uses_sandbox else None,
     )
-    factory = partial(create_app, config=config)
-    console.print(f"web app: http://{host}:{port}/ (sign in with a key from `cmo apikey create --tenant NAME`); API docs: /docs")
-    uvicorn.run(factory, factory=True, host=host, port=port, log_config=None, access_log=False)
+    return create_app(settings, config)
+
+
+def _fresh_metrics_dir(home: Path) -> Path:
+    """prometheus-client's multiprocess files: emptied at start, as its documentation asks, so the
+    counters of an earlier run's processes are not added in."""
+    import shutil
+
+    directory = home / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
 
 
 def worker(

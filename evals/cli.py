@@ -36,6 +36,7 @@ SUITE_AGENTS = {
     "planner_fresh": ("planner",),
     "leads": ("planner", "copywriter", "compliance"),
     "researcher_agent": ("researcher_agent",),
+    "semantic": ("planner", "copywriter", "compliance"),
     "messages": ("copywriter",),
     "compliance": ("compliance",),
     "do_not_contact": ("compliance",),
@@ -66,7 +67,7 @@ def run(
         str | None,
         typer.Option(
             "--suite",
-            help="planner, planner_fresh, leads, researcher_agent, messages, compliance, do_not_contact or all (default all).",
+            help="planner, planner_fresh, leads, researcher_agent, semantic, messages, compliance, do_not_contact or all (default all).",
         ),
     ] = None,
     prompts: Annotated[

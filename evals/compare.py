@@ -32,6 +32,8 @@ DEFAULT_GATES: dict[str, float] = {
     "planner_fresh.exact_match": 0.02,
     "leads.f1": 0.02,
     "researcher_agent.f1": 0.02,
+    "semantic.relevance_precision_at_k": 0.02,
+    "semantic.lookalike_persona_share": 0.02,
     "do_not_contact.holdout_recall": 0.0,
     "do_not_contact.holdout_false_alarm_rate": 0.0,
 }

@@ -16,8 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from foundation.schemas import Campaign, Prospect, TargetAudience
 
-Suite = Literal["planner", "planner_fresh", "leads", "researcher_agent", "messages", "compliance", "do_not_contact"]
-SUITES: tuple[Suite, ...] = ("planner", "planner_fresh", "leads", "researcher_agent", "messages", "compliance", "do_not_contact")
+Suite = Literal["planner", "planner_fresh", "leads", "researcher_agent", "semantic", "messages", "compliance", "do_not_contact"]
+SUITES: tuple[Suite, ...] = (
+    "planner",
+    "planner_fresh",
+    "leads",
+    "researcher_agent",
+    "semantic",
+    "messages",
+    "compliance",
+    "do_not_contact",
+)
 
 
 class PlannerExpectation(BaseModel):
@@ -96,6 +105,25 @@ class ResearcherAgentExample(BaseModel):
     reference: ReferencePolicy
 
 
+class SemanticExample(BaseModel):
+    """A whole run on a sandbox world with personas: an open-ended goal scored by the relevance of the
+    repos the researcher kept (`subject`: `sandbox.subject_repos`), or a lookalike goal whose seeds are
+    the first `seeds` members of `persona` owning a live repo, scored by the leads sharing it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    kind: Literal["relevance", "lookalike"]
+    seed: int = 7
+    users: int = 1500
+    goal: str = Field(default="", description="relevance: the goal; lookalike: text before the seeds")
+    subject: str | None = None
+    persona: str | None = None
+    seeds: int = Field(default=3, ge=1, le=20)
+    k: int = Field(default=50, description="precision@k cut-off")
+    min_score: float = Field(description="the example passes at or above this precision@k")
+
+
 class MessageExpectation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -146,6 +174,7 @@ EXAMPLE_TYPES: dict[str, type[BaseModel]] = {
     "planner_fresh": PlannerExample,
     "leads": LeadsExample,
     "researcher_agent": ResearcherAgentExample,
+    "semantic": SemanticExample,
     "messages": MessagesExample,
     "compliance": ComplianceExample,
     "do_not_contact": DoNotContactExample,

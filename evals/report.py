@@ -22,6 +22,7 @@ HEADLINE: dict[str, tuple[str, ...]] = {
     "planner_fresh": ("exact_match", "f1", "refusal_accuracy"),
     "leads": ("precision", "recall", "f1", "precision_at_k", "requests_per_qualified_lead"),
     "researcher_agent": ("precision", "recall", "budget_units", "steps"),
+    "semantic": ("relevance_precision_at_k", "relevance_recall", "lookalike_persona_share"),
     "messages": ("pass_rate", "groundedness", "mentions_recent_project", "spam_phrases"),
     "compliance": ("accuracy", "false_approvals", "false_rejections"),
     "do_not_contact": ("holdout_recall", "holdout_false_alarm_rate", "tune_recall", "tune_false_alarm_rate"),

@@ -30,6 +30,7 @@ from evals import (
     suite_planner,
     suite_planner_fresh,
     suite_researcher_agent,
+    suite_semantic,
 )
 from evals.datasets import SUITES, Suite, load_dataset
 from evals.metrics import latency_stats, llm_usage
@@ -42,6 +43,7 @@ SUITE_MODULES: dict[str, ModuleType] = {
     "planner_fresh": suite_planner_fresh,
     "leads": suite_leads,
     "researcher_agent": suite_researcher_agent,
+    "semantic": suite_semantic,
     "messages": suite_messages,
     "compliance": suite_compliance,
     "do_not_contact": suite_do_not_contact,

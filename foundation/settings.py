@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ResearchMode = Literal["auto", "agent", "rules"]
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     )
     cmo_llm_requests_per_minute: int | None = Field(default=None, ge=1, description="Model requests a run may send a minute.")
     cmo_llm_tokens_per_minute: int | None = Field(default=None, ge=1, description="Model tokens a run may use a minute.")
+    cmo_llm_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Model calls of one agent's batch in flight at once (drafts, tone reviews)."
+    )
     cmo_llm_structured_output: Literal["function_calling", "json_schema"] = Field(
         default="function_calling", description="How agents ask for structured answers."
     )
@@ -119,6 +123,10 @@ class Settings(BaseSettings):
     cmo_webhook_max_attempts: int = Field(default=8, ge=1, le=20, description="Attempts per webhook event.")
     cmo_webhook_backoff_seconds: float = Field(default=2.0, ge=0, description="First retry delay; doubles per retry.")
     cmo_webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Per-attempt webhook timeout.")
+    cmo_webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="A retrying process counts as dead this long after its next attempt was due."
+    )
+    cmo_webhook_sweep_seconds: float = Field(default=30.0, gt=0, description="How often a process looks for dead ones' retries.")
 
     # One-click unsubscribe (api/services/unsubscribe.py): the service's public base URL puts a signed
     # per-recipient opt-out link in every draft; the secret signs it (generated under CMO_HOME in the
@@ -152,7 +160,36 @@ class Settings(BaseSettings):
     cmo_send_max_bounce_rate: float = Field(default=0.03, gt=0, le=1, description="Bounce rate that pauses a campaign.")
     cmo_send_max_complaint_rate: float = Field(default=0.001, gt=0, le=1, description="Complaint rate that pauses a campaign.")
     cmo_send_rate_min_sends: int = Field(default=20, ge=1, description="Sends before the bounce or complaint rate can pause.")
+    cmo_follow_up_days: str = Field(
+        default="3,7",
+        pattern=r"^\s*(\d+\s*(,\s*\d+\s*)*)?$",
+        description="Follow-up steps, days after the first message, for campaigns that set none; empty: no follow-ups.",
+    )
     cmo_send_check_mx: bool = Field(default=False, description="Look up the recipient domain's MX before sending.")
+    cmo_send_window: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$",
+        description="HH:MM-HH:MM: send only inside this window of the recipient's local weekdays, when their time zone is known.",
+    )
+    cmo_send_connections: int = Field(
+        default=4, ge=1, le=64, description="Parallel SMTP connections (or SES requests) of one run."
+    )
+    # Amazon SES v2 (tools/mail/ses.py) instead of SMTP, and its bounce/complaint notifications through SNS.
+    cmo_mail_transport: Literal["smtp", "ses"] = Field(default="smtp", description="smtp (CMO_SMTP_URL) or ses (Amazon SES v2).")
+    cmo_ses_region: str | None = Field(default=None, description="Amazon SES region (else AWS_REGION).")
+    cmo_ses_endpoint_url: str | None = Field(default=None, description="Amazon SES endpoint override (VPC endpoint, tests).")
+    cmo_ses_configuration_set: str | None = Field(
+        default=None, description="SES configuration set (its event destination publishes bounces and complaints to SNS)."
+    )
+    cmo_ses_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts of a throttled SES send before it is deferred."
+    )
+    cmo_ses_backoff_seconds: float = Field(default=1.0, ge=0, description="Wait before the 2nd attempt, doubling after.")
+    cmo_sns_endpoint_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="Trust SNS certificates and subscribe URLs under this base URL too (tests, private SNS endpoints).",
+    )
 
     # Encryption at rest (storage/keyring.py, privacy/key_providers.py): where the key-encryption key (KEK) wrapping the data keys lives
     cmo_key_provider: str = Field(default="local", pattern="^(local|aws-kms)$", description="local | aws-kms.")
@@ -191,6 +228,20 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """The sandbox runs only when the user configured no GitHub at all."""
         return self.github_api_url is None and self.github_token is None and not self.uses_github_app
+
+    @field_validator("cmo_follow_up_days")
+    @classmethod
+    def _follow_up_days(cls, value: str) -> str:
+        """The same rule as a campaign's `follow_up_days`: increasing days, 1 to 90."""
+        days = [int(day) for day in value.split(",") if day.strip()]
+        if any(not 1 <= day <= 90 for day in days) or any(b <= a for a, b in pairwise(days)):
+            raise ValueError(f"CMO_FOLLOW_UP_DAYS {value!r}: increasing days after the first message, each 1 to 90")
+        return value
+
+    @property
+    def follow_up_days(self) -> list[int]:
+        """`CMO_FOLLOW_UP_DAYS` as numbers ("3,7" -> [3, 7]; "" -> [])."""
+        return [int(day) for day in self.cmo_follow_up_days.split(",") if day.strip()]
 
     @property
     def llm_enabled(self) -> bool:

@@ -1,4 +1,4 @@
-"""The one builder: goal -> plan -> repos (rules or the researcher agent) -> candidates -> prospects ->
+"""The one builder: goal -> plan -> repos (rules, the researcher agent, or a lookalike's seeds) -> candidates -> prospects ->
 messages -> review -> artifacts."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from agents.copywriter import copywriter
 from agents.enricher import enricher, enricher_wave, next_step, rank
 from agents.enricher_graphql import enricher_batch
 from agents.finalize import finalize
+from agents.lookalike import lookalike
 from agents.planner import planner
 from agents.researcher import fan_out_repos, researcher, researcher_repo, select_candidates
 from agents.researcher_agent import researcher_agent, wants_agent
@@ -62,11 +63,13 @@ def _task(name: str, node: Callable[[Any, Runtime[Context]], Any]) -> Node:
 
 
 def _after_planner(state: State, runtime: Runtime[Context]) -> str:
-    """A refused goal ends; an open-ended one (or any, when asked) goes to the researcher agent
+    """A refused goal ends; a lookalike goal ("developers like @alice") reads its seeds; an open-ended one (or any, when asked) goes to the researcher agent
     when a model is configured (`wants_agent`); the rest to the deterministic researcher."""
     plan = state["plan"]
     if plan.refusal:
         return "finalize"
+    if plan.lookalike_of:
+        return "lookalike"
     return "researcher_agent" if wants_agent(plan, runtime.context) else "researcher"
 
 
@@ -75,6 +78,7 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_node("planner", _task("planner", planner))
     builder.add_node("researcher", _task("researcher", researcher))
     builder.add_node("researcher_agent", _task("researcher_agent", researcher_agent))
+    builder.add_node("lookalike", _task("lookalike", lookalike))
     builder.add_node("researcher_repo", _task("researcher_repo", researcher_repo))
     builder.add_node("select_candidates", _task("select_candidates", select_candidates))
     builder.add_node("enricher", _task("enricher", enricher))
@@ -86,9 +90,10 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     builder.add_node("finalize", _task("finalize", finalize))
 
     builder.add_edge(START, "planner")
-    builder.add_conditional_edges("planner", _after_planner, ["researcher", "researcher_agent", "finalize"])
+    builder.add_conditional_edges("planner", _after_planner, ["researcher", "researcher_agent", "lookalike", "finalize"])
     builder.add_conditional_edges("researcher", fan_out_repos, ["researcher_repo", "select_candidates"])
     builder.add_conditional_edges("researcher_agent", fan_out_repos, ["researcher_repo", "select_candidates"])
+    builder.add_conditional_edges("lookalike", fan_out_repos, ["researcher_repo", "select_candidates"])
     builder.add_edge("researcher_repo", "select_candidates")
     builder.add_conditional_edges("select_candidates", next_step, ["enricher_batch", "enricher", "researcher_repo", "rank"])
     builder.add_edge("enricher_batch", "enricher_wave")

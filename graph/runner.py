@@ -33,7 +33,9 @@ from tools.etag_cache import open_etag_cache
 from tools.github import GitHubClient
 from tools.github_app import AppCredentials
 from tools.github_transport import RateBudget
+from tools.semantic import GuardedEmbedder
 from tools.suppression import SuppressionList
+from tools.vectors.factory import LOCAL_NAMESPACE, open_embedder, open_vector_store
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -78,8 +80,10 @@ def run_job(
     suppression: SuppressionList | None = None,
     files: bool = True,
     sandbox: SandboxOpener | None = None,
+    lookalike_of: list[str] | None = None,
 ) -> JobResult:
-    """Run one goal to the end. `chat_model` overrides the model the settings would build; `events`
+    """Run one goal to the end. `lookalike_of` are seed logins (`--like`, the API's `lookalike_of`):
+    the run finds people like them. `chat_model` overrides the model the settings would build; `events`
     (the service's worker) takes the graph's events in place of `trace.jsonl` and the observer;
     `files=False` writes nothing to disk (the service stores the results, encrypted, itself);
     `sandbox` may start the GitHub sandbox when the settings configure no GitHub."""
@@ -99,6 +103,8 @@ def run_job(
             tenant_id=tenant_id,
         )
         inputs: State = {"run": run, "goal": goal.strip(), "campaign": campaign or Campaign(), "max_prospects": max_prospects}
+        if lookalike_of:
+            inputs["lookalike_of"] = list(lookalike_of)
         return _stream(settings, client, run, inputs, observer, chat_model, events, suppression)
 
 
@@ -144,6 +150,7 @@ def _stream(
             return _result(run, out, snapshot.values)
         llm = chat_model or get_chat_model(settings)
         resumed = snapshot.values if inputs is None else {}  # one gate a run: a resumed one counts on from its checkpoint
+        embedder = GuardedEmbedder(open_embedder(settings))  # a failing endpoint costs the run its semantics, not the run
         context = Context(
             settings=settings,
             github=client,
@@ -153,6 +160,9 @@ def _stream(
             prompt_version=settings.cmo_prompt_version,
             prompts_dir=settings.cmo_prompts_dir,
             events=events,
+            embedder=embedder,
+            vectors=open_vector_store(settings, embedder),
+            vector_namespace=run.tenant_id or LOCAL_NAMESPACE,
         )
         for event in graph.stream(inputs, config, context=context, stream_mode="custom", durability="sync"):
             event["run_id"] = run.run_id

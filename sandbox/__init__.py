@@ -9,12 +9,16 @@ world really holds.
 from sandbox.apps import AppInstallation, SandboxApp
 from sandbox.generator import build_world, generate_world
 from sandbox.goals import BUILTIN_GOALS, BuiltinGoal
+from sandbox.personas import FUZZY_GOALS, LOCAL_FIRST, LOCAL_FIRST_PERSONA
 from sandbox.server import SandboxServer, ServerStats, open_sandbox
-from sandbox.truth import identity_groups, matched_repos, truth
+from sandbox.truth import identity_groups, matched_repos, people_with_persona, persona_of, subject_repos, truth
 from sandbox.world import World
 
 __all__ = [
     "BUILTIN_GOALS",
+    "FUZZY_GOALS",
+    "LOCAL_FIRST",
+    "LOCAL_FIRST_PERSONA",
     "AppInstallation",
     "BuiltinGoal",
     "SandboxApp",
@@ -26,5 +30,8 @@ __all__ = [
     "identity_groups",
     "matched_repos",
     "open_sandbox",
+    "people_with_persona",
+    "persona_of",
+    "subject_repos",
     "truth",
 ]

@@ -19,6 +19,7 @@ from math import log
 
 from foundation.companies import canonical_company
 from foundation.vocabulary import load_vocabulary
+from sandbox.personas import community_personas, plant_local_first
 from sandbox.repo_kinds import REPO_KINDS, THINGS, RepoKind
 from sandbox.tables import (
     BIG_COMPANIES,
@@ -560,4 +561,7 @@ def _cached_world(seed: int, users: int, anchor: date) -> World:
 def build_world(seed: int, users: int, anchor: date) -> World:
     """An uncached build (the determinism test compares two)."""
     generator = _Generator(seed, users, datetime.combine(anchor, time(), tzinfo=UTC))
-    return World(seed, generator.now, *generator.run())
+    accounts, repos, aliases = generator.run()
+    personas = community_personas({login: theme.domain for login, theme in generator.home.items()})
+    planted, subjects, copies, added = plant_local_first(seed, users, generator.now, accounts, repos)
+    return World(seed, generator.now, accounts, repos, aliases, personas | planted, subjects, copies, added)

@@ -86,3 +86,19 @@ def identity_groups(world: World) -> list[set[str]]:
     for secondary, primary in world.aliases.items():
         groups.setdefault(primary, {primary}).add(secondary)
     return list(groups.values())
+
+
+def persona_of(world: World, login: str) -> str | None:
+    """The person's persona (`sandbox.personas`), their primary account's for a second account;
+    None for people of no community."""
+    return world.personas.get(world.aliases.get(login, login))
+
+
+def people_with_persona(world: World, persona: str) -> list[str]:
+    """Logins of every person with `persona`, in the world's order."""
+    return [login for login, label in world.personas.items() if label == persona]
+
+
+def subject_repos(world: World, subject: str) -> set[str]:
+    """Full names of the repos about an open-ended subject (`sandbox.personas.FUZZY_GOALS`), copies included."""
+    return {name for name, key in world.subjects.items() if key == subject}

@@ -144,6 +144,12 @@ class World:
     accounts: dict[str, Account]
     repos: dict[str, Repo]
     aliases: dict[str, str]  # secondary login -> primary login (one person, two accounts)
+    # Hidden truth, never served (`sandbox/personas.py`): each person's main interest, the open-ended
+    # subject of the planted repos that have one, and which planted repo copies which.
+    personas: dict[str, str] = field(default_factory=dict)  # login -> persona label
+    subjects: dict[str, str] = field(default_factory=dict)  # repo full name -> open-ended subject key
+    copies: dict[str, str] = field(default_factory=dict)  # renamed copy or mirror -> the original repo
+    planted: frozenset[str] = frozenset()  # every repo `sandbox/personas.py` added after the generator
     users: dict[str, Account] = field(init=False)  # people only (type User), by login
     by_id: dict[int, Account] = field(init=False)
     repos_by_owner: dict[str, list[Repo]] = field(init=False)
@@ -163,7 +169,9 @@ class World:
                     self.contributions_by_login[c.login].append((repo, c))
         self._commits: dict[str, list[Commit]] = {}
         self._events: dict[str, list[Event]] = {}
-        self._repo_list = list(self.repos.values())
+        # The repos other people's noise events land on: the generator's only, so planting repos
+        # later changed nobody's events (nor the researcher agent's recorded sessions).
+        self._repo_list = [r for r in self.repos.values() if r.full_name not in self.planted]
 
     def account(self, login: str) -> Account | None:
         """Case-insensitive, like GitHub's URLs."""

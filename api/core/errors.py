@@ -25,6 +25,12 @@ from privacy.pii import redact_secrets
 
 PROBLEM_JSON = "application/problem+json"
 _MAX_LISTED_ERRORS = 5
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)  # on every response (SecurityHeadersMiddleware), the catch-all 500 included
+
 log = structlog.get_logger("api")
 
 
@@ -176,14 +182,14 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """A bug: log it with its traceback, answer without internals."""
+    """A bug: log it with its traceback, answer without internals. Starlette sends this answer from
+    outside the middleware stack, so the security headers the middleware adds everywhere else are
+    added here."""
     log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
     request_id = getattr(request.state, "request_id", None)
+    headers = {**dict(SECURITY_HEADERS), "Cache-Control": "no-store"} | ({"X-Request-ID": request_id} if request_id else {})
     return _respond(
-        request,
-        500,
-        "the server failed to handle this request; report the request id if it persists",
-        headers={"X-Request-ID": request_id} if request_id else None,
+        request, 500, "the server failed to handle this request; report the request id if it persists", headers=headers
     )
 
 

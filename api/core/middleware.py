@@ -24,17 +24,17 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.core.errors import Problem, problem_response
+from api.core.errors import SECURITY_HEADERS, Problem, problem_response
 from api.core.metrics import LATENCY, REQUESTS
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _FORM_PATHS = ("/unsubscribe/",)  # RFC 8058 one-click opt-outs post form data, not JSON
 _CSV_PATHS = frozenset({"/api/suppressions/import"})  # uploads of `kind,value` CSV files
+_SNS_PATHS = ("/api/inbound/ses/",)  # Amazon SNS posts its JSON as text/plain
 # A JSON string escape for U+0000 that is not itself escaped ("\\u0000" is a backslash and text).
 _JSON_NUL = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
 _NUL_DETAIL = "text in the request body cannot contain NUL (U+0000) characters"
-_SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"))
 log = structlog.get_logger("api.access")
 
 
@@ -99,7 +99,8 @@ class BodyGuardMiddleware:
         problem: tuple[int, str] | None = None
         is_json = content_type == "application/json" or content_type.endswith("+json")
         is_csv_upload = content_type == "text/csv" and scope["path"] in _CSV_PATHS
-        if has_body and not is_json and not is_csv_upload and not scope["path"].startswith(_FORM_PATHS):
+        is_sns = content_type == "text/plain" and scope["path"].startswith(_SNS_PATHS)
+        if has_body and not (is_json or is_csv_upload or is_sns) and not scope["path"].startswith(_FORM_PATHS):
             problem = (415, f"the request body must be application/json, not {content_type or 'untyped'}")
         elif length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             problem = (413, self._too_large())
@@ -155,7 +156,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in _SECURITY_HEADERS:
+                for name, value in SECURITY_HEADERS:
                     headers.setdefault(name, value)
                 if is_api:
                     headers.setdefault("Cache-Control", "no-store")

@@ -187,6 +187,23 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WebhookPending(Base):
+    """A webhook event that still owes an attempt (migration 0016): resumed after a restart."""
+
+    __tablename__ = "webhook_pending"
+    __table_args__ = (Index("ix_webhook_pending_due", "lease_until"),)
+
+    delivery_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(EncryptedBytes())  # the signed envelope; may carry an email
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    lease_until: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ChatThread(Base):
     """A `POST /api/chat` conversation: its history, its goal and refinements, and its latest job."""
 

@@ -19,7 +19,8 @@ from api.core.orm import Base
 from storage.tables import one_of, utcnow
 from tools.suppression import KINDS, SuppressionKind
 
-SuppressionReason = Literal["manual", "import", "unsubscribe", "objection", "erasure"]
+# `bounce` and `complaint` come from the mail providers' feedback (api/services/mail_feedback.py).
+SuppressionReason = Literal["manual", "import", "bounce", "unsubscribe", "complaint", "objection", "erasure"]
 SUPPRESSION_REASONS: tuple[str, ...] = get_args(SuppressionReason)
 
 

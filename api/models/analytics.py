@@ -48,6 +48,10 @@ class Funnel(BaseModel):
     conversions: int = 0
     conversion_rate: float | None = None
     by_goal: dict[str, int] = Field(default_factory=dict, description="Converted prospects per conversion goal.")
+    sent: int = Field(default=0, description="Messages sent from the service (`POST /api/jobs/{id}/send`), bounces included.")
+    bounced: int = Field(default=0, description="Of those, hard bounces (at send time or reported later).")
+    complained: int = Field(default=0, description="Of those, spam complaints reported.")
+    replied: int = Field(default=0, description="Of those, messages answered.")
 
 
 class CampaignStats(Funnel):

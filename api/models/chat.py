@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.models.jobs import MAX_GOAL_CHARS, Job
 
-ChatIntent = Literal["goal", "refine", "explain", "counts", "help", "refused", "unchanged"]
+ChatIntent = Literal["goal", "refine", "explain", "counts", "help", "refused", "unchanged", "lookalike"]
 Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GOAL_CHARS)]
 
 

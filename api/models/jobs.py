@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints, field_validator
 
 from api.core.orm import JobStatus
 from foundation.limits import MAX_PROSPECTS
 from foundation.schemas import Campaign
+from foundation.schemas.plan import MAX_LOOKALIKE_SEEDS
 from foundation.schemas.run import RunSummary
+from foundation.seeds import parse_seeds
 
 MAX_GOAL_CHARS = 2000
 
@@ -30,6 +32,18 @@ class JobCreate(BaseModel):
         default=None, description="Receives job.created, prospect.enriched and campaign.completed."
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Opaque to the service; returned as given.")
+    lookalike_of: list[str] | None = Field(
+        default=None,
+        max_length=MAX_LOOKALIKE_SEEDS,
+        description="GitHub logins (at most 20): find developers like them; they are never leads themselves. "
+        "The job's goal names them ('... like @alice, @bob'), as a goal typed that way would.",
+        examples=[["alice", "bob", "carol"]],
+    )
+
+    @field_validator("lookalike_of")
+    @classmethod
+    def _logins(cls, value: list[str] | None) -> list[str] | None:
+        return parse_seeds(value) if value is not None else None
 
 
 class Job(BaseModel):

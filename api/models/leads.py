@@ -59,6 +59,9 @@ class LeadSummary(BaseModel):
     verdict: Verdict | None = Field(description="The lead's verdict now: a person's decision, else the compliance review's.")
     signals: list[str]
     subject: str | None = Field(description="The draft's subject (null: no draft).")
+    follow_ups: int = Field(
+        default=0, description="Follow-up steps of the sequence after the first message (the lead's `follow_ups`)."
+    )
     flags: list[str] = Field(description="The compliance review's reasons, `<rule code>: <explanation>`.")
     decision: ReviewDecision | None = Field(description="A person's decision (null: nobody decided yet).")
     decided_at: datetime | None

@@ -12,13 +12,13 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.core.database import Database
 from api.core.errors import Problem
-from api.core.metrics import JOBS
+from api.core.metrics import JOBS, exposition
 from api.core.migrate import current_revision, head_revision
 from api.models.problem import problems
 from api.services.jobs import jobs_by_status
@@ -77,4 +77,5 @@ async def metrics(request: Request) -> Response:
         await refresh_queue_gauges(state.queue)  # the autoscaling signals of `cmo worker` fleets
     except (SQLAlchemyError, RedisError, OSError) as exc:
         log.warning("metrics gauges not refreshed", error=str(exc))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)

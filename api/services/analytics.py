@@ -15,6 +15,7 @@ from sqlalchemy import case, distinct, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
+from api.core.orm_sends import SendRow
 from api.models.analytics import (
     CampaignStats,
     ConversionAnalytics,
@@ -73,6 +74,7 @@ async def campaign_stats(session: AsyncSession, tenant_id: str, jobs: Sequence[o
         if kind in goals[job_id]:
             converted[job_id].add(prospect_id)
             by_goal[job_id][kind] = by_goal[job_id].get(kind, 0) + 1
+    mail = await send_counts(session, tenant_id, ids)
     stats = []
     for job in jobs:
         total, contactable, contacted = found.get(job.id, (0, 0, 0))
@@ -94,9 +96,31 @@ async def campaign_stats(session: AsyncSession, tenant_id: str, jobs: Sequence[o
                 conversions=conversions,
                 conversion_rate=_rate(conversions, contacted),
                 by_goal=by_goal[job.id],
+                **mail.get(job.id, {}),
             )
         )
     return stats
+
+
+async def send_counts(session: AsyncSession, tenant_id: str, job_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per job: messages sent (a bounce is a message that went out), bounced, complained about, replied to."""
+    S = SendRow
+    went_out = S.status.in_(("sent", "bounced"))
+    rows = await session.execute(
+        select(
+            S.job_id,
+            func.count().filter(went_out),
+            func.count().filter(S.status == "bounced"),
+            func.count(S.complained_at),
+            func.count(S.replied_at),
+        )
+        .where(S.tenant_id == tenant_id, S.job_id.in_(job_ids))
+        .group_by(S.job_id)
+    )
+    return {
+        job_id: {"sent": sent, "bounced": bounced, "complained": complained, "replied": replied}
+        for job_id, sent, bounced, complained, replied in rows
+    }
 
 
 async def recent_campaigns(session: AsyncSession, tenant_id: str, limit: int) -> list[CampaignStats]:
@@ -125,6 +149,8 @@ async def conversions(session: AsyncSession, tenant_id: str) -> ConversionAnalyt
         total.contactable += stats.contactable
         total.contacted += stats.contacted
         total.conversions += stats.conversions
+        for name in ("sent", "bounced", "complained", "replied"):
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
         for totals, counts in ((total.engagement, stats.engagement), (total.by_goal, stats.by_goal)):
             for kind, count in counts.items():
                 totals[kind] = totals.get(kind, 0) + count

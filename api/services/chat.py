@@ -31,6 +31,7 @@ from api.services.chat_intents import HELP_TEXT, Intent, Thread, apply, goal_aud
 from api.services.errors import NotFound
 from api.services.queue import JobQueue
 from foundation.schemas import Campaign, TargetAudience
+from foundation.seeds import goal_with_seeds
 from graph.llm import get_chat_model
 
 MAX_HISTORY = 200  # messages kept per thread (oldest dropped): the row is rewritten on every message
@@ -161,6 +162,27 @@ async def _answer(chat: _Chat, current: Thread, intent: Intent) -> _Outcome:
     return _Outcome(intent.kind, prefix + answer.text, current, details=answer.details)
 
 
+async def _lookalike(chat: _Chat, current: Thread, intent: Intent) -> _Outcome:
+    """ "more like #3": a new job of the thread finding developers like that lead (or @login), with the
+    thread's audience and refinements; its goal names the seed, as a typed lookalike goal would."""
+    job, prefix = await chat_answers.results_job(chat.session, chat.tenant_id, chat.job_ids)
+    if job is None:
+        return _Outcome("lookalike", f"Job {chat.job_ids[-1]} has no prospects stored yet; ask again once it has run.", current)
+    seed = await chat_answers.login_of(chat.session, job, intent.login, intent.rank)
+    if seed is None:
+        asked = f"@{intent.login}" if intent.login else f"#{intent.rank}"
+        return _Outcome("lookalike", f"{prefix}{asked} is not among the prospects of job {job.id}.", current)
+    thread = Thread(
+        goal_with_seeds(current.goal, [seed]), current.audience, current.max_prospects, current.email_length, current.planned
+    )
+    created = await _create_job(chat, thread, refines=chat.job_ids[-1])
+    reply = (
+        f"{prefix}Started job {created.id}: developers like @{seed} ({describe(thread)}); @{seed} is not among its leads. "
+        f"Follow it live at {stream_url(created.id)}."
+    )
+    return _Outcome("lookalike", reply, thread, created, job_created=True, details={"seed": seed})
+
+
 async def _respond(chat: _Chat, current: Thread, message: str) -> _Outcome:
     has_goal = bool(current.goal and chat.job_ids)
     intent = parse_intent(message, has_goal=has_goal)
@@ -176,6 +198,8 @@ async def _respond(chat: _Chat, current: Thread, message: str) -> _Outcome:
         return await _refine(chat, current, intent)
     if intent.kind in ("explain", "counts"):
         return await _answer(chat, current, intent)
+    if intent.kind == "lookalike":
+        return await _lookalike(chat, current, intent)
     return _Outcome("help", HELP_TEXT, current)
 
 

@@ -59,6 +59,16 @@ def _evidence(item: Evidence) -> str:
     return " ".join(parts)
 
 
+async def login_of(session: AsyncSession, job: orm.Job, login: str | None, rank: int | None) -> str | None:
+    """The login of the lead named by `login` or holding `rank` in `job` (None: no such lead)."""
+    if login is not None:
+        row = await _find(session, job.id, login)
+    else:
+        rows = await _ranked(session, job.id, limit=1, offset=max(0, (rank or 1) - 1))
+        row = rows[0] if rows else None
+    return None if row is None else str(row.data.get("username") or row.prospect_id.removeprefix("gh_"))
+
+
 async def _ranked(session: AsyncSession, job_id: str, limit: int | None = None, offset: int = 0) -> list[orm.ProspectRow]:
     query = (
         select(orm.ProspectRow)

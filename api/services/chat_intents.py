@@ -17,7 +17,7 @@ from agents.goal_parser import ParsedGoal, parse_goal
 from foundation.schemas import TargetAudience
 from foundation.schemas.plan import lead_count
 
-IntentKind = Literal["goal", "refine", "explain", "counts", "help"]
+IntentKind = Literal["goal", "refine", "explain", "counts", "help", "lookalike"]
 EmailLength = Literal["short", "medium", "long"]
 
 _NEW_GOAL = re.compile(r"^\s*(?:new goal|start over|instead)\b[\s:,-]*", re.I)
@@ -45,6 +45,11 @@ _REFERENCE = re.compile(
     re.I,
 )
 _NOT_LOGINS = frozenset({"the", "this", "that", "it", "he", "she", "they", "number", "top", "first"})
+# "more like #3", "find more people like the third one", "others similar to @alice": a lookalike job seeded with that lead.
+_MORE_LIKE = re.compile(
+    r"\b(?:more|others?)\s+(?:(?:people|developers|leads)\s+)?(?:like|similar\s+to)\s+(?P<ref>.+)$", re.I | re.S
+)
+_AT_LOGIN = re.compile(r"^@(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\b")
 _COUNTS = re.compile(r"\bhow\s+many\b|\bcount\b|\bnumber\s+of\b|\bstatus\b|\bprogress\b", re.I)
 _EMAIL_WORDS = r"(?:e-?mails?|messages?|drafts?|copy|outreach|pitch(?:es)?)"
 
@@ -70,7 +75,7 @@ HELP_TEXT = (
     "'only people at Stripe'), role ('only maintainers'), languages or domains ('only Rust', 'only ML'), "
     "size ('top 20'), email length ('write shorter emails'); questions about the results: 'why is <login> "
     "ranked first?', 'who is ranked #2?', 'tell me about the third one', 'what about lead 4?', 'how many are "
-    "contactable?'; and 'new goal: ...' to start over."
+    "contactable?'; 'more like #3' (a new job finding developers like that lead); and 'new goal: ...' to start over."
 )
 
 
@@ -78,8 +83,8 @@ HELP_TEXT = (
 class Intent:
     kind: IntentKind
     text: str = ""  # goal: the goal itself
-    login: str | None = None  # explain: the person asked about (None: whoever holds `rank`)
-    rank: int | None = None  # explain: the rank the question mentions ("first" -> 1)
+    login: str | None = None  # explain, lookalike: the person named (None: whoever holds `rank`)
+    rank: int | None = None  # explain, lookalike: the rank the message mentions ("first" -> 1)
     parsed: ParsedGoal | None = None  # refine: the message read as a goal fragment
     drop: bool = False  # refine: the companies named are to be dropped, not targeted
     any_role: bool = False
@@ -105,6 +110,12 @@ def _referenced(message: str) -> int | None:
 
 def parse_intent(message: str, *, has_goal: bool) -> Intent | None:
     """Read `message`; None when it is nothing this parser knows (the caller answers with help)."""
+    if has_goal and (more := _MORE_LIKE.search(message)):
+        ref = more.group("ref").strip()
+        if at := _AT_LOGIN.match(ref):
+            return Intent("lookalike", login=at.group("login"))
+        if (rank := _referenced(ref) or _rank(ref)) is not None and rank > 0:
+            return Intent("lookalike", rank=rank)
     if not has_goal or _NEW_GOAL.match(message) or _GOAL_VERBS.match(message):
         return Intent("goal", text=_NEW_GOAL.sub("", message, count=1).strip() or message)
     if _HELP.match(message):

@@ -6,6 +6,8 @@ so the write path (a tracking pixel, a mail hook, a CRM) does not pull in the an
 An `unsubscribed` event is an opt-out however it reached us (the client's own unsubscribe page, a
 mail provider's feedback, a CRM): it suppresses the person in the same commit, as the one-click link
 does (`forbid_contact`, reason `unsubscribe`), so no later job approves them again.
+
+Every recorded event is also forwarded to the tenant's analytics destinations (`destinations.forward_engagement`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
 from api.models.analytics import EngagementCreate
+from api.services.destinations import forward_engagement
 from api.services.errors import InvalidInput, NotFound
 from api.services.jobs import get_job
 from api.services.unsubscribe import forbid_contact
@@ -64,4 +67,7 @@ async def record_engagement(session: AsyncSession, tenant_id: str, body: Engagem
         if body.type == "unsubscribed":
             await forbid_contact(session, tenant_id, body.prospect_id, None, reason="unsubscribe", source=ENGAGEMENT_SOURCE)
         await session.commit()
+    await forward_engagement(
+        session, tenant_id, prospect_id=body.prospect_id, name=body.type, occurred_at=event.occurred_at, job_id=body.job_id
+    )
     return event

@@ -18,6 +18,9 @@ Why it works this way:
 - Vectors derived from the person (embedded profiles, tools/vectors) carry `person=<login>`: they
   are deleted by that filter from every store that may hold them (the embedded file, and Pinecone or
   pgvector when configured), in the tenant's namespace.
+- Every destination (CRM, marketing, analytics) that received the person is asked to delete them
+  (GDPR Art. 17(2)); the audit record lists each destination's outcome (Art. 19), and a destination
+  that failed keeps its delivery row, so repeating the erasure asks it again.
 - The audit record names the tombstones' ids and counts, not the prospect id (which is the login):
   the append-only trail must not itself keep what was erased.
 """
@@ -40,6 +43,7 @@ from api.core import orm
 from api.core.orm_privacy import Suppression
 from api.services.artifacts import save_artifact
 from api.services.audit import Origin, record_audit
+from api.services.destinations import forget_everywhere
 from api.services.errors import Conflict, NotFound
 from api.services.job_results import artifact_files, trace_file
 from api.services.suppressions import SETTINGS_INFO, add_suppression, event_identifiers, keyring_of
@@ -165,6 +169,10 @@ async def scrub(session: AsyncSession, tenant_id: str, person: Person, *, job_id
             threads = (await session.execute(select(orm.ChatThread).where(orm.ChatThread.tenant_id == tenant_id))).scalars().all()
             for thread in threads:
                 _redact_columns(person, thread, ("messages", "state"), done)
+        owed = (await session.execute(select(orm.WebhookPending).where(orm.WebhookPending.tenant_id == tenant_id))).scalars()
+        for pending in owed.all():  # a retry still owed about them is not sent any more
+            if person.mentions(pending.body.decode("utf-8", "replace")):
+                await session.delete(pending)
         await session.flush()
     return done
 
@@ -263,6 +271,7 @@ class ErasureReport:
     checkpoint_threads: int = 0
     cache_entries: int = 0
     vectors: int = 0
+    destinations: list[dict[str, Any]] = field(default_factory=list)  # Art. 17(2): each recipient asked to delete
     audit_id: str = ""
 
     def detail(self) -> dict[str, Any]:
@@ -276,6 +285,7 @@ class ErasureReport:
             "checkpoint_threads": self.checkpoint_threads,
             "cache_entries": self.cache_entries,
             "vectors": self.vectors,
+            "destinations": self.destinations,
         }
 
 
@@ -333,6 +343,7 @@ async def erase(
     report.checkpoint_threads = len(await asyncio.to_thread(delete_threads, settings, tenant_id, report.scrubbed.jobs))
     report.cache_entries = await asyncio.to_thread(forget_cached, settings, person.mentions)
     report.vectors = await asyncio.to_thread(forget_vectors, settings, tenant_id, person.logins)
+    report.destinations = await forget_everywhere(session, tenant_id, person.prospect_ids, person.emails)
     record = await record_audit(
         session, tenant_id=tenant_id, actor=actor, action="prospect.erase", detail=report.detail(), origin=origin
     )

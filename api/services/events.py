@@ -34,6 +34,14 @@ JOB_CREATED = "job.created"
 JOB_STARTED = "job.started"
 JOB_FAILED = "job.failed"
 JOB_CANCELLED = "job.cancelled"
+# Sending a finished job's approved drafts (api/services/sends.py); they follow its terminal event.
+MESSAGE_SENT = "message.sent"
+MESSAGE_BOUNCED = "message.bounced"
+MESSAGE_REPLIED = "message.replied"
+CAMPAIGN_PAUSED = "campaign.paused"
+SEND_EVENTS = frozenset({MESSAGE_SENT, MESSAGE_BOUNCED, MESSAGE_REPLIED, CAMPAIGN_PAUSED})
+SYNC_COMPLETED = "sync.completed"  # a destination sync of the job's leads (api/services/destination_sync.py)
+SYNC_FAILED = "sync.failed"
 CATALOGUE = frozenset(
     {
         JOB_CREATED,
@@ -55,6 +63,9 @@ CATALOGUE = frozenset(
         graph_events.CAMPAIGN_COMPLETED,
         JOB_FAILED,
         JOB_CANCELLED,
+        *SEND_EVENTS,
+        SYNC_COMPLETED,
+        SYNC_FAILED,
     }
 )
 TERMINAL_EVENTS = frozenset({graph_events.CAMPAIGN_COMPLETED, JOB_FAILED, JOB_CANCELLED})
@@ -63,7 +74,7 @@ HISTORY_PAGE = 500
 _BUS = "cmo.event_bus"
 _PENDING = "cmo.events_pending"
 
-STREAMS = Gauge("cmo_sse_streams", "Open job event streams in this process.")
+STREAMS = Gauge("cmo_sse_streams", "Open job event streams in this process.", multiprocess_mode="livesum")
 CATCH_UPS = Counter(
     "cmo_sse_catch_ups_total",
     "Event-table reads by live streams (a lost notification, a client too slow for its buffer, a silent job).",
@@ -186,8 +197,11 @@ class _Position:
     async def catch_up(self, database: Database) -> AsyncIterator[bytes]:
         """Replay the table after `last`, a page per chunk, without holding a connection while a
         chunk is being sent. The job's status is read first: a job that had finished by then has
-        all its events in what follows, so the stream ends after them."""
+        all its events in what follows, so the stream ends after them. A replay reads on past the
+        terminal event, to the end of the table: sending a finished job's drafts appends its
+        `message.*` and `campaign.paused` events after it (`api.services.sends`)."""
         finished: bool | None = None
+        terminal = False
         while not self.ended:
             async with database.sessions() as session:
                 if finished is None:
@@ -198,14 +212,12 @@ class _Position:
             for seq, name, data, created_at in rows:
                 frames.append(encode_frame(self.job_id, seq, name, created_at, data))
                 self.last = seq
-                if name in TERMINAL_EVENTS:
-                    self.ended = True
-                    break
+                terminal = terminal or name in TERMINAL_EVENTS
             if frames:
                 yield b"".join(frames)
             if len(rows) < HISTORY_PAGE:
                 break
-        self.ended = self.ended or bool(finished)
+        self.ended = self.ended or terminal or bool(finished)
 
 
 async def stream_events(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.goal_parser import parse_goal
 from api.core import orm
 from api.core.database import Database
-from api.models.jobs import JobCreate, JobSummary
+from api.models.jobs import MAX_GOAL_CHARS, JobCreate, JobSummary
 from api.services.cancel import announce_cancel
 from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.estimates import job_created_data
@@ -27,6 +27,7 @@ from api.services.queue import JobQueue
 from api.services.sender import with_tenant_sender
 from api.services.webhooks import check_webhook_url, dispatch_for_event
 from foundation.schemas.run import RunSummary
+from foundation.seeds import goal_with_seeds
 
 log = structlog.get_logger("api.jobs")
 
@@ -43,20 +44,27 @@ async def create_job(
 
     The campaign is stored as the client sent it (unset fields left out), so later readers can tell
     an explicit choice such as `analytics.conversion_goals` from a default; where it names no sender
-    or opt-out URL, the tenant's sender profile fills them in (`api.services.sender`).
+    or opt-out URL, the tenant's sender profile fills them in (`api.services.sender`). A campaign
+    without an id is the job's own (`cmp_<job hex>`), so analytics never lumps unrelated jobs
+    together under the schema's `cmp_default`.
     """
-    parsed = parse_goal(request.goal)  # once: the refusal here, the lead count in job.created
+    goal = goal_with_seeds(request.goal, request.lookalike_of) if request.lookalike_of else request.goal
+    if len(goal) > MAX_GOAL_CHARS:
+        raise InvalidInput(f"the goal with its lookalike seeds is over {MAX_GOAL_CHARS} characters", field="body.lookalike_of")
+    parsed = parse_goal(goal)  # once: the refusal here, the lead count in job.created
     refusal = parsed.refusal
     if refusal:  # refused at once, as the chat and `cmo run` refuse it (not a job that then fails)
         raise InvalidInput(f"cannot run this goal: {refusal}", slug="goal-refused", field="body.goal")
     if request.webhook_url:
         await check_webhook_url(str(request.webhook_url), database.settings, field="body.webhook_url")
-    submitted = request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else None
+    job_id = new_job_id()
+    submitted = request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else {}
+    submitted.setdefault("id", f"cmp_{job_id.removeprefix('cmo_')}")
     job = orm.Job(
-        id=new_job_id(),
+        id=job_id,
         tenant_id=tenant_id,
         status="queued",
-        goal=request.goal,
+        goal=goal,
         campaign=await with_tenant_sender(session, tenant_id, submitted, database.settings),
         max_prospects=request.max_prospects,
         webhook_url=str(request.webhook_url) if request.webhook_url else None,

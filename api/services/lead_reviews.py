@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.compliance import LATE_RULES, review_again, review_prospect
+from agents.compliance import approval_refusal, review_again
 from api.core import orm
 from api.core.database import upsert
 from api.core.orm_web import LeadReview, ReviewDecision
@@ -79,12 +79,7 @@ async def _rules_of(session: AsyncSession, job: orm.Job) -> _Rules:
 
 def _refusal(prospect: Prospect, rules: _Rules) -> list[str]:
     """Why a person may not approve the lead (empty: they may)."""
-    if prospect.compliance is None:
-        return ["no_review: the job stopped before this lead's draft was reviewed; edit the draft to have it reviewed"]
-    if prospect.compliance.verdict == "rejected":
-        return prospect.compliance.reasons
-    late = review_prospect(prospect, rules.campaign, rules.suppression, rules.settings, codes=LATE_RULES)
-    return late.reasons if late.verdict == "rejected" else []
+    return approval_refusal(prospect, rules.campaign, rules.suppression, rules.settings)
 
 
 async def _decide(

@@ -10,19 +10,19 @@ leads downloads are (`api.services.tenant_privacy.lead_masker`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.compliance import with_person_decision
 from api.core import orm
-from api.core.orm_web import LeadReview
+from api.core.orm_web import LeadReview, ReviewDecision
 from api.models.leads import LeadDecision, LeadDetail, LeadList, LeadSummary
 from api.services.errors import NotFound
 from api.services.jobs import get_job
 from api.services.tenant_privacy import lead_masker
-from foundation.schemas import ComplianceReview, Prospect
-from foundation.schemas.prospect import PERSON_REVIEW
+from foundation.schemas import Prospect
 from tools.scoring import rank_key
 
 Lead = tuple[orm.ProspectRow, LeadReview | None]
@@ -68,6 +68,7 @@ def _summary(record: dict[str, Any], row: orm.ProspectRow, review: LeadReview | 
         verdict=row.verdict,
         signals=[signal["name"] for signal in record.get("signals") or []],
         subject=message.get("subject"),
+        follow_ups=len(record.get("follow_ups") or []),
         flags=(record.get("compliance") or {}).get("reasons") or [],
         decision=review.decision if review else None,
         decided_at=review.decided_at if review else None,
@@ -99,7 +100,4 @@ def as_decided(prospect: Prospect, review: LeadReview | None) -> Prospect:
     when approved), and a reason says a person decided, next to the rules' reasons it overrode."""
     if review is None:
         return prospect
-    base = prospect.compliance or ComplianceReview(verdict=review.decision)
-    note = f"{PERSON_REVIEW}: {review.decision} by a person (key {review.decided_by})"
-    compliance = base.model_copy(update={"verdict": review.decision, "reasons": [*base.reasons, note]})
-    return prospect.model_copy(update={"compliance": compliance})
+    return with_person_decision(prospect, cast(ReviewDecision, review.decision), f"key {review.decided_by}")

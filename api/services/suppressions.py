@@ -2,10 +2,10 @@
 
 Identifiers are stored by their blind index (the tenant's keyed HMAC of the normalised value), so
 looking someone up never needs plaintext, and the original is kept only encrypted for listing and
-export. Reasons are ranked: an erasure outranks an objection, which outranks an unsubscribe, which
-outranks a manual or imported entry. Adding an identifier again is a no-op unless the new reason is
-stronger, which then replaces the old one (an erasure also drops the encrypted original, leaving a
-tombstone). Unsubscribes, objections and erasures are permanent: they cannot be deleted.
+export. Reasons are ranked: an erasure outranks an objection or a spam complaint, which outrank an
+unsubscribe, which outranks a hard bounce, which outranks a manual or imported entry. Adding an
+identifier again is a no-op unless the new reason is stronger, which then replaces the old one (an
+erasure also drops the encrypted original, leaving a tombstone). Unsubscribes, complaints, objections and erasures are permanent: they cannot be deleted.
 
 Every writer here works inside the caller's transaction and never commits: the unsubscribe endpoint
 and the erasure service add their suppression in the same transaction as the rest of their change.
@@ -42,8 +42,18 @@ from storage.keyring import Keyring, get_keyring
 from storage.tables import utcnow
 from tools.suppression import SuppressionKind, SuppressionList, identifiers, normalize_entry, parse_csv
 
-STRENGTH: dict[str, int] = {"manual": 0, "import": 0, "unsubscribe": 1, "objection": 2, "erasure": 3}
-PERMANENT: frozenset[str] = frozenset({"unsubscribe", "objection", "erasure"})
+# A hard bounce says the address does not work (it may be lifted by hand if that was a mistake); a
+# spam complaint is the person's own "stop", as permanent as an objection.
+STRENGTH: dict[str, int] = {
+    "manual": 0,
+    "import": 0,
+    "bounce": 1,
+    "unsubscribe": 2,
+    "complaint": 3,
+    "objection": 3,
+    "erasure": 4,
+}
+PERMANENT: frozenset[str] = frozenset({"unsubscribe", "complaint", "objection", "erasure"})
 MAX_IMPORT_ROWS = 10_000
 SETTINGS_INFO = "foundation.settings"
 _CHUNK = 500  # rows per INSERT: far below SQLite's and Postgres's bound-parameter limits

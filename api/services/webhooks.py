@@ -1,11 +1,12 @@
-"""Outgoing webhooks: SPEC's `job.created`, `prospect.enriched` and `campaign.completed`, signed,
+"""Outgoing webhooks: SPEC's `job.created`, `prospect.enriched` and `campaign.completed`, and the sending events (`message.*`, `campaign.paused`), signed,
 retried with exponential backoff, every attempt written to `webhook_deliveries`.
 
 Whoever writes one of those events calls `dispatch_for_event` right after committing it (the jobs
 service for `job.created`, the worker for the other two). It only schedules a background task with
 its own sessions, so the request or the graph step never waits for a receiver. Deliveries live in
 the process that dispatched them: `drain_deliveries` at shutdown gives in-flight ones a moment to
-finish, and a process that dies mid-retry loses the remaining retries (the log shows how far it got).
+finish. What an event still owes is kept in `webhook_pending` (`webhook_retries`), so a process that
+dies between attempts loses nothing: a sweep in any API or worker process resumes it.
 
 Receivers check `X-CMO-Signature` with `webhook_security.verify_signature` (that module also holds
 the SSRF guard every attempt goes through).
@@ -19,9 +20,10 @@ import random
 import secrets
 import time
 import weakref
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from typing import Any
 
@@ -33,8 +35,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core import orm
 from api.core.database import Database
+from api.services import webhook_retries as retries
 from api.services.errors import InvalidInput
-from api.services.events import JOB_CREATED
+from api.services.events import (
+    CAMPAIGN_PAUSED,
+    JOB_CREATED,
+    MESSAGE_BOUNCED,
+    MESSAGE_REPLIED,
+    MESSAGE_SENT,
+    SYNC_COMPLETED,
+    SYNC_FAILED,
+)
 from api.services.suppressions import is_suppressed
 from api.services.webhook_security import RefusedUrl, resolve_target, sign, standard_headers
 from foundation.events import CAMPAIGN_COMPLETED, PROSPECT_ENRICHED
@@ -45,6 +56,23 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {  # a webhook's `data` is exactly SPE
     JOB_CREATED: ("goal", "estimated_duration", "prospect_count"),
     PROSPECT_ENRICHED: ("prospect_id", "email", "confidence_score", "signals"),
     CAMPAIGN_COMPLETED: tuple(CampaignCompleted.model_fields),
+    # Sending (api/services/sends.py): ids only, never an address.
+    MESSAGE_SENT: ("prospect_id", "step", "message_id", "send_run_id"),
+    MESSAGE_BOUNCED: ("prospect_id", "step", "message_id", "reason"),
+    MESSAGE_REPLIED: ("prospect_id", "step", "message_id"),
+    CAMPAIGN_PAUSED: ("reason", "bounced", "complained", "finished"),
+    SYNC_COMPLETED: (
+        "destination_id",
+        "destination",
+        "platform",
+        "dry_run",
+        "counts",
+        "failed",
+        "conflicts",
+        "list_id",
+        "changes",
+    ),
+    SYNC_FAILED: ("destination_id", "error"),
 }
 WEBHOOK_EVENTS = frozenset(SPEC_FIELDS)
 MAX_BACKOFF_SECONDS = 300.0
@@ -61,6 +89,7 @@ class WebhookPolicy:
     max_attempts: int = 8
     backoff_seconds: float = 2.0
     timeout_seconds: float = 10.0
+    lease: timedelta = timedelta(seconds=60)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookPolicy:
@@ -69,6 +98,7 @@ class WebhookPolicy:
             max_attempts=settings.cmo_webhook_max_attempts,
             backoff_seconds=settings.cmo_webhook_backoff_seconds,
             timeout_seconds=settings.cmo_webhook_timeout_seconds,
+            lease=timedelta(seconds=settings.cmo_webhook_lease_seconds),
         )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
@@ -270,25 +300,42 @@ async def _deliver(dispatcher: _Dispatcher, job_id: str, event: str, data: dict[
     spec_data = {name: data[name] for name in SPEC_FIELDS[event] if name in data}
     envelope = {"event": event, "job_id": job_id, "timestamp": _iso(occurred_at), "data": spec_data}
     body = json.dumps(envelope, separators=(",", ":"), default=str).encode()
-    delivery_id = f"whd_{secrets.token_hex(10)}"
+    pending = retries.Pending(f"whd_{secrets.token_hex(10)}", target.tenant_id, job_id, event, body, attempts=0)
+    await _kept(retries.remember(dispatcher.sessions, pending, datetime.now(UTC), dispatcher.policy.lease))
+    await _attempts(dispatcher, target, pending)
+
+
+async def _resume(dispatcher: _Dispatcher, pending: retries.Pending) -> None:
+    """A delivery another (dead) process owed: the same envelope and id, from the next attempt on,
+    to the job's URL as it is now (none any more: given up)."""
+    async with dispatcher.sessions() as session:
+        target = await _target(session, pending.job_id)
+    if target is None:
+        await _kept(retries.forget(dispatcher.sessions, pending.delivery_id))
+        return
+    log.info("webhook delivery resumed", job_id=pending.job_id, webhook_event=pending.event, attempts=pending.attempts)
+    await _attempts(dispatcher, target, pending)
+
+
+async def _attempts(dispatcher: _Dispatcher, target: _Target, pending: retries.Pending) -> None:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"cmo-agent-webhooks/{version('cmo-agent')}",
-        "X-CMO-Event": event,
-        "X-CMO-Delivery": delivery_id,  # the same on every retry: receivers deduplicate on it
+        "X-CMO-Event": pending.event,
+        "X-CMO-Delivery": pending.delivery_id,  # the same on every retry: receivers deduplicate on it
     }
     policy = dispatcher.policy
     async with httpx.AsyncClient(timeout=policy.timeout_seconds, follow_redirects=False, trust_env=False) as client:
-        for attempt in range(1, policy.max_attempts + 1):
-            outcome = await _attempt(client, dispatcher, target, body, headers)
+        for attempt in range(pending.attempts + 1, policy.max_attempts + 1):
+            outcome = await _attempt(client, dispatcher, target, pending.body, headers)
             await _record(
                 dispatcher.sessions,
                 orm.WebhookDelivery(
                     id=f"wha_{secrets.token_hex(10)}",
                     tenant_id=target.tenant_id,
-                    job_id=job_id,
-                    delivery_id=delivery_id,
-                    event=event,
+                    job_id=pending.job_id,
+                    delivery_id=pending.delivery_id,
+                    event=pending.event,
                     url=target.url,
                     attempt=attempt,
                     status_code=outcome.status_code,
@@ -299,11 +346,60 @@ async def _deliver(dispatcher: _Dispatcher, job_id: str, event: str, data: dict[
                 ),
             )
             if outcome.delivered:
-                return
+                break
             if outcome.permanent or attempt == policy.max_attempts:
-                log.warning("webhook not delivered", job_id=job_id, webhook_event=event, attempts=attempt, error=outcome.error)
-                return
-            await asyncio.sleep(policy.delay(attempt, outcome.retry_after))
+                log.warning(
+                    "webhook not delivered",
+                    job_id=pending.job_id,
+                    webhook_event=pending.event,
+                    attempts=attempt,
+                    error=outcome.error,
+                )
+                break
+            delay = policy.delay(attempt, outcome.retry_after)
+            due = datetime.now(UTC) + timedelta(seconds=delay)
+            await _kept(retries.reschedule(dispatcher.sessions, pending.delivery_id, attempt, due, policy.lease))
+            await asyncio.sleep(delay)
+    await _kept(retries.forget(dispatcher.sessions, pending.delivery_id))
+
+
+async def _kept(bookkeeping: Coroutine[Any, Any, None]) -> None:
+    """The pending row's upkeep: a database blip costs the restart-safety of this one delivery, not the delivery."""
+    try:
+        await bookkeeping
+    except SQLAlchemyError as exc:
+        log.warning("webhook retry state not saved", error=str(exc))
+
+
+async def resume_orphaned(database: Database) -> int:
+    """Claim the deliveries whose owner's lease ran out (it died between attempts) and carry them on
+    in this process; how many were claimed."""
+    dispatcher = _dispatcher(database)
+    orphans = await retries.claim_orphans(dispatcher.sessions, datetime.now(UTC), dispatcher.policy.lease)
+    for pending in orphans:
+        dispatcher.spawn(_resume(dispatcher, pending))
+    return len(orphans)
+
+
+@asynccontextmanager
+async def orphan_sweeps(database: Database) -> AsyncIterator[None]:
+    """Every process that serves or works sweeps for its lifetime, so a crashed process's retries resume."""
+
+    async def sweep() -> None:
+        while True:
+            try:
+                await resume_orphaned(database)
+            except SQLAlchemyError as exc:
+                log.warning("webhook sweep failed", error=str(exc))
+            await asyncio.sleep(database.settings.cmo_webhook_sweep_seconds)
+
+    task = asyncio.create_task(sweep())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 async def list_deliveries(session: AsyncSession, tenant_id: str, job_id: str) -> Sequence[orm.WebhookDelivery]:

@@ -41,7 +41,7 @@ from api.services.execution import JobRun
 from api.services.leases import claim_job, unfinished_job_ids
 from api.services.queue import InProcessJobQueue, JobQueue, RedisJobQueue
 from api.services.retention import purge_periodically
-from api.services.webhooks import drain_deliveries
+from api.services.webhooks import drain_deliveries, orphan_sweeps
 from api.services.worker_metrics import record_attempt, serve_metrics
 from foundation.settings import Settings
 from storage.encrypted_types import bind_keyring
@@ -237,6 +237,7 @@ async def serve_worker(
         loop.add_signal_handler(signum, worker.stop)
     try:
         async with AsyncExitStack() as stack:
+            await stack.enter_async_context(orphan_sweeps(database))
             if metrics_address is not None:
                 await stack.enter_async_context(serve_metrics(*metrics_address, queue, config.worker_metrics_refresh_seconds))
             await worker.run()

@@ -11,6 +11,7 @@ researcher agent judged it, repo by repo. What a subject means is
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -27,6 +28,8 @@ Channel = Literal["email", "linkedin", "github"]
 LOGIN_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"
 REPO_NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9_.-]{1,100}$"
 RepoName = Annotated[str, StringConstraints(pattern=REPO_NAME_PATTERN)]
+MAX_FOLLOW_UPS = 5
+MAX_FOLLOW_UP_DAY = 90
 _STARS_RANGE = re.compile(r"^(\d+\.\.\d+|\d+\.\.\*|\*\.\.\d+|[<>]=?\d+|\d+)$")
 
 
@@ -124,6 +127,21 @@ class CampaignSettings(BaseModel):
     budget_per_prospect: float | None = Field(default=None, ge=0)
     ab_test_variants: int = Field(default=1, ge=1, le=10)
     compliance_level: ComplianceLevel = "strict"
+    follow_up_days: list[Annotated[int, Field(ge=1, le=MAX_FOLLOW_UP_DAY)]] | None = Field(
+        default=None,
+        max_length=MAX_FOLLOW_UPS,
+        description="Our addition: follow-up steps, as days after the first message (e.g. [3, 7]), each sent only "
+        "that many days after the one before it minus that one's day, and never after a reply, bounce, unsubscribe "
+        "or suppression. [] = no follow-ups; null = CMO_FOLLOW_UP_DAYS.",
+    )
+
+    @field_validator("follow_up_days")
+    @classmethod
+    def _increasing(cls, days: list[int] | None) -> list[int] | None:
+        """Day 3 then day 7: a step's delay is the gap to the step before, which must be positive."""
+        if days is not None and any(later <= earlier for earlier, later in pairwise(days)):
+            raise ValueError(f"follow_up_days {days} must be strictly increasing (days after the first message)")
+        return days
 
 
 class MessageTemplate(BaseModel):

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 from foundation.limits import DEFAULT_MAX_PROSPECTS
 from foundation.schemas.campaign import Campaign, TargetAudience
 
+MAX_LOOKALIKE_SEEDS = 20
+LOOKALIKE_POOL = 3
+
 
 class SearchQuery(BaseModel):
     """One GitHub repository search (`q` with qualifiers, GitHub syntax)."""
@@ -29,11 +32,35 @@ class SearchPlan(BaseModel):
     notes: list[str] = Field(default_factory=list)
     refusal: str | None = Field(default=None, description="Why the goal cannot be run (e.g. not about developers).")
     planned_by: Literal["llm", "rules"] = "rules"
+    lookalike_of: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_LOOKALIKE_SEEDS,
+        description="Seed GitHub logins of a lookalike goal ('developers like @alice', `--like`, the API's "
+        "`lookalike_of`): the run finds people similar to them instead of searching a subject; the seeds are never leads.",
+    )
     open_ended: bool = Field(
         default=False,
         description="The subject is outside the vocabulary: no domain or topic matched, only unknown words "
         "(keywords or ignored words). With a model, the researcher agent explores such goals (CMO_RESEARCH=auto).",
     )
+
+    @property
+    def qualified_wanted(self) -> int:
+        """How many people should qualify before the search stops: the leads kept, or for a lookalike
+        run `LOOKALIKE_POOL` times as many, since the leads are the closest of them to the seeds."""
+        return self.max_prospects * (LOOKALIKE_POOL if self.lookalike_of else 1)
+
+
+class SeedProfile(BaseModel):
+    """What the lookalike run learned of its seed people: the mean direction of their profile vectors
+    and the signals a result may share with them."""
+
+    logins: list[str] = Field(description="Seeds found on GitHub as people (never leads themselves).")
+    skipped: list[str] = Field(default_factory=list, description="Seeds left out: unknown, not a person, or suppressed.")
+    vector: list[float] = Field(default_factory=list, description="Unit-length mean of the seeds' profile vectors.")
+    topics: list[str] = Field(default_factory=list, description="Their repos' topics, most common first.")
+    languages: list[str] = Field(default_factory=list, description="Their repos' languages, most common first.")
+    repos: list[str] = Field(default_factory=list, description="Repos they own or pushed to lately.")
 
 
 def lead_count(requested: int | None, goal: int | None, campaign: Campaign | None = None) -> int:

@@ -96,6 +96,19 @@ class ComplianceReview(BaseModel):
         return self.verdict == "approved" and any(reason.startswith(f"{PERSON_REVIEW}: approved") for reason in self.reasons)
 
 
+class FollowUp(BaseModel):
+    """A follow-up step of the prospect's sequence: its own draft and its own review. Step 1 is
+    `Prospect.message`; step N (2, 3, ...) goes out `delay_days` after step N-1 was sent (`day` is the
+    campaign's day after the first message), and never once the person replied, bounced,
+    unsubscribed or was suppressed (`tools.mail.dispatch`)."""
+
+    step: int = Field(ge=2)
+    day: int = Field(ge=1, description="Days after the first message, as the campaign configured it.")
+    delay_days: int = Field(ge=1, description="Days after the previous step was sent.")
+    message: Message
+    compliance: ComplianceReview | None = None
+
+
 class Prospect(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -125,6 +138,7 @@ class Prospect(BaseModel):
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     message: Message | None = None
     compliance: ComplianceReview | None = None
+    follow_ups: list[FollowUp] = Field(default_factory=list, description="Steps 2, 3, ... of the sequence, in order.")
 
     def signal_names(self) -> list[str]:
         """SPEC's `signals` string list."""

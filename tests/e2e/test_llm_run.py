@@ -31,6 +31,9 @@ def _responder(body: dict[str, Any]) -> Reply:
         brief = json.loads(body["messages"][-1]["content"])
         draft = brief["template_draft"]
         return _answer(body, "DraftOut", {"subject": draft["subject"], "body": draft["body"], "facts_used": []})
+    if tool == "FollowUpOut":
+        body_text = json.loads(body["messages"][-1]["content"])["template_draft"]["body"]
+        return _answer(body, "FollowUpOut", {"body": body_text, "facts_used": []})
     if tool == "ToneOut":
         return _answer(body, "ToneOut", {"verdict": "ok", "reasons": []})
     raise AssertionError(f"unexpected tool {tool}")
@@ -66,6 +69,7 @@ def test_llm_path_end_to_end(tmp_path: Path, block_internet: None) -> None:
     assert summary.plan.max_prospects == 20 and len(result.prospects) <= 20
     assert tools[0] == "LLMPlan"
     assert tools.count("DraftOut") == len(result.prospects)
+    assert tools.count("FollowUpOut") == 2 * sum(1 for p in result.prospects if p.email)  # CMO_FOLLOW_UP_DAYS 3,7
     assert all(p.message and p.message.written_by == "llm" for p in result.prospects)
     assert "ToneOut" in tools
     assert summary.verdicts and summary.verdicts["approved"] > 0

@@ -46,6 +46,9 @@ def _responder(research: Any) -> Any:
         if tool == "DraftOut":
             draft = json.loads(body["messages"][-1]["content"])["template_draft"]
             return Reply.tool("DraftOut", {"subject": draft["subject"], "body": draft["body"], "facts_used": []})
+        if tool == "FollowUpOut":
+            draft = json.loads(body["messages"][-1]["content"])["template_draft"]
+            return Reply.tool("FollowUpOut", {"body": draft["body"], "facts_used": []})
         if tool == "ToneOut":
             return Reply.tool("ToneOut", {"verdict": "ok", "reasons": []})
         raise AssertionError(f"unexpected request for {tool}")
@@ -117,8 +120,12 @@ def test_without_a_model_the_deterministic_researcher_runs_as_before(tmp_path: P
     summary = result.summary
     assert summary.llm == "none" and summary.research is None
     assert summary.plan is not None and summary.plan.open_ended, "the rules cannot place 'kubectl plugins' either"
-    assert summary.plan.audience.subject_repos == []
+    # No model: the rules research, and the offline embeddings keep the repos closest to the subject
+    # (README "Lookalikes and semantic search"), which become the subject; the agent never runs.
+    assert summary.plan.audience.subject_repos
     events = _events(tmp_path / "out")
+    judged = [e["data"] for e in events if e["event"] == "agent.reasoning" and "score" in e["data"]]
+    assert judged and {d["repo"] for d in judged if d["relevant"]} >= set(summary.plan.audience.subject_repos)
     assert not [e for e in events if e["agent"] == "researcher_agent"]
     assert next(e["data"]["tool"] for e in events if e["event"] == "tool.called") == "search_repositories"
 

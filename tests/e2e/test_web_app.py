@@ -305,6 +305,9 @@ def test_the_trace_shows_every_model_request_as_text(tmp_path: Path) -> None:
             return Reply.tool(name, {"audience": audience, "max_prospects": 3})
         if name == "ToneOut":
             return Reply.tool(name, {"verdict": "ok", "reasons": []})
+        if name == "FollowUpOut":
+            brief = json.loads(body["messages"][1]["content"])["template_draft"]
+            return Reply.tool(name, {"body": brief["body"], "facts_used": []})
         drafts.append(1)
         if len(drafts) == 1:
             return Reply.error(503, "overloaded")

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from foundation.settings import Settings
 from sandbox import open_sandbox
+from tests.support.webhook_receiver import Receiver, serving_receiver
 
 
 @pytest.fixture
@@ -40,3 +41,10 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
     with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=0))) as client:
         yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (jobs need `cmo_webhook_allow_private` to post to it)."""
+    with serving_receiver() as state:
+        yield state

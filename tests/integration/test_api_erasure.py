@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.core import orm, orm_audit, orm_privacy, orm_web  # noqa: F401 - their tables join orm.Base's metadata
+from api.core import orm, orm_audit, orm_destinations, orm_privacy, orm_sends, orm_web  # noqa: F401 - their tables join orm.Base's metadata
 from api.core.config import ApiConfig
 from api.core.migrate import upgrade
 from api.core.orm_audit import AuditRecord
@@ -250,7 +250,7 @@ def test_erasure_leaves_no_trace_in_any_store_and_the_person_is_not_collected_ag
         if r.action == "prospect.erase"
     ]
     assert len(erase_records) == 1 and erase_records[0].prospect_ids is None and erase_records[0].detail["jobs"] == [job_id]
-    assert erase_records[0].detail["vectors"] == len(logins)
+    assert erase_records[0].detail["vectors"] >= len(logins), "their profiles and the vectors of the repositories they own"
     assert client.delete(f"/api/prospects/{target['id']}", headers=headers).status_code == 204, "erasing again is harmless"
 
     again = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]
@@ -330,9 +330,14 @@ def test_export_returns_everything_held_with_provenance_and_the_cli_erases(setti
     assert [e["type"] for e in document["engagement_events"]] == ["opened"]
     assert {"prospect.enriched", "message.drafted", "compliance.reviewed"} <= {e["event"] for e in document["job_events"]}
     assert document["suppression"] == {"suppressed": False, "entries": []}
-    assert document["vectors"] == [
-        {"store": "embedded", "where": OfflineEmbedder.name, "id": vector.id, "metadata": vector.metadata, "dimensions": 256}
-    ]
+    assert {
+        "store": "embedded",
+        "where": OfflineEmbedder.name,
+        "id": vector.id,
+        "metadata": vector.metadata,
+        "dimensions": 256,
+    } in (document["vectors"])
+    assert all(v["metadata"]["person"] == person for v in document["vectors"]), "theirs (profile, own repositories) only"
     second = client.get(f"/api/prospects/{target['id']}/export", headers=headers).json()
     assert len(second["audit_record_ids"]) == 1, "the first export's audit record is listed by the next"
 
@@ -349,7 +354,7 @@ def test_export_returns_everything_held_with_provenance_and_the_cli_erases(setti
     assert "1 prospect record(s)" in erased.output
     gone = client.get(f"/api/prospects/{target['id']}/export", headers=headers).json()
     assert gone["records"] == [] and gone["messages"] == [] and gone["engagement_events"] == [] and gone["job_events"] == []
-    assert gone["vectors"] == [] and "1 vector(s) deleted" in erased.output
+    assert gone["vectors"] == [] and f"{len(document['vectors'])} vector(s) deleted" in erased.output
     assert [(e["kind"], e["reason"]) for e in gone["suppression"]["entries"]] == [("login", "erasure")], (
         "only the tombstone of the login the id names is found: the others are blind indexes, unreadable by design"
     )

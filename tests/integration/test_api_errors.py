@@ -178,8 +178,11 @@ def test_open_routes_need_no_key(client: TestClient) -> None:
 
 
 def test_a_bug_is_a_bare_500_problem(client: TestClient) -> None:
-    body = assert_problem(client.get("/api/boom", headers={"X-Request-ID": "trace-123"}), 500)
+    answer = client.get("/api/boom", headers={"X-Request-ID": "trace-123"})
+    body = assert_problem(answer, 500)
     assert body["request_id"] == "trace-123"
+    security = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
+    assert {name: answer.headers.get(name) for name in security} == security, "the catch-all 500 is built outside the middleware"
     assert "hunter2" not in str(body) and "RuntimeError" not in str(body)
 
 

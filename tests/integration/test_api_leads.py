@@ -84,6 +84,10 @@ def test_list_edit_approve_and_reject_one_job_s_leads(client: TestClient, settin
     assert detail["review"] is None and prospect["id"] == pending["prospect_id"]
     assert prospect["signals"][0]["evidence"] and prospect["score_explanation"] and prospect["provenance"]
     assert prospect["developer_profile"]["languages"] and prospect["compliance"]["reasons"] == pending["flags"]
+    # the sequence's follow-ups (CMO_FOLLOW_UP_DAYS: 3,7), each with its own draft and review
+    assert pending["follow_ups"] == len(prospect["follow_ups"]) == 2
+    assert [(step["step"], step["day"]) for step in prospect["follow_ups"]] == [(2, 3), (3, 7)]
+    assert all("missing_postal_address" in codes(step["compliance"]["reasons"]) for step in prospect["follow_ups"])
 
     # An edit that drops the opt-out line and adds a phone number: the rules flag both.
     opt_out = next(line for line in original["body"].splitlines() if line.startswith("To opt out"))

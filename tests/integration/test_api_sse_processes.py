@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,16 +42,17 @@ def settings(migrated_postgres_url: str, redis_url: str, tmp_path: Path) -> Sett
     return Settings(cmo_home=tmp_path / "home", database_url=migrated_postgres_url, redis_url=redis_url)
 
 
-@pytest.fixture
-def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
-    """`cmo serve` twice, as a deployment would run it (the schema was migrated by `cmo db upgrade`'s code)."""
+@contextmanager
+def served(settings: Settings, tmp_path: Path, *extra_args: str, count: int = 1) -> Iterator[list[str]]:
+    """`cmo serve` `count` times, as a deployment would run it (the schema was migrated by `cmo db upgrade`'s code)."""
     env = {**os.environ, "DATABASE_URL": settings.database_url or "", "REDIS_URL": settings.redis_url or ""}
     env["CMO_HOME"] = str(settings.cmo_home)
-    ports = [_free_port(), _free_port()]
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    ports = [_free_port() for _ in range(count)]
     logs = [open(tmp_path / f"serve-{port}.log", "wb") for port in ports]  # noqa: SIM115 - closed below
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--port", str(port), "--workers-inline", "0"],
+            [sys.executable, "-m", "cli", "serve", "--port", str(port), "--workers-inline", "0", *extra_args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -59,7 +61,7 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine takes 10-20 s to import and start one
         for url, process in zip(urls, processes, strict=True):
             while True:
                 assert process.poll() is None, (tmp_path / f"serve-{url.rsplit(':', 1)[1]}.log").read_text()
@@ -68,7 +70,7 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
                         break
                 except httpx.TransportError:
                     pass
-                assert time.monotonic() < deadline, f"{url} not ready in 30 s"
+                assert time.monotonic() < deadline, f"{url} not ready in 90 s"
                 time.sleep(0.1)
         yield urls
     finally:
@@ -80,6 +82,42 @@ def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
             except subprocess.TimeoutExpired:
                 process.kill()
             log.close()
+
+
+@pytest.fixture
+def two_servers(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
+    with served(settings, tmp_path, count=2) as urls:
+        yield urls
+
+
+def test_one_serve_with_several_processes_shares_the_port_and_its_metrics_count_all_of_them(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`cmo serve --processes 3`: requests on fresh connections land on several processes, and
+    `/metrics` (answered by any one of them) counts every request (prometheus multiprocess mode)."""
+    with served(settings, tmp_path, "--processes", "3") as (url,):
+        for _ in range(60):
+            assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200  # a new connection each time
+        writers = {path.name.rsplit("_", 1)[-1] for path in (settings.home / "metrics").glob("counter_*.db")}
+        scraped = httpx.get(f"{url}/metrics", timeout=5).text
+    assert len(writers) >= 2, f"only {writers} served: the port is not shared"
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in scraped.splitlines()
+        if line.startswith("cmo_http_requests_total{") and 'route="/healthz"' in line
+    )
+    assert counted >= 60, scraped[:2000]
+
+
+def test_several_processes_need_postgres_and_redis(tmp_path: Path) -> None:
+    env = {**os.environ, "CMO_HOME": str(tmp_path / "home")}
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "serve", "--processes", "2"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0 and "needs DATABASE_URL (Postgres) and REDIS_URL" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, inspect, select
 
-from api.core import orm, orm_audit, orm_privacy, orm_web  # noqa: F401 - their tables join orm.Base's metadata
+from api.core import orm, orm_audit, orm_destinations, orm_privacy, orm_sends, orm_web  # noqa: F401 - their tables join orm.Base's metadata
 from api.core.database import Database, run_with_database
 from api.core.migrate import current_revision, downgrade, head_revision, upgrade
 from api.services.artifacts import save_artifact

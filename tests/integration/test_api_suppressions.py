@@ -36,9 +36,9 @@ from privacy.key_providers import LocalKeyFileProvider, default_kek_file
 from sandbox import open_sandbox
 from storage.keyring import forget_keyrings
 from storage.urls import SQLITE_FILE
-from tests.integration.test_api_webhooks import Receiver, receiver  # noqa: F401 - the receiver fixture
 from tests.support.jobs import download_artifacts, wait_succeeded
 from tests.support.tenants import new_tenant
+from tests.support.webhook_receiver import Receiver
 from tools.suppression import SuppressionList
 
 GOAL = "Find Python maintainers active in ML"
@@ -337,7 +337,7 @@ def run_job(client: TestClient, headers: dict[str, str], webhook_url: str) -> tu
     return job_id, download_artifacts(client, headers, job_id)
 
 
-def test_a_job_never_surfaces_anyone_suppressed(job_settings: Settings, receiver: Receiver) -> None:  # noqa: F811
+def test_a_job_never_surfaces_anyone_suppressed(job_settings: Settings, receiver: Receiver) -> None:
     settings = job_settings
     with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, workers_inline=1))) as client:
         _, headers = new_tenant(settings)
@@ -369,7 +369,7 @@ def test_a_job_never_surfaces_anyone_suppressed(job_settings: Settings, receiver
     assert json.loads(after["summary.json"])["prospects_found"] == len(rows)
 
 
-def test_someone_suppressed_while_the_job_ran_is_left_out_at_the_end(job_settings: Settings, receiver: Receiver) -> None:  # noqa: F811
+def test_someone_suppressed_while_the_job_ran_is_left_out_at_the_end(job_settings: Settings, receiver: Receiver) -> None:
     """The results a worker writes at the end, and the webhooks it sends, are checked against the
     list as it is then, not as it was when the job started."""
     settings = job_settings

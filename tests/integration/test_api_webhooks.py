@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,48 +30,9 @@ from api.services.webhooks import dispatch_for_event, drain_deliveries
 from foundation.settings import Settings
 from sandbox import open_sandbox
 from tests.support.tenants import auth
+from tests.support.webhook_receiver import Receiver
 
 GOAL = "Find Python maintainers active in ML"
-
-
-@dataclass
-class Receiver:
-    """Records requests; answers `fail_first` of them with 500, the rest with 200."""
-
-    fail_first: int = 0
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-    def wait_for(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(self.requests) >= count, f"receiver got {len(self.requests)} requests, expected {count}"
-        return self.requests
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.requests.append({"at": time.monotonic(), "path": self.path, "headers": dict(self.headers), "body": body})
-            self.send_response(500 if len(state.requests) <= state.fail_first else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cmo"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -112,14 +70,16 @@ def test_signed_envelope_retried_with_backoff_and_logged(
     make_settings: Callable[..., Settings], stream: str, receiver: Receiver
 ) -> None:
     receiver.fail_first = 2
-    settings = make_settings()
+    receiver.answering.clear()  # the receiver hangs until the POST has been answered
+    settings = make_settings(cmo_webhook_timeout_seconds=20.0)
     with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
         headers = auth(settings)
-        started = time.perf_counter()
         created = client.post("/api/jobs", json={"goal": GOAL, "max_prospects": 25, "webhook_url": receiver.url}, headers=headers)
         assert created.status_code == 201
-        assert time.perf_counter() - started < 1.0  # the request never waits for the receiver
         job_id = created.json()["id"]
+        unanswered = client.get(f"/api/jobs/{job_id}/webhooks", headers=headers).json()["items"]
+        receiver.answering.set()
+        assert unanswered == [], "the request never waits for the receiver: no attempt had ended when it was answered"
         secret = client.get("/api/webhooks", headers=headers).json()["secret"]
 
         first, second, third = receiver.wait_for(3)
@@ -201,6 +161,45 @@ def test_worker_events_reach_the_tenant_default_url_and_give_up_after_max_attemp
     assert len(receiver.requests) == 5
     assert received["prospect.enriched"]["data"] == enriched and received["campaign.completed"]["data"] == completed
     assert all(e["job_id"] == job_id for e in received.values())
+
+
+def test_a_process_that_dies_between_attempts_leaves_its_retries_to_the_next_one(
+    make_settings: Callable[..., Settings], stream: str, receiver: Receiver
+) -> None:
+    """The first process fails an attempt and dies while sleeping on the retry; the next process's
+    sweep claims the delivery once the lease has run out and carries it on: same webhook-id, same
+    body, the attempt numbers continuing. Before migration 0016 the retries died with the process."""
+    receiver.fail_first = 1
+    settings = make_settings(
+        cmo_webhook_max_attempts=5, cmo_webhook_backoff_seconds=0.4, cmo_webhook_lease_seconds=0.3, cmo_webhook_sweep_seconds=0.1
+    )
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
+        headers = auth(settings)
+        job_id = client.post("/api/jobs", json={"goal": GOAL}, headers=headers).json()["id"]  # before the URL: no job.created
+        assert client.put("/api/webhooks", json={"url": receiver.url}, headers=headers).status_code == 200
+
+    async def die_after_the_first_attempt(db: Database) -> None:
+        await dispatch_for_event(db, job_id, "campaign.completed", {"duration_seconds": 3, "prospects_found": 0})
+        deadline = time.monotonic() + 10
+        while sum(json.loads(r["body"])["event"] == "campaign.completed" for r in receiver.requests) < 1:
+            assert time.monotonic() < deadline, "the first attempt never came"
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # it failed and is sleeping on the retry
+        await drain_deliveries(db, timeout_seconds=0)  # killed: the task is cancelled mid-sleep
+
+    run_with_database(settings, die_after_the_first_attempt)
+    killed_at = len(receiver.requests)
+
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
+        log = deliveries(
+            client, headers, job_id, lambda items: any(d["delivered"] and d["event"] == "campaign.completed" for d in items)
+        )
+    completed = [r for r in receiver.requests if json.loads(r["body"])["event"] == "campaign.completed"]
+    assert len(completed) == 2 and len(receiver.requests) > killed_at, "resumed by the second process"
+    assert completed[0]["body"] == completed[1]["body"]
+    assert completed[0]["headers"]["webhook-id"] == completed[1]["headers"]["webhook-id"]
+    attempts = [(d["attempt"], d["delivered"]) for d in log if d["event"] == "campaign.completed"]
+    assert attempts == [(1, False), (2, True)]
 
 
 def test_a_job_run_by_a_worker_reports_its_leads_and_its_end(

@@ -32,6 +32,7 @@ def _settings(tmp_path: Path, server: ScriptedOpenAIServer | None, **overrides: 
         "cmo_sender_postal_address": "TechFlow, 1 Main St, Springfield, USA",  # so drafts can be approved and tone-reviewed
         "cmo_unsubscribe_url": "https://techflow.dev/unsubscribe",
         "cmo_llm_timeout_seconds": TIMEOUT,
+        "cmo_follow_up_days": "",  # first messages only: tests/integration/test_sequences_llm.py runs sequences
     }
     if server is not None:
         values |= {"openai_api_key": "test-key", "openai_base_url": server.base_url, "cmo_model": "scripted"}
@@ -70,6 +71,9 @@ def _good_model(body: dict[str, Any]) -> Reply:
     if name == "DraftOut":
         draft = json.loads(body["messages"][-1]["content"])["template_draft"]
         return _answer(body, {"subject": draft["subject"], "body": draft["body"], "facts_used": []})
+    if name == "FollowUpOut":  # tests/integration/test_sequences_llm.py
+        draft = json.loads(body["messages"][-1]["content"])["template_draft"]
+        return _answer(body, {"body": draft["body"], "facts_used": []})
     return _answer(body, {"verdict": "ok", "reasons": []})
 
 

@@ -12,7 +12,8 @@ security requirement fails it unless it is on the open list.
   teaches nothing). Tenant B on collection routes: its own data only, never one of A's ids.
 - A member key on an admin route: 403. Afterwards tenant A still has everything.
 - The public `/unsubscribe/{token}` routes need no key (the signed token is the credential), nor
-  does the browser sign-in `POST /api/session` (the key is its body; test_api_web_session.py).
+  does the browser sign-in `POST /api/session` (the key is its body; test_api_web_session.py), nor
+  SNS's `POST /api/inbound/ses/{token}` (test_ses_feedback.py).
 
 Postgres only: the scoping is in the queries, which the other tests run on both engines; the
 world is built once per test (~10 s with the sandbox job), so the matrix runs as one test.
@@ -21,6 +22,7 @@ world is built once per test (~10 s with the sandbox job), so the matrix runs as
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,11 +36,12 @@ from api.core.config import ApiConfig
 from foundation.settings import Settings
 from privacy.optout import Recipient, sign_token, unsubscribe_key
 from sandbox import open_sandbox
-from tests.support.security import World, issue, tenant_world, world_settings
+from tests.support.security import World, destination_body, issue, tenant_world, world_settings
 
 OPEN_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/healthz", "/readyz", "/metrics"})
 PUBLIC_PREFIX = "/unsubscribe/"
-OPEN_OPERATIONS = frozenset({("POST", "/api/session")})
+# The session sign-in (the key is its body) and SNS's posts (the signed token and SNS's signature are the credentials).
+OPEN_OPERATIONS = frozenset({("POST", "/api/session"), ("POST", "/api/inbound/ses/{token}")})
 SESSION_COOKIE_ONLY = [{"SessionCookie": []}]  # the session routes: a bearer caller is always a 401 there
 CSV = "text/csv"
 # The request body each route gets, by (method, path); `ids` are tenant A's. A body naming one of
@@ -55,6 +58,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/jobs/{job_id}/leads/{prospect_id}/draft"): lambda ids: {"subject": "Hello", "body": "Hi there"},
     ("POST", "/api/jobs/{job_id}/leads/{prospect_id}/review"): lambda ids: {"decision": "approved"},
     ("POST", "/api/jobs/{job_id}/leads/approve"): lambda ids: {"prospect_ids": None},
+    ("POST", "/api/jobs/{job_id}/send"): lambda ids: {"dry_run": True},
+    ("POST", "/api/inbound/ses/endpoint"): lambda ids: {"topic_arn": "arn:aws:sns:eu-west-1:111122223333:ses-feedback"},
+    ("POST", "/api/destinations"): lambda ids: destination_body(f"d-{uuid.uuid4().hex[:8]}"),
+    ("PUT", "/api/destinations/{destination_id}"): lambda ids: destination_body("crm"),
+    ("POST", "/api/jobs/{job_id}/sync"): lambda ids: {"destination_id": ids["destination_id"]},
 }
 BAD_CREDENTIALS = {
     "no key": {},
@@ -138,7 +146,7 @@ def world(tmp_path: Path, private_postgres_url: str) -> Iterator[World]:
 
 
 def test_every_route_is_in_the_matrix(tmp_path: Path) -> None:
-    known_params = {"job_id", "artifact_id", "thread_id", "prospect_id", "suppression_id"}
+    known_params = {"job_id", "artifact_id", "thread_id", "prospect_id", "suppression_id", "run_id", "destination_id"}
     listed = operations(create_app(Settings(cmo_home=tmp_path / "home")))
     assert len(listed) >= 20 and any(needs_admin(operation) for _, _, operation in listed), "the routes are enumerated"
     for method, path, operation in listed:
@@ -192,7 +200,8 @@ def test_the_authorization_matrix(world: World) -> None:
                 "a member of tenant A",
                 denied,
             )
-            expect(call(client, args, world.admin_a).status_code < 300, method, path, "an admin of tenant A", denied)
+            granted = call(client, args, world.admin_a)
+            expect(granted.status_code < 300, method, path, "an admin of tenant A", granted)
 
     assert not failures, "\n".join(failures)
     # Nothing B did touched A: every read of A's resources still answers.

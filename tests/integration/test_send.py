@@ -41,7 +41,7 @@ cli = CliRunner()
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """What `cmo send` reads (CMO_HOME is the test's own); caps off unless a test sets them."""
+    """What `cmo send` reads (CMO_HOME is the test's own); caps off unless a test sets them, one connection."""
     values = {
         "CMO_SENDER_EMAIL": SENDER_EMAIL,
         "CMO_SENDER_NAME": "Ada Sender",
@@ -50,6 +50,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "CMO_SEND_PER_HOUR": "0",
         "CMO_SEND_PER_DOMAIN_PER_HOUR": "0",
         "CMO_SEND_WARMUP_START": "0",
+        "CMO_SEND_CONNECTIONS": "1",  # these tests follow the ranked order; parallel sending has its own tests
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

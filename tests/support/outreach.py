@@ -44,6 +44,17 @@ def lead(
     )
 
 
+def with_follow_ups(prospect: Prospect, days: tuple[int, ...] = (3, 7), *, verdict: str = "approved") -> Prospect:
+    """`prospect` with the template follow-ups of `days`, each reviewed with `verdict`."""
+    from agents.follow_ups import template_follow_ups
+
+    steps = [
+        fu.model_copy(update={"compliance": ComplianceReview(verdict=verdict)})  # type: ignore[arg-type]
+        for fu in template_follow_ups(prospect, list(days), IDENTITY)
+    ]
+    return prospect.model_copy(update={"follow_ups": steps})
+
+
 def write_run(run_dir: Path, leads: list[Prospect], run_id: str = "cmo_test_run") -> Path:
     """A run directory as `cmo run` leaves it (the two files `cmo send` reads)."""
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,11 @@ GOAL = "Find Python maintainers active in ML"
 CLOSED_PORT_HOOK = "http://127.0.0.1:9/hook"  # the discard port: refused at once, one logged attempt
 
 
+def destination_body(name: str) -> dict[str, str]:
+    """A destination whose platform is never reached (the discard port refuses at once)."""
+    return {"name": name, "platform": "pipedrive", "base_url": "http://127.0.0.1:9", "token": "security-test-token"}
+
+
 def world_settings(home: Path, database_url: str | None) -> Settings:
     """Postgres, private webhook targets allowed (the world's receiver URL is local), one attempt
     per delivery, and an unsubscribe secret (Postgres deployments must set one)."""
@@ -89,16 +94,25 @@ def tenant_world(settings: Settings) -> Iterator[World]:
         suppression = client.post("/api/suppressions", json={"kind": "login", "value": "not-a-prospect"}, headers=member_a)
         assert suppression.status_code == 201, suppression.text
         wait_succeeded(client, member_a, job_id)
+        destination = client.post("/api/destinations", json=destination_body("crm"), headers=admin_a)
+        assert destination.status_code == 201, destination.text
 
         artifacts = {a["name"]: a["id"] for a in client.get(f"/api/jobs/{job_id}/artifacts", headers=member_a).json()["items"]}
         leads = json.loads(client.get(f"/api/artifacts/{artifacts['leads_full.json']}", headers=member_a).content)
         assert client.get(f"/api/jobs/{job_id}/webhooks", headers=member_a).json()["items"], "a delivery was logged"
+        # A (dry-run) send of the job, from the tenant's sender profile: its run is a resource of A too.
+        sender = {"email": "ada@acme-devtools.io", "postal_address": "Acme DevTools, 1 Main St, Springfield"}
+        assert client.put("/api/sender", json=sender, headers=admin_a).status_code == 200
+        send_run = client.post(f"/api/jobs/{job_id}/send", json={"dry_run": True}, headers=member_a)
+        assert send_run.status_code == 202, send_run.text
         ids = {
             "job_id": job_id,
+            "run_id": send_run.json()["id"],
             "artifact_id": artifacts["summary.json"],
             "thread_id": chat["thread_id"],
             "prospect_id": leads[0]["id"],
             "suppression_id": suppression.json()["id"],
+            "destination_id": destination.json()["id"],
         }
         unseen = [
             tenant_a,

@@ -39,6 +39,7 @@ MINIMUM = {
     "planner_fresh": 40,
     "leads": 6,
     "researcher_agent": 4,
+    "semantic": 6,
     "messages": 30,
     "compliance": 40,
     "do_not_contact": 80,

@@ -23,3 +23,11 @@ def test_the_web_trace_listens_for_every_stored_event() -> None:
     listed = re.search(r"const EVENTS = \[(.*?)\];", TRACE_JS.read_text(), re.S)
     assert listed is not None
     assert CATALOGUE - set(re.findall(r'"([a-z_.]+)"', listed.group(1))) == set()
+
+
+def test_the_sending_events_are_stored_and_sent_to_webhooks() -> None:
+    from api.services.events import SEND_EVENTS
+    from api.services.webhooks import WEBHOOK_EVENTS
+
+    assert {"message.sent", "message.bounced", "message.replied", "campaign.paused"} == SEND_EVENTS
+    assert SEND_EVENTS <= CATALOGUE and SEND_EVENTS <= WEBHOOK_EVENTS

@@ -221,18 +221,40 @@ def test_the_minute_limit_holds_requests_and_tokens_back() -> None:
     clock = FakeClock()
     limit = MinuteLimit(requests_per_minute=2, tokens_per_minute=None, clock=clock)
     stop = clock.stop()
-    assert [limit.acquire(10, stop)[1] for _ in range(2)] == [0.0, 0.0]  # type: ignore[index]
+    first, second = (limit.acquire(10, stop) for _ in range(2))
+    assert first is not None and second is not None and (first[1], second[1]) == (0.0, 0.0)
+    clock.now += 2.0  # the answers take 2 s: each request counts until a minute after its answer
+    limit.finish(first[0])
+    limit.finish(second[0])
     admitted = limit.acquire(10, stop)
-    assert admitted is not None and admitted[1] == pytest.approx(60.0)
+    assert admitted is not None and admitted[1] == pytest.approx(60.0) and admitted[0].at == pytest.approx(1062.0)
 
     tokens = MinuteLimit(requests_per_minute=None, tokens_per_minute=100, clock=clock)
-    first = tokens.acquire(80, stop)
-    assert first is not None
-    tokens.settle(first[0], 30)  # the answer reported fewer tokens than estimated
-    second = tokens.acquire(60, stop)  # 30 + 60 fit in 100
-    assert second is not None and second[1] == 0.0
+    one = tokens.acquire(80, stop)
+    assert one is not None
+    tokens.settle(one[0], 30)  # the answer reported fewer tokens than estimated
+    tokens.finish(one[0])
+    two = tokens.acquire(60, stop)  # 30 + 60 fit in 100
+    assert two is not None and two[1] == 0.0
+    tokens.finish(two[0])
     later = tokens.acquire(50, stop)
     assert later is not None and later[1] == pytest.approx(60.0)
+
+
+def test_a_request_in_flight_counts_until_a_minute_after_its_answer() -> None:
+    """However long the way to the provider takes, a request never leaves the window before its answer."""
+    clock = FakeClock()
+    limit = MinuteLimit(requests_per_minute=1, tokens_per_minute=None, clock=clock)
+    slow = limit.acquire(1, clock.stop())
+    assert slow is not None
+
+    def answered_after_90_s() -> bool:
+        if clock.now >= 1090.0 and slow[0].done is None:
+            limit.finish(slow[0])
+        return False  # the breaker stays closed
+
+    admitted = limit.acquire(1, clock.stop(opened=answered_after_90_s))
+    assert admitted is not None and admitted[1] == pytest.approx(150.0, abs=0.1)
 
 
 def test_an_open_breaker_ends_a_wait_for_the_limit() -> None:

@@ -1,13 +1,18 @@
 """Send a campaign's approved drafts: every check, the outbox claim, the transport, the record.
 
-For each approved lead, in the run's ranked order, `send_campaign`:
+For each approved lead, in the run's ranked order, `send_campaign` takes the step of its sequence
+that is due now (the first message, or a follow-up whose delay after the previous step has passed and
+that no reply, bounce or complaint stopped: `tools.mail.sequence`), and:
 1. skips what must not be sent, with a reason: contact no longer allowed, suppressed now (the
-   operator's file and, given one, the tenant's list with its objections, unsubscribes and erasure
-   tombstones), no or invalid address, an address that hard-bounced or complained before, a disposable domain, a
-   role account a person did not approve, no mail host (`CMO_SEND_CHECK_MX`), a draft that lost its
-   postal address or opt-out link (`tools.mail.message`);
+   operator's file and, given one, the tenant's list with its objections, unsubscribes, bounces,
+   complaints and erasure tombstones), no or invalid address, an address that hard-bounced,
+   complained or objected before, a disposable domain, a role account a person did not approve, no
+   mail host (`CMO_SEND_CHECK_MX`), a draft that lost its postal address or opt-out link
+   (`tools.mail.message`); and a recipient whose local time is outside `CMO_SEND_WINDOW`
+   (`tools.mail.window`) waits, unclaimed, for a later run;
 2. claims it in the outbox (caps, warm-up, a paused campaign: `tools.mail.outbox`);
 3. sends it and records the outcome; a hard bounce remembers the address and may trip the kill switch.
+   Up to `CMO_SEND_CONNECTIONS` messages are in flight at once, one per transport.
 
 The run stops early (`SendReport.stopped`) on a mailbox cap, a paused campaign, a mail server that
 cannot be used now or refuses our mailbox, and a message whose fate is unknown. A dry run does 1
@@ -16,6 +21,8 @@ and builds every message, but claims and sends nothing.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,14 +43,21 @@ from tools.mail.checks import (
     is_role_account,
 )
 from tools.mail.message import DraftRefused, Sender, build_mail
-from tools.mail.outbox import NotClaimed, Outbox, SendKey
+from tools.mail.outbox import BlockReason, NotClaimed, OutboxStore, SendKey
 from tools.mail.sender import MailSender, OutgoingMail, PermanentFailure, TransientFailure, UnknownOutcome
+from tools.mail.sequence import next_step
 from tools.mail.signing import DkimSigner
+from tools.mail.window import SendWindow, recipient_zone
 from tools.suppression import SuppressionList
 
 SendStatus = Literal["sent", "bounced", "rejected", "deferred", "in_doubt", "skipped", "would_send"]
 # Stops that are a configuration problem (exit 2 in the CLI), not a limit reached (exit 3).
 CONFIG_STOPS = frozenset({"mailbox_refused"})
+_BLOCKED: dict[BlockReason, tuple[str, str]] = {
+    "bounce": ("bounced_before", "hard-bounced"),
+    "complaint": ("complained_before", "complained"),
+    "objection": ("objected_before", "objected (a reply or a mailto: unsubscribe)"),
+}
 
 
 class SendConfigError(ValueError):
@@ -66,12 +80,22 @@ class SendRecord(BaseModel):
 @dataclass
 class SendReport:
     records: list[SendRecord] = field(default_factory=list)
-    already_sent: int = 0
+    already_sent: int = 0  # prospects with nothing due now whose first message went out before
     not_approved: int = 0
     stopped: tuple[str, str] | None = None  # (code, explanation)
+    waiting: list[tuple[int, datetime]] = field(default_factory=list)  # (step, when it is due) per prospect
+    ended: Counter[str] = field(default_factory=Counter)  # sequences over, by why: replied, bounced, finished, ...
+    held: Counter[int] = field(default_factory=Counter)  # follow-up steps not sent because not approved
 
     def counts(self) -> Counter[str]:
         return Counter(record.status for record in self.records)
+
+    def by_step(self) -> dict[int, Counter[str]]:
+        """The statuses of this run's records per sequence step."""
+        steps: dict[int, Counter[str]] = {}
+        for record in self.records:
+            steps.setdefault(record.step, Counter())[record.status] += 1
+        return dict(sorted(steps.items()))
 
     def skipped(self) -> Counter[str]:
         return Counter(record.reason or "" for record in self.records if record.status == "skipped")
@@ -86,7 +110,8 @@ class SendPlan:
     suppression: SuppressionList
     signer: DkimSigner | None = None
     resolver: dns.asyncresolver.Resolver | None = None  # set: check each domain's MX first
-    step: int = 1
+    follow_ups: bool = True  # False: first messages only (`cmo send --no-follow-ups`)
+    window: SendWindow | None = None  # set: only inside the recipient's local window (when their zone is known)
 
 
 def sender_for(settings: Settings, campaign: Campaign | None = None) -> Sender:
@@ -112,75 +137,130 @@ def sender_for(settings: Settings, campaign: Campaign | None = None) -> Sender:
 async def send_campaign(
     prospects: Sequence[Prospect],
     plan: SendPlan,
-    outbox: Outbox,
-    transport: MailSender | None,
+    outbox: OutboxStore,
+    transport: MailSender | Sequence[MailSender] | None,
     *,
     limit: int | None = None,
     on_record: Callable[[SendRecord], None] = lambda record: None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SendReport:
-    """Send (or, without a transport, dry-run) the approved drafts; see the module docstring."""
+    """Send (or, without a transport, dry-run) the approved drafts; see the module docstring.
+
+    Several transports (`CMO_SEND_CONNECTIONS`) send in parallel, one message each at a time. The
+    checks and outbox claims stay in this one loop, in ranked order, and a message is claimed only
+    once a transport is free to send it at once, so a run that stops leaves nothing claimed but unsent."""
     report = SendReport()
     attempts = 0
     mx_cache: dict[str, Undeliverable | None] = {}
+    senders = [] if transport is None else list(transport) if isinstance(transport, Sequence) else [transport]
+    idle: asyncio.Queue[MailSender] = asyncio.Queue()
+    for sender in senders:
+        idle.put_nowait(sender)
+    deliveries: list[asyncio.Task[None]] = []  # kept to the end, so no failure goes unseen
 
-    def record(prospect: Prospect, status: SendStatus, reason: str | None = None, **extra: str | None) -> None:
-        entry = SendRecord(at=now(), prospect_id=prospect.id, step=plan.step, status=status, reason=reason, **extra)
+    def record(prospect: Prospect, step: int, status: SendStatus, reason: str | None = None, **extra: str | None) -> None:
+        entry = SendRecord(at=now(), prospect_id=prospect.id, step=step, status=status, reason=reason, **extra)
         report.records.append(entry)
         on_record(entry)
+
+    async def deliver(sender: MailSender, mail: OutgoingMail, key: SendKey, prospect: Prospect, step: int) -> None:
+        try:
+            stop = await _deliver(mail, key, plan, outbox, sender, functools.partial(record, prospect, step))
+            if stop is not None and report.stopped is None:
+                report.stopped = stop
+            after = next_step(prospect, outbox.history(plan.campaign, prospect.id), now().timestamp(), follow_ups=plan.follow_ups)
+            if after.kind == "waiting" and after.due_at is not None:  # what this send made due later
+                report.waiting.append((after.step, datetime.fromtimestamp(after.due_at, UTC)))
+        finally:
+            idle.put_nowait(sender)
 
     paused = outbox.paused(plan.campaign)
     if paused is not None:
         report.stopped = ("campaign_paused", f"the campaign is paused: {paused}")
         return report
     for prospect in prospects:
+        if report.stopped is not None:
+            break
         if prospect.compliance is None or prospect.compliance.verdict != "approved":
             report.not_approved += 1
             continue
-        key = SendKey(plan.campaign, prospect.id, plan.step)
-        status = outbox.status(key)
-        if status == "pending":
+        history = outbox.history(plan.campaign, prospect.id)
+        nxt = next_step(prospect, history, now().timestamp(), follow_ups=plan.follow_ups)
+        if nxt.kind == "in_doubt":
+            key = SendKey(plan.campaign, prospect.id, nxt.step)
             detail = "an earlier attempt was interrupted: not sent again"
-            record(prospect, "in_doubt", "in_doubt", message_id=outbox.message_id(key), detail=detail)
+            record(prospect, nxt.step, "in_doubt", "in_doubt", message_id=outbox.message_id(key), detail=detail)
             continue
-        if status not in (None, "deferred"):
-            report.already_sent += 1
+        if nxt.kind != "due" or nxt.draft is None:
+            report.already_sent += 1 if 1 in history else 0
+            if nxt.kind == "waiting" and nxt.due_at is not None:
+                report.waiting.append((nxt.step, datetime.fromtimestamp(nxt.due_at, UTC)))
+            elif nxt.kind == "held":
+                report.held[nxt.step] += 1
+            elif nxt.reason is not None:
+                report.ended[nxt.reason] += 1
             continue
         if limit is not None and attempts >= limit:
             break
+        step, draft = nxt.step, nxt.draft
+        key = SendKey(plan.campaign, prospect.id, step)
+        first_id = outbox.message_id(SendKey(plan.campaign, prospect.id, 1)) if step > 1 else None
         try:
             recipient = await _checked_recipient(prospect, plan, outbox, mx_cache)
+            _check_window(prospect, plan, now())
             mail = build_mail(
-                prospect, recipient, plan.sender, campaign=plan.campaign, step=plan.step, now=now(), signer=plan.signer
+                draft,
+                recipient,
+                plan.sender,
+                campaign=plan.campaign,
+                step=step,
+                now=now(),
+                signer=plan.signer,
+                in_reply_to=first_id,
             )
         except (Undeliverable, DraftRefused) as exc:
-            record(prospect, "skipped", exc.code, detail=str(exc))
+            record(prospect, step, "skipped", exc.code, detail=str(exc))
             continue
         except CheckUnavailable as exc:
-            record(prospect, "skipped", "check_unavailable", detail=str(exc))
+            record(prospect, step, "skipped", "check_unavailable", detail=str(exc))
             continue
-        if transport is None:
+        if not senders:
             attempts += 1
-            record(prospect, "would_send", message_id=mail.message_id)
+            record(prospect, step, "would_send", message_id=mail.message_id)
             continue
+        sender = await idle.get()  # a free transport first: a claim is followed by its send at once
+        if report.stopped is not None:
+            break
         try:
             outbox.claim(key, mailbox=plan.sender.email, domain=recipient.rsplit("@", 1)[1], message_id=mail.message_id)
         except NotClaimed as exc:
+            idle.put_nowait(sender)
             if exc.stops_run:
                 report.stopped = (exc.code, exc.detail)
                 break
-            record(prospect, "in_doubt" if exc.code == "in_doubt" else "skipped", exc.code, detail=exc.detail)
+            record(prospect, step, "in_doubt" if exc.code == "in_doubt" else "skipped", exc.code, detail=exc.detail)
             continue
         attempts += 1
-        stop = await _deliver(mail, key, prospect, plan, outbox, transport, record)
-        if stop is not None:
-            report.stopped = stop
-            break
+        deliveries.append(asyncio.create_task(deliver(sender, mail, key, prospect, step)))
+    failures = [result for result in await asyncio.gather(*deliveries, return_exceptions=True) if result is not None]
+    if failures:
+        raise failures[0]
     return report
 
 
+def _check_window(prospect: Prospect, plan: SendPlan, moment: datetime) -> None:
+    """`Undeliverable("outside_send_window")` when the recipient's local time is outside the window."""
+    if plan.window is None:
+        return
+    zone = recipient_zone(prospect)
+    if zone is None or plan.window.is_open(moment, zone):
+        return
+    opens = plan.window.next_open(moment, zone).astimezone(UTC)
+    raise Undeliverable("outside_send_window", f"outside the recipient's send window; it opens {opens:%Y-%m-%dT%H:%MZ}")
+
+
 async def _checked_recipient(
-    prospect: Prospect, plan: SendPlan, outbox: Outbox, mx_cache: dict[str, Undeliverable | None]
+    prospect: Prospect, plan: SendPlan, outbox: OutboxStore, mx_cache: dict[str, Undeliverable | None]
 ) -> str:
     """The address to send to, or `Undeliverable` / `CheckUnavailable` saying why not."""
     if not prospect.privacy_settings.contact_allowed:
@@ -193,8 +273,8 @@ async def _checked_recipient(
     domain = address.rsplit("@", 1)[1]
     blocked = outbox.blocked(address)
     if blocked is not None:
-        code = "bounced_before" if blocked == "bounce" else "complained_before"
-        raise Undeliverable(code, f"this address {'hard-bounced' if blocked == 'bounce' else 'complained'} before")
+        code, past = _BLOCKED[blocked]
+        raise Undeliverable(code, f"this address {past} before")
     if is_disposable(domain):
         raise Undeliverable("disposable_domain", f"{domain} is a disposable-address domain")
     approved_by_person = prospect.compliance is not None and prospect.compliance.approved_by_person
@@ -216,9 +296,8 @@ async def _checked_recipient(
 async def _deliver(
     mail: OutgoingMail,
     key: SendKey,
-    prospect: Prospect,
     plan: SendPlan,
-    outbox: Outbox,
+    outbox: OutboxStore,
     transport: MailSender,
     record: Callable[..., None],
 ) -> tuple[str, str] | None:
@@ -227,15 +306,15 @@ async def _deliver(
     try:
         provider_id = await transport.send(mail)
     except UnknownOutcome as exc:  # the claim stays `pending`: never sent again blindly
-        record(prospect, "in_doubt", "connection_lost", detail=str(exc), **ids)
+        record("in_doubt", "connection_lost", detail=str(exc), **ids)
         return ("connection_lost", f"the outcome of {mail.message_id} is unknown: {exc.detail}")
     except PermanentFailure as exc:
         if exc.scope == "mailbox":
             outbox.finish(key, "deferred", detail=str(exc))
-            record(prospect, "deferred", "mailbox_refused", detail=str(exc), **ids)
+            record("deferred", "mailbox_refused", detail=str(exc), **ids)
             return ("mailbox_refused", f"the mail server refused our mailbox: {exc}")
         outbox.finish(key, "bounced" if exc.bounce else "rejected", detail=str(exc))
-        record(prospect, "bounced" if exc.bounce else "rejected", f"smtp_{exc.code}", detail=exc.detail, **ids)
+        record("bounced" if exc.bounce else "rejected", exc.reason or f"smtp_{exc.code}", detail=exc.detail, **ids)
         if exc.bounce:
             outbox.block_address(mail.recipient, "bounce")
             paused = outbox.pause_if_over(plan.campaign)
@@ -244,8 +323,9 @@ async def _deliver(
         return None
     except TransientFailure as exc:
         outbox.finish(key, "deferred", detail=str(exc))
-        record(prospect, "deferred", f"smtp_{exc.code}" if exc.code else "unreachable", detail=exc.detail, **ids)
+        reason = exc.reason or (f"smtp_{exc.code}" if exc.code else "unreachable")
+        record("deferred", reason, detail=exc.detail, **ids)
         return ("server_unavailable", str(exc)) if exc.scope == "mailbox" else None
     outbox.finish(key, "sent", provider_id=provider_id)
-    record(prospect, "sent", message_id=mail.message_id, provider_id=provider_id)
+    record("sent", message_id=mail.message_id, provider_id=provider_id)
     return None

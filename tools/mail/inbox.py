@@ -10,9 +10,16 @@ synced), matched to the messages we sent by their Message-ID (`tools.mail.outbox
   providers' feedback loops send when someone presses "report spam") blocks the address, marks the
   message and counts toward the campaign's complaint rate (Gmail and Yahoo want it under 0.3%;
   the kill switch's default is 0.1%).
-- A reply (its `In-Reply-To` or `References` names one of our Message-IDs) is marked on the message;
-  automatic answers (out-of-office, `Auto-Submitted`, RFC 3834) are not replies. What a reply says
-  is for a person to read: an objection in it is recorded with `cmo suppress add` (or the API).
+- A reply (its `In-Reply-To` or `References` names one of our Message-IDs) is marked on the message
+  (`replied_at`: what stops a sequence). Automatic answers are not replies: `Auto-Submitted` other
+  than `no` (RFC 3834), `X-Autoreply` / `X-Autorespond`, `Precedence: auto_reply|bulk|junk|list`,
+  or an out-of-office subject ("Out of office", "Automatic reply", "Auto:", "Abwesenheit", ...).
+- A reply that objects (its own text, above the quoted message, says "unsubscribe", "opt out",
+  "remove me", "do not contact", "stop emailing", or is just "stop") is a GDPR Art. 21 objection:
+  the address is never mailed again from here. So is a mail to the `CMO_UNSUBSCRIBE_MAILTO`
+  address whose subject is the `unsubscribe gh_<login>` our `List-Unsubscribe` mailto: link writes.
+  With `--tenant`, every one of these also reaches the tenant's suppression list and engagement
+  events (`Feedback`, applied by `api.services.mail_feedback.apply_inbox_feedback`).
 
 The original Message-ID of a DSN or a report is read from its returned message (`message/rfc822`)
 or headers (`text/rfc822-headers`); one that names no message of ours still blocks a hard-bounced
@@ -33,31 +40,65 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Literal
 
+from pydantic import BaseModel, Field
+
 from tools.mail.outbox import Outbox
 
-Kind = Literal["bounce", "complaint", "reply"]
+Kind = Literal["bounce", "complaint", "reply", "unsubscribe"]
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _MARKS: dict[Kind, Literal["bounced", "complained", "replied"]] = {
     "bounce": "bounced",
     "complaint": "complained",
     "reply": "replied",
 }
+_AUTO_PRECEDENCE = frozenset({"auto_reply", "bulk", "junk", "list"})
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(out of (the )?office|automatic reply|auto(matic)?[ -]?reply|auto:|autoreply|abwesenheit|r[ée]ponse automatique"
+    r"|absence|away from (the )?office|on vacation|vacation reply)",
+    re.IGNORECASE,
+)
+_OBJECTION = re.compile(
+    r"\b(unsubscribe|opt[ -]?out|remove me|take me off|do not (contact|email|e-mail|write)|don'?t (contact|email|e-mail|write)"
+    r"|stop (emailing|e-mailing|contacting|writing|sending)|no more (emails|messages))\b",
+    re.IGNORECASE,
+)
+_STOP_ALONE = re.compile(r"^\W*(stop|unsubscribe|remove|opt[ -]?out)\W*$", re.IGNORECASE)
+_QUOTE_START = re.compile(
+    r"^(>|on .{1,200} wrote:\s*$|-{2,} ?original message ?-{2,}|from: .+|_{10,}|le .{1,200} a écrit ?:\s*$|am .{1,200} schrieb)",
+    re.IGNORECASE,
+)
+_MAILTO_SUBJECT = re.compile(r"^\s*unsubscribe\s+(gh_[A-Za-z0-9-]{1,39})\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Returned:
-    """One thing that came back: its kind, the Message-ID it is about, the address concerned."""
+    """One thing that came back: its kind, the Message-ID it is about, the address concerned;
+    whether a reply objects; the prospect a mailto: unsubscribe names."""
 
     kind: Kind
     message_id: str | None
     address: str | None = None
+    objection: bool = False
+    prospect_id: str | None = None
+
+
+class Feedback(BaseModel):
+    """What a tenant's suppression list and engagement events learn from one returned message."""
+
+    kind: Kind
+    address: str | None = None
+    campaign: str | None = Field(default=None, description="The campaign (run id; a service job's id) of our message.")
+    prospect_id: str | None = None
+    objection: bool = False
+    new: bool = Field(default=True, description="Not recorded on our message by an earlier import.")
 
 
 @dataclass
 class InboxReport:
     read: int = 0
-    counts: Counter[str] = field(default_factory=Counter)  # bounce, complaint, reply, ignored; *_matched
+    counts: Counter[str] = field(default_factory=Counter)  # bounce, complaint, reply, objection, unsubscribe, ignored; *_new
     paused: dict[str, str] = field(default_factory=dict)  # campaign -> why
+    feedback: list[Feedback] = field(default_factory=list)
 
 
 def _blocks(part: Message) -> list[Message]:
@@ -121,11 +162,55 @@ def classify(message: Message) -> list[Returned]:
                 address = _address(fields.get("Original-Rcpt-To")) if fields is not None else None
                 return [Returned("complaint", original, address)]
         return []
-    if str(message.get("Auto-Submitted", "no")).lower() != "no" or message.get("X-Autoreply") or message.get("X-Autorespond"):
+    if is_automatic(message):
         return []
-    referenced = _MESSAGE_ID.findall(f"{message.get('In-Reply-To', '')} {message.get('References', '')}")
     sender = getaddresses([str(message.get("From", ""))])
-    return [Returned("reply", mid, sender[0][1] if sender else None) for mid in dict.fromkeys(referenced)]
+    address = sender[0][1] if sender and "@" in sender[0][1] else None
+    mailto = _MAILTO_SUBJECT.match(str(message.get("Subject", "")))
+    if mailto:
+        return [Returned("unsubscribe", None, address, objection=True, prospect_id=mailto.group(1))]
+    referenced = _MESSAGE_ID.findall(f"{message.get('In-Reply-To', '')} {message.get('References', '')}")
+    objection = objects(message) if referenced else False
+    return [Returned("reply", mid, address, objection=objection) for mid in dict.fromkeys(referenced)]
+
+
+def is_automatic(message: Message) -> bool:
+    """An out-of-office or other automatic answer (see the module docstring), never a reply."""
+    if str(message.get("Auto-Submitted", "no")).strip().lower() != "no":
+        return True
+    if message.get("X-Autoreply") or message.get("X-Autorespond"):
+        return True
+    if str(message.get("Precedence", "")).strip().lower() in _AUTO_PRECEDENCE:
+        return True
+    return bool(_AUTO_SUBJECT.match(str(message.get("Subject", ""))))
+
+
+def objects(message: Message) -> bool:
+    """Whether a reply's own words (not the message it quotes) ask us to stop."""
+    own = _own_text(message)
+    first = next((line for line in own.splitlines() if line.strip()), "")
+    subject = re.sub(r"^\s*((re|aw|sv|antw?)\s*:\s*)+", "", str(message.get("Subject", "")), flags=re.IGNORECASE)
+    return bool(_STOP_ALONE.match(first) or _OBJECTION.search(own) or _STOP_ALONE.match(subject))
+
+
+def _own_text(message: Message) -> str:
+    """The reply's text above the quoted original (plain text, else tag-stripped HTML)."""
+    plain = next((part for part in message.walk() if part.get_content_type() == "text/plain"), None)
+    if plain is not None:
+        text = _text(plain)
+    else:
+        html = next((part for part in message.walk() if part.get_content_type() == "text/html"), None)
+        if html is None:
+            return ""
+        text = re.sub(r"(?is)<blockquote.*?</blockquote>", "", _text(html))
+        text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", text)
+        text = re.sub(r"<[^>]+>", " ", text)
+    lines = []
+    for line in text.splitlines():
+        if _QUOTE_START.match(line.strip()):
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def read_mailbox(path: Path) -> Iterator[Message]:
@@ -139,7 +224,8 @@ def read_mailbox(path: Path) -> Iterator[Message]:
 
 
 def import_returns(messages: Iterator[Message], outbox: Outbox) -> InboxReport:
-    """Apply every bounce, complaint and reply to the outbox; pause campaigns over their limits."""
+    """Apply every bounce, complaint, reply and objection to the outbox; pause campaigns over their
+    limits; list the `Feedback` a tenant's lists may take too."""
     report = InboxReport()
     touched: set[str] = set()
     for message in messages:
@@ -153,11 +239,25 @@ def import_returns(messages: Iterator[Message], outbox: Outbox) -> InboxReport:
             report.counts[item.kind] += 1
             if item.kind in ("bounce", "complaint") and item.address:
                 outbox.block_address(item.address, item.kind)
-            if sent is not None:
-                key, _ = sent
-                if outbox.mark(key, _MARKS[item.kind]):
-                    report.counts[f"{item.kind}_new"] += 1
+            if item.objection and item.address:
+                outbox.block_address(item.address, "objection")
+                report.counts["objection"] += item.kind == "reply"
+            key = sent[0] if sent is not None else None
+            new = True
+            if key is not None and item.kind in _MARKS:
+                new = outbox.mark(key, _MARKS[item.kind])
+                report.counts[f"{item.kind}_new"] += new
                 touched.add(key.campaign)
+            report.feedback.append(
+                Feedback(
+                    kind=item.kind,
+                    address=item.address,
+                    campaign=key.campaign if key else None,
+                    prospect_id=key.prospect_id if key else item.prospect_id,
+                    objection=item.objection,
+                    new=new,
+                )
+            )
         if not counted:
             report.counts["ignored"] += 1
     for campaign in sorted(touched):

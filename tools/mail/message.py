@@ -5,7 +5,9 @@ What the message carries, and why:
   (a name from a GitHub profile is never put in a header), `Subject` the draft's (a line break in
   it would inject headers: refused), `Date`.
 - `Message-ID` derived from (campaign, prospect, step): a retry of the same message carries the same
-  id, so the outbox, the mail logs and the recipient's server can all tell it is one message.
+  id, so the outbox, the mail logs and the recipient's server can all tell it is one message. A
+  follow-up (step 2, 3, ...) carries `In-Reply-To` and `References` naming the first message, so it
+  arrives in the same thread; its subject is the first message's, without a "Re:" it has not earned.
 - `List-Unsubscribe` with the draft's per-recipient https link (plus a `mailto:` when
   `CMO_UNSUBSCRIBE_MAILTO` is set) and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
   (RFC 8058; Gmail's and Yahoo's bulk-sender rules). The POST header is only sent where the link
@@ -85,8 +87,10 @@ def build_mail(
     step: int,
     now: datetime,
     signer: DkimSigner | None = None,
+    in_reply_to: str | None = None,
 ) -> OutgoingMail:
-    """The message for one recipient (its ASCII `recipient` address), signed when DKIM is configured."""
+    """The message for one recipient (its ASCII `recipient` address), signed when DKIM is configured;
+    a follow-up names the sequence's first message in `in_reply_to`, so mail clients thread it."""
     draft = prospect.message
     if draft is None:
         raise DraftRefused("no_draft", "the prospect has no draft")
@@ -111,6 +115,9 @@ def build_mail(
     msg["Subject"] = draft.subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = mid
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
     unsubscribe = f"<{link}>"
     if sender.unsubscribe_mailto:
         unsubscribe += f", <mailto:{sender.unsubscribe_mailto}?subject={quote(f'unsubscribe {prospect.id}')}>"

@@ -27,8 +27,8 @@ Kill switch: once a campaign has `rate_min_sends` finished sends, a bounce rate 
 `max_bounce_rate` or a complaint rate above `max_complaint_rate` pauses it for good (recorded here;
 `cmo send` refuses a paused campaign). Bounces come from the SMTP answer or, after the relay
 accepted a message, from a delivery status notification; complaints from feedback reports
-(`tools.mail.inbox`). Hard-bounced and complaining addresses are remembered (as a SHA-256 of the
-address, enough to recognise it, not to list it) and never sent to again from this machine.
+(`tools.mail.inbox`). Hard-bounced, complaining and objecting addresses are remembered (as a SHA-256
+of the address, enough to recognise it, not to list it) and never sent to again from this machine.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from foundation.settings import Settings
 
@@ -48,7 +48,7 @@ OUTBOX_FILE = "outbox.sqlite"
 HOUR, DAY = 3600.0, 86400.0
 Status = Literal["pending", "sent", "bounced", "rejected", "deferred"]
 Outcome = Literal["sent", "bounced", "rejected", "deferred"]
-BlockReason = Literal["bounce", "complaint"]
+BlockReason = Literal["bounce", "complaint", "objection"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS blocked_addresses (
     at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS paused (campaign TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL);
+-- Art. 21 objections read back from replies and mailto: unsubscribes (a table of its own: the CHECK
+-- of blocked_addresses in existing outbox files predates this reason).
+CREATE TABLE IF NOT EXISTS objections (address_sha256 TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 
@@ -108,6 +111,31 @@ class Caps:
         )
 
 
+# What stops a prospect's sequence, read from any of its steps' rows (the contract with whatever
+# records what came back: `tools.mail.inbox` today, SES notifications later): the `status` column
+# says `bounced` (or another value of `STOP_STATUSES`), or `replied_at` / `complained_at` is set.
+STOP_STATUSES = frozenset({"bounced", "replied", "complained"})
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One claimed step of a prospect's sequence, as the outbox has it."""
+
+    status: str
+    finished_at: float | None
+    replied_at: float | None
+    complained_at: float | None
+
+    @property
+    def stops_sequence(self) -> str | None:
+        """Why no later step may be sent after this one: the person replied, complained or bounced."""
+        if self.replied_at is not None:
+            return "replied"
+        if self.complained_at is not None:
+            return "complained"
+        return self.status if self.status in STOP_STATUSES else None
+
+
 class NotClaimed(Exception):
     """The message cannot be claimed now; `code` says why (sends.jsonl's reason), `stops_run` whether
     no other message of the run can be claimed either (a mailbox cap, a paused campaign)."""
@@ -121,6 +149,44 @@ class NotClaimed(Exception):
 
 def address_digest(address: str) -> str:
     return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+def warm_allowance(caps: Caps, first_send_at: float | None, now: float) -> int | None:
+    """Messages a mailbox may send in 24 hours: the daily cap, or less while it warms up (the day of
+    its first send, `first_send_at`, allows `warmup_start`, doubling daily); None: no limit."""
+    cap = caps.daily or None
+    if not caps.warmup_start:
+        return cap
+    day = int((now - first_send_at) // DAY) if first_send_at is not None else 0
+    warm = caps.warmup_start * 2 ** min(day, 30)
+    return warm if cap is None else min(cap, warm)
+
+
+def over_limits(caps: Caps, bounced: int, complained: int, total: int) -> str | None:
+    """Why the kill switch pauses a campaign with these counts of finished sends, or None."""
+    if total < caps.rate_min_sends:
+        return None
+    reasons = [
+        f"{name} rate {count}/{total} = {count / total:.1%} is above {limit:.1%}"
+        for name, count, limit in (("bounce", bounced, caps.max_bounce_rate), ("complaint", complained, caps.max_complaint_rate))
+        if count / total > limit
+    ]
+    return "; ".join(reasons) or None
+
+
+class OutboxStore(Protocol):
+    """What `tools.mail.dispatch` needs of an outbox: the CLI's SQLite file (`Outbox`) or the
+    service's database (`api.services.send_outbox`)."""
+
+    def status(self, key: SendKey) -> Status | None: ...
+    def message_id(self, key: SendKey) -> str | None: ...
+    def history(self, campaign: str, prospect_id: str) -> dict[int, StepRecord]: ...
+    def paused(self, campaign: str) -> str | None: ...
+    def claim(self, key: SendKey, *, mailbox: str, domain: str, message_id: str) -> None: ...
+    def finish(self, key: SendKey, outcome: Outcome, *, detail: str | None = None, provider_id: str | None = None) -> None: ...
+    def block_address(self, address: str, reason: BlockReason) -> None: ...
+    def blocked(self, address: str) -> BlockReason | None: ...
+    def pause_if_over(self, campaign: str) -> str | None: ...
 
 
 class Outbox:
@@ -163,6 +229,15 @@ class Outbox:
             (key.campaign, key.prospect_id, key.step),
         ).fetchone()
         return row[0] if row else None
+
+    def history(self, campaign: str, prospect_id: str) -> dict[int, StepRecord]:
+        """Every claimed step of one prospect's sequence in the campaign, by step number."""
+        rows = self._db.execute(
+            "SELECT step, status, coalesce(finished_at, claimed_at), replied_at, complained_at FROM sends "
+            "WHERE campaign = ? AND prospect_id = ?",
+            (campaign, prospect_id),
+        ).fetchall()
+        return {row[0]: StepRecord(row[1], row[2], row[3], row[4]) for row in rows}
 
     def paused(self, campaign: str) -> str | None:
         row = self._db.execute("SELECT reason FROM paused WHERE campaign = ?", (campaign,)).fetchone()
@@ -213,13 +288,8 @@ class Outbox:
     def daily_allowance(self, mailbox: str, now: float | None = None) -> int | None:
         """Messages the mailbox may send in 24 hours today: the cap, or less while it warms up (None: no limit)."""
         now = self._clock() if now is None else now
-        cap = self.caps.daily or None
-        if not self.caps.warmup_start:
-            return cap
         row = self._db.execute("SELECT first_send_at FROM mailboxes WHERE mailbox = ?", (mailbox,)).fetchone()
-        day = int((now - row[0]) // DAY) if row else 0
-        warm = self.caps.warmup_start * 2 ** min(day, 30)
-        return warm if cap is None else min(cap, warm)
+        return warm_allowance(self.caps, row[0] if row else None, now)
 
     def finish(self, key: SendKey, outcome: Outcome, *, detail: str | None = None, provider_id: str | None = None) -> None:
         with self._write() as db:
@@ -241,15 +311,24 @@ class Outbox:
         return changed == 1
 
     def block_address(self, address: str, reason: BlockReason) -> None:
-        """Never mail this address again from here: it hard-bounced, or its owner complained."""
+        """Never mail this address again from here: it hard-bounced, its owner complained or objected."""
         with self._write() as db:
+            if reason == "objection":
+                db.execute(
+                    "INSERT OR IGNORE INTO objections (address_sha256, at) VALUES (?, ?)",
+                    (address_digest(address), self._clock()),
+                )
+                return
             db.execute(
                 "INSERT OR IGNORE INTO blocked_addresses (address_sha256, reason, at) VALUES (?, ?, ?)",
                 (address_digest(address), reason, self._clock()),
             )
 
     def blocked(self, address: str) -> BlockReason | None:
-        row = self._db.execute("SELECT reason FROM blocked_addresses WHERE address_sha256 = ?", (address_digest(address),))
+        digest = address_digest(address)
+        if self._db.execute("SELECT 1 FROM objections WHERE address_sha256 = ?", (digest,)).fetchone():
+            return "objection"
+        row = self._db.execute("SELECT reason FROM blocked_addresses WHERE address_sha256 = ?", (digest,))
         found = row.fetchone()
         return found[0] if found else None
 
@@ -286,21 +365,10 @@ class Outbox:
     def pause_if_over(self, campaign: str) -> str | None:
         """The kill switch: pause the campaign for good when its bounce or complaint rate is over the
         limit (once it has `rate_min_sends` finished sends); the reason it is paused, or None."""
-        bounced, complained, total = self.rates(campaign)
-        if total < self.caps.rate_min_sends:
-            return self.paused(campaign)
-        reasons = [
-            f"{name} rate {count}/{total} = {count / total:.1%} is above {limit:.1%}"
-            for name, count, limit in (
-                ("bounce", bounced, self.caps.max_bounce_rate),
-                ("complaint", complained, self.caps.max_complaint_rate),
-            )
-            if count / total > limit
-        ]
-        if reasons:
+        reason = over_limits(self.caps, *self.rates(campaign))
+        if reason is not None:
             with self._write() as db:
                 db.execute(
-                    "INSERT OR IGNORE INTO paused (campaign, reason, at) VALUES (?, ?, ?)",
-                    (campaign, "; ".join(reasons), self._clock()),
+                    "INSERT OR IGNORE INTO paused (campaign, reason, at) VALUES (?, ?, ?)", (campaign, reason, self._clock())
                 )
         return self.paused(campaign)

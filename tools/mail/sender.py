@@ -34,11 +34,12 @@ class OutgoingMail:
 class MailError(Exception):
     """A message was not (known to be) sent; `code` is the server's reply code when there was one."""
 
-    def __init__(self, detail: str, *, code: int | None = None, scope: Scope = "mailbox") -> None:
+    def __init__(self, detail: str, *, code: int | None = None, scope: Scope = "mailbox", reason: str | None = None) -> None:
         super().__init__(f"{code} {detail}" if code else detail)
         self.detail = detail
         self.code = code
         self.scope: Scope = scope
+        self.reason = reason  # sends.jsonl's reason when the transport has a better one than `smtp_<code>`
 
 
 class PermanentFailure(MailError):
@@ -58,7 +59,7 @@ class UnknownOutcome(MailError):
 
 
 class MailSender(Protocol):
-    """A mail transport (SMTP today; a provider API such as SES later)."""
+    """A mail transport: SMTP (`tools.mail.smtp`) or Amazon SES (`tools.mail.ses`)."""
 
     async def send(self, mail: OutgoingMail) -> str:
         """Send one message; the provider's id for it (its queue id, else the Message-ID)."""

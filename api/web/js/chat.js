@@ -76,7 +76,7 @@ export function renderChat(root, threadId) {
       let lastJobReply = null;
       for (const m of thread.messages) {
         const item = bubble(m.role, m.content, { at: m.at, intent: m.intent });
-        if (m.role === "assistant" && m.job_id && (m.intent === "goal" || m.intent === "refine")) lastJobReply = item;
+        if (m.role === "assistant" && m.job_id && (m.intent === "goal" || m.intent === "refine" || m.intent === "lookalike")) lastJobReply = item;
       }
       if (lastJobReply) planSlotFor(lastJobReply);
       if (thread.job_id) showJob(thread.job_id);

@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { chip, fmtDate, h, link, notice, replace, route } from "./dom.js";
 import { mountLeads } from "./leads.js";
+import { mountSend } from "./send.js";
 import { mountTrace } from "./trace.js";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
@@ -11,6 +12,8 @@ const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 export function mountJob(container, jobId, { onPlan } = {}) {
   const title = h("div", { class: "job-title" }, h("span", { class: "muted" }, "Loading job…"));
   const statusChip = h("span", { testid: "job-status" });
+  const sendBox = h("span", { class: "send-box", hidden: true });
+  const sending = mountSend(sendBox, jobId);
   const tabs = {};
   const panes = {};
   const bar = h("div", { class: "tabs", role: "tablist" });
@@ -21,7 +24,7 @@ export function mountJob(container, jobId, { onPlan } = {}) {
     bar.append(tabs[name]);
     body.append(panes[name]);
   }
-  replace(container, h("div", { class: "job" }, h("div", { class: "job-head" }, title, statusChip), bar, body));
+  replace(container, h("div", { class: "job" }, h("div", { class: "job-head" }, title, statusChip, sendBox), bar, body));
 
   let leads = null;
   function select(name) {
@@ -37,6 +40,7 @@ export function mountJob(container, jobId, { onPlan } = {}) {
   }
   function showStatus(status) {
     replace(statusChip, chip(status, `status-${status}`));
+    sending.show(FINISHED.has(status));
   }
 
   async function showFiles() {

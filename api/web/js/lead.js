@@ -92,6 +92,24 @@ export function renderLead(container, jobId, body, { onChange, onClose }) {
       )
     : h("p", { class: "muted" }, "No draft: this lead has no contactable email or was not drafted.");
 
+  // The sequence's later steps, read-only: each has its own review (a person's decision covers the first message).
+  const followUps = (p.follow_ups || []).length
+    ? h(
+        "details",
+        { class: "follow-ups", testid: "follow-ups" },
+        h("summary", {}, `Follow-ups (${p.follow_ups.length})`),
+        p.follow_ups.map((f) =>
+          h(
+            "div",
+            { class: "follow-up", testid: "follow-up" },
+            h("h4", {}, `Step ${f.step} · day ${f.day} · written by ${f.message.written_by} · `, h("span", { class: `verdict v-${f.compliance?.verdict}` }, f.compliance?.verdict ?? "not reviewed")),
+            (f.compliance?.reasons || []).length ? h("ul", { class: "flags" }, f.compliance.reasons.map((r) => h("li", { class: "flag" }, r))) : null,
+            h("pre", { class: "follow-up-body" }, f.message.body),
+          ),
+        ),
+      )
+    : null;
+
   replace(
     container,
     h(
@@ -120,6 +138,7 @@ export function renderLead(container, jobId, body, { onChange, onClose }) {
         h("table", {}, h("tbody", {}, Object.entries(p.provenance || {}).map(([name, src]) => h("tr", {}, h("td", {}, name), h("td", {}, h("code", {}, src.source)), h("td", { class: "muted" }, fmtDate(src.fetched_at)))))),
       ),
       draft,
+      followUps,
     ),
   );
 }

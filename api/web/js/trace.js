@@ -25,10 +25,13 @@ const EVENTS = [
   "agent.started", "agent.finished", "agent.reasoning", "tool.called", "tool.result",
   "prospect.found", "prospect.enriched", "prospect.dropped", "message.drafted", "compliance.reviewed",
   "llm.called", "llm.result", "llm.failed",
+  "message.sent", "message.bounced", "message.replied", "campaign.paused",
+  "sync.completed", "sync.failed",
 ];
 const STATUS_OF = { "job.created": "queued", "job.started": "running", "campaign.completed": "succeeded", "job.failed": "failed", "job.cancelled": "cancelled" };
 const TERMINAL = new Set(["campaign.completed", "job.failed", "job.cancelled"]);
-const COUNTED = { "tool.called": "tool calls", "llm.called": "model calls", "llm.failed": "model failures", "prospect.found": "found", "prospect.enriched": "enriched", "prospect.dropped": "dropped", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
+const SENDING = new Set(["message.sent", "message.bounced", "message.replied", "campaign.paused"]);
+const COUNTED = { "message.sent": "sent", "message.bounced": "bounced", "message.replied": "replied", "tool.called": "tool calls", "llm.called": "model calls", "llm.failed": "model failures", "prospect.found": "found", "prospect.enriched": "enriched", "prospect.dropped": "dropped", "message.drafted": "drafted", "compliance.reviewed": "reviewed", "agent.reasoning": "notes" };
 const FRAME_BUDGET_MS = 12;
 
 function time(ts) {
@@ -65,7 +68,7 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
 
   function groupFor(env) {
     const agent = env.data?.agent;
-    const name = env.event.startsWith("job.") || env.event === "campaign.completed" ? "Job" : GROUP_OF[agent] || (agent ? String(agent) : "Job");
+    const name = SENDING.has(env.event) ? "Sending" : env.event.startsWith("job.") || env.event === "campaign.completed" ? "Job" : GROUP_OF[agent] || (agent ? String(agent) : "Job");
     let group = groups.get(name);
     if (!group) {
       const counts = h("span", { class: "counts muted" });
@@ -155,6 +158,14 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
         return row(env, seq, h("strong", {}, "completed: "), `${d.prospects_found ?? 0} leads, ${d.emails_contactable ?? 0} contactable, ${d.duration_seconds ?? "?"} s`);
       case "job.failed":
         return row(env, seq, h("strong", { class: "error" }, "failed: "), d.error ?? short(d));
+      case "message.sent":
+        return row(env, seq, "sent to ", h("strong", {}, d.prospect_id ?? ""), h("span", { class: "muted" }, ` step ${d.step ?? 1} ${d.message_id ?? ""}`));
+      case "message.bounced":
+        return row(env, seq, h("strong", { class: "error" }, "bounced: "), h("strong", {}, d.prospect_id ?? ""), h("span", { class: "muted" }, ` (${d.reason ?? ""})`));
+      case "message.replied":
+        return row(env, seq, "reply from ", h("strong", {}, d.prospect_id ?? ""));
+      case "campaign.paused":
+        return row(env, seq, h("strong", { class: "error" }, "campaign paused: "), d.reason ?? "");
       default:
         return row(env, seq, h("code", {}, env.event), h("span", { class: "muted" }, ` ${short(d)}`));
     }
@@ -205,8 +216,9 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
     queue.push({ seq, env, at: performance.now() });
     if (STATUS_OF[env.event] && onStatus) onStatus(STATUS_OF[env.event]);
     if (TERMINAL.has(env.event)) {
+      // Not closed here: a finished job's sending events follow its terminal one in the same replay,
+      // and the server ends the stream after them (onerror then closes it for good).
       stats.ended = true;
-      source.close();
       replace(state, `The job ended (${env.event}); ${stats.received.toLocaleString()} events.`);
     }
     if (!frame) frame = requestAnimationFrame(flush);
@@ -220,7 +232,10 @@ export function mountTrace(container, jobId, { onPlan, onCount, onStatus } = {})
       replace(state, "Live: events appear as the agents work.");
     };
     source.onerror = () => {
-      if (stats.ended) return;
+      if (stats.ended) {
+        source.close();
+        return;
+      }
       if (source.readyState === EventSource.CONNECTING) {
         replace(state, `Connection lost; reconnecting from event ${lastSeq}…`);
         return;
