@@ -66,6 +66,16 @@ class SuppressionStatus(BaseModel):
     entries: list[SuppressionEntry]
 
 
+class ExportedVector(BaseModel):
+    """A vector derived from the person (their embedded profile), listed without its values."""
+
+    store: str = Field(description="embedded, pinecone or pgvector.")
+    where: str = Field(description="The embedding space (embedded, pgvector) or the Pinecone namespace.")
+    id: str
+    metadata: dict[str, str | int | float | bool | list[str]]
+    dimensions: int
+
+
 class SubjectExport(BaseModel):
     """Everything held about one person in the tenant."""
 
@@ -81,3 +91,6 @@ class SubjectExport(BaseModel):
     job_events: list[LoggedEvent]
     suppression: SuppressionStatus
     audit_record_ids: list[str] = Field(description="Audit records naming them (reads, exports) before this export.")
+    vectors: list[ExportedVector] = Field(
+        default_factory=list, description="Vectors derived from them in the tenant's namespace of every vector store."
+    )

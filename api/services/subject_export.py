@@ -6,11 +6,13 @@ themselves: each profile field names the GitHub API call it was read from and wh
 its evidence URLs. The basis of collection is the pipeline's own (GDPR Art. 6(1)(f) legitimate
 interest, see agents/compliance_rules.py and the Art. 14 notice in every draft); compliance's basis
 for contacting them is reported next to it. Personal data is encrypted at rest, so records are
-loaded and matched in Python, never filtered on in SQL.
+loaded and matched in Python, never filtered on in SQL. Vectors derived from the person (embedded
+profiles) are listed from every configured vector store by their `person` key, without their values.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +23,7 @@ from api.core.orm_privacy import Suppression
 from api.models.prospects import (
     DraftedMessage,
     ExportedEngagement,
+    ExportedVector,
     LoggedEvent,
     ProspectRecord,
     Source,
@@ -32,8 +35,10 @@ from api.services.audit import AuditFilter, list_audit
 from api.services.erasure import Person, find_person
 from api.services.errors import NotFound
 from api.services.retention import collected_at, expires_at
-from api.services.suppressions import keyring_of
+from api.services.suppressions import SETTINGS_INFO, keyring_of
+from foundation.settings import Settings
 from tools.suppression import identifiers
+from tools.vectors.factory import person_vectors
 
 LAWFUL_BASIS = "GDPR Art. 6(1)(f) legitimate interest (B2B developer marketing from public GitHub data)"
 PURPOSES = (
@@ -69,7 +74,13 @@ async def export_person(session: AsyncSession, tenant_id: str, person: Person) -
         job_events=await _events(session, tenant_id, person),
         suppression=suppression,
         audit_record_ids=await _audit_ids(session, tenant_id, person),
+        vectors=await asyncio.to_thread(_vectors, session.info[SETTINGS_INFO], tenant_id, person),
     )
+
+
+def _vectors(settings: Settings, tenant_id: str, person: Person) -> list[ExportedVector]:
+    held = [vector for login in sorted(person.logins) for vector in person_vectors(settings, login, [tenant_id])]
+    return [ExportedVector.model_validate(vector.model_dump()) for vector in held]
 
 
 def _record(row: orm.ProspectRow, job: orm.Job) -> ProspectRecord:

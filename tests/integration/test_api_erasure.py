@@ -308,6 +308,10 @@ def test_export_returns_everything_held_with_provenance_and_the_cli_erases(setti
     leads = json.loads(finish(client, headers, job_id)["leads_full.json"])
     target = next(lead for lead in leads if lead["email"] and lead["message"])
     client.post("/api/events", json={"job_id": job_id, "prospect_id": target["id"], "type": "opened"}, headers=headers)
+    person = target["username"].lower()
+    [values] = OfflineEmbedder().embed([f"profile of {person}"])
+    vector = VectorRecord(id=f"profile:{person}", values=values, metadata={"kind": "profile", "person": person})
+    open_vector_store(settings, OfflineEmbedder()).upsert(tenant_id, [vector])
 
     exported = client.get(f"/api/prospects/{target['id']}/export", headers=headers)
     assert exported.status_code == 200, exported.text
@@ -326,6 +330,14 @@ def test_export_returns_everything_held_with_provenance_and_the_cli_erases(setti
     assert [e["type"] for e in document["engagement_events"]] == ["opened"]
     assert {"prospect.enriched", "message.drafted", "compliance.reviewed"} <= {e["event"] for e in document["job_events"]}
     assert document["suppression"] == {"suppressed": False, "entries": []}
+    assert {
+        "store": "embedded",
+        "where": OfflineEmbedder.name,
+        "id": vector.id,
+        "metadata": vector.metadata,
+        "dimensions": 256,
+    } in (document["vectors"])
+    assert all(v["metadata"]["person"] == person for v in document["vectors"]), "theirs (profile, own repositories) only"
     second = client.get(f"/api/prospects/{target['id']}/export", headers=headers).json()
     assert len(second["audit_record_ids"]) == 1, "the first export's audit record is listed by the next"
 
@@ -342,6 +354,7 @@ def test_export_returns_everything_held_with_provenance_and_the_cli_erases(setti
     assert "1 prospect record(s)" in erased.output
     gone = client.get(f"/api/prospects/{target['id']}/export", headers=headers).json()
     assert gone["records"] == [] and gone["messages"] == [] and gone["engagement_events"] == [] and gone["job_events"] == []
+    assert gone["vectors"] == [] and f"{len(document['vectors'])} vector(s) deleted" in erased.output
     assert [(e["kind"], e["reason"]) for e in gone["suppression"]["entries"]] == [("login", "erasure")], (
         "only the tombstone of the login the id names is found: the others are blind indexes, unreadable by design"
     )

@@ -188,12 +188,18 @@ async def _execute(db: Database, statement: Any) -> None:
 
 
 def run_purge(settings: Settings, **options: Any) -> Any:
+    """One purge; retried while another test's purge holds the server-wide advisory lock (xdist
+    workers share the Postgres server), so a skipped purge never passes for an empty one."""
+
     async def act(db: Database) -> Any:
         bind_keyring(get_keyring(settings))
         async with db.sessions() as session:
             return await purge(session, settings, **options)
 
-    return run_with_database(settings, act)
+    deadline = time.monotonic() + 30
+    while (report := run_with_database(settings, act)).skipped and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return report
 
 
 def test_purge_removes_what_is_past_retention_and_nothing_else(settings: Settings) -> None:

@@ -7,7 +7,8 @@ Shapes follow Pinecone's API reference, https://docs.pinecone.io/reference/api/2
   (control-plane/describe_index: `name`, `host`, `status {ready, state}`, `schema`, `deployment`,
   `deletion_protection`), 404/409 as `{"error": {"code", "message"}, "status"}`;
 - data plane: `POST /vectors/upsert` (`vectors [{id, values, metadata}]`, `namespace` -> `upsertedCount`),
-  `POST /query` (`namespace`, `vector`, `topK`, `filter`, `includeMetadata`, `includeValues` ->
+  `POST /vectors/fetch_by_metadata` (data-plane/fetch_by_metadata: `filter`, `namespace`, `limit`,
+  `paginationToken` -> `vectors {id: ...}`, `pagination.next` while more remain), `POST /query` (`namespace`, `vector`, `topK`, `filter`, `includeMetadata`, `includeValues` ->
   `matches [{id, score, values, metadata}]`, `namespace`, `usage.readUnits`), `GET /vectors/fetch`
   (`ids` repeated, `namespace` -> `vectors {id: {id, values, metadata}}`), `POST /vectors/delete`
   (exactly one of `ids` (at most 1,000), `filter`, `deleteAll`, per the "Delete data" guide,
@@ -208,6 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
                     for vector_id in [i for i, v in space.items() if matches_filter(v["metadata"], body["filter"])]:
                         del space[vector_id]
                 self._reply(200, {})
+            elif path == "/vectors/fetch_by_metadata":
+                self._reply(200, self._fetch_by_metadata(space, body, namespace))
             elif path == "/describe_index_stats":
                 counts = {ns: {"vectorCount": len(vectors)} for ns, vectors in stub.data.items() if vectors}
                 self._reply(
@@ -238,6 +241,17 @@ class _Handler(BaseHTTPRequestHandler):
                 match["values"] = vector["values"]
             matches.append(match)
         return {"matches": matches, "namespace": namespace, "usage": {"readUnits": 5}}
+
+    def _fetch_by_metadata(self, space: dict[str, dict[str, Any]], body: dict[str, Any], namespace: str) -> dict[str, Any]:
+        """One page (`limit`, default 100) of the matching vectors by id; `pagination.next` is the
+        offset of the next page, absent on the last."""
+        matching = sorted(i for i, v in space.items() if matches_filter(v["metadata"], body["filter"]))
+        start, limit = int(body.get("paginationToken") or 0), int(body.get("limit") or 100)
+        page = {i: space[i] for i in matching[start : start + limit]}
+        answer: dict[str, Any] = {"vectors": page, "namespace": namespace, "usage": {"readUnits": 1}}
+        if start + limit < len(matching):
+            answer["pagination"] = {"next": str(start + limit)}
+        return answer
 
     def _create_index(self, body: dict[str, Any]) -> None:
         stub = self.pinecone

@@ -13,7 +13,7 @@ from foundation.settings import Settings
 from tests.support.pinecone_stub import PineconeStub
 from tools.vectors.base import VectorRecord, VectorStore
 from tools.vectors.embedded import EmbeddedVectorStore
-from tools.vectors.factory import forget_person_vectors, open_vector_store
+from tools.vectors.factory import forget_person_vectors, open_vector_store, person_vectors
 from tools.vectors.filters import FilterError, person_filter, without_people
 from tools.vectors.pinecone_store import PineconeVectorStore
 
@@ -223,3 +223,21 @@ def test_the_embedded_store_follows_its_own_writes_in_memory_and_reloads_after_a
     theirs.upsert("t1", [VectorRecord(id="theirs", values=[0, 1, 0, 0], metadata={"kind": "profile"})])
     assert mine.query("t1", [0, 1, 0, 0], top_k=1)[0].id == "theirs", "another writer's change is seen"
     assert {m.id for m in mine.query("t1", [1, 1, 1, 1], top_k=10)} == {m.id for m in theirs.query("t1", [1, 1, 1, 1], top_k=10)}
+
+
+def test_a_persons_vectors_are_listed_from_every_store_for_an_access_request(tmp_path: Path) -> None:
+    with PineconeStub() as stub:
+        settings = _pinecone_settings(stub, cmo_home=tmp_path)
+        embedded = open_vector_store(Settings(_env_file=None, cmo_home=tmp_path), _Tiny())
+        pinecone = open_vector_store(settings, _Tiny())
+        embedded.upsert("t1", _records())
+        many = [VectorRecord(id=f"repo:alice/{n}", values=[1, 0, 0, n + 1], metadata={"person": "alice"}) for n in range(150)]
+        pinecone.upsert("t1", many + _records())  # 151 vectors of alice: two pages of fetch-by-metadata
+        pinecone.upsert("t2", _records())
+        held = person_vectors(settings, "Alice", ["t1"])
+        assert [(h.store, h.where, h.id) for h in held if h.store == "embedded"] == [("embedded", "tiny-4", "profile:alice")]
+        from_pinecone = [h for h in held if h.store == "pinecone"]
+        assert len(from_pinecone) == 151 and {h.where for h in from_pinecone} == {"t1"}
+        assert all(h.dimensions == DIMS and h.metadata["person"] == "alice" for h in held)
+        assert ("POST", "/vectors/fetch_by_metadata") in stub.requests
+        assert person_vectors(settings, "nobody", ["t1"]) == []

@@ -285,6 +285,24 @@ class EmbeddedVectorStore:
         ) as cursor:
             return int(cursor.fetchone()[0])
 
+    def held_about(self, login: str, namespaces: Sequence[str]) -> list[tuple[str, VectorRecord]]:
+        """Every vector derived from `login` in `namespaces`, any embedding space, with its space
+        (data-subject access)."""
+        if not namespaces:
+            return []
+        marks = ",".join("?" * len(namespaces))
+        with closing(
+            self._conn().execute(
+                f"SELECT space, id, embedding, metadata FROM vectors WHERE person = ? AND namespace IN ({marks}) ORDER BY space, id",
+                (login.lower(), *namespaces),
+            )
+        ) as cursor:
+            rows = cursor.fetchall()
+        return [
+            (r[0], VectorRecord(id=r[1], values=np.frombuffer(r[2], dtype=np.float32).tolist(), metadata=json.loads(r[3])))
+            for r in rows
+        ]
+
     def forget_person(self, login: str, namespaces: Sequence[str] | None = None) -> int:
         """Delete every vector derived from `login`, in every embedding space (erasure, retention);
         in `namespaces` only when given. The freed pages are overwritten and the WAL emptied, so no

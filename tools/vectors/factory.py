@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import BaseModel
+
 from foundation.settings import Settings
-from tools.vectors.base import Embedder, VectorStore
+from tools.vectors.base import Embedder, MetadataValue, VectorRecord, VectorStore
 from tools.vectors.embedded import VECTORS_FILE, EmbeddedVectorStore
 from tools.vectors.offline import OfflineEmbedder
 
@@ -90,3 +92,41 @@ def forget_person_vectors(settings: Settings, login: str, namespaces: Sequence[s
 
         deleted += PgVectorStore.from_settings(settings, space="", dimensions=0).forget_person(login, namespaces)
     return deleted
+
+
+class HeldVector(BaseModel):
+    """One vector derived from a person, as a data-subject export lists it."""
+
+    store: str
+    where: str  # the embedding space (embedded, pgvector) or the namespace (Pinecone)
+    id: str
+    metadata: dict[str, MetadataValue]
+    dimensions: int
+
+
+def person_vectors(settings: Settings, login: str, namespaces: Sequence[str]) -> list[HeldVector]:
+    """The vectors derived from `login` in `namespaces`, from every store `forget_person_vectors`
+    reaches (GDPR Art. 15 access)."""
+    found: list[tuple[str, str, VectorRecord]] = []
+    path = settings.home / VECTORS_FILE
+    if path.exists():
+        embedded = EmbeddedVectorStore(path, space="", dimensions=0)
+        found += [("embedded", where, record) for where, record in embedded.held_about(login, namespaces)]
+    if settings.cmo_vector_store == "pinecone":
+        from tools.vectors.pinecone_store import PineconeVectorStore
+
+        try:
+            pinecone = PineconeVectorStore.from_settings(settings, dimensions=None)
+        except LookupError:  # no index yet: nothing was ever stored there
+            pinecone = None
+        if pinecone is not None:
+            found += [("pinecone", where, record) for where, record in pinecone.held_about(login, namespaces)]
+    elif settings.cmo_vector_store == "pgvector":
+        from tools.vectors.pgvector_store import PgVectorStore
+
+        pgvector = PgVectorStore.from_settings(settings, space="", dimensions=0)
+        found += [("pgvector", where, record) for where, record in pgvector.held_about(login, namespaces)]
+    return [
+        HeldVector(store=store, where=where, id=record.id, metadata=record.metadata, dimensions=len(record.values))
+        for store, where, record in found
+    ]

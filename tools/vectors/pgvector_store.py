@@ -179,6 +179,18 @@ class PgVectorStore:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def held_about(self, login: str, namespaces: Sequence[str]) -> list[tuple[str, VectorRecord]]:
+        """Every vector derived from `login` in `namespaces`, any embedding space, with its space."""
+        with self._connect() as conn:
+            exists = conn.execute("SELECT to_regclass(%s)", [TABLE]).fetchone()
+            if not exists or exists[0] is None:
+                return []
+            rows = conn.execute(
+                f"SELECT space, id, embedding::text, metadata FROM {TABLE} WHERE person = %s AND namespace = ANY(%s) ORDER BY space, id",
+                [login.lower(), list(namespaces)],
+            ).fetchall()
+        return [(row[0], VectorRecord(id=row[1], values=json.loads(row[2]), metadata=row[3])) for row in rows]
+
     def forget_person(self, login: str, namespaces: Sequence[str]) -> int:
         """Delete every vector derived from `login` in `namespaces`, in every embedding space."""
         with self._connect() as conn:

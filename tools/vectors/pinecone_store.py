@@ -100,6 +100,24 @@ class PineconeVectorStore:
         summary = self._index.describe_index_stats().namespaces.get(namespace)
         return int(summary.vector_count) if summary is not None else 0
 
+    def held_about(self, login: str, namespaces: Sequence[str]) -> list[tuple[str, VectorRecord]]:
+        """Every vector derived from `login` in `namespaces` (fetch by metadata, every page)."""
+        found: list[tuple[str, VectorRecord]] = []
+        for namespace in namespaces:
+            token: str | None = None
+            while True:
+                page = self._index.fetch_by_metadata(
+                    filter=canonical(parse_filter(person_filter(login))), namespace=namespace, limit=100, pagination_token=token
+                )
+                found += [
+                    (namespace, VectorRecord(id=v.id, values=list(v.values), metadata=_metadata(v.metadata)))
+                    for v in page.vectors.values()
+                ]
+                token = page.pagination.next if page.pagination is not None else None
+                if not token:
+                    break
+        return found
+
     def forget_person(self, login: str, namespaces: Sequence[str]) -> None:
         """Delete by filter (`person`) in each namespace; Pinecone does not say how many went."""
         for namespace in namespaces:
