@@ -76,3 +76,26 @@ def truth_command(
     for login in logins:
         others = sorted(grouped.get(login, {login}) - {login})
         typer.echo(login + (f"  (also {', '.join(others)})" if others else ""))
+
+
+@sandbox_app.command("personas")
+def personas_command(
+    seed: Seed = 7,
+    users: Users = 1500,
+    per_persona: Annotated[int, typer.Option("--per-persona", min=1, max=50, help="Logins listed per persona.")] = 3,
+) -> None:
+    """Seed logins for lookalike goals: a few people of each (hidden) persona who own repositories.
+
+    The sandbox's people are generated, so `cmo run "Find developers like @alice, @bob"` finds no
+    such seeds there; these do: `cmo run "Find developers like @a, @b and @c"` with three of one line."""
+    from sandbox.generator import generate_world
+
+    world = generate_world(seed=seed, users=users)
+    owners = {repo.owner for repo in world.repos.values() if not repo.fork and not repo.archived and repo.contributors}
+    by_persona: dict[str, list[str]] = {}
+    for login, persona in sorted(world.personas.items(), key=lambda item: item[0].casefold()):
+        if login in owners:
+            by_persona.setdefault(persona, []).append(login)
+    typer.echo(f"# people of each persona who own repositories (seed {seed}, {users} users)", err=True)
+    for persona, logins in sorted(by_persona.items()):
+        typer.echo(f"{persona}: {', '.join(logins[:per_persona])}")

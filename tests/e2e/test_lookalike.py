@@ -121,3 +121,14 @@ def test_a_suppressed_seed_is_never_fetched(env: Path, world: World, monkeypatch
     assert seeds[0] not in fetched and seeds[1] in fetched
     skipped = next(e["data"]["skipped"] for e in trace if e["event"] == "agent.reasoning" and "seed profile" in e["data"]["text"])
     assert skipped == [seeds[0]] and seeds[0].lower() not in {lead["username"].lower() for lead in leads}
+
+
+def test_the_personas_command_gives_seeds_that_find_lookalikes(env: Path, world: World) -> None:
+    """What a new user on the sandbox does: seeds from `cmo sandbox personas`, then the README's goal."""
+    listed = CliRunner().invoke(app, ["sandbox", "personas"])
+    assert listed.exit_code == 0, listed.output
+    line = next(row for row in listed.stdout.splitlines() if row.startswith(f"{LOCAL_FIRST_PERSONA}: "))
+    seeds = line.split(": ", 1)[1].split(", ")
+    assert len(seeds) == 3 and all(world.personas[seed] == LOCAL_FIRST_PERSONA for seed in seeds)
+    leads, _, _ = run(env, f"Find developers like @{seeds[0]}, @{seeds[1]} and @{seeds[2]}")
+    assert leads and not {lead["username"] for lead in leads} & set(seeds)
