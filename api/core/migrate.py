@@ -7,6 +7,8 @@ same scripts serve the CLI, the embedded start-up and the tests.
 from __future__ import annotations
 
 import functools
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from alembic import command
@@ -16,7 +18,7 @@ from sqlalchemy import inspect, text
 
 from api.core.database import Database
 from foundation.settings import Settings
-from storage.urls import sqlalchemy_url
+from storage.urls import SQLITE_FILE, sqlalchemy_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -38,6 +40,15 @@ def ensure_embedded_schema(settings: Settings) -> None:
     deployment migrates once, explicitly, with `cmo db upgrade` (not every replica at start)."""
     if not settings.uses_postgres:
         upgrade(settings)
+        _to_wal(settings.home / SQLITE_FILE)
+
+
+def _to_wal(path: Path) -> None:
+    """Turn the file to WAL here, on one connection before the app opens any: several first
+    connections switching it at once (the API, its inline worker, the webhook sweep) can meet a
+    busy lock the timeout does not wait out ("database is locked"). The mode is persistent."""
+    with closing(sqlite3.connect(path, timeout=30)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
 
 
 def downgrade(settings: Settings, revision: str) -> None:

@@ -387,11 +387,13 @@ async def orphan_sweeps(database: Database) -> AsyncIterator[None]:
 
     async def sweep() -> None:
         while True:
+            # Sleep first: a dead process's lease outlives its wake-up time anyway, and a sweep at start
+            # would race the first connections of an embedded database while its file turns to WAL.
+            await asyncio.sleep(database.settings.cmo_webhook_sweep_seconds)
             try:
                 await resume_orphaned(database)
             except SQLAlchemyError as exc:
                 log.warning("webhook sweep failed", error=str(exc))
-            await asyncio.sleep(database.settings.cmo_webhook_sweep_seconds)
 
     task = asyncio.create_task(sweep())
     try:

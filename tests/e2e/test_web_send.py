@@ -5,6 +5,7 @@ shows the `message.sent` events after the job's end."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +19,7 @@ from api.services.prospects import save_prospects
 from api.services.tenants import issue_api_key
 from foundation.settings import Settings
 from sandbox import open_sandbox
+from storage.keyring import get_keyring, tenant_scope
 from tests.support.browser import chromium, live_server
 from tests.support.outreach import POSTAL, SENDER_EMAIL, lead
 from tests.support.smtp import Mailbox, smtp_server
@@ -60,13 +62,17 @@ def _job(settings: Settings) -> tuple[str, str]:
 
     async def make(db: Database) -> tuple[str, str]:
         issued = await issue_api_key(db, f"web-{uuid.uuid4().hex[:8]}", "admin")
-        async with db.sessions() as session:
-            job = orm.Job(id=f"cmo_{uuid.uuid4().hex[:20]}", tenant_id=issued.tenant_id, goal="send test", status="succeeded")
-            session.add(job)
-            await session.flush()
-            leads = [lead("ada"), lead("bob"), lead("cy", verdict="needs_review")]
-            await save_prospects(session, job, [p.model_copy(update={"score": 1 - i / 10}) for i, p in enumerate(leads)])
-            await session.commit()
+        # Sealed with the tenant's keys, made before the transaction as the worker does (`Keyring.prepare`):
+        # made inside it, on the keyring's own connection, they would wait on this session's SQLite write lock.
+        await asyncio.to_thread(get_keyring(settings).prepare, issued.tenant_id)
+        with tenant_scope(issued.tenant_id):
+            async with db.sessions() as session:
+                job = orm.Job(id=f"cmo_{uuid.uuid4().hex[:20]}", tenant_id=issued.tenant_id, goal="send test", status="succeeded")
+                session.add(job)
+                await session.flush()
+                leads = [lead("ada"), lead("bob"), lead("cy", verdict="needs_review")]
+                await save_prospects(session, job, [p.model_copy(update={"score": 1 - i / 10}) for i, p in enumerate(leads)])
+                await session.commit()
         return issued.key, job.id
 
     return run_with_database(settings, make)
