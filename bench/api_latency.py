@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -99,6 +100,11 @@ def bare_app(database_url: str, redis_url: str):
     return app
 
 
+def bare_factory():
+    """`bare_app` for uvicorn's own processes (`--processes N`): it imports the app by name in each."""
+    return bare_app(os.environ["BENCH_DATABASE_URL"], os.environ["BENCH_REDIS_URL"])
+
+
 async def load(port: int, headers: dict, method: str, path: str, clients: int, per_client: int) -> tuple[list[float], float, int]:
     latencies: list[float] = []
     failures = 0
@@ -134,6 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--requests", type=int, default=25, help="requests per client per phase")
+    parser.add_argument("--processes", type=int, default=1, help="API processes of both servers (`cmo serve --processes`)")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", help=argparse.SUPPRESS)
@@ -142,8 +149,12 @@ def main() -> None:
     if args.serve_bare:
         import uvicorn
 
+        os.environ.update(BENCH_DATABASE_URL=args.database_url, BENCH_REDIS_URL=args.redis_url)
         uvicorn.run(
-            bare_app(args.database_url, args.redis_url),
+            "api_latency:bare_factory",
+            factory=True,
+            app_dir=str(Path(__file__).resolve().parent),
+            workers=args.processes,
             host="127.0.0.1",
             port=args.serve_bare,
             log_level="warning",
@@ -153,10 +164,11 @@ def main() -> None:
     service = Service(redis_db=11)
     try:
         print(
-            f"{args.clients} concurrent keep-alive clients x {args.requests} requests per phase; load client on the same machine"
+            f"{args.clients} concurrent keep-alive clients x {args.requests} requests per phase, {args.processes} server"
+            " process(es); load client on the same machine"
         )
         port = free_port()
-        proc = service.serve(port)
+        proc = service.serve(port, "--processes", str(args.processes))
         auth = {"Authorization": f"Bearer {service.key}"}
         import httpx
 
@@ -177,6 +189,8 @@ def main() -> None:
                 service.database_url,
                 "--redis-url",
                 service.redis_url,
+                "--processes",
+                str(args.processes),
             ],
             "bare.log",
         )

@@ -109,8 +109,8 @@ class Service:
         self.procs.append(proc)
         return proc
 
-    def serve(self, port: int) -> subprocess.Popen:
-        proc = self.spawn([str(VENV_BIN / "cmo"), "serve", "--port", str(port), "--workers-inline", "0"], "serve.log")
+    def serve(self, port: int, *extra: str) -> subprocess.Popen:
+        proc = self.spawn([str(VENV_BIN / "cmo"), "serve", "--port", str(port), "--workers-inline", "0", *extra], "serve.log")
         wait_http(port, "/healthz")
         return proc
 
