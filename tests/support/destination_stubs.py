@@ -25,10 +25,11 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.served import ServedStub
 
 Reply = tuple[int, Any] | tuple[int, Any, dict[str, str]]
 
@@ -82,7 +83,7 @@ def paginate(items: Sequence[Any], cursor: str | None, limit: int) -> Page:
     return Page(chunk, str(following) if following < len(items) else None, len(items))
 
 
-class ContractStub:
+class ContractStub(ServedStub):
     """The server. `requests` lists what was received; `fail_next()` queues refusals."""
 
     def __init__(self, token: str = "test-token", *, tls: ssl.SSLContext | None = None) -> None:
@@ -113,11 +114,10 @@ class ContractStub:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read `requests`."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        server = self._listen(Handler)
         if tls:  # for clients that only speak https (simple-salesforce); trust the cert with tests.support.smtp.self_signed
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
+            self.scheme = "https"
 
     # --- what vendor stubs override -----------------------------------------------------------
     def expected_auth(self) -> dict[str, str]:
@@ -131,10 +131,6 @@ class ContractStub:
         return 404, {"message": f"no route for {request.method} {request.path}"}
 
     # --- controls -------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.server_address[1]}"
-
     def fail_next(self, count: int = 1, *, status: int = 429, headers: dict[str, str] | None = None, body: Any = None) -> None:
         """The next `count` requests (authenticated or not) are answered `status` without reaching a route."""
         with self._lock:
@@ -148,20 +144,6 @@ class ContractStub:
     def calls(self, method: str, path_regex: str) -> list[StubRequest]:
         pattern = re.compile(path_regex)
         return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        self.stop()
 
     # --- the dispatch -------------------------------------------------------------------------------
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from tests.support.served import ServedStub
 
 REGION, ACCOUNT = "us-east-1", "111122223333"
 
@@ -35,7 +35,7 @@ class KmsError(Exception):
         self.kind, self.message = kind, message
 
 
-class KmsStub:
+class KmsStub(ServedStub):
     """The server; start it with `with KmsStub() as kms:` (or `start()` / `stop()`)."""
 
     def __init__(self) -> None:
@@ -64,12 +64,7 @@ class KmsStub:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read `calls` instead."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(Handler)
 
     def create_key(self, alias: str | None = None) -> str:
         """A new enabled symmetric key; returns its ARN."""
@@ -150,17 +145,3 @@ class KmsStub:
         except InvalidTag as exc:
             raise KmsError("InvalidCiphertextException", "") from exc
         return {"Plaintext": base64.b64encode(plaintext).decode(), "KeyId": arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
-
-    def start(self) -> KmsStub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> KmsStub:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        self.stop()

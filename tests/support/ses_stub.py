@@ -26,9 +26,10 @@ import uuid
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.served import ServedStub
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class SentEmail:
         return message_from_bytes(self.raw, policy=policy.default)
 
 
-class SesStub:
+class SesStub(ServedStub):
     """The server; start it with `with SesStub() as ses:`."""
 
     def __init__(self, *, configuration_sets: frozenset[str] = frozenset({"cmo"})) -> None:
@@ -83,12 +84,7 @@ class SesStub:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read `sent` instead."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(Handler)
 
     def throttle(self, requests: int) -> None:
         """Answer the next `requests` requests with 429 TooManyRequestsException."""
@@ -128,17 +124,3 @@ class SesStub:
         with self._lock:
             self.sent.append(sent)
         return 200, {"MessageId": message_id}, None
-
-    def start(self) -> SesStub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> SesStub:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        self.stop()

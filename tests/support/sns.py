@@ -15,16 +15,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+
+from tests.support.served import ServedStub
 
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:ses-feedback"
 _FIELDS = {
@@ -49,7 +49,7 @@ def _certificate(key: rsa.RSAPrivateKey) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-class SnsStub:
+class SnsStub(ServedStub):
     """Serves `/SimpleNotificationService-test.pem` and `/confirm?Token=...`; records confirmations."""
 
     def __init__(self) -> None:
@@ -80,12 +80,7 @@ class SnsStub:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(Handler)
 
     @property
     def cert_url(self) -> str:
@@ -132,20 +127,6 @@ class SnsStub:
             },
             version,
         )
-
-    def start(self) -> SnsStub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> SnsStub:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        self.stop()
 
 
 def ses_bounce(address: str, *, permanent: bool = True, message_id: str = "<abc.1@acme-devtools.io>") -> dict[str, Any]:
