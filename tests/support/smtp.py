@@ -101,18 +101,17 @@ def smtp_server(
         controller.stop()
 
 
-def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """A server TLS context with a fresh self-signed certificate for 127.0.0.1, and the cert's path."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cmo-test-smtp")])
+def self_signed_certificate(key: rsa.RSAPrivateKey, common_name: str) -> x509.Certificate:
+    """A self-signed certificate (its own CA, valid a day either side of now) for 127.0.0.1 and localhost."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
@@ -121,6 +120,12 @@ def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
+
+
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1, and the cert's path."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = self_signed_certificate(key, "cmo-test-smtp")
     cert_file, key_file = directory / "smtp-cert.pem", directory / "smtp-key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(

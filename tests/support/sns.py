@@ -19,12 +19,11 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 from tests.support.served import ServedStub
+from tests.support.smtp import self_signed_certificate
 
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:ses-feedback"
 _FIELDS = {
@@ -33,28 +32,12 @@ _FIELDS = {
 }
 
 
-def _certificate(key: rsa.RSAPrivateKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 class SnsStub(ServedStub):
     """Serves `/SimpleNotificationService-test.pem` and `/confirm?Token=...`; records confirmations."""
 
     def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.pem = _certificate(self.key)
+        self.pem = self_signed_certificate(self.key, "sns.amazonaws.com").public_bytes(serialization.Encoding.PEM)
         self.confirmed: list[str] = []
         self.certificate_requests = 0
         stub = self
