@@ -63,10 +63,9 @@ def review(
 ) -> None:
     """Approve or reject RUN_DIR's drafts that need review (without --id or --all-clean: list them)."""
     from agents.compliance import approval_refusal, with_person_decision
-    from cli.send import _load_run, _tenant_list
+    from cli.send import _load_run, people_not_to_contact
     from foundation.artifacts import LEADS_CONTACTABLE, LEADS_FULL, render_artifacts
     from foundation.schemas import Campaign
-    from tools.suppression import SuppressionFileError, SuppressionList
 
     prospects, _ = _load_run(run_dir)
     if not ids and not all_clean:
@@ -82,12 +81,7 @@ def review(
     if not who or any(c in who for c in "\r\n"):
         fail("--by: a name on one line")
     settings = load_settings()
-    try:
-        suppression = SuppressionList.load(settings.cmo_suppression_file)
-    except SuppressionFileError as exc:
-        fail(str(exc))
-    if tenant is not None:
-        suppression = suppression.merged(_tenant_list(tenant))
+    suppression = people_not_to_contact(settings, tenant)
     rules_campaign = load_campaign(campaign) if campaign else Campaign.model_validate({})
     by_id = {p.id: i for i, p in enumerate(prospects)}
     unknown = [i for i in ids or [] if i not in by_id]

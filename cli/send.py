@@ -51,11 +51,22 @@ def _load_run(run_dir: Path) -> tuple[list[Prospect], str]:
     return prospects, str(run_id or run_dir.resolve().name)
 
 
-def _tenant_list(tenant: str) -> SuppressionList:
-    """The tenant's suppression list (objections, unsubscribes, erasure tombstones) as blind indexes."""
+def people_not_to_contact(settings: Settings, tenant: str | None) -> SuppressionList:
+    """`CMO_SUPPRESSION_FILE`, merged with the tenant's suppression list (objections, unsubscribes,
+    bounces, erasure tombstones, as blind indexes) when a tenant is named; a bad file is one clean error.
+    What `cmo send`, `cmo review` and `cmo sync` all check against."""
     from api.services.suppressions import load_suppression_list
+    from tools.suppression import SuppressionFileError, SuppressionList
 
-    return in_tenant(tenant, lambda session, tenant_id: load_suppression_list(session, tenant_id or ""), encrypted=True)
+    try:
+        suppression = SuppressionList.load(settings.cmo_suppression_file)
+    except SuppressionFileError as exc:
+        fail(str(exc))
+    if tenant is None:
+        return suppression
+    return suppression.merged(
+        in_tenant(tenant, lambda session, tenant_id: load_suppression_list(session, tenant_id or ""), encrypted=True)
+    )
 
 
 def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: str | None, follow_ups: bool) -> SendPlan:
@@ -64,16 +75,13 @@ def _plan(settings: Settings, campaign_key: str, campaign: Path | None, tenant: 
     from tools.mail.dispatch import SendConfigError, SendPlan, sender_for
     from tools.mail.signing import DkimConfigError, DkimSigner
     from tools.mail.window import SendWindow
-    from tools.suppression import SuppressionFileError, SuppressionList
 
     try:
         sender = sender_for(settings, load_campaign(campaign) if campaign else None)
         signer = DkimSigner.from_settings(settings)
-        suppression = SuppressionList.load(settings.cmo_suppression_file)
-    except (SendConfigError, DkimConfigError, SuppressionFileError) as exc:
+    except (SendConfigError, DkimConfigError) as exc:
         fail(str(exc))
-    if tenant is not None:
-        suppression = suppression.merged(_tenant_list(tenant))
+    suppression = people_not_to_contact(settings, tenant)
     resolver = dns.asyncresolver.Resolver() if settings.cmo_send_check_mx else None
     try:
         window = SendWindow.parse(settings.cmo_send_window) if settings.cmo_send_window else None

@@ -109,11 +109,10 @@ def sync(
     ] = None,
 ) -> None:
     """Push RUN_DIR's approved leads (or --all) into DESTINATION."""
-    from cli.send import _load_run, _tenant_list
+    from cli.send import _load_run, people_not_to_contact
     from tools.destinations.config import DestinationConfigError, load_config
     from tools.destinations.sync import eligible
     from tools.destinations.sync import sync as run_sync
-    from tools.suppression import SuppressionFileError, SuppressionList
 
     settings = load_settings()
     try:
@@ -121,12 +120,7 @@ def sync(
     except DestinationConfigError as exc:
         fail(str(exc))
     prospects, _ = _load_run(run_dir)
-    try:
-        suppression = SuppressionList.load(settings.cmo_suppression_file)
-    except SuppressionFileError as exc:
-        fail(str(exc))
-    if tenant is not None:
-        suppression = suppression.merged(_tenant_list(tenant))
+    suppression = people_not_to_contact(settings, tenant)
     leads = eligible(prospects, include_all=include_all)
     connector = _connect(chosen)
     if not dry_run:
