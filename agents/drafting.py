@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from agents.grounding import claim_problems, fact_problems, greeting_problems, reference_text
 from agents.model_calls import ModelGate, ModelUnavailable
 from foundation.schemas import Fact, Prospect
+from foundation.text import is_one_header_line
 
 AGENT = "copywriter"
 MAX_ATTEMPTS = 3  # the first draft plus two retries
@@ -41,6 +42,8 @@ def grounding_problems(draft: DraftOut, prospect: Prospect, length: str = "mediu
     problems = ["unfilled {{placeholder}} left in the text"] if "{{" in text or "}}" in text else []
     if not draft.subject.strip() or not draft.body.strip():
         problems.append("subject and body must not be empty")
+    if not is_one_header_line(draft.subject):
+        problems.append("subject must be one line without control characters")
     if len(draft.subject) > MAX_SUBJECT_CHARS:
         problems.append(f"subject longer than {MAX_SUBJECT_CHARS} characters")
     if len(draft.body.split()) > limit:

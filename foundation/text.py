@@ -46,3 +46,9 @@ def subject_words(text: str | None) -> str:
     """`text` as space-padded singular words ("Fast WASM-Runtimes" -> " fast wasm runtime "), so a
     phrase matches whole words only: " react " is in " react component " but not in " reactive "."""
     return " " + " ".join(singular(word) for word in _SUBJECT_WORD.findall(fold(text or ""))) + " "
+
+
+def is_one_header_line(text: str) -> bool:
+    """Whether `text` can be a mail header value as it is: no control character (CR, LF, NUL, ...) and
+    no other line or paragraph separator (U+2028, U+2029): each would split the header or be refused."""
+    return not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)

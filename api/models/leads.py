@@ -12,6 +12,7 @@ from api.core.orm_web import ReviewDecision
 from foundation.limits import MAX_PROSPECTS
 from foundation.schemas import Prospect
 from foundation.schemas.prospect import Verdict
+from foundation.text import is_one_header_line
 
 MAX_SUBJECT_CHARS = 200
 MAX_BODY_CHARS = 20_000
@@ -21,7 +22,7 @@ _BODY_CONTROLS_ALLOWED = frozenset("\t\n\r")
 
 def _one_line(text: str) -> str:
     """A mail subject is one header line: no CR/LF (header injection) or other control character."""
-    if any(unicodedata.category(c) == "Cc" for c in text):
+    if not is_one_header_line(text):
         raise ValueError("the subject must be one line, without control characters (CR, LF, tab, NUL ...)")
     if not text.strip():
         raise ValueError("the subject is blank")

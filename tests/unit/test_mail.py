@@ -91,6 +91,8 @@ def test_drafts_that_must_not_go_out_are_refused() -> None:
     good = lead("grace")
     assert good.message is not None
     assert refusal(lead("grace", subject="Hi\r\nBcc: everyone@example.org")) == "subject_line_break"
+    for separator in ("\u2028", "\x0b", "\x00", "\x85"):  # every line break or control character Python would refuse or pass
+        assert refusal(lead("grace", subject=f"Hi{separator}there")) == "subject_line_break", repr(separator)
     edited = good.message.model_copy(update={"body": good.message.body.replace(POSTAL, "")})
     assert refusal(good.model_copy(update={"message": edited})) == "postal_address_missing_from_body"
     link = good.message.headers["List-Unsubscribe"].strip("<>")

@@ -31,6 +31,7 @@ from email.utils import format_datetime
 from urllib.parse import quote
 
 from foundation.schemas import Prospect
+from foundation.text import is_one_header_line
 from tools.mail.sender import OutgoingMail
 from tools.mail.signing import DkimSigner
 
@@ -94,8 +95,8 @@ def build_mail(
     draft = prospect.message
     if draft is None:
         raise DraftRefused("no_draft", "the prospect has no draft")
-    if "\r" in draft.subject or "\n" in draft.subject:
-        raise DraftRefused("subject_line_break", "the subject contains a line break")
+    if not is_one_header_line(draft.subject):
+        raise DraftRefused("subject_line_break", "the subject contains a line break or a control character")
     link = opt_out_link(prospect)
     if draft.headers.get("List-Unsubscribe-Post") != ONE_CLICK and not sender.one_click_declared:
         raise DraftRefused(
