@@ -91,14 +91,15 @@ def repo_text(repo: RepoInfo, readme: str | None = None) -> str:
 
 
 def profile_text(bio: str | None, repos: Sequence[RepoInfo], languages: Sequence[str]) -> str:
-    """A person as text: bio (no e-mail), the descriptions and topics of their matched repos, languages."""
-    parts = [without_emails(untrusted(bio, BIO_CHARS) or "")]
+    """A person as text: bio, the descriptions and topics of their matched repos, languages; every
+    e-mail address cut out of all of it, before any text is shortened (a cut address would survive)."""
+    parts = [untrusted(without_emails(bio or ""), BIO_CHARS) or ""]
     for repo in repos:
         parts.append(repo.description or "")
         parts.append(" ".join(t.replace("-", " ") for t in repo.topics))
     if languages:
         parts.append("Languages: " + ", ".join(dict.fromkeys(languages)) + ".")
-    text = " ".join(p.strip() for p in parts if p.strip())
+    text = without_emails(" ".join(p.strip() for p in parts if p.strip()))
     return untrusted(text, 4 * README_CHARS) or "developer"
 
 
@@ -141,7 +142,9 @@ def relevance(embedder: Embedder, subject: str, texts: dict[str, str], threshold
         own = sentence_scores[i : i + len(pieces[n])]
         best = pieces[n][int(np.argmax(own))]
         i += len(pieces[n])
-        result[n] = Relevance(repo=n, score=round(float(score), 4), closest=best, relevant=float(score) >= threshold)
+        result[n] = Relevance(
+            repo=n, score=round(float(score), 4), closest=without_emails(best), relevant=float(score) >= threshold
+        )
     return result
 
 
