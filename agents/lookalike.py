@@ -221,6 +221,8 @@ def _owned_repos(ctx: Context, logins: list[str]) -> dict[str, list[RepoInfo]]:
             repos = traced(AGENT, "owned_repos", {"login": login}, client.budget, partial(client.owned_repos, login, OWN_REPOS))
         except GitHubStop:
             break
+        except GithubException:  # renamed, deleted or blocked since they were found: ranked on their matched repos
+            continue
         owned[login] = [r for r in repos if not r.fork]
     return owned
 

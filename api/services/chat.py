@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.copy_templates import DEFAULT_TEMPLATES
+from agents.goal_parser import lookalike_seeds
 from api.core import orm
 from api.core.database import Database
 from api.models.chat import ChatIntent, ChatMessage, ChatReply, ChatRequest, ChatThread
@@ -172,8 +173,9 @@ async def _lookalike(chat: _Chat, current: Thread, intent: Intent) -> _Outcome:
     if seed is None:
         asked = f"@{intent.login}" if intent.login else f"#{intent.rank}"
         return _Outcome("lookalike", f"{prefix}{asked} is not among the prospects of job {job.id}.", current)
+    without_old_seeds = " ".join(lookalike_seeds(current.goal)[1].split())  # "more like #3" replaces them
     thread = Thread(
-        goal_with_seeds(current.goal, [seed]), current.audience, current.max_prospects, current.email_length, current.planned
+        goal_with_seeds(without_old_seeds, [seed]), current.audience, current.max_prospects, current.email_length, current.planned
     )
     created = await _create_job(chat, thread, refines=chat.job_ids[-1])
     reply = (

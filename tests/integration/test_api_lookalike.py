@@ -77,5 +77,6 @@ def test_more_like_a_ranked_lead_starts_a_lookalike_job(client: TestClient, sett
 
     by_login = say(client, headers, "find more developers like @octocat", thread)
     assert by_login["intent"] == "lookalike" and by_login["details"] == {"seed": "octocat"}
+    assert parse_goal(by_login["job"]["goal"]).lookalike_of == ["octocat"], "the new seed replaces @ada, not joins it"
     missing = say(client, headers, "more like #9", thread)
     assert missing["job_created"] is False and "#9 is not among the prospects" in missing["reply"]
