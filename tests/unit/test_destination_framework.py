@@ -4,6 +4,7 @@ environment, and the HTTP helper honours Retry-After and backoff over real HTTP 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 
 from foundation.schemas import ComplianceReview, Evidence, Prospect, Signal
 from tests.support.destination_stubs import ContractStub, Reply, StubRequest, paginate, route
+from tools.destinations.base import DestinationContact
 from tools.destinations.config import DestinationConfigError, load_config, load_configs
+from tools.destinations.crm import BatchOutcome, RemoteRecord, Write, push_records
 from tools.destinations.http import DestinationHTTP, VendorHTTPError, batched, retry_after_seconds
 from tools.destinations.mapping import FieldMapping, map_prospect
 
@@ -136,3 +139,32 @@ def test_cmo_schema_prints_the_destination_and_mapping_schemas() -> None:
     schema = json.loads(result.output)["mapping"]
     assert "github_url" in json.dumps(schema) and "bio" not in json.dumps(schema)
     assert "conflict_policy" in CliRunner().invoke(app, ["schema", "destination"]).output
+
+
+class _RefusesLists:
+    """A CRM that creates every record and then refuses the list call (a Salesforce campaign that
+    rejects members, a HubSpot list error): the pushed results must survive it."""
+
+    max_batch = 10
+
+    def find(self, contacts: Sequence[DestinationContact]) -> list[RemoteRecord]:
+        return []
+
+    def create(self, writes: Sequence[Write]) -> BatchOutcome:
+        return BatchOutcome(ids={w.contact.prospect_id: f"r-{w.contact.prospect_id}" for w in writes})
+
+    def update(self, writes: Sequence[Write]) -> BatchOutcome:
+        return BatchOutcome()
+
+    def add_to_list(self, list_name: str, remote_ids: Sequence[str]) -> str:
+        raise RuntimeError("campaign members refused")
+
+
+def test_a_refused_list_call_keeps_what_was_written() -> None:
+    contacts = [DestinationContact(prospect_id=f"gh_{n}", github_url=f"https://github.com/{n}") for n in ("ada", "bob")]
+    report = push_records(_RefusesLists(), "crm", contacts, list_name="cmo", policy="fill_blanks", batch_size=5)
+    assert [(r.prospect_id, r.outcome, r.remote_id) for r in report.results] == [
+        ("gh_ada", "created", "r-gh_ada"),
+        ("gh_bob", "created", "r-gh_bob"),
+    ]
+    assert report.list_id is None and all("not added to 'cmo': campaign members refused" in r.detail for r in report.results)

@@ -88,23 +88,16 @@ class ContactConnector(ABC):
         """One cheap authenticated call; what it showed (raises VendorHTTPError when refused)."""
 
     def push(self, contacts: Sequence[DestinationContact], *, list_name: str | None, policy: ConflictPolicy) -> PushReport:
-        """`crm.push_records`, then the list: a refused list call is reported on the records it
-        concerned instead of losing the results of records already written."""
+        """`crm.push_records` over the contacts this platform can key (an email where it needs one);
+        the others are reported skipped."""
         keyed = [c for c in contacts if not self.needs_email or usable_email(c.email)]
-        report = push_records(self, self.name, keyed, list_name=None, policy=policy, batch_size=self.batch_size)
+        report = push_records(self, self.name, keyed, list_name=list_name, policy=policy, batch_size=self.batch_size)
         pushed = {r.prospect_id: r for r in report.results}
         skipped = "no usable email address"
         report.results = [
             pushed.get(c.prospect_id) or RecordResult(prospect_id=c.prospect_id, outcome="skipped", detail=skipped)
             for c in contacts
         ]
-        held = [r for r in report.results if r.remote_id and r.outcome != "failed"]
-        if list_name and held:
-            try:
-                report.list_id = self.add_to_list(list_name, [str(r.remote_id) for r in held])
-            except VendorHTTPError as exc:
-                for result in held:
-                    result.detail = "; ".join(filter(None, [result.detail, f"not added to {list_name!r}: {exc}"]))
         return report
 
     def test_connection(self) -> ConnectionStatus:

@@ -121,15 +121,20 @@ def push_records(
     policy: ConflictPolicy,
     batch_size: int,
 ) -> PushReport:
-    """Push in batches of min(batch_size, the vendor's cap); a failed batch fails its records only."""
+    """Push in batches of min(batch_size, the vendor's cap); a failed batch fails its records only.
+    Then the list: a refused list call is noted on the records it concerned, never raised, since the
+    records are written already and the caller must still learn (and keep, for erasure) what the
+    vendor now holds."""
     report = PushReport(destination=destination)
-    listed: list[str] = []
     for batch in batched(list(contacts), min(batch_size, backend.max_batch)):
-        results = _push_batch(backend, batch, policy)
-        report.results.extend(results)
-        listed.extend(r.remote_id for r in results if r.remote_id and r.outcome != "failed")
-    if list_name and listed:
-        report.list_id = backend.add_to_list(list_name, listed)
+        report.results.extend(_push_batch(backend, batch, policy))
+    held = [r for r in report.results if r.remote_id and r.outcome != "failed"]
+    if list_name and held:
+        try:
+            report.list_id = backend.add_to_list(list_name, [str(r.remote_id) for r in held])
+        except Exception as exc:  # any vendor's or SDK's refusal: the results above must survive it
+            for result in held:
+                result.detail = "; ".join(filter(None, [result.detail, f"not added to {list_name!r}: {exc}"]))
     return report
 
 
