@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -24,17 +23,12 @@ import typer
 from rich.markup import escape
 
 from cli.common import EXIT_OK, EXIT_PARTIAL, console, fail, load_campaign, load_settings
+from foundation.artifacts import write_atomic
 
 if TYPE_CHECKING:
     from foundation.schemas import Prospect
 
 REVIEWS = "reviews.jsonl"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def _pending(prospects: list[Prospect]) -> None:
@@ -110,6 +104,6 @@ def review(
     files = render_artifacts(prospects, None)
     for name in (LEADS_FULL, LEADS_CONTACTABLE):
         if (run_dir / name).exists():
-            _write_atomically(run_dir / name, files[name])
+            write_atomic(run_dir / name, files[name])
     console.print(f"{len(wanted) - refused} {decision}, {refused} refused; recorded in {run_dir / REVIEWS}")
     raise typer.Exit(EXIT_PARTIAL if refused else EXIT_OK)

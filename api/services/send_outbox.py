@@ -22,7 +22,6 @@ where every later check (this run's `blocked`, every later run's list) finds it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from tools.mail.outbox import (
     SendKey,
     Status,
     StepRecord,
+    address_digest,
     over_limits,
     warm_allowance,
 )
@@ -66,10 +66,6 @@ def insert_new(session: AsyncSession, table: type[Any], row: dict[str, Any]) -> 
     """INSERT ... ON CONFLICT DO NOTHING, in either database's dialect."""
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     return dialect_insert(table).values(row).on_conflict_do_nothing()
-
-
-def domain_digest(domain: str) -> str:
-    return hashlib.sha256(domain.strip().lower().encode()).hexdigest()
 
 
 @dataclass
@@ -145,7 +141,7 @@ class ServiceOutbox:
         return self._call(lambda session: session.scalar(select(CampaignPause.reason).where(CampaignPause.job_id == campaign)))
 
     def claim(self, key: SendKey, *, mailbox: str, domain: str, message_id: str) -> None:
-        self._call(lambda session: self._claim(session, key, mailbox, domain_digest(domain), message_id))
+        self._call(lambda session: self._claim(session, key, mailbox, address_digest(domain), message_id))
 
     async def _claim(self, session: AsyncSession, key: SendKey, mailbox: str, domain: str, message_id: str) -> None:
         now = self.clock()

@@ -129,7 +129,11 @@ class HubSpotDestination:
 
         def inputs(group: list[Write], upsert: bool) -> list[dict[str, Any]]:
             return [
-                {"objectWriteTraceId": w.contact.prospect_id, "properties": {k: _text(v) for k, v in w.values.items()}}
+                {
+                    "objectWriteTraceId": w.contact.prospect_id,
+                    # the property `find` searches by is always written, whatever the mapping names
+                    "properties": {k: _text(v) for k, v in w.values.items()} | {self.url_property: w.contact.github_url},
+                }
                 | ({"idProperty": "email", "id": w.contact.email} if upsert else {})
                 for w in group
             ]
