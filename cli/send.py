@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.markup import escape
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, in_tenant, load_campaign, load_settings
 
@@ -98,7 +99,9 @@ def _resolve(outbox: Outbox, campaign_key: str, delivered: list[str], not_delive
             if not outbox.resolve(campaign_key, message_id, outcome):
                 outbox.close()
                 fail(f"campaign {campaign_key} has no message in doubt with the Message-ID {message_id}")
-            console.print(f"{message_id}: recorded as {'delivered' if outcome == 'sent' else 'not delivered (sent again)'}")
+            console.print(
+                f"{escape(message_id)}: recorded as {'delivered' if outcome == 'sent' else 'not delivered (sent again)'}"
+            )
 
 
 def _print_sequences(report: SendReport) -> None:
@@ -147,7 +150,7 @@ def _print(report: SendReport, run_dir: Path, dry_run: bool) -> int:
         )
     if report.stopped is not None:
         code, why = report.stopped
-        console.print(f"[yellow]stopped ({code}):[/] {why}", highlight=False)
+        console.print(f"[yellow]stopped ({code}):[/] {escape(why)}", highlight=False)  # the mail server's words
         return EXIT_BAD_INPUT if code in CONFIG_STOPS else EXIT_PARTIAL
     retry_later = sum(report.skipped()[reason] for reason in ("check_unavailable", "domain_throttled", "outside_send_window"))
     held_back = counts["deferred"] + counts["in_doubt"] + retry_later
