@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.dml import Insert
 
 from api.core.config import ApiConfig
+from api.core.fair_pool import FairAsyncQueuePool
 from foundation.settings import Settings
 from storage.urls import sqlalchemy_url
 
@@ -46,7 +47,8 @@ class Database:
         url = sqlalchemy_url(settings, driver_async=True)
         options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": config.db_pool_recycle_seconds}
         if settings.uses_postgres:
-            options |= {"pool_size": config.db_pool_size, "max_overflow": config.db_max_overflow}
+            # first come, first served: SQLAlchemy's own queue let some requests wait seconds (fair_pool.py)
+            options |= {"poolclass": FairAsyncQueuePool, "pool_size": config.db_pool_size, "max_overflow": config.db_max_overflow}
         self.settings, self.config = settings, config  # what background work (webhooks) runs with
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
