@@ -55,16 +55,28 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         # `info` lets services reach the settings (the tenant keyring) from a session alone.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"foundation.settings": settings})
+        # The audit trail's group commit (api/services/audit.py), which every audited request waits
+        # for, has a connection of its own on Postgres: in the shared pool it queued behind the very
+        # requests waiting for it. SQLite has one writer at a time whatever the connection.
+        self.serial_engine = self.engine
+        if settings.uses_postgres:
+            self.serial_engine = create_async_engine(
+                url, pool_pre_ping=True, pool_recycle=config.db_pool_recycle_seconds, pool_size=1, max_overflow=0
+            )
+        self.serial_sessions = async_sessionmaker(self.serial_engine, expire_on_commit=False, info=dict(self.sessions.kw["info"]))
 
     def bind_session_info(self, key: str, value: Any) -> None:
         """Put `value` in the `info` of every session opened from now on (process-wide services:
         the event bus, the cancel publisher), keeping what is already there."""
-        info = dict(self.sessions.kw.get("info") or {})
-        info[key] = value
-        self.sessions.configure(info=info)
+        for factory in (self.sessions, self.serial_sessions):
+            info = dict(factory.kw.get("info") or {})
+            info[key] = value
+            factory.configure(info=info)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.serial_engine is not self.engine:
+            await self.serial_engine.dispose()
 
 
 def run_with_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:

@@ -192,7 +192,7 @@ class _GroupCommit:
             batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
             outcome: BaseException | None = None
             try:
-                async with self._database.sessions() as session:
+                async with self._database.serial_sessions() as session:
                     await _append(session, [record for record, _ in batch])
                     await session.commit()
             except Exception as exc:  # every request of the batch learns it was not recorded

@@ -18,13 +18,14 @@ from agents.goal_parser import parse_goal
 from api.core import orm
 from api.core.database import Database
 from api.models.jobs import MAX_GOAL_CHARS, JobCreate, JobSummary
+from api.models.sender import SenderSettings
 from api.services.cancel import announce_cancel
 from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.estimates import job_created_data
 from api.services.events import JOB_CANCELLED, JOB_CREATED, append_event
 from api.services.pagination import decode_cursor, encode_cursor
 from api.services.queue import JobQueue
-from api.services.sender import with_tenant_sender
+from api.services.sender import campaign_with_sender
 from api.services.webhooks import check_webhook_url, dispatch_for_event
 from foundation.schemas.run import RunSummary
 from foundation.seeds import goal_with_seeds
@@ -58,6 +59,10 @@ async def create_job(
     if request.webhook_url:
         await check_webhook_url(str(request.webhook_url), database.settings, field="body.webhook_url")
     job_id = new_job_id()
+    # One query for both: the sender profile fills the campaign, and most tenants have no webhook,
+    # which spares a background lookup per created job.
+    tenant = (await session.execute(select(orm.Tenant.sender, orm.Tenant.webhook_url).where(orm.Tenant.id == tenant_id))).first()
+    sender, tenant_webhook = tenant if tenant is not None else (None, None)
     submitted = request.campaign.model_dump(mode="json", exclude_unset=True) if request.campaign else {}
     submitted.setdefault("id", f"cmp_{job_id.removeprefix('cmo_')}")
     job = orm.Job(
@@ -65,7 +70,7 @@ async def create_job(
         tenant_id=tenant_id,
         status="queued",
         goal=goal,
-        campaign=await with_tenant_sender(session, tenant_id, submitted, database.settings),
+        campaign=campaign_with_sender(submitted, SenderSettings.model_validate(sender or {}), database.settings),
         max_prospects=request.max_prospects,
         webhook_url=str(request.webhook_url) if request.webhook_url else None,
         metadata_=request.metadata,
@@ -78,8 +83,7 @@ async def create_job(
     created = await job_created_data(session, job, parsed)  # the stored event and the webhook carry the same numbers
     data = created | {"max_prospects": job.max_prospects, "campaign_id": (job.campaign or {}).get("id")}
     await append_event(session, job.id, JOB_CREATED, data, new_job=True)
-    # Most tenants have no webhook: knowing it here spares a background lookup per created job.
-    notify = bool(job.webhook_url) or bool(await session.scalar(select(orm.Tenant.webhook_url).where(orm.Tenant.id == tenant_id)))
+    notify = bool(job.webhook_url or tenant_webhook)
     await session.commit()
     structlog.contextvars.bind_contextvars(job_id=job.id)
     try:

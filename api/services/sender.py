@@ -46,7 +46,12 @@ async def with_tenant_sender(
     """The campaign to store for a new job (as JSON, unset fields left out): the submitted one, with
     the tenant's sender profile and opt-out URL where it names none (no campaign: one holding only
     them). A profile without a name signs with the deployment's `CMO_SENDER_NAME`."""
-    sender = await get_sender(session, tenant_id)
+    return campaign_with_sender(campaign, await get_sender(session, tenant_id), settings)
+
+
+def campaign_with_sender(campaign: dict[str, Any] | None, sender: SenderSettings, settings: Settings) -> dict[str, Any] | None:
+    """`with_tenant_sender` for a caller that has read the profile already (job creation reads it
+    with the tenant's webhook URL, in one query)."""
     messaging = dict((campaign or {}).get("messaging") or {})
     identity = sender.model_dump(include={"name", "company", "email", "postal_address"}, exclude_none=True)
     if identity and not messaging.get("sender_profiles"):
