@@ -30,7 +30,7 @@ def bare_app(database_url: str, redis_url: str):
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, HTTPException
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
     from sqlalchemy import select
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -47,7 +47,9 @@ def bare_app(database_url: str, redis_url: str):
         pool_pre_ping=True,
     )
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    redis = Redis.from_url(redis_url)
+    # the pool cmo's client has (api/core/redis.py): redis-py's default one failed the bare POSTs
+    # ("Too many connections") once more than 100 XADDs were in flight
+    redis = Redis.from_pool(BlockingConnectionPool.from_url(redis_url, max_connections=100, timeout=2))
     state: dict = {}
 
     @asynccontextmanager

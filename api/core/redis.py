@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -28,14 +28,23 @@ from redis.exceptions import RedisError
 log = structlog.get_logger("api.redis")
 
 
-def open_redis(url: str, timeout_seconds: float) -> Redis:
-    return Redis.from_url(
+MAX_CONNECTIONS = 100
+
+
+def open_redis(url: str, timeout_seconds: float, max_connections: int = MAX_CONNECTIONS) -> Redis:
+    """A client whose pool makes a command wait (up to `timeout_seconds`) for a free connection
+    once `max_connections` are busy: redis-py's default pool fails it at once ("Too many
+    connections"), which under a burst of job submissions left jobs stored but not enqueued."""
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=timeout_seconds,
         socket_timeout=timeout_seconds,
         socket_connect_timeout=timeout_seconds,
         health_check_interval=30,
         decode_responses=True,
     )
+    return Redis.from_pool(pool)
 
 
 async def publish_once(url: str, channel: str, message: str, timeout_seconds: float) -> int:
