@@ -283,7 +283,7 @@ async def run_cmo(service: Service, port: int, pid: int, clients: int, events: i
     from storage.keyring import get_keyring
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {service.key}"}) as http:
-        job = (await http.post("/api/jobs", json={"goal": "sse fanout bench", "max_prospects": 10})).json()
+        job = (await http.post("/api/jobs", json={"goal": "Find Python maintainers active in ML", "max_prospects": 10})).json()
     job_id = job["id"]
     settings = Settings(database_url=service.database_url, redis_url=service.redis_url, cmo_home=Path(service.home))
     config = ApiConfig(github_sandbox=open_sandbox)

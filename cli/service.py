@@ -89,6 +89,15 @@ def serve(
             help="API processes sharing the port (needs DATABASE_URL and REDIS_URL when above 1; /metrics sums them all).",
         ),
     ] = 1,
+    backlog: Annotated[
+        int,
+        typer.Option(
+            "--backlog",
+            min=64,
+            max=65535,
+            help="Connections the kernel holds until they are accepted (capped by net.core.somaxconn).",
+        ),
+    ] = 4096,
 ) -> None:
     """uvicorn calls the app factory itself, so pools open in the serving event loop (of each process)."""
     import os
@@ -112,8 +121,17 @@ def serve(
     if processes > 1:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_fresh_metrics_dir(settings.home))
     console.print(f"web app: http://{host}:{port}/ (sign in with a key from `cmo apikey create --tenant NAME`); API docs: /docs")
+    # uvicorn's default backlog (2048) overflowed when 5,000 event streams connected within 2.5 s:
+    # the kernel reset 550 of them before the busy server accepted them (bench/README.md).
     uvicorn.run(
-        "cli.service:served_app", factory=True, host=host, port=port, workers=processes, log_config=None, access_log=False
+        "cli.service:served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        log_config=None,
+        access_log=False,
+        backlog=backlog,
     )
 
 

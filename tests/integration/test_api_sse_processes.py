@@ -94,8 +94,13 @@ def test_one_serve_with_several_processes_shares_the_port_and_its_metrics_count_
     settings: Settings, tmp_path: Path
 ) -> None:
     """`cmo serve --processes 3`: requests on fresh connections land on several processes, and
-    `/metrics` (answered by any one of them) counts every request (prometheus multiprocess mode)."""
-    with served(settings, tmp_path, "--processes", "3") as (url,):
+    `/metrics` (answered by any one of them) counts every request (prometheus multiprocess mode).
+    The port listens with the `--backlog` asked for."""
+    with served(settings, tmp_path, "--processes", "3", "--backlog", "1000") as (url,):
+        listening = subprocess.run(
+            ["ss", "-ltnH", f"sport = :{url.rsplit(':', 1)[1]}"], capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert listening[2] == "1000", f"the listen queue is not --backlog's: {listening}"  # ss: Send-Q is the backlog
         for _ in range(60):
             assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200  # a new connection each time
         writers = {path.name.rsplit("_", 1)[-1] for path in (settings.home / "metrics").glob("counter_*.db")}
