@@ -1,5 +1,8 @@
 """Benchmark: N concurrent SSE clients on one job, against a bare sse-starlette broadcaster.
 
+The clients run on uvloop (as both servers do), so the load generator, which shares the machine,
+spends less of it reading.
+
 `cmo serve` (uvicorn on api.app:create_app, Postgres in a fresh database migrated with `cmo db
 upgrade`, REDIS_URL set, a key from `cmo apikey create`); N raw-socket clients stream
 `GET /api/jobs/{id}/events`; this process appends events with `api.services.events.append_event`
@@ -25,6 +28,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+import uvloop
 
 from sandbox import open_sandbox
 
@@ -433,7 +438,7 @@ def main() -> None:
         )
         port = free_port()
         proc = service.serve(port, "--processes", str(args.processes))
-        cmo = asyncio.run(run_cmo(service, port, proc.pid, args.clients, args.events, args.rate, args.connect_batch))
+        cmo = uvloop.run(run_cmo(service, port, proc.pid, args.clients, args.events, args.rate, args.connect_batch))
         service.stop(proc)
         port = free_port()
         bare = service.spawn(
@@ -450,7 +455,7 @@ def main() -> None:
             "bare.log",
         )
         wait_http(port, "/docs")
-        base = asyncio.run(run_bare(service, port, bare.pid, args.clients, args.events, args.rate, args.connect_batch))
+        base = uvloop.run(run_bare(service, port, bare.pid, args.clients, args.events, args.rate, args.connect_batch))
         service.stop(bare)
         print(
             f"ratio cmo/bare: p50 {cmo['p50'] / base['p50']:.2f}x  p99 {cmo['p99'] / base['p99']:.2f}x"
