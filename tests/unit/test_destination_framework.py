@@ -54,6 +54,23 @@ def test_mapping_renders_every_source_and_drops_empty_values() -> None:
     assert "country" not in contact.custom  # None is never sent (it would blank the vendor's value)
 
 
+@pytest.mark.parametrize(
+    ("profile", "sent"),
+    [
+        ("@acme", "acme"),
+        ("Acme, Inc.", "Acme, Inc."),
+        ("@acme-corp @foo", "acme-corp foo"),
+        ("a@b.io", "a@b.io"),
+        (" @ ", "@"),
+        ("", None),
+    ],
+)
+def test_mapping_sends_the_company_as_a_name(profile: str, sent: str | None) -> None:
+    """A GitHub company field mentions an org ("@acme"); a CRM wants its name, otherwise as written."""
+    contact = map_prospect(_prospect().model_copy(update={"company": profile}), FieldMapping(fields={"company": "company"}))
+    assert contact.fields.get("company") == sent
+
+
 def test_mapping_rejects_unknown_sources() -> None:
     with pytest.raises(ValueError):
         FieldMapping.model_validate({"fields": {"x": "bio"}})

@@ -9,6 +9,7 @@ JSON Schema. Connectors publish a `DEFAULT_MAPPING` in their module for when the
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +36,7 @@ MappingSource = Literal[
 ]
 SOURCE = "cmo-agent (public GitHub activity)"
 EVIDENCE_SUMMARY_CHARS = 500
+_ORG_MENTION = re.compile(r"(?<!\S)@(?=\w)")  # "@acme" in a GitHub company field names the org acme
 
 
 class FieldMapping(BaseModel):
@@ -78,6 +80,12 @@ def _evidence_summary(prospect: Prospect) -> str:
     return "; ".join(parts)[:EVIDENCE_SUMMARY_CHARS]
 
 
+def _company_name(company: str | None) -> str | None:
+    """The company as the person wrote it, without GitHub's org-mention `@` ("@acme" is "acme"): a CRM's
+    company field holds a name."""
+    return (_ORG_MENTION.sub("", company).strip() or None) if company else None
+
+
 def source_value(prospect: Prospect, source: MappingSource) -> FieldValue:
     first, last = _split_name(prospect.name, prospect.username)
     values: dict[str, FieldValue] = {
@@ -85,7 +93,7 @@ def source_value(prospect: Prospect, source: MappingSource) -> FieldValue:
         "first_name": first or None,
         "last_name": last,
         "email": prospect.email,
-        "company": prospect.company,
+        "company": _company_name(prospect.company),
         "location": prospect.location,
         "country": prospect.country,
         "github_login": prospect.username,
