@@ -10,6 +10,7 @@ short, and a profile's text never carries an e-mail address (a bio may hold one)
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -32,6 +33,8 @@ RELEVANT_AT = 0.35
 FEEDBACK_REPOS = 10
 # Two repos are copies when their texts are this close and their names or descriptions agree.
 DUPLICATE_AT = 0.97
+# Texts the run's embedder keeps vectors of (least recently used go first): ~6 KiB each at 1,536 floats.
+REMEMBERED_TEXTS = 5_000
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
 _NAME_SPLIT = re.compile(r"[-_.]+")
 _COPY_SUFFIX = re.compile(r"([-_.](mirror|copy|vendored|fork|old|backup|archive))+$", re.IGNORECASE)
@@ -43,14 +46,20 @@ class EmbeddingFailed(RuntimeError):
 
 
 class GuardedEmbedder:
-    """An `Embedder` whose every failure is one `EmbeddingFailed`, so callers catch one type; after
-    the first failure it is not asked again in the run (a dead endpoint would cost a timeout per call)."""
+    """The run's `Embedder`: every failure is one `EmbeddingFailed`, so callers catch one type, and
+    after the first one it is not asked again in the run (a dead endpoint would cost a timeout per
+    call). It also remembers what it embedded: the researcher, the duplicate merge and the lookalike
+    ranking embed the same repository texts, which cost a paid endpoint 3-5 requests per text a run."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, remember: int = REMEMBERED_TEXTS) -> None:
         self.inner = inner
         self.name = inner.name
         self.offline = inner.offline
         self.failure: str | None = None
+        self.embedded = 0  # texts sent to the inner embedder
+        self.reused = 0  # texts answered from memory
+        self._remember = remember
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def dimensions(self) -> int:
@@ -59,11 +68,26 @@ class GuardedEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if self.failure is not None:
             raise EmbeddingFailed(self.failure)
-        try:
-            return self.inner.embed(texts)
-        except Exception as exc:
-            self.failure = f"{self.name}: {type(exc).__name__}: {str(exc)[:200]}"
-            raise EmbeddingFailed(self.failure) from exc
+        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
+        if missing:
+            try:
+                fresh = self.inner.embed(missing)
+            except Exception as exc:
+                self.failure = f"{self.name}: {type(exc).__name__}: {str(exc)[:200]}"
+                raise EmbeddingFailed(self.failure) from exc
+            self.embedded += len(missing)
+            found = {text: np.asarray(vector, dtype=np.float32) for text, vector in zip(missing, fresh, strict=True)}
+        else:
+            found = {}
+        self.reused += len(texts) - len(missing)
+        vectors = [found[text] if text in found else self._vectors[text] for text in texts]
+        for text, vector in found.items():
+            self._vectors[text] = vector
+        for text in texts:
+            self._vectors.move_to_end(text)
+        while len(self._vectors) > self._remember:
+            self._vectors.popitem(last=False)
+        return [vector.tolist() for vector in vectors]
 
 
 class Relevance(BaseModel):

@@ -3,6 +3,7 @@ logins and lookalike goals, with the shipped offline embedder (no network)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from api.services.chat_intents import parse_intent
 from foundation.schemas import Campaign
 from foundation.schemas.github import RepoInfo
 from foundation.seeds import goal_with_seeds, parse_seeds
-from tools.semantic import duplicates, profile_record, profile_text, relevance, repo_record, repo_text
+from tools.semantic import GuardedEmbedder, duplicates, profile_record, profile_text, relevance, repo_record, repo_text
 from tools.vectors.offline import OfflineEmbedder
 
 TODAY = date(2026, 12, 8)
@@ -131,3 +132,29 @@ def test_more_like_in_the_chat_is_a_lookalike_intent(message: str, login: str | 
     intent = parse_intent(message, has_goal=True)
     assert intent is not None and (intent.kind, intent.login, intent.rank) == ("lookalike", login, rank)
     assert parse_intent("Find developers like @bob", has_goal=True).kind == "goal"  # type: ignore[union-attr]
+
+
+class _Counting:
+    """The offline embedder, counting the texts it is asked for."""
+
+    def __init__(self) -> None:
+        self.inner = OfflineEmbedder()
+        self.name, self.offline, self.dimensions = self.inner.name, True, self.inner.dimensions
+        self.asked: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.asked.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_the_runs_embedder_embeds_each_text_once_and_keeps_the_order() -> None:
+    counting = _Counting()
+    embedder = GuardedEmbedder(counting, remember=3)
+    first = embedder.embed(["crdt sync", "offline first", "crdt sync"])
+    assert counting.asked == ["crdt sync", "offline first"], "a text repeated in one call is sent once"
+    again = embedder.embed(["offline first", "crdt sync"])
+    assert counting.asked == ["crdt sync", "offline first"], "nor again in a later call"
+    assert again == [first[1], first[0]] and first[0] == first[2] == counting.inner.embed(["crdt sync"])[0]
+    embedder.embed(["a", "b"])  # four texts known: the least recently used ("offline first") is let go
+    embedder.embed(["offline first"])
+    assert counting.asked[-1] == "offline first" and (embedder.embedded, embedder.reused) == (5, 3)
