@@ -49,6 +49,7 @@ from tools.mail.outbox import (
     Status,
     StepRecord,
     address_digest,
+    cap_checks,
     over_limits,
     warm_allowance,
 )
@@ -196,17 +197,10 @@ class ServiceOutbox:
                 query = query.where(SendRow.domain_sha256 == domain)
             return int(await session.scalar(query) or 0)
 
-        hour, day = timedelta(hours=1), timedelta(days=1)
         daily = warm_allowance(self.caps, first.timestamp() if first else None, now.timestamp())
-        if daily is not None and await count(day) >= daily:
-            raise NotClaimed("daily_cap", f"{mailbox} has sent its {daily} messages of the last 24 hours", stops_run=True)
-        if self.caps.per_hour and await count(hour) >= self.caps.per_hour:
-            raise NotClaimed(
-                "hourly_cap", f"{mailbox} has sent its {self.caps.per_hour} messages of the last hour", stops_run=True
-            )
-        if self.caps.per_domain_per_hour and await count(hour, to_domain=True) >= self.caps.per_domain_per_hour:
-            detail = f"{self.caps.per_domain_per_hour} messages to one recipient domain in the last hour"
-            raise NotClaimed("domain_throttled", detail, stops_run=False)
+        for check in cap_checks(self.caps, mailbox, daily):  # the domain is kept as a digest only
+            if await count(timedelta(seconds=check.window), to_domain=check.to_domain) >= check.limit:
+                raise check.refusal()
 
     def finish(self, key: SendKey, outcome: Outcome, *, detail: str | None = None, provider_id: str | None = None) -> None:
         async def write(session: AsyncSession) -> None:

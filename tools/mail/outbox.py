@@ -162,6 +162,39 @@ def warm_allowance(caps: Caps, first_send_at: float | None, now: float) -> int |
     return warm if cap is None else min(cap, warm)
 
 
+@dataclass(frozen=True)
+class CapCheck:
+    """One cap a claim must be under: fewer than `limit` of the mailbox's claims in the last `window`
+    seconds (to the recipient's domain only, when `to_domain`), else `refusal()`."""
+
+    window: float
+    to_domain: bool
+    limit: int
+    code: str
+    detail: str
+    stops_run: bool
+
+    def refusal(self) -> NotClaimed:
+        return NotClaimed(self.code, self.detail, stops_run=self.stops_run)
+
+
+def cap_checks(caps: Caps, mailbox: str, daily: int | None, domain: str = "one recipient domain") -> list[CapCheck]:
+    """The caps a claim from `mailbox` is checked against, in order, `daily` being its allowance today
+    (`warm_allowance`). Both outboxes (this one and the service's) count their own rows against them."""
+    checks = []
+    if daily is not None:
+        checks.append(
+            CapCheck(DAY, False, daily, "daily_cap", f"{mailbox} has sent its {daily} messages of the last 24 hours", True)
+        )
+    if caps.per_hour:
+        detail = f"{mailbox} has sent its {caps.per_hour} messages of the last hour"
+        checks.append(CapCheck(HOUR, False, caps.per_hour, "hourly_cap", detail, True))
+    if caps.per_domain_per_hour:
+        detail = f"{caps.per_domain_per_hour} messages to {domain} in the last hour"
+        checks.append(CapCheck(HOUR, True, caps.per_domain_per_hour, "domain_throttled", detail, False))
+    return checks
+
+
 def over_limits(caps: Caps, bounced: int, complained: int, total: int) -> str | None:
     """Why the kill switch pauses a campaign with these counts of finished sends, or None."""
     if total < caps.rate_min_sends:
@@ -271,19 +304,9 @@ class Outbox:
                 query, args = query + " AND domain = ?", (*args, domain)
             return int(db.execute(query, args).fetchone()[0])
 
-        daily = self.daily_allowance(mailbox, now)
-        if daily is not None and count(now - DAY) >= daily:
-            raise NotClaimed("daily_cap", f"{mailbox} has sent its {daily} messages of the last 24 hours", stops_run=True)
-        if self.caps.per_hour and count(now - HOUR) >= self.caps.per_hour:
-            raise NotClaimed(
-                "hourly_cap", f"{mailbox} has sent its {self.caps.per_hour} messages of the last hour", stops_run=True
-            )
-        if self.caps.per_domain_per_hour and count(now - HOUR, to_domain=True) >= self.caps.per_domain_per_hour:
-            raise NotClaimed(
-                "domain_throttled",
-                f"{self.caps.per_domain_per_hour} messages to {domain} in the last hour",
-                stops_run=False,
-            )
+        for check in cap_checks(self.caps, mailbox, self.daily_allowance(mailbox, now), domain):
+            if count(now - check.window, to_domain=check.to_domain) >= check.limit:
+                raise check.refusal()
 
     def daily_allowance(self, mailbox: str, now: float | None = None) -> int | None:
         """Messages the mailbox may send in 24 hours today: the cap, or less while it warms up (None: no limit)."""
