@@ -8,7 +8,6 @@ verdicts of the real rules, and template drafts that fit each bundle's own rubri
 from __future__ import annotations
 
 import csv
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -142,13 +141,17 @@ def test_leads_use_their_own_worlds_and_vocabulary_topics() -> None:
     assert len({e.seed for e in leads}) >= 3
 
 
+# Worlds of the leads examples stay small enough to build in a few seconds each, every eval run (a
+# size, not a timer: a timed assertion failed on a loaded CI machine).
+MAX_WORLD_USERS = 3_000
+
+
 def test_leads_have_enough_truth_and_cheap_worlds() -> None:
     """>= 8 truth people each; worlds are built uncached (a fixed anchor: truth does not depend on it)."""
     leads: list[LeadsExample] = examples("leads")
     for seed, users in sorted({(e.seed, e.users) for e in leads}):
-        started = time.perf_counter()
+        assert users <= MAX_WORLD_USERS, f"world {seed}/{users} is larger than the eval's budget"
         world = build_world(seed, users, date(2026, 11, 25))
-        assert time.perf_counter() - started < 3.0, f"world {seed}/{users} is slow to build"
         for example in (e for e in leads if (e.seed, e.users) == (seed, users)):
             found = truth(world, example.audience, world.now)
             assert len(found) >= 8, f"{example.id}: only {len(found)} truth people"
