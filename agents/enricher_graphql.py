@@ -56,7 +56,7 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
     except GraphQLUnavailable as exc:
         reasoning(AGENT, f"GraphQL is unavailable ({exc}); enriching over REST from here on")
         return {**_over_rest(task, ctx), "graphql_off": [str(exc)]}
-    found: dict = {"enriched": [], "dropped": [], "links": {}, "enriched_via": {"graphql": len(logins)}}
+    found: dict = {"enriched": [], "dropped": [], "links": {}, "owned_repos": {}, "enriched_via": {"graphql": len(logins)}}
     qualified: list[tuple[Candidate, PersonFacts, Activity]] = []
     places = {}
     for candidate in task["candidates"]:
@@ -107,6 +107,7 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
             _SOURCES,
         )
         found["enriched"].append(prospect)
+        found["owned_repos"][candidate.login] = person.owned
         linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != person.profile.id}
         if linked:
             found["links"][person.profile.id] = sorted(linked)

@@ -29,13 +29,15 @@ from foundation.schemas.github import RepoInfo
 from foundation.schemas.plan import SeedProfile
 from foundation.subjects import fits
 from tools.github import GitHubClient
+from tools.github_graphql_queries import OWNED_REPOS
 from tools.github_transport import GitHubStop
 from tools.semantic import EmbeddingFailed, centroid, cosine, profile_record, profile_text, repo_text
 from tools.tracing import traced
 from tools.vectors.base import Embedder
 
 AGENT = "lookalike"
-OWN_REPOS = 10
+OWN_REPOS = 10  # a seed's
+PEOPLE_OWN_REPOS = OWNED_REPOS  # a lead's, as many as GraphQL enrichment brings, whichever path enriched them
 PUSHED_REPOS = 5
 TOPIC_SEARCHES = 4
 # Candidate repos mined at most (closest to the seed profile first); mining stops earlier when enough people qualify.
@@ -186,7 +188,7 @@ def _rerank(prospects: list[Prospect], state: State, ctx: Context, embedder: Emb
     own = {s.casefold() for s in seeds.logins}
     people = [p for p in prospects if p.username.casefold() not in own]
     matched = {p.username: [repos[r] for r in p.developer_profile.repositories if r in repos] for p in people}
-    owned = _owned_repos(ctx, [p.username for p in people])
+    owned = _owned_repos(ctx, [p.username for p in people], state.get("owned_repos", {}))
     works = {
         p.username: list({r.full_name: r for r in [*matched[p.username], *owned.get(p.username, [])]}.values()) for p in people
     }
@@ -211,14 +213,18 @@ def _similarity(profile: list[float], repos: list[list[float]], seeds: list[floa
     return 0.5 * cosine(profile, seeds) + 0.5 * (sum(each) / len(each) if each else 0.0)
 
 
-def _owned_repos(ctx: Context, logins: list[str]) -> dict[str, list[RepoInfo]]:
-    """Each person's own repos (one request each): what they build away from the seeds' neighbourhood
-    tells a member of the seeds' community from someone who sent one patch there. When GitHub stops
-    answering, the people not reached are ranked on their matched repos alone."""
-    client, owned = ctx.github, {}
-    for login in logins:
+def _owned_repos(ctx: Context, logins: list[str], known: dict[str, list[RepoInfo]]) -> dict[str, list[RepoInfo]]:
+    """Each person's own repos: what they build away from the seeds' neighbourhood tells a member of
+    the seeds' community from someone who sent one patch there. GraphQL enrichment brought them
+    (`known`); people enriched over REST cost one request each. When GitHub stops answering, the
+    people not reached are ranked on their matched repos alone."""
+    client = ctx.github
+    owned = {login: known[login] for login in logins if login in known}
+    for login in (login for login in logins if login not in known):
         try:
-            repos = traced(AGENT, "owned_repos", {"login": login}, client.budget, partial(client.owned_repos, login, OWN_REPOS))
+            repos = traced(
+                AGENT, "owned_repos", {"login": login}, client.budget, partial(client.owned_repos, login, PEOPLE_OWN_REPOS)
+            )
         except GitHubStop:
             break
         except GithubException:  # renamed, deleted or blocked since they were found: ranked on their matched repos

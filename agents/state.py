@@ -65,6 +65,9 @@ class State(TypedDict, total=False):
     enriched: Annotated[list[Prospect], operator.add]
     prospects: list[Prospect]
     links: Annotated[dict[int, list[int]], merge_dicts]
+    # The own repos (non-fork, most recently pushed) that GraphQL enrichment returned per login: the
+    # lookalike ranking reads them instead of asking GitHub again, one request a person.
+    owned_repos: Annotated[dict[str, list[RepoInfo]], merge_dicts]
     dropped: Annotated[list[str], operator.add]
     stop_reasons: Annotated[list[str], operator.add]
     # True once GitHub takes no more core requests (every step after the searches needs them); a spent

@@ -67,6 +67,10 @@ def test_developers_like_three_seeds_in_the_goal(env: Path, world: World) -> Non
     assert [lead["score"] for lead in leads] == sorted((lead["score"] for lead in leads), reverse=True)
     tools = {e["data"]["tool"] for e in trace if e["event"] == "tool.called" and e["agent"] == "lookalike"}
     assert {"user", "owned_repos", "public_events", "search_repositories"} <= tools
+    owned_reads = [
+        e["data"]["args"]["login"] for e in trace if e["event"] == "tool.called" and e["data"]["tool"] == "owned_repos"
+    ]
+    assert sorted(owned_reads) == sorted(seeds), "the leads' own repos came with their GraphQL enrichment"
     embedder = OfflineEmbedder()
     vectors = EmbeddedVectorStore(env / "home" / VECTORS_FILE, space=embedder.name, dimensions=embedder.dimensions)
     stored = vectors.fetch(LOCAL_NAMESPACE, [f"profile:{seeds[0].lower()}", f"profile:{logins[0].lower()}"])
