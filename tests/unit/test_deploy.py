@@ -198,7 +198,8 @@ def test_dockerfile() -> None:
     assert re.search(r"^HEALTHCHECK .*\n.*urlopen\('http://127\.0\.0\.1:8000/healthz'", runtime, re.M)
     assert json.loads(re.search(r"^ENTRYPOINT (.+)$", runtime, re.M).group(1)) == ["cmo"]  # type: ignore[union-attr]
     cmd = json.loads(re.search(r"^CMD (.+)$", runtime, re.M).group(1))  # type: ignore[union-attr]
-    assert cmo_parse(cmd) == ("cmo serve", {"host": "0.0.0.0", "port": 8000, "workers_inline": None, "processes": 1})
+    expected = {"host": "0.0.0.0", "port": 8000, "workers_inline": None, "processes": 1, "backlog": 4096}
+    assert cmo_parse(cmd) == ("cmo serve", expected)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".env", "deploy/secrets", "**/kek.json"} <= set(ignored)
 
