@@ -192,6 +192,7 @@ class KeepAliveClient:
 class Fanout:
     def __init__(self) -> None:
         self.latencies: list[float] = []
+        self.sent: list[float] = []  # the `t_send` of each latency, to measure cmo's from its commit too
         self.ready = 0
         self.errors = 0
         self.all_ready = asyncio.Event()
@@ -231,7 +232,9 @@ async def sse_client(port: int, path: str, headers: str, stats: Fanout) -> None:
                 if end >= len(buffer):
                     keep = i
                     break
-                stats.latencies.append(now - float(buffer[i + 9 : end]))
+                sent = float(buffer[i + 9 : end])
+                stats.latencies.append(now - sent)
+                stats.sent.append(sent)
                 start = keep = end
             buffer = buffer[keep:]
             if b"job.cancelled" in chunk or b"event: end" in chunk:
@@ -261,7 +264,15 @@ async def connect_all(port: int, path: str, headers: str, clients: int, stats: F
     return tasks
 
 
-def report(label: str, clients: int, stats: Fanout, rss_before: int, rss_after: int, events: int) -> dict:
+def report(
+    label: str,
+    clients: int,
+    stats: Fanout,
+    rss_before: int,
+    rss_after: int,
+    events: int,
+    committed: dict[float, float] | None = None,
+) -> dict:
     lat_ms = [x * 1000 for x in stats.latencies]
     result = {
         "p50": percentile(lat_ms, 50),
@@ -274,6 +285,14 @@ def report(label: str, clients: int, stats: Fanout, rss_before: int, rss_after: 
         f"  latency p50 {result['p50']:.1f} ms p99 {result['p99']:.1f} ms max {result['max']:.1f} ms"
         f"  server RSS {rss_before / 1024:.0f} -> {rss_after / 1024:.0f} MiB = {result['kib_per_conn']:.1f} KiB/connection"
     )
+    if committed:  # the same deliveries timed from the moment each event was committed (cmo only)
+        after = [(lat - (committed[sent] - sent)) * 1000 for lat, sent in zip(stats.latencies, stats.sent, strict=True)]
+        result |= {"p50_commit": percentile(after, 50), "p99_commit": percentile(after, 99)}
+        commits = sorted((committed[sent] - sent) * 1000 for sent in set(stats.sent))
+        print(
+            f"{' ' * len(label)}  from the commit: p50 {result['p50_commit']:.1f} ms p99 {result['p99_commit']:.1f} ms"
+            f"  (append + commit took p50 {percentile(commits, 50):.1f} ms, max {commits[-1]:.1f} ms)"
+        )
     return result
 
 
@@ -312,9 +331,12 @@ async def run_cmo(service: Service, port: int, pid: int, clients: int, events: i
     )
     await asyncio.sleep(1)
     rss_after = rss_kib(pid)
+    committed: dict[float, float] = {}
     for n in range(events):
+        sent = time.time()
         async with database.sessions() as session, session.begin():
-            await append_event(session, job_id, "job.progress", {"n": n, "t_send": time.time()})
+            await append_event(session, job_id, "job.progress", {"n": n, "t_send": sent})
+        committed[sent] = time.time()
         await asyncio.sleep(1 / rate)
     async with database.sessions() as session, session.begin():
         await append_event(session, job_id, "job.cancelled", {"reason": "bench over"})
@@ -325,7 +347,7 @@ async def run_cmo(service: Service, port: int, pid: int, clients: int, events: i
         print("  some streams did not end within 60 s", file=sys.stderr)
     await bus.close()
     await database.dispose()
-    return report("cmo serve  ", clients, stats, rss_before, rss_after, events)
+    return report("cmo serve  ", clients, stats, rss_before, rss_after, events, committed)
 
 
 async def run_bare(service: Service, port: int, pid: int, clients: int, events: int, rate: float, batch: int) -> dict:
