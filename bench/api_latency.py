@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sse_fanout import KeepAliveClient, Service, free_port, percentile, raise_fd_limit, wait_http
+from sse_fanout import KeepAliveClient, Service, free_port, percentile, raise_fd_limit, serve_bare_factory, wait_http
 
 from sandbox import open_sandbox
 
@@ -149,19 +149,8 @@ def main() -> None:
     args = parser.parse_args()
     raise_fd_limit()
     if args.serve_bare:
-        import uvicorn
-
         os.environ.update(BENCH_DATABASE_URL=args.database_url, BENCH_REDIS_URL=args.redis_url)
-        uvicorn.run(
-            "api_latency:bare_factory",
-            factory=True,
-            app_dir=str(Path(__file__).resolve().parent),
-            workers=args.processes,
-            host="127.0.0.1",
-            port=args.serve_bare,
-            log_level="warning",
-            access_log=False,
-        )
+        serve_bare_factory("api_latency:bare_factory", args.serve_bare, args.processes)
         return
     service = Service(redis_db=11)
     try:

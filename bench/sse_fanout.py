@@ -142,6 +142,23 @@ class Service:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
 
 
+def serve_bare_factory(factory: str, port: int, processes: int) -> None:
+    """Serve a bench's bare app (`module:function`, a factory of this directory) with uvicorn, in
+    `processes` processes: uvicorn imports the factory by name in each."""
+    import uvicorn
+
+    uvicorn.run(
+        factory,
+        factory=True,
+        app_dir=str(Path(__file__).resolve().parent),
+        workers=processes,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
 def wait_http(port: int, path: str, timeout: float = 60) -> None:
     import httpx
 
@@ -197,6 +214,15 @@ class Fanout:
         self.errors = 0
         self.all_ready = asyncio.Event()
         self.expected = 0
+
+    def failed(self, exc: BaseException) -> None:
+        """A stream that never started: counted, and no longer waited for."""
+        self.errors += 1
+        if self.errors <= 3:
+            print(f"  client error: {exc!r}", file=sys.stderr)
+        self.expected -= 1
+        if self.ready >= self.expected:
+            self.all_ready.set()
 
 
 class SSEClient(asyncio.Protocol):
@@ -263,13 +289,7 @@ class SSEClient(asyncio.Protocol):
                 self.done.set_result(None)
 
     def _fail(self, exc: BaseException) -> None:
-        stats = self.stats
-        stats.errors += 1
-        if stats.errors <= 3:
-            print(f"  client error: {exc!r}", file=sys.stderr)
-        stats.expected -= 1
-        if stats.ready >= stats.expected:
-            stats.all_ready.set()
+        self.stats.failed(exc)
         if self.transport is not None:
             self.transport.close()
         if not self.done.done():
@@ -285,7 +305,8 @@ async def sse_client(port: int, path: str, headers: str, stats: Fanout) -> None:
     try:
         await loop.create_connection(lambda: SSEClient(request, stats, done), "127.0.0.1", port)
     except OSError as exc:
-        SSEClient(request, stats, done)._fail(exc)
+        stats.failed(exc)
+        return
     await done
 
 
@@ -478,18 +499,8 @@ def main() -> None:
     args = parser.parse_args()
     raise_fd_limit()
     if args.serve_bare:
-        import uvicorn
-
         os.environ["BENCH_REDIS_URL"] = args.redis_url
-        uvicorn.run(
-            "sse_fanout:bare_factory",
-            factory=True,
-            app_dir=str(Path(__file__).resolve().parent),
-            workers=args.processes,
-            host="127.0.0.1",
-            port=args.serve_bare,
-            log_level="warning",
-        )
+        serve_bare_factory("sse_fanout:bare_factory", args.serve_bare, args.processes)
         return
     sys.path.insert(0, str(ROOT))
     service = Service(redis_db=13)
