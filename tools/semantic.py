@@ -56,8 +56,6 @@ class GuardedEmbedder:
         self.name = inner.name
         self.offline = inner.offline
         self.failure: str | None = None
-        self.embedded = 0  # texts sent to the inner embedder
-        self.reused = 0  # texts answered from memory
         self._remember = remember
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -75,19 +73,15 @@ class GuardedEmbedder:
             except Exception as exc:
                 self.failure = f"{self.name}: {type(exc).__name__}: {str(exc)[:200]}"
                 raise EmbeddingFailed(self.failure) from exc
-            self.embedded += len(missing)
-            found = {text: np.asarray(vector, dtype=np.float32) for text, vector in zip(missing, fresh, strict=True)}
-        else:
-            found = {}
-        self.reused += len(texts) - len(missing)
-        vectors = [found[text] if text in found else self._vectors[text] for text in texts]
-        for text, vector in found.items():
-            self._vectors[text] = vector
+            for text, vector in zip(missing, fresh, strict=True):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+        vectors = []
         for text in texts:
             self._vectors.move_to_end(text)
-        while len(self._vectors) > self._remember:
+            vectors.append(self._vectors[text].tolist())
+        while len(self._vectors) > self._remember:  # after reading: a call longer than the memory still gets all its vectors
             self._vectors.popitem(last=False)
-        return [vector.tolist() for vector in vectors]
+        return vectors
 
 
 class Relevance(BaseModel):
