@@ -5,7 +5,9 @@ so the write path (a tracking pixel, a mail hook, a CRM) does not pull in the an
 
 An `unsubscribed` event is an opt-out however it reached us (the client's own unsubscribe page, a
 mail provider's feedback, a CRM): it suppresses the person in the same commit, as the one-click link
-does (`forbid_contact`, reason `unsubscribe`), so no later job approves them again.
+does (`forbid_contact`, reason `unsubscribe`), so no later job approves them again. A `replied`
+event (an API call, `cmo inbox import`) stops the person's follow-ups of that job, as a reply that
+a provider notification matches to a sent message does (`api.services.sends.record_delivery_event`).
 
 Every recorded event is also forwarded to the tenant's analytics destinations (`destinations.forward_engagement`).
 """
@@ -15,10 +17,11 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core import orm
+from api.core.orm_sends import SendRow
 from api.models.analytics import EngagementCreate
 from api.services.destinations import forward_engagement
 from api.services.errors import InvalidInput, NotFound
@@ -66,6 +69,12 @@ async def record_engagement(session: AsyncSession, tenant_id: str, body: Engagem
     with tenant_scope(tenant_id):  # prospect rows rewritten by an opt-out are sealed with the tenant's keys
         if body.type == "unsubscribed":
             await forbid_contact(session, tenant_id, body.prospect_id, None, reason="unsubscribe", source=ENGAGEMENT_SOURCE)
+        if body.type == "replied":  # the person answered: no follow-up of this job goes to them (send_outbox.history)
+            await session.execute(
+                update(SendRow)
+                .where(SendRow.job_id == body.job_id, SendRow.prospect_id == body.prospect_id, SendRow.replied_at.is_(None))
+                .values(replied_at=event.occurred_at)
+            )
         await session.commit()
     await forward_engagement(
         session, tenant_id, prospect_id=body.prospect_id, name=body.type, occurred_at=event.occurred_at, job_id=body.job_id

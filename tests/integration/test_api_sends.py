@@ -206,6 +206,11 @@ def test_only_approved_drafts_are_sent_once_and_a_suppressed_person_is_skipped(
     ]
     stats = next(s for s in client.get("/api/analytics/campaigns", headers=headers).json()["items"] if s["job_id"] == job_id)
     assert (stats["sent"], stats["bounced"], stats["replied"]) == (3, 0, 1)
+    # A reply recorded as an engagement event (the API, `cmo inbox import`) stops the follow-ups too.
+    answered = {"job_id": job_id, "prospect_id": "gh_bob", "type": "replied"}
+    assert client.post("/api/events", json=answered, headers=headers).status_code == 201
+    assert sends_of(client, headers, job_id)["gh_bob"]["replied_at"] is not None
+    assert sends_of(client, headers, job_id)["gh_carol"]["replied_at"] is None
 
 
 def test_the_kill_switch_pauses_the_campaign(
