@@ -106,8 +106,8 @@ def read_seeds(ctx: Context, logins: list[str]) -> tuple[SeedProfile, list[RepoI
                 raise
             skipped.append(login)  # an unknown login: the other seeds still count
             continue
-        if profile.type != "User":
-            skipped.append(login)
+        if profile.type != "User" or ctx.suppression.contains(github_id=profile.id, login=profile.login):
+            skipped.append(login)  # an org, or a person suppressed by GitHub id or under a new login
             continue
         repos = [r for r in _seed_repos(client, profile.login) if not r.fork]
         all_repos.update((r.full_name, r) for r in repos)

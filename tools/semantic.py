@@ -99,12 +99,13 @@ def without_emails(text: str) -> str:
 
 
 def repo_text(repo: RepoInfo, readme: str | None = None) -> str:
-    """Name (as words), description, topics and, when fetched, the start of the README."""
-    parts = [" ".join(_NAME_SPLIT.split(repo.full_name.rsplit("/", 1)[-1])), repo.description or ""]
+    """Name (as words), description, topics and, when fetched, the start of the README; e-mail
+    addresses cut out (repo vectors carry the owner, and the text may go to an embeddings endpoint)."""
+    parts = [" ".join(_NAME_SPLIT.split(repo.full_name.rsplit("/", 1)[-1])), without_emails(repo.description or "")]
     if repo.topics:
         parts.append("Topics: " + ", ".join(t.replace("-", " ") for t in repo.topics) + ".")
     if readme:
-        parts.append(untrusted(readme, README_CHARS) or "")
+        parts.append(untrusted(without_emails(readme), README_CHARS) or "")
     return untrusted(" ".join(p.strip() for p in parts if p.strip()), 2 * README_CHARS) or repo.full_name
 
 
@@ -198,7 +199,7 @@ def duplicates(repos: Sequence[RepoInfo], embedder: Embedder) -> dict[str, str]:
 def _content(repo: RepoInfo) -> str:
     """What a copy shares with its original: description and topics (its name differs)."""
     topics = " ".join(t.replace("-", " ") for t in repo.topics)
-    return untrusted(f"{repo.description or ''} {topics}", 2 * README_CHARS) or repo.full_name
+    return untrusted(without_emails(f"{repo.description or ''} {topics}"), 2 * README_CHARS) or repo.full_name
 
 
 def _short(repo: RepoInfo) -> str:

@@ -158,3 +158,8 @@ def test_the_runs_embedder_embeds_each_text_once_and_keeps_the_order() -> None:
     embedder.embed(["a", "b"])  # four texts known: the least recently used ("offline first") is let go
     embedder.embed(["offline first"])
     assert counting.asked == ["crdt sync", "offline first", "a", "b", "offline first"]
+
+
+def test_repo_texts_never_carry_an_email() -> None:
+    repo = RepoInfo(full_name="ada/sync", owner="ada", description="CRDT sync; ask ada@example.org", topics=["crdt"])
+    assert "@" not in repo_text(repo, readme="Contact: ada.lovelace@example.org for help")
