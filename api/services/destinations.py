@@ -34,7 +34,7 @@ from api.services.webhooks import check_webhook_url
 from storage.keyring import tenant_scope
 from tools.destinations.base import AnalyticsEvent, ConnectionStatus, ForgetResult, RecordResult
 from tools.destinations.base import Destination as Connector
-from tools.destinations.config import DestinationConfig, DestinationConfigError
+from tools.destinations.config import CALLED_URL_OPTIONS, SECRET_OPTIONS, DestinationConfig, DestinationConfigError
 from tools.destinations.registry import FACTORIES, build
 
 log = structlog.get_logger("api.destinations")
@@ -62,6 +62,10 @@ def connector_of(row: DestinationRow) -> Connector:
     return build(config_of(row))
 
 
+def _without_secrets(options: dict[str, str]) -> dict[str, str]:
+    return {key: "" if key in SECRET_OPTIONS else value for key, value in options.items()}
+
+
 def describe(row: DestinationRow) -> Destination:
     config = config_of(row)
     return Destination(
@@ -70,7 +74,7 @@ def describe(row: DestinationRow) -> Destination:
         platform=row.platform,
         kind=row.kind,
         has_token=bool(config.token),
-        config=config.model_copy(update={"token": ""}),
+        config=config.model_copy(update={"token": "", "options": _without_secrets(config.options)}),
         created_at=row.created_at,
         updated_at=row.updated_at,
         pulled_at=row.pulled_at,
@@ -87,6 +91,11 @@ async def _checked(session: AsyncSession, body: DestinationCreate) -> tuple[Dest
         )
     if body.base_url:
         await check_webhook_url(body.base_url, session.info[SETTINGS_INFO], field="body.base_url")
+    for key, value in body.options.items():
+        if value.startswith("env:"):  # the service's own environment is not the tenant's to read
+            raise InvalidInput("env: values are for config files of the CLI; give the value itself", field=f"body.options.{key}")
+        if key in CALLED_URL_OPTIONS and value:
+            await check_webhook_url(value, session.info[SETTINGS_INFO], field=f"body.options.{key}")
     config = DestinationConfig.model_validate(body.model_dump())
     try:
         kind = build(config).kind
@@ -141,8 +150,12 @@ async def update_destination(
     session: AsyncSession, tenant_id: str, destination_id: str, body: DestinationUpdate
 ) -> DestinationRow:
     row = await get_destination(session, tenant_id, destination_id)
+    stored = config_of(row)
     if not body.token:
-        body = body.model_copy(update={"token": config_of(row).token})
+        body = body.model_copy(update={"token": stored.token})
+    kept = {key: stored.options[key] for key in SECRET_OPTIONS if not body.options.get(key) and key in stored.options}
+    if kept:  # a secret option left empty (as `describe` shows it) keeps the stored value, as the token does
+        body = body.model_copy(update={"options": body.options | kept})
     config, kind = await _checked(session, body)
     if await _name_taken(session, tenant_id, body.name, other_than=row.id):
         raise Conflict(f"a destination named {body.name!r} exists", slug="destination-exists")

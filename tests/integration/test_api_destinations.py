@@ -121,6 +121,21 @@ def test_destinations_crud_seals_the_token_and_refuses_what_cannot_work(
     assert client.post("/api/destinations", json=body, headers=admin).status_code == 409
     assert client.post("/api/destinations", json=body | {"name": "x", "token": "env:HOME"}, headers=admin).status_code == 422
     assert client.post("/api/destinations", json=body | {"name": "y", "platform": "nope"}, headers=admin).status_code == 422
+    # options: no server environment read, no secret sent to a private address, no secret shown back
+    for options in ({"deletion_token": "env:HOME"}, {"deletion_base_url": "file:///etc/passwd", "deletion_token": "t"}):
+        refused = client.post("/api/destinations", json=body | {"name": "z", "options": options}, headers=admin)
+        assert refused.status_code == 422 and "options" in refused.text, refused.text
+    secret = client.post("/api/destinations", json=body | {"name": "s", "options": {"pseudonym_key": "k" * 32}}, headers=admin)
+    assert secret.status_code == 201 and secret.json()["config"]["options"] == {"pseudonym_key": ""}
+    kept = client.put(
+        f"/api/destinations/{secret.json()['id']}", json=body | {"name": "s", **secret.json()["config"]}, headers=admin
+    )
+    assert kept.status_code == 200, kept.text
+    stored = in_session(
+        settings, lambda s: s.execute(text("SELECT id FROM destinations WHERE id = :i"), {"i": secret.json()["id"]})
+    )
+    assert stored.scalar_one()
+    assert client.delete(f"/api/destinations/{secret.json()['id']}", headers=admin).status_code == 204
     assert client.post(f"/api/destinations/{dest['id']}/test", headers=admin).json()["ok"] is True
     renamed = client.put(f"/api/destinations/{dest['id']}", json=body | {"name": "crm2", "token": ""}, headers=admin).json()
     assert renamed["name"] == "crm2" and renamed["has_token"]

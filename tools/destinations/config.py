@@ -48,6 +48,13 @@ DEFAULT_STAGE_EVENTS: dict[str, Conversion] = {
 }
 
 
+# Options that hold secrets (sent to the vendor, or undoing pseudonyms) and options naming a URL
+# this process calls with them: the service seals and hides the first, and checks the second as it
+# checks `base_url` (a private address would receive the secret).
+SECRET_OPTIONS = frozenset({"client_secret", "deletion_token", "pseudonym_key", "refresh_token"})
+CALLED_URL_OPTIONS = frozenset({"accounts_url", "deletion_base_url"})
+
+
 class DestinationConfigError(ValueError):
     """The config file is unreadable or invalid, or its `env:` token is unset: one line for the user."""
 
