@@ -66,6 +66,16 @@ async def reschedule(
         await session.commit()
 
 
+async def owed(sessions: async_sessionmaker[AsyncSession], delivery_id: str) -> bool:
+    """Whether the delivery is still owed: an erasure deletes the pending rows of the person's
+    deliveries, and a retry already sleeping in this process must then not send the envelope."""
+    async with sessions() as session:
+        return (
+            await session.scalar(select(orm.WebhookPending.delivery_id).where(orm.WebhookPending.delivery_id == delivery_id))
+            is not None
+        )
+
+
 async def forget(sessions: async_sessionmaker[AsyncSession], delivery_id: str) -> None:
     """Delivered or given up: nothing is owed any more."""
     async with sessions() as session:

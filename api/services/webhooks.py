@@ -301,8 +301,8 @@ async def _deliver(dispatcher: _Dispatcher, job_id: str, event: str, data: dict[
     envelope = {"event": event, "job_id": job_id, "timestamp": _iso(occurred_at), "data": spec_data}
     body = json.dumps(envelope, separators=(",", ":"), default=str).encode()
     pending = retries.Pending(f"whd_{secrets.token_hex(10)}", target.tenant_id, job_id, event, body, attempts=0)
-    await _kept(retries.remember(dispatcher.sessions, pending, datetime.now(UTC), dispatcher.policy.lease))
-    await _attempts(dispatcher, target, pending)
+    saved = await _kept(retries.remember(dispatcher.sessions, pending, datetime.now(UTC), dispatcher.policy.lease))
+    await _attempts(dispatcher, target, pending, erasable=saved)
 
 
 async def _resume(dispatcher: _Dispatcher, pending: retries.Pending) -> None:
@@ -317,7 +317,9 @@ async def _resume(dispatcher: _Dispatcher, pending: retries.Pending) -> None:
     await _attempts(dispatcher, target, pending)
 
 
-async def _attempts(dispatcher: _Dispatcher, target: _Target, pending: retries.Pending) -> None:
+async def _attempts(dispatcher: _Dispatcher, target: _Target, pending: retries.Pending, *, erasable: bool = True) -> None:
+    """Attempts until delivered, refused for good or out of attempts. `erasable`: the pending row was
+    saved, so its absence after a wait means an erasure took the delivery back."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"cmo-agent-webhooks/{version('cmo-agent')}",
@@ -360,15 +362,29 @@ async def _attempts(dispatcher: _Dispatcher, target: _Target, pending: retries.P
             due = datetime.now(UTC) + timedelta(seconds=delay)
             await _kept(retries.reschedule(dispatcher.sessions, pending.delivery_id, attempt, due, policy.lease))
             await asyncio.sleep(delay)
+            if erasable and not await _still_owed(dispatcher, pending):
+                log.info("webhook retry dropped: its delivery was erased", job_id=pending.job_id, webhook_event=pending.event)
+                return
     await _kept(retries.forget(dispatcher.sessions, pending.delivery_id))
 
 
-async def _kept(bookkeeping: Coroutine[Any, Any, None]) -> None:
-    """The pending row's upkeep: a database blip costs the restart-safety of this one delivery, not the delivery."""
+async def _still_owed(dispatcher: _Dispatcher, pending: retries.Pending) -> bool:
+    """False once an erasure removed the delivery's pending row; a database blip counts as owed."""
+    try:
+        return await retries.owed(dispatcher.sessions, pending.delivery_id)
+    except SQLAlchemyError:
+        return True
+
+
+async def _kept(bookkeeping: Coroutine[Any, Any, None]) -> bool:
+    """The pending row's upkeep: a database blip costs the restart-safety of this one delivery, not
+    the delivery. True when it was saved."""
     try:
         await bookkeeping
     except SQLAlchemyError as exc:
         log.warning("webhook retry state not saved", error=str(exc))
+        return False
+    return True
 
 
 async def resume_orphaned(database: Database) -> int:

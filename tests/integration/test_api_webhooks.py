@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.app import create_app
+from api.core import orm
 from api.core.config import ApiConfig
 from api.core.database import Database, run_with_database
 from api.core.migrate import upgrade
@@ -293,3 +295,26 @@ def test_the_url_guard_pins_the_checked_address() -> None:
     assert str(pinned.url) == "https://93.184.215.14:8443/hook?x=1"
     assert pinned.headers == {"Host": "93.184.215.14:8443"} and pinned.extensions == {"sni_hostname": "93.184.215.14"}
     assert asyncio.run(resolve_target("http://127.0.0.1:9/", allow_private=True)).url.host == "127.0.0.1"
+
+
+def test_an_erased_delivery_is_not_retried_by_the_process_waiting_to_retry_it(
+    make_settings: Callable[..., Settings], stream: str, receiver: Receiver
+) -> None:
+    """Erasure deletes the pending rows of the person's deliveries (api/services/erasure.py); the
+    process already sleeping before its next attempt holds the envelope in memory and must not send it."""
+    receiver.fail_first = 100
+    settings = make_settings(cmo_webhook_backoff_seconds=1.0)
+    with TestClient(create_app(settings, ApiConfig(github_sandbox=open_sandbox, jobs_stream=stream))) as client:
+        headers = auth(settings)
+        job_id = client.post("/api/jobs", json={"goal": GOAL, "webhook_url": receiver.url}, headers=headers).json()["id"]
+        receiver.wait_for(1)
+
+        async def erase(db: Database) -> None:
+            async with db.sessions() as session:
+                await session.execute(delete(orm.WebhookPending).where(orm.WebhookPending.job_id == job_id))
+                await session.commit()
+
+        run_with_database(settings, erase)
+        time.sleep(3.5)  # the retries were due after ~1 s and ~2 s more
+        attempts = [r for r in receiver.requests if json.loads(r["body"])["job_id"] == job_id]
+    assert len(attempts) == 1, f"{len(attempts)} attempts after the erasure"
