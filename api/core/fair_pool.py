@@ -79,16 +79,16 @@ class HandoffQueue(QueueCommon[_T]):
         try:
             return await waiter
         except asyncio.CancelledError:
-            # The request was cancelled (client gone): a connection handed over meanwhile goes to the next.
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            # The request was cancelled (client gone): it leaves the line, and a connection handed
+            # to it meanwhile goes to the next waiter.
+            if waiter.cancelled():
+                self._waiters.remove(waiter)
+            elif waiter.exception() is None:
                 self.put_nowait(waiter.result())
             raise
         finally:
             if timer is not None:
                 timer.cancel()
-            if not waiter.done():  # timed out or cancelled while still in line: leave it
-                waiter.cancel()
-                self._waiters.remove(waiter)
 
     def _expire(self, waiter: asyncio.Future[_T]) -> None:
         if not waiter.done():

@@ -64,7 +64,9 @@ async def test_a_waiter_that_times_out_or_is_cancelled_leaves_the_pool_whole(eng
         cancelled = asyncio.create_task(engine.connect().__aenter__())
         await asyncio.sleep(0.05)
         cancelled.cancel()
-        await first.close()  # handed to nobody: the cancelled waiter left the line
+        await asyncio.gather(cancelled, return_exceptions=True)
+        assert not engine.pool._pool._waiters, "the cancelled waiter left the line"  # type: ignore[attr-defined]
+        await first.close()
         await second.close()
     async with engine.connect() as a, engine.connect() as b:  # both connections are back
         assert (await a.scalar(text("SELECT 1")), await b.scalar(text("SELECT 1"))) == (1, 1)
