@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,8 @@ console = Console(stderr=True)
 
 def fail(message: str) -> NoReturn:
     """A user error: one red line on stderr and exit code 2, never a traceback."""
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, however narrow the terminal
+    # one line, however narrow the terminal; the message is text (it may quote a vendor's or GitHub's words)
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 

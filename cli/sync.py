@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from cli.common import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, console, fail, load_settings
 
@@ -57,12 +58,12 @@ def _report(report: SyncReport, run_dir: Path) -> int:
         console.print(f"  list/segment: {report.list_id}", highlight=False)
     for result in report.results:
         if result.outcome == "failed":
-            console.print(f"  [red]failed[/] {result.prospect_id}: {result.detail}", highlight=False)
+            console.print(f"  [red]failed[/] {result.prospect_id}: {escape(result.detail)}", highlight=False)
         elif result.conflicts:
             fields = ", ".join(sorted(result.conflicts))
             console.print(f"  [yellow]conflict[/] {result.prospect_id}: kept theirs for {fields}", highlight=False)
         elif report.dry_run:
-            console.print(f"  {result.prospect_id}: {result.detail}", highlight=False)
+            console.print(f"  {result.prospect_id}: {escape(result.detail)}", highlight=False)
     if report.failed:
         console.print(
             f"[yellow]{len(report.failed)} record(s) failed[/]: run the same command again to retry them (nothing is duplicated)"
@@ -140,7 +141,9 @@ def sync(
     except Exception as exc:  # a vendor answer no connector expected, or a bug: one line
         if settings.cmo_debug:
             raise
-        console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc)[:300]} (CMO_DEBUG=1 shows the traceback)")
+        console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc)[:300])} (CMO_DEBUG=1 shows the traceback)"
+        )
         raise typer.Exit(1) from None
     if not dry_run:
         _record(report, chosen, config, run_dir, {p.id: p.email for p in leads})
