@@ -106,7 +106,7 @@ def serve(
 
     settings = load_settings()
     bind_keys(settings)  # missing keys or schema: one clear line before the server starts
-    if processes > 1 and not (settings.database_url and settings.redis_url):
+    if processes > 1 and not (settings.uses_postgres and settings.redis_url):
         fail(
             "--processes above 1 needs DATABASE_URL (Postgres) and REDIS_URL: the embedded SQLite database and the "
             "in-process queue and event bus belong to one process"

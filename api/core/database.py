@@ -63,15 +63,14 @@ class Database:
             self.serial_engine = create_async_engine(
                 url, pool_pre_ping=True, pool_recycle=config.db_pool_recycle_seconds, pool_size=1, max_overflow=0
             )
-        self.serial_sessions = async_sessionmaker(self.serial_engine, expire_on_commit=False, info=dict(self.sessions.kw["info"]))
+        self.serial_sessions = async_sessionmaker(self.serial_engine, expire_on_commit=False)  # audit rows need no keyring
 
     def bind_session_info(self, key: str, value: Any) -> None:
         """Put `value` in the `info` of every session opened from now on (process-wide services:
         the event bus, the cancel publisher), keeping what is already there."""
-        for factory in (self.sessions, self.serial_sessions):
-            info = dict(factory.kw.get("info") or {})
-            info[key] = value
-            factory.configure(info=info)
+        info = dict(self.sessions.kw.get("info") or {})
+        info[key] = value
+        self.sessions.configure(info=info)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

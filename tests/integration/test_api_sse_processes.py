@@ -114,10 +114,13 @@ def test_one_serve_with_several_processes_shares_the_port_and_its_metrics_count_
     assert counted >= 60, scraped[:2000]
 
 
-def test_several_processes_need_postgres_and_redis(tmp_path: Path) -> None:
+@pytest.mark.parametrize("database_url", [None, "sqlite:///{home}/cmo.db"])
+def test_several_processes_need_postgres_and_redis(tmp_path: Path, redis_url: str, database_url: str | None) -> None:
     env = {**os.environ, "CMO_HOME": str(tmp_path / "home")}
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
+    if database_url is not None:  # a database URL that is not Postgres is refused too, even with Redis
+        env.update(DATABASE_URL=database_url.format(home=tmp_path), REDIS_URL=redis_url)
     result = subprocess.run(
         [sys.executable, "-m", "cli", "serve", "--processes", "2"], env=env, capture_output=True, text=True, timeout=60
     )
