@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from agents.profile_text import first_name, full_name, quotable_company
+from foundation.profile_text import first_name, full_name, quotable_company
 from foundation.schemas import Campaign, Evidence, Fact, MessageTemplate, Prospect
 from foundation.settings import Settings
 from privacy.optout import LinkSigner, link_signer
@@ -179,7 +179,7 @@ def _join(items: list[str]) -> str:
 
 def personalization_facts(prospect: Prospect) -> dict[str, Fact]:
     """Every fact a draft may state about the prospect, keyed by placeholder, each with its source.
-    The name and company only when they can be quoted (`agents.profile_text`); the bio never."""
+    The name and company only when they can be quoted (`foundation.profile_text`); the bio never."""
     facts: dict[str, Fact] = {}
     name, first = full_name(prospect.name), first_name(prospect.name)
     if name:

@@ -27,7 +27,7 @@ from agents.grounding import (
     reference_text,
     repo_claims,
 )
-from agents.profile_text import GENERIC_GREETING
+from foundation.profile_text import GENERIC_GREETING
 from foundation.schemas import Message, Prospect
 
 _SIGNATURE_SEPARATOR = re.compile(r"^-- ?$", re.MULTILINE)

@@ -60,15 +60,23 @@ def test_mapping_renders_every_source_and_drops_empty_values() -> None:
         ("@acme", "acme"),
         ("Acme, Inc.", "Acme, Inc."),
         ("@acme-corp @foo", "acme-corp foo"),
-        ("a@b.io", "a@b.io"),
-        (" @ ", "@"),
+        ("a@b.io", None),  # an address, not a company
+        (" @ ", None),
+        ('=HYPERLINK("http://evil")', None),  # hostile: it would land in the vendor's merge fields, so in emails
         ("", None),
     ],
 )
 def test_mapping_sends_the_company_as_a_name(profile: str, sent: str | None) -> None:
-    """A GitHub company field mentions an org ("@acme"); a CRM wants its name, otherwise as written."""
+    """A GitHub company field mentions an org ("@acme"); a CRM wants its name, otherwise as written,
+    and nothing a draft could not quote."""
     contact = map_prospect(_prospect().model_copy(update={"company": profile}), FieldMapping(fields={"company": "company"}))
     assert contact.fields.get("company") == sent
+
+
+def test_mapping_sends_no_hostile_name() -> None:
+    hostile = _prospect().model_copy(update={"name": "=cmd|' /C calc'!A0 <b>x</b>"})
+    contact = map_prospect(hostile, FieldMapping(fields={"n": "name", "f": "first_name", "l": "last_name"}))
+    assert contact.fields == {"n": "ada", "l": "ada"}  # the login stands in, as for a profile without a name
 
 
 def test_mapping_rejects_unknown_sources() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.profile_text import first_name, full_name, quotable_company
+from foundation.profile_text import first_name, full_name, quotable_company
 
 # (profile name, the first name a greeting may use)
 REAL_NAMES = [

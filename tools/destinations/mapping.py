@@ -9,11 +9,11 @@ JSON Schema. Connectors publish a `DEFAULT_MAPPING` in their module for when the
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from foundation.profile_text import full_name, written_company
 from foundation.schemas import Prospect
 from tools.destinations.base import DestinationContact, FieldValue
 
@@ -36,7 +36,6 @@ MappingSource = Literal[
 ]
 SOURCE = "cmo-agent (public GitHub activity)"
 EVIDENCE_SUMMARY_CHARS = 500
-_ORG_MENTION = re.compile(r"(?<!\S)@(?=\w)")  # "@acme" in a GitHub company field names the org acme
 
 
 class FieldMapping(BaseModel):
@@ -80,20 +79,17 @@ def _evidence_summary(prospect: Prospect) -> str:
     return "; ".join(parts)[:EVIDENCE_SUMMARY_CHARS]
 
 
-def _company_name(company: str | None) -> str | None:
-    """The company as the person wrote it, without GitHub's org-mention `@` ("@acme" is "acme"): a CRM's
-    company field holds a name."""
-    return (_ORG_MENTION.sub("", company).strip() or None) if company else None
-
-
 def source_value(prospect: Prospect, source: MappingSource) -> FieldValue:
-    first, last = _split_name(prospect.name, prospect.username)
+    # GitHub's name and company are hostile input: they end up in the vendor's merge fields, and so in
+    # emails sent under the user's name; only what a draft could quote is sent (else the login / nothing)
+    name = full_name(prospect.name)
+    first, last = _split_name(name, prospect.username)
     values: dict[str, FieldValue] = {
-        "name": prospect.name or prospect.username,
+        "name": name or prospect.username,
         "first_name": first or None,
         "last_name": last,
         "email": prospect.email,
-        "company": _company_name(prospect.company),
+        "company": written_company(prospect.company),
         "location": prospect.location,
         "country": prospect.country,
         "github_login": prospect.username,

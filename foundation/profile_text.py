@@ -25,6 +25,7 @@ _REPEATED_PUNCTUATION = re.compile(r"[-'’.·・‐]{2,}")
 _DOMAIN_DOT = re.compile(r"\.[^\W\d_]{2,}")  # "evil.example", not the "J.R." of initials
 # What must never reach a sentence from a company field: markup, formula and link characters.
 _UNQUOTABLE = frozenset('<>{}[]`"\\|=@:/')
+_ORG_MENTION = re.compile(r"(?<!\S)@(?=\w)")  # "@acme" in a GitHub company field names the org acme
 MAX_COMPANY_CHARS = 64  # room for any employer's display name, not for a paragraph of instructions to a model
 
 
@@ -66,10 +67,20 @@ def _hidden(char: str) -> bool:
     return unicodedata.category(char) in {"Cc", "Cf"} and char not in _JOINERS
 
 
-def quotable_company(company: str | None) -> str | None:
-    """The company as a draft may name it (`display_company`), unless it carries markup, a formula, a link,
-    an invisible character or is longer than a company name."""
-    shown = display_company(company)
+def _quotable(shown: str | None) -> str | None:
+    """`shown`, unless it carries markup, a formula, a link, an invisible character or is longer than
+    a company name."""
     if shown is None or not shown[0].isalnum() or len(shown) > MAX_COMPANY_CHARS or "www." in shown.lower():
         return None
     return None if any(c in _UNQUOTABLE or _hidden(c) for c in shown) else shown
+
+
+def quotable_company(company: str | None) -> str | None:
+    """The company as a draft may name it (`display_company`), when it is quotable at all."""
+    return _quotable(display_company(company))
+
+
+def written_company(company: str | None) -> str | None:
+    """The company as the person wrote it, without GitHub's org-mention `@` ("@acme" is "acme"), when
+    it is quotable: what a CRM or a marketing tool may put in a company field (and so in its emails)."""
+    return _quotable(_ORG_MENTION.sub("", company or "").strip() or None)
