@@ -5,6 +5,7 @@ rate limits and errors, pull of changes, erasure propagation, and the connection
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +72,14 @@ PLATFORMS = [
         "deleted",
     ),
     Platform("klaviyo", KlaviyoStub, lambda s, t: {"base_url": s.url}, "organization", "bounced", "gdpr_delete_requested"),
-    Platform("activecampaign", ActiveCampaignStub, lambda s, t: {"base_url": s.url}, "COMPANY", "bounced", "deleted"),
+    Platform(
+        "activecampaign",
+        ActiveCampaignStub,
+        lambda s, t: {"base_url": s.url, "options": {"sender_url": "https://techflow.dev"}},
+        "COMPANY",
+        "bounced",
+        "deleted",
+    ),
 ]
 
 
@@ -273,3 +281,14 @@ def test_activecampaign_never_resubscribes_a_contact_to_a_list() -> None:
         stub.unsubscribe("ada@example.org")
         assert destination.push([ada], list_name=LIST, policy="fill_blanks").results[0].outcome == "unchanged"
         assert len(stub.calls("POST", r"/api/3/contactLists")) == 1
+
+
+def test_activecampaign_creates_no_list_without_the_senders_website() -> None:
+    """A new list needs `sender_url`, shown to its subscribers: no placeholder is invented for it."""
+    with ActiveCampaignStub() as stub:
+        config = DestinationConfig(platform="activecampaign", token=stub.token, base_url=stub.url, rate_limit_per_second=500)
+        destination = Connector("activecampaign")(config)
+        ada = _contact(PLATFORMS[4], "ada", "Ada Lovelace", "ada@example.org", "Analytical")
+        report = destination.push([ada], list_name=LIST, policy="fill_blanks")
+        assert not stub.calls("POST", r"/api/3/lists")
+        assert "sender_url" in json.dumps(report.model_dump(mode="json")), report

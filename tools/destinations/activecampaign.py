@@ -55,7 +55,7 @@ class ActiveCampaign(ContactConnector):
             raise DestinationConfigError(f"{config.label}: ActiveCampaign needs base_url (https://<account>.api-us1.com)")
         self.name = config.label
         self.github_field = config.options.get("github_url_field", "GITHUB_URL")
-        self.sender_url = config.options.get("sender_url", "https://example.invalid")
+        self.sender_url = config.options.get("sender_url")  # the sender's website: ActiveCampaign requires one per list
         self.batch_size = config.batch_size
         self.max_batch = PAGE_SIZE
         self.http = DestinationHTTP(
@@ -152,6 +152,10 @@ class ActiveCampaign(ContactConnector):
         for existing in self.http.request("GET", "/lists", params={"filters[name]": name}).json().get("lists", []):
             if existing.get("name") == name:
                 return str(existing["id"])
+        if not self.sender_url:  # a placeholder would be shown to subscribers as the sender's site
+            raise DestinationConfigError(
+                f"{self.name}: creating the list {name!r} needs options.sender_url (your website); set it, or create the list in ActiveCampaign"
+            )
         stringid = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "cmo-list"
         reminder = "You are on this list because of your public GitHub activity."
         body = {"list": {"name": name, "stringid": stringid, "sender_url": self.sender_url, "sender_reminder": reminder}}
