@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
+import httpx
 import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -108,6 +109,9 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         app.state.database, app.state.redis, app.state.queue = database, redis, queue
         app.state.bus = bus
         app.state.key_cache = await open_key_cache(settings, config)  # API keys, invalidated on revocation
+        # outgoing calls of request handlers (SNS certificates and subscription confirmations): one
+        # client per process, not one per request
+        app.state.http = httpx.AsyncClient(timeout=10.0)
         bind_cancel_publisher(database, redis)  # DELETE on a running job tells its worker at once
         if config.tune_gc:
             # Everything alive now (the imported pipeline, libraries, pools) lives as long as the
@@ -127,6 +131,7 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
             await drain_deliveries(database)  # in-flight webhooks get a moment before the pool closes
             await bus.close()  # publishes what the last commits announced
             await app.state.key_cache.close()
+            await app.state.http.aclose()
             await database.dispose()
             if redis is not None:
                 await redis.aclose()

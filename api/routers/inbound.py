@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import structlog
 from fastapi import APIRouter, Depends, Request
 
@@ -42,12 +41,11 @@ async def ses_notification(token: str, request: Request, session: SessionDep) ->
     """An SNS message: a subscription confirmation (confirmed) or an SES notification (applied)."""
     settings = request.app.state.settings
     body = await request.body()
-    async with httpx.AsyncClient(timeout=10.0) as client:
-        try:
-            outcome = await receive_sns(session, settings, token, body, client)
-        except SnsRejected as exc:
-            log.warning("sns message refused", reason=str(exc))
-            raise Problem(403, "this message is not a signed SNS message of this endpoint's topic") from None
+    try:
+        outcome = await receive_sns(session, settings, token, body, request.app.state.http)
+    except SnsRejected as exc:
+        log.warning("sns message refused", reason=str(exc))
+        raise Problem(403, "this message is not a signed SNS message of this endpoint's topic") from None
     if isinstance(outcome, str):
         return {"status": outcome}
     delivery = _DELIVERY_KINDS.get(outcome.kind)
