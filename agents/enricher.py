@@ -90,6 +90,7 @@ def fan_out_candidates(state: State) -> list[Send] | str:
                     candidates=batch,
                     repos={x.repo: repos[x.repo] for c in batch for x in c.contributions},
                     campaign=state["campaign"],
+                    keep_owned=bool(plan.lookalike_of) if (plan := state.get("plan")) else False,
                 ),
             )
             for batch in (wave[i : i + PEOPLE_PER_QUERY] for i in range(0, len(wave), PEOPLE_PER_QUERY))

@@ -107,7 +107,8 @@ def enricher_batch(task: BatchTask, runtime: Runtime[Context]) -> dict:
             _SOURCES,
         )
         found["enriched"].append(prospect)
-        found["owned_repos"][candidate.login] = person.owned
+        if task.get("keep_owned"):
+            found["owned_repos"][candidate.login] = person.owned
         linked = {i for c in activity.commits if (i := noreply_user_id(c.author_email)) and i != person.profile.id}
         if linked:
             found["links"][person.profile.id] = sorted(linked)

@@ -65,8 +65,8 @@ class State(TypedDict, total=False):
     enriched: Annotated[list[Prospect], operator.add]
     prospects: list[Prospect]
     links: Annotated[dict[int, list[int]], merge_dicts]
-    # The own repos (non-fork, most recently pushed) that GraphQL enrichment returned per login: the
-    # lookalike ranking reads them instead of asking GitHub again, one request a person.
+    # The own repos (non-fork, most recently pushed) that GraphQL enrichment returned per login, in a
+    # lookalike run: its ranking reads them instead of asking GitHub again, one request a person.
     owned_repos: Annotated[dict[str, list[RepoInfo]], merge_dicts]
     dropped: Annotated[list[str], operator.add]
     stop_reasons: Annotated[list[str], operator.add]
@@ -96,6 +96,7 @@ class BatchTask(TypedDict):
     candidates: list[Candidate]
     repos: dict[str, RepoInfo]
     campaign: Campaign
+    keep_owned: bool  # a lookalike run: the people's own repos go to `owned_repos` for the ranking
 
 
 class CandidateTask(TypedDict):
