@@ -58,6 +58,7 @@ async def test_a_cancelled_wait_leaves_nothing_behind() -> None:
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
     await asyncio.sleep(0.1)  # the timer fires with nobody waiting
+    assert subscription._waiter is None and subscription._timer is None
     subscription.deliver(_event(7))
     assert [e.seq for e in await subscription.receive(timeout=1) or []] == [7]
     subscription.close()
